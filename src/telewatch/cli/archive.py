@@ -1,0 +1,3 @@
+"""CLI commands (archive area)."""
+
+from __future__ import annotations

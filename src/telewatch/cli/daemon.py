@@ -1,0 +1,3 @@
+"""CLI commands (daemon area)."""
+
+from __future__ import annotations

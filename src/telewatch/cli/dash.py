@@ -1,0 +1,3 @@
+"""CLI commands (dash area)."""
+
+from __future__ import annotations

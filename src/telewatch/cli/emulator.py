@@ -1,0 +1,3 @@
+"""CLI commands (emulator area)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""CLI commands (xref area)."""
+
+from __future__ import annotations

@@ -1,0 +1,220 @@
+"""Domain types shared by every layer: frozen dataclasses, stdlib only.
+
+Contracts that every producer (sources) and consumer (store) relies on:
+
+* Ids are *bare* Telegram ids (a channel's ``1500000001``, never ``-1001500000001``).
+* Every ``datetime`` is timezone-aware UTC.
+* Entity ``offset``/``length`` count UTF-16 code units, as Telegram does.
+* Events are past-tense facts that flow from ``sources``/``daemon`` into the
+  store's single writer (``store.writer.Writer.put``). Writing the same event
+  twice changes nothing (idempotence is the writer's contract).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+MediaKind = Literal[
+    "photo", "video", "document", "audio", "voice", "sticker", "animation",
+    "webpage", "poll", "geo", "contact", "other",
+]
+DeletionMethod = Literal["event", "reconcile", "import"]
+CaptureSource = Literal["live", "backfill", "poll", "repair", "reconcile", "import"]
+ChannelState = Literal[
+    "pending", "resolving", "backfilling", "live", "polling", "flood_wait",
+    "private", "renamed", "error", "stopped",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A Telegram channel as last seen. ``access_hash`` is None for imports."""
+
+    id: int
+    title: str | None = None
+    username: str | None = None
+    about: str | None = None
+    access_hash: int | None = None
+    subscribers: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A formatting/link entity. ``type`` uses Telegram Desktop export names:
+    bold, italic, code, pre, link, text_link, mention, hashtag, cashtag,
+    bot_command, email, phone, underline, strikethrough, spoiler, blockquote,
+    custom_emoji, mention_name. ``url`` is set for text_link."""
+
+    type: str
+    offset: int
+    length: int
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """A summary of a post's media; the file itself is never downloaded."""
+
+    kind: MediaKind
+    mime: str | None = None
+    size: int | None = None
+    duration: float | None = None
+    width: int | None = None
+    height: int | None = None
+    file_unique_id: str | None = None
+    file_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardOrigin:
+    """Where a forwarded post came from: a channel id when Telegram tells it,
+    otherwise only the display name (Desktop exports, hidden senders)."""
+
+    channel_id: int | None = None
+    name: str | None = None
+    message_id: int | None = None
+    date: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Engagement:
+    """Counters at one moment. ``reactions`` is ((emoji_or_id, count), ...)."""
+
+    views: int | None = None
+    forwards: int | None = None
+    replies: int | None = None
+    reactions: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One channel message as seen at one moment (its current content)."""
+
+    channel_id: int
+    message_id: int
+    date: datetime
+    text: str = ""
+    entities: tuple[Entity, ...] = ()
+    media: Media | None = None
+    grouped_id: int | None = None
+    reply_to: int | None = None
+    forward: ForwardOrigin | None = None
+    edit_date: datetime | None = None
+    post_author: str | None = None
+    engagement: Engagement | None = None
+
+
+class UserError(Exception):
+    """A problem the user can fix. ``str(err)`` is one line naming the problem
+    and what to do; the CLI prints it as ``error: ...`` and exits non-zero."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRule:
+    """An alert from the config's ``[[alerts]]``. A post matches when any
+    keyword (matched on normalised text, text.normalize) or the regex matches,
+    and, when ``channels`` is non-empty, its channel (bare id or username,
+    no '@') is listed. ``on`` restricts which archive events fire it."""
+
+    name: str
+    keywords: tuple[str, ...] = ()
+    regex: str | None = None
+    channels: tuple[str, ...] = ()
+    on: tuple[Literal["new", "edit", "delete"], ...] = ("new", "edit", "delete")
+
+
+# --------------------------------------------------------------------------
+# Events: what sources and the daemon tell the store's writer.
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSeen:
+    """Channel metadata observed; title/username/about changes are recorded."""
+
+    channel: Channel
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PostSeen:
+    """A post observed (new, replayed or edited). The writer makes a new
+    version only when text, entities or media differ from the latest one."""
+
+    post: Post
+    seen_at: datetime
+    source: CaptureSource = "live"
+
+
+@dataclass(frozen=True, slots=True)
+class PostDeleted:
+    """Telegram no longer has this post. Written as a tombstone, once."""
+
+    channel_id: int
+    message_id: int
+    detected_at: datetime
+    method: DeletionMethod
+
+
+@dataclass(frozen=True, slots=True)
+class EngagementSampled:
+    """Counters for a post at ``sampled_at``; appended, never overwritten."""
+
+    channel_id: int
+    message_id: int
+    sampled_at: datetime
+    engagement: Engagement
+
+
+@dataclass(frozen=True, slots=True)
+class RangeArchived:
+    """Every message that exists with ``lo_id <= id <= hi_id`` in the channel
+    has been written (by events queued before this one). Ranges are merged."""
+
+    channel_id: int
+    lo_id: int
+    hi_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillProgressed:
+    """Backfill cursor for resumption: the oldest id reached so far, whether
+    the configured depth is reached, and the estimated total to fetch."""
+
+    channel_id: int
+    oldest_id: int | None
+    done: bool
+    target_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStatusChanged:
+    """The daemon's view of one watched channel, for the dashboard/status.
+    ``key`` is the watch-list key (see store.watchlist) so that channels not
+    yet resolved can have a status too."""
+
+    key: str
+    channel_id: int | None
+    state: ChannelState
+    detail: str | None
+    changed_at: datetime
+    flood_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonHeartbeat:
+    """Written every few seconds by a running daemon."""
+
+    pid: int
+    version: str
+    started_at: datetime
+    beat_at: datetime
+    counters: tuple[tuple[str, int], ...] = field(default=())
+
+
+Event = (
+    ChannelSeen | PostSeen | PostDeleted | EngagementSampled | RangeArchived
+    | BackfillProgressed | ChannelStatusChanged | DaemonHeartbeat
+)

@@ -1,0 +1,200 @@
+"""The archive's schema: the database *is* the interface (docs/SCHEMA.md).
+
+Conventions: times are ISO 8601 UTC text ``YYYY-MM-DDTHH:MM:SSZ`` (sorts as
+text, readable in sqlite3/datasette); ids are bare Telegram ids; JSON columns
+hold compact JSON. ``PRAGMA user_version`` is the schema version: opening an
+older archive runs the migrations in ``MIGRATIONS`` in order; a newer one is
+refused (store.db).
+
+Nothing is ever deleted: deletions are tombstone rows; edits are version rows.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+# Migration N takes an archive from user_version N-1 to N.
+MIGRATIONS: dict[int, str] = {
+    1: """
+CREATE TABLE channels (
+    id            INTEGER PRIMARY KEY,      -- bare Telegram channel id
+    access_hash   INTEGER,                  -- NULL until resolved through the API
+    username      TEXT,                     -- current public username, no '@'
+    title         TEXT,
+    about         TEXT,
+    subscribers   INTEGER,
+    first_seen    TEXT NOT NULL,
+    last_seen     TEXT NOT NULL
+);
+CREATE INDEX channels_username ON channels(username COLLATE NOCASE);
+
+-- Every change of title/username/about, with the time we noticed it.
+CREATE TABLE channel_changes (
+    id            INTEGER PRIMARY KEY,
+    channel_id    INTEGER NOT NULL REFERENCES channels(id),
+    field         TEXT NOT NULL CHECK (field IN ('title','username','about')),
+    old_value     TEXT,
+    new_value     TEXT,
+    captured_at   TEXT NOT NULL
+);
+CREATE INDEX channel_changes_channel ON channel_changes(channel_id, captured_at);
+
+-- One row per post; content columns mirror the latest version.
+CREATE TABLE posts (
+    id              INTEGER PRIMARY KEY,    -- local rowid (FTS key)
+    channel_id      INTEGER NOT NULL REFERENCES channels(id),
+    message_id      INTEGER NOT NULL,
+    date            TEXT NOT NULL,          -- publication time (UTC)
+    text            TEXT NOT NULL DEFAULT '',
+    entities        TEXT,                   -- JSON [{type,offset,length,url?}] (UTF-16 units)
+    media_kind      TEXT,                   -- photo|video|document|... or NULL
+    media           TEXT,                   -- JSON Media summary or NULL
+    grouped_id      INTEGER,                -- album id
+    reply_to_id     INTEGER,
+    fwd_channel_id  INTEGER,                -- forward origin channel (bare id) when known
+    fwd_name        TEXT,                   -- forward origin display name when known
+    fwd_message_id  INTEGER,
+    fwd_date        TEXT,
+    post_author     TEXT,
+    links           TEXT,                   -- JSON [url, ...] outgoing links
+    tme_refs        TEXT,                   -- JSON [{username, message_id?}] t.me refs / @mentions
+    lang            TEXT,                   -- script/language guess (text.guess_language)
+    edit_date       TEXT,                   -- Telegram's edit date of the latest version
+    version_id      INTEGER,                -- latest row in post_versions
+    version_count   INTEGER NOT NULL DEFAULT 1,
+    first_seen      TEXT NOT NULL,          -- first capture
+    deleted_at      TEXT,                   -- mirrors the tombstone; NULL while present
+    views           INTEGER,                -- latest engagement sample (mirror)
+    forwards        INTEGER,
+    replies         INTEGER,
+    UNIQUE (channel_id, message_id)
+);
+CREATE INDEX posts_channel_date ON posts(channel_id, date);
+CREATE INDEX posts_date ON posts(date);
+CREATE INDEX posts_fwd ON posts(fwd_channel_id, fwd_message_id);
+CREATE INDEX posts_grouped ON posts(grouped_id) WHERE grouped_id IS NOT NULL;
+
+-- Every distinct content a post ever had.
+CREATE TABLE post_versions (
+    id            INTEGER PRIMARY KEY,      -- increases with capture order (feeds the live view)
+    channel_id    INTEGER NOT NULL,
+    message_id    INTEGER NOT NULL,
+    version_no    INTEGER NOT NULL,         -- 1 = first content seen
+    text          TEXT NOT NULL DEFAULT '',
+    entities      TEXT,
+    media         TEXT,
+    content_hash  TEXT NOT NULL,            -- sha256 of canonical (text, entities, media)
+    edit_date     TEXT,                     -- Telegram's edit date, if any
+    captured_at   TEXT NOT NULL,
+    source        TEXT NOT NULL,            -- live|backfill|poll|repair|reconcile|import
+    UNIQUE (channel_id, message_id, version_no)
+);
+CREATE INDEX post_versions_post ON post_versions(channel_id, message_id);
+
+-- Tombstones: a post Telegram no longer has. At most one per post.
+CREATE TABLE deletions (
+    id            INTEGER PRIMARY KEY,
+    channel_id    INTEGER NOT NULL,
+    message_id    INTEGER NOT NULL,
+    detected_at   TEXT NOT NULL,
+    method        TEXT NOT NULL CHECK (method IN ('event','reconcile','import')),
+    UNIQUE (channel_id, message_id)
+);
+
+-- Engagement samples over time; appended, never overwritten.
+CREATE TABLE engagement (
+    channel_id    INTEGER NOT NULL,
+    message_id    INTEGER NOT NULL,
+    sampled_at    TEXT NOT NULL,
+    views         INTEGER,
+    forwards      INTEGER,
+    replies       INTEGER,
+    reactions     TEXT,                     -- JSON {"👍": 12, ...}
+    PRIMARY KEY (channel_id, message_id, sampled_at)
+) WITHOUT ROWID;
+
+-- Tamper evidence: every version and deletion appended to a sha256 chain.
+CREATE TABLE chain (
+    seq           INTEGER PRIMARY KEY,
+    kind          TEXT NOT NULL CHECK (kind IN ('version','deletion')),
+    ref_id        INTEGER NOT NULL,         -- post_versions.id or deletions.id
+    prev_hash     TEXT NOT NULL,
+    hash          TEXT NOT NULL
+);
+
+-- Sync state: closed id intervals known to be completely archived.
+CREATE TABLE sync_ranges (
+    channel_id    INTEGER NOT NULL,
+    lo_id         INTEGER NOT NULL,
+    hi_id         INTEGER NOT NULL,
+    PRIMARY KEY (channel_id, lo_id)
+) WITHOUT ROWID;
+
+CREATE TABLE sync_state (
+    channel_id       INTEGER PRIMARY KEY,
+    backfill_oldest  INTEGER,               -- oldest id reached by backfill
+    backfill_done    INTEGER NOT NULL DEFAULT 0,
+    backfill_target  INTEGER,               -- estimated posts to fetch in all
+    updated_at       TEXT NOT NULL
+);
+
+-- The watch list (config entries are merged in by the daemon; CLI/xref add).
+CREATE TABLE watchlist (
+    key           TEXT PRIMARY KEY,         -- 'username:<lower>' | 'id:<n>'
+    username      TEXT,
+    channel_id    INTEGER,
+    mode          TEXT NOT NULL DEFAULT 'join' CHECK (mode IN ('join','poll')),
+    backfill      TEXT NOT NULL DEFAULT 'all',  -- 'all' | 'YYYY-MM-DD' | '<N>'
+    origin        TEXT NOT NULL DEFAULT 'cli',  -- config|cli|xref
+    added_at      TEXT NOT NULL,
+    removed_at    TEXT                      -- set by 'channels remove'; row kept
+);
+
+-- Daemon heartbeat (one row per daemon run) and per-channel status.
+CREATE TABLE daemon_runs (
+    id            INTEGER PRIMARY KEY,
+    pid           INTEGER NOT NULL,
+    version       TEXT NOT NULL,
+    started_at    TEXT NOT NULL,
+    beat_at       TEXT NOT NULL,
+    counters      TEXT                      -- JSON {"posts": n, "errors": n, ...}
+);
+CREATE TABLE channel_status (
+    key           TEXT PRIMARY KEY,         -- watchlist key
+    channel_id    INTEGER,
+    state         TEXT NOT NULL,
+    detail        TEXT,
+    flood_until   TEXT,
+    changed_at    TEXT NOT NULL
+);
+
+-- Posts a user marked as evidence (alerts fire when they change).
+CREATE TABLE watched_posts (
+    channel_id    INTEGER NOT NULL,
+    message_id    INTEGER NOT NULL,
+    note          TEXT,
+    added_at      TEXT NOT NULL,
+    PRIMARY KEY (channel_id, message_id)
+) WITHOUT ROWID;
+
+-- Alert hits, evaluated by the writer on every archived version/deletion.
+CREATE TABLE alert_hits (
+    id            INTEGER PRIMARY KEY,
+    rule          TEXT NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('new','edit','delete')),
+    channel_id    INTEGER NOT NULL,
+    message_id    INTEGER NOT NULL,
+    excerpt       TEXT,
+    hit_at        TEXT NOT NULL,
+    UNIQUE (rule, kind, channel_id, message_id)
+);
+
+-- Cached sentence embeddings (xref --semantic), one per post version.
+CREATE TABLE embeddings (
+    version_id    INTEGER NOT NULL,
+    model         TEXT NOT NULL,
+    vector        BLOB NOT NULL,            -- float32 little-endian
+    PRIMARY KEY (version_id, model)
+) WITHOUT ROWID;
+""",
+}

@@ -1,0 +1,31 @@
+"""Run every benchmark: each ``bench/bench_*.py`` module has ``main() -> None``
+that prints its figures. ``python -m bench NAME...`` runs only those."""
+
+from __future__ import annotations
+
+import importlib
+import platform
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    here = Path(__file__).parent
+    names = sorted(p.stem for p in here.glob("bench_*.py"))
+    wanted = [n if n.startswith("bench_") else f"bench_{n}" for n in argv] or names
+    print(f"machine: {platform.machine()} {platform.processor() or ''} "
+          f"python {platform.python_version()} cpus={__import__('os').cpu_count()}")
+    for name in wanted:
+        if name not in names:
+            print(f"error: no benchmark {name!r}; have: {', '.join(names)}", file=sys.stderr)
+            return 2
+        print(f"\n== {name}")
+        t0 = time.perf_counter()
+        importlib.import_module(f"bench.{name}").main()
+        print(f"({name} took {time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -157,7 +157,8 @@ CREATE TABLE daemon_runs (
     version       TEXT NOT NULL,
     started_at    TEXT NOT NULL,
     beat_at       TEXT NOT NULL,
-    counters      TEXT                      -- JSON {"posts": n, "errors": n, ...}
+    counters      TEXT,                     -- JSON {"posts": n, "errors": n, ...}
+    UNIQUE (pid, started_at)
 );
 CREATE TABLE channel_status (
     key           TEXT PRIMARY KEY,         -- watchlist key

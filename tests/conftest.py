@@ -1,0 +1,27 @@
+"""Project-wide fixtures. Each area keeps its fixtures in tests/fixtures/<area>.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = [
+    "tests.fixtures.store",
+    "tests.fixtures.emulator",
+    "tests.fixtures.daemon",
+    "tests.fixtures.dashboard",
+    "tests.fixtures.xref",
+]
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+XREF_DEV = SHARED_DATA / "xref-dev"
+
+
+@pytest.fixture(scope="session")
+def xref_dev() -> Path:
+    """The development data set (../shared/data/xref-dev beside the checkout)."""
+    if not XREF_DEV.is_dir():
+        pytest.fail(f"development data not found at {XREF_DEV}; CI lays shared/ beside the checkout")
+    return XREF_DEV

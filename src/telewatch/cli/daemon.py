@@ -1,3 +1,298 @@
-"""CLI commands (daemon area)."""
+"""CLI commands (daemon area): ``login``, ``run``, ``status`` and
+``channels add|remove|list`` (the watch list a running daemon follows)."""
 
 from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from telewatch.cli import AppContext, channels, main
+from telewatch.models import UserError
+
+
+def _settings(app: AppContext) -> Any:
+    s = app.settings()
+    if app.db_override is not None:
+        s = s.model_copy(update={"storage": s.storage.model_copy(update={"db": app.db_override})})
+    return s
+
+
+@main.command()
+@click.option("--phone", help="Phone number in international form (+<country><number>).")
+@click.option("--code", help="The login code Telegram sent (prompted when omitted).")
+@click.option("--password", help="The 2FA password, if the account has one (prompted when needed).")
+@click.pass_obj
+def login(app: AppContext, phone: str | None, code: str | None, password: str | None) -> None:
+    """Log in to Telegram and save the session file (mode 0600)."""
+    from telewatch.sources.telegram import SessionLock
+    from telewatch.sources.telegram import login as do_login
+
+    s = _settings(app)
+    tg = s.telegram
+    if not tg.api_id or not tg.api_hash.get_secret_value():
+        raise UserError(
+            "telegram.api_id and telegram.api_hash are required; get them at https://my.telegram.org"
+        )
+    phone = phone or click.prompt("Phone number (+<country><number>)")
+    lock = SessionLock(tg.session)
+    lock.acquire()
+    try:
+        who = asyncio.run(
+            do_login(
+                tg.session,
+                tg.api_id,
+                tg.api_hash.get_secret_value(),
+                phone,
+                code=lambda: code or click.prompt("Login code"),
+                password=lambda: password or click.prompt("2FA password", hide_input=True),
+                proxy=tg.proxy.get_secret_value() if tg.proxy else None,
+            )
+        )
+    finally:
+        lock.release()
+    click.echo(f"logged in as {who}; session saved to {tg.session}")
+
+
+@main.command()
+@click.pass_obj
+def run(app: AppContext) -> None:
+    """Run the daemon in the foreground (SIGTERM/SIGINT stop it, SIGHUP reloads the config)."""
+    from telewatch.daemon import install_signal_handlers, run_daemon
+
+    settings = _settings(app)
+
+    def reload() -> Any:
+        return _settings(app)
+
+    async def go() -> int:
+        stop, reload_event = asyncio.Event(), asyncio.Event()
+        install_signal_handlers(stop, reload_event)
+        return await run_daemon(settings, stop, reload=reload, reload_event=reload_event)
+
+    code = asyncio.run(go())
+    sys.exit(code)
+
+
+def _fmt_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    if s < 172800:
+        return f"{s // 3600}h"
+    return f"{s // 86400}d"
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def status(app: AppContext, as_json: bool) -> None:
+    """Show the daemon's heartbeat and every watched channel's state."""
+    from telewatch.store.db import connect
+    from telewatch.store.status import channel_statuses, daemon_status
+
+    conn = connect(app.db_path, readonly=True)
+    try:
+        run_ = daemon_status(conn)
+        rows = channel_statuses(conn)
+    finally:
+        conn.close()
+    now = datetime.now(UTC)
+    if as_json:
+        out = {
+            "daemon": None
+            if run_ is None
+            else {
+                "pid": run_.pid,
+                "version": run_.version,
+                "running": not run_.is_stale,
+                "started_at": _iso(run_.started_at),
+                "beat_at": _iso(run_.beat_at),
+                "uptime": run_.uptime,
+                "counters": run_.counters,
+            },
+            "channels": [
+                {
+                    "key": r.key,
+                    "channel_id": r.channel_id,
+                    "username": r.username,
+                    "title": r.title,
+                    "mode": r.mode,
+                    "state": r.state,
+                    "detail": r.detail,
+                    "flood_until": _iso(r.flood_until),
+                    "last_post_at": _iso(r.last_post_at),
+                    "lag": r.lag,
+                    "posts": r.posts,
+                    "backfill_done": r.backfill_done,
+                    "backfill_progress": r.backfill_progress,
+                    "errors": r.errors,
+                }
+                for r in rows
+            ],
+        }
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    if run_ is None:
+        click.echo("daemon: never ran on this archive")
+    else:
+        state = (
+            "running"
+            if not run_.is_stale
+            else ("stopped" if run_.stopped else "not running (stale heartbeat)")
+        )
+        click.echo(
+            f"daemon: {state}, pid {run_.pid}, version {run_.version}, up {_fmt_age(run_.uptime)}, "
+            f"last beat {_fmt_age((now - run_.beat_at).total_seconds())} ago"
+        )
+        shown = {k: v for k, v in run_.counters.items() if "/" not in k and k != "stopped"}
+        if shown:
+            click.echo("  " + ", ".join(f"{k} {v}" for k, v in sorted(shown.items())))
+    if not rows:
+        click.echo("no channels on the watch list; add one with `telewatch channels add @name`")
+        return
+    click.echo(
+        f"{'channel':<28} {'state':<12} {'posts':>7} {'last post':>9} {'backfill':>8} {'errors':>6}  detail"
+    )
+    for r in rows:
+        state = r.state
+        if r.state == "flood_wait" and r.flood_until is not None:
+            state = f"flood {_fmt_age((r.flood_until - now).total_seconds())}"
+        prog = "-" if r.backfill_progress is None else f"{r.backfill_progress * 100:.0f}%"
+        last = _fmt_age(None if r.last_post_at is None else (now - r.last_post_at).total_seconds())
+        click.echo(
+            f"{r.label[:28]:<28} {state:<12} {r.posts:>7} {last:>9} {prog:>8} {r.errors:>6}  {r.detail or ''}"
+        )
+
+
+def _ref(text: str) -> tuple[str | None, int | None]:
+    from telewatch.config import parse_channel_ref
+
+    try:
+        return parse_channel_ref(text)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+
+
+def _write_conn(db: Path) -> Any:
+    from telewatch.store.db import connect, migrate
+
+    migrate(db)
+    return connect(db, readonly=False)
+
+
+@channels.command("add")
+@click.argument("channel")
+@click.option(
+    "--mode",
+    type=click.Choice(["join", "poll"]),
+    default="join",
+    show_default=True,
+    help="join: pushed updates; poll: read without joining.",
+)
+@click.option(
+    "--backfill",
+    default="all",
+    show_default=True,
+    help='"all", a date YYYY-MM-DD or a number of recent posts.',
+)
+@click.pass_obj
+def channels_add(app: AppContext, channel: str, mode: str, backfill: str) -> None:
+    """Add CHANNEL (@name, t.me link or id) to the watch list."""
+    from telewatch.config import parse_backfill
+    from telewatch.store import watchlist
+
+    username, cid = _ref(channel)
+    try:
+        depth = parse_backfill(backfill)
+    except ValueError as err:
+        raise UserError(f"--backfill: {err}") from None
+    conn = _write_conn(app.db_path)
+    try:
+        e = watchlist.add(conn, username, cid, "poll" if mode == "poll" else "join", depth, "cli")
+    finally:
+        conn.close()
+    click.echo(
+        f"watching {e.label} (mode {e.mode}, backfill {e.backfill}); a running daemon picks it up within 10 s"
+    )
+
+
+@channels.command("remove")
+@click.argument("channel")
+@click.pass_obj
+def channels_remove(app: AppContext, channel: str) -> None:
+    """Stop watching CHANNEL (its archive is kept)."""
+    from telewatch.store import watchlist
+
+    username, cid = _ref(channel)
+    conn = _write_conn(app.db_path)
+    try:
+        e = watchlist.find(conn, username, cid)
+        if e is None:
+            raise UserError(f"{channel} is not on the watch list; see `telewatch channels list`")
+        watchlist.remove(conn, e.key)
+    finally:
+        conn.close()
+    click.echo(f"stopped watching {e.label}; its archive is kept")
+
+
+@channels.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include removed entries.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def channels_list(app: AppContext, show_all: bool, as_json: bool) -> None:
+    """List the watch list (config entries are merged in when the daemon starts)."""
+    from telewatch.store import watchlist
+    from telewatch.store.db import connect
+
+    if not app.db_path.exists():
+        entries: list[Any] = []
+    else:
+        conn = connect(app.db_path, readonly=True)
+        try:
+            entries = watchlist.all_entries(conn) if show_all else watchlist.active_entries(conn)
+        finally:
+            conn.close()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [e.__dict__ if hasattr(e, "__dict__") else _entry_dict(e) for e in entries],
+                indent=2,
+            )
+        )
+        return
+    if not entries:
+        click.echo("the watch list is empty; add a channel with `telewatch channels add @name`")
+        return
+    for e in entries:
+        removed = f"  removed {e.removed_at}" if e.removed_at else ""
+        click.echo(f"{e.label:<30} {e.mode:<5} backfill {e.backfill:<10} from {e.origin}{removed}")
+
+
+def _entry_dict(e: Any) -> dict[str, Any]:
+    return {
+        k: getattr(e, k)
+        for k in (
+            "key",
+            "username",
+            "channel_id",
+            "mode",
+            "backfill",
+            "origin",
+            "added_at",
+            "removed_at",
+        )
+    }

@@ -45,8 +45,10 @@ def compile_rules(rules: Sequence[AlertRule]) -> list[CompiledRule]:
 
 
 def _matches(c: CompiledRule, text: str, norm: str, channel_id: int, username: str | None) -> bool:
-    if c.channels and str(channel_id) not in c.channels and (
-        username is None or username.casefold() not in c.channels
+    if (
+        c.channels
+        and str(channel_id) not in c.channels
+        and (username is None or username.casefold() not in c.channels)
     ):
         return False
     if not c.keywords and c.pattern is None:
@@ -93,3 +95,65 @@ def evaluate(
             )
             hits += cur.rowcount
     return hits
+
+
+@dataclass(frozen=True)
+class WatchedPost:
+    """A post a user marked as evidence: edits and deletions of it fire ``watched-post``."""
+
+    channel_id: int
+    message_id: int
+    note: str | None
+    added_at: str
+
+
+def watch_post(
+    conn: sqlite3.Connection, channel_id: int, message_id: int, note: str | None, at: str
+) -> bool:
+    """Mark a post as evidence in one short ``BEGIN IMMEDIATE`` transaction (``conn`` is a
+    writer connection in autocommit mode). Returns False if it was already watched (its
+    note is then replaced when a new one is given)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO watched_posts(channel_id, message_id, note, added_at)"
+            " VALUES (?,?,?,?)",
+            (channel_id, message_id, note, at),
+        )
+        added = cur.rowcount == 1
+        if not added and note is not None:
+            conn.execute(
+                "UPDATE watched_posts SET note = ? WHERE channel_id = ? AND message_id = ?",
+                (note, channel_id, message_id),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return added
+
+
+def unwatch_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> bool:
+    """Stop watching a post (its past alert hits stay). Returns False if it was not watched."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        cur = conn.execute(
+            "DELETE FROM watched_posts WHERE channel_id = ? AND message_id = ?",
+            (channel_id, message_id),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return cur.rowcount == 1
+
+
+def watched_posts(conn: sqlite3.Connection) -> list[WatchedPost]:
+    """Every watched post, oldest mark first."""
+    return [
+        WatchedPost(channel_id=r[0], message_id=r[1], note=r[2], added_at=r[3])
+        for r in conn.execute(
+            "SELECT channel_id, message_id, note, added_at FROM watched_posts"
+            " ORDER BY added_at, channel_id, message_id"
+        )
+    ]

@@ -169,6 +169,13 @@ CREATE TABLE channel_status (
     changed_at    TEXT NOT NULL
 );
 
+-- Full-text index over the latest text of every post (deleted ones too).
+-- Contentless: rowid = posts.id, body = text.index_text(posts.text), i.e.
+-- normalised tokens plus their light stems. Written only by store.writer.
+CREATE VIRTUAL TABLE posts_fts USING fts5(
+    body, content='', tokenize='unicode61 remove_diacritics 0'
+);
+
 -- Posts a user marked as evidence (alerts fire when they change).
 CREATE TABLE watched_posts (
     channel_id    INTEGER NOT NULL,

@@ -1,0 +1,393 @@
+"""Configuration: a TOML file plus ``TELEWATCH_<SECTION>__<KEY>`` environment
+overrides, validated by pydantic-settings.
+
+Contracts:
+
+* ``load_settings(path)`` returns a fully validated ``Settings`` or raises
+  ``UserError`` whose message is one line naming the key and the problem
+  (``channels[2].mode: must be "join" or "poll"``). List indices count from 0,
+  in the order the ``[[channels]]`` tables appear in the file.
+* Unknown keys anywhere are errors (a typo must not be silently ignored).
+* Environment variables win over the file; nested keys use ``__``
+  (``TELEWATCH_TELEGRAM__API_HASH``, ``TELEWATCH_DAEMON__POLL_INTERVAL``).
+* Secrets (``api_hash``, ``proxy``) are ``SecretStr``: they never appear in
+  ``repr``, logs or error messages.
+* Relative paths (session, db) are relative to the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlparse
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from telewatch.models import AlertRule, UserError
+
+CONFIG_NAME = "telewatch.toml"
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelegramSettings(_Strict):
+    """``[telegram]``: the account and how to reach Telegram."""
+
+    api_id: int = Field(default=0, ge=0)
+    api_hash: SecretStr = SecretStr("")
+    session: Path = Path("data/telewatch.session")
+    proxy: SecretStr | None = None
+    """``socks5://user:pass@host:port`` or ``http://host:port``."""
+    flood_sleep_threshold: int = Field(default=0, ge=0, le=60)
+    """FloodWaits up to this many seconds are slept inside Telethon. 0 (the
+    default) hands every FloodWait to telewatch's scheduler, which parks only
+    the work that hit it."""
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value():
+            return None
+        u = urlparse(v.get_secret_value())
+        if u.scheme not in ("socks5", "socks4", "http") or not u.hostname or not u.port:
+            raise ValueError('must look like "socks5://[user:pass@]host:port" (or socks4/http)')
+        return v
+
+
+class StorageSettings(_Strict):
+    """``[storage]``: where the archive lives."""
+
+    db: Path = Path("data/telewatch.db")
+
+
+def parse_backfill(value: str | int) -> str:
+    """Normalise a backfill depth to the watch list's text form: ``"all"``,
+    ``"YYYY-MM-DD"`` or ``"<N>"``. Raises ValueError with a user message."""
+    if isinstance(value, bool):
+        raise ValueError('must be "all", a date "YYYY-MM-DD" or a number of posts')
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("must not be negative")
+        return str(value)
+    v = value.strip().lower()
+    if v == "all":
+        return "all"
+    if v.isdigit():
+        return str(int(v))
+    if _DATE.match(v):
+        try:
+            date.fromisoformat(v)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a valid date") from None
+        return v
+    raise ValueError('must be "all", a date "YYYY-MM-DD" or a number of posts')
+
+
+def parse_channel_ref(text: str) -> tuple[str | None, int | None]:
+    """Turn ``@name``, ``name``, ``https://t.me/name``, ``t.me/s/name``,
+    ``tg://resolve?domain=name``, ``https://t.me/c/<id>/..`` or a bare id into
+    ``(username, channel_id)``; exactly one is set. Raises ValueError."""
+    t = text.strip()
+    if re.fullmatch(r"-?\d+", t):
+        n = int(t)
+        if n < 0:  # -100<id> as Bot API / Telethon peer ids write it
+            s = str(-n)
+            n = int(s[3:]) if s.startswith("100") and len(s) > 3 else -n
+        if n <= 0:
+            raise ValueError(f"{text!r} is not a channel id")
+        return None, n
+    if t.startswith("@"):
+        t = t[1:]
+    if "/" in t or ":" in t:
+        u = urlparse(t if "://" in t else "https://" + t)
+        if u.scheme == "tg":
+            dom = parse_qs(u.query).get("domain", [""])[0]
+            return parse_channel_ref(dom) if dom else _bad_ref(text)
+        if (u.hostname or "").lower() not in ("t.me", "telegram.me", "www.t.me", "telegram.dog"):
+            return _bad_ref(text)
+        parts = [p for p in u.path.split("/") if p]
+        if parts and parts[0] == "s":
+            parts = parts[1:]
+        if len(parts) >= 2 and parts[0] == "c" and parts[1].isdigit():
+            return None, int(parts[1])
+        if not parts:
+            return _bad_ref(text)
+        t = parts[0]
+    if not _USERNAME.match(t):
+        return _bad_ref(text)
+    return t, None
+
+
+def _bad_ref(text: str) -> tuple[str | None, int | None]:
+    raise ValueError(f'{text!r} is not a channel username, id or t.me link (e.g. "rafidain_watch")')
+
+
+def watch_key(username: str | None, channel_id: int | None) -> str:
+    """The watch-list key: ``username:<lower>`` when a username is known,
+    otherwise ``id:<n>`` (the same rule as the ``watchlist.key`` column)."""
+    if username:
+        return f"username:{username.lower()}"
+    if channel_id is None:
+        raise ValueError("a channel needs a username or an id")
+    return f"id:{channel_id}"
+
+
+class ChannelEntry(_Strict):
+    """One ``[[channels]]`` table. Exactly one of ``username``, ``id`` or ``link``."""
+
+    username: str | None = None
+    id: int | None = None
+    link: str | None = None
+    mode: Literal["join", "poll"] = "join"
+    backfill: str = "all"
+
+    @field_validator("backfill", mode="before")
+    @classmethod
+    def _backfill(cls, v: Any) -> str:
+        if not isinstance(v, str | int):
+            raise ValueError('must be "all", a date "YYYY-MM-DD" or a number of posts')
+        return parse_backfill(v)
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        name = v.strip().lstrip("@")
+        if not _USERNAME.match(name):
+            raise ValueError("must be 4-32 letters, digits or _ starting with a letter")
+        return name
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: int | None) -> int | None:
+        if v is not None and v <= 0:
+            raise ValueError("must be a positive bare channel id (e.g. 1500000001)")
+        return v
+
+    @model_validator(mode="after")
+    def _one_ref(self) -> ChannelEntry:
+        given = [k for k in ("username", "id", "link") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError('needs exactly one of "username", "id" or "link"')
+        if self.link is not None:
+            parse_channel_ref(self.link)
+        return self
+
+    @property
+    def ref(self) -> tuple[str | None, int | None]:
+        """``(username, channel_id)`` with exactly one set."""
+        if self.link is not None:
+            return parse_channel_ref(self.link)
+        return self.username, self.id
+
+    @property
+    def key(self) -> str:
+        """The watch-list key of this entry."""
+        return watch_key(*self.ref)
+
+
+DEFAULT_BUDGETS: dict[str, tuple[int, float]] = {
+    # Telegram allows about 10 getHistory per 30 s; a slightly longer window
+    # absorbs clock and latency differences between us and the server.
+    "messages.GetHistory": (10, 31.0),
+    "channels.GetMessages": (28, 31.0),
+    "channels.GetChannels": (28, 31.0),
+    "channels.JoinChannel": (4, 62.0),
+    "contacts.ResolveUsername": (4, 62.0),
+}
+
+
+class DaemonSettings(_Strict):
+    """``[daemon]``: schedules, windows and request budgets. Times in seconds."""
+
+    poll_interval: float = Field(default=60.0, gt=0)
+    """How often each poll-mode channel is asked for new posts (round robin)."""
+    reconcile_window: int = Field(default=200, ge=0)
+    """How many of each channel's most recent posts deletion reconciliation re-checks."""
+    reconcile_interval: float = Field(default=600.0, gt=0)
+    gap_repair_interval: float = Field(default=900.0, gt=0)
+    heartbeat_interval: float = Field(default=3.0, gt=0, le=60)
+    watchlist_interval: float = Field(default=5.0, gt=0, le=10)
+    engagement_ages: list[float] = Field(default=[3600.0, 21600.0, 86400.0, 604800.0])
+    """Post ages at which views/forwards/reactions are sampled."""
+    budgets: dict[str, tuple[int, float]] = Field(default_factory=lambda: dict(DEFAULT_BUDGETS))
+    """Request budgets: Telegram method → (requests, window seconds). At most
+    that many requests of the method are sent in any window. The defaults stay
+    just under Telegram's observed limits, so default settings never cause a
+    FloodWait; keys you set replace the default for that method."""
+    max_flood_wait: float = Field(default=3600.0, gt=0)
+    """A FloodWait longer than this marks the work as failed instead of waiting."""
+    reconnect_backoff_max: float = Field(default=60.0, gt=0)
+    rate_scale: float = Field(default=1.0, gt=0)
+    """Multiplies every budget window (0.01 runs 100x faster, to match an
+    emulator started with ``RateModel(scale=0.01)``)."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("budgets")
+    @classmethod
+    def _budgets(cls, v: dict[str, tuple[int, float]]) -> dict[str, tuple[int, float]]:
+        for method, (n, window) in v.items():
+            if n < 1 or window <= 0:
+                raise ValueError(f"{method}: needs at least 1 request in a positive window")
+        return {**DEFAULT_BUDGETS, **v}
+
+
+class AlertSettings(_Strict):
+    """One ``[[alerts]]`` table."""
+
+    name: str = Field(min_length=1)
+    keywords: list[str] = []
+    regex: str | None = None
+    channels: list[str] = []
+    on: list[Literal["new", "edit", "delete"]] = ["new", "edit", "delete"]
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as err:
+                raise ValueError(f"is not a valid regular expression ({err})") from None
+        return v
+
+    def to_rule(self) -> AlertRule:
+        """The models.AlertRule the store's writer evaluates."""
+        return AlertRule(
+            name=self.name,
+            keywords=tuple(self.keywords),
+            regex=self.regex,
+            channels=tuple(c.lstrip("@") for c in self.channels),
+            on=tuple(self.on),
+        )
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Build it with ``load_settings``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TELEWATCH_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    telegram: TelegramSettings = TelegramSettings()
+    storage: StorageSettings = StorageSettings()
+    channels: list[ChannelEntry] = []
+    daemon: DaemonSettings = DaemonSettings()
+    alerts: list[AlertSettings] = []
+
+    @model_validator(mode="after")
+    def _unique(self) -> Settings:
+        seen: dict[str, int] = {}
+        for i, ch in enumerate(self.channels):
+            if ch.key in seen:
+                raise ValueError(f"channels[{i}] repeats channels[{seen[ch.key]}] ({ch.key})")
+            seen[ch.key] = i
+        names = [a.name for a in self.alerts]
+        for i, n in enumerate(names):
+            if n in names[:i]:
+                raise ValueError(f"alerts[{i}].name: {n!r} is used twice")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win: the environment overrides the file (passed as init).
+        return (env_settings, init_settings)
+
+    def alert_rules(self) -> tuple[AlertRule, ...]:
+        """The ``[[alerts]]`` as models.AlertRule for the writer."""
+        return tuple(a.to_rule() for a in self.alerts)
+
+
+def default_config_path() -> Path | None:
+    """``./telewatch.toml`` if it exists, else ``$XDG_CONFIG_HOME/telewatch/
+    telewatch.toml`` (``~/.config`` when unset) if it exists, else None."""
+    local = Path(CONFIG_NAME)
+    if local.is_file():
+        return local
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    user = Path(xdg) / "telewatch" / CONFIG_NAME
+    return user if user.is_file() else None
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read ``path`` (or the default config file, or nothing) plus the
+    environment. Raises UserError with one line naming the bad key."""
+    if path is None:
+        path = default_config_path()
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise UserError(
+                f"config file {path} not found; create it from config/telewatch.example.toml"
+            ) from None
+        except OSError as err:
+            raise UserError(f"cannot read config file {path}: {err.strerror}") from None
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise UserError(f"{path}: not valid TOML: {err}") from None
+    try:
+        return Settings(**data)
+    except ValidationError as err:
+        raise UserError(_describe(err, path)) from None
+
+
+def _describe(err: ValidationError, path: Path | None) -> str:
+    e = err.errors(include_url=False, include_input=False)[0]
+    loc = _loc(e.get("loc", ()))
+    kind = e.get("type", "")
+    if kind == "extra_forbidden":
+        problem = "unknown key (check the spelling against config/telewatch.example.toml)"
+    elif kind == "missing":
+        problem = "required"
+    elif kind == "literal_error":
+        expected = e.get("ctx", {}).get("expected", "")
+        problem = f"must be {expected}".replace("'", '"')
+    else:
+        problem = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+    where = f"{path}: " if path is not None else ""
+    if not loc:
+        return f"{where}{problem}"
+    return f"{where}{loc}: {problem}"
+
+
+def _loc(parts: tuple[int | str, ...] | Any) -> str:
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif p in ("function-after[_one_ref()]",) or str(p).startswith("function-"):
+            continue
+        else:
+            out += ("." if out else "") + str(p)
+    return out

@@ -1,0 +1,595 @@
+"""One watched channel: resolve it once, backfill it oldest gap first, keep it
+complete (gap repair / polling), reconcile deletions and sample engagement.
+
+Contracts:
+
+* ``RangeSet`` mirrors the archive's ``sync_ranges``: closed id intervals in
+  which every existing message has been written. Backfill, repair and polling
+  all do the same thing: fetch the oldest page at or above the lowest hole
+  (``history(from_id=lo)``) and, after putting its posts, put
+  ``RangeArchived(lo, last id)``; so the position is saved after every page
+  and a restart resumes exactly where the last committed page ended.
+* Every request goes through the daemon's ``Scheduler``; a FloodWait shows as
+  state ``flood_wait`` until it ends, then the previous state returns.
+* A private channel is marked ``private`` and re-checked every
+  ``PRIVATE_RECHECK`` seconds (scaled), never in a loop; a renamed channel is
+  marked ``renamed`` (detail names the new username) and still archived by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from telewatch.config import DaemonSettings
+from telewatch.models import (
+    BackfillProgressed,
+    ChannelSeen,
+    ChannelState,
+    ChannelStatusChanged,
+    EngagementSampled,
+    Event,
+    PostDeleted,
+    PostSeen,
+    RangeArchived,
+)
+from telewatch.sources.telegram import (
+    ChannelUnavailable,
+    Disconnected,
+    HistoryPage,
+    SourceError,
+    TelegramSource,
+    UsernameUnknown,
+)
+from telewatch.store.db import connect
+from telewatch.store.watchlist import WatchEntry
+
+from .pacing import BACKFILL, LIVE, MAINTENANCE, FloodTooLong, Scheduler
+
+log = logging.getLogger("telewatch.daemon")
+T = TypeVar("T")
+
+PRIVATE_RECHECK = 1800.0
+ERROR_BACKOFF_MAX = 300.0
+LIVE_GAP_GRACE = 3.0
+"""Seconds a hole below a live message may stay before repair fetches it."""
+
+
+class RangeSet:
+    """Sorted, merged closed intervals of message ids (adjacent ones merge)."""
+
+    def __init__(self, ranges: list[tuple[int, int]] | None = None) -> None:
+        self._r: list[list[int]] = []
+        for lo, hi in ranges or ():
+            self.add(lo, hi)
+
+    def add(self, lo: int, hi: int) -> None:
+        """Merge ``[lo, hi]`` in."""
+        if hi < lo:
+            return
+        out: list[list[int]] = []
+        placed = False
+        for a, b in self._r:
+            if b + 1 < lo:
+                out.append([a, b])
+            elif hi + 1 < a:
+                if not placed:
+                    out.append([lo, hi])
+                    placed = True
+                out.append([a, b])
+            else:
+                lo, hi = min(lo, a), max(hi, b)
+        if not placed:
+            out.append([lo, hi])
+        out.sort()
+        self._r = out
+
+    def covers(self, message_id: int) -> bool:
+        """Whether ``message_id`` lies inside an interval."""
+        return any(a <= message_id <= b for a, b in self._r)
+
+    @property
+    def top(self) -> int:
+        """The highest archived id (0 when empty)."""
+        return self._r[-1][1] if self._r else 0
+
+    @property
+    def bottom(self) -> int | None:
+        """The lowest archived id, or None."""
+        return self._r[0][0] if self._r else None
+
+    def first_hole(self, floor: int) -> int:
+        """The lowest id >= ``floor`` not covered (there is always one)."""
+        cur = floor
+        for a, b in self._r:
+            if b < cur:
+                continue
+            if a > cur:
+                return cur
+            cur = b + 1
+        return cur
+
+    def intervals(self) -> list[tuple[int, int]]:
+        """The intervals, ascending."""
+        return [(a, b) for a, b in self._r]
+
+
+@dataclass
+class Shared:
+    """What every channel worker shares with the supervisor."""
+
+    settings: DaemonSettings
+    source: TelegramSource
+    scheduler: Scheduler
+    put: Callable[[Event], Awaitable[None]]
+    db_path: Path
+    counters: Counter[str]
+    connected: asyncio.Event
+    scale: float
+
+    def reader(self) -> sqlite3.Connection:
+        """A fresh read-only connection to the archive."""
+        return connect(self.db_path, readonly=True)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(text: str) -> float:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
+class ChannelWorker:
+    """The tasks of one watch-list entry (see the module contract)."""
+
+    def __init__(self, shared: Shared, entry: WatchEntry) -> None:
+        self.s = shared
+        self.entry = entry
+        self.key = entry.key
+        self.channel_id: int | None = entry.channel_id
+        self.username: str | None = entry.username
+        self.ranges = RangeSet()
+        self.backfill_done = False
+        self.state: ChannelState = "pending"
+        self.detail: str | None = None
+        self._base: tuple[ChannelState, str | None] = ("pending", None)
+        self.renamed_to: str | None = None
+        self.repair = asyncio.Event()
+        self.recheck = asyncio.Event()
+        self._eng: list[tuple[float, int, float]] = []  # (due, message id, post date)
+        self._eng_wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._gap_since: float | None = None
+
+    # -- lifecycle --------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the worker's main task."""
+        self._task = asyncio.create_task(self._main(), name=f"channel-{self.key}")
+
+    async def stop(self, state: ChannelState | None = "stopped") -> None:
+        """Cancel the worker; report ``state`` (None: leave the status alone)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if state is not None:
+            await self._set(state, None, force=True)
+
+    # -- status -----------------------------------------------------------
+
+    async def _set(
+        self,
+        state: ChannelState,
+        detail: str | None,
+        flood_until: datetime | None = None,
+        *,
+        base: bool = True,
+        force: bool = False,
+    ) -> None:
+        if base and state not in ("flood_wait",):
+            self._base = (state, detail)
+        if not force and state == self.state and detail == self.detail and flood_until is None:
+            return
+        self.state, self.detail = state, detail
+        await self.s.put(
+            ChannelStatusChanged(
+                key=self.key,
+                channel_id=self.channel_id,
+                state=state,
+                detail=detail,
+                changed_at=_now(),
+                flood_until=flood_until,
+            )
+        )
+
+    async def _running_state(self) -> None:
+        if self.renamed_to is not None:
+            await self._set("renamed", f"now {self.renamed_to}; still archived by id")
+        elif not self.backfill_done:
+            await self._set("backfilling", None)
+        elif self.entry.mode == "poll":
+            await self._set("polling", None)
+        else:
+            await self._set("live", None)
+
+    async def _req(self, method: str, fn: Callable[[], Awaitable[T]], priority: int) -> T:
+        async def on_wait(until: datetime) -> None:
+            await self._set("flood_wait", f"{method} parked", until, base=False)
+
+        while True:
+            await self.s.connected.wait()
+            try:
+                result = await self.s.scheduler.call(method, fn, priority=priority, on_wait=on_wait)
+            except Disconnected:
+                # The supervisor reconnects; the request is simply repeated.
+                self.s.connected.clear() if not self.s.source.is_connected() else None
+                await asyncio.sleep(0.5 * self.s.scale + 0.05)
+                continue
+            if self.state == "flood_wait":
+                await self._set(*self._base)
+            return result
+
+    def _error(self, what: str) -> None:
+        self.s.counters["errors"] += 1
+        self.s.counters[f"errors/{self.key}"] += 1
+        log.warning("channel error", extra={"channel": self.key, "error": what})
+
+    # -- main -------------------------------------------------------------
+
+    async def _main(self) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                await self._resolve()
+                backoff = 1.0
+                async with asyncio.TaskGroup() as tg:
+                    tg.create_task(self._sync_loop())
+                    tg.create_task(self._maintenance_loop())
+            except* ChannelUnavailable as eg:
+                err = eg.exceptions[0]
+                assert isinstance(err, ChannelUnavailable)
+                if err.reason == "invalid" and self.channel_id is None:
+                    await self._set("error", "unknown channel id; add it by username or link")
+                else:
+                    await self._set(
+                        "private", "private or no longer accessible; rechecked periodically"
+                    )
+                await self._sleep(PRIVATE_RECHECK * self.s.scale, self.recheck)
+            except* UsernameUnknown as eg:
+                self._error(str(eg.exceptions[0]))
+                await self._set("error", f"no public channel @{self.username}")
+                await self._sleep(PRIVATE_RECHECK * self.s.scale, self.recheck)
+            except* FloodTooLong as eg:
+                ft = eg.exceptions[0]
+                assert isinstance(ft, FloodTooLong)
+                until = _now() + timedelta(seconds=ft.seconds)
+                await self._set("flood_wait", f"{ft.method}: waiting {ft.seconds:.0f} s", until)
+                await asyncio.sleep(ft.seconds)
+            except* SourceError as eg:
+                self._error(str(eg.exceptions[0]))
+                await self._set("error", str(eg.exceptions[0])[:200])
+                await asyncio.sleep(backoff * max(self.s.scale, 0.01))
+                backoff = min(backoff * 2, ERROR_BACKOFF_MAX)
+
+    async def _sleep(self, seconds: float, wake: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), seconds)
+        wake.clear()
+
+    # -- resolution -------------------------------------------------------
+
+    def _archived_channel(self) -> tuple[int, int, str | None] | None:
+        conn = self.s.reader()
+        try:
+            if self.channel_id is not None:
+                row = conn.execute(
+                    "SELECT id, access_hash, username FROM channels WHERE id = ?",
+                    (self.channel_id,),
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT id, access_hash, username FROM channels WHERE username = ? "
+                    "COLLATE NOCASE AND access_hash IS NOT NULL",
+                    (self.username,),
+                ).fetchone()
+                if row is None:  # renamed since: the old name is in channel_changes
+                    row = conn.execute(
+                        "SELECT c.id, c.access_hash, c.username FROM channel_changes x "
+                        "JOIN channels c ON c.id = x.channel_id WHERE x.field = 'username' "
+                        "AND x.old_value = ? COLLATE NOCASE AND c.access_hash IS NOT NULL "
+                        "ORDER BY x.captured_at DESC LIMIT 1",
+                        (self.username,),
+                    ).fetchone()
+            if row is None or row[1] is None:
+                return None
+            return int(row[0]), int(row[1]), row[2]
+        finally:
+            conn.close()
+
+    async def _resolve(self) -> None:
+        """Know (id, access_hash), refresh the channel and join it if needed."""
+        await self._set("resolving", None)
+        known = self._archived_channel()
+        if known is None:
+            if self.username is None:
+                raise ChannelUnavailable(None, "invalid")
+            name = self.username
+            ch, _joined = await self._req(
+                "contacts.ResolveUsername", lambda: self.s.source.resolve(name), MAINTENANCE
+            )
+            await self.s.put(ChannelSeen(ch, _now()))
+            self.channel_id = ch.id
+        else:
+            self.channel_id = known[0]
+            self.s.source.remember(known[0], known[1])
+        cid = self.channel_id
+        assert cid is not None
+        ch, joined = await self._req(
+            "channels.GetChannels", lambda: self.s.source.channel(cid), MAINTENANCE
+        )
+        await self.s.put(ChannelSeen(ch, _now()))
+        self._note_username(ch.username)
+        if self.entry.mode == "join" and not joined:
+            await self._req("channels.JoinChannel", lambda: self.s.source.join(cid), MAINTENANCE)
+        self._load_progress()
+
+    def _note_username(self, current: str | None) -> None:
+        if self.entry.username and (current or "").lower() != self.entry.username.lower():
+            self.renamed_to = f"@{current}" if current else "no username"
+        else:
+            self.renamed_to = None
+        self.username = current or self.username
+
+    def _load_progress(self) -> None:
+        conn = self.s.reader()
+        try:
+            rows = conn.execute(
+                "SELECT lo_id, hi_id FROM sync_ranges WHERE channel_id = ?", (self.channel_id,)
+            ).fetchall()
+            self.ranges = RangeSet([(int(a), int(b)) for a, b in rows])
+            st = conn.execute(
+                "SELECT backfill_done FROM sync_state WHERE channel_id = ?", (self.channel_id,)
+            ).fetchone()
+            self.backfill_done = bool(st and st[0])
+            self._load_engagement(conn)
+        finally:
+            conn.close()
+
+    # -- backfill / repair / poll -----------------------------------------
+
+    async def _floor(self) -> tuple[int, int | None]:
+        """(lowest id to archive, estimated posts to fetch) for the depth."""
+        depth = self.entry.backfill
+        cid = self.channel_id
+        assert cid is not None
+        if depth == "all":
+            return 1, None
+        if depth.isdigit():
+            n = int(depth)
+            newest = await self._req(
+                "messages.GetHistory", lambda: self.s.source.newest(cid), BACKFILL
+            )
+            top = newest.ids[-1] if newest.ids else 0
+            return max(1, top - n + 1), n
+        when = datetime.combine(date.fromisoformat(depth), datetime.min.time(), UTC)
+        before = await self._req(
+            "messages.GetHistory", lambda: self.s.source.before(cid, when), BACKFILL
+        )
+        return (before.ids[-1] + 1 if before.ids else 1), None
+
+    async def _sync_loop(self) -> None:
+        floor, target = await self._floor()
+        while True:
+            source = (
+                "backfill"
+                if not self.backfill_done
+                else ("poll" if self.entry.mode == "poll" else "repair")
+            )
+            await self._running_state()
+            await self._fill(floor, target, source)
+            if not self.backfill_done:
+                self.backfill_done = True
+                await self.s.put(
+                    BackfillProgressed(self.channel_id or 0, self.ranges.bottom, True, target)
+                )
+            await self._running_state()
+            interval = (
+                self.s.settings.poll_interval
+                if self.entry.mode == "poll"
+                else self.s.settings.gap_repair_interval
+            )
+            await self._sleep(interval, self.repair)
+
+    async def _fill(self, floor: int, target: int | None, source: str) -> None:
+        cid = self.channel_id
+        assert cid is not None
+        prio = BACKFILL if source == "backfill" else LIVE
+        while True:
+            lo = self.ranges.first_hole(floor)
+            page = await self._page(cid, lo, prio)
+            if target is None and page.count is not None and floor == 1:
+                target = page.count
+            await self._put_page(page, source)
+            if page.full:
+                hi = page.ids[-1]
+            elif page.ids or self.ranges.top >= lo:
+                # A short page holds every message >= lo that exists right now.
+                hi = max(page.ids[-1] if page.ids else 0, self.ranges.top)
+            else:
+                return
+            await self.s.put(RangeArchived(cid, lo, hi))
+            self.ranges.add(lo, hi)
+            if not self.backfill_done:
+                await self.s.put(BackfillProgressed(cid, self.ranges.bottom, False, target))
+            if not page.full:
+                self._gap_since = None
+                return
+
+    async def _page(self, cid: int, lo: int, prio: int) -> HistoryPage:
+        return await self._req("messages.GetHistory", lambda: self.s.source.history(cid, lo), prio)
+
+    async def _put_page(self, page: HistoryPage, source: str) -> None:
+        now = _now()
+        for ch in page.channels:
+            if ch.id == self.channel_id:
+                self._note_username(ch.username)
+            await self.s.put(ChannelSeen(ch, now))
+        for mid, reason in page.malformed:
+            self.s.counters["malformed"] += 1
+            log.warning(
+                "malformed message",
+                extra={"channel": self.key, "message_id": mid, "reason": reason},
+            )
+        for p in page.posts:
+            await self.s.put(PostSeen(p, now, source))  # type: ignore[arg-type]
+            self.s.counters["posts"] += 1
+            self._schedule_engagement(p.message_id, p.date.timestamp(), now.timestamp())
+
+    def live_seen(self, message_id: int, post_date: float) -> None:
+        """A live post was put: extend the archived range when it is the next
+        id, otherwise ask for a repair soon (a hole may be behind it)."""
+        if self.channel_id is None:
+            return
+        self._schedule_engagement(message_id, post_date, time.time())
+        if not self.backfill_done or self.ranges.covers(message_id):
+            return
+        if message_id == self.ranges.top + 1:
+            self.ranges.add(message_id, message_id)
+            task = asyncio.ensure_future(
+                self.s.put(RangeArchived(self.channel_id, message_id, message_id))
+            )
+            task.add_done_callback(lambda t: t.exception())
+            return
+        if self._gap_since is None:
+            self._gap_since = time.monotonic()
+            loop = asyncio.get_running_loop()
+            loop.call_later(LIVE_GAP_GRACE * max(self.s.scale, 0.05), self.repair.set)
+
+    # -- reconciliation and engagement -------------------------------------
+
+    def _load_engagement(self, conn: sqlite3.Connection) -> None:
+        ages = sorted(self.s.settings.engagement_ages)
+        if not ages:
+            return
+        now = time.time()
+        since = datetime.fromtimestamp(now - ages[-1], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._eng.clear()
+        rows = conn.execute(
+            "SELECT p.message_id, p.date, (SELECT MAX(sampled_at) FROM engagement e "
+            "WHERE e.channel_id = p.channel_id AND e.message_id = p.message_id) "
+            "FROM posts p WHERE p.channel_id = ? AND p.date >= ? AND p.deleted_at IS NULL",
+            (self.channel_id, since),
+        )
+        for mid, d, last in rows:
+            self._schedule_engagement(int(mid), _ts(d), _ts(last) if last else 0.0)
+
+    def _schedule_engagement(self, message_id: int, post_date: float, after: float) -> None:
+        """Queue the first sample age of the post that falls after ``after``."""
+        for age in sorted(self.s.settings.engagement_ages):
+            due = post_date + age
+            if due > after:
+                heapq.heappush(self._eng, (due, message_id, post_date))
+                self._eng_wake.set()
+                return
+
+    async def _maintenance_loop(self) -> None:
+        interval = self.s.settings.reconcile_interval
+        next_reconcile = time.monotonic() + min(interval, 5.0 * self.s.scale + 1.0)
+        while True:
+            now_mono, now = time.monotonic(), time.time()
+            wait = next_reconcile - now_mono
+            if self._eng:
+                wait = min(wait, self._eng[0][0] - now)
+            if wait > 0:
+                self._eng_wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._recheck_or(self._eng_wake), wait)
+            if self.recheck.is_set():
+                self.recheck.clear()
+                await self._refresh()
+            now = time.time()
+            due: list[tuple[float, int, float]] = []
+            slack = min(self.s.settings.engagement_ages or [60.0]) * 0.05
+            while self._eng and self._eng[0][0] <= now + slack and len(due) < 100:
+                due.append(heapq.heappop(self._eng))
+            if due:
+                await self._check([m for _, m, _ in due], sample=True)
+                for _, mid, pdate in due:
+                    self._schedule_engagement(mid, pdate, now + slack)
+            if time.monotonic() >= next_reconcile:
+                await self._reconcile()
+                next_reconcile = time.monotonic() + interval
+
+    async def _recheck_or(self, ev: asyncio.Event) -> None:
+        waits = [asyncio.ensure_future(ev.wait()), asyncio.ensure_future(self.recheck.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
+    async def _refresh(self) -> None:
+        cid = self.channel_id
+        assert cid is not None
+        ch, _joined = await self._req(
+            "channels.GetChannels", lambda: self.s.source.channel(cid), MAINTENANCE
+        )
+        await self.s.put(ChannelSeen(ch, _now()))
+        self._note_username(ch.username)
+        await self._running_state()
+
+    async def _reconcile(self) -> None:
+        window = self.s.settings.reconcile_window
+        if window <= 0 or self.channel_id is None:
+            return
+        conn = self.s.reader()
+        try:
+            ids = [
+                int(r[0])
+                for r in conn.execute(
+                    "SELECT message_id FROM posts WHERE channel_id = ? AND deleted_at IS NULL "
+                    "ORDER BY message_id DESC LIMIT ?",
+                    (self.channel_id, window),
+                )
+            ]
+        finally:
+            conn.close()
+        for i in range(0, len(ids), 100):
+            await self._check(ids[i : i + 100], sample=False)
+
+    async def _check(self, ids: list[int], *, sample: bool) -> None:
+        cid = self.channel_id
+        if not ids or cid is None:
+            return
+        ans = await self._req(
+            "channels.GetMessages", lambda: self.s.source.messages(cid, ids), MAINTENANCE
+        )
+        now = _now()
+        for ch in ans.channels:
+            await self.s.put(ChannelSeen(ch, now))
+        for mid, reason in ans.malformed:
+            self.s.counters["malformed"] += 1
+            log.warning(
+                "malformed message",
+                extra={"channel": self.key, "message_id": mid, "reason": reason},
+            )
+        for p in ans.found.values():
+            await self.s.put(PostSeen(p, now, "reconcile"))
+            if sample and p.engagement is not None:
+                await self.s.put(EngagementSampled(cid, p.message_id, now, p.engagement))
+                self.s.counters["engagement_samples"] += 1
+        for mid in ans.missing:
+            await self.s.put(PostDeleted(cid, mid, now, "reconcile"))
+            self.s.counters["deletions"] += 1

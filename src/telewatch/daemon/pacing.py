@@ -1,0 +1,208 @@
+"""Pacing: the one scheduler every Telegram request of the daemon goes through.
+
+Contracts:
+
+* Each Telegram method has a ``Budget``: at most ``requests`` calls in any
+  sliding ``window`` (the shape of Telegram's own limits, so that staying
+  inside the budget means never being told to wait).
+* Waiting callers are served by priority (``LIVE`` before ``MAINTENANCE``
+  before ``BACKFILL``), first come first served within a priority, so live
+  gap repair overtakes a long backfill and channels take turns.
+* A ``FloodWait`` parks only its method: later calls of that method wait
+  until the park ends, every other method keeps flowing. The caller that hit
+  it is told through ``on_wait(until)`` (for the status row) and retried after
+  the wait; a wait longer than ``max_flood_wait`` is raised to the caller.
+* Everything else a call raises passes through unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from telewatch.sources.telegram import FloodWait
+
+log = logging.getLogger("telewatch.pacing")
+
+T = TypeVar("T")
+
+LIVE = 0
+MAINTENANCE = 1
+BACKFILL = 2
+
+JITTER = 0.05
+"""Seconds added to every window: requests leave us a little apart from when
+the server counts them (event-loop delays, retransmits). Negligible at
+Telegram's real 30 s windows, it matters when tests scale windows down."""
+
+OTHER = "other"
+"""Budget used for methods without one of their own."""
+
+
+class FloodTooLong(Exception):
+    """Telegram asked for a wait longer than ``max_flood_wait``."""
+
+    def __init__(self, method: str, seconds: float) -> None:
+        super().__init__(f"{method}: flood wait of {seconds:.0f} s is longer than allowed")
+        self.method = method
+        self.seconds = seconds
+
+
+@dataclass(order=True)
+class _Waiter:
+    priority: int
+    seq: int
+    future: asyncio.Future[None] = field(compare=False)
+
+
+class Budget:
+    """A sliding-window request budget for one method, with a park time."""
+
+    def __init__(
+        self,
+        name: str,
+        requests: int,
+        window: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.requests = max(1, requests)
+        self.window = window
+        self.parked_until = 0.0
+        self._clock = clock
+        self._sent: deque[float] = deque()
+        self._waiters: list[_Waiter] = []
+        self._seq = itertools.count()
+        self._pump: asyncio.Task[None] | None = None
+
+    def delay(self) -> float:
+        """Seconds until one more request may be sent (0 = now)."""
+        now = self._clock()
+        while self._sent and self._sent[0] <= now - self.window:
+            self._sent.popleft()
+        wait = max(0.0, self.parked_until - now)
+        if len(self._sent) >= self.requests:
+            wait = max(wait, self._sent[0] + self.window - now)
+        return wait
+
+    def park(self, seconds: float) -> None:
+        """Hold every call of this method for ``seconds`` from now."""
+        self.parked_until = max(self.parked_until, self._clock() + seconds)
+
+    async def acquire(self, priority: int) -> None:
+        """Wait for a slot (by priority, then arrival) and take it."""
+        if not self._waiters and self.delay() == 0:
+            self._sent.append(self._clock())
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, _Waiter(priority, next(self._seq), fut))
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._serve(), name=f"budget-{self.name}")
+        await fut
+
+    async def _serve(self) -> None:
+        while self._waiters:
+            wait = self.delay()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            w = heapq.heappop(self._waiters)
+            if w.future.done():  # the caller was cancelled
+                continue
+            self._sent.append(self._clock())
+            w.future.set_result(None)
+
+    def close(self) -> None:
+        """Cancel the serving task (waiters are cancelled with it)."""
+        if self._pump is not None:
+            self._pump.cancel()
+        for w in self._waiters:
+            if not w.future.done():
+                w.future.cancel()
+        self._waiters.clear()
+
+    @property
+    def waiting(self) -> int:
+        """Callers currently queued."""
+        return sum(1 for w in self._waiters if not w.future.done())
+
+
+class Scheduler:
+    """All Telegram requests, paced per method (see the module contract)."""
+
+    def __init__(
+        self,
+        budgets: Mapping[str, tuple[int, float]],
+        *,
+        scale: float = 1.0,
+        max_flood_wait: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_flood_wait = max_flood_wait
+        self.scale = scale
+        self._clock = clock
+        self._budgets = {
+            name: Budget(name, n, window * scale + JITTER, clock)
+            for name, (n, window) in budgets.items()
+        }
+        self.requests = 0
+        self.flood_waits = 0
+        self.flood_seconds = 0.0
+
+    def budget(self, method: str) -> Budget:
+        """The budget a method is paced by (created on first use: unlimited
+        methods share a generous ``other`` budget)."""
+        b = self._budgets.get(method)
+        if b is None:
+            b = self._budgets.get(OTHER)
+            if b is None:
+                b = self._budgets[OTHER] = Budget(OTHER, 30, 30.0 * self.scale, self._clock)
+        return b
+
+    def parked_until(self, method: str) -> datetime | None:
+        """Wall-clock end of the method's park, or None when not parked."""
+        left = self.budget(method).parked_until - self._clock()
+        return datetime.now(UTC) + timedelta(seconds=left) if left > 0 else None
+
+    async def call(
+        self,
+        method: str,
+        fn: Callable[[], Awaitable[T]],
+        *,
+        priority: int = MAINTENANCE,
+        on_wait: Callable[[datetime], Awaitable[None]] | None = None,
+    ) -> T:
+        """Run ``fn`` (one request of ``method``) inside its budget; retry it
+        after a FloodWait (see the module contract)."""
+        b = self.budget(method)
+        while True:
+            if on_wait is not None and b.parked_until > self._clock():
+                until = self.parked_until(method)
+                if until is not None:
+                    await on_wait(until)
+            await b.acquire(priority)
+            self.requests += 1
+            try:
+                return await fn()
+            except FloodWait as fw:
+                self.flood_waits += 1
+                self.flood_seconds += fw.seconds
+                b.park(fw.seconds)
+                log.warning("flood wait", extra={"method": method, "seconds": fw.seconds})
+                if fw.seconds > self.max_flood_wait:
+                    raise FloodTooLong(method, fw.seconds) from None
+                if on_wait is not None:
+                    await on_wait(datetime.now(UTC) + timedelta(seconds=fw.seconds))
+
+    def close(self) -> None:
+        """Stop every budget's serving task."""
+        for b in self._budgets.values():
+            b.close()

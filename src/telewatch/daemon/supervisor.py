@@ -1,0 +1,373 @@
+"""The daemon's supervisor: one Telegram connection, one writer, one worker
+per watched channel, plus the heartbeat, the watch-list watcher and the
+reconnect loop.
+
+``run_daemon(settings, stop)`` is the whole daemon: it returns 0 after
+``stop`` is set (within a few seconds: fetching stops, the writer is
+flushed, the session saved), and raises UserError for problems the user must
+fix (not logged in, session in use, bad archive). ``reload`` (optional) is
+called when ``reload_event`` is set (SIGHUP): the new settings' channel list
+is merged into the watch list and the new alert rules take effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from telewatch import __version__
+from telewatch.config import Settings
+from telewatch.models import (
+    ChannelStatusChanged,
+    DaemonHeartbeat,
+    Event,
+    Post,
+    PostDeleted,
+    PostSeen,
+    UserError,
+)
+from telewatch.sources.telegram import (
+    Disconnected,
+    SessionLock,
+    TelegramSource,
+    session_file,
+)
+from telewatch.store import watchlist
+from telewatch.store.alerts import CompiledRule, compile_rules
+from telewatch.store.db import connect, migrate
+from telewatch.store.writer import Writer
+
+from .channel import ChannelWorker, Shared
+from .logs import setup_logging
+from .pacing import Scheduler
+
+log = logging.getLogger("telewatch.daemon")
+
+STOP_BUDGET = 4.0
+"""Seconds the shutdown may take before the process gives up waiting."""
+
+
+def install_signal_handlers(stop: asyncio.Event, reload_event: asyncio.Event | None = None) -> None:
+    """SIGTERM/SIGINT set ``stop``; SIGHUP sets ``reload_event``."""
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    if reload_event is not None:
+        loop.add_signal_handler(signal.SIGHUP, reload_event.set)
+
+
+def _config_entries(settings: Settings) -> list[tuple[str | None, int | None, watchlist.Mode, str]]:
+    out: list[tuple[str | None, int | None, watchlist.Mode, str]] = []
+    for ch in settings.channels:
+        username, cid = ch.ref
+        out.append((username, cid, ch.mode, ch.backfill))
+    return out
+
+
+def merge_watchlist(db: Path, settings: Settings) -> None:
+    """Merge the config's channels into the archive's watch list."""
+    conn = connect(db, readonly=False)
+    try:
+        watchlist.merge_config(conn, _config_entries(settings))
+    finally:
+        conn.close()
+
+
+class Daemon:
+    """State of one ``telewatch run`` (see the module contract)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Path(settings.storage.db)
+        self.counters: Counter[str] = Counter()
+        self.workers: dict[str, ChannelWorker] = {}
+        self.started_at = datetime.now(UTC).replace(microsecond=0)
+        self.connected = asyncio.Event()
+        self.writer: Writer | None = None
+        self.source: TelegramSource | None = None
+        self._live_seen: dict[int, float] = {}
+
+    # -- events into the writer -------------------------------------------
+
+    async def put(self, ev: Event) -> None:
+        """Queue one event for the archive."""
+        assert self.writer is not None
+        await self.writer.put(ev)
+
+    def _worker_for(self, channel_id: int) -> ChannelWorker | None:
+        for w in self.workers.values():
+            if w.channel_id == channel_id:
+                return w
+        return None
+
+    async def _on_post(
+        self, post: Post | None, cid: int, mid: int, edited: bool, bad: str | None
+    ) -> None:
+        w = self._worker_for(cid)
+        if w is None:
+            return  # a joined channel that is no longer on the watch list
+        if post is None:
+            self.counters["malformed"] += 1
+            log.warning(
+                "malformed message", extra={"channel": w.key, "message_id": mid, "reason": bad}
+            )
+            return
+        await self.put(PostSeen(post, datetime.now(UTC), "live"))
+        self.counters["live_edits" if edited else "live_posts"] += 1
+        if not edited:
+            w.live_seen(mid, post.date.timestamp())
+
+    async def _on_deleted(self, cid: int, ids: list[int]) -> None:
+        if self._worker_for(cid) is None:
+            return
+        now = datetime.now(UTC)
+        for mid in ids:
+            await self.put(PostDeleted(cid, mid, now, "event"))
+            self.counters["deletions"] += 1
+
+    async def _on_channel_changed(self, cid: int) -> None:
+        w = self._worker_for(cid)
+        if w is not None:
+            w.recheck.set()
+
+    async def _on_reconnected(self) -> None:
+        self.counters["reconnects"] += 1
+        log.info("reconnected; repairing gaps")
+        for w in self.workers.values():
+            w.repair.set()
+
+    # -- periodic tasks ----------------------------------------------------
+
+    def _heartbeat(self, stopped: bool = False) -> DaemonHeartbeat:
+        counters = dict(self.counters)
+        if self.source is not None:
+            counters["connected"] = int(self.source.is_connected())
+        counters["channels"] = len(self.workers)
+        if stopped:
+            counters["stopped"] = 1
+        return DaemonHeartbeat(
+            pid=os.getpid(),
+            version=__version__,
+            started_at=self.started_at,
+            beat_at=datetime.now(UTC),
+            counters=tuple(sorted(counters.items())),
+        )
+
+    async def _heartbeat_loop(self, shared: Shared) -> None:
+        while True:
+            self.counters["requests"] = shared.scheduler.requests
+            self.counters["flood_waits"] = shared.scheduler.flood_waits
+            await self.put(self._heartbeat())
+            await asyncio.sleep(self.settings.daemon.heartbeat_interval)
+
+    async def _watchlist_loop(self, shared: Shared) -> None:
+        while True:
+            conn = connect(self.db, readonly=True)
+            try:
+                entries = {e.key: e for e in watchlist.active_entries(conn)}
+            finally:
+                conn.close()
+            for key in list(self.workers):
+                e = entries.get(key)
+                old = self.workers[key].entry
+                if e is None or (e.mode, e.backfill) != (old.mode, old.backfill):
+                    w = self.workers.pop(key)
+                    await w.stop("stopped" if e is None else None)
+                    log.info(
+                        "channel unwatched" if e is None else "channel settings changed",
+                        extra={"channel": key},
+                    )
+            for key, e in entries.items():
+                if key not in self.workers:
+                    w = ChannelWorker(shared, e)
+                    self.workers[key] = w
+                    w.start()
+                    log.info("channel watched", extra={"channel": key, "mode": e.mode})
+            await asyncio.sleep(self.settings.daemon.watchlist_interval)
+
+    async def _connection_loop(self, source: TelegramSource) -> None:
+        backoff = 1.0
+        cap = self.settings.daemon.reconnect_backoff_max
+        while True:
+            if source.is_connected():
+                self.connected.set()
+                backoff = 1.0
+                # Telethon reconnects by itself; this resolves when it gave up.
+                with contextlib.suppress(Exception):
+                    await source.disconnected
+                self.connected.clear()
+                log.warning("disconnected; reconnecting")
+                continue
+            try:
+                await source.connect()
+            except Disconnected as err:
+                log.warning("cannot connect", extra={"error": str(err), "retry_in": backoff})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, cap)
+                continue
+            await self._on_reconnected()
+
+    # -- run ----------------------------------------------------------------
+
+    async def run(
+        self,
+        stop: asyncio.Event,
+        reload_event: asyncio.Event,
+        reload: Callable[[], Settings] | None,
+    ) -> int:
+        """The daemon's life; see ``run_daemon``."""
+        tg = self.settings.telegram
+        lock = SessionLock(tg.session)
+        lock.acquire()
+        try:
+            migrate(self.db)
+            merge_watchlist(self.db, self.settings)
+            proxy = tg.proxy.get_secret_value() if tg.proxy else None
+            source = TelegramSource(
+                tg.session,
+                tg.api_id,
+                tg.api_hash.get_secret_value(),
+                proxy=proxy,
+                flood_sleep_threshold=tg.flood_sleep_threshold,
+            )
+            self.source = source
+            try:
+                return await self._run_connected(source, stop, reload_event, reload)
+            finally:
+                await asyncio.wait_for(
+                    source.close(), 2.0
+                ) if source.is_connected() else await source.close()
+        finally:
+            lock.release()
+
+    async def _run_connected(
+        self,
+        source: TelegramSource,
+        stop: asyncio.Event,
+        reload_event: asyncio.Event,
+        reload: Callable[[], Settings] | None,
+    ) -> int:
+        try:
+            await source.connect()
+        except Disconnected as err:
+            raise UserError(
+                f"cannot reach Telegram ({err}); check the network or [telegram].proxy"
+            ) from None
+        if not await source.is_authorized():
+            raise UserError(
+                f"session {session_file(self.settings.telegram.session)} is not logged in; run `telewatch login`"
+            )
+        log.info("connected", extra={"account": await source.me()})
+        d = self.settings.daemon
+        scheduler = Scheduler(d.budgets, scale=d.rate_scale, max_flood_wait=d.max_flood_wait)
+        async with Writer(self.db, rules=self.settings.alert_rules()) as writer:
+            self.writer = writer
+            shared = Shared(
+                settings=d,
+                source=source,
+                scheduler=scheduler,
+                put=self.put,
+                db_path=self.db,
+                counters=self.counters,
+                connected=self.connected,
+                scale=d.rate_scale,
+            )
+            source.on_post(self._on_post)
+            source.on_deleted(self._on_deleted)
+            source.on_channel_changed(self._on_channel_changed)
+            source.on_reconnected(self._on_reconnected)
+            self.connected.set()
+            tasks = [
+                asyncio.create_task(self._connection_loop(source), name="connection"),
+                asyncio.create_task(self._watchlist_loop(shared), name="watchlist"),
+                asyncio.create_task(self._heartbeat_loop(shared), name="heartbeat"),
+            ]
+            try:
+                while not stop.is_set():
+                    waits = [
+                        asyncio.ensure_future(stop.wait()),
+                        asyncio.ensure_future(reload_event.wait()),
+                    ]
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                    for w in waits:
+                        w.cancel()
+                    for t in tasks:
+                        if t.done() and not t.cancelled() and t.exception() is not None:
+                            raise t.exception()  # type: ignore[misc]
+                    if reload_event.is_set() and not stop.is_set():
+                        reload_event.clear()
+                        await self._reload(reload)
+                log.info("stopping")
+            finally:
+                t0 = time.monotonic()
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(
+                    *(w.stop(None) for w in self.workers.values()), return_exceptions=True
+                )
+                await asyncio.gather(*tasks, return_exceptions=True)
+                scheduler.close()
+                for key, worker in self.workers.items():
+                    if worker.state in ("private", "renamed", "error"):
+                        continue  # still true while stopped; the dashboard keeps showing it
+                    await writer.put(
+                        ChannelStatusChanged(
+                            key, worker.channel_id, "stopped", None, datetime.now(UTC)
+                        )
+                    )
+                await writer.put(self._heartbeat(stopped=True))
+                await asyncio.wait_for(
+                    writer.flush(), max(0.5, STOP_BUDGET - (time.monotonic() - t0))
+                )
+        return 0
+
+    async def _reload(self, reload: Callable[[], Settings] | None) -> None:
+        if reload is None:
+            return
+        try:
+            new = reload()
+        except UserError as err:
+            log.error("config reload failed; keeping the running config", extra={"error": str(err)})
+            return
+        merge_watchlist(self.db, new)
+        self.settings = new
+        if self.writer is not None:
+            self.writer._rules = _compile(new)
+        log.info(
+            "config reloaded", extra={"channels": len(new.channels), "alerts": len(new.alerts)}
+        )
+
+
+def _compile(settings: Settings) -> list[CompiledRule]:
+    return compile_rules(settings.alert_rules())
+
+
+async def run_daemon(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    reload: Callable[[], Settings] | None = None,
+    reload_event: asyncio.Event | None = None,
+    log_stream: object | None = None,
+) -> int:
+    """Run the daemon until ``stop`` is set; returns the exit code (0).
+
+    Raises UserError for problems the user must fix. Logging goes to stderr
+    (human-readable on a terminal, JSON lines otherwise) unless the caller
+    configured the ``telewatch`` logger already."""
+    tg = settings.telegram
+    secrets = [tg.api_hash.get_secret_value()]
+    if tg.proxy is not None:
+        secrets.append(tg.proxy.get_secret_value())
+    if not logging.getLogger("telewatch").handlers:
+        setup_logging(settings.daemon.log_level, secrets, log_stream)  # type: ignore[arg-type]
+    daemon = Daemon(settings)
+    return await daemon.run(stop, reload_event or asyncio.Event(), reload)

@@ -1,0 +1,291 @@
+"""The Textual dashboard: ``make_app(db_path)`` builds it on any archive.
+
+Threading contract: the UI thread never touches SQLite. A timer asks a thread
+worker to poll the archive (its own read-only connection, cheap cursor
+queries from ``store.feed``); the worker reports back with past-tense
+messages (``ActivityArrived``, ``StatusRefreshed``), which the UI renders.
+Start-up does no query at all before the first frame.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Static
+
+from telewatch.dashboard.panels import AlertsPanel, ChannelsPanel, FeedPanel
+from telewatch.dashboard.screens import HelpScreen, PostScreen, SearchScreen
+from telewatch.store.feed import (
+    AlertCounter,
+    AlertHit,
+    ChannelRow,
+    Cursor,
+    FeedItem,
+    activity_since,
+    alert_counters,
+    alert_hits,
+    channel_rows,
+    heartbeat,
+    open_reader,
+    recent_activity,
+)
+from telewatch.store.status import STALE_AFTER, DaemonStatus
+
+Clock = Callable[[], datetime]
+
+CSS = """
+Screen { layout: vertical; }
+#banner { display: none; height: 1; background: $error; color: $text; text-style: bold; padding: 0 1; }
+#banner.stale { display: block; }
+#top { height: 14; }
+ChannelsPanel { width: 2fr; border: round $primary; }
+AlertsPanel { width: 1fr; border: round $secondary; }
+FeedPanel { height: 1fr; border: round $accent; }
+DataTable:focus { border: round $success; }
+#post-scroll { padding: 0 1; }
+#search-filters { height: 3; }
+#search-filters Input { width: 1fr; }
+#search-status { height: 1; padding: 0 1; }
+#search-results { height: 1fr; }
+HelpScreen { align: center middle; }
+#help-body { width: auto; height: auto; border: round $primary; padding: 1 2; background: $surface; }
+"""
+
+
+@dataclass
+class ActivityArrived(Message):
+    """New archived changes (oldest first) and the cursor after them."""
+
+    items: list[FeedItem]
+    cursor: Cursor
+
+
+@dataclass
+class StatusRefreshed(Message):
+    """Fresh channel rows, heartbeat and alert counters."""
+
+    channels: list[ChannelRow]
+    heartbeat: DaemonStatus | None
+    counters: list[AlertCounter]
+    hits: list[AlertHit]
+
+
+class TelewatchApp(App[int]):
+    """The live dashboard of one archive (read-only)."""
+
+    TITLE = "telewatch"
+    CSS = CSS
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Keys"),
+        Binding("slash", "search", "Search"),
+        Binding("p", "toggle_follow", "Pause feed"),
+    ]
+
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        poll_interval: float = 0.5,
+        status_interval: float = 2.0,
+        clock: Clock | None = None,
+        live: bool = True,
+        title: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.db_path = db_path
+        self.poll_interval = poll_interval
+        self.status_interval = status_interval
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.live = live
+        self.cursor: Cursor | None = None
+        self.channels: list[ChannelRow] = []
+        self.heartbeat_row: DaemonStatus | None = None
+        self.polls = 0
+        self.status_refreshes = 0
+        self._poll_lock = threading.Lock()
+        self._status_lock = threading.Lock()
+        self.sub_title = title or str(db_path)
+
+    @contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        """A fresh read-only connection for one worker job (closed afterwards)."""
+        conn = open_reader(self.db_path)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def compose(self) -> ComposeResult:
+        """Banner, channels + alerts, live feed, key footer."""
+        yield Header(show_clock=self.live)
+        yield Static("", id="banner")
+        with Vertical():
+            with Horizontal(id="top"):
+                yield ChannelsPanel(id="channels")
+                yield AlertsPanel(id="alerts")
+            yield FeedPanel(id="feed")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start polling; the first poll runs at once in a worker."""
+        self.query_one(FeedPanel).focus()
+        self.poll_activity()
+        self.refresh_status()
+        if self.live:
+            self.set_interval(self.poll_interval, self.poll_activity)
+            self.set_interval(self.status_interval, self.refresh_status)
+            self.set_interval(1.0, self._tick)
+
+    # -- workers -------------------------------------------------------------
+
+    @work(thread=True, group="poll")
+    def poll_activity(self) -> None:
+        """Read changes since the cursor (skipped while a previous poll is still running)."""
+        if not self._poll_lock.acquire(blocking=False):
+            return
+        try:
+            with self.reader() as conn:
+                if self.cursor is None:
+                    items, cursor = recent_activity(conn, limit=300)
+                else:
+                    items, cursor = activity_since(conn, self.cursor, limit=1000)
+            self.cursor = cursor
+            self.post_message(ActivityArrived(items, cursor))
+        finally:
+            self._poll_lock.release()
+
+    @work(thread=True, group="status")
+    def refresh_status(self) -> None:
+        """Read channel rows, the heartbeat and alert counters."""
+        if not self._status_lock.acquire(blocking=False):
+            return
+        try:
+            now = self.clock()
+            with self.reader() as conn:
+                message = StatusRefreshed(
+                    channels=channel_rows(conn, now),
+                    heartbeat=heartbeat(conn, now),
+                    counters=alert_counters(conn),
+                    hits=alert_hits(conn, limit=20),
+                )
+            self.post_message(message)
+        finally:
+            self._status_lock.release()
+
+    # -- messages ------------------------------------------------------------
+
+    def on_activity_arrived(self, message: ActivityArrived) -> None:
+        """Append the changes to the feed."""
+        self.polls += 1
+        if message.items:
+            self.query_one(FeedPanel).add_items(message.items)
+
+    def on_status_refreshed(self, message: StatusRefreshed) -> None:
+        """Redraw channels, alerts and the stale-heartbeat banner."""
+        now = self.clock()
+        self.status_refreshes += 1
+        self.channels = message.channels
+        self.heartbeat_row = message.heartbeat
+        self.query_one(ChannelsPanel).show(message.channels, now)
+        self.query_one(AlertsPanel).show(message.counters, message.hits, now)
+        self._banner(now)
+
+    def _banner(self, now: datetime) -> None:
+        banner = self.query_one("#banner", Static)
+        hb = self.heartbeat_row
+        if hb is None:
+            banner.update("⚠ no daemon has written to this archive yet — start `telewatch run`")
+            banner.add_class("stale")
+        elif hb.stopped:
+            banner.update(
+                f"⚠ the daemon stopped at {hb.beat_at:%Y-%m-%d %H:%M:%S} UTC — "
+                "the archive is not being updated"
+            )
+            banner.add_class("stale")
+        elif (now - hb.beat_at).total_seconds() > STALE_AFTER:
+            seconds = int((now - hb.beat_at).total_seconds())
+            banner.update(
+                f"⚠ daemon heartbeat is stale: last beat {seconds}s ago (pid {hb.pid}) — "
+                "the archive is not being updated"
+            )
+            banner.add_class("stale")
+        else:
+            banner.update("")
+            banner.remove_class("stale")
+
+    def _tick(self) -> None:
+        # Flood-wait countdowns and ages move every second without a query.
+        now = self.clock()
+        if self.channels:
+            self.query_one(ChannelsPanel).show(self.channels, now)
+        self._banner(now)
+
+    @property
+    def loaded(self) -> bool:
+        """True once the first activity poll and status refresh have been shown."""
+        return self.polls > 0 and self.status_refreshes > 0
+
+    # -- actions -------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Show every key."""
+        self.push_screen(HelpScreen())
+
+    def action_search(self) -> None:
+        """Open the search screen."""
+        self.push_screen(SearchScreen())
+
+    def action_toggle_follow(self) -> None:
+        """Pause or resume the live feed."""
+        self.query_one(FeedPanel).action_toggle_follow()
+
+    @on(DataTable.RowSelected, "#feed")
+    def _open_feed_row(self, event: DataTable.RowSelected) -> None:
+        item = self.query_one(FeedPanel).items.get(event.row_key.value or "")
+        if item is not None:
+            self.push_screen(PostScreen(item.channel_id, item.message_id))
+
+    @on(DataTable.RowSelected, "#alerts")
+    def _open_alert_row(self, event: DataTable.RowSelected) -> None:
+        hit = self.query_one(AlertsPanel).hits.get(event.row_key.value or "")
+        if hit is not None:
+            self.push_screen(PostScreen(hit.channel_id, hit.message_id))
+
+
+def make_app(
+    db_path: Path,
+    *,
+    poll_interval: float = 0.5,
+    status_interval: float = 2.0,
+    clock: Clock | None = None,
+    live: bool = True,
+    title: str | None = None,
+) -> TelewatchApp:
+    """Build the dashboard for the archive at ``db_path``.
+
+    ``clock`` fixes "now" (snapshot tests); ``live=False`` reads once and never
+    polls again (deterministic screenshots). Raises UserError when there is no
+    archive at ``db_path``."""
+    if not db_path.is_file():
+        open_reader(db_path)  # raises the UserError that names the missing archive
+    return TelewatchApp(
+        db_path,
+        poll_interval=poll_interval,
+        status_interval=status_interval,
+        clock=clock,
+        live=live,
+        title=title,
+    )

@@ -1,0 +1,76 @@
+"""Right-to-left text for terminals.
+
+Terminals draw cells left to right and do not apply the Unicode bidi
+algorithm, so Arabic or Persian stored in logical order would read backwards.
+We reorder each *display line* into visual order with python-bidi (the
+Unicode Bidirectional Algorithm, UAX #9, by the Rust ``unicode-bidi`` crate).
+
+Order of operations matters: cut and wrap in logical order first (so that a
+preview keeps the *start* of a sentence, which for RTL text is on the right),
+then reorder each line. Letter shaping (joined Arabic forms) is left to the
+terminal: most do it, and pre-shaping would break those that do.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+from bidi import get_display  # type: ignore[import-untyped]
+from rich.cells import cell_len
+
+# Hebrew, Arabic, Syriac, Thaana, NKo, Arabic supplements and presentation forms.
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+_SPACES = re.compile(r"\s+")
+_STRONG = re.compile(r"[^\W\d_]")
+
+
+def has_rtl(text: str) -> bool:
+    """True if ``text`` contains any right-to-left letter."""
+    return _RTL.search(text) is not None
+
+
+def is_rtl_paragraph(text: str) -> bool:
+    """True when the first strong letter of ``text`` is right-to-left (UAX #9 rule P2):
+    such a paragraph reads from the right and is best right-aligned."""
+    m = _STRONG.search(text)
+    return m is not None and _RTL.match(m.group()) is not None
+
+
+def visual(line: str) -> str:
+    """One display line (no newlines) in visual order; LTR text is returned unchanged."""
+    if not has_rtl(line):
+        return line
+    return str(get_display(line))
+
+
+def truncate(text: str, width: int) -> str:
+    """``text`` cut (in logical order) to at most ``width`` terminal cells, with '…'."""
+    if cell_len(text) <= width:
+        return text
+    out = []
+    used = 0
+    for ch in text:
+        w = cell_len(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out).rstrip() + "…"
+
+
+def preview(text: str, width: int) -> str:
+    """A one-line preview of a post: whitespace collapsed, cut to ``width`` cells,
+    then put in visual order."""
+    return visual(truncate(_SPACES.sub(" ", text).strip(), width))
+
+
+def wrapped(text: str, width: int) -> list[tuple[str, bool]]:
+    """``text`` wrapped to ``width`` cells, each line in visual order, with a flag
+    telling whether the line belongs to a right-to-left paragraph (right-align it)."""
+    lines: list[tuple[str, bool]] = []
+    for paragraph in text.splitlines() or [""]:
+        rtl = is_rtl_paragraph(paragraph)
+        parts = textwrap.wrap(paragraph, width=max(width, 8)) or [""]
+        lines.extend((visual(p), rtl) for p in parts)
+    return lines

@@ -1,0 +1,384 @@
+"""Screens over the main one: post detail, search, and the key help."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from telewatch.dashboard.rtl import has_rtl, preview, truncate, wrapped
+from telewatch.models import UserError
+from telewatch.store.feed import PostHistory, parse_iso, post_history
+from telewatch.store.queries import SearchHit, resolve_channel, search
+
+if TYPE_CHECKING:
+    from telewatch.dashboard.app import TelewatchApp
+
+_WORDS = re.compile(r"\S+|\s+")
+
+
+def word_diff(old: str, new: str) -> Text:
+    """``new`` with the words removed since ``old`` struck in red and the added ones green."""
+    a = _WORDS.findall(old)
+    b = _WORDS.findall(new)
+    out = Text()
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append("".join(a[i1:i2]))
+            continue
+        if op in ("delete", "replace"):
+            out.append("".join(a[i1:i2]), style="strike red")
+        if op in ("insert", "replace"):
+            out.append("".join(b[j1:j2]), style="bold green")
+    return out
+
+
+def _when(dt: datetime | None) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M:%S UTC") if dt else "—"
+
+
+def _body(text: str, width: int) -> Text:
+    """Post text wrapped to ``width``; RTL paragraphs in visual order, right-aligned."""
+    out = Text()
+    for line, rtl in wrapped(text or "(no text)", width):
+        out.append(line.rjust(width) if rtl else line)
+        out.append("\n")
+    out.rstrip()
+    return out
+
+
+def render_history(post: PostHistory, width: int) -> RenderableType:
+    """The whole post detail: header, every version (diffed against the previous), deletion,
+    forward origin, media and engagement history."""
+    parts: list[RenderableType] = []
+    head = Text()
+    head.append(preview(post.channel, 40), style="bold")
+    head.append(f"  #{post.message_id}", style="dim")
+    head.append(f"  posted {_when(post.posted_at)}")
+    if post.lang:
+        head.append(f"  lang {post.lang}", style="dim")
+    head.append("\n")
+    head.append(post.url, style="underline cyan")
+    if post.watched:
+        head.append("  ★ watched as evidence", style="bold magenta")
+    parts.append(head)
+    if post.deleted_at is not None:
+        parts.append(
+            Text(
+                f"✖ DELETED — detected {_when(post.deleted_at)}"
+                + (f" by {post.deletion_method}" if post.deletion_method else ""),
+                style="bold red",
+            )
+        )
+    else:
+        parts.append(Text("present on Telegram at the last check", style="green"))
+    if post.forward_from:
+        fwd = Text(f"↪ forwarded from {post.forward_from}", style="yellow")
+        if post.forward_message_id:
+            fwd.append(f" #{post.forward_message_id}")
+        if post.forward_date:
+            fwd.append(f" (originally {_when(post.forward_date)})")
+        parts.append(fwd)
+    if post.media:
+        summary = ", ".join(f"{k}={v}" for k, v in post.media.items() if v not in (None, ""))
+        parts.append(Text(f"media: {summary}", style="blue"))
+    parts.append(Text(f"{len(post.versions)} version(s)", style="bold underline"))
+    previous: str | None = None
+    for v in post.versions:
+        title = Text(f"v{v.version_no}", style="bold yellow" if v.version_no > 1 else "bold")
+        title.append(f"  captured {_when(v.captured_at)} ({v.source})", style="dim")
+        if v.edit_date:
+            title.append(f"  edited {_when(v.edit_date)}", style="yellow")
+        parts.append(title)
+        if previous is None or has_rtl(v.text) or has_rtl(previous):
+            # A word diff interleaves words; in RTL text that would be reordered line by
+            # line, so show the full version text instead (changes are in the next line).
+            parts.append(_body(v.text, width))
+            if previous is not None:
+                removed = set(previous.split()) - set(v.text.split())
+                added = set(v.text.split()) - set(previous.split())
+                change = Text("  changes: ", style="dim")
+                for w in sorted(removed):
+                    change.append(preview(w, 40) + " ", style="strike red")
+                for w in sorted(added):
+                    change.append(preview(w, 40) + " ", style="bold green")
+                parts.append(change)
+        else:
+            parts.append(word_diff(previous, v.text))
+        previous = v.text
+    if post.engagement:
+        table = Table(title="engagement", title_justify="left", expand=False, box=None)
+        for col in ("sampled", "views", "forwards", "replies", "reactions"):
+            table.add_column(col)
+        for e in post.engagement[-12:]:
+            table.add_row(
+                _when(e.sampled_at),
+                "" if e.views is None else str(e.views),
+                "" if e.forwards is None else str(e.forwards),
+                "" if e.replies is None else str(e.replies),
+                " ".join(f"{k}{n}" for k, n in e.reactions.items()),
+            )
+        parts.append(table)
+    return Group(*(p for part in parts for p in (part, Text(""))))
+
+
+@dataclass
+class PostLoaded(Message):
+    """A post's history was read from the archive (None: not archived)."""
+
+    post: PostHistory | None
+
+
+class PostScreen(Screen[None]):
+    """Every version of one post with word diffs, deletion, forward, media, engagement."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "app.pop_screen", "Back"),
+        Binding("y", "copy_link", "Copy t.me link"),
+        Binding("r", "reload", "Reload"),
+    ]
+
+    def __init__(self, channel_id: int, message_id: int) -> None:
+        super().__init__()
+        self.channel_id = channel_id
+        self.message_id = message_id
+        self.post: PostHistory | None = None
+
+    def compose(self) -> ComposeResult:
+        """A scrolling body and the footer."""
+        yield Header()
+        with VerticalScroll(id="post-scroll"):
+            yield Static(Text("loading…", style="dim"), id="post-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Read the post in a worker."""
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        """Read the post again (it may have been edited meanwhile)."""
+        self._load()
+
+    @work(thread=True, exclusive=True, group="post")
+    def _load(self) -> None:
+        app: TelewatchApp = self.app  # type: ignore[assignment]
+        with app.reader() as conn:
+            post = post_history(conn, self.channel_id, self.message_id)
+        self.post_message(PostLoaded(post))
+
+    def on_post_loaded(self, message: PostLoaded) -> None:
+        """Show the post."""
+        self.post = message.post
+        body = self.query_one("#post-body", Static)
+        if message.post is None:
+            body.update(Text(f"post {self.channel_id}/{self.message_id} is not in the archive"))
+            return
+        self.sub_title = message.post.url
+        width = max(30, self.size.width - 4)
+        body.update(render_history(message.post, width))
+
+    def action_copy_link(self) -> None:
+        """Copy the post's t.me link to the clipboard."""
+        if self.post is None:
+            return
+        self.app.copy_to_clipboard(self.post.url)
+        self.notify(f"copied {self.post.url}")
+
+
+@dataclass
+class SearchFinished(Message):
+    """Full-text results for ``query`` (``error`` set when the query is invalid)."""
+
+    query: str
+    hits: list[SearchHit]
+    error: str | None = None
+
+
+class SearchScreen(Screen[None]):
+    """A search box with results as you type, filtered by channel and date range."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("down", "focus_results", "Results", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        """Query, channel filter, date range, results table."""
+        yield Header()
+        yield Input(placeholder="search the archive (any language)…", id="search-query")
+        with Horizontal(id="search-filters"):
+            yield Input(placeholder="channel (@name or id)", id="search-channel")
+            yield Input(placeholder="since YYYY-MM-DD", id="search-since")
+            yield Input(placeholder="until YYYY-MM-DD", id="search-until")
+        yield Static("", id="search-status")
+        table: DataTable[object] = DataTable(id="search-results", cursor_type="row")
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Columns, and the cursor in the query box."""
+        table = self.query_one("#search-results", DataTable)
+        for label in ("Date", "Channel", "Post", "State", "Match"):
+            table.add_column(label, key=label.lower())
+        self.query_one("#search-query", Input).focus()
+        self.hits: dict[str, SearchHit] = {}
+        self.finished_query: str | None = None
+
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        self._run_search(
+            self.query_one("#search-query", Input).value,
+            self.query_one("#search-channel", Input).value,
+            self.query_one("#search-since", Input).value,
+            self.query_one("#search-until", Input).value,
+        )
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_focus_results()
+
+    def action_focus_results(self) -> None:
+        """Move to the results."""
+        self.query_one("#search-results", DataTable).focus()
+
+    @work(thread=True, exclusive=True, group="search")
+    def _run_search(self, query: str, channel: str, since: str, until: str) -> None:
+        query = query.strip()
+        if not query:
+            self.post_message(SearchFinished(query, []))
+            return
+        app: TelewatchApp = self.app  # type: ignore[assignment]
+        try:
+            with app.reader() as conn:
+                channel_id = None
+                if channel.strip():
+                    channel_id = resolve_channel(conn, channel.strip()).id
+                hits = search(
+                    conn,
+                    query,
+                    channel_id=channel_id,
+                    since=_date(since, "since"),
+                    until=_date(until, "until"),
+                    limit=200,
+                )
+        except UserError as err:
+            self.post_message(SearchFinished(query, [], error=str(err)))
+            return
+        self.post_message(SearchFinished(query, list(hits)))
+
+    def on_search_finished(self, message: SearchFinished) -> None:
+        """Show the results of the latest query."""
+        if message.query != self.query_one("#search-query", Input).value.strip():
+            return  # a newer query is on its way
+        self.finished_query = message.query
+        status = self.query_one("#search-status", Static)
+        table = self.query_one("#search-results", DataTable)
+        table.clear()
+        self.hits = {}
+        if message.error:
+            status.update(Text(message.error, style="bold red"))
+            return
+        status.update(
+            Text(f"{len(message.hits)} result(s) for {message.query!r}", style="dim")
+            if message.query
+            else ""
+        )
+        for i, hit in enumerate(message.hits):
+            key = f"hit:{i}"
+            self.hits[key] = hit
+            mark = Text("✖ deleted", style="bold red") if hit.deleted else Text("")
+            if hit.version_count > 1:
+                mark.append(f" ✎ v{hit.version_count}", style="yellow")
+            table.add_row(
+                hit.date.strftime("%Y-%m-%d %H:%M"),
+                Text(preview(hit.channel_title or hit.username or str(hit.channel_id), 20)),
+                Text(f"#{hit.message_id}", style="dim"),
+                mark,
+                snippet_text(hit, max(30, self.size.width - 62)),
+                key=key,
+            )
+
+    @on(DataTable.RowSelected, "#search-results")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        hit = self.hits.get(event.row_key.value or "")
+        if hit is not None:
+            self.app.push_screen(PostScreen(hit.channel_id, hit.message_id))
+
+
+def snippet_text(hit: SearchHit, width: int) -> Text:
+    """The hit's snippet cut to ``width`` cells with the matched words highlighted
+    (right-to-left snippets are reordered for display; their highlights are dropped,
+    since reordering moves the words)."""
+    if has_rtl(hit.snippet):
+        return Text(preview(hit.snippet, width), style="strike dim" if hit.deleted else "")
+    cut = truncate(hit.snippet, width)
+    text = Text(cut, style="strike dim" if hit.deleted else "")
+    for a, b in hit.highlights:
+        if a < len(cut):
+            text.stylize("bold reverse", a, min(b, len(cut)))
+    return text
+
+
+def _date(text: str, name: str) -> datetime | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        dt = parse_iso(text if "T" in text else text + "T00:00:00Z")
+    except ValueError:
+        raise UserError(f"{name}: {text!r} is not a date; use YYYY-MM-DD") from None
+    return dt
+
+
+KEYS = [
+    ("Main screen", ""),
+    ("/", "search the archive (results as you type)"),
+    ("enter", "open the highlighted post / alert hit"),
+    ("p", "pause or resume following the live feed"),
+    ("tab / shift+tab", "move between panels"),
+    ("↑ ↓ PgUp PgDn", "move in a panel"),
+    ("?", "this help"),
+    ("q", "quit"),
+    ("Post detail", ""),
+    ("y", "copy the post's t.me link"),
+    ("r", "reload the post"),
+    ("escape / q", "back"),
+    ("Search", ""),
+    ("tab", "query → channel → since → until → results"),
+    ("enter", "from a box: go to the results; on a result: open the post"),
+    ("escape", "back"),
+    ("Mouse", "click a row to highlight it, click again to open; wheel scrolls"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key of every screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "app.pop_screen", "Close")
+    ]
+
+    def compose(self) -> ComposeResult:
+        """A table of keys."""
+        table = Table(box=None, show_header=False, padding=(0, 2))
+        table.add_column(style="bold cyan")
+        table.add_column()
+        for key, what in KEYS:
+            if what:
+                table.add_row(key, what)
+            else:
+                table.add_row(Text(key, style="bold underline"), "")
+        yield Static(table, id="help-body")

@@ -1,0 +1,285 @@
+"""``telewatch demo``: the emulator, the real daemon and the dashboard, together.
+
+1. Build the bundled scenario (``demo.scenario``) relative to now and start a
+   local Telegram emulator on a free port in its own thread; write a ready
+   Telethon session for it.
+2. Write a config (channels, alert rules, short daemon intervals) and start
+   the real daemon as a child process: ``telewatch --config FILE run``, exactly
+   what a user runs, logging to ``daemon.log`` beside the archive.
+3. Once the daemon reports the channels (or after a short wait), a director
+   thread plays the scenario's timeline into the emulator: new posts every few
+   seconds, an edit, a forward, a FloodWait, a deletion, a dropped connection.
+4. Open the dashboard on the archive (or, headless, wait ``duration`` seconds
+   and print a summary). Quitting stops the director, the daemon (SIGTERM,
+   then SIGKILL after a grace period) and the emulator, in that order.
+
+Files (archive, session, config, log) go to ``--dir`` or a temporary
+directory that is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from telewatch.demo.scenario import DemoScenario, build
+from telewatch.emulator.scenario import Scenario
+from telewatch.emulator.server import EmulatorThread
+from telewatch.models import AlertRule, UserError
+from telewatch.store import feed
+from telewatch.store.db import migrate
+
+STOP_GRACE = 15.0  # seconds the daemon gets to shut down cleanly before SIGKILL
+WARMUP_LIMIT = 30.0  # longest wait for the daemon's first channel statuses
+
+
+def _toml_str(value: str) -> str:
+    # A JSON string is a valid TOML basic string (same escapes).
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _toml_list(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join(_toml_str(v) for v in values) + "]"
+
+
+def write_config(path: Path, demo: DemoScenario, db: Path, session: Path) -> Path:
+    """Write the daemon's config for the demo: the channels, the alert rules and
+    short intervals so that reconciliation and heartbeats show within seconds."""
+    lines = [
+        "# Written by `telewatch demo`: the bundled fictional scenario, no Telegram account.",
+        "[telegram]",
+        "api_id = 1",
+        'api_hash = "telewatch-demo"',
+        f"session = {_toml_str(str(session))}",
+        "",
+        "[storage]",
+        f"db = {_toml_str(str(db))}",
+        "",
+        "[daemon]",
+        "poll_interval = 5.0",
+        "reconcile_interval = 20.0",
+        "reconcile_window = 50",
+        "gap_repair_interval = 60.0",
+        "heartbeat_interval = 1.0",
+        "watchlist_interval = 2.0",
+        "",
+    ]
+    for ch in demo.channels:
+        lines += ["[[channels]]", f"username = {_toml_str(ch.username)}", f'mode = "{ch.mode}"', ""]
+    for rule in demo.alerts:
+        lines += ["[[alerts]]", f"name = {_toml_str(rule.name)}"]
+        if rule.keywords:
+            lines.append(f"keywords = {_toml_list(rule.keywords)}")
+        if rule.regex:
+            lines.append(f"regex = {_toml_str(rule.regex)}")
+        if rule.channels:
+            lines.append(f"channels = {_toml_list(rule.channels)}")
+        lines.append(f"on = {_toml_list(tuple(rule.on))}")
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+class Director:
+    """Plays the scenario's timeline into the emulator from a thread, at ``speed``."""
+
+    def __init__(self, emulator: EmulatorThread, scenario: Scenario, speed: float) -> None:
+        self.emulator = emulator
+        self.scenario = scenario
+        self.speed = speed
+        self.played = 0
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="telewatch-demo-director", daemon=True
+        )
+
+    def start(self) -> None:
+        """Start playing from time zero."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop playing (returns once the thread has finished its current step)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+    def _run(self) -> None:
+        start = time.monotonic()
+        for action in self.scenario.timeline:
+            delay = action.at / self.speed - (time.monotonic() - start)
+            if delay > 0 and self._stop.wait(delay):
+                return
+            if self._stop.is_set():
+                return
+            try:
+                self.emulator.call(lambda emu, a=action: emu.apply(a), timeout=10)  # type: ignore[misc]
+                self.played += 1
+            except Exception:
+                # A step can fail only when the world disagrees with it (e.g. the emulator
+                # is stopping); the show goes on with the next one.
+                self.failed += 1
+
+
+def _daemon_command(config: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-c",
+        "from telewatch.cli import main; main()",
+        "--config",
+        str(config),
+        "run",
+    ]
+
+
+def _wait_for_channels(
+    db: Path, expected: int, proc: subprocess.Popen[bytes], limit: float
+) -> None:
+    """Wait until the daemon has reported a status for every channel (or ``limit``)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and proc.poll() is None:
+        conn = feed.open_reader(db)
+        try:
+            n = conn.execute(
+                "SELECT count(*) FROM channel_status WHERE state NOT IN ('pending', 'resolving')"
+            ).fetchone()[0]
+        finally:
+            conn.close()
+        if n >= expected:
+            return
+        time.sleep(0.25)
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = [
+            ln
+            for ln in path.read_text(encoding="utf-8", errors="replace").splitlines()
+            if ln.strip()
+        ]
+    except OSError:
+        return ""
+    return f" (last log line: {lines[-1].strip()})" if lines else ""
+
+
+def _stop_daemon(proc: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, then SIGKILL after STOP_GRACE; returns the daemon's exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return int(proc.returncode)
+
+
+@contextmanager
+def _data_dir(data_dir: Path | None) -> Iterator[Path]:
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        yield data_dir
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="telewatch-demo-"))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def summary(db: Path, seconds: float, rules: tuple[AlertRule, ...]) -> str:
+    """The headless report: channels, posts, versions, deletions, alert hits per rule."""
+    conn = feed.open_reader(db)
+    try:
+        t = feed.totals(conn)
+        counters = {c.rule: c.total for c in feed.alert_counters(conn)}
+        names = [
+            c[0]
+            for c in conn.execute("SELECT coalesce(title, username, id) FROM channels ORDER BY id")
+        ]
+    finally:
+        conn.close()
+    per_rule = ", ".join(f"{r.name} {counters.get(r.name, 0)}" for r in rules)
+    if counters.get("watched-post"):
+        per_rule += f", watched-post {counters['watched-post']}"
+    return "\n".join(
+        [
+            f"telewatch demo: {seconds:.0f} s against the local emulator",
+            f"channels   {t.channels}  ({', '.join(str(n) for n in names)})",
+            f"posts      {t.posts}",
+            f"versions   {t.versions}  ({t.edits} edits)",
+            f"deletions  {t.deletions}",
+            f"alerts     {t.alerts}  ({per_rule})",
+        ]
+    )
+
+
+def run_demo(*, headless: bool, duration: float, data_dir: Path | None, speed: float = 1.0) -> int:
+    """Run the demo; returns the exit status (0 when everything started and stopped cleanly)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    demo = build(now, duration=max(duration * speed, 3600.0) + 60)
+    scenario = Scenario.from_dict({**demo.emulator, "autostart": False})
+    with _data_dir(data_dir) as base:
+        db = base / "demo.db"
+        log_path = base / "daemon.log"
+        migrate(db)
+        with EmulatorThread(scenario) as emulator:
+            session = emulator.write_session(base / "demo.session")
+            config = write_config(base / "telewatch.toml", demo, db, session)
+            env = {**os.environ, "TELEWATCH_CONFIG": str(config)}
+            with log_path.open("ab") as log:
+                proc = subprocess.Popen(
+                    _daemon_command(config),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True,  # Ctrl-C in the dashboard is not the daemon's
+                )
+            director = Director(emulator, scenario, speed)
+            try:
+                _wait_for_channels(db, len(demo.channels), proc, WARMUP_LIMIT)
+                if proc.poll() is not None:
+                    raise UserError(
+                        f"the demo daemon exited with status {proc.returncode} at start"
+                        f"{_log_tail(log_path)}; rerun with --dir DIR to keep its log"
+                    )
+                director.start()
+                started = time.monotonic()
+                if headless:
+                    while time.monotonic() - started < duration and proc.poll() is None:
+                        time.sleep(0.2)
+                    if proc.poll() is not None:
+                        raise UserError(
+                            f"the demo daemon died with status {proc.returncode} after "
+                            f"{time.monotonic() - started:.0f} s{_log_tail(log_path)}"
+                        )
+                else:
+                    from telewatch.dashboard.app import make_app
+
+                    app = make_app(db, title=f"demo — {base}")
+                    app.run()
+            finally:
+                director.stop()
+                status = _stop_daemon(proc)
+            elapsed = time.monotonic() - started
+        if headless:
+            print(summary(db, elapsed, demo.alerts))
+        if status not in (0, -signal.SIGTERM):
+            print(
+                f"warning: the demo daemon exited with status {status}; see {log_path}",
+                file=sys.stderr,
+            )
+            return 1
+        return 0

@@ -1,0 +1,688 @@
+"""The emulator server: accepts Telethon connections and drives the world.
+
+:class:`Emulator` is an async context manager. It listens on TCP, serves
+every connected client from one :class:`~telewatch.emulator.world.World`, and
+exposes the mutations tests need (post, edit, delete, rename, make private,
+faults). Mutations push updates to the connections of the account when it
+has joined the channel; every mutation lands in the channel's pts log first,
+so a client that missed a push recovers it through ``getChannelDifference``.
+
+:class:`EmulatorThread` runs the same emulator on its own thread and event
+loop for synchronous callers (a test driving a subprocess, the demo).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from telethon.crypto import AuthKey
+from telethon.sessions import SQLiteSession
+from telethon.tl import functions, types
+from telethon.tl.tlobject import TLRequest
+
+from telewatch.emulator.login import Account
+from telewatch.emulator.methods import KeyState, Methods
+from telewatch.emulator.rates import RateLimiter, RateModel
+from telewatch.emulator.scenario import Action, Scenario, ScenarioError, read_export
+from telewatch.emulator.transport import (
+    ClientConnection,
+    Incoming,
+    ProtocolViolation,
+    UnknownAuthKey,
+    auth_key_id,
+)
+from telewatch.emulator.world import EmulatedChannel, RpcFailure, World, message_tl
+
+log = logging.getLogger("telewatch.emulator")
+T = TypeVar("T")
+
+_WRAPPERS = (
+    functions.InvokeWithLayerRequest,
+    functions.InitConnectionRequest,
+    functions.InvokeAfterMsgRequest,
+    functions.InvokeAfterMsgsRequest,
+    functions.InvokeWithoutUpdatesRequest,
+)
+
+
+class _Client:
+    """One live TCP connection and what the server knows about it."""
+
+    def __init__(self, conn: ClientConnection) -> None:
+        self.conn = conn
+        self.key: KeyState | None = None
+        self.no_updates = False
+        # Telegram starts pushing to a connection after its first real request.
+        self.active = False
+        self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    @property
+    def receives_updates(self) -> bool:
+        return self.active and not self.no_updates and self.key is not None and self.key.authorized
+
+
+class Emulator:
+    """A local Telegram server for real Telethon clients (see docs/EMULATOR.md).
+
+    ``speed`` scales the scenario timeline (2.0 = twice as fast); ``rate``
+    sets the flood-wait model (default: Telegram-like budgets at real time).
+    ``login_code`` and ``password`` configure ``telewatch login`` against it.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rate: RateModel | None = None,
+        speed: float = 1.0,
+        login_code: str | None = None,
+        password: str | None = None,
+        difference_depth: int | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self._bind = (host, port)
+        self.speed = speed if scenario is None or speed != 1.0 else scenario.speed
+        if rate is None and scenario is not None and scenario.rate:
+            rate = _rate_from(scenario.rate)
+        account_cfg = dict(scenario.account) if scenario is not None else {}
+        self.account = Account(
+            phone=str(account_cfg.get("phone", "+15550000000")),
+            login_code=str(login_code or account_cfg.get("login_code", "12345")),
+            password=password if password is not None else account_cfg.get("password"),
+        )
+        self.world = World()
+        self.limiter = RateLimiter(rate or RateModel())
+        depth = difference_depth or (scenario.difference_depth if scenario is not None else 1000)
+        self.methods = Methods(self.world, self.account, self.limiter, self._address, difference_depth=depth)
+        self._keys: dict[int, KeyState] = {}
+        self._clients: set[_Client] = set()
+        self._suppressed: dict[int, int] = {}
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._connections_total = 0
+        self._started_at = time.monotonic()
+        self.host, self.port = host, port
+        if scenario is not None:
+            self._apply_scenario(scenario)
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Bind and start accepting clients (and the timeline if the scenario autostarts)."""
+        self._server = await asyncio.start_server(self._serve, self._bind[0], self._bind[1])
+        sock = self._server.sockets[0].getsockname()
+        self.host, self.port = str(sock[0]), int(sock[1])
+        self._started_at = time.monotonic()
+        log.info("emulator listening on %s:%d", self.host, self.port)
+        if self.scenario is not None and self.scenario.autostart and self.scenario.timeline:
+            self._spawn(self.run_timeline())
+
+    async def stop(self) -> None:
+        """Stop listening, drop every client and cancel background tasks."""
+        if self._server is not None:
+            self._server.close()
+        await self.disconnect_all()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+            self._server = None
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _address(self) -> tuple[str, int]:
+        return self.host, self.port
+
+    # -- sessions --------------------------------------------------------------
+
+    def write_session(self, path: Path, *, authorized: bool = True) -> Path:
+        """Write a Telethon SQLiteSession (mode 0600) pointing at this emulator.
+
+        A new auth key is registered (``authorized=False`` makes it a fresh,
+        logged-out device for testing ``telewatch login``). If ``path`` already
+        holds a session with a key, that key is kept and re-registered, so a
+        client's update state survives an emulator restart. Telethon adds the
+        ``.session`` suffix when missing; the real file path is returned."""
+        name = str(path)
+        real = Path(name if name.endswith(".session") else name + ".session")
+        real.parent.mkdir(parents=True, exist_ok=True)
+        if not real.exists():
+            os.close(os.open(real, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(real, 0o600)
+        session = SQLiteSession(str(real))
+        try:
+            key = session.auth_key.key if session.auth_key is not None else os.urandom(256)
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+            session.set_dc(2, host, self.port)
+            session.auth_key = AuthKey(key)
+            session.save()
+        finally:
+            session.close()
+        os.chmod(real, 0o600)
+        self._keys[auth_key_id(key)] = KeyState(key=key, authorized=authorized)
+        return real
+
+    def _key_bytes(self, key_id: int) -> bytes | None:
+        state = self._keys.get(key_id)
+        return state.key if state is not None else None
+
+    # -- connections -----------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = ClientConnection(reader, writer, self._key_bytes)
+        client = _Client(conn)
+        self._clients.add(client)
+        self._connections_total += 1
+        sender = asyncio.ensure_future(self._send_loop(client))
+        try:
+            while not conn.closed:
+                batch = await conn.receive()
+                if client.key is None and conn.key_id is not None:
+                    client.key = self._keys[conn.key_id]
+                for message in batch:
+                    await self._handle(client, message)
+        except UnknownAuthKey as err:
+            log.info("client %s: %s", conn.peer, err)
+            with contextlib.suppress(ConnectionError, OSError):
+                await conn.send_transport_error(-404)
+        except ProtocolViolation as err:
+            log.info("closing client %s: %s", conn.peer, err)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            self._clients.discard(client)
+            client.outbox.put_nowait(None)
+            await conn.close()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
+
+    async def _send_loop(self, client: _Client) -> None:
+        while True:
+            payload = await client.outbox.get()
+            if payload is None or client.conn.closed:
+                return
+            try:
+                await client.conn.send(payload)
+            except (ConnectionError, OSError):
+                return
+
+    async def _handle(self, client: _Client, message: Incoming) -> None:
+        obj = message.obj
+        if isinstance(obj, functions.PingRequest | functions.PingDelayDisconnectRequest):
+            await client.conn.send(bytes(types.Pong(msg_id=message.msg_id, ping_id=obj.ping_id)))
+            return
+        if not isinstance(obj, TLRequest):
+            return  # acks, resend requests and other service messages need no answer
+        while isinstance(obj, _WRAPPERS):
+            if isinstance(obj, functions.InvokeWithoutUpdatesRequest):
+                client.no_updates = True
+            obj = obj.query
+        assert client.key is not None
+        try:
+            result = self.methods.call(obj, client.key)
+        except RpcFailure as err:
+            body = bytes(types.RpcError(error_code=err.code, error_message=err.message))
+        except Exception:
+            log.exception("emulator failed on %s", type(obj).__name__)
+            body = bytes(types.RpcError(error_code=500, error_message="INTERNAL_SERVER_ERROR"))
+        else:
+            body = result if isinstance(result, bytes) else bytes(result)
+        await client.conn.send_result(message.msg_id, body)
+        if not client.active and client.key.authorized:
+            client.active = True
+            self._announce_missed(client)
+
+    def _announce_missed(self, client: _Client) -> None:
+        # Updates this device missed while it had no connection: tell the client
+        # which channels moved so it fetches their difference (Telegram does the
+        # same with updateChannelTooLong after a long disconnect).
+        assert client.key is not None
+        missed = [self.world.channels[c] for c in sorted(client.key.missed) if c in self.world.channels]
+        client.key.missed.clear()
+        missed = [c for c in missed if not c.private and c.id in self.world.joined]
+        if missed and not client.no_updates:
+            updates = types.Updates(
+                updates=[types.UpdateChannelTooLong(channel_id=c.id, pts=c.pts) for c in missed],
+                users=[],
+                chats=self.world.chats_for(missed),
+                date=_now(),
+                seq=0,
+            )
+            client.outbox.put_nowait(bytes(updates))
+
+    def _push(self, ch: EmulatedChannel, update: Any, *, push: bool = True, chats: list[Any] | None = None) -> None:
+        """Send one update to every connection whose account joined ``ch``."""
+        if ch.id not in self.world.joined:
+            return
+        if not push:
+            return
+        if self._suppressed.get(ch.id, 0) > 0:
+            self._suppressed[ch.id] -= 1
+            return
+        payload = bytes(
+            types.Updates(
+                updates=[update],
+                users=[],
+                chats=chats if chats is not None else self.world.chats_for([ch]),
+                date=_now(),
+                seq=0,
+            )
+        )
+        live_keys: set[int] = set()
+        for client in list(self._clients):
+            if client.receives_updates and client.key is not None:
+                client.outbox.put_nowait(payload)
+                live_keys.add(id(client.key))
+        for key in self._keys.values():
+            if key.authorized and id(key) not in live_keys:
+                key.missed.add(ch.id)
+
+    async def disconnect_all(self) -> None:
+        """Drop every client connection (Telethon will reconnect on its own)."""
+        clients = list(self._clients)
+        for client in clients:
+            await client.conn.close()
+
+    # -- world mutations -------------------------------------------------------
+
+    def add_channel(
+        self,
+        id: int,
+        username: str | None,
+        title: str,
+        *,
+        about: str = "",
+        access_hash: int | None = None,
+        subscribers: int = 0,
+        megagroup: bool = False,
+    ) -> None:
+        """Create a channel (bare id; random access_hash unless given)."""
+        self.world.add_channel(
+            id,
+            username,
+            title,
+            about=about,
+            access_hash=access_hash,
+            subscribers=subscribers,
+            megagroup=megagroup,
+        )
+
+    def load_export(self, path: Path, *, username: str | None) -> int:
+        """Load a Telegram Desktop ``result.json`` as a channel's history; returns its id.
+
+        Creates the channel when unknown (title from the export). Raises
+        ``ScenarioError`` for unreadable files."""
+        export = read_export(Path(path))
+        ch = self.world.channels.get(export.id)
+        if ch is None:
+            ch = self.world.add_channel(export.id, username, export.title)
+        elif username:
+            ch.username = username.lstrip("@")
+        titles = {c.title: c.id for c in self.world.channels.values()}
+        for msg in export.messages:
+            fields: dict[str, Any] = {
+                "entities": msg.entities,
+                "media": msg.media,
+                "reply_to": msg.reply_to,
+                "edit_date": msg.edit_date,
+                "views": msg.views,
+            }
+            if msg.fwd_name:
+                origin = titles.get(msg.fwd_name)
+                fields["fwd_from"] = (origin, 0) if origin is not None else None
+                fields["fwd_date"] = msg.date
+            self.world.add_message(ch, msg.text, date=msg.date, message_id=msg.id, log=False, **fields)
+        return ch.id
+
+    def post(
+        self,
+        channel_id: int,
+        text: str,
+        *,
+        date: datetime | None = None,
+        entities: Sequence[Any] = (),
+        media: dict[str, Any] | None = None,
+        fwd_from: tuple[int, int] | None = None,
+        grouped_id: int | None = None,
+        reply_to: int | None = None,
+        views: int | None = None,
+        push: bool = True,
+    ) -> int:
+        """Post a new message; returns its id and pushes UpdateNewChannelMessage."""
+        ch = self.world.channel(channel_id)
+        msg = self.world.add_message(
+            ch,
+            text,
+            date=date,
+            entities=list(entities),
+            media=media,
+            fwd_from=fwd_from,
+            grouped_id=grouped_id,
+            reply_to=reply_to,
+            views=views,
+        )
+        update = types.UpdateNewChannelMessage(message=message_tl(ch, msg), pts=ch.pts, pts_count=1)
+        self._push(ch, update, push=push, chats=self.world.chats_for(self.world.forward_origins(ch, [msg])))
+        return msg.id
+
+    def edit(self, channel_id: int, message_id: int, text: str, *, push: bool = True) -> None:
+        """Edit a message's text (sets edit_date) and push UpdateEditChannelMessage."""
+        ch = self.world.channel(channel_id)
+        msg = self.world.live_message(ch, message_id)
+        msg.text = text
+        msg.edit_date = max(_now(), msg.date)
+        ch.append_event("edit", (message_id,))
+        update = types.UpdateEditChannelMessage(message=message_tl(ch, msg), pts=ch.pts, pts_count=1)
+        self._push(ch, update, push=push)
+
+    def delete(self, channel_id: int, message_ids: Sequence[int], *, push: bool = True) -> None:
+        """Delete messages (kept in the truth, marked deleted) and push the deletion."""
+        ch = self.world.channel(channel_id)
+        ids = [self.world.live_message(ch, i).id for i in message_ids]
+        for i in ids:
+            ch.messages[i].deleted = True
+        ch.append_event("delete", ids)
+        update = types.UpdateDeleteChannelMessages(channel_id=ch.id, messages=ids, pts=ch.pts, pts_count=1)
+        self._push(ch, update, push=push)
+
+    def set_views(self, channel_id: int, message_id: int, views: int, forwards: int | None = None) -> None:
+        """Set a message's view (and forward) counters; pushes the counters, no pts."""
+        ch = self.world.channel(channel_id)
+        msg = self.world.live_message(ch, message_id)
+        msg.views = views
+        if forwards is not None:
+            msg.forwards = forwards
+        self._push(ch, types.UpdateChannelMessageViews(channel_id=ch.id, id=message_id, views=views))
+
+    def set_reactions(self, channel_id: int, message_id: int, reactions: dict[str, int]) -> None:
+        """Replace a message's reaction counts (emoji → count)."""
+        msg = self.world.live_message(self.world.channel(channel_id), message_id)
+        msg.reactions = dict(reactions)
+
+    def rename(self, channel_id: int, new_username: str | None) -> None:
+        """Change the username; the old one answers USERNAME_NOT_OCCUPIED from now on."""
+        ch = self.world.channel(channel_id)
+        if ch.username:
+            ch.old_usernames.add(ch.username)
+        ch.username = new_username.lstrip("@") if new_username else None
+        self._push(ch, types.UpdateChannel(channel_id=ch.id))
+
+    def make_private(self, channel_id: int) -> None:
+        """Make the channel private: every access answers CHANNEL_PRIVATE from now on."""
+        ch = self.world.channel(channel_id)
+        ch.private = True
+        self._push(ch, types.UpdateChannel(channel_id=ch.id))
+        self.world.joined.discard(ch.id)
+
+    def inject_flood(self, method: str, seconds: int, count: int = 1) -> None:
+        """The next ``count`` calls of ``method`` (e.g. "messages.GetHistory") answer FLOOD_WAIT_seconds."""
+        self.limiter.inject(method, seconds, count)
+
+    def suppress_pushes(self, channel_id: int, count: int) -> None:
+        """Do not push the channel's next ``count`` updates (a gap; they stay in the pts log)."""
+        self.world.channel(channel_id)
+        self._suppressed[channel_id] = self._suppressed.get(channel_id, 0) + count
+
+    def too_long(self, channel_id: int) -> None:
+        """The next getChannelDifference for the channel answers ChannelDifferenceTooLong."""
+        self.world.channel(channel_id)
+        self.methods.too_long.add(channel_id)
+
+    def join(self, channel_id: int) -> None:
+        """Make the account a member, as if it had called channels.joinChannel."""
+        self.world.channel(channel_id)
+        self.world.joined.add(channel_id)
+
+    # -- introspection ---------------------------------------------------------
+
+    def truth(self) -> dict[str, Any]:
+        """The world in the ``--dump-state`` JSON shape."""
+        return self.world.truth()
+
+    def joined(self, channel_id: int) -> bool:
+        """True if the account has joined the channel."""
+        return channel_id in self.world.joined
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Requests per method, flood waits sent, live and total client connections."""
+        return {
+            "requests": dict(self.methods.counts),
+            "flood_waits": self.methods.flood_waits,
+            "clients": len(self._clients),
+            "connections_total": self._connections_total,
+        }
+
+    # -- scenarios -------------------------------------------------------------
+
+    def _apply_scenario(self, scenario: Scenario) -> None:
+        for spec in scenario.channels:
+            self.add_channel(
+                spec.id,
+                spec.username,
+                spec.title,
+                about=spec.about,
+                access_hash=spec.access_hash,
+                subscribers=spec.subscribers,
+                megagroup=spec.megagroup,
+            )
+            if spec.export is not None:
+                self.load_export(spec.export, username=spec.username)
+            ch = self.world.channel(spec.id)
+            for msg in spec.history:
+                self.world.add_message(
+                    ch,
+                    msg.text,
+                    date=msg.date,
+                    message_id=msg.id,
+                    log=False,
+                    entities=msg.entities,
+                    media=msg.media,
+                    fwd_from=msg.fwd_from,
+                    reply_to=msg.reply_to,
+                    grouped_id=msg.grouped_id,
+                    views=msg.views,
+                    forwards=msg.forwards,
+                    edit_date=msg.edit_date,
+                    reactions=msg.reactions,
+                )
+            if spec.joined:
+                self.world.joined.add(spec.id)
+
+    async def run_timeline(self) -> None:
+        """Play the scenario's timeline (seconds from now, divided by ``speed``)."""
+        if self.scenario is None:
+            return
+        start = time.monotonic()
+        for action in self.scenario.timeline:
+            delay = action.at / self.speed - (time.monotonic() - start)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                await self.apply(action)
+            except (KeyError, ValueError) as err:
+                log.warning("timeline step at %.1fs (%s) failed: %s", action.at, action.kind, err)
+
+    async def apply(self, action: Action) -> None:
+        """Perform one timeline action now; raises ScenarioError for missing arguments."""
+        a = action.args
+        try:
+            cid = int(a["channel"]) if "channel" in a else 0
+            if action.kind == "post":
+                self.post(
+                    cid,
+                    str(a.get("text", "")),
+                    media=a.get("media"),
+                    fwd_from=tuple(a["fwd_from"]) if a.get("fwd_from") else None,  # type: ignore[arg-type]
+                    grouped_id=a.get("grouped_id"),
+                    reply_to=a.get("reply_to"),
+                    views=a.get("views"),
+                    push=bool(a.get("push", True)),
+                )
+            elif action.kind == "edit":
+                self.edit(cid, int(a["id"]), str(a["text"]))
+            elif action.kind == "delete":
+                ids = a.get("ids") or [a["id"]]
+                self.delete(cid, [int(i) for i in ids])
+            elif action.kind == "rename":
+                self.rename(cid, a.get("username"))
+            elif action.kind == "make_private":
+                self.make_private(cid)
+            elif action.kind == "disconnect":
+                await self.disconnect_all()
+            elif action.kind == "flood":
+                self.inject_flood(str(a["method"]), int(a["seconds"]), int(a.get("count", 1)))
+            elif action.kind == "gap":
+                self.suppress_pushes(cid, int(a.get("count", 1)))
+            elif action.kind == "too_long":
+                self.too_long(cid)
+            elif action.kind == "views":
+                forwards = a.get("forwards")
+                self.set_views(cid, int(a["id"]), int(a["views"]), int(forwards) if forwards is not None else None)
+        except KeyError as err:
+            raise ScenarioError(f"timeline action {action.kind!r} at {action.at}s is missing {err}") from None
+
+
+def _rate_from(cfg: dict[str, Any]) -> RateModel:
+    budgets = {
+        str(k): (int(v[0]), float(v[1])) for k, v in dict(cfg.get("budgets", {})).items()
+    }
+    return RateModel(scale=float(cfg.get("scale", 1.0)), budgets=budgets, enabled=bool(cfg.get("enabled", True)))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class EmulatorThread:
+    """An :class:`Emulator` on its own thread and event loop, for synchronous code.
+
+    Use as a context manager; ``call(fn)`` runs ``fn(emulator)`` on the
+    emulator's loop and returns its result (awaiting it if it is a coroutine),
+    so mutations are thread-safe::
+
+        with EmulatorThread(scenario) as et:
+            session = et.write_session(tmp / "a.session")
+            et.call(lambda emu: emu.post(1500000001, "hello"))
+    """
+
+    def __init__(self, scenario: Scenario | None = None, **kwargs: Any) -> None:
+        self._scenario = scenario
+        self._kwargs = kwargs
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._emulator: Emulator | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+
+    def __enter__(self) -> EmulatorThread:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def emulator(self) -> Emulator:
+        """The emulator (read its state only through :meth:`call`)."""
+        if self._emulator is None:
+            raise RuntimeError("EmulatorThread is not running")
+        return self._emulator
+
+    @property
+    def host(self) -> str:
+        return self.emulator.host
+
+    @property
+    def port(self) -> int:
+        return self.emulator.port
+
+    def start(self) -> None:
+        """Start the thread and wait until the emulator listens."""
+        self._thread = threading.Thread(target=self._main, name="telewatch-emulator", daemon=True)
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            raise self._error
+
+    def _main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._run())
+        except BaseException as err:
+            self._error = err
+            self._ready.set()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _run(self) -> None:
+        self._stop = asyncio.Event()
+        async with Emulator(self._scenario, **self._kwargs) as emu:
+            self._emulator = emu
+            self._ready.set()
+            await self._stop.wait()
+
+    def call(self, fn: Callable[[Emulator], T | Awaitable[T]], timeout: float = 30) -> T:
+        """Run ``fn(emulator)`` on the emulator's loop; returns its (awaited) result."""
+        if self._loop is None:
+            raise RuntimeError("EmulatorThread is not running")
+
+        async def _invoke() -> T:
+            result = fn(self.emulator)
+            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                return await result  # type: ignore[no-any-return]
+            return result  # type: ignore[return-value]
+
+        future: Future[T] = asyncio.run_coroutine_threadsafe(_invoke(), self._loop)
+        return future.result(timeout)
+
+    def write_session(self, path: Path, *, authorized: bool = True) -> Path:
+        """Thread-safe :meth:`Emulator.write_session`."""
+        return self.call(lambda emu: emu.write_session(path, authorized=authorized))
+
+    def truth(self) -> dict[str, Any]:
+        """Thread-safe :meth:`Emulator.truth`."""
+        return self.call(lambda emu: emu.truth())
+
+    def stop(self) -> None:
+        """Stop the emulator and join its thread (idempotent)."""
+        if self._loop is not None and self._stop is not None and self._thread is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(30)
+        self._thread = None

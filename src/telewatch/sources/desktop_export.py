@@ -1,0 +1,572 @@
+"""Telegram Desktop JSON exports (``result.json``) → archive events.
+
+``iter_export`` streams one export: a small incremental parser of our own
+finds the top-level ``messages`` array and decodes one message at a time
+with the C JSON scanner, so memory stays bounded by the largest single
+message, not the file (a 2 GB export needs a few MB). ``import_paths``
+writes each file in one transaction: all of it or nothing.
+
+Export facts relied on: ``date`` is local time without offset, so the UTC
+truth is ``date_unixtime``; ``text`` is a string or an array of strings and
+``{"type", "text"}`` objects; ``text_entities`` lists every run (``plain``
+included) whose texts concatenate to the plain text. Desktop exports carry
+no public username: it comes from ``--username`` or from the folder name in
+the ``channels/<username>/result.json`` layout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from telewatch.models import (
+    Channel,
+    ChannelSeen,
+    Engagement,
+    Entity,
+    ForwardOrigin,
+    Media,
+    MediaKind,
+    Post,
+    PostSeen,
+    UserError,
+)
+from telewatch.store.db import connect, migrate
+from telewatch.store.writer import BatchStats, apply_events
+
+ExportItem = ChannelSeen | PostSeen
+USERNAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+CHUNK_CHARS = 1 << 18
+MAX_MESSAGE_CHARS = 64 << 20  # one message larger than this is not an export
+BATCH = 2000
+
+_WS = re.compile(r"[ \t\n\r]*")
+_decoder = json.JSONDecoder()
+
+
+class ExportError(UserError):
+    """The file is not a readable Telegram Desktop export (message names the
+    file and the line/column)."""
+
+
+class _Stream:
+    """A growing window over a text file with line/column bookkeeping."""
+
+    def __init__(self, fh: IO[str], path: Path) -> None:
+        self.fh = fh
+        self.path = path
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+        self.lines_before = 0  # newlines in text already dropped from buf
+        self.chars_before = 0
+        self.chunk = CHUNK_CHARS
+
+    def where(self, pos: int | None = None) -> str:
+        p = self.pos if pos is None else pos
+        line = self.lines_before + self.buf.count("\n", 0, p) + 1
+        col = p - self.buf.rfind("\n", 0, p)
+        if self.buf.rfind("\n", 0, p) < 0 and self.lines_before:
+            col = p + 1  # column count restarts at the window start; close enough
+        return f"line {line}, column {col}"
+
+    def fail(self, what: str, pos: int | None = None) -> ExportError:
+        return ExportError(f"{self.path}: {what} at {self.where(pos)}")
+
+    def more(self) -> bool:
+        """Read another chunk; False at end of file."""
+        if self.eof:
+            return False
+        if self.pos > 0:
+            dropped = self.buf[: self.pos]
+            self.lines_before += dropped.count("\n")
+            self.chars_before += len(dropped)
+            self.buf = self.buf[self.pos :]
+            self.pos = 0
+        try:
+            data = self.fh.read(self.chunk)
+        except UnicodeDecodeError as err:
+            raise ExportError(
+                f"{self.path}: not UTF-8 text ({err.reason}) after {self.where(len(self.buf))}"
+            ) from None
+        if not data:
+            self.eof = True
+            return False
+        self.buf += data
+        return True
+
+    def skip_ws(self) -> None:
+        while True:
+            m = _WS.match(self.buf, self.pos)
+            assert m is not None
+            self.pos = m.end()
+            if self.pos < len(self.buf) or not self.more():
+                return
+
+    def peek(self) -> str:
+        self.skip_ws()
+        return self.buf[self.pos] if self.pos < len(self.buf) else ""
+
+    def expect(self, ch: str, what: str) -> None:
+        got = self.peek()
+        if got != ch:
+            if not got:
+                raise self.fail(f"file ends early (truncated export?), expected {what}")
+            raise self.fail(f"expected {what}, found {got!r}")
+        self.pos += 1
+
+    def value(self) -> Any:
+        """Decode one JSON value at the cursor, reading more as needed."""
+        self.skip_ws()
+        self.chunk = CHUNK_CHARS
+        while True:
+            try:
+                obj, end = _decoder.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as err:
+                # Incomplete only if the error is at the end of what we have.
+                if not self.eof and self._incomplete(err):
+                    pending = len(self.buf) - self.pos
+                    if pending > MAX_MESSAGE_CHARS:
+                        raise self.fail("a single JSON value larger than 64 MB") from None
+                    if pending > self.chunk // 2:
+                        # One value bigger than our window: grow the reads with it.
+                        self.chunk = min(self.chunk * 2, 16 << 20)
+                    if self.more():
+                        continue
+                if self.eof and self._incomplete(err):
+                    raise self.fail("file ends early (truncated export?)", err.pos) from None
+                raise self.fail(f"invalid JSON ({err.msg})", err.pos) from None
+            # A number at the very end of the buffer may continue in the next chunk.
+            if (
+                end == len(self.buf)
+                and not self.eof
+                and not isinstance(obj, dict | list | str)
+                and self.more()
+            ):
+                continue
+            self.pos = end
+            return obj
+
+    def _incomplete(self, err: json.JSONDecodeError) -> bool:
+        # Unterminated strings report the string's start; any other error
+        # within a few characters of the window's end (a cut literal such as
+        # "tru", a missing delimiter) may just need more data.
+        return err.msg.startswith("Unterminated string") or err.pos >= len(self.buf) - 8
+
+
+# --------------------------------------------------------------------------
+# Message conversion
+# --------------------------------------------------------------------------
+
+
+def _utf16_len(s: str) -> int:
+    if s.isascii():
+        return len(s)
+    return len(s.encode("utf-16-le")) // 2
+
+
+def _text_and_entities(msg: dict[str, Any]) -> tuple[str, tuple[Entity, ...]]:
+    runs = msg.get("text_entities")
+    if runs is None:
+        raw = msg.get("text", "")
+        if isinstance(raw, str):
+            return raw, ()
+        runs = [{"type": "plain", "text": r} if isinstance(r, str) else r for r in raw]
+    if not isinstance(runs, list):
+        raise ValueError("text_entities is not a list")
+    parts: list[str] = []
+    entities: list[Entity] = []
+    offset = 0
+    for run in runs:
+        text = run.get("text", "")
+        if not isinstance(text, str):
+            raise ValueError("an entity's text is not a string")
+        kind = run.get("type", "plain")
+        n = _utf16_len(text)
+        if kind != "plain" and n:
+            url = run.get("href")
+            entities.append(Entity(type=str(kind), offset=offset, length=n, url=url))
+        parts.append(text)
+        offset += n
+    return "".join(parts), tuple(entities)
+
+
+def _file_name(value: Any) -> str | None:
+    if not isinstance(value, str) or value.startswith("(File not included"):
+        return None
+    return os.path.basename(value) or None
+
+
+_MEDIA_TYPES: dict[str, MediaKind] = {
+    "video_file": "video",
+    "video_message": "video",
+    "voice_message": "voice",
+    "audio_file": "audio",
+    "sticker": "sticker",
+    "animation": "animation",
+}
+
+
+def _media(msg: dict[str, Any]) -> Media | None:
+    if "photo" in msg:
+        return Media(
+            kind="photo",
+            size=msg.get("photo_file_size"),
+            width=msg.get("width"),
+            height=msg.get("height"),
+            file_name=_file_name(msg.get("photo")),
+        )
+    if "file" in msg or "media_type" in msg:
+        kind = _MEDIA_TYPES.get(str(msg.get("media_type", "")), "document")
+        dur = msg.get("duration_seconds")
+        return Media(
+            kind=kind,
+            mime=msg.get("mime_type"),
+            size=msg.get("file_size"),
+            duration=float(dur) if dur is not None else None,
+            width=msg.get("width"),
+            height=msg.get("height"),
+            file_name=msg.get("file_name") or _file_name(msg.get("file")),
+        )
+    if "poll" in msg:
+        return Media(kind="poll")
+    if "location_information" in msg:
+        return Media(kind="geo")
+    if "contact_information" in msg:
+        return Media(kind="contact")
+    return None
+
+
+def _epoch(value: Any) -> datetime:
+    return datetime.fromtimestamp(int(value), UTC)
+
+
+def _date(msg: dict[str, Any]) -> datetime:
+    if "date_unixtime" in msg:
+        return _epoch(msg["date_unixtime"])
+    # Old exports without unixtime: the local time is all there is; keep it as UTC.
+    return datetime.fromisoformat(str(msg["date"])).replace(tzinfo=UTC)
+
+
+def _forward(msg: dict[str, Any]) -> ForwardOrigin | None:
+    name = msg.get("forwarded_from")
+    fid = msg.get("forwarded_from_id")
+    if name is None and fid is None:
+        return None
+    cid = None
+    if isinstance(fid, str) and fid.startswith("channel") and fid[7:].isdigit():
+        cid = int(fid[7:])
+    return ForwardOrigin(channel_id=cid, name=name)
+
+
+def _reactions(msg: dict[str, Any]) -> Engagement | None:
+    rs = msg.get("reactions")
+    if not isinstance(rs, list) or not rs:
+        return None
+    out = []
+    for r in rs:
+        key = r.get("emoji") or r.get("document_id") or r.get("type")
+        if key is not None and isinstance(r.get("count"), int):
+            out.append((str(key), r["count"]))
+    return Engagement(reactions=tuple(out)) if out else None
+
+
+def message_to_post(msg: dict[str, Any], channel_id: int) -> Post:
+    """One export message (``"type": "message"``) as a Post. Raises
+    ValueError/KeyError/TypeError for a malformed message."""
+    mid = msg["id"]
+    if not isinstance(mid, int) or mid <= 0:
+        raise ValueError(f"bad message id {mid!r}")
+    text, entities = _text_and_entities(msg)
+    edited = msg.get("edited_unixtime")
+    reply = msg.get("reply_to_message_id")
+    return Post(
+        channel_id=channel_id,
+        message_id=mid,
+        date=_date(msg),
+        text=text,
+        entities=entities,
+        media=_media(msg),
+        reply_to=reply if isinstance(reply, int) else None,
+        forward=_forward(msg),
+        edit_date=_epoch(edited) if edited else None,
+        post_author=msg.get("author"),
+        engagement=_reactions(msg),
+    )
+
+
+def username_for(path: Path, username: str | None = None) -> str | None:
+    """``username`` (validated, '@' stripped) or, for the layout
+    ``channels/<username>/result.json``, the folder name when valid."""
+    if username:
+        u = username.lstrip("@")
+        if not USERNAME_RE.fullmatch(u):
+            raise UserError(
+                f"--username {username!r} is not a Telegram username (5-32 letters, digits, _)"
+            )
+        return u
+    folder = path.resolve().parent
+    if folder.parent.name == "channels" and USERNAME_RE.fullmatch(folder.name):
+        return folder.name
+    return None
+
+
+class ExportReader:
+    """Iterator over one export's events: ChannelSeen first, then one
+    PostSeen(source="import") per message. Counts ``messages`` and
+    ``service`` (skipped service messages) as it goes; ``position`` is the
+    number of characters read so far."""
+
+    def __init__(self, path: Path, *, username: str | None = None) -> None:
+        self.path = Path(path)
+        self.username = username_for(self.path, username)
+        self.messages = 0
+        self.service = 0
+        self.channel: Channel | None = None
+        self.seen_at = datetime.now(UTC).replace(microsecond=0)
+        self._fh: IO[str] | None = None
+        self._it: Iterator[ExportItem] | None = None
+
+    @property
+    def position(self) -> int:
+        """Bytes of the file consumed so far (for progress)."""
+        return self._fh.buffer.tell() if self._fh is not None else 0  # type: ignore[attr-defined]
+
+    def __iter__(self) -> Iterator[ExportItem]:
+        return self
+
+    def __next__(self) -> ExportItem:
+        if self._it is None:
+            self._it = self._items()
+        return next(self._it)
+
+    def _items(self) -> Iterator[ExportItem]:
+        try:
+            fh = open(self.path, encoding="utf-8")  # noqa: SIM115 - closed in finally
+        except OSError as err:
+            raise UserError(f"cannot read export {self.path}: {err.strerror}") from None
+        self._fh = fh
+        try:
+            yield from self._parse(_Stream(fh, self.path))
+        finally:
+            fh.close()
+
+    def _parse(self, s: _Stream) -> Iterator[ExportItem]:
+        s.more()
+        if s.buf.startswith("\ufeff"):
+            s.pos = 1
+        s.expect("{", "a JSON object (a Telegram Desktop result.json)")
+        header: dict[str, Any] = {}
+        first = True
+        while True:
+            if s.peek() == "}":
+                s.pos += 1
+                break
+            if not first:
+                s.expect(",", "',' or '}'")
+            first = False
+            key_pos = s.pos
+            key = s.value()
+            if not isinstance(key, str):
+                raise s.fail("expected a key", key_pos)
+            s.expect(":", "':'")
+            if key != "messages":
+                header[key] = s.value()
+                continue
+            self.channel = self._channel(header, s)
+            yield ChannelSeen(self.channel, self.seen_at)
+            yield from self._messages(s, self.channel.id)
+        if self.channel is None:
+            raise s.fail('no "messages" list: not a single-chat Telegram Desktop export')
+        s.skip_ws()
+        if s.pos < len(s.buf):
+            raise s.fail("unexpected data after the export's closing brace")
+
+    def _channel(self, header: dict[str, Any], s: _Stream) -> Channel:
+        cid = header.get("id")
+        if not isinstance(cid, int) or cid <= 0:
+            raise s.fail(
+                'no channel "id" before "messages": not a single-chat Telegram Desktop export'
+            )
+        title = header.get("name")
+        return Channel(
+            id=cid, title=title if isinstance(title, str) else None, username=self.username
+        )
+
+    def _messages(self, s: _Stream, channel_id: int) -> Iterator[ExportItem]:
+        s.expect("[", "'[' (the messages list)")
+        if s.peek() == "]":
+            s.pos += 1
+            return
+        while True:
+            at = s.pos
+            msg = s.value()
+            if not isinstance(msg, dict):
+                raise s.fail("a message is not a JSON object", at)
+            kind = msg.get("type", "message")
+            if kind == "message":
+                try:
+                    post = message_to_post(msg, channel_id)
+                except (KeyError, ValueError, TypeError, AttributeError) as err:
+                    what = f"missing field {err}" if isinstance(err, KeyError) else str(err)
+                    raise s.fail(f"malformed message {msg.get('id')!r} ({what})", at) from None
+                self.messages += 1
+                yield PostSeen(post, self.seen_at, source="import")
+            else:
+                self.service += 1
+            nxt = s.peek()
+            if nxt == ",":
+                s.pos += 1
+            elif nxt == "]":
+                s.pos += 1
+                return
+            elif not nxt:
+                raise s.fail("file ends early (truncated export?), expected ',' or ']'")
+            else:
+                raise s.fail(f"expected ',' or ']' after a message, found {nxt!r}")
+
+
+def iter_export(path: Path, *, username: str | None = None) -> Iterator[ExportItem]:
+    """Stream one export's events (see ExportReader, which also counts)."""
+    return ExportReader(path, username=username)
+
+
+# --------------------------------------------------------------------------
+# Import into the archive
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """What importing one export did."""
+
+    path: Path
+    channel_id: int
+    username: str | None
+    title: str | None
+    messages: int
+    service: int
+    new_posts: int
+    new_versions: int
+
+    @property
+    def unchanged(self) -> int:
+        """Messages already archived with the same content."""
+        return self.messages - self.new_versions
+
+
+@dataclass
+class ImportSummary:
+    """Per-file summaries of one ``import_paths`` call, in order."""
+
+    files: list[FileSummary] = field(default_factory=list)
+
+    @property
+    def messages(self) -> int:
+        """Messages read across all files (service messages excluded)."""
+        return sum(f.messages for f in self.files)
+
+    @property
+    def new_posts(self) -> int:
+        """Posts the archive did not have before."""
+        return sum(f.new_posts for f in self.files)
+
+    @property
+    def new_versions(self) -> int:
+        """Versions written (first versions of new posts included)."""
+        return sum(f.new_versions for f in self.files)
+
+
+def import_paths(
+    db: Path,
+    paths: Sequence[Path],
+    *,
+    username: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
+    """Import Telegram Desktop exports into the archive at ``db`` (created
+    or migrated as needed).
+
+    Each file is one transaction: a truncated or invalid file raises
+    UserError naming the file and line/column, and the archive (content and
+    hash chain) is exactly as before that file; files before it stay
+    imported. Re-importing an export changes nothing; changed text adds
+    versions. ``username`` applies to a single file only. ``progress`` is
+    called with (bytes done, bytes total) over all files."""
+    paths = [Path(p) for p in paths]
+    if username and len(paths) > 1:
+        raise UserError("--username names one channel: import one file at a time with it")
+    for p in paths:
+        if not p.is_file():
+            raise UserError(f"export {p} does not exist or is not a file")
+    total = sum(p.stat().st_size for p in paths)
+    migrate(db)
+    conn = connect(db, readonly=False)
+    summary = ImportSummary()
+    done = 0
+    try:
+        for p in paths:
+            summary.files.append(_import_one(conn, p, username, done, total, progress))
+            done += p.stat().st_size
+            if progress:
+                progress(done, total)
+    finally:
+        conn.close()
+    return summary
+
+
+def _import_one(
+    conn: sqlite3.Connection,
+    path: Path,
+    username: str | None,
+    done: int,
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> FileSummary:
+    reader = ExportReader(path, username=username)
+    stats = BatchStats()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        batch: list[ExportItem] = []
+        for item in reader:
+            batch.append(item)
+            if len(batch) >= BATCH:
+                _apply(conn, batch, stats, path)
+                batch = []
+                if progress:
+                    progress(done + reader.position, total)
+        _apply(conn, batch, stats, path)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    ch = reader.channel
+    assert ch is not None
+    return FileSummary(
+        path=path,
+        channel_id=ch.id,
+        username=ch.username,
+        title=ch.title,
+        messages=reader.messages,
+        service=reader.service,
+        new_posts=stats.posts_new,
+        new_versions=stats.versions,
+    )
+
+
+def _apply(
+    conn: sqlite3.Connection, batch: list[ExportItem], stats: BatchStats, path: Path
+) -> None:
+    if not batch:
+        return
+    st = apply_events(conn, batch, ())
+    if st.errors:
+        raise UserError(f"{path}: cannot import ({st.reasons[0]}); nothing from this file was kept")
+    stats.merge(st)

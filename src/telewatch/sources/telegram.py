@@ -1,0 +1,812 @@
+"""Telegram through Telethon: the only telewatch module that imports Telethon.
+
+Two halves:
+
+* Pure conversion (``to_post``, ``to_channel``, ``to_entities``, ...): a
+  Telethon ``Message`` becomes a ``models.Post`` with a media summary, the
+  forward header, entities (offsets in UTF-16 units, as Telegram sends them)
+  and engagement (views, forwards, replies, reactions). A message that cannot
+  be converted raises ``MalformedMessage``; service messages give None.
+* ``TelegramSource``: one connected client and one method per Telegram
+  request the daemon makes. Every method issues exactly **one** request, so
+  the daemon's scheduler can budget them; errors are translated into the
+  exceptions below (never Telethon's), FloodWaits included: the client is
+  built with ``flood_sleep_threshold`` from the config (0 by default), so a
+  FloodWait reaches the caller as ``FloodWait(seconds)``.
+
+The session file holds the account's auth key: it is created with mode 0600,
+locked against a second process (``SessionLock``) and never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from telethon import TelegramClient, errors, events, types
+from telethon.sessions import SQLiteSession
+from telethon.tl import functions
+
+from telewatch.models import (
+    Channel,
+    Engagement,
+    Entity,
+    ForwardOrigin,
+    Media,
+    MediaKind,
+    Post,
+    UserError,
+)
+
+log = logging.getLogger("telewatch.telegram")
+
+HISTORY_LIMIT = 100
+"""Messages per getHistory page (Telegram's maximum)."""
+
+
+# --------------------------------------------------------------------------
+# Errors the daemon handles (Telethon's never leak out of this module).
+# --------------------------------------------------------------------------
+
+
+class SourceError(Exception):
+    """Base of every error a TelegramSource method raises."""
+
+
+class FloodWait(SourceError):
+    """Telegram asked us to wait ``seconds`` before repeating this method."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"flood wait of {seconds:.0f} s")
+        self.seconds = seconds
+
+
+class ChannelUnavailable(SourceError):
+    """The channel cannot be read: ``reason`` is ``private`` (turned private,
+    banned us, or we lack access) or ``invalid`` (unknown id/access hash)."""
+
+    def __init__(self, channel_id: int | None, reason: str) -> None:
+        super().__init__(f"channel {channel_id} is {reason}")
+        self.channel_id = channel_id
+        self.reason = reason
+
+
+class UsernameUnknown(SourceError):
+    """No public channel has this username (renamed, deleted or a typo)."""
+
+
+class NotAuthorized(SourceError):
+    """The session is not logged in (run ``telewatch login``)."""
+
+
+class Disconnected(SourceError):
+    """The connection dropped while the request was in flight; retry later."""
+
+
+class MalformedMessage(SourceError):
+    """A message whose fields make no sense; the daemon logs and counts it."""
+
+
+# --------------------------------------------------------------------------
+# Conversion
+# --------------------------------------------------------------------------
+
+_ENTITY_NAMES: dict[type[Any], str] = {
+    types.MessageEntityBold: "bold",
+    types.MessageEntityItalic: "italic",
+    types.MessageEntityCode: "code",
+    types.MessageEntityPre: "pre",
+    types.MessageEntityUrl: "link",
+    types.MessageEntityTextUrl: "text_link",
+    types.MessageEntityMention: "mention",
+    types.MessageEntityMentionName: "mention_name",
+    types.MessageEntityHashtag: "hashtag",
+    types.MessageEntityCashtag: "cashtag",
+    types.MessageEntityBotCommand: "bot_command",
+    types.MessageEntityEmail: "email",
+    types.MessageEntityPhone: "phone",
+    types.MessageEntityUnderline: "underline",
+    types.MessageEntityStrike: "strikethrough",
+    types.MessageEntitySpoiler: "spoiler",
+    types.MessageEntityBlockquote: "blockquote",
+    types.MessageEntityCustomEmoji: "custom_emoji",
+    types.MessageEntityBankCard: "bank_card",
+}
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def to_entities(raw: Sequence[Any] | None) -> tuple[Entity, ...]:
+    """Telethon entities → models.Entity, offsets kept in UTF-16 units."""
+    out = []
+    for e in raw or ():
+        name = _ENTITY_NAMES.get(type(e), "unknown")
+        url = getattr(e, "url", None) if name == "text_link" else None
+        if (
+            not isinstance(e.offset, int)
+            or not isinstance(e.length, int)
+            or e.offset < 0
+            or e.length < 0
+        ):
+            raise MalformedMessage(f"entity {name} has offset {e.offset!r} length {e.length!r}")
+        out.append(Entity(type=name, offset=e.offset, length=e.length, url=url))
+    return tuple(out)
+
+
+def _document_media(doc: Any) -> Media:
+    kind: MediaKind = "document"
+    duration: float | None = None
+    width = height = None
+    file_name = None
+    for a in getattr(doc, "attributes", None) or ():
+        if isinstance(a, types.DocumentAttributeFilename):
+            file_name = a.file_name
+        elif isinstance(a, types.DocumentAttributeVideo):
+            kind = "video" if kind == "document" else kind
+            duration, width, height = float(a.duration), a.w, a.h
+        elif isinstance(a, types.DocumentAttributeAudio):
+            kind = "voice" if a.voice else "audio"
+            duration = float(a.duration)
+        elif isinstance(a, types.DocumentAttributeSticker):
+            kind = "sticker"
+        elif isinstance(a, types.DocumentAttributeAnimated):
+            kind = "animation"
+        elif isinstance(a, types.DocumentAttributeImageSize):
+            width, height = a.w, a.h
+    return Media(
+        kind=kind,
+        mime=getattr(doc, "mime_type", None),
+        size=getattr(doc, "size", None),
+        duration=duration,
+        width=width,
+        height=height,
+        file_unique_id=f"doc:{doc.id}" if getattr(doc, "id", None) is not None else None,
+        file_name=file_name,
+    )
+
+
+def to_media(media: Any) -> Media | None:
+    """A summary of a message's media (the file is never downloaded)."""
+    if media is None or isinstance(media, types.MessageMediaEmpty):
+        return None
+    if isinstance(media, types.MessageMediaPhoto):
+        photo = media.photo
+        width = height = size = None
+        for s in getattr(photo, "sizes", None) or ():
+            w, h = getattr(s, "w", None), getattr(s, "h", None)
+            if w is not None and (width is None or w > width):
+                width, height = w, h
+                size = getattr(s, "size", None) or (
+                    max(s.sizes) if getattr(s, "sizes", None) else None
+                )
+        return Media(
+            kind="photo",
+            mime="image/jpeg",
+            size=size,
+            width=width,
+            height=height,
+            file_unique_id=f"photo:{photo.id}" if getattr(photo, "id", None) is not None else None,
+        )
+    if isinstance(media, types.MessageMediaDocument):
+        if media.document is None:
+            return Media(kind="document")
+        return _document_media(media.document)
+    if isinstance(media, types.MessageMediaWebPage):
+        return Media(kind="webpage")
+    if isinstance(media, types.MessageMediaPoll):
+        return Media(kind="poll")
+    if isinstance(
+        media, types.MessageMediaGeo | types.MessageMediaGeoLive | types.MessageMediaVenue
+    ):
+        return Media(kind="geo")
+    if isinstance(media, types.MessageMediaContact):
+        return Media(kind="contact")
+    return Media(kind="other")
+
+
+def _reactions(raw: Any) -> tuple[tuple[str, int], ...]:
+    out = []
+    for rc in getattr(raw, "results", None) or ():
+        r = rc.reaction
+        if isinstance(r, types.ReactionEmoji):
+            key = r.emoticon
+        elif isinstance(r, types.ReactionCustomEmoji):
+            key = f"custom:{r.document_id}"
+        elif isinstance(r, types.ReactionPaid):
+            key = "paid"
+        else:
+            continue
+        out.append((key, int(rc.count)))
+    return tuple(out)
+
+
+def to_engagement(msg: Any) -> Engagement | None:
+    """Views/forwards/replies/reactions, or None when the message has none."""
+    views, forwards = getattr(msg, "views", None), getattr(msg, "forwards", None)
+    replies_obj = getattr(msg, "replies", None)
+    replies = getattr(replies_obj, "replies", None) if replies_obj is not None else None
+    reactions = _reactions(getattr(msg, "reactions", None))
+    if views is None and forwards is None and replies is None and not reactions:
+        return None
+    return Engagement(views=views, forwards=forwards, replies=replies, reactions=reactions)
+
+
+def _forward(fwd: Any) -> ForwardOrigin | None:
+    if fwd is None:
+        return None
+    origin = fwd.from_id
+    channel_id = origin.channel_id if isinstance(origin, types.PeerChannel) else None
+    return ForwardOrigin(
+        channel_id=channel_id,
+        name=fwd.from_name or getattr(fwd, "post_author", None),
+        message_id=fwd.channel_post,
+        date=_aware(fwd.date),
+    )
+
+
+def to_post(msg: Any, channel_id: int | None = None) -> Post | None:
+    """A Telethon message → models.Post; None for service/empty messages.
+    Raises MalformedMessage when required fields are missing or invalid."""
+    if isinstance(msg, types.MessageService | types.MessageEmpty):
+        return None
+    if not isinstance(msg, types.Message):
+        raise MalformedMessage(f"unexpected message type {type(msg).__name__}")
+    peer = msg.peer_id
+    cid = peer.channel_id if isinstance(peer, types.PeerChannel) else channel_id
+    if cid is None:
+        raise MalformedMessage(f"message {msg.id} has no channel peer")
+    if not isinstance(msg.id, int) or msg.id <= 0:
+        raise MalformedMessage(f"message id {msg.id!r} in channel {cid}")
+    date = _aware(msg.date)
+    if date is None:
+        raise MalformedMessage(f"message {cid}/{msg.id} has no date")
+    text = msg.message if isinstance(msg.message, str) else ""
+    reply = msg.reply_to
+    return Post(
+        channel_id=cid,
+        message_id=msg.id,
+        date=date,
+        text=text,
+        entities=to_entities(msg.entities),
+        media=to_media(msg.media),
+        grouped_id=msg.grouped_id,
+        reply_to=getattr(reply, "reply_to_msg_id", None) if reply is not None else None,
+        forward=_forward(msg.fwd_from),
+        edit_date=_aware(msg.edit_date),
+        post_author=msg.post_author,
+        engagement=to_engagement(msg),
+    )
+
+
+def _before(msg: Any, when: datetime) -> bool:
+    d = _aware(getattr(msg, "date", None))
+    return d is None or d < when
+
+
+def to_channel(chat: Any, about: str | None = None) -> Channel | None:
+    """A Telethon Channel → models.Channel (None for other chat types and
+    for ChannelForbidden, which has no username or access to read)."""
+    if not isinstance(chat, types.Channel):
+        return None
+    username = chat.username
+    if username is None:
+        for u in getattr(chat, "usernames", None) or ():
+            if u.active:
+                username = u.username
+                break
+    return Channel(
+        id=chat.id,
+        title=chat.title,
+        username=username,
+        about=about,
+        access_hash=chat.access_hash,
+        subscribers=getattr(chat, "participants_count", None),
+    )
+
+
+# --------------------------------------------------------------------------
+# Session file
+# --------------------------------------------------------------------------
+
+
+def session_base(path: Path) -> str:
+    """Telethon appends ``.session``; give it the path without the suffix."""
+    s = str(path)
+    return s[: -len(".session")] if s.endswith(".session") else s
+
+
+def session_file(path: Path) -> Path:
+    """The file Telethon actually writes for a configured session path."""
+    return Path(session_base(path) + ".session")
+
+
+def secure_session(path: Path) -> None:
+    """Make the session file (and its journal, if any) readable by us only."""
+    f = session_file(path)
+    for p in (f, Path(str(f) + "-journal")):
+        if p.exists():
+            os.chmod(p, 0o600)
+
+
+class SessionLock:
+    """An exclusive lock on ``<session>.lock`` so that two processes never
+    open the same session (which would corrupt its update state)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(str(session_file(path)) + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise UserError naming the session."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UserError(
+                f"session {session_file(self.path.with_suffix(''))} is in use by another telewatch process; stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        """Drop the lock (idempotent)."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _proxy(url: str | None) -> dict[str, Any] | None:
+    if not url:
+        return None
+    u = urlparse(url)
+    return {
+        "proxy_type": u.scheme,
+        "addr": u.hostname,
+        "port": u.port,
+        "username": unquote(u.username) if u.username else None,
+        "password": unquote(u.password) if u.password else None,
+        "rdns": True,
+    }
+
+
+# --------------------------------------------------------------------------
+# The client
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """One getHistory answer. ``ids`` holds every message id returned
+    (service messages included, ascending); ``full`` is True when the page
+    came back with the requested number of messages (more may follow)."""
+
+    posts: list[Post]
+    ids: list[int]
+    malformed: list[tuple[int, str]]
+    channels: list[Channel]
+    full: bool
+    count: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesAnswer:
+    """A getMessages answer: ``found`` by id, ``missing`` ids Telegram no
+    longer has (deleted), ``malformed`` (id, reason)."""
+
+    found: dict[int, Post]
+    missing: list[int]
+    malformed: list[tuple[int, str]]
+    channels: list[Channel]
+
+
+PostHandler = Callable[[Post | None, int, int, bool, str | None], Awaitable[None]]
+"""``(post, channel_id, message_id, edited, malformed_reason)``."""
+DeleteHandler = Callable[[int, list[int]], Awaitable[None]]
+ChannelHandler = Callable[[int], Awaitable[None]]
+ReconnectHandler = Callable[[], Awaitable[None]]
+
+
+class _Client(TelegramClient):  # type: ignore[misc]
+    """TelegramClient that tells us when its automatic reconnection finished,
+    because every reconnect must be followed by gap repair."""
+
+    on_reconnected: ReconnectHandler | None = None
+
+    async def _handle_auto_reconnect(self) -> None:
+        await super()._handle_auto_reconnect()
+        if self.on_reconnected is not None:
+            await self.on_reconnected()
+
+
+def _translate(err: BaseException, channel_id: int | None = None) -> SourceError:
+    if isinstance(err, errors.FloodWaitError | errors.FloodPremiumWaitError):
+        return FloodWait(float(err.seconds))
+    if isinstance(err, errors.FloodError):
+        return FloodWait(float(getattr(err, "seconds", 30) or 30))
+    if isinstance(
+        err, errors.ChannelPrivateError | errors.ChannelBannedError | errors.ChatForbiddenError
+    ):
+        return ChannelUnavailable(channel_id, "private")
+    if isinstance(
+        err, errors.ChannelInvalidError | errors.PeerIdInvalidError | errors.ChannelIdInvalidError
+    ):
+        return ChannelUnavailable(channel_id, "invalid")
+    if isinstance(err, errors.UsernameNotOccupiedError | errors.UsernameInvalidError):
+        return UsernameUnknown(str(err))
+    if isinstance(err, errors.AuthKeyUnregisteredError | errors.UnauthorizedError):
+        return NotAuthorized("the session is not logged in; run `telewatch login`")
+    if isinstance(
+        err, ConnectionError | asyncio.IncompleteReadError | OSError | asyncio.TimeoutError
+    ):
+        return Disconnected(type(err).__name__)
+    if isinstance(err, errors.RPCError):
+        return SourceError(f"{type(err).__name__}: {err}")
+    return SourceError(f"{type(err).__name__}: {err}")
+
+
+class TelegramSource:
+    """One Telethon client on a persistent SQLiteSession, with ``catch_up``
+    so that updates missed while offline are delivered after connecting.
+
+    Handlers registered with ``on_*`` receive live pushes; the request
+    methods each make one request and raise only SourceError subclasses."""
+
+    def __init__(
+        self,
+        session: Path,
+        api_id: int,
+        api_hash: str,
+        *,
+        proxy: str | None = None,
+        flood_sleep_threshold: int = 0,
+        catch_up: bool = True,
+        request_timeout: float = 10.0,
+    ) -> None:
+        self.session_path = session
+        session.parent.mkdir(parents=True, exist_ok=True)
+        existed = session_file(session).exists()
+        old_umask = os.umask(0o077)  # the session is created 0600, never briefly readable
+        try:
+            self._session = SQLiteSession(session_base(session))
+        finally:
+            os.umask(old_umask)
+        if existed:
+            secure_session(session)
+        self.client = _Client(
+            self._session,
+            api_id or 1,
+            api_hash or "0" * 32,
+            proxy=_proxy(proxy),
+            flood_sleep_threshold=flood_sleep_threshold,
+            catch_up=catch_up,
+            timeout=request_timeout,
+            request_retries=1,
+            connection_retries=3,
+            retry_delay=1,
+            auto_reconnect=True,
+            sequential_updates=True,
+            receive_updates=True,
+            base_logger="telewatch.telethon",
+        )
+        self._inputs: dict[int, types.InputChannel] = {}
+
+    # -- lifecycle --------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Connect; raises Disconnected when the server cannot be reached."""
+        try:
+            await self.client.connect()
+        except (TimeoutError, OSError, ConnectionError) as err:
+            raise Disconnected(str(err) or type(err).__name__) from None
+        secure_session(self.session_path)
+
+    async def is_authorized(self) -> bool:
+        """Whether the session belongs to a logged-in account."""
+        try:
+            return bool(await self.client.is_user_authorized())
+        except Exception as err:
+            raise _translate(err) from None
+
+    def is_connected(self) -> bool:
+        """Whether the client is currently connected."""
+        return bool(self.client.is_connected())
+
+    @property
+    def disconnected(self) -> asyncio.Future[None]:
+        """Resolves when the client gives up reconnecting (or is closed)."""
+        fut: asyncio.Future[None] = self.client.disconnected
+        return fut
+
+    async def close(self) -> None:
+        """Disconnect and save the session (update state included)."""
+        with contextlib.suppress(Exception):
+            await self.client.disconnect()
+        with contextlib.suppress(Exception):
+            self._session.save()
+        secure_session(self.session_path)
+
+    async def me(self) -> str:
+        """A display string for the logged-in account (never the phone)."""
+        try:
+            me = await self.client.get_me()
+        except Exception as err:
+            raise _translate(err) from None
+        if me is None:
+            raise NotAuthorized("the session is not logged in; run `telewatch login`")
+        name = " ".join(p for p in (me.first_name, me.last_name) if p) or "account"
+        return f"{name} (@{me.username})" if me.username else f"{name} (id {me.id})"
+
+    # -- live handlers ----------------------------------------------------
+
+    def on_post(self, handler: PostHandler) -> None:
+        """Call ``handler`` for every pushed new or edited channel message."""
+
+        async def new(event: events.NewMessage.Event) -> None:
+            await self._dispatch_message(handler, event.message, edited=False)
+
+        async def edit(event: events.MessageEdited.Event) -> None:
+            await self._dispatch_message(handler, event.message, edited=True)
+
+        self.client.add_event_handler(new, events.NewMessage())
+        self.client.add_event_handler(edit, events.MessageEdited())
+
+    async def _dispatch_message(self, handler: PostHandler, msg: Any, edited: bool) -> None:
+        peer = getattr(msg, "peer_id", None)
+        if not isinstance(peer, types.PeerChannel):
+            return
+        try:
+            post = to_post(msg)
+        except MalformedMessage as err:
+            await handler(None, peer.channel_id, int(getattr(msg, "id", 0) or 0), edited, str(err))
+            return
+        if post is not None:
+            await handler(post, post.channel_id, post.message_id, edited, None)
+
+    def on_deleted(self, handler: DeleteHandler) -> None:
+        """Call ``handler(channel_id, ids)`` for pushed channel deletions."""
+
+        async def deleted(event: events.MessageDeleted.Event) -> None:
+            cid = event.chat_id
+            if cid is None:
+                return  # non-channel deletions carry no chat: not ours
+            bare = int(str(-cid)[3:]) if cid < 0 and str(-cid).startswith("100") else cid
+            await handler(bare, list(event.deleted_ids))
+
+        self.client.add_event_handler(deleted, events.MessageDeleted())
+
+    def on_channel_changed(self, handler: ChannelHandler) -> None:
+        """Call ``handler(channel_id)`` when Telegram says a channel changed
+        (``updateChannel``: renamed, turned private, we were removed...)."""
+
+        async def raw(update: Any) -> None:
+            if isinstance(update, types.UpdateChannel):
+                await handler(update.channel_id)
+
+        self.client.add_event_handler(raw, events.Raw(types.UpdateChannel))
+
+    def on_reconnected(self, handler: ReconnectHandler) -> None:
+        """Call ``handler()`` after every automatic reconnection."""
+        self.client.on_reconnected = handler
+
+    # -- requests (one each) ---------------------------------------------
+
+    def remember(self, channel_id: int, access_hash: int) -> None:
+        """Address ``channel_id`` by id from now on (hash from the archive)."""
+        self._inputs[channel_id] = types.InputChannel(channel_id, access_hash)
+
+    def _input(self, channel_id: int) -> types.InputChannel:
+        hit = self._inputs.get(channel_id)
+        if hit is None:
+            raise ChannelUnavailable(channel_id, "invalid")
+        return hit
+
+    def _peer(self, channel_id: int) -> types.InputPeerChannel:
+        ic = self._input(channel_id)
+        return types.InputPeerChannel(ic.channel_id, ic.access_hash)
+
+    async def _call(self, request: Any, channel_id: int | None = None) -> Any:
+        try:
+            return await self.client(request)
+        except SourceError:
+            raise
+        except Exception as err:
+            raise _translate(err, channel_id) from None
+
+    def _channels(self, chats: Sequence[Any]) -> list[Channel]:
+        out = []
+        for c in chats:
+            ch = to_channel(c)
+            if ch is not None:
+                out.append(ch)
+                if ch.access_hash is not None:
+                    self.remember(ch.id, ch.access_hash)
+        return out
+
+    async def resolve(self, username: str) -> tuple[Channel, bool]:
+        """contacts.resolveUsername → (channel, joined). Raises UsernameUnknown
+        when the name is free or not a channel."""
+        r = await self._call(functions.contacts.ResolveUsernameRequest(username=username))
+        peer = r.peer
+        if not isinstance(peer, types.PeerChannel):
+            raise UsernameUnknown(f"@{username} is not a channel")
+        for c in r.chats:
+            if getattr(c, "id", None) == peer.channel_id:
+                if isinstance(c, types.ChannelForbidden):
+                    raise ChannelUnavailable(c.id, "private")
+                ch = to_channel(c)
+                if ch is not None:
+                    self._channels([c])
+                    return ch, not c.left
+        raise UsernameUnknown(f"@{username}: no channel in the answer")
+
+    async def channel(self, channel_id: int) -> tuple[Channel, bool]:
+        """channels.getChannels by id → (channel, joined). Raises
+        ChannelUnavailable(private) for a ChannelForbidden answer."""
+        r = await self._call(
+            functions.channels.GetChannelsRequest(id=[self._input(channel_id)]), channel_id
+        )
+        for c in r.chats:
+            if getattr(c, "id", None) == channel_id:
+                if isinstance(c, types.ChannelForbidden):
+                    raise ChannelUnavailable(channel_id, "private")
+                ch = to_channel(c)
+                if ch is not None:
+                    self._channels([c])
+                    return ch, not c.left
+        raise ChannelUnavailable(channel_id, "invalid")
+
+    async def join(self, channel_id: int) -> None:
+        """channels.joinChannel (pushed updates start after this)."""
+        await self._call(
+            functions.channels.JoinChannelRequest(channel=self._input(channel_id)), channel_id
+        )
+
+    async def history(
+        self, channel_id: int, from_id: int, limit: int = HISTORY_LIMIT
+    ) -> HistoryPage:
+        """The ``limit`` oldest messages with id >= ``from_id``, ascending (the
+        request ``iter_messages(reverse=True, min_id=from_id - 1)`` makes)."""
+        req = functions.messages.GetHistoryRequest(
+            peer=self._peer(channel_id),
+            offset_id=max(1, from_id),
+            offset_date=None,
+            add_offset=-limit,
+            limit=limit,
+            max_id=0,
+            min_id=0,
+            hash=0,
+        )
+        r = await self._call(req, channel_id)
+        return self._page(r, channel_id, limit, lambda m: m.id >= from_id)
+
+    async def newest(self, channel_id: int) -> HistoryPage:
+        """The newest message (one-message page; ``count`` = total posts)."""
+        req = functions.messages.GetHistoryRequest(
+            peer=self._peer(channel_id),
+            offset_id=0,
+            offset_date=None,
+            add_offset=0,
+            limit=1,
+            max_id=0,
+            min_id=0,
+            hash=0,
+        )
+        r = await self._call(req, channel_id)
+        return self._page(r, channel_id, 1, lambda m: True)
+
+    async def before(self, channel_id: int, when: datetime) -> HistoryPage:
+        """The newest message published before ``when`` (one-message page)."""
+        req = functions.messages.GetHistoryRequest(
+            peer=self._peer(channel_id),
+            offset_id=0,
+            offset_date=when,
+            add_offset=0,
+            limit=1,
+            max_id=0,
+            min_id=0,
+            hash=0,
+        )
+        r = await self._call(req, channel_id)
+        return self._page(r, channel_id, 1, lambda m: _before(m, when))
+
+    def _page(
+        self, r: Any, channel_id: int, limit: int, keep: Callable[[Any], bool]
+    ) -> HistoryPage:
+        if isinstance(r, types.messages.MessagesNotModified):
+            return HistoryPage([], [], [], [], False, r.count)
+        msgs = [m for m in r.messages if not isinstance(m, types.MessageEmpty)]
+        full = len(r.messages) >= limit
+        posts, ids, bad = [], [], []
+        for m in sorted((m for m in msgs if keep(m)), key=lambda m: m.id):
+            ids.append(m.id)
+            try:
+                p = to_post(m, channel_id)
+            except MalformedMessage as err:
+                bad.append((m.id, str(err)))
+                continue
+            if p is not None:
+                posts.append(p)
+        return HistoryPage(
+            posts, ids, bad, self._channels(r.chats), full, getattr(r, "count", None)
+        )
+
+    async def messages(self, channel_id: int, ids: Sequence[int]) -> MessagesAnswer:
+        """channels.getMessages for up to 100 ids: present ones and the ids
+        Telegram answers with MessageEmpty (deleted)."""
+        if len(ids) > HISTORY_LIMIT:
+            raise ValueError("at most 100 ids per request")
+        req = functions.channels.GetMessagesRequest(
+            channel=self._input(channel_id), id=[types.InputMessageID(i) for i in ids]
+        )
+        r = await self._call(req, channel_id)
+        found: dict[int, Post] = {}
+        bad: list[tuple[int, str]] = []
+        returned: set[int] = set()
+        for m in r.messages:
+            if isinstance(m, types.MessageEmpty):
+                continue
+            returned.add(m.id)
+            try:
+                p = to_post(m, channel_id)
+            except MalformedMessage as err:
+                bad.append((m.id, str(err)))
+                continue
+            if p is not None:
+                found[p.message_id] = p
+        missing = [i for i in ids if i not in returned]
+        return MessagesAnswer(found, missing, bad, self._channels(r.chats))
+
+
+async def login(
+    session: Path,
+    api_id: int,
+    api_hash: str,
+    phone: str,
+    code: Callable[[], str],
+    password: Callable[[], str],
+    proxy: str | None = None,
+) -> str:
+    """Log in interactively (code, then the 2FA password if the account has
+    one) and save the session 0600. Returns who is logged in."""
+    src = TelegramSource(session, api_id, api_hash, proxy=proxy, catch_up=False)
+    try:
+        await src.connect()
+        if not await src.is_authorized():
+            try:
+                await src.client.send_code_request(phone)
+                try:
+                    await src.client.sign_in(phone=phone, code=code())
+                except errors.SessionPasswordNeededError:
+                    await src.client.sign_in(password=password())
+            except errors.PhoneCodeInvalidError:
+                raise UserError("the login code is wrong; run `telewatch login` again") from None
+            except errors.PhoneNumberInvalidError:
+                raise UserError(
+                    "the phone number is not valid; use the international form +<country><number>"
+                ) from None
+            except errors.PasswordHashInvalidError:
+                raise UserError("the 2FA password is wrong; run `telewatch login` again") from None
+            except errors.RPCError as err:
+                raise UserError(f"login failed: {type(err).__name__}") from None
+        return await src.me()
+    except SourceError as err:
+        raise UserError(f"login failed: {err}") from None
+    finally:
+        await src.close()

@@ -1,0 +1,149 @@
+"""Opening the archive: creation, migrations and connections.
+
+The archive is one SQLite file in WAL mode. Exactly one writer (store.writer)
+opens it read-write; every reader (CLI, dashboard, xref) opens its own
+read-only connection, which WAL lets run while the writer commits.
+
+Durability: ``synchronous=NORMAL`` in WAL mode. A commit is durable against
+a crash of the process (kill -9): the WAL is written before COMMIT returns.
+Only a power loss / OS crash can lose the last transactions, never corrupt
+the file. FULL would fsync every batch; the daemon commits many small
+batches, so NORMAL is the usual trade-off (docs/SCHEMA.md).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from telewatch.models import UserError
+from telewatch.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def iso(dt: datetime) -> str:
+    """An aware datetime as the archive's time text ``YYYY-MM-DDTHH:MM:SSZ``.
+
+    Raises ValueError for a naive datetime (every model time is aware UTC)."""
+    if dt.tzinfo is None:
+        raise ValueError(f"naive datetime {dt.isoformat()}: times must be timezone-aware UTC")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    """The inverse of ``iso``: archive time text → aware UTC datetime."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _apply_pragmas(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def migrate(path: Path) -> None:
+    """Create the archive at ``path`` (and its parent directory) or bring an
+    older one up to ``SCHEMA_VERSION``; WAL mode is switched on.
+
+    Each migration runs in its own transaction, so a failure leaves the
+    archive at the previous version. Raises UserError when the archive was
+    written by a newer telewatch or the file is not a SQLite database."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot create the directory for archive {path}: {err}") from None
+    try:
+        conn = sqlite3.connect(path, isolation_level=None)
+    except sqlite3.Error as err:
+        raise UserError(f"cannot open archive {path}: {err}") from None
+    try:
+        _apply_pragmas(conn)
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.DatabaseError as err:
+            raise UserError(
+                f"{path} is not a telewatch archive ({err}); choose another --db path"
+            ) from None
+        if version > SCHEMA_VERSION:
+            raise UserError(
+                f"archive {path} was written by a newer telewatch "
+                f"(schema {version} > {SCHEMA_VERSION}); upgrade telewatch"
+            )
+        conn.execute("PRAGMA journal_mode = WAL")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for stmt in _statements(MIGRATIONS[target]):
+                    conn.execute(stmt)
+                conn.execute(f"PRAGMA user_version = {target}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+    finally:
+        conn.close()
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (``executescript`` would
+    commit on its own and break the one-transaction-per-migration rule).
+    Comments stay inside CREATE TABLE so that ``.schema`` shows them."""
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
+
+
+def connect(path: Path, *, readonly: bool = True) -> sqlite3.Connection:
+    """A synchronous connection to an existing archive.
+
+    ``row_factory`` is ``sqlite3.Row``; busy_timeout and foreign keys are
+    set. ``readonly=True`` opens ``file:...?mode=ro`` (readers); a writer
+    connection (``readonly=False``) uses autocommit mode so that the caller
+    owns transactions with explicit ``BEGIN IMMEDIATE``. Raises UserError
+    when the archive does not exist or has an unexpected schema version."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(
+            f"archive {path} does not exist; run `telewatch import` or `telewatch run` first"
+        )
+    try:
+        if readonly:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+            )
+        else:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        _apply_pragmas(conn)
+        if not readonly:
+            conn.execute("PRAGMA synchronous = NORMAL")
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.DatabaseError as err:
+        raise UserError(f"cannot open archive {path}: {err}") from None
+    if version != SCHEMA_VERSION:
+        conn.close()
+        if version > SCHEMA_VERSION:
+            raise UserError(
+                f"archive {path} was written by a newer telewatch "
+                f"(schema {version} > {SCHEMA_VERSION}); upgrade telewatch"
+            )
+        raise UserError(
+            f"archive {path} is at schema {version}, expected {SCHEMA_VERSION}; "
+            "run `telewatch import` or `telewatch run` once to migrate it"
+        )
+    return conn
+
+
+def now_iso() -> str:
+    """The current time as archive time text."""
+    return iso(datetime.now(UTC))

@@ -1,0 +1,564 @@
+"""Read queries over the archive (sync, on a ``db.connect()`` connection).
+
+The CLI, the dashboard and xref read through these functions. Rows are
+frozen dataclasses; times are aware UTC datetimes; ids are bare Telegram
+ids. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from telewatch.models import Entity, ForwardOrigin, Media, UserError
+from telewatch.store.db import iso, parse_iso
+from telewatch.text import fts_query, normalize, query_stems, stem, tokens
+
+_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+_TME_REF = re.compile(
+    r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/(?:s/)?([A-Za-z0-9_]+)(?:/(\d+))?/?(?:\?.*)?$",
+    re.IGNORECASE,
+)
+
+
+def _dt(text: str | None) -> datetime | None:
+    return parse_iso(text) if text else None
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    """A channel of the archive. ``posts``/``last_post`` are filled by
+    ``list_channels`` and ``resolve_channel`` (None from the sync lookups)."""
+
+    id: int
+    username: str | None
+    title: str | None
+    about: str | None
+    access_hash: int | None
+    subscribers: int | None
+    first_seen: datetime
+    last_seen: datetime
+    posts: int | None = None
+    last_post: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        """``@username`` when known, else the title, else the numeric id."""
+        if self.username:
+            return f"@{self.username}"
+        return self.title or str(self.id)
+
+
+def channel_row(row: sqlite3.Row, with_counts: bool = False) -> ChannelRow:
+    """A ``channels`` row (optionally with ``posts``/``last_post``) as ChannelRow."""
+    return ChannelRow(
+        id=row["id"],
+        username=row["username"],
+        title=row["title"],
+        about=row["about"],
+        access_hash=row["access_hash"],
+        subscribers=row["subscribers"],
+        first_seen=parse_iso(row["first_seen"]),
+        last_seen=parse_iso(row["last_seen"]),
+        posts=row["posts"] if with_counts else None,
+        last_post=_dt(row["last_post"]) if with_counts else None,
+    )
+
+
+_CHANNEL_COUNTS = (
+    "SELECT c.*, (SELECT count(*) FROM posts p WHERE p.channel_id = c.id) AS posts,"
+    " (SELECT max(date) FROM posts p WHERE p.channel_id = c.id) AS last_post FROM channels c"
+)
+
+
+def post_url(username: str | None, message_id: int) -> str | None:
+    """``https://t.me/<username>/<id>``, or None when the username is unknown."""
+    return f"https://t.me/{username}/{message_id}" if username else None
+
+
+def parse_channel_ref(ref: str) -> tuple[int | None, str | None]:
+    """(channel id, username) named by ``ref``: ``@name``, ``name``, a numeric
+    id (``-100`` prefix accepted), ``https://t.me/name`` or ``t.me/name/123``.
+    Raises UserError when ``ref`` is none of these."""
+    r = ref.strip()
+    m = _TME_REF.match(r)
+    if m:
+        r = m.group(1)
+    r = r.lstrip("@")
+    if re.fullmatch(r"-?\d+", r):
+        digits = r.lstrip("-")
+        if r.startswith("-100") and len(digits) > 3:
+            digits = digits[3:]
+        return int(digits), None
+    if _USERNAME.fullmatch(r):
+        return None, r
+    raise UserError(
+        f"{ref!r} is not a channel: give @username, username, a numeric id or a t.me link"
+    )
+
+
+def resolve_channel(conn: sqlite3.Connection, ref: str) -> ChannelRow:
+    """The archived channel named by ``ref`` (see ``parse_channel_ref``); a
+    former username (channel_changes) resolves too. Raises UserError when
+    the archive has no such channel."""
+    cid, username = parse_channel_ref(ref)
+    if cid is not None:
+        row = conn.execute(f"{_CHANNEL_COUNTS} WHERE c.id = ?", (cid,)).fetchone()
+    else:
+        row = conn.execute(
+            f"{_CHANNEL_COUNTS} WHERE c.username = ? COLLATE NOCASE", (username,)
+        ).fetchone()
+        if row is None:
+            old = conn.execute(
+                "SELECT channel_id FROM channel_changes WHERE field = 'username'"
+                " AND old_value = ? COLLATE NOCASE ORDER BY captured_at DESC LIMIT 1",
+                (username,),
+            ).fetchone()
+            if old is not None:
+                row = conn.execute(f"{_CHANNEL_COUNTS} WHERE c.id = ?", (old[0],)).fetchone()
+    if row is None:
+        raise UserError(
+            f"no channel {ref!r} in the archive; `telewatch channels list` shows what is archived"
+        )
+    return channel_row(row, with_counts=True)
+
+
+def resolve_post_ref(conn: sqlite3.Connection, ref: str) -> tuple[ChannelRow, int]:
+    """(channel, message id) for ``CHANNEL/ID`` (``@name/123``, ``name/123``,
+    ``1500000001/123``) or a ``https://t.me/name/123`` link. Raises UserError."""
+    r = ref.strip()
+    m = _TME_REF.match(r)
+    if m and m.group(2):
+        return resolve_channel(conn, m.group(1)), int(m.group(2))
+    head, sep, tail = r.rpartition("/")
+    if not sep or not tail.isdigit() or not head:
+        raise UserError(f"{ref!r} is not a post: give CHANNEL/ID, e.g. @rafidain_watch/18372")
+    return resolve_channel(conn, head), int(tail)
+
+
+def list_channels(conn: sqlite3.Connection) -> list[ChannelRow]:
+    """Every archived channel with its post count and last post date, by
+    username (channels without one last, by id)."""
+    rows = conn.execute(
+        f"{_CHANNEL_COUNTS} ORDER BY c.username IS NULL, c.username COLLATE NOCASE, c.id"
+    ).fetchall()
+    return [channel_row(r, with_counts=True) for r in rows]
+
+
+# --------------------------------------------------------------------------
+# Search
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One ranked post. ``snippet`` is an excerpt of the original (latest)
+    text; ``highlights`` are (start, end) character spans in ``snippet`` of
+    the words that matched. ``score`` is FTS5 bm25 (lower = better)."""
+
+    channel_id: int
+    message_id: int
+    username: str | None
+    channel_title: str | None
+    date: datetime
+    text: str
+    snippet: str
+    highlights: tuple[tuple[int, int], ...]
+    score: float
+    url: str | None
+    deleted: bool
+    version_count: int
+    lang: str | None
+
+    def marked(self, start: str = "[", end: str = "]") -> str:
+        """The snippet with each highlight wrapped in ``start``/``end``."""
+        out: list[str] = []
+        pos = 0
+        for a, b in self.highlights:
+            out.extend((self.snippet[pos:a], start, self.snippet[a:b], end))
+            pos = b
+        out.append(self.snippet[pos:])
+        return "".join(out)
+
+
+_CHUNK = re.compile(r"\S+")
+_EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$")
+
+
+def match_spans(text: str, query: str) -> list[tuple[int, int]]:
+    """Character spans of the words in original ``text`` that the search for
+    ``query`` matches (same prefix/stem rule as ``fts_query``)."""
+    wanted = [w for w in query_stems(query) if w]
+    if not wanted:
+        return []
+    spans: list[tuple[int, int]] = []
+    for m in _CHUNK.finditer(text):
+        chunk = m.group(0)
+        for tok in tokens(chunk):
+            forms = (tok, stem(tok))
+            if any(f == w or (len(w) >= 4 and f.startswith(w)) for f in forms for w in wanted):
+                core = _EDGE_PUNCT.sub("", chunk)
+                start = m.start() + (chunk.find(core) if core else 0)
+                spans.append((start, start + (len(core) if core else len(chunk))))
+                break
+    return spans
+
+
+def make_snippet(
+    text: str, spans: list[tuple[int, int]], width: int = 160
+) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """An excerpt of about ``width`` characters around the first match, with
+    the spans shifted into it; ``…`` marks cut ends."""
+    flat = text.replace("\n", " ")
+    if len(flat) <= width:
+        return flat, tuple(spans)
+    first = spans[0][0] if spans else 0
+    start = max(0, min(first - width // 4, len(flat) - width))
+    if start > 0:
+        sp = flat.rfind(" ", 0, start + 1)
+        start = sp + 1 if sp >= 0 and start - sp < 20 else start
+    end = min(len(flat), start + width)
+    if end < len(flat):
+        sp = flat.find(" ", end)
+        end = sp if 0 <= sp - end < 20 else end
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(flat) else ""
+    shift = len(prefix) - start
+    inside = tuple((a + shift, b + shift) for a, b in spans if a >= start and b <= end)
+    return prefix + flat[start:end] + suffix, inside
+
+
+_FTS_OPERATOR = re.compile(r"(\bAND\b|\bOR\b|\bNOT\b|\bNEAR\b)")
+
+
+def raw_fts(query: str) -> str:
+    """Normalise the words of a raw FTS5 expression, keeping its operators
+    (AND, OR, NOT, NEAR must be upper case, as in FTS5)."""
+    parts = _FTS_OPERATOR.split(query)
+    return "".join(p if i % 2 else normalize(p) for i, p in enumerate(parts))
+
+
+def search(
+    conn: sqlite3.Connection,
+    query: str,
+    *,
+    channel_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 20,
+    raw: bool = False,
+) -> list[SearchHit]:
+    """Posts matching ``query``, best first (BM25 over normalised text).
+
+    Plain mode (default): every word of ``query`` must match, with
+    normalisation and light stemming (text.fts_query); FTS syntax characters
+    are ordinary text. ``raw=True`` passes FTS5 syntax through (words are
+    normalised; they match whole indexed words, add ``*`` for a prefix).
+    ``since`` is inclusive, ``until`` exclusive. Deleted posts are found too
+    (``deleted=True``). Raises UserError for an empty query or bad raw
+    syntax."""
+    if raw:
+        expr: str | None = raw_fts(query)
+        if not (expr or "").strip():
+            expr = None
+    else:
+        expr = fts_query(query)
+    if expr is None:
+        raise UserError(f"nothing to search for in {query!r}: give at least one word")
+    where = ["posts_fts MATCH ?"]
+    args: list[Any] = [expr]
+    if channel_id is not None:
+        where.append("p.channel_id = ?")
+        args.append(channel_id)
+    if since is not None:
+        where.append("p.date >= ?")
+        args.append(iso(since))
+    if until is not None:
+        where.append("p.date < ?")
+        args.append(iso(until))
+    args.append(max(1, limit))
+    sql = (
+        "SELECT p.channel_id, p.message_id, p.date, p.text, p.deleted_at, p.version_count,"
+        " p.lang, c.username, c.title, bm25(posts_fts) AS score"
+        " FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid"
+        " LEFT JOIN channels c ON c.id = p.channel_id"
+        f" WHERE {' AND '.join(where)} ORDER BY score LIMIT ?"
+    )
+    try:
+        rows = conn.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as err:
+        if raw and "locked" not in str(err) and "busy" not in str(err):
+            raise UserError(
+                f"bad FTS5 query {query!r} ({err}); drop --raw to search plain words"
+            ) from None
+        raise
+    hits = []
+    for r in rows:
+        spans = match_spans(r["text"], query if not raw else " ".join(_words_of_raw(query)))
+        snippet, highlights = make_snippet(r["text"], spans)
+        hits.append(
+            SearchHit(
+                channel_id=r["channel_id"],
+                message_id=r["message_id"],
+                username=r["username"],
+                channel_title=r["title"],
+                date=parse_iso(r["date"]),
+                text=r["text"],
+                snippet=snippet,
+                highlights=highlights,
+                score=float(r["score"]),
+                url=post_url(r["username"], r["message_id"]),
+                deleted=r["deleted_at"] is not None,
+                version_count=r["version_count"],
+                lang=r["lang"],
+            )
+        )
+    return hits
+
+
+def _words_of_raw(query: str) -> list[str]:
+    parts = _FTS_OPERATOR.split(query)
+    return [p for i, p in enumerate(parts) if not i % 2]
+
+
+# --------------------------------------------------------------------------
+# One post with its history
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One distinct content a post had (``version_no`` 1 = first seen)."""
+
+    id: int
+    version_no: int
+    text: str
+    entities: tuple[Entity, ...]
+    media: Media | None
+    content_hash: str
+    edit_date: datetime | None
+    captured_at: datetime
+    source: str
+
+
+@dataclass(frozen=True)
+class DeletionRow:
+    """The tombstone of a post Telegram no longer has."""
+
+    detected_at: datetime
+    method: str
+
+
+@dataclass(frozen=True)
+class EngagementRow:
+    """Counters at one moment; ``reactions`` maps emoji (or id) to count."""
+
+    sampled_at: datetime
+    views: int | None
+    forwards: int | None
+    replies: int | None
+    reactions: dict[str, int]
+
+
+@dataclass(frozen=True)
+class PostDetail:
+    """A post as archived: latest content, every version (oldest first),
+    the tombstone if deleted, and every engagement sample (oldest first)."""
+
+    channel: ChannelRow
+    message_id: int
+    date: datetime
+    text: str
+    entities: tuple[Entity, ...]
+    media: Media | None
+    grouped_id: int | None
+    reply_to: int | None
+    forward: ForwardOrigin | None
+    post_author: str | None
+    links: tuple[str, ...]
+    tme_refs: tuple[dict[str, Any], ...]
+    lang: str | None
+    edit_date: datetime | None
+    first_seen: datetime
+    url: str | None
+    versions: tuple[VersionRow, ...]
+    deletion: DeletionRow | None
+    engagement: tuple[EngagementRow, ...]
+
+
+def decode_entities(data: str | None) -> tuple[Entity, ...]:
+    """Stored entities JSON → Entity tuple."""
+    if not data:
+        return ()
+    return tuple(
+        Entity(type=e["type"], offset=e["offset"], length=e["length"], url=e.get("url"))
+        for e in json.loads(data)
+    )
+
+
+def decode_media(data: str | None) -> Media | None:
+    """Stored media JSON → Media."""
+    return Media(**json.loads(data)) if data else None
+
+
+def get_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> PostDetail | None:
+    """The archived post, or None when the archive never saw it."""
+    r = conn.execute(
+        "SELECT * FROM posts WHERE channel_id = ? AND message_id = ?", (channel_id, message_id)
+    ).fetchone()
+    if r is None:
+        return None
+    crow = conn.execute(f"{_CHANNEL_COUNTS} WHERE c.id = ?", (channel_id,)).fetchone()
+    channel = channel_row(crow, with_counts=True)
+    versions = tuple(
+        VersionRow(
+            id=v["id"],
+            version_no=v["version_no"],
+            text=v["text"],
+            entities=decode_entities(v["entities"]),
+            media=decode_media(v["media"]),
+            content_hash=v["content_hash"],
+            edit_date=_dt(v["edit_date"]),
+            captured_at=parse_iso(v["captured_at"]),
+            source=v["source"],
+        )
+        for v in conn.execute(
+            "SELECT * FROM post_versions WHERE channel_id = ? AND message_id = ?"
+            " ORDER BY version_no",
+            (channel_id, message_id),
+        )
+    )
+    d = conn.execute(
+        "SELECT detected_at, method FROM deletions WHERE channel_id = ? AND message_id = ?",
+        (channel_id, message_id),
+    ).fetchone()
+    samples = tuple(
+        EngagementRow(
+            sampled_at=parse_iso(e["sampled_at"]),
+            views=e["views"],
+            forwards=e["forwards"],
+            replies=e["replies"],
+            reactions=json.loads(e["reactions"]) if e["reactions"] else {},
+        )
+        for e in conn.execute(
+            "SELECT * FROM engagement WHERE channel_id = ? AND message_id = ? ORDER BY sampled_at",
+            (channel_id, message_id),
+        )
+    )
+    fwd = None
+    if r["fwd_channel_id"] is not None or r["fwd_name"] is not None:
+        fwd = ForwardOrigin(
+            channel_id=r["fwd_channel_id"],
+            name=r["fwd_name"],
+            message_id=r["fwd_message_id"],
+            date=_dt(r["fwd_date"]),
+        )
+    return PostDetail(
+        channel=channel,
+        message_id=message_id,
+        date=parse_iso(r["date"]),
+        text=r["text"],
+        entities=decode_entities(r["entities"]),
+        media=decode_media(r["media"]),
+        grouped_id=r["grouped_id"],
+        reply_to=r["reply_to_id"],
+        forward=fwd,
+        post_author=r["post_author"],
+        links=tuple(json.loads(r["links"])) if r["links"] else (),
+        tme_refs=tuple(json.loads(r["tme_refs"])) if r["tme_refs"] else (),
+        lang=r["lang"],
+        edit_date=_dt(r["edit_date"]),
+        first_seen=parse_iso(r["first_seen"]),
+        url=post_url(channel.username, message_id),
+        versions=versions,
+        deletion=DeletionRow(parse_iso(d[0]), d[1]) if d else None,
+        engagement=samples,
+    )
+
+
+# --------------------------------------------------------------------------
+# Export
+# --------------------------------------------------------------------------
+
+EXPORT_FIELDS = (
+    "channel_id",
+    "username",
+    "message_id",
+    "date",
+    "text",
+    "edit_date",
+    "versions",
+    "deleted",
+    "deleted_at",
+    "forward_from",
+    "fwd_channel_id",
+    "fwd_message_id",
+    "views",
+    "forwards",
+    "replies",
+    "reply_to_id",
+    "grouped_id",
+    "media_kind",
+    "lang",
+    "first_seen",
+    "url",
+)
+"""Fields of one exported post, in column order (docs/SCHEMA.md)."""
+
+
+def export_rows(
+    conn: sqlite3.Connection,
+    *,
+    channel_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Iterator[dict[str, Any]]:
+    """One dict per post (keys = EXPORT_FIELDS), by channel then message id,
+    streamed. Times are archive time text (``YYYY-MM-DDTHH:MM:SSZ``);
+    ``forward_from`` is the origin's name, else its channel id as text."""
+    where: list[str] = []
+    args: list[Any] = []
+    if channel_id is not None:
+        where.append("p.channel_id = ?")
+        args.append(channel_id)
+    if since is not None:
+        where.append("p.date >= ?")
+        args.append(iso(since))
+    if until is not None:
+        where.append("p.date < ?")
+        args.append(iso(until))
+    sql = (
+        "SELECT p.*, c.username FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + " ORDER BY p.channel_id, p.message_id"
+    )
+    for r in conn.execute(sql, args):
+        fwd = r["fwd_name"] or (str(r["fwd_channel_id"]) if r["fwd_channel_id"] else None)
+        yield {
+            "channel_id": r["channel_id"],
+            "username": r["username"],
+            "message_id": r["message_id"],
+            "date": r["date"],
+            "text": r["text"],
+            "edit_date": r["edit_date"],
+            "versions": r["version_count"],
+            "deleted": r["deleted_at"] is not None,
+            "deleted_at": r["deleted_at"],
+            "forward_from": fwd,
+            "fwd_channel_id": r["fwd_channel_id"],
+            "fwd_message_id": r["fwd_message_id"],
+            "views": r["views"],
+            "forwards": r["forwards"],
+            "replies": r["replies"],
+            "reply_to_id": r["reply_to_id"],
+            "grouped_id": r["grouped_id"],
+            "media_kind": r["media_kind"],
+            "lang": r["lang"],
+            "first_seen": r["first_seen"],
+            "url": post_url(r["username"], r["message_id"]),
+        }

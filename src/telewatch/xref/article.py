@@ -1,0 +1,169 @@
+"""Reading an article: a text file, an HTML file, a URL or stdin.
+
+HTML main text comes from trafilatura; the publication time from
+``--published``, else the page's metadata (``article:published_time``,
+JSON-LD ``datePublished``, trafilatura's date), else it is unknown.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from telewatch.models import UserError
+from telewatch.text import normalize
+
+_HTML_SNIFF = re.compile(r"^\s*(<!doctype html|<html|<head|<body|<article|<meta)", re.I)
+_META_TIME = re.compile(
+    r"""<meta[^>]+(?:property|name|itemprop)=["'](?:article:published_time|og:published_time|"""
+    r"""datePublished|pubdate|publish-date|date|dc\.date)["'][^>]*content=["']([^"']+)["']""",
+    re.I,
+)
+_META_TIME_REV = re.compile(
+    r"""<meta[^>]+content=["']([^"']+)["'][^>]*(?:property|name|itemprop)=["']"""
+    r"""(?:article:published_time|datePublished)["']""",
+    re.I,
+)
+_JSONLD_TIME = re.compile(r'"datePublished"\s*:\s*"([^"]+)"')
+_TIME_TAG = re.compile(r"<time[^>]+datetime=[\"']([^\"']+)[\"']", re.I)
+_HTML_LANG = re.compile(r"<html[^>]+lang=[\"']([a-zA-Z]{2})", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An article's main text, title, language and publication time (aware or None)."""
+
+    text: str
+    title: str
+    language: str
+    published: datetime | None
+    source: str
+
+
+def parse_time(value: str) -> datetime | None:
+    """An ISO 8601 time; a naive value is taken as UTC. None when unparseable."""
+    v = value.strip().replace("Z", "+00:00")
+    try:
+        dt = datetime.fromisoformat(v)
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _html_published(html: str) -> datetime | None:
+    for rx in (_META_TIME, _META_TIME_REV, _JSONLD_TIME, _TIME_TAG):
+        m = rx.search(html)
+        if m:
+            dt = parse_time(m.group(1))
+            if dt is not None:
+                return dt
+    return None
+
+
+_STOP = {
+    "fr": " le la les des une est dans pour avec selon qui sur du au aux cette ont été ",
+    "en": " the and of to in is was that for with on by said has have from were which ",
+    "ru": " и в на что по с не из о это был была как за для ",
+    "uk": " і в на що по з не із про це був була як за для та ",
+    "ar": " في من على الى ان عن التي الذي مع هذا بعد ",
+    "fa": " در به از که این با را است برای شد های می ",
+}
+
+
+def guess_language(text: str) -> str:
+    """ISO 639-1 code among fr/en/ar/fa/ru/uk (``und`` when unsure).
+
+    Script first, then stop words: Persian vs Arabic by پ چ ژ گ ک ی, Ukrainian
+    vs Russian by і ї є ґ."""
+    sample = text[:4000]
+    arabic = sum(1 for c in sample if "\u0600" <= c <= "\u06ff")
+    cyr = sum(1 for c in sample if "\u0400" <= c <= "\u04ff")
+    latin = sum(1 for c in sample if c.isascii() and c.isalpha())
+    if arabic > max(cyr, latin):
+        persian = sum(sample.count(c) for c in "پچژگکی")
+        return "fa" if persian > arabic * 0.02 else "ar"
+    if cyr > latin:
+        uk = sum(sample.lower().count(c) for c in "іїєґ")
+        ru = sum(sample.lower().count(c) for c in "ыэъё")
+        return "uk" if uk > ru else "ru"
+    if latin == 0:
+        return "und"
+    words = f" {normalize(sample)} "
+    scores = {
+        lang: sum(words.count(f" {w} ") for w in _STOP[lang].split()) for lang in ("fr", "en")
+    }
+    best = max(scores.items(), key=lambda kv: kv[1])
+    return best[0] if best[1] > 0 else "und"
+
+
+def _from_html(html: str, source: str) -> tuple[str, str, datetime | None, str | None]:
+    import trafilatura
+
+    text = trafilatura.extract(html, include_comments=False, include_tables=False) or ""
+    meta = trafilatura.extract_metadata(html)
+    title = (meta.title if meta and meta.title else "") or ""
+    published = _html_published(html)
+    if published is None and meta is not None and meta.date:
+        published = parse_time(meta.date)
+    lang_m = _HTML_LANG.search(html)
+    if not text.strip():
+        raise UserError(f"no article text found in {source}; save the article as a text file")
+    return text, title, published, lang_m.group(1).lower() if lang_m else None
+
+
+def _fetch(url: str) -> str:
+    import httpx
+
+    try:
+        resp = httpx.get(url, timeout=15.0, follow_redirects=True, headers={"User-Agent": "telewatch"})
+        resp.raise_for_status()
+    except httpx.HTTPError as err:
+        raise UserError(
+            f"could not fetch {url} ({type(err).__name__}: {err}); "
+            "check the network or save the page and pass the file"
+        ) from err
+    return resp.text
+
+
+def read_article(source: str, published: datetime | None = None) -> Article:
+    """Read ``source`` (path, URL or ``-`` for stdin). ``published`` overrides
+    the page's own time. Raises UserError for a missing/empty source."""
+    if source == "-":
+        raw = sys.stdin.read()
+        is_html = bool(_HTML_SNIFF.match(raw))
+    elif re.match(r"^https?://", source, re.I):
+        raw = _fetch(source)
+        is_html = True
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UserError(f"article file not found: {source}; pass a text/HTML file, a URL or -")
+        try:
+            raw = path.read_text("utf-8")
+        except UnicodeDecodeError as err:
+            raise UserError(f"{source} is not UTF-8 text; convert it first") from err
+        is_html = path.suffix.lower() in (".html", ".htm") or bool(_HTML_SNIFF.match(raw))
+    title = ""
+    lang_hint: str | None = None
+    page_time: datetime | None = None
+    if is_html:
+        text, title, page_time, lang_hint = _from_html(raw, source)
+    else:
+        text = raw
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        title = first if len(first) < 200 else ""
+    if not text.strip():
+        raise UserError(f"the article {source} is empty; pass a file with the article's text")
+    lang = guess_language(text)
+    if lang == "und" and lang_hint:
+        lang = lang_hint
+    return Article(
+        text=text,
+        title=title,
+        language=lang,
+        published=published or page_time,
+        source=source,
+    )

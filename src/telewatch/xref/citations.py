@@ -1,0 +1,202 @@
+"""Citations in an article: which Telegram channels it names, and how.
+
+Four kinds, strongest first:
+
+* ``link``: a ``t.me/<username>[/<id>]`` link (the post id, when given, is
+  the exact post);
+* ``handle``: an ``@username``;
+* ``name``: an archived channel's title or username written in any script
+  or transliteration ("RIA Novosti" ↔ "РИА Новости", "Sabereen" ↔
+  "صابرين نيوز"), matched by ``names.same_name``;
+* ``vague``: "Iraqi Telegram channels", "des chaînes Telegram", "телеграм-
+  каналы" — no channel named.
+
+A link/handle/named channel the archive does not hold is reported with
+``channel_id`` None (``xref --watch`` adds its username to the watch list).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from telewatch.text import normalize
+from telewatch.xref.candidates import ChannelInfo
+from telewatch.xref.gazetteer import NAME_STOP, load_gazetteer
+from telewatch.xref.names import name_key, same_name, words
+
+_TME = re.compile(
+    r"(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/(?:s/)?"
+    r"([A-Za-z][A-Za-z0-9_]{3,31})(?:/(\d+))?",
+    re.I,
+)
+_HANDLE = re.compile(r"(?<![\w.@/])@([A-Za-z][A-Za-z0-9_]{3,31})\b")
+_TG = r"(?:telegram|телеграм|телеграмм|تلغرام|تليغرام|تيليغرام|تيليجرام|تلگرام)"
+_VAGUE = re.compile(
+    normalize(
+        r"(?:[\w-]+\s+){0,3}(?:"
+        r"telegram\s+(?:news\s+)?channels|channels\s+on\s+telegram|telegram\s+accounts|"
+        r"chaînes\s+telegram|comptes\s+telegram|canaux\s+telegram|"
+        r"(?:телеграм|telegram)-?\s?канал(?:ы|ов|ах|и|ів)|канал(?:ы|ах|и|ів)\s+в\s+телеграм\w*|"
+        r"قنوات\s+(?:على\s+)?" + _TG + r"|حسابات\s+(?:على\s+)?" + _TG + r"|"
+        r"کانال‌های\s+" + _TG + r"\w*|کانال\s*های\s+" + _TG + r"\w*"
+        r")(?:\s+[\w-]+){0,3}"
+    ),
+    re.I,
+)
+# "Telegram channel Foo Bar", "chaîne Telegram Foo", "Foo Bar, a … Telegram channel".
+_NAMED_AFTER = re.compile(
+    r"(?:Telegram[ \t]+(?:news[ \t]+)?channel|chaîne[ \t]+Telegram(?:[ \t]+\w+){0,2}|compte[ \t]+Telegram|"
+    r"канал[аеу]?|каналі)[ \t]+(?:«[ \t]*|\")?"
+    r"([A-ZА-ЯЁІЇЄ][\w'’-]+(?:[ \t]+(?:[A-ZА-ЯЁІЇЄ][\w'’-]+|e|al|el|de))*(?:[ \t]+[A-ZА-ЯЁІЇЄ][\w'’-]+)?)"
+)
+_NAMED_BEFORE = re.compile(
+    r"([A-Z][\w'’-]+(?:[ \t]+[A-Z][\w'’-]+){0,3}),[ \t]+(?:a|an|the|une?|la|le)[ \t]+"
+    r"[^.,;]{0,60}?(?:Telegram[ \t]+channel|chaîne[ \t]+Telegram|channel)"
+)
+_GENERIC = frozenset(
+    normalize(w)
+    for w in (
+        "news channel tv official media agency live breaking info channel telegram "
+        "نيوز اخبار أخبار قناة عاجل خبر كانال رسمي "
+        "новости канал официальный ньюс новини"
+    ).split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """One citation: its kind, the text that cited, and the archived channel
+    it resolves to (None when not archived)."""
+
+    kind: str  # link | handle | name | vague
+    text: str
+    username: str | None = None
+    message_id: int | None = None
+    channel_id: int | None = None
+    title: str | None = None
+    similarity: float = 1.0
+    count: int = 1
+
+    def to_json(self) -> dict[str, object]:
+        """JSON form used by ``xref --json``."""
+        return {
+            "kind": self.kind,
+            "text": self.text,
+            "username": self.username,
+            "message_id": self.message_id,
+            "channel_id": self.channel_id,
+            "title": self.title,
+            "in_archive": self.channel_id is not None,
+            "similarity": round(self.similarity, 3),
+            "mentions": self.count,
+        }
+
+
+def _distinctive(name: str) -> str:
+    kept = [w for w in words(name) if normalize(w) not in _GENERIC]
+    return " ".join(kept)
+
+
+def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str, float, int]]:
+    """Archived channels named in ``text``: id → (surface, similarity, count)."""
+    toks = words(text)
+    norm_text = " " + " ".join(normalize(t) for t in toks) + " "
+    found: dict[int, tuple[str, float, int]] = {}
+    for ch in channels:
+        variants = [v for v in (ch.title, (ch.username or "").replace("_", " ")) if v]
+        for v in list(variants):
+            d = _distinctive(v)
+            if d and d != v and len(name_key(d).skeleton.replace(" ", "")) >= 4:
+                variants.append(d)
+        best: tuple[str, float, int] | None = None
+        for v in variants:
+            nv = " ".join(normalize(w) for w in words(v))
+            if len(nv) < 4:
+                continue
+            exact = norm_text.count(f" {nv} ")
+            if exact:
+                cand = (v, 1.0, exact)
+            else:
+                n = len(words(v))
+                hits = [
+                    (" ".join(toks[i : i + n]), same_name(v, " ".join(toks[i : i + n]), strict=True))
+                    for i in range(len(toks) - n + 1)
+                    if toks[i][:1].isupper() or not toks[i][:1].isalpha() or not toks[i].isascii()
+                ]
+                hits = [h for h in hits if h[1] >= 0.8]
+                if not hits:
+                    continue
+                surface, sim = max(hits, key=lambda h: h[1])
+                cand = (surface, sim, len(hits))
+            if best is None or (cand[1], cand[2]) > (best[1], best[2]):
+                best = cand
+        if best is not None:
+            found[ch.id] = best
+    return found
+
+
+def extract_citations(text: str, channels: list[ChannelInfo]) -> list[Citation]:
+    """All citations in ``text`` against the archive's ``channels`` (see module doc)."""
+    by_user = {c.username.lower(): c for c in channels if c.username}
+    out: list[Citation] = []
+    seen_users: dict[str, int] = {}
+    for m in _TME.finditer(text):
+        user, mid = m.group(1), m.group(2)
+        if user.lower() in ("joinchat", "addstickers", "share", "proxy", "iv", "c"):
+            continue
+        ch = by_user.get(user.lower())
+        out.append(
+            Citation(
+                "link", m.group(0), user, int(mid) if mid else None,
+                ch.id if ch else None, ch.title if ch else None,
+            )
+        )
+        seen_users[user.lower()] = seen_users.get(user.lower(), 0) + 1
+    for m in _HANDLE.finditer(text):
+        user = m.group(1)
+        ch = by_user.get(user.lower())
+        out.append(
+            Citation("handle", m.group(0), user, None, ch.id if ch else None, ch.title if ch else None)
+        )
+        seen_users[user.lower()] = seen_users.get(user.lower(), 0) + 1
+    cited_ids = {c.channel_id for c in out if c.channel_id is not None}
+    names = _match_names(text, channels)
+    for ch in channels:
+        if ch.id in names:
+            surface, sim, count = names[ch.id]
+            if ch.id in cited_ids and sim < 1.0:
+                continue
+            out.append(Citation("name", surface, ch.username, None, ch.id, ch.title, sim, count))
+    matched_surfaces = [normalize(c.text) for c in out]
+    for rx in (_NAMED_AFTER, _NAMED_BEFORE):
+        for m in rx.finditer(text):
+            surface = m.group(1).strip()
+            ns = normalize(surface)
+            if any(ns in s or s in ns for s in matched_surfaces) or ns in _GENERIC:
+                continue
+            if normalize(words(surface)[0]) in NAME_STOP or load_gazetteer().lookup(surface):
+                continue
+            if any(same_name(surface, ch.title or "", strict=True) for ch in channels):
+                continue
+            out.append(Citation("name", surface, None, None, None, None, 0.0))
+            matched_surfaces.append(ns)
+    s = normalize(text)
+    for m in _VAGUE.finditer(s):
+        out.append(Citation("vague", m.group(0).strip(), similarity=0.0))
+    return out
+
+
+def cited_channel_weights(citations: list[Citation]) -> dict[int, float]:
+    """Weight in (0, 1] per cited archived channel: the most-cited channel 1.0,
+    others in proportion (a channel named once in passing counts less)."""
+    counts: dict[int, float] = {}
+    for c in citations:
+        if c.channel_id is None or c.kind == "vague":
+            continue
+        w = {"link": 2.0, "handle": 2.0, "name": 1.0}[c.kind] * c.count
+        counts[c.channel_id] = counts.get(c.channel_id, 0.0) + w
+    if not counts:
+        return {}
+    top = max(counts.values())
+    return {k: 0.6 + 0.4 * v / top for k, v in counts.items()}

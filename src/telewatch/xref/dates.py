@@ -1,0 +1,342 @@
+"""Dates and times in articles, resolved to UTC windows.
+
+Articles say "mardi matin", "late on Monday", "hier soir", "dans la nuit de
+mercredi à jeudi", "Thursday 3 March", "shortly after 22:30 local time",
+"вчера вечером", "صباح الثلاثاء", "سه‌شنبه". Each becomes a ``DateMention``:
+a window ``[start, end)`` in UTC, computed in the *event's* time zone (the
+zone of the places the article is about; the outlet's own zone only decides
+which calendar day "today" is).
+
+Rules (contract):
+* A weekday means the most recent such day on or before the publication day
+  (the publication day itself included); "last <weekday>" on that weekday
+  means a week earlier.
+* A day and month without a year take the latest year that does not put the
+  date after publication (so "30 décembre" published on 2 January is the
+  previous year).
+* Parts of the day, local time: early 03–09, morning 05–12, late morning
+  09–13, noon 11–15, afternoon 12–19, evening 16–24, night 18–06 next day,
+  "late on <day>" 18–03. A clock time narrows the window to ±1 h (±1.5 h on
+  the side "shortly before/after" points to).
+* Without a publication time nothing relative can be resolved: absolute
+  dates are still returned, relative ones are dropped and ``resolved`` says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from telewatch.text import normalize
+
+_WEEKDAYS: dict[str, int] = {}
+for _idx, _names in enumerate(
+    [
+        "monday lundi понедельник понеділок понеділка الاثنين الإثنين اثنين دوشنبه",
+        "tuesday mardi вторник вторника вівторок вівторка الثلاثاء ثلاثاء سه‌شنبه سهشنبه سه_شنبه",
+        "wednesday mercredi среда среду середа середу الأربعاء الاربعاء اربعاء چهارشنبه",
+        "thursday jeudi четверг четверга четвер четверга الخميس خميس پنجشنبه پنج‌شنبه",
+        "friday vendredi пятница пятницу п'ятниця п'ятницю пятниця пятницю الجمعة جمعه جمعة",
+        "saturday samedi суббота субботу субота суботу السبت سبت شنبه",
+        "sunday dimanche воскресенье неділя неділю الأحد الاحد احد یکشنبه یک‌شنبه",
+    ]
+):
+    for _n in _names.split():
+        _WEEKDAYS[normalize(_n.replace("_", " "))] = _idx
+
+_MONTHS: dict[str, int] = {}
+for _idx, _names in enumerate(
+    [
+        "january jan janvier января январь січня січень يناير كانون_الثاني ژانویه",
+        "february feb février fevrier февраля февраль лютого лютий فبراير شباط فوریه",
+        "march mar mars марта март березня березень مارس آذار اذار",
+        "april apr avril апреля апрель квітня квітень أبريل ابريل نيسان آوریل",
+        "may mai мая май травня травень مايو أيار ايار مه",
+        "june jun juin июня июнь червня червень يونيو حزيران ژوئن",
+        "july jul juillet июля июль липня липень يوليو تموز ژوئیه",
+        "august aug août aout августа август серпня серпень أغسطس اغسطس آب اوت",
+        "september sep sept septembre сентября сентябрь вересня вересень سبتمبر أيلول ايلول سپتامبر",
+        "october oct octobre октября октябрь жовтня жовтень أكتوبر اكتوبر تشرين_الأول اکتبر",
+        "november nov novembre ноября ноябрь листопада листопад نوفمبر تشرين_الثاني نوامبر",
+        "december dec décembre decembre декабря декабрь грудня грудень ديسمبر كانون_الأول دسامبر",
+    ]
+):
+    for _n in _names.split():
+        _MONTHS[normalize(_n.replace("_", " "))] = _idx + 1
+
+# Relative days: offset from the reference (publication) day.
+_RELATIVE: dict[str, int] = {
+    normalize(k): v
+    for k, v in {
+        "today": 0, "tonight": 0, "this morning": 0, "this afternoon": 0, "this evening": 0,
+        "aujourd'hui": 0, "ce matin": 0, "cet après-midi": 0, "ce soir": 0, "cette nuit": 0,
+        "сегодня": 0, "сьогодні": 0, "اليوم": 0, "امروز": 0, "امشب": 0,
+        "yesterday": -1, "last night": -1, "hier": -1, "la veille": -1, "вчера": -1,
+        "вчора": -1, "учора": -1, "أمس": -1, "امس": -1, "البارحة": -1, "دیروز": -1, "دیشب": -1,
+        "day before yesterday": -2, "avant-hier": -2, "позавчера": -2, "позавчора": -2,
+        "أول أمس": -2, "اول امس": -2, "پریروز": -2,
+    }.items()
+}
+_PARTS: dict[str, str] = {
+    normalize(k): v
+    for k, v in {
+        "early": "early", "tôt": "early", "aube": "early", "dawn": "early", "рано": "early",
+        "на рассвете": "early", "фجر": "early", "فجر": "early", "الفجر": "early", "سحر": "early",
+        "late morning": "late_morning", "fin de matinée": "late_morning",
+        "mid-morning": "late_morning", "milieu de matinée": "late_morning",
+        "morning": "morning", "matin": "morning", "matinée": "morning", "утром": "morning",
+        "утра": "morning", "утро": "morning", "вранці": "morning", "зранку": "morning",
+        "ранку": "morning", "صباح": "morning", "صباحا": "morning", "صبح": "morning",
+        "noon": "noon", "midday": "noon", "midi": "noon", "полдень": "noon",
+        "опівдні": "noon", "ظهر": "noon", "ظهرا": "noon", "الظهر": "noon",
+        "afternoon": "afternoon", "après-midi": "afternoon", "днем": "afternoon",
+        "днём": "afternoon", "вдень": "afternoon", "после обеда": "afternoon",
+        "пополудні": "afternoon", "بعد الظهر": "afternoon", "عصر": "afternoon",
+        "بعدازظهر": "afternoon", "evening": "evening", "soir": "evening", "soirée": "evening",
+        "вечером": "evening", "вечер": "evening", "вечора": "evening", "ввечері": "evening",
+        "увечері": "evening", "مساء": "evening", "مساءا": "evening", "مساء اليوم": "evening",
+        "night": "night", "nuit": "night", "ночью": "night", "ночь": "night", "вночі": "night",
+        "уночі": "night", "ночі": "night", "ليلا": "night", "ليلة": "night", "الليلة": "night",
+        "ليل": "night", "شب": "night", "late": "late", "tard": "late", "поздно": "late",
+        "пізно": "late", "tonight": "evening", "ce soir": "evening", "cette nuit": "night",
+        "last night": "night", "دیشب": "night", "امشب": "night",
+    }.items()
+}
+# Local hours [start, end) of each part of the day (end may pass midnight).
+_PART_HOURS: dict[str, tuple[float, float]] = {
+    "early": (3, 9), "morning": (5, 12), "late_morning": (9, 13), "noon": (11, 15),
+    "afternoon": (12, 19), "evening": (16, 24), "night": (18, 30), "late": (18, 27),
+    "day": (0, 24),
+}
+_LAST = {normalize(w) for w in ("last", "dernier", "dernière", "прошлый", "прошлую", "минулого")}
+
+
+def _alternation(keys: list[str]) -> str:
+    return "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
+
+
+_B = r"(?<![\w])"  # word boundary that works for Arabic and Cyrillic
+_E = r"(?![\w])"
+_MONTH_RE = _alternation(list(_MONTHS))
+_ABS_DMY = re.compile(
+    _B + r"(\d{1,2})(?:er|st|nd|rd|th|-?го|-?е)?\s+(?:de\s+)?(" + _MONTH_RE + r")" + _E
+    + r"(?:\s*,?\s*(\d{4}))?"
+)
+_ABS_MDY = re.compile(
+    _B + r"(" + _MONTH_RE + r")\s+(\d{1,2})(?:st|nd|rd|th)?" + _E + r"(?:\s*,?\s*(\d{4}))?"
+)
+_ISO = re.compile(_B + r"(\d{4})-(\d{2})-(\d{2})" + _E)
+_NUMERIC = re.compile(_B + r"(\d{1,2})[./](\d{1,2})[./](\d{4}|\d{2})" + _E)
+_WEEKDAY_RE = re.compile(_B + r"(" + _alternation(list(_WEEKDAYS)) + r")" + _E)
+_RELATIVE_RE = re.compile(_B + r"(" + _alternation(list(_RELATIVE)) + r")" + _E)
+_PART_RE = re.compile(_B + r"(" + _alternation(list(_PARTS)) + r")" + _E)
+_CLOCK = re.compile(_B + r"(\d{1,2})(?::|h\s?|\s?h\s?)(\d{2})?" + r"(?!\d)(?:\s*(gmt|utc))?")
+_BEFORE = re.compile(r"(before|avant|до|قبل|پیش از|shortly before|peu avant)\s*$")
+_AFTER = re.compile(r"(after|après|после|після|بعد|پس از)\s*$")
+_NIGHT_SPAN = re.compile(
+    _B + r"(?:nuit|night|ночь|ніч|ليلة|شب)\s+(?:de|du|of|from|со|с|з|зі)?\s*("
+    + _alternation(list(_WEEKDAYS))
+    + r")\s+(?:à|au|to|into|на|до|-|–|و)\s*("
+    + _alternation(list(_WEEKDAYS))
+    + r")"
+    + _E
+)
+_SENTENCE = re.compile(r"(?<=[.!?؟\n])\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class DateMention:
+    """A date/time expression and the UTC window it stands for."""
+
+    text: str
+    start: datetime
+    end: datetime
+    weight: float
+    position: int
+
+    def to_json(self) -> dict[str, object]:
+        """JSON form used by ``xref --json``."""
+        return {
+            "text": self.text,
+            "start": self.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end": self.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "weight": round(self.weight, 2),
+        }
+
+
+def _window(day: date, part: str, tz: tzinfo) -> tuple[datetime, datetime]:
+    lo, hi = _PART_HOURS[part]
+    base = datetime.combine(day, time(0), tzinfo=tz)
+    start = base + timedelta(hours=lo)
+    end = base + timedelta(hours=hi)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _year_for(day: int, month: int, ref: date | None) -> int | None:
+    if ref is None:
+        return None
+    for year in (ref.year, ref.year - 1):
+        try:
+            d = date(year, month, day)
+        except ValueError:
+            continue
+        if d <= ref + timedelta(days=1):
+            return year
+    return ref.year - 1
+
+
+def _weekday_before(ref: date, weekday: int, strictly: bool) -> date:
+    delta = (ref.weekday() - weekday) % 7
+    if delta == 0 and strictly:
+        delta = 7
+    return ref - timedelta(days=delta)
+
+
+@dataclass
+class _Day:
+    day: date
+    span: tuple[int, int]
+    text: str
+    end_day: date | None = None  # for night spans
+
+
+def _find_days(s: str, ref: date | None) -> list[_Day]:
+    """Day expressions in normalised text ``s`` (absolute first, then relative)."""
+    out: list[_Day] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= x or a >= y for x, y in taken)
+
+    def add(d: _Day) -> None:
+        out.append(d)
+        taken.append(d.span)
+
+    for m in _NIGHT_SPAN.finditer(s):
+        if ref is None:
+            continue
+        d2 = _weekday_before(ref, _WEEKDAYS[m.group(2)], strictly=False)
+        d1 = d2 - timedelta(days=(d2.weekday() - _WEEKDAYS[m.group(1)]) % 7 or 1)
+        add(_Day(d1, m.span(), m.group(0), end_day=d2))
+    for m in _ISO.finditer(s):
+        try:
+            add(_Day(date(int(m[1]), int(m[2]), int(m[3])), m.span(), m.group(0)))
+        except ValueError:
+            continue
+    for m in _NUMERIC.finditer(s):
+        if not free(*m.span()):
+            continue
+        y = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
+        try:
+            add(_Day(date(y, int(m[2]), int(m[1])), m.span(), m.group(0)))
+        except ValueError:
+            continue
+    for rx, dgroup, mgroup in ((_ABS_DMY, 1, 2), (_ABS_MDY, 2, 1)):
+        for m in rx.finditer(s):
+            if not free(*m.span()):
+                continue
+            dd, mm = int(m[dgroup]), _MONTHS[m[mgroup]]
+            year = int(m[3]) if m[3] else _year_for(dd, mm, ref)
+            if year is None:
+                continue
+            try:
+                add(_Day(date(year, mm, dd), m.span(), m.group(0)))
+            except ValueError:
+                continue
+    if ref is None:
+        return out
+    for m in _RELATIVE_RE.finditer(s):
+        if free(*m.span()):
+            add(_Day(ref + timedelta(days=_RELATIVE[m[1]]), m.span(), m.group(0)))
+    for m in _WEEKDAY_RE.finditer(s):
+        a, b = m.span()
+        # "Saturday 26 February": the absolute date right after wins.
+        if not free(a, b) or not free(a, b + 4) or not free(max(0, a - 4), b):
+            continue
+        before = s[max(0, a - 12) : a].split()
+        strictly = bool(before) and before[-1] in _LAST
+        add(_Day(_weekday_before(ref, _WEEKDAYS[m[1]], strictly), m.span(), m.group(0)))
+    out.sort(key=lambda d: d.span[0])
+    return out
+
+
+def _part_near(s: str, a: int, b: int) -> tuple[str, str] | None:
+    """The part of day written within a few words of the day expression."""
+    best: tuple[int, str, str] | None = None
+    for m in _PART_RE.finditer(s, max(0, a - 30), min(len(s), b + 30)):
+        dist = a - m.end() if m.end() <= a else m.start() - b
+        if dist < 0 and not (m.start() >= a and m.end() <= b):
+            continue
+        dist = max(dist, 0)
+        if best is None or dist < best[0]:
+            best = (dist, _PARTS[m[1]], m[1])
+    if best is None:
+        return None
+    part = best[1]
+    # "fin de matinée" / "late morning" are parts themselves; bare "late" + day.
+    return part, best[2]
+
+
+def extract_dates(
+    text: str, published: datetime | None, event_tz: tzinfo, lead_chars: int | None = None
+) -> list[DateMention]:
+    """Date/time mentions in ``text`` as UTC windows (see module docstring).
+
+    ``published`` is aware (any zone) or None; ``event_tz`` is the zone of the
+    places reported on. Mentions in the lead (first ``lead_chars``, default a
+    third of the text) weigh 1.0, later ones 0.5."""
+    ref = published.astimezone(event_tz).date() if published else None
+    lead = lead_chars if lead_chars is not None else max(200, len(text) // 3)
+    mentions: list[DateMention] = []
+    pos = 0
+    last_day: date | None = None
+    for sentence in _SENTENCE.split(text):
+        offset = text.find(sentence, pos)
+        pos = max(pos, offset)
+        s = normalize(sentence)
+        days = _find_days(s, ref)
+        for d in days:
+            weight = 1.0 if offset + d.span[0] < lead else 0.5
+            if d.end_day is not None:
+                start, _ = _window(d.day, "night", event_tz)
+                _, end = _window(d.end_day, "early", event_tz)
+                mentions.append(DateMention(d.text, start, end, weight, offset + d.span[0]))
+                last_day = d.end_day
+                continue
+            part = _part_near(s, *d.span)
+            label = d.text if part is None else f"{d.text} ({part[1]})"
+            start, end = _window(d.day, part[0] if part else "day", event_tz)
+            mentions.append(DateMention(label, start, end, weight, offset + d.span[0]))
+            last_day = d.day
+        if not days and last_day is not None:
+            # "Dans la matinée, …": a part of day alone refers to the last day named.
+            m = _PART_RE.search(s)
+            if m and _PARTS[m[1]] in ("morning", "late_morning", "noon", "afternoon", "evening"):
+                start, end = _window(last_day, _PARTS[m[1]], event_tz)
+                mentions.append(DateMention(m[1], start, end, 0.7, offset + m.start()))
+        # Clock times narrow the window of the sentence's (or the last) day.
+        day_for_clock = days[-1].day if days else last_day
+        if day_for_clock is None:
+            continue
+        for m in _CLOCK.finditer(s):
+            hh, mm = int(m[1]), int(m[2] or 0)
+            if hh > 23 or mm > 59 or (m[2] is None and "h" not in m.group(0)):
+                continue
+            zone: tzinfo = UTC if m[3] else event_tz
+            t = datetime.combine(day_for_clock, time(hh, mm), tzinfo=zone).astimezone(UTC)
+            before_txt = s[max(0, m.start() - 20) : m.start()]
+            lo, hi = timedelta(hours=1), timedelta(hours=1)
+            if _BEFORE.search(before_txt):
+                lo, hi = timedelta(hours=1.5), timedelta(minutes=10)
+            elif _AFTER.search(before_txt):
+                lo, hi = timedelta(minutes=10), timedelta(hours=1.5)
+            weight = 1.0 if offset + m.start() < lead else 0.8
+            mentions.append(DateMention(m.group(0), t - lo, t + hi, weight, offset + m.start()))
+    return mentions
+
+
+def default_window(published: datetime, days: float = 2.0) -> DateMention:
+    """The window used when an article names no date: the days before publication."""
+    end = published.astimezone(UTC)
+    return DateMention("(no date in the article)", end - timedelta(days=days), end, 0.5, -1)

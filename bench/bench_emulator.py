@@ -45,14 +45,14 @@ def _server(conn: Connection, workdir: str) -> None:
     asyncio.run(run())
 
 
-async def _history_rate(session: str) -> tuple[int, float]:
+async def _history_rate(session: str, limit: int = HISTORY) -> tuple[int, float]:
     client = TelegramClient(session, 1, "bench")
     await client.connect()
     try:
         entity = await client.get_input_entity(USERNAME)
         started = time.perf_counter()
         count = 0
-        async for _ in client.iter_messages(entity, limit=HISTORY, wait_time=0):
+        async for _ in client.iter_messages(entity, limit=limit, wait_time=0):
             count += 1
         return count, time.perf_counter() - started
     finally:
@@ -77,6 +77,16 @@ async def _many(sessions: list[str]) -> tuple[int, float]:
     return sum(1 for n in got if n == 100), time.perf_counter() - started
 
 
+async def _same_loop() -> tuple[int, float]:
+    # How tests run it: emulator and client share one event loop and one core.
+    async with Emulator(rate=RateModel(enabled=False)) as emu:
+        emu.add_channel(CHANNEL, USERNAME, "Bench")
+        for n in range(HISTORY // 4):
+            emu.post(CHANNEL, f"Report {n}: shelling reported near the bridge", views=n)
+        with tempfile.TemporaryDirectory() as workdir:
+            return await _history_rate(str(emu.write_session(Path(workdir) / "same")), HISTORY // 4)
+
+
 def main() -> None:
     """Print messages/s for one client and the time to serve 50 concurrent clients."""
     ctx = multiprocessing.get_context("spawn")
@@ -89,9 +99,17 @@ def main() -> None:
         print(f"emulator with {HISTORY} messages ready in {time.perf_counter() - t0:.1f} s")
         try:
             count, seconds = asyncio.run(_history_rate(sessions[0]))
-            print(f"history to one Telethon client: {count} messages in {seconds:.2f} s = {count / seconds:,.0f} msg/s")
+            print(
+                f"history to one Telethon client: {count} messages in {seconds:.2f} s = {count / seconds:,.0f} msg/s"
+            )
             ok, seconds = asyncio.run(_many(sessions))
-            print(f"{CLIENTS} concurrent clients (connect, get_me, 100 messages): {ok}/{CLIENTS} served in {seconds:.2f} s")
+            print(
+                f"{CLIENTS} concurrent clients (connect, get_me, 100 messages): {ok}/{CLIENTS} served in {seconds:.2f} s"
+            )
         finally:
             parent.send("stop")
             proc.join(30)
+    count, seconds = asyncio.run(_same_loop())
+    print(
+        f"same process and loop as the client: {count} messages in {seconds:.2f} s = {count / seconds:,.0f} msg/s"
+    )

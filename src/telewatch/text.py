@@ -49,14 +49,27 @@ _FOLD = str.maketrans(
 )
 
 
+_FOLD_CHARS = re.compile("[" + "".join(re.escape(chr(c)) for c in _FOLD) + "]")
+_FOLD_MAP = {chr(k): v for k, v in _FOLD.items() if isinstance(v, str)}
+
+
+def _fold(m: re.Match[str]) -> str:
+    return _FOLD_MAP[m.group()]
+
+
 def normalize(text: str) -> str:
     """Fold ``text`` for search. Idempotent: normalize(normalize(x)) == normalize(x)."""
-    s = unicodedata.normalize("NFKC", text)
-    s = s.casefold()
+    s = unicodedata.normalize("NFKC", text).casefold()
+    if s.isascii():
+        return s
     s = _TASHKEEL.sub("", s).replace(_TATWEEL, "")
     s = _ZERO_WIDTH.sub("", s)
-    s = s.translate(_FOLD)
-    # NFKC again: casefold/translation can produce new compatibility forms.
+    # A regex finds the few characters to fold faster than str.translate
+    # walks a whole non-ASCII string (the writer normalises every post).
+    s = _FOLD_CHARS.sub(_fold, s)
+    # NFKC again: casefold/folding can produce new compatibility forms.
+    if unicodedata.is_normalized("NFKC", s):
+        return s
     return unicodedata.normalize("NFKC", s)
 
 
@@ -70,6 +83,11 @@ def normalize(text: str) -> str:
 # "Diwaniya's" → "diwaniya", "s"; "#الكاظمية_المقدسة" → two words.
 _MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0900-\u0dff\u0e31-\u0e4e"
 _WORD = re.compile(f"[^\\W_](?:[^\\W_]|[{_MARKS}])*")
+_WORD_PLAIN = re.compile("[^\\W_]+")
+_HAS_MARK = re.compile(f"[{_MARKS}]")
+# Characters _fold_accents may change: Latin letters with accents, combining
+# marks, Hebrew points.
+_HAS_ACCENT = re.compile("[\u00c0-\u024f\u0300-\u036f\u1e00-\u1eff\u0591-\u05c7]")
 # Accents on Latin letters (after NFD) and Hebrew points are folded for
 # search; Cyrillic й/ї keep their marks (NFC recomposes them).
 _LATIN_ACCENT = re.compile("(?<=[A-Za-z])[\u0300-\u036f]+")
@@ -77,7 +95,7 @@ _HEBREW_POINTS = re.compile("[\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]
 
 
 def _fold_accents(s: str) -> str:
-    if s.isascii():
+    if s.isascii() or not _HAS_ACCENT.search(s):
         return s
     d = _LATIN_ACCENT.sub("", unicodedata.normalize("NFD", s))
     return _HEBREW_POINTS.sub("", unicodedata.normalize("NFC", d))
@@ -89,7 +107,15 @@ def tokens(text: str) -> list[str]:
     ``tokens(x) == tokens(normalize(x))``; Latin accents and Hebrew points are
     folded (``Été`` → ``ete``), punctuation and ``_`` separate words, so
     ``Diwaniya's`` gives ``["diwaniya", "s"]``."""
-    return _WORD.findall(_fold_accents(normalize(text)))
+    return _words(_fold_accents(normalize(text)))
+
+
+def _words(folded: str) -> list[str]:
+    # Marks inside words are rare once Arabic tashkeel, Hebrew points and
+    # Latin accents are folded: the plain pattern is several times faster.
+    if folded.isascii() or not _HAS_MARK.search(folded):
+        return _WORD_PLAIN.findall(folded)
+    return _WORD.findall(folded)
 
 
 # Light stemming as regular expressions over space-separated tokens, so that
@@ -113,11 +139,21 @@ _CY_ENDING = re.compile(
 _LATIN_ENDING = re.compile("(?<=[a-z]{3})(?<!s)(?:es|s)(?!\\S)")
 
 
+_HAS_AR = re.compile(f"[{_AR}]")
+_HAS_CY = re.compile(f"[{_CY}]")
+_HAS_LATIN = re.compile("[a-z]")
+
+
 def _stem_all(words: str) -> str:
-    s = _AR_PREFIX.sub("", words)
-    s = _AR_SUFFIX.sub("", s)
-    s = _CY_ENDING.sub("", s)
-    return _LATIN_ENDING.sub("", s)
+    # Each rule only runs when its script occurs: most posts use one script.
+    s = words
+    if _HAS_AR.search(s):
+        s = _AR_SUFFIX.sub("", _AR_PREFIX.sub("", s))
+    if _HAS_CY.search(s):
+        s = _CY_ENDING.sub("", s)
+    if _HAS_LATIN.search(s):
+        s = _LATIN_ENDING.sub("", s)
+    return s
 
 
 def stem(word: str) -> str:
@@ -134,7 +170,17 @@ def index_text(text: str) -> str:
     """The string the full-text index stores for ``text``: its tokens, then
     the stems that differ from their token. The writer inserts and deletes
     exactly this string, so changing it requires a reindex."""
+    return _index_of(tokens(text))
+
+
+def analyze(text: str) -> tuple[str, str]:
+    """``(index_text(text), guess_language(text))`` in one pass (the writer
+    calls this for every post)."""
     toks = tokens(text)
+    return _index_of(toks), _language(toks, text)
+
+
+def _index_of(toks: list[str]) -> str:
     joined = " ".join(toks)
     stemmed = _stem_all(joined).split(" ")
     if len(stemmed) != len(toks):
@@ -182,56 +228,14 @@ def query_stems(text: str) -> list[str]:
 # Language guess.
 # --------------------------------------------------------------------------
 
-_PERSIAN_WORDS = {
-    "است",
-    "این",
-    "که",
-    "را",
-    "با",
-    "از",
-    "برای",
-    "می",
-    "شد",
-    "های",
-    "ها",
-    "هم",
-    "بود",
-    "کرد",
-    "شده",
-    "آن",
-    "تا",
-    "یک",
-    "ایران",
-    "نیز",
-}
-_ARABIC_WORDS = {
-    "في",
-    "من",
-    "على",
-    "إلى",
-    "الى",
-    "عن",
-    "التي",
-    "الذي",
-    "هذا",
-    "هذه",
-    "مع",
-    "قد",
-    "أن",
-    "ان",
-    "كان",
-    "بين",
-    "بعد",
-    "ذلك",
-    "تم",
-    "لم",
-}
-
 
 def _wordset(words: str) -> frozenset[str]:
-    return frozenset(words.split())
+    # Stopwords are compared with tokens, so they are tokenised the same way.
+    return frozenset(tokens(words))
 
 
+_PERSIAN_WORDS = _wordset("است این که را با از برای می شد های ها هم بود کرد شده آن تا یک ایران نیز")
+_ARABIC_WORDS = _wordset("في من على إلى الى عن التي الذي هذا هذه مع قد أن ان كان بين بعد ذلك تم لم")
 _LATIN_STOPWORDS: dict[str, frozenset[str]] = {
     "en": _wordset(
         "the and of to in is that for on with was as at by from it are this be has have "
@@ -245,16 +249,10 @@ _LATIN_STOPWORDS: dict[str, frozenset[str]] = {
     "es": _wordset("el la los las y de en que un una por con para es del al se su según"),
     "tr": _wordset("ve bir bu da de ile için çok olarak olan gibi daha ama"),
 }
-
-
-_ARABIC_SCRIPT = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufeff]")
 _PERSIAN_ONLY = re.compile("[پچژگیک]")
-_CYRILLIC = re.compile("[\u0400-\u04ff]")
 _UK_ONLY = re.compile("[іїєґІЇЄҐ]")
 _RU_ONLY = re.compile("[ыэъёЫЭЪЁ]")
-_HEBREW = re.compile("[\u0590-\u05ff]")
-_LATIN = re.compile("[A-Za-z\u00c0-\u024f]")
-_SAMPLE = 600  # characters looked at: enough for a post, bounded for long texts
+_SAMPLE_WORDS = 80  # words looked at: enough for a post, bounded for long texts
 
 
 def guess_language(text: str) -> str:
@@ -264,32 +262,70 @@ def guess_language(text: str) -> str:
     Arabic script → fa when Persian-only letters (پ چ ژ گ ی ک) or Persian
     function words outweigh Arabic function words, else ar; Cyrillic → uk
     when і ї є ґ outnumber ы э ъ ё, else ru; Hebrew script → he; Latin → the
-    language whose stopwords occur most. Looks at the first 600 characters."""
-    t = text[:_SAMPLE]
-    counts = {
-        "arab": len(_ARABIC_SCRIPT.findall(t)),
-        "cyr": len(_CYRILLIC.findall(t)),
-        "heb": len(_HEBREW.findall(t)),
-        "latin": len(_LATIN.findall(t)),
-    }
-    script, n = max(counts.items(), key=lambda kv: kv[1])
+    language whose stopwords occur most. Looks at the first 80 words."""
+    return _language(tokens(text), text)
+
+
+_STOP_LANGS: dict[str, tuple[str, ...]] = {}
+for _lang, _words_of_lang in _LATIN_STOPWORDS.items():
+    for _w in _words_of_lang:
+        _STOP_LANGS[_w] = (*_STOP_LANGS.get(_w, ()), _lang)
+_SCRIPT_PROBES = (
+    ("arab", re.compile("[\u0600-\u06ff\u0750-\u077f]")),
+    ("cyr", re.compile("[\u0400-\u04ff]")),
+    ("heb", re.compile("[\u0590-\u05ff]")),
+    ("latin", re.compile("[a-z\u00df-\u024f]")),
+)
+
+
+def _script(sample: list[str]) -> tuple[str, int]:
+    joined = " ".join(sample)
+    present = [name for name, probe in _SCRIPT_PROBES if probe.search(joined)]
+    if len(present) == 1:
+        # One script (most posts): its letter count is all that matters.
+        return present[0], len(joined) - len(sample) + 1
+    letters = {"arab": 0, "cyr": 0, "heb": 0, "latin": 0}
+    for w in sample:
+        c = w[0]
+        if "\u0600" <= c <= "\u06ff" or "\u0750" <= c <= "\u077f":
+            letters["arab"] += len(w)
+        elif "\u0400" <= c <= "\u04ff":
+            letters["cyr"] += len(w)
+        elif "\u0590" <= c <= "\u05ff":
+            letters["heb"] += len(w)
+        elif c < "\u0250" and c.isalpha():
+            letters["latin"] += len(w)
+    return max(letters.items(), key=lambda kv: kv[1])
+
+
+def _language(toks: list[str], text: str) -> str:
+    sample = toks[:_SAMPLE_WORDS]
+    if not sample:
+        return "und"
+    script, n = _script(sample)
     if n < 3:
         return "und"
     if script == "heb":
         return "he"
+    raw = text[:1000]
     if script == "cyr":
-        return "uk" if len(_UK_ONLY.findall(t)) > len(_RU_ONLY.findall(t)) else "ru"
-    words = t.split()
+        return "uk" if len(_UK_ONLY.findall(raw)) > len(_RU_ONLY.findall(raw)) else "ru"
     if script == "arab":
-        fa_w = sum(1 for w in words if w in _PERSIAN_WORDS)
-        ar_w = sum(1 for w in words if w in _ARABIC_WORDS)
-        if len(_PERSIAN_ONLY.findall(t)) * 2 + fa_w * 3 > ar_w * 3 + 1:
+        fa_w = ar_w = 0
+        for w in sample:
+            if w in _PERSIAN_WORDS:
+                fa_w += 1
+            elif w in _ARABIC_WORDS:
+                ar_w += 1
+        if len(_PERSIAN_ONLY.findall(raw)) * 2 + fa_w * 3 > ar_w * 3 + 1:
             return "fa"
         return "ar"
-    lowered = [w.strip(".,;:!?«»\"'()").lower() for w in words]
-    best, best_n = "und", 0
-    for lang, stop in _LATIN_STOPWORDS.items():
-        c = sum(1 for w in lowered if w in stop)
-        if c > best_n:
-            best, best_n = lang, c
-    return best
+    counts: dict[str, int] = {}
+    for w in sample:
+        for lang in _STOP_LANGS.get(w, ()):
+            counts[lang] = counts.get(lang, 0) + 1
+    if not counts:
+        return "und"
+    # Ties go to the order of _LATIN_STOPWORDS (en, fr, de, es, tr).
+    order = list(_LATIN_STOPWORDS)
+    return max(counts, key=lambda lang: (counts[lang], -order.index(lang)))

@@ -118,3 +118,18 @@ async def test_live_feed_follows_the_writer(dash_archive: Path) -> None:
         assert kinds == ["new", "edit", "delete"]
         assert feed.selected_item() is not None
         assert feed.selected_item().message_id == 402  # type: ignore[union-attr]
+
+
+async def test_mouse_click_opens_a_post(dash_archive: Path) -> None:
+    """Clicking a feed row highlights it; clicking it again opens the post."""
+    app = fixed_app(dash_archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        feed = app.query_one(FeedPanel)
+        # Row 1 of the table body (below the header) is the oldest change: Russian post 301.
+        await pilot.click(FeedPanel, offset=(60, 2))
+        item = feed.selected_item()
+        assert item is not None and item.message_id == 301
+        await pilot.click(FeedPanel, offset=(60, 2))
+        screen = app.screen
+        assert isinstance(screen, PostScreen) and screen.message_id == 301

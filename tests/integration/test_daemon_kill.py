@@ -12,7 +12,7 @@ import time
 
 from telewatch.emulator import Emulator
 from telewatch.store.chain import verify
-from tests.fixtures.daemon import DaemonWorld
+from tests.fixtures.daemon import DaemonWorld, delete_if_live, edit_if_live
 
 BASE = 1500000700
 CHANNELS = 4
@@ -28,19 +28,12 @@ def _traffic(w: DaemonWorld, stop: threading.Event, seed: int) -> None:
         if roll < 0.75:
             w.emu.call(lambda emu, ch=ch: emu.post(ch, f"live {rng.random()}"))
         elif roll < 0.9:
-            w.emu.call(lambda emu, ch=ch: emu.edit(ch, rng.randint(HISTORY - 50, HISTORY), f"edit {rng.random()}"))
+            mid = rng.randint(HISTORY - 50, HISTORY)
+            w.emu.call(lambda emu, ch=ch, mid=mid: edit_if_live(emu, ch, mid, f"edit {mid}"))
         else:
             mid = rng.randint(HISTORY - 80, HISTORY)
-            w.emu.call(lambda emu, ch=ch, mid=mid: _delete_if_live(emu, ch, mid))
+            w.emu.call(lambda emu, ch=ch, mid=mid: delete_if_live(emu, ch, mid))
         time.sleep(0.1)
-
-
-def _delete_if_live(emu: Emulator, channel_id: int, message_id: int) -> None:
-    for c in emu.truth()["channels"]:
-        if c["id"] == channel_id:
-            for m in c["messages"]:
-                if m["id"] == message_id and not m["deleted"]:
-                    emu.delete(channel_id, [message_id])
 
 
 def test_kill_9_twenty_times_then_restart_gives_the_full_archive(daemon_world: DaemonWorld) -> None:
@@ -56,8 +49,13 @@ def test_kill_9_twenty_times_then_restart_gives_the_full_archive(daemon_world: D
 
     w.emu.call(setup)
     w.write_config(
-        [{"username": f"kill_chan_{i}", "mode": "poll" if i == CHANNELS - 1 else "join"} for i in range(CHANNELS)],
+        [
+            {"username": f"kill_chan_{i}", "mode": "poll" if i == CHANNELS - 1 else "join"}
+            for i in range(CHANNELS)
+        ],
         reconcile_window=200,
+        # A small history budget spreads the backfill over several kills.
+        budgets={"messages.GetHistory": [2, 31.0]},
     )
     # Slow the history budget so that backfill spans several kills.
     w.emu.call(lambda emu: emu.inject_flood("messages.GetHistory", 1, 3))
@@ -74,7 +72,10 @@ def test_kill_9_twenty_times_then_restart_gives_the_full_archive(daemon_world: D
         stop.set()
         traffic.join(10)
     p = w.start()
-    w.wait_for(lambda: not w.archive_matches_truth(), 60, "the archive to match the truth after 20 kills")
+    w.wait_running(p)
+    w.wait_for(
+        lambda: not w.archive_matches_truth(), 60, "the archive to match the truth after 20 kills"
+    )
     assert w.stop(p) == 0
     assert w.archive_matches_truth() == []
     conn = sqlite3.connect(w.db)

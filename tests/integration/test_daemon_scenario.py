@@ -12,7 +12,7 @@ import time
 
 from telewatch.emulator import Emulator
 from telewatch.store.chain import verify
-from tests.fixtures.daemon import DaemonWorld
+from tests.fixtures.daemon import DaemonWorld, delete_if_live, edit_if_live
 
 BASE = 1500000500
 N_CHANNELS = 20
@@ -60,10 +60,13 @@ def test_twenty_channels_with_faults_and_restart_match_truth(daemon_world: Daemo
         if roll < 0.7:
             w.emu.call(lambda emu, ch=ch: emu.post(ch, f"live {time.time()}"))
         elif roll < 0.85:
-            w.emu.call(lambda emu, ch=ch: emu.edit(ch, rng.randint(HISTORY - 100, HISTORY), f"edit {rng.random()}"))
+            mid = rng.randint(HISTORY - 100, HISTORY)
+            w.emu.call(
+                lambda emu, ch=ch, mid=mid: edit_if_live(emu, ch, mid, f"edit {mid} {time.time()}")
+            )
         else:
             mid = rng.randint(HISTORY - 150, HISTORY)
-            w.emu.call(lambda emu, ch=ch, mid=mid: _delete_if_live(emu, ch, mid))
+            w.emu.call(lambda emu, ch=ch, mid=mid: delete_if_live(emu, ch, mid))
         if time.monotonic() > next_drop:
             w.emu.call(lambda emu: emu.disconnect_all())
             next_drop += 2
@@ -76,10 +79,11 @@ def test_twenty_channels_with_faults_and_restart_match_truth(daemon_world: Daemo
     # Changes while the daemon is stopped.
     for i in (3, 4, 16):
         w.emu.call(lambda emu, i=i: emu.post(BASE + i, f"offline post {i}"))
-        w.emu.call(lambda emu, i=i: emu.edit(BASE + i, HISTORY - 1, f"offline edit {i}"))
-        w.emu.call(lambda emu, i=i: _delete_if_live(emu, BASE + i, HISTORY - 2))
+        w.emu.call(lambda emu, i=i: edit_if_live(emu, BASE + i, HISTORY - 1, f"offline edit {i}"))
+        w.emu.call(lambda emu, i=i: delete_if_live(emu, BASE + i, HISTORY - 2))
 
     p = w.start()
+    w.wait_running(p)
     w.wait_for(lambda: not w.archive_matches_truth(), 45, "the archive to match the truth")
     problems = w.archive_matches_truth()
     assert problems == []
@@ -87,7 +91,9 @@ def test_twenty_channels_with_faults_and_restart_match_truth(daemon_world: Daemo
     status = {r[0]: (r[1], r[2]) for r in w.query("SELECT key, state, detail FROM channel_status")}
     assert status["username:scen_chan_02"][0] == "private"
     assert status["username:scen_chan_01"][0] == "renamed"
-    assert w.query("SELECT username FROM channels WHERE id = ?", BASE + 1) == [("scen_chan_renamed",)]
+    assert w.query("SELECT username FROM channels WHERE id = ?", BASE + 1) == [
+        ("scen_chan_renamed",)
+    ]
     assert w.stop(p) == 0
 
     conn = sqlite3.connect(w.db)
@@ -99,9 +105,3 @@ def test_twenty_channels_with_faults_and_restart_match_truth(daemon_world: Daemo
     finally:
         conn.close()
     assert counters["stopped"] == 1
-
-
-def _delete_if_live(emu: Emulator, channel_id: int, message_id: int) -> None:
-    truth = {m["id"]: m for c in emu.truth()["channels"] if c["id"] == channel_id for m in c["messages"]}
-    if message_id in truth and not truth[message_id]["deleted"]:
-        emu.delete(channel_id, [message_id])

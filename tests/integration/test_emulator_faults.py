@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 import struct
+import tempfile
 from pathlib import Path
 from zlib import crc32
 
@@ -28,7 +28,9 @@ async def test_history_over_budget_answers_flood_wait() -> None:
         emu.add_channel(EMU_CHANNEL, EMU_USERNAME, "Emu News")
         emu.post(EMU_CHANNEL, "hello")
         with tempfile.TemporaryDirectory() as tmp:
-            client = TelegramClient(str(emu.write_session(Path(tmp) / "s")), 1, "x", flood_sleep_threshold=0)
+            client = TelegramClient(
+                str(emu.write_session(Path(tmp) / "s")), 1, "x", flood_sleep_threshold=0
+            )
             await client.connect()
             try:
                 channel = await client.get_input_entity(EMU_USERNAME)
@@ -56,7 +58,9 @@ async def test_injected_flood_wait_is_slept_under_threshold(
     assert asyncio.get_running_loop().time() - started >= 0.9
 
 
-async def test_resolve_username_waits_escalate(emulator: Emulator, telethon_client: ClientFactory) -> None:
+async def test_resolve_username_waits_escalate(
+    emulator: Emulator, telethon_client: ClientFactory
+) -> None:
     """ResolveUsername is scarce: past its budget each violation doubles the wait."""
     client = await telethon_client()
     waits = []
@@ -71,7 +75,9 @@ async def test_resolve_username_waits_escalate(emulator: Emulator, telethon_clie
     assert waits == [1, 2]
 
 
-async def test_renamed_channel_old_name_not_occupied(emulator: Emulator, telethon_client: ClientFactory) -> None:
+async def test_renamed_channel_old_name_not_occupied(
+    emulator: Emulator, telethon_client: ClientFactory
+) -> None:
     """After a rename the old @name answers USERNAME_NOT_OCCUPIED and the new one resolves to the same id."""
     emulator.rename(EMU_CHANNEL, "emu_news_2")
     client = await telethon_client()
@@ -81,7 +87,9 @@ async def test_renamed_channel_old_name_not_occupied(emulator: Emulator, teletho
     assert renamed.id == EMU_CHANNEL
 
 
-async def test_private_channel_answers_channel_private(emulator: Emulator, telethon_client: ClientFactory) -> None:
+async def test_private_channel_answers_channel_private(
+    emulator: Emulator, telethon_client: ClientFactory
+) -> None:
     """A channel that went private answers CHANNEL_PRIVATE for history fetched by id."""
     emulator.post(EMU_CHANNEL, "soon gone")
     client = await telethon_client()
@@ -93,7 +101,9 @@ async def test_private_channel_answers_channel_private(emulator: Emulator, telet
         await client(functions.contacts.ResolveUsernameRequest(EMU_USERNAME))
 
 
-async def test_unknown_method_answers_rpc_error(emulator: Emulator, telethon_client: ClientFactory) -> None:
+async def test_unknown_method_answers_rpc_error(
+    emulator: Emulator, telethon_client: ClientFactory
+) -> None:
     """A method the emulator does not serve answers an RPC error instead of hanging."""
     client = await telethon_client()
     with pytest.raises(InputMethodInvalidError):
@@ -107,14 +117,17 @@ async def test_garbage_client_does_not_disturb_a_good_one(
     emulator.post(EMU_CHANNEL, "still here")
     client = await telethon_client()
     channel = await client.get_input_entity(EMU_USERNAME)
-    for payload in (os.urandom(64), struct.pack("<ii", 10_000_000, 0), b""):
+    answers = []
+    for payload in (os.urandom(64), os.urandom(72), struct.pack("<ii", 10_000_000, 0), b""):
         reader, writer = await asyncio.open_connection(emulator.host, emulator.port)
         body = struct.pack("<ii", len(payload) + 12, 0) + payload
         writer.write(body + struct.pack("<I", crc32(body)) if payload else b"\xff" * 40)
         await writer.drain()
-        closed = await asyncio.wait_for(reader.read(), 5)
-        assert len(closed) <= 12  # nothing but maybe a transport error code
+        answers.append(await asyncio.wait_for(reader.read(), 5))  # read() returns at EOF: closed
         writer.close()
         await writer.wait_closed()
+    # An unknown auth key (72 aligned bytes) gets Telegram's -404 transport error; the rest just a close.
+    assert answers[1][8:12] == struct.pack("<i", -404)
+    assert answers[0] == answers[2] == answers[3] == b""
     got = await client.get_messages(channel, limit=1)
     assert got[0].text == "still here"

@@ -8,10 +8,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from telethon import TelegramClient
+from telethon.crypto import AuthKey
+from telethon.sessions import SQLiteSession
 
 from telewatch.emulator import Emulator, EmulatorThread, Scenario, ScenarioError
 
@@ -62,7 +65,9 @@ async def test_scenario_timeline_plays_at_speed(tmp_path: Path) -> None:
         await asyncio.sleep(3 / 20 + 0.3)
         messages = {m["id"]: m for m in emu.truth()["channels"][0]["messages"]}
     assert messages[10]["deleted"] is True and messages[10]["views"] == 1200
-    assert messages[11]["text"] == "Live: second explosion (corrected)" and messages[11]["edit_date"]
+    assert (
+        messages[11]["text"] == "Live: second explosion (corrected)" and messages[11]["edit_date"]
+    )
 
 
 def test_bad_scenario_names_the_problem(tmp_path: Path) -> None:
@@ -70,6 +75,9 @@ def test_bad_scenario_names_the_problem(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"timeline": [{"at": 1, "action": "explode"}]}), encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"timeline\[0\].*unknown action 'explode'"):
+        Scenario.load(path)
+    path.write_text(json.dumps({"timeline": [{"at": 1, "action": "edit", "channel": 5}]}), "utf-8")
+    with pytest.raises(ScenarioError, match=r"timeline\[0\]: action 'edit' needs id, text"):
         Scenario.load(path)
 
 
@@ -86,7 +94,10 @@ def test_export_served_through_thread_to_sync_telethon(xref_dev: Path, tmp_path:
             client = TelegramClient(str(session), 1, "x")
             await client.connect()
             try:
-                return {m.id: m.raw_text async for m in client.iter_messages("rafidain_watch", limit=None, wait_time=0)}
+                return {
+                    m.id: m.raw_text
+                    async for m in client.iter_messages("rafidain_watch", limit=None, wait_time=0)
+                }
             finally:
                 await client.disconnect()
 
@@ -94,6 +105,8 @@ def test_export_served_through_thread_to_sync_telethon(xref_dev: Path, tmp_path:
         assert cid == raw["id"]
         new_id = et.call(lambda emu: emu.post(cid, "posted from another thread"))
         assert new_id > max(wanted)
+        et.call(lambda emu: emu.disconnect_all())  # coroutines are awaited on the emulator's loop
+        assert et.call(lambda emu: emu.stats["clients"]) == 0
     assert set(got) == wanted
     for m in raw["messages"]:
         if m["type"] == "message":
@@ -109,8 +122,17 @@ def test_serve_command_serves_export_and_dumps_state(xref_dev: Path, tmp_path: P
     session = tmp_path / "cli.session"
     telewatch = Path(sys.executable).with_name("telewatch")
     proc = subprocess.Popen(
-        [str(telewatch), "emulator", "serve", "--channel", f"@rafidain_watch={export}",
-         "--session", str(session), "--dump-state", str(dump)],
+        [
+            str(telewatch),
+            "emulator",
+            "serve",
+            "--channel",
+            f"@rafidain_watch={export}",
+            "--session",
+            str(session),
+            "--dump-state",
+            str(dump),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -127,14 +149,21 @@ def test_serve_command_serves_export_and_dumps_state(xref_dev: Path, tmp_path: P
             client = TelegramClient(str(session), 1, "x")
             await client.connect()
             try:
-                return len([m async for m in client.iter_messages("rafidain_watch", limit=None, wait_time=0)])
+                return len(
+                    [
+                        m
+                        async for m in client.iter_messages(
+                            "rafidain_watch", limit=None, wait_time=0
+                        )
+                    ]
+                )
             finally:
                 await client.disconnect()
 
         assert asyncio.run(fetch()) == count
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     state = json.loads(dump.read_text(encoding="utf-8"))
     (channel,) = state["channels"]
@@ -147,7 +176,64 @@ def test_serve_rejects_missing_export(tmp_path: Path) -> None:
     telewatch = Path(sys.executable).with_name("telewatch")
     proc = subprocess.run(
         [str(telewatch), "emulator", "serve", "--channel", f"@x={tmp_path / 'nope.json'}"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: --channel") and "nope.json" in proc.stderr
+
+
+async def test_real_telegram_session_is_never_overwritten(tmp_path: Path) -> None:
+    """write_session refuses a session file that points at another server, leaving it unchanged."""
+    real = tmp_path / "real.session"
+    session = SQLiteSession(str(real))
+    session.set_dc(2, "149.154.167.51", 443)
+    session.auth_key = AuthKey(os.urandom(256))
+    session.save()
+    session.close()
+    before = real.read_bytes()
+    async with Emulator() as emu:
+        with pytest.raises(FileExistsError, match=r"149\.154\.167\.51"):
+            emu.write_session(real)
+    assert real.read_bytes() == before
+
+
+def test_serve_plays_scenario_and_dumps_on_sigterm(tmp_path: Path) -> None:
+    """`serve --scenario` plays the timeline; SIGTERM stops it and the dump holds the edited and deleted posts."""
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    dump = tmp_path / "state.json"
+    telewatch = Path(sys.executable).with_name("telewatch")
+    proc = subprocess.Popen(
+        [
+            str(telewatch),
+            "emulator",
+            "serve",
+            "--scenario",
+            str(scenario),
+            "--session",
+            str(tmp_path / "s.session"),
+            "--dump-state",
+            str(dump),
+            "--speed",
+            "30",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("listening on ")
+        assert proc.stdout.readline().startswith("session written to ")
+        assert proc.stdout.readline().strip() == "login code 12345"
+        assert proc.stdout.readline().strip() == "channel 1500000301 @scen_one: 1 messages"
+        time.sleep(3 / 30 + 0.5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    (channel,) = json.loads(dump.read_text(encoding="utf-8"))["channels"]
+    by_id = {m["id"]: m for m in channel["messages"]}
+    assert by_id[10]["deleted"] and by_id[11]["text"].endswith("(corrected)")

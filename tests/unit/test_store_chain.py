@@ -77,5 +77,5 @@ def test_canonical_encoding_is_reproducible() -> None:
     """The documented encoding reproduces a chain hash by hand."""
     ch = content_hash("hello", None, None)
     rec = version_record(1, 2, 1, ch, None, "2022-03-01T07:42:00Z", "live")
-    assert rec.startswith('{"captured_at":"2022-03-01T07:42:00Z","channel_id":1,')
+    assert rec == f"version\t1\t2\t1\t{ch}\t\t2022-03-01T07:42:00Z\tlive"
     assert link(GENESIS, rec) == link("0" * 64, rec) != link(GENESIS, rec + " ")

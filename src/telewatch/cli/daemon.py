@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,9 @@ def login(app: AppContext, phone: str | None, code: str | None, password: str | 
 @click.pass_obj
 def run(app: AppContext) -> None:
     """Run the daemon in the foreground (SIGTERM/SIGINT stop it, SIGHUP reloads the config)."""
+    # Until the daemon's own handlers are installed, a SIGTERM means "nothing
+    # started yet": exit cleanly instead of dying from the signal.
+    signal.signal(signal.SIGTERM, _exit_now)
     from telewatch.daemon import install_signal_handlers, run_daemon
 
     settings = _settings(app)
@@ -77,6 +81,10 @@ def run(app: AppContext) -> None:
 
     code = asyncio.run(go())
     sys.exit(code)
+
+
+def _exit_now(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _fmt_age(seconds: float | None) -> str:

@@ -28,13 +28,17 @@ def _parse_channel(spec: str) -> tuple[str | None, Path]:
         name, _, raw_path = spec.partition("=")
         name = name.strip().lstrip("@")
         if not name:
-            raise UserError(f"--channel {spec!r}: the username before '=' is empty; use @name=path/result.json")
+            raise UserError(
+                f"--channel {spec!r}: the username before '=' is empty; use @name=path/result.json"
+            )
         username: str | None = name
     else:
         username, raw_path = None, spec
     path = Path(raw_path).expanduser()
     if not path.is_file():
-        raise UserError(f"--channel {spec!r}: export {path} not found; give a Telegram Desktop result.json")
+        raise UserError(
+            f"--channel {spec!r}: export {path} not found; give a Telegram Desktop result.json"
+        )
     return username, path
 
 
@@ -44,18 +48,43 @@ def emulator_group() -> None:
 
 
 @emulator_group.command("serve")
-@click.option("--scenario", "scenario_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Scenario file (TOML or JSON; see docs/EMULATOR.md).")
-@click.option("--channel", "channels", multiple=True, metavar="@USERNAME=RESULT.JSON",
-              help="Serve a Telegram Desktop export as a channel's history (repeatable).")
+@click.option(
+    "--scenario",
+    "scenario_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Scenario file (TOML or JSON; see docs/EMULATOR.md).",
+)
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    metavar="@USERNAME=RESULT.JSON",
+    help="Serve a Telegram Desktop export as a channel's history (repeatable).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=0, type=int, show_default=True, help="Port (0 = any free port).")
-@click.option("--session", "session_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path("emulator.session"), show_default=True,
-              help="Telethon session file to write (mode 0600); an existing one keeps its key.")
-@click.option("--speed", type=float, default=None, help="Timeline speed factor (default: the scenario's, or 1).")
-@click.option("--dump-state", "dump_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the world (channels, messages, deletions) as JSON at exit.")
+@click.option(
+    "--session",
+    "session_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("emulator.session"),
+    show_default=True,
+    help="Telethon session file to write (mode 0600); an existing one keeps its key.",
+)
+@click.option(
+    "--speed",
+    type=float,
+    default=None,
+    help="Timeline speed factor (default: the scenario's, or 1).",
+)
+@click.option(
+    "--dump-state",
+    "dump_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the world (channels, messages, deletions) as JSON at exit.",
+)
 @click.option("--login-code", default=None, help="Code auth.signIn accepts (default 12345).")
 @click.option("--password", default=None, help="Enable 2FA with this password.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every connection and unsupported method.")
@@ -85,7 +114,11 @@ def serve(
         except ScenarioError as err:
             raise UserError(f"{err}; see docs/EMULATOR.md for the format") from None
     try:
-        asyncio.run(_serve(scenario, exports, host, port, session_path, speed, dump_path, login_code, password))
+        asyncio.run(
+            _serve(
+                scenario, exports, host, port, session_path, speed, dump_path, login_code, password
+            )
+        )
     except ScenarioError as err:
         raise UserError(str(err)) from None
     except OSError as err:
@@ -118,7 +151,10 @@ async def _serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with emu:
-        session = emu.write_session(session_path)
+        try:
+            session = emu.write_session(session_path)
+        except FileExistsError as err:
+            raise UserError(str(err)) from None
         click.echo(f"listening on {emu.host}:{emu.port}")
         click.echo(f"session written to {session}")
         click.echo(
@@ -131,5 +167,7 @@ async def _serve(
         await stop.wait()
     if dump_path is not None:
         dump_path.parent.mkdir(parents=True, exist_ok=True)
-        dump_path.write_text(json.dumps(emu.truth(), ensure_ascii=False, indent=1), encoding="utf-8")
+        dump_path.write_text(
+            json.dumps(emu.truth(), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         click.echo(f"state dumped to {dump_path}")

@@ -1,3 +1,332 @@
-"""CLI commands (xref area)."""
+"""CLI commands of the xref area: ``xref``, ``trace`` and ``eval``.
+
+``xref ARTICLE`` finds the posts an article cites (docs/XREF.md has the
+``--json`` schema); ``trace CHANNEL/ID`` shows a post's spread, origin
+first; ``eval xref|trace DIR`` measures both on a dataset.
+"""
 
 from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import click
+
+from telewatch.cli import AppContext, main
+from telewatch.models import UserError
+
+
+def _open(ctx: AppContext, writable: bool) -> sqlite3.Connection:
+    from telewatch.store import db
+
+    return db.connect(ctx.db_path, readonly=not writable)
+
+
+def _url(username: str | None, message_id: int) -> str | None:
+    from telewatch.store.queries import post_url
+
+    return post_url(username, message_id)
+
+
+def _post_label(username: str | None, channel_id: int, message_id: int) -> str:
+    return f"@{username}/{message_id}" if username else f"{channel_id}/{message_id}"
+
+
+def _one_line(text: str, n: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= n else flat[: n - 1] + "…"
+
+
+def xref_json(res: Any) -> dict[str, Any]:
+    """The documented ``xref --json`` document for an ``XrefResult``."""
+    art = res.article
+    return {
+        "article": {
+            "source": art.source,
+            "title": art.title,
+            "published": art.published.isoformat() if art.published else None,
+            "language": art.language,
+            "event_timezone": res.event_timezone,
+            "citations": [c.to_json() for c in res.citations],
+            "dates": [d.to_json() for d in res.dates],
+            "places": [
+                {"text": e.surface, "ids": list(e.ids), "kind": e.kind} for e in res.entities
+            ],
+            "event_terms": sorted(res.concepts),
+        },
+        "candidates_considered": res.candidates_considered,
+        "matches": [m.to_json(_url(m.post.username, m.post.message_id)) for m in res.matches],
+        "missing_channels": _missing(res),
+        "notes": res.notes,
+    }
+
+
+def _missing(res: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for c in res.citations:
+        if c.kind == "vague" or c.channel_id is not None:
+            continue
+        key = (c.username or c.text).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        link = f"https://t.me/{c.username}" if c.username else None
+        out.append({"kind": c.kind, "text": c.text, "username": c.username, "link": link})
+    return out
+
+
+def _print_xref(res: Any) -> None:
+    art = res.article
+    pub = art.published.isoformat() if art.published else "unknown (pass --published ISO)"
+    click.echo(f"Article: {art.title or art.source} [{art.language}], published {pub}")
+    click.echo(f"Event time zone: {res.event_timezone}")
+    click.echo("Citations:")
+    if not res.citations:
+        click.echo(
+            "  none found (no t.me link, @handle, archived channel name or 'Telegram channels')"
+        )
+    for c in res.citations:
+        if c.kind == "vague":
+            click.echo(f"  vague   “{c.text}” (no channel named)")
+        elif c.channel_id is not None:
+            sim = "" if c.similarity >= 1.0 else f", name similarity {c.similarity:.2f}"
+            click.echo(
+                f"  {c.kind:<7} “{c.text}” → {_post_label(c.username, c.channel_id, 0)[:-2]}"
+                f" ({c.title}){sim}" + (f", post {c.message_id}" if c.message_id else "")
+            )
+        else:
+            hint = f" — `--watch` adds @{c.username} to the watch list" if c.username else ""
+            click.echo(f"  {c.kind:<7} “{c.text}” → NOT in the archive{hint}")
+    if res.dates:
+        click.echo("Dates (UTC windows):")
+        for d in res.dates:
+            click.echo(
+                f"  {d.text}: {d.start:%Y-%m-%d %H:%M} – {d.end:%Y-%m-%d %H:%M}"
+                + ("" if d.weight >= 1 else " (background)")
+            )
+    else:
+        click.echo("Dates: none found")
+    if res.entities:
+        names = ", ".join(dict.fromkeys(e.surface for e in res.entities))
+        click.echo(f"Places and actors: {names}")
+    if res.concepts:
+        click.echo(f"Event terms: {', '.join(sorted(res.concepts))}")
+    for note in res.notes:
+        click.echo(f"Note: {note}")
+    click.echo("")
+    if not res.matches:
+        click.echo(
+            f"No match: of {res.candidates_considered} candidate posts none reached 'suggest'."
+        )
+        return
+    click.echo(f"Matches ({res.candidates_considered} candidate posts considered):")
+    for i, m in enumerate(res.matches, 1):
+        p, ev = m.post, m.evidence
+        url = _url(p.username, p.message_id) or ""
+        click.echo(
+            f"{i:>2}. {m.confidence.upper():<7} {_post_label(p.username, p.channel_id, p.message_id)}"
+            f"  {p.date.astimezone(UTC):%Y-%m-%d %H:%M} UTC  score {m.score:.2f}  {url}"
+        )
+        ch = ev.get("channel")
+        if isinstance(ch, dict):
+            click.echo(f"      channel: cited as “{ch['cited_as']}” ({ch['kind']})")
+        else:
+            click.echo("      channel: not cited by the article")
+        ents = ev.get("entities") or []
+        if ents:
+            pairs = ", ".join(f"{e['entity']} ↔ {e['matched']}" for e in ents)  # type: ignore[union-attr]
+            click.echo(f"      entities: {pairs}")
+        terms = ev.get("event_terms") or []
+        nums = ev.get("numbers") or []
+        if terms or nums:
+            click.echo(
+                f"      event terms: {', '.join(terms) or '-'}; numbers: {', '.join(nums) or '-'}"  # type: ignore[arg-type]
+            )
+        t = ev["time"]
+        assert isinstance(t, dict)
+        where = (
+            "inside" if t["hours_outside_window"] == 0 else f"{t['hours_outside_window']} h outside"
+        )
+        before = t["minutes_before_publication"]
+        extra = f", {before} min before publication" if before is not None else ""
+        click.echo(f"      time: {where} “{t['window']}”{extra}")
+        sim = ev["similarity"]
+        assert isinstance(sim, dict)
+        sem = f", semantic {sim['semantic']}" if sim.get("semantic") is not None else ""
+        click.echo(f"      language {ev['language_pair']}; word overlap {sim['word_overlap']}{sem}")
+        history = []
+        if ev.get("edited"):
+            history.append(
+                f"edited since ({ev.get('versions')} versions, last edit {ev.get('edit_date')})"
+            )
+        if ev.get("deleted"):
+            history.append(f"DELETED (detected {ev.get('deleted_at')})")
+        if ev.get("forwarded_from"):
+            history.append(f"forwarded from {ev['forwarded_from']}")
+        if ev.get("roundup"):
+            history.append("digest post")
+        click.echo(f"      history: {'; '.join(history) if history else 'unchanged since capture'}")
+        click.echo(f"      text: {_one_line(p.text)}")
+    if not any(m.confidence == "link" for m in res.matches):
+        click.echo("\nNo match is certain enough for 'link'; the list above are suggestions.")
+
+
+@main.command("xref")
+@click.argument("article")
+@click.option("--published", default=None, help="Publication time, ISO 8601 with offset.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 200))
+@click.option("--semantic", is_flag=True, help="Add multilingual embeddings (extra 'semantic').")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON document (docs/XREF.md).")
+@click.option(
+    "--watch", is_flag=True, help="Add cited channels missing from the archive to the watch list."
+)
+@click.pass_obj
+def xref_cmd(
+    ctx: AppContext,
+    article: str,
+    published: str | None,
+    limit: int,
+    semantic: bool,
+    as_json: bool,
+    watch: bool,
+) -> None:
+    """Find the archived posts an ARTICLE cites (file, HTML, URL or - for stdin)."""
+    from telewatch.xref.article import parse_time, read_article
+    from telewatch.xref.candidates import add_to_watchlist
+    from telewatch.xref.rank import cross_reference
+
+    pub = None
+    if published is not None:
+        pub = parse_time(published)
+        if pub is None:
+            raise UserError(
+                f"--published {published!r} is not ISO 8601; e.g. 2022-03-01T16:45:00+03:30"
+            )
+    art = read_article(article, pub)
+    conn = _open(ctx, writable=semantic or watch)
+    try:
+        res = cross_reference(conn, art, limit=limit, semantic=semantic)
+        added: list[str] = []
+        if watch:
+            users = [m["username"] for m in _missing(res) if m["username"]]
+            added = add_to_watchlist(conn, users)
+    finally:
+        conn.close()
+    if as_json:
+        doc = xref_json(res)
+        if watch:
+            doc["watch_added"] = added
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    _print_xref(res)
+    if watch:
+        if added:
+            click.echo(f"\nAdded to the watch list: {', '.join('@' + u for u in added)}")
+        else:
+            click.echo("\nNo cited channel with a username is missing from the archive.")
+
+
+@main.command("trace")
+@click.argument("post")
+@click.option(
+    "--window",
+    "window_hours",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(1, 24 * 30),
+    help="Hours around the origin to search.",
+)
+@click.option("--semantic", is_flag=True, help="Add paraphrases found by embeddings.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def trace_cmd(
+    ctx: AppContext, post: str, window_hours: float, semantic: bool, as_json: bool
+) -> None:
+    """Show the spread of POST (CHANNEL/ID or t.me link): origin first, then
+    forwards, copies and paraphrases with their delay and similarity."""
+    from telewatch.store.queries import resolve_post_ref
+    from telewatch.xref.provenance import trace
+
+    conn = _open(ctx, writable=semantic)
+    try:
+        channel, message_id = resolve_post_ref(conn, post)
+        try:
+            res = trace(conn, channel.id, message_id, window_hours=window_hours, semantic=semantic)
+        except LookupError as err:
+            raise UserError(f"{err}; check the id with `telewatch show`") from None
+    finally:
+        conn.close()
+    if as_json:
+        doc = {
+            "post": {"channel_id": res.start.channel_id, "message_id": res.start.message_id},
+            "origin": {"channel_id": res.origin.channel_id, "message_id": res.origin.message_id},
+            "spread": [s.to_json(_url(s.post.username, s.post.message_id)) for s in res.spread],
+        }
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    o = res.origin
+    click.echo(
+        f"Origin: {_post_label(o.username, o.channel_id, o.message_id)} "
+        f"{o.date:%Y-%m-%d %H:%M} UTC  {_url(o.username, o.message_id) or ''}"
+    )
+    if (o.channel_id, o.message_id) != (res.start.channel_id, res.start.message_id):
+        s = res.start
+        click.echo(f"  (traced from {_post_label(s.username, s.channel_id, s.message_id)})")
+    click.echo(f"  {_one_line(o.text)}")
+    if len(res.spread) == 1:
+        click.echo("No forward, copy or paraphrase found in the other archived channels.")
+        return
+    click.echo(f"{'kind':<11} {'post':<28} {'delay':>9}  {'sim':>5}")
+    for item in res.spread[1:]:
+        p = item.post
+        via = f"  via {item.via}" if item.via else ""
+        flags = " (deleted)" if p.deleted_at else ""
+        click.echo(
+            f"{item.kind:<11} {_post_label(p.username, p.channel_id, p.message_id):<28} "
+            f"{item.delay_minutes:>7.0f} m  {item.similarity:>5.2f}{via}{flags}"
+        )
+
+
+@main.command("eval")
+@click.argument("what", type=click.Choice(["xref", "trace"]))
+@click.argument("dataset", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--semantic", is_flag=True, help="Evaluate with embeddings on.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--verbose", "-v", is_flag=True, help="One line per article/cluster.")
+def eval_cmd(what: str, dataset: Path, semantic: bool, as_json: bool, verbose: bool) -> None:
+    """Measure xref or trace on DATASET (layout of shared/data/xref-dev)."""
+    from dataclasses import asdict
+
+    from telewatch.xref.evaluate import eval_trace, eval_xref
+
+    progress = (lambda line: click.echo(line, err=True)) if verbose else None
+    if what == "xref":
+        xs = eval_xref(dataset, semantic=semantic, progress=progress)
+        if as_json:
+            click.echo(json.dumps(asdict(xs), indent=2))
+            return
+        neg = f"{xs.negatives_without_link}/{xs.negatives}"
+        click.echo(f"references {xs.references}")
+        click.echo(
+            f"Recall@1 {xs.recall_at_1:.3f}  (per reference; per article, all found: {xs.article_recall_at_1:.3f})"
+        )
+        click.echo(
+            f"Recall@5 {xs.recall_at_5:.3f}  (per reference; per article, all found: {xs.article_recall_at_5:.3f})"
+        )
+        click.echo(f"MRR      {xs.mrr:.3f}")
+        click.echo(f"link precision {xs.link_precision:.3f} ({xs.links} links)")
+        click.echo(f"negatives with no link {neg}")
+        return
+    ts = eval_trace(dataset, semantic=semantic, progress=progress)
+    if as_json:
+        click.echo(json.dumps(asdict(ts), indent=2))
+        return
+    click.echo(
+        f"clusters {ts.clusters}; pairs expected {ts.pairs_expected}, found {ts.pairs_found}"
+    )
+    click.echo(f"pair precision {ts.precision:.3f}  recall {ts.recall:.3f}  F1 {ts.f1:.3f}")
+    click.echo(f"origin accuracy {ts.origin_accuracy:.3f} ({ts.origins_checked} posts traced)")

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
+import random
 import sqlite3
 import time
 from collections import Counter
@@ -233,8 +234,9 @@ class ChannelWorker:
             try:
                 result = await self.s.scheduler.call(method, fn, priority=priority, on_wait=on_wait)
             except Disconnected:
-                # The supervisor reconnects; the request is simply repeated.
-                self.s.connected.clear() if not self.s.source.is_connected() else None
+                # The connection loop reconnects; the request is simply repeated.
+                if not self.s.source.is_connected():
+                    self.s.connected.clear()
                 await asyncio.sleep(0.5 * self.s.scale + 0.05)
                 continue
             if self.state == "flood_wait":
@@ -416,9 +418,16 @@ class ChannelWorker:
         cid = self.channel_id
         assert cid is not None
         prio = BACKFILL if source == "backfill" else LIVE
+        # From an empty archive, Telegram's total count tells when the last
+        # full page was the newest one, which saves a final empty request.
+        # Only ranges actually seen are recorded, so an off count costs nothing:
+        # the next repair fetches whatever lies above.
+        fresh = floor == 1 and self.ranges.top == 0
+        seen = 0
         while True:
             lo = self.ranges.first_hole(floor)
             page = await self._page(cid, lo, prio)
+            seen += len(page.ids)
             if target is None and page.count is not None and floor == 1:
                 target = page.count
             await self._put_page(page, source)
@@ -433,7 +442,7 @@ class ChannelWorker:
             self.ranges.add(lo, hi)
             if not self.backfill_done:
                 await self.s.put(BackfillProgressed(cid, self.ranges.bottom, False, target))
-            if not page.full:
+            if not page.full or (fresh and page.count is not None and seen >= page.count):
                 self._gap_since = None
                 return
 
@@ -506,7 +515,9 @@ class ChannelWorker:
 
     async def _maintenance_loop(self) -> None:
         interval = self.s.settings.reconcile_interval
-        next_reconcile = time.monotonic() + min(interval, 5.0 * self.s.scale + 1.0)
+        # Channels start together; spreading their first reconciliation over
+        # the interval keeps getMessages from bursting at start-up.
+        next_reconcile = time.monotonic() + random.uniform(0.2, 1.0) * interval
         while True:
             now_mono, now = time.monotonic(), time.time()
             wait = next_reconcile - now_mono

@@ -183,8 +183,9 @@ class Scheduler:
         """Run ``fn`` (one request of ``method``) inside its budget; retry it
         after a FloodWait (see the module contract)."""
         b = self.budget(method)
+        told = False
         while True:
-            if on_wait is not None and b.parked_until > self._clock():
+            if on_wait is not None and not told and b.parked_until > self._clock():
                 until = self.parked_until(method)
                 if until is not None:
                     await on_wait(until)
@@ -201,6 +202,7 @@ class Scheduler:
                     raise FloodTooLong(method, fw.seconds) from None
                 if on_wait is not None:
                     await on_wait(datetime.now(UTC) + timedelta(seconds=fw.seconds))
+                    told = True
 
     def close(self) -> None:
         """Stop every budget's serving task."""

@@ -139,6 +139,7 @@ class Daemon:
             w.recheck.set()
 
     async def _on_reconnected(self) -> None:
+        self.connected.set()
         self.counters["reconnects"] += 1
         log.info("reconnected; repairing gaps")
         for w in self.workers.values():

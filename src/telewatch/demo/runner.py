@@ -6,11 +6,12 @@
 2. Write a config (channels, alert rules, short daemon intervals) and start
    the real daemon as a child process: ``telewatch --config FILE run``, exactly
    what a user runs, logging to ``daemon.log`` beside the archive.
-3. Once the daemon reports the channels (or after a short wait), a director
-   thread plays the scenario's timeline into the emulator: new posts every few
-   seconds, an edit, a forward, a FloodWait, a deletion, a dropped connection.
-4. Open the dashboard on the archive (or, headless, wait ``duration`` seconds
-   and print a summary). Quitting stops the director, the daemon (SIGTERM,
+3. Open the dashboard on the archive at once (or, headless, wait ``duration``
+   seconds after the daemon is ready and print a summary). When the daemon has
+   reported on every channel (at most WARMUP_LIMIT), a director thread plays
+   the scenario's timeline into the emulator: new posts every few seconds, an
+   edit, a forward, a FloodWait, a deletion, a dropped connection.
+4. Quitting stops the director, the daemon (SIGTERM,
    then SIGKILL after a grace period) and the emulator, in that order.
 
 Files (archive, session, config, log) go to ``--dir`` or a temporary
@@ -28,9 +29,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from telewatch.demo.scenario import DemoScenario, build
@@ -94,7 +96,14 @@ def write_config(path: Path, demo: DemoScenario, db: Path, session: Path) -> Pat
 class Director:
     """Plays the scenario's timeline into the emulator from a thread, at ``speed``."""
 
-    def __init__(self, emulator: EmulatorThread, scenario: Scenario, speed: float) -> None:
+    def __init__(
+        self,
+        emulator: EmulatorThread,
+        scenario: Scenario,
+        speed: float,
+        ready: Callable[[], bool] | None = None,
+    ) -> None:
+        self.ready = ready
         self.emulator = emulator
         self.scenario = scenario
         self.speed = speed
@@ -106,7 +115,8 @@ class Director:
         )
 
     def start(self) -> None:
-        """Start playing from time zero."""
+        """Start the thread: it waits (at most WARMUP_LIMIT) until ``ready()`` holds, then
+        plays from time zero."""
         self._thread.start()
 
     def stop(self) -> None:
@@ -116,6 +126,10 @@ class Director:
             self._thread.join(10)
 
     def _run(self) -> None:
+        deadline = time.monotonic() + WARMUP_LIMIT
+        while self.ready is not None and time.monotonic() < deadline:
+            if self.ready() or self._stop.wait(0.25):
+                break
         start = time.monotonic()
         for action in self.scenario.timeline:
             delay = action.at / self.speed - (time.monotonic() - start)
@@ -143,22 +157,19 @@ def _daemon_command(config: Path) -> list[str]:
     ]
 
 
-def _wait_for_channels(
-    db: Path, expected: int, proc: subprocess.Popen[bytes], limit: float
-) -> None:
-    """Wait until the daemon has reported a status for every channel (or ``limit``)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and proc.poll() is None:
-        conn = feed.open_reader(db)
-        try:
-            n = conn.execute(
-                "SELECT count(*) FROM channel_status WHERE state NOT IN ('pending', 'resolving')"
-            ).fetchone()[0]
-        finally:
-            conn.close()
-        if n >= expected:
-            return
-        time.sleep(0.25)
+def _channels_reported(db: Path, expected: int, proc: subprocess.Popen[bytes]) -> bool:
+    """True once the daemon has reported a working state for every channel, or has exited
+    (nothing to wait for then)."""
+    if proc.poll() is not None:
+        return True
+    conn = feed.open_reader(db)
+    try:
+        n = conn.execute(
+            "SELECT count(*) FROM channel_status WHERE state NOT IN ('pending', 'resolving')"
+        ).fetchone()[0]
+    finally:
+        conn.close()
+    return int(n) >= expected
 
 
 def _log_tail(path: Path) -> str:
@@ -247,17 +258,23 @@ def run_demo(*, headless: bool, duration: float, data_dir: Path | None, speed: f
                     env=env,
                     start_new_session=True,  # Ctrl-C in the dashboard is not the daemon's
                 )
-            director = Director(emulator, scenario, speed)
+            ready = partial(_channels_reported, db, len(demo.channels), proc)
+            director = Director(emulator, scenario, speed, ready)
+            started = time.monotonic()
             try:
-                _wait_for_channels(db, len(demo.channels), proc, WARMUP_LIMIT)
-                if proc.poll() is not None:
-                    raise UserError(
-                        f"the demo daemon exited with status {proc.returncode} at start"
-                        f"{_log_tail(log_path)}; rerun with --dir DIR to keep its log"
-                    )
+                # The dashboard opens at once; the director starts the scenario when the
+                # daemon is ready, so the opening script is archived live, not backfilled.
                 director.start()
-                started = time.monotonic()
                 if headless:
+                    deadline = time.monotonic() + WARMUP_LIMIT
+                    while not ready() and time.monotonic() < deadline:
+                        time.sleep(0.25)
+                    if proc.poll() is not None:
+                        raise UserError(
+                            f"the demo daemon exited with status {proc.returncode} at start"
+                            f"{_log_tail(log_path)}; rerun with --dir DIR to keep its log"
+                        )
+                    started = time.monotonic()
                     while time.monotonic() - started < duration and proc.poll() is None:
                         time.sleep(0.2)
                     if proc.poll() is not None:
@@ -278,7 +295,7 @@ def run_demo(*, headless: bool, duration: float, data_dir: Path | None, speed: f
             print(summary(db, elapsed, demo.alerts))
         if status not in (0, -signal.SIGTERM):
             print(
-                f"warning: the demo daemon exited with status {status}; see {log_path}",
+                f"warning: the demo daemon exited with status {status}{_log_tail(log_path)}",
                 file=sys.stderr,
             )
             return 1

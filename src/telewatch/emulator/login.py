@@ -161,4 +161,6 @@ class Account:
             b_bytes,
             key,
         )
-        return None if secrets.compare_digest(expected, bytes(check.M1)) else "PASSWORD_HASH_INVALID"
+        return (
+            None if secrets.compare_digest(expected, bytes(check.M1)) else "PASSWORD_HASH_INVALID"
+        )

@@ -142,7 +142,9 @@ class Methods:
 
     def _me(self) -> types.User:
         return self_user(
-            phone=self.account.phone, first_name=self.account.first_name, username=self.account.username
+            phone=self.account.phone,
+            first_name=self.account.first_name,
+            username=self.account.username,
         )
 
     def _channel(self, peer: Any) -> EmulatedChannel:
@@ -295,7 +297,13 @@ class Methods:
         if ch.id in self.too_long or len(events) > self.difference_depth:
             self.too_long.discard(ch.id)
             latest, _ = self.world.history(
-                ch, offset_id=0, offset_date=None, add_offset=0, limit=min(limit, 100), max_id=0, min_id=0
+                ch,
+                offset_id=0,
+                offset_date=None,
+                add_offset=0,
+                limit=min(limit, 100),
+                max_id=0,
+                min_id=0,
             )
             top = latest[0].id if latest else 0
             dialog = types.Dialog(
@@ -333,9 +341,11 @@ class Methods:
                 # A message both posted and edited within the range is sent once, as it is now.
                 if msg.id not in batch_new and not msg.deleted:
                     other.append(
-                        types.UpdateEditChannelMessage(message=message_tl(ch, msg), pts=event.pts, pts_count=1)
+                        types.UpdateEditChannelMessage(
+                            message=message_tl(ch, msg), pts=event.pts, pts_count=1
+                        )
                     )
-            else:
+            elif event.kind == "delete":
                 gone = [i for i in event.message_ids if i not in batch_new]
                 if gone:
                     other.append(
@@ -356,7 +366,9 @@ class Methods:
 
     # -- channels --------------------------------------------------------------
 
-    def _resolve_username(self, req: functions.contacts.ResolveUsernameRequest, _key: KeyState) -> Any:
+    def _resolve_username(
+        self, req: functions.contacts.ResolveUsernameRequest, _key: KeyState
+    ) -> Any:
         name = (req.username or "").lstrip("@")
         if not name or not name.replace("_", "").isalnum() or len(name) < 4:
             raise RpcFailure(400, "USERNAME_INVALID")
@@ -379,7 +391,9 @@ class Methods:
             chats.append(ch.tl(left=ch.id not in self.world.joined))
         return types.messages.Chats(chats=chats)
 
-    def _get_full_channel(self, req: functions.channels.GetFullChannelRequest, _key: KeyState) -> Any:
+    def _get_full_channel(
+        self, req: functions.channels.GetFullChannelRequest, _key: KeyState
+    ) -> Any:
         ch = self._channel(req.channel)
         top = max((m.id for m in ch.messages.values() if not m.deleted), default=0)
         full = types.ChannelFull(
@@ -399,9 +413,20 @@ class Methods:
     def _join(self, req: functions.channels.JoinChannelRequest, _key: KeyState) -> Any:
         ch = self._channel(req.channel)
         if ch.id in self.world.joined:
-            raise RpcFailure(400, "USER_ALREADY_PARTICIPANT")
+            # Telegram answers a repeated join with an empty Updates, not an error.
+            return types.Updates(
+                updates=[], users=[], chats=self.world.chats_for([ch]), date=_now(), seq=0
+            )
         self.world.joined.add(ch.id)
-        return self._channel_updates(ch)
+        # Joining takes one pts and tells the client the channel's read state with
+        # it, so Telethon learns the channel's pts at once: a disconnect before the
+        # first push is then still recovered through getChannelDifference.
+        event = ch.append_event("join", ())
+        ids = ch.live
+        read = types.UpdateReadChannelInbox(
+            channel_id=ch.id, max_id=ids[-1] if ids else 0, still_unread_count=0, pts=event.pts
+        )
+        return self._channel_updates(ch, read)
 
     def _leave(self, req: functions.channels.LeaveChannelRequest, _key: KeyState) -> Any:
         ch = self._channel(req.channel)
@@ -410,9 +435,9 @@ class Methods:
         self.world.joined.discard(ch.id)
         return self._channel_updates(ch)
 
-    def _channel_updates(self, ch: EmulatedChannel) -> types.Updates:
+    def _channel_updates(self, ch: EmulatedChannel, *extra: Any) -> types.Updates:
         return types.Updates(
-            updates=[types.UpdateChannel(channel_id=ch.id)],
+            updates=[types.UpdateChannel(channel_id=ch.id), *extra],
             users=[],
             chats=self.world.chats_for([ch]),
             date=_now(),
@@ -438,7 +463,11 @@ class Methods:
         for wanted in req.id:
             mid = wanted.id if isinstance(wanted, types.InputMessageID) else None
             msg = ch.messages.get(mid) if mid is not None else None
-            out.append(msg if msg is not None else EmulatedMessage(id=mid or 0, date=_now(), text="", deleted=True))
+            out.append(
+                msg
+                if msg is not None
+                else EmulatedMessage(id=mid or 0, date=_now(), text="", deleted=True)
+            )
         return self._messages_result(ch, out, len(out))
 
     def _plain_messages(self, req: functions.messages.GetMessagesRequest, _key: KeyState) -> Any:
@@ -468,7 +497,9 @@ class Methods:
         return types.messages.MessageViews(views=views, chats=self.world.chats_for([ch]), users=[])
 
     def _get_dialogs(self, req: functions.messages.GetDialogsRequest, _key: KeyState) -> Any:
-        chans = [self.world.channels[c] for c in sorted(self.world.joined) if c in self.world.channels]
+        chans = [
+            self.world.channels[c] for c in sorted(self.world.joined) if c in self.world.channels
+        ]
         chans = [c for c in chans if not c.private][: max(req.limit, 0) or 100]
         dialogs: list[Any] = []
         tops: list[Any] = []
@@ -491,4 +522,6 @@ class Methods:
                     pts=ch.pts,
                 )
             )
-        return types.messages.Dialogs(dialogs=dialogs, messages=tops, chats=self.world.chats_for(chans), users=[self._me()])
+        return types.messages.Dialogs(
+            dialogs=dialogs, messages=tops, chats=self.world.chats_for(chans), users=[self._me()]
+        )

@@ -19,18 +19,29 @@ from typing import Any
 from telethon.tl import types
 from telethon.tl.tlobject import TLObject
 
-ACTIONS = {
-    "post",
-    "edit",
-    "delete",
-    "rename",
-    "make_private",
-    "disconnect",
-    "flood",
-    "gap",
-    "too_long",
-    "views",
+# Timeline actions and the arguments each one needs ("delete" needs "id" or "ids").
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "post": ("channel",),
+    "edit": ("channel", "id", "text"),
+    "delete": ("channel",),
+    "rename": ("channel",),
+    "make_private": ("channel",),
+    "disconnect": (),
+    "flood": ("method", "seconds"),
+    "gap": ("channel",),
+    "too_long": ("channel",),
+    "views": ("channel", "id", "views"),
 }
+ACTIONS = set(REQUIRED)
+
+
+def missing_args(kind: str, args: dict[str, Any]) -> list[str]:
+    """The arguments a timeline step of this kind lacks (empty when complete)."""
+    missing = [k for k in REQUIRED.get(kind, ()) if k not in args]
+    if kind == "delete" and "id" not in args and "ids" not in args:
+        missing.append("id")
+    return missing
+
 
 _ENTITY_TYPES: dict[str, Any] = {
     "bold": types.MessageEntityBold,
@@ -63,11 +74,15 @@ def utf16_len(text: str) -> int:
 def entity_from_dict(kind: str, offset: int, length: int, extra: dict[str, Any]) -> Any | None:
     """A TL ``MessageEntity*`` from a type name (Desktop export / scenario names)."""
     if kind == "text_link":
-        return types.MessageEntityTextUrl(offset, length, url=str(extra.get("href") or extra.get("url", "")))
+        return types.MessageEntityTextUrl(
+            offset, length, url=str(extra.get("href") or extra.get("url", ""))
+        )
     if kind == "pre":
         return types.MessageEntityPre(offset, length, language=str(extra.get("language", "")))
     if kind == "custom_emoji":
-        return types.MessageEntityCustomEmoji(offset, length, document_id=int(extra.get("document_id", 0)))
+        return types.MessageEntityCustomEmoji(
+            offset, length, document_id=int(extra.get("document_id", 0))
+        )
     cls = _ENTITY_TYPES.get(kind)
     return cls(offset, length) if cls is not None else None
 
@@ -121,7 +136,11 @@ def _stamp(value: Any, where: str) -> datetime:
 
 def _media_from_export(raw: dict[str, Any]) -> dict[str, Any] | None:
     if "photo" in raw:
-        photo: dict[str, Any] = {"type": "photo", "w": int(raw.get("width", 1280)), "h": int(raw.get("height", 720))}
+        photo: dict[str, Any] = {
+            "type": "photo",
+            "w": int(raw.get("width", 1280)),
+            "h": int(raw.get("height", 720)),
+        }
         if raw.get("photo_file_size"):
             photo["size"] = int(raw["photo_file_size"])
         return photo
@@ -134,7 +153,10 @@ def _media_from_export(raw: dict[str, Any]) -> dict[str, Any] | None:
             "video_message": "video",
             "sticker": "document",
         }.get(str(raw.get("media_type", "")), "document")
-        media: dict[str, Any] = {"type": kind, "mime_type": raw.get("mime_type", "application/octet-stream")}
+        media: dict[str, Any] = {
+            "type": kind,
+            "mime_type": raw.get("mime_type", "application/octet-stream"),
+        }
         if raw.get("duration_seconds") is not None:
             media["duration"] = raw["duration_seconds"]
         for src, dst in (("width", "w"), ("height", "h"), ("file_size", "size")):
@@ -165,7 +187,9 @@ def read_export(path: Path) -> ExportedChannel:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ScenarioError(f"export {path} is not readable JSON: {err}") from None
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
-        raise ScenarioError(f"export {path} has no 'messages' list (is it a single-chat result.json?)")
+        raise ScenarioError(
+            f"export {path} has no 'messages' list (is it a single-chat result.json?)"
+        )
     raw_id = data.get("id")
     if not isinstance(raw_id, int):
         raise ScenarioError(f"export {path} has no numeric channel 'id'")
@@ -185,8 +209,10 @@ def read_export(path: Path) -> ExportedChannel:
             text, entities = entities_from_parts(parts)
         else:
             body = raw.get("text", "")
-            text = body if isinstance(body, str) else "".join(
-                p if isinstance(p, str) else str(p.get("text", "")) for p in body
+            text = (
+                body
+                if isinstance(body, str)
+                else "".join(p if isinstance(p, str) else str(p.get("text", "")) for p in body)
             )
             entities = []
         edited = raw.get("edited_unixtime")
@@ -203,7 +229,9 @@ def read_export(path: Path) -> ExportedChannel:
             )
         )
     out.sort(key=lambda m: m.id or 0)
-    return ExportedChannel(id=channel_id, title=str(data.get("name") or f"channel {channel_id}"), messages=out)
+    return ExportedChannel(
+        id=channel_id, title=str(data.get("name") or f"channel {channel_id}"), messages=out
+    )
 
 
 @dataclass
@@ -259,13 +287,25 @@ class Scenario:
         return cls.from_dict(data, base=path.parent, source=path)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, base: Path | None = None, source: Path | None = None) -> Scenario:
+    def from_dict(
+        cls, data: dict[str, Any], *, base: Path | None = None, source: Path | None = None
+    ) -> Scenario:
         """Build a scenario from already-parsed TOML/JSON data; raises ScenarioError."""
         name = str(source or "scenario")
-        known = {"channels", "timeline", "speed", "autostart", "rate", "account", "difference_depth"}
+        known = {
+            "channels",
+            "timeline",
+            "speed",
+            "autostart",
+            "rate",
+            "account",
+            "difference_depth",
+        }
         unknown = set(data) - known
         if unknown:
-            raise ScenarioError(f"{name}: unknown top-level keys {sorted(unknown)} (allowed: {sorted(known)})")
+            raise ScenarioError(
+                f"{name}: unknown top-level keys {sorted(unknown)} (allowed: {sorted(known)})"
+            )
         scenario = cls(
             speed=float(data.get("speed", 1.0)),
             autostart=bool(data.get("autostart", False)),
@@ -286,6 +326,9 @@ class Scenario:
             if kind not in ACTIONS:
                 raise ScenarioError(f"{where}: unknown action {kind!r} (one of {sorted(ACTIONS)})")
             args = {k: v for k, v in raw.items() if k not in ("at", "action")}
+            missing = missing_args(kind, args)
+            if missing:
+                raise ScenarioError(f"{where}: action {kind!r} needs {', '.join(missing)}")
             scenario.timeline.append(Action(float(raw["at"]), kind, args))
         scenario.timeline.sort(key=lambda a: a.at)
         return scenario
@@ -345,7 +388,9 @@ def entity_list(raw: Any, where: str) -> list[Any]:
             continue
         if not isinstance(item, dict) or "type" not in item:
             raise ScenarioError(f"{where}: entity {item!r} needs type, offset, length")
-        entity = entity_from_dict(str(item["type"]), int(item.get("offset", 0)), int(item.get("length", 0)), item)
+        entity = entity_from_dict(
+            str(item["type"]), int(item.get("offset", 0)), int(item.get("length", 0)), item
+        )
         if entity is None:
             raise ScenarioError(f"{where}: unknown entity type {item['type']!r}")
         out.append(entity)

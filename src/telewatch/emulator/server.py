@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from telethon.crypto import AuthKey
 from telethon.sessions import SQLiteSession
@@ -34,7 +34,14 @@ from telethon.tl.tlobject import TLRequest
 from telewatch.emulator.login import Account
 from telewatch.emulator.methods import KeyState, Methods
 from telewatch.emulator.rates import RateLimiter, RateModel
-from telewatch.emulator.scenario import Action, Scenario, ScenarioError, read_export
+from telewatch.emulator.scenario import (
+    Action,
+    Scenario,
+    ScenarioError,
+    entity_list,
+    missing_args,
+    read_export,
+)
 from telewatch.emulator.transport import (
     ClientConnection,
     Incoming,
@@ -47,6 +54,7 @@ from telewatch.emulator.world import EmulatedChannel, RpcFailure, World, message
 log = logging.getLogger("telewatch.emulator")
 T = TypeVar("T")
 
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 _WRAPPERS = (
     functions.InvokeWithLayerRequest,
     functions.InitConnectionRequest,
@@ -106,7 +114,9 @@ class Emulator:
         self.world = World()
         self.limiter = RateLimiter(rate or RateModel())
         depth = difference_depth or (scenario.difference_depth if scenario is not None else 1000)
-        self.methods = Methods(self.world, self.account, self.limiter, self._address, difference_depth=depth)
+        self.methods = Methods(
+            self.world, self.account, self.limiter, self._address, difference_depth=depth
+        )
         self._keys: dict[int, KeyState] = {}
         self._clients: set[_Client] = set()
         self._suppressed: dict[int, int] = {}
@@ -125,7 +135,10 @@ class Emulator:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.stop()
 
@@ -171,8 +184,10 @@ class Emulator:
         A new auth key is registered (``authorized=False`` makes it a fresh,
         logged-out device for testing ``telewatch login``). If ``path`` already
         holds a session with a key, that key is kept and re-registered, so a
-        client's update state survives an emulator restart. Telethon adds the
-        ``.session`` suffix when missing; the real file path is returned."""
+        client's update state survives an emulator restart. A session that
+        points at any other server (a real Telegram login) is never touched:
+        ``FileExistsError``. Telethon adds the ``.session`` suffix when
+        missing; the real file path is returned."""
         name = str(path)
         real = Path(name if name.endswith(".session") else name + ".session")
         real.parent.mkdir(parents=True, exist_ok=True)
@@ -181,6 +196,13 @@ class Emulator:
         os.chmod(real, 0o600)
         session = SQLiteSession(str(real))
         try:
+            if session.auth_key is not None and session.server_address not in _LOOPBACK | {
+                self.host
+            }:
+                raise FileExistsError(
+                    f"{real} is a session for {session.server_address}, not the emulator; "
+                    "choose another --session path"
+                )
             key = session.auth_key.key if session.auth_key is not None else os.urandom(256)
             host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
             session.set_dc(2, host, self.port)
@@ -267,7 +289,9 @@ class Emulator:
         # which channels moved so it fetches their difference (Telegram does the
         # same with updateChannelTooLong after a long disconnect).
         assert client.key is not None
-        missed = [self.world.channels[c] for c in sorted(client.key.missed) if c in self.world.channels]
+        missed = [
+            self.world.channels[c] for c in sorted(client.key.missed) if c in self.world.channels
+        ]
         client.key.missed.clear()
         missed = [c for c in missed if not c.private and c.id in self.world.joined]
         if missed and not client.no_updates:
@@ -280,7 +304,9 @@ class Emulator:
             )
             client.outbox.put_nowait(bytes(updates))
 
-    def _push(self, ch: EmulatedChannel, update: Any, *, push: bool = True, chats: list[Any] | None = None) -> None:
+    def _push(
+        self, ch: EmulatedChannel, update: Any, *, push: bool = True, chats: list[Any] | None = None
+    ) -> None:
         """Send one update to every connection whose account joined ``ch``."""
         if ch.id not in self.world.joined:
             return
@@ -361,7 +387,9 @@ class Emulator:
                 origin = titles.get(msg.fwd_name)
                 fields["fwd_from"] = (origin, 0) if origin is not None else None
                 fields["fwd_date"] = msg.date
-            self.world.add_message(ch, msg.text, date=msg.date, message_id=msg.id, log=False, **fields)
+            self.world.add_message(
+                ch, msg.text, date=msg.date, message_id=msg.id, log=False, **fields
+            )
         return ch.id
 
     def post(
@@ -392,7 +420,9 @@ class Emulator:
             views=views,
         )
         update = types.UpdateNewChannelMessage(message=message_tl(ch, msg), pts=ch.pts, pts_count=1)
-        self._push(ch, update, push=push, chats=self.world.chats_for(self.world.forward_origins(ch, [msg])))
+        self._push(
+            ch, update, push=push, chats=self.world.chats_for(self.world.forward_origins(ch, [msg]))
+        )
         return msg.id
 
     def edit(self, channel_id: int, message_id: int, text: str, *, push: bool = True) -> None:
@@ -402,7 +432,9 @@ class Emulator:
         msg.text = text
         msg.edit_date = max(_now(), msg.date)
         ch.append_event("edit", (message_id,))
-        update = types.UpdateEditChannelMessage(message=message_tl(ch, msg), pts=ch.pts, pts_count=1)
+        update = types.UpdateEditChannelMessage(
+            message=message_tl(ch, msg), pts=ch.pts, pts_count=1
+        )
         self._push(ch, update, push=push)
 
     def delete(self, channel_id: int, message_ids: Sequence[int], *, push: bool = True) -> None:
@@ -410,19 +442,25 @@ class Emulator:
         ch = self.world.channel(channel_id)
         ids = [self.world.live_message(ch, i).id for i in message_ids]
         for i in ids:
-            ch.messages[i].deleted = True
+            ch.mark_deleted(i)
         ch.append_event("delete", ids)
-        update = types.UpdateDeleteChannelMessages(channel_id=ch.id, messages=ids, pts=ch.pts, pts_count=1)
+        update = types.UpdateDeleteChannelMessages(
+            channel_id=ch.id, messages=ids, pts=ch.pts, pts_count=1
+        )
         self._push(ch, update, push=push)
 
-    def set_views(self, channel_id: int, message_id: int, views: int, forwards: int | None = None) -> None:
+    def set_views(
+        self, channel_id: int, message_id: int, views: int, forwards: int | None = None
+    ) -> None:
         """Set a message's view (and forward) counters; pushes the counters, no pts."""
         ch = self.world.channel(channel_id)
         msg = self.world.live_message(ch, message_id)
         msg.views = views
         if forwards is not None:
             msg.forwards = forwards
-        self._push(ch, types.UpdateChannelMessageViews(channel_id=ch.id, id=message_id, views=views))
+        self._push(
+            ch, types.UpdateChannelMessageViews(channel_id=ch.id, id=message_id, views=views)
+        )
 
     def set_reactions(self, channel_id: int, message_id: int, reactions: dict[str, int]) -> None:
         """Replace a message's reaction counts (emoji → count)."""
@@ -534,50 +572,58 @@ class Emulator:
                 log.warning("timeline step at %.1fs (%s) failed: %s", action.at, action.kind, err)
 
     async def apply(self, action: Action) -> None:
-        """Perform one timeline action now; raises ScenarioError for missing arguments."""
+        """Perform one timeline action now.
+
+        Raises ScenarioError when the step lacks an argument, KeyError when it
+        names a channel or message the world does not have (or no longer has)."""
         a = action.args
-        try:
-            cid = int(a["channel"]) if "channel" in a else 0
-            if action.kind == "post":
-                self.post(
-                    cid,
-                    str(a.get("text", "")),
-                    media=a.get("media"),
-                    fwd_from=tuple(a["fwd_from"]) if a.get("fwd_from") else None,  # type: ignore[arg-type]
-                    grouped_id=a.get("grouped_id"),
-                    reply_to=a.get("reply_to"),
-                    views=a.get("views"),
-                    push=bool(a.get("push", True)),
-                )
-            elif action.kind == "edit":
-                self.edit(cid, int(a["id"]), str(a["text"]))
-            elif action.kind == "delete":
-                ids = a.get("ids") or [a["id"]]
-                self.delete(cid, [int(i) for i in ids])
-            elif action.kind == "rename":
-                self.rename(cid, a.get("username"))
-            elif action.kind == "make_private":
-                self.make_private(cid)
-            elif action.kind == "disconnect":
-                await self.disconnect_all()
-            elif action.kind == "flood":
-                self.inject_flood(str(a["method"]), int(a["seconds"]), int(a.get("count", 1)))
-            elif action.kind == "gap":
-                self.suppress_pushes(cid, int(a.get("count", 1)))
-            elif action.kind == "too_long":
-                self.too_long(cid)
-            elif action.kind == "views":
-                forwards = a.get("forwards")
-                self.set_views(cid, int(a["id"]), int(a["views"]), int(forwards) if forwards is not None else None)
-        except KeyError as err:
-            raise ScenarioError(f"timeline action {action.kind!r} at {action.at}s is missing {err}") from None
+        missing = missing_args(action.kind, a)
+        if missing:
+            raise ScenarioError(
+                f"timeline action {action.kind!r} at {action.at}s is missing {', '.join(missing)}"
+            )
+        cid = int(a.get("channel", 0))
+        if action.kind == "post":
+            fwd = a.get("fwd_from")
+            self.post(
+                cid,
+                str(a.get("text", "")),
+                entities=entity_list(a.get("entities"), f"timeline at {action.at}s"),
+                media=a.get("media"),
+                fwd_from=(int(fwd[0]), int(fwd[1])) if fwd else None,
+                grouped_id=a.get("grouped_id"),
+                reply_to=a.get("reply_to"),
+                views=a.get("views"),
+                push=bool(a.get("push", True)),
+            )
+        elif action.kind == "edit":
+            self.edit(cid, int(a["id"]), str(a["text"]))
+        elif action.kind == "delete":
+            self.delete(cid, [int(i) for i in (a.get("ids") or [a["id"]])])
+        elif action.kind == "rename":
+            self.rename(cid, a.get("username"))
+        elif action.kind == "make_private":
+            self.make_private(cid)
+        elif action.kind == "disconnect":
+            await self.disconnect_all()
+        elif action.kind == "flood":
+            self.inject_flood(str(a["method"]), int(a["seconds"]), int(a.get("count", 1)))
+        elif action.kind == "gap":
+            self.suppress_pushes(cid, int(a.get("count", 1)))
+        elif action.kind == "too_long":
+            self.too_long(cid)
+        elif action.kind == "views":
+            forwards = a.get("forwards")
+            self.set_views(
+                cid, int(a["id"]), int(a["views"]), int(forwards) if forwards is not None else None
+            )
 
 
 def _rate_from(cfg: dict[str, Any]) -> RateModel:
-    budgets = {
-        str(k): (int(v[0]), float(v[1])) for k, v in dict(cfg.get("budgets", {})).items()
-    }
-    return RateModel(scale=float(cfg.get("scale", 1.0)), budgets=budgets, enabled=bool(cfg.get("enabled", True)))
+    budgets = {str(k): (int(v[0]), float(v[1])) for k, v in dict(cfg.get("budgets", {})).items()}
+    return RateModel(
+        scale=float(cfg.get("scale", 1.0)), budgets=budgets, enabled=bool(cfg.get("enabled", True))
+    )
 
 
 def _now() -> datetime:
@@ -611,7 +657,10 @@ class EmulatorThread:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -657,18 +706,24 @@ class EmulatorThread:
             self._ready.set()
             await self._stop.wait()
 
-    def call(self, fn: Callable[[Emulator], T | Awaitable[T]], timeout: float = 30) -> T:
+    @overload
+    def call(self, fn: Callable[[Emulator], Awaitable[T]], timeout: float = 30) -> T: ...
+
+    @overload
+    def call(self, fn: Callable[[Emulator], T], timeout: float = 30) -> T: ...
+
+    def call(self, fn: Callable[[Emulator], Any], timeout: float = 30) -> Any:
         """Run ``fn(emulator)`` on the emulator's loop; returns its (awaited) result."""
         if self._loop is None:
             raise RuntimeError("EmulatorThread is not running")
 
-        async def _invoke() -> T:
+        async def _invoke() -> Any:
             result = fn(self.emulator)
             if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
-                return await result  # type: ignore[no-any-return]
-            return result  # type: ignore[return-value]
+                return await result
+            return result
 
-        future: Future[T] = asyncio.run_coroutine_threadsafe(_invoke(), self._loop)
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(_invoke(), self._loop)
         return future.result(timeout)
 
     def write_session(self, path: Path, *, authorized: bool = True) -> Path:

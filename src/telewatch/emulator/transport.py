@@ -16,6 +16,7 @@ knows the client's key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import struct
 import time
@@ -166,12 +167,15 @@ class ClientConnection:
             self._content_seq += 1
         else:
             seq = self._content_seq * 2
-        plain = struct.pack("<qqqii", self.salt, self.session_id, self._new_msg_id(), seq, len(payload))
+        plain = struct.pack(
+            "<qqqii", self.salt, self.session_id, self._new_msg_id(), seq, len(payload)
+        )
         plain += payload
         padding = os.urandom(-(len(plain) + 12) % 16 + 12)
         msg_key = sha256(self.key[96:128] + plain + padding).digest()[8:24]
         aes_key, aes_iv = _aes_key_iv(self.key, msg_key, False)
-        return struct.pack("<Q", self.key_id) + msg_key + AES.encrypt_ige(plain + padding, aes_key, aes_iv)
+        cipher: bytes = AES.encrypt_ige(plain + padding, aes_key, aes_iv)
+        return struct.pack("<Q", self.key_id) + msg_key + cipher
 
     async def _write_frame(self, body: bytes) -> None:
         async with self._write_lock:
@@ -203,10 +207,8 @@ class ClientConnection:
             return
         self.closed = True
         self._writer.close()
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             await self._writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
 
 
 class UnknownAuthKey(Exception):

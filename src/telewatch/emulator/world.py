@@ -12,6 +12,7 @@ matches the installed Telethon layer.
 
 from __future__ import annotations
 
+import bisect
 import random
 import time
 from collections.abc import Iterable, Sequence
@@ -21,7 +22,7 @@ from typing import Any
 
 from telethon.tl import types
 
-# Telegram's broadcast channels all have dc 2 photos etc.; keep one fixed "server time" origin.
+# The one emulated account (every session logs in as this user).
 SELF_USER_ID = 777000001
 
 
@@ -61,7 +62,7 @@ class PtsEvent:
     """One entry of a channel's update log (pts numbering, one per change)."""
 
     pts: int
-    kind: str  # "new" | "edit" | "delete"
+    kind: str  # "new" | "edit" | "delete" | "join" (the account joined; no content)
     message_ids: tuple[int, ...]
     wall_time: float
 
@@ -82,6 +83,8 @@ class EmulatedChannel:
     messages: dict[int, EmulatedMessage] = field(default_factory=dict)
     log: list[PtsEvent] = field(default_factory=list)
     last_id: int = 0
+    # Ids of messages not deleted, ascending (ids only ever grow, so appends keep it sorted).
+    live: list[int] = field(default_factory=list)
     # pts starts above 0: Telegram never hands out pts 0 (PERSISTENT_TIMESTAMP_EMPTY).
     base_pts: int = 1
     old_usernames: set[str] = field(default_factory=set)
@@ -99,7 +102,16 @@ class EmulatedChannel:
 
     def live_ids_desc(self) -> list[int]:
         """Ids of messages not deleted, newest first."""
-        return sorted((m.id for m in self.messages.values() if not m.deleted), reverse=True)
+        return self.live[::-1]
+
+    def mark_deleted(self, message_id: int) -> None:
+        """Mark one message deleted (it stays in ``messages`` for the truth)."""
+        msg = self.messages[message_id]
+        if not msg.deleted:
+            msg.deleted = True
+            at = bisect.bisect_left(self.live, message_id)
+            if at < len(self.live) and self.live[at] == message_id:
+                del self.live[at]
 
     def tl(self, *, left: bool = True) -> types.TypeChat:
         """The ``Channel`` constructor (or ``ChannelForbidden`` when private)."""
@@ -147,7 +159,9 @@ def _photo(msg_id: int, channel_id: int, media: dict[str, Any], date: datetime) 
     )
 
 
-def _document(msg_id: int, channel_id: int, media: dict[str, Any], date: datetime) -> types.Document:
+def _document(
+    msg_id: int, channel_id: int, media: dict[str, Any], date: datetime
+) -> types.Document:
     kind = str(media.get("type", "document"))
     default_mime = {"video": "video/mp4", "audio": "audio/mpeg", "voice": "audio/ogg"}.get(
         kind, "application/octet-stream"
@@ -165,7 +179,9 @@ def _document(msg_id: int, channel_id: int, media: dict[str, Any], date: datetim
         )
     elif kind in ("audio", "voice") or mime.startswith("audio/"):
         attributes.append(
-            types.DocumentAttributeAudio(duration=int(media.get("duration", 10)), voice=kind == "voice")
+            types.DocumentAttributeAudio(
+                duration=int(media.get("duration", 10)), voice=kind == "voice"
+            )
         )
     if media.get("file_name"):
         attributes.append(types.DocumentAttributeFilename(str(media["file_name"])))
@@ -208,7 +224,7 @@ def message_tl(channel: EmulatedChannel, msg: EmulatedMessage) -> types.TypeMess
         fwd = types.MessageFwdHeader(
             date=msg.fwd_date or msg.date,
             from_id=types.PeerChannel(msg.fwd_from[0]),
-            channel_post=msg.fwd_from[1],
+            channel_post=msg.fwd_from[1] or None,  # 0: origin post unknown (Desktop exports)
         )
     reactions = None
     if msg.reactions:
@@ -246,7 +262,9 @@ def message_tl(channel: EmulatedChannel, msg: EmulatedMessage) -> types.TypeMess
     )
 
 
-def self_user(*, phone: str, first_name: str = "Emulated", username: str | None = "emulated") -> types.User:
+def self_user(
+    *, phone: str, first_name: str = "Emulated", username: str | None = "emulated"
+) -> types.User:
     """The logged-in account as ``User`` with ``is_self``."""
     return types.User(
         id=SELF_USER_ID,
@@ -351,7 +369,9 @@ class World:
         when = date or datetime.now(UTC)
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        msg = EmulatedMessage(id=message_id, date=when.astimezone(UTC).replace(microsecond=0), text=text)
+        msg = EmulatedMessage(
+            id=message_id, date=when.astimezone(UTC).replace(microsecond=0), text=text
+        )
         for key, value in fields.items():
             setattr(msg, key, value)
         if msg.fwd_from is not None and msg.fwd_date is None:
@@ -360,6 +380,8 @@ class World:
             msg.fwd_date = src.date if src else msg.date
         ch.messages[message_id] = msg
         ch.last_id = message_id
+        if not msg.deleted:
+            ch.live.append(message_id)
         if log:
             ch.append_event("new", (message_id,))
         else:
@@ -393,24 +415,23 @@ class World:
         (negative values page towards newer messages), ``limit`` ≤ 100, and
         ``min_id``/``max_id`` are exclusive bounds."""
         limit = max(0, min(limit, 100))
-        ids = ch.live_ids_desc()
-        total = len(ids)
-        if max_id > 0:
-            ids = [i for i in ids if i < max_id]
-        if min_id > 0:
-            ids = [i for i in ids if i > min_id]
-        start = 0
+        live = ch.live
+        total = len(live)
+        lo = bisect.bisect_right(live, min_id) if min_id > 0 else 0
+        hi = bisect.bisect_left(live, max_id) if max_id > 0 else total
+        hi = max(hi, lo)
+        # Work on the filtered list newest first: desc[k] == live[hi - 1 - k].
+        skipped = 0  # how many filtered messages are at or after the offset
         if offset_id > 0:
-            start = next((n for n, i in enumerate(ids) if i < offset_id), len(ids))
+            skipped = hi - min(hi, max(lo, bisect.bisect_left(live, offset_id)))
         elif offset_date is not None and offset_date.timestamp() > 0:
             # Telethon sends "no date" as 0, which arrives as the Unix epoch.
             stamp = offset_date if offset_date.tzinfo else offset_date.replace(tzinfo=UTC)
-            start = next((n for n, i in enumerate(ids) if ch.messages[i].date < stamp), len(ids))
-        start += add_offset
-        end = start + limit
-        start = max(start, 0)
-        end = max(end, 0)
-        return [ch.messages[i] for i in ids[start:end]], total
+            while skipped < hi - lo and ch.messages[live[hi - 1 - skipped]].date >= stamp:
+                skipped += 1
+        start = max(skipped + add_offset, 0)
+        end = min(max(skipped + add_offset + limit, 0), hi - lo)
+        return [ch.messages[live[hi - 1 - k]] for k in range(start, end)], total
 
     def truth(self) -> dict[str, Any]:
         """The world as the ``--dump-state`` JSON shape (every message, deleted ones marked)."""
@@ -459,7 +480,9 @@ class World:
                 seen[ch.id] = ch.tl(left=ch.id not in self.joined)
         return list(seen.values())
 
-    def forward_origins(self, ch: EmulatedChannel, msgs: Iterable[EmulatedMessage]) -> list[EmulatedChannel]:
+    def forward_origins(
+        self, ch: EmulatedChannel, msgs: Iterable[EmulatedMessage]
+    ) -> list[EmulatedChannel]:
         """The channel plus every known channel its messages were forwarded from."""
         out = [ch]
         for m in msgs:

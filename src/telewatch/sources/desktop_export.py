@@ -17,14 +17,17 @@ the ``channels/<username>/result.json`` layout.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from queue import Empty
+from typing import IO, Any, TypeVar
 
 from telewatch.models import (
     Channel,
@@ -38,14 +41,18 @@ from telewatch.models import (
     PostSeen,
     UserError,
 )
-from telewatch.store.db import connect, migrate
-from telewatch.store.writer import BatchStats, apply_events
+from telewatch.store.db import connect, iso, migrate
+from telewatch.store.writer import PreparedPost, apply_events, prepare_fields, write_prepared
 
 ExportItem = ChannelSeen | PostSeen
+_T = TypeVar("_T")
 USERNAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 CHUNK_CHARS = 1 << 18
 MAX_MESSAGE_CHARS = 64 << 20  # one message larger than this is not an export
 BATCH = 2000
+QUEUE_BATCHES = 4  # prepared batches in flight between parser and writer
+# Files from this size are parsed in a child process (startup ~0.3 s).
+PARALLEL_MIN_BYTES = int(os.environ.get("TELEWATCH_IMPORT_PARALLEL_BYTES", 8 << 20))
 
 _WS = re.compile(r"[ \t\n\r]*")
 _decoder = json.JSONDecoder()
@@ -302,6 +309,38 @@ def message_to_post(msg: dict[str, Any], channel_id: int) -> Post:
     )
 
 
+def _epoch_iso(value: Any) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(value)))
+
+
+def message_to_prepared(msg: dict[str, Any], channel_id: int, seen: str) -> PreparedPost:
+    """``prepare_post(PostSeen(message_to_post(msg, channel_id), ...))``
+    without the intermediate objects (the bulk import path). Raises
+    ValueError/KeyError/TypeError for a malformed message."""
+    mid = msg["id"]
+    if not isinstance(mid, int) or mid <= 0:
+        raise ValueError(f"bad message id {mid!r}")
+    text, entities = _text_and_entities(msg)
+    edited = msg.get("edited_unixtime")
+    reply = msg.get("reply_to_message_id")
+    unix = msg.get("date_unixtime")
+    return prepare_fields(
+        channel_id,
+        mid,
+        _epoch_iso(unix) if unix is not None else iso(_date(msg)),
+        text,
+        entities,
+        _media(msg),
+        seen,
+        _epoch_iso(edited) if edited else None,
+        "import",
+        reply_to=reply if isinstance(reply, int) else None,
+        forward=_forward(msg),
+        post_author=msg.get("author"),
+        engagement=_reactions(msg),
+    )
+
+
 def username_for(path: Path, username: str | None = None) -> str | None:
     """``username`` (validated, '@' stripped) or, for the layout
     ``channels/<username>/result.json``, the folder name when valid."""
@@ -333,32 +372,49 @@ class ExportReader:
         self.seen_at = datetime.now(UTC).replace(microsecond=0)
         self._fh: IO[str] | None = None
         self._it: Iterator[ExportItem] | None = None
+        self._end = 0
 
     @property
     def position(self) -> int:
         """Bytes of the file consumed so far (for progress)."""
-        return self._fh.buffer.tell() if self._fh is not None else 0  # type: ignore[attr-defined]
+        if self._fh is None:
+            return 0
+        if self._fh.closed:
+            return self._end
+        return int(self._fh.buffer.tell())  # type: ignore[attr-defined]
 
     def __iter__(self) -> Iterator[ExportItem]:
         return self
 
     def __next__(self) -> ExportItem:
         if self._it is None:
-            self._it = self._items()
+            self._it = self._items(self._post_seen)
         return next(self._it)
 
-    def _items(self) -> Iterator[ExportItem]:
+    def _post_seen(self, msg: dict[str, Any], channel_id: int) -> PostSeen:
+        return PostSeen(message_to_post(msg, channel_id), self.seen_at, source="import")
+
+    def prepared(self) -> Iterator[ChannelSeen | PreparedPost]:
+        """Like iterating, but posts come as store PreparedPost values (the
+        import path: no intermediate Post objects)."""
+        seen = iso(self.seen_at)
+        return self._items(lambda msg, cid: message_to_prepared(msg, cid, seen))
+
+    def _items(self, convert: Callable[[dict[str, Any], int], _T]) -> Iterator[ChannelSeen | _T]:
         try:
             fh = open(self.path, encoding="utf-8")  # noqa: SIM115 - closed in finally
         except OSError as err:
             raise UserError(f"cannot read export {self.path}: {err.strerror}") from None
         self._fh = fh
         try:
-            yield from self._parse(_Stream(fh, self.path))
+            yield from self._parse(_Stream(fh, self.path), convert)
         finally:
+            self._end = int(fh.buffer.tell())  # type: ignore[attr-defined]
             fh.close()
 
-    def _parse(self, s: _Stream) -> Iterator[ExportItem]:
+    def _parse(
+        self, s: _Stream, convert: Callable[[dict[str, Any], int], _T]
+    ) -> Iterator[ChannelSeen | _T]:
         s.more()
         if s.buf.startswith("\ufeff"):
             s.pos = 1
@@ -382,7 +438,7 @@ class ExportReader:
                 continue
             self.channel = self._channel(header, s)
             yield ChannelSeen(self.channel, self.seen_at)
-            yield from self._messages(s, self.channel.id)
+            yield from self._messages(s, self.channel.id, convert)
         if self.channel is None:
             raise s.fail('no "messages" list: not a single-chat Telegram Desktop export')
         s.skip_ws()
@@ -400,7 +456,9 @@ class ExportReader:
             id=cid, title=title if isinstance(title, str) else None, username=self.username
         )
 
-    def _messages(self, s: _Stream, channel_id: int) -> Iterator[ExportItem]:
+    def _messages(
+        self, s: _Stream, channel_id: int, convert: Callable[[dict[str, Any], int], _T]
+    ) -> Iterator[_T]:
         s.expect("[", "'[' (the messages list)")
         if s.peek() == "]":
             s.pos += 1
@@ -413,12 +471,12 @@ class ExportReader:
             kind = msg.get("type", "message")
             if kind == "message":
                 try:
-                    post = message_to_post(msg, channel_id)
+                    item = convert(msg, channel_id)
                 except (KeyError, ValueError, TypeError, AttributeError) as err:
                     what = f"missing field {err}" if isinstance(err, KeyError) else str(err)
                     raise s.fail(f"malformed message {msg.get('id')!r} ({what})", at) from None
                 self.messages += 1
-                yield PostSeen(post, self.seen_at, source="import")
+                yield item
             else:
                 self.service += 1
             nxt = s.peek()
@@ -522,6 +580,68 @@ def import_paths(
     return summary
 
 
+# Messages between the parsing side and the writing side of an import:
+# ("channel", ChannelSeen) | ("posts", [PreparedPost], bytes read)
+# | ("done", messages, service) | ("error", one-line message).
+_Msg = tuple[Any, ...]
+
+
+def _produce(path: Path, username: str | None) -> Iterator[_Msg]:
+    """Parse one export and prepare its posts (the CPU-heavy half)."""
+    reader = ExportReader(path, username=username)
+    batch: list[PreparedPost] = []
+    try:
+        for item in reader.prepared():
+            if isinstance(item, ChannelSeen):
+                yield ("channel", item)
+                continue
+            batch.append(item)
+            if len(batch) >= BATCH:
+                yield ("posts", batch, reader.position)
+                batch = []
+        yield ("posts", batch, reader.position)
+        yield ("done", reader.messages, reader.service)
+    except UserError as err:
+        yield ("error", str(err))
+
+
+def _produce_into(path: Path, username: str | None, queue: Any) -> None:
+    """Child-process entry point: run ``_produce`` into a queue."""
+    try:
+        for msg in _produce(path, username):
+            queue.put(msg)
+    except BaseException as err:  # reported to the parent, never silently lost
+        queue.put(("error", f"{path}: {type(err).__name__}: {err}"))
+
+
+def _produced_elsewhere(path: Path, username: str | None) -> Iterator[_Msg]:
+    """``_produce`` run in a child process: parsing and preparing overlap
+    with the parent's SQLite writes (two cores for large imports)."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue(maxsize=QUEUE_BATCHES)
+    proc = ctx.Process(target=_produce_into, args=(path, username, queue), daemon=True)
+    proc.start()
+    try:
+        while True:
+            try:
+                msg = queue.get(timeout=1.0)
+            except Empty:
+                if not proc.is_alive():
+                    raise UserError(
+                        f"{path}: the import's parser process died (exit code {proc.exitcode})"
+                    ) from None
+                continue
+            yield msg
+            if msg[0] in ("done", "error"):
+                return
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join(timeout=10)
+        queue.close()
+        queue.join_thread()
+
+
 def _import_one(
     conn: sqlite3.Connection,
     path: Path,
@@ -530,43 +650,45 @@ def _import_one(
     total: int,
     progress: Callable[[int, int], None] | None,
 ) -> FileSummary:
-    reader = ExportReader(path, username=username)
-    stats = BatchStats()
+    username = username_for(path, username)
+    big = path.stat().st_size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
+    source = _produced_elsewhere(path, username) if big else _produce(path, username)
+    channel: Channel | None = None
+    new_posts = new_versions = messages = service = 0
     conn.execute("BEGIN IMMEDIATE")
     try:
-        batch: list[ExportItem] = []
-        for item in reader:
-            batch.append(item)
-            if len(batch) >= BATCH:
-                _apply(conn, batch, stats, path)
-                batch = []
+        for msg in source:
+            kind = msg[0]
+            if kind == "channel":
+                channel = msg[1].channel
+                st = apply_events(conn, [msg[1]], ())
+                if st.errors:
+                    raise UserError(f"{path}: cannot import ({st.reasons[0]})")
+            elif kind == "posts":
+                written = write_prepared(conn, msg[1], ())
+                new_posts += written.posts_new
+                new_versions += written.versions
                 if progress:
-                    progress(done + reader.position, total)
-        _apply(conn, batch, stats, path)
+                    progress(done + msg[2], total)
+            elif kind == "error":
+                raise UserError(msg[1])
+            else:
+                messages, service = msg[1], msg[2]
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    ch = reader.channel
-    assert ch is not None
+    finally:
+        if isinstance(source, Generator):
+            source.close()
+    assert channel is not None
     return FileSummary(
         path=path,
-        channel_id=ch.id,
-        username=ch.username,
-        title=ch.title,
-        messages=reader.messages,
-        service=reader.service,
-        new_posts=stats.posts_new,
-        new_versions=stats.versions,
+        channel_id=channel.id,
+        username=channel.username,
+        title=channel.title,
+        messages=messages,
+        service=service,
+        new_posts=new_posts,
+        new_versions=new_versions,
     )
-
-
-def _apply(
-    conn: sqlite3.Connection, batch: list[ExportItem], stats: BatchStats, path: Path
-) -> None:
-    if not batch:
-        return
-    st = apply_events(conn, batch, ())
-    if st.errors:
-        raise UserError(f"{path}: cannot import ({st.reasons[0]}); nothing from this file was kept")
-    stats.merge(st)

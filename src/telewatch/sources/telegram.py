@@ -346,7 +346,8 @@ class SessionLock:
     open the same session (which would corrupt its update state)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(str(session_file(path)) + ".lock")
+        self.session = session_file(path)
+        self.path = Path(str(self.session) + ".lock")
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -358,7 +359,7 @@ class SessionLock:
         except BlockingIOError:
             os.close(fd)
             raise UserError(
-                f"session {session_file(self.path.with_suffix(''))} is in use by another telewatch process; stop it first"
+                f"session {self.session} is in use by another telewatch process; stop it first"
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())

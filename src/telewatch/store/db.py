@@ -29,7 +29,10 @@ def iso(dt: datetime) -> str:
     Raises ValueError for a naive datetime (every model time is aware UTC)."""
     if dt.tzinfo is None:
         raise ValueError(f"naive datetime {dt.isoformat()}: times must be timezone-aware UTC")
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    # isoformat + slice is several times faster than strftime (hot path).
+    return dt.isoformat()[:19] + "Z"
 
 
 def parse_iso(text: str) -> datetime:

@@ -16,11 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -31,20 +30,33 @@ from telewatch.models import (
     ChannelSeen,
     ChannelStatusChanged,
     DaemonHeartbeat,
-    Engagement,
     EngagementSampled,
-    Entity,
     Event,
-    Media,
-    Post,
     PostDeleted,
     PostSeen,
     RangeArchived,
 )
 from telewatch.store import chain
-from telewatch.store.alerts import AlertKind, CompiledRule, compile_rules, evaluate
+from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
 from telewatch.store.db import connect, iso, migrate, now_iso
-from telewatch.text import guess_language, index_text
+from telewatch.store.posts import (
+    PreparedPost,
+    engagement_row,
+    positive_id,
+    prepare_fields,
+    prepare_post,
+    write_prepared,
+)
+
+__all__ = [
+    "BatchStats",
+    "PreparedPost",
+    "Writer",
+    "apply_events",
+    "prepare_fields",
+    "prepare_post",
+    "write_prepared",
+]
 
 MAX_REASONS = 50  # error reasons kept per BatchStats (the count is exact)
 
@@ -93,74 +105,6 @@ def _describe(event: object) -> str:
     if isinstance(event, PostDeleted | EngagementSampled):
         return f"{type(event).__name__} {event.channel_id}/{event.message_id}"
     return type(event).__name__
-
-
-# --------------------------------------------------------------------------
-# Encodings shared with queries/export (docs/SCHEMA.md documents them).
-# --------------------------------------------------------------------------
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-
-
-def entities_json(entities: Sequence[Entity]) -> str | None:
-    """Stored form of entities: compact JSON list, None when there are none."""
-    if not entities:
-        return None
-    out = []
-    for e in entities:
-        d: dict[str, Any] = {"type": e.type, "offset": e.offset, "length": e.length}
-        if e.url is not None:
-            d["url"] = e.url
-        out.append(d)
-    return _dumps(out)
-
-
-def media_json(media: Media | None) -> str | None:
-    """Stored form of a media summary: compact JSON without null fields."""
-    if media is None:
-        return None
-    return _dumps({k: v for k, v in asdict(media).items() if v is not None})
-
-
-def reactions_json(reactions: Sequence[tuple[str, int]]) -> str | None:
-    """Stored form of reactions: JSON object {emoji_or_id: count}."""
-    return _dumps(dict(reactions)) if reactions else None
-
-
-_URL = re.compile(r"(?:https?://|(?<![\w.])t\.me/)[^\s<>\"'«»()\[\]]+", re.IGNORECASE)
-_TME = re.compile(
-    r"(?:https?://)?(?:t|telegram)\.me/(?:s/)?([A-Za-z][A-Za-z0-9_]{3,31})(?:/(\d+))?",
-    re.IGNORECASE,
-)
-_MENTION = re.compile(r"(?<![\w@])@([A-Za-z][A-Za-z0-9_]{3,31})")
-
-
-def extract_links(text: str, entities: Sequence[Entity]) -> tuple[str | None, str | None]:
-    """(links JSON, tme_refs JSON) for a post: outgoing URLs from the text and
-    text_link entities; t.me references and @mentions as
-    ``{"username", "message_id"?}``. None when empty."""
-    links: list[str] = [e.url for e in entities if e.url]
-    if "http" in text or "t.me" in text or "T.me" in text:
-        links.extend(m.group(0).rstrip(".,;:!?") for m in _URL.finditer(text))
-    refs: list[dict[str, Any]] = []
-    seen: set[tuple[str, int | None]] = set()
-    for url in links:
-        m = _TME.match(url) or _TME.search(url)
-        if m and m.group(1).lower() not in {"joinchat", "addstickers", "share", "proxy", "c"}:
-            key = (m.group(1).lower(), int(m.group(2)) if m.group(2) else None)
-            if key not in seen:
-                seen.add(key)
-                refs.append({"username": key[0], **({"message_id": key[1]} if key[1] else {})})
-    if "@" in text:
-        for m in _MENTION.finditer(text):
-            key = (m.group(1).lower(), None)
-            if key not in seen:
-                seen.add(key)
-                refs.append({"username": key[0]})
-    uniq = list(dict.fromkeys(links))
-    return (_dumps(uniq) if uniq else None, _dumps(refs) if refs else None)
 
 
 # --------------------------------------------------------------------------
@@ -256,7 +200,13 @@ def _apply_one(
             " OR backfill_done IS NOT excluded.backfill_done"
             " OR (excluded.backfill_target IS NOT NULL"
             " AND backfill_target IS NOT excluded.backfill_target)",
-            (_id(ev.channel_id), ev.oldest_id, int(bool(ev.done)), ev.target_count, now_iso()),
+            (
+                positive_id(ev.channel_id),
+                ev.oldest_id,
+                int(bool(ev.done)),
+                ev.target_count,
+                now_iso(),
+            ),
         )
     elif isinstance(ev, ChannelStatusChanged):
         conn.execute(
@@ -284,17 +234,11 @@ def _apply_one(
                 ev.version,
                 iso(ev.started_at),
                 iso(ev.beat_at),
-                _dumps(dict(ev.counters)) if ev.counters else None,
+                json.dumps(dict(ev.counters), separators=(",", ":")) if ev.counters else None,
             ),
         )
     else:
         raise TypeError(f"not an archive event: {type(ev).__name__}")
-
-
-def _id(value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"ids must be positive bare Telegram ids, got {value!r}")
-    return value
 
 
 def _channel_seen(conn: sqlite3.Connection, ev: ChannelSeen) -> None:
@@ -302,7 +246,7 @@ def _channel_seen(conn: sqlite3.Connection, ev: ChannelSeen) -> None:
     previous value adds a channel_changes row. ``None`` means "not known"
     and never overwrites; an empty string username records its removal."""
     ch = ev.channel
-    cid = _id(ch.id)
+    cid = positive_id(ch.id)
     at = iso(ev.seen_at)
     row = conn.execute("SELECT title, username, about FROM channels WHERE id=?", (cid,)).fetchone()
     new = {"title": ch.title, "username": ch.username, "about": ch.about}
@@ -355,7 +299,7 @@ def _post_deleted(
 ) -> None:
     """One tombstone per post (later detections change nothing), chained,
     mirrored into posts.deleted_at, and evaluated as a ``delete`` alert."""
-    cid, mid = _id(ev.channel_id), _id(ev.message_id)
+    cid, mid = positive_id(ev.channel_id), positive_id(ev.message_id)
     if ev.method not in ("event", "reconcile", "import"):
         raise ValueError(f"unknown deletion method {ev.method!r}")
     at = iso(ev.detected_at)
@@ -381,25 +325,12 @@ def _post_deleted(
     stats.alerts += evaluate(conn, rules, "delete", cid, mid, text, row[1] if row else None, at)
 
 
-def _engagement_row(e: Engagement) -> tuple[int | None, int | None, int | None, str | None]:
-    return (e.views, e.forwards, e.replies, reactions_json(e.reactions))
-
-
-def _latest_sample(conn: sqlite3.Connection, cid: int, mid: int) -> tuple[Any, ...] | None:
-    row = conn.execute(
-        "SELECT views, forwards, replies, reactions FROM engagement"
-        " WHERE channel_id=? AND message_id=? ORDER BY sampled_at DESC LIMIT 1",
-        (cid, mid),
-    ).fetchone()
-    return None if row is None else tuple(row)
-
-
 def _engagement(conn: sqlite3.Connection, ev: EngagementSampled, stats: BatchStats) -> None:
     """Append one sample (a sample at the same time is kept once); the posts
     row mirrors the newest sample's counters."""
-    cid, mid = _id(ev.channel_id), _id(ev.message_id)
+    cid, mid = positive_id(ev.channel_id), positive_id(ev.message_id)
     at = iso(ev.sampled_at)
-    counters = _engagement_row(ev.engagement)
+    counters = engagement_row(ev.engagement)
     cur = conn.execute(
         "INSERT OR IGNORE INTO engagement(channel_id, message_id, sampled_at, views, forwards,"
         " replies, reactions) VALUES (?,?,?,?,?,?,?)",
@@ -417,7 +348,7 @@ def _engagement(conn: sqlite3.Connection, ev: EngagementSampled, stats: BatchSta
 
 def _range_archived(conn: sqlite3.Connection, ev: RangeArchived) -> None:
     """Merge [lo, hi] with every overlapping or adjacent stored range."""
-    cid = _id(ev.channel_id)
+    cid = positive_id(ev.channel_id)
     lo, hi = int(ev.lo_id), int(ev.hi_id)
     if lo > hi or lo < 0:
         raise ValueError(f"bad range {lo}..{hi}")
@@ -435,237 +366,25 @@ def _range_archived(conn: sqlite3.Connection, ev: RangeArchived) -> None:
     conn.execute("INSERT INTO sync_ranges(channel_id, lo_id, hi_id) VALUES (?,?,?)", (cid, lo, hi))
 
 
-# --------------------------------------------------------------------------
-# PostSeen runs: the hot path (imports, backfill), prepared in Python and
-# written with executemany. Ids are assigned here (single writer, inside
-# BEGIN IMMEDIATE) so that versions, chain and FTS rows can be batched.
-# --------------------------------------------------------------------------
-
-_POST_COLS = (
-    "id, channel_id, message_id, date, text, entities, media_kind, media, grouped_id,"
-    " reply_to_id, fwd_channel_id, fwd_name, fwd_message_id, fwd_date, post_author, links,"
-    " tme_refs, lang, edit_date, version_id, version_count, first_seen, views, forwards, replies"
-)
-
-
-@dataclass
-class _State:
-    """A post as the archive has it (or will have it after this run)."""
-
-    post_id: int
-    version_id: int | None
-    version_no: int
-    chash: str | None
-    text: str
-    db_text: str | None  # text indexed in FTS before this run; None = new post
-    row: list[Any] | None = None  # full posts row for new posts
-    changed: bool = False
-    latest_sample: tuple[Any, ...] | None = None
-    sample_loaded: bool = False
-    pending: tuple[Post, str | None, str | None, str | None] | None = None  # update to write
-
-
-def _load_states(
-    conn: sqlite3.Connection, keys: set[tuple[int, int]]
-) -> dict[tuple[int, int], _State]:
-    by_channel: dict[int, list[int]] = {}
-    for cid, mid in keys:
-        by_channel.setdefault(cid, []).append(mid)
-    out: dict[tuple[int, int], _State] = {}
-    for cid, mids in by_channel.items():
-        for k in range(0, len(mids), 900):
-            part = mids[k : k + 900]
-            q = (
-                "SELECT p.message_id, p.id, p.version_id, v.version_no, v.content_hash, p.text"
-                " FROM posts p LEFT JOIN post_versions v ON v.id = p.version_id"
-                f" WHERE p.channel_id=? AND p.message_id IN ({','.join('?' * len(part))})"
-            )
-            for r in conn.execute(q, (cid, *part)):
-                out[(cid, r[0])] = _State(r[1], r[2], r[3] or 0, r[4], r[5], r[5])
-    return out
-
-
-def _next_id(conn: sqlite3.Connection, table: str) -> int:
-    return int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]) + 1
-
-
 def _apply_posts(
     conn: sqlite3.Connection,
     group: Sequence[PostSeen],
     rules: Sequence[CompiledRule],
     stats: BatchStats,
 ) -> None:
-    """New post → posts row + version 1; different content → version n+1 and
-    the posts row follows; same content → nothing (engagement aside)."""
-    prepared: list[tuple[PostSeen, str, str | None, str | None, str, str, str | None]] = []
+    """Prepare each event (a malformed one is counted and skipped), then
+    write the run with store.posts.write_prepared."""
+    prepared: list[PreparedPost] = []
     for ev in group:
         try:
-            p = ev.post
-            _id(p.channel_id)
-            _id(p.message_id)
-            if not isinstance(p.text, str):
-                raise TypeError(f"text must be str, got {type(p.text).__name__}")
-            ents = entities_json(p.entities)
-            med = media_json(p.media)
-            prepared.append(
-                (
-                    ev,
-                    iso(p.date),
-                    ents,
-                    med,
-                    chain.content_hash(p.text, ents, med),
-                    iso(ev.seen_at),
-                    iso(p.edit_date) if p.edit_date else None,
-                )
-            )
+            prepared.append(prepare_post(ev))
         except Exception as err:
             stats.fail(ev, err)
-    if not prepared:
-        return
-    keys = {(x[0].post.channel_id, x[0].post.message_id) for x in prepared}
-    states = _load_states(conn, keys)
-    channel_ids = {k[0] for k in keys}
-    first_seen: dict[int, str] = {}
-    for x in prepared:
-        first_seen.setdefault(x[0].post.channel_id, x[5])
-    conn.executemany(
-        "INSERT OR IGNORE INTO channels(id, first_seen, last_seen) VALUES (?,?,?)",
-        [(c, first_seen[c], first_seen[c]) for c in channel_ids],
-    )
-    next_post = _next_id(conn, "posts")
-    next_version = _next_id(conn, "post_versions")
-    seq, prev = chain.chain_head(conn)
-    versions: list[tuple[Any, ...]] = []
-    chain_rows: list[tuple[Any, ...]] = []
-    samples: list[tuple[Any, ...]] = []
-    alerts: list[tuple[AlertKind, int, int, str, str]] = []
-
-    for ev, date, ents, med, chash, seen, edit in prepared:
-        p = ev.post
-        key = (p.channel_id, p.message_id)
-        st = states.get(key)
-        new_version = st is None or st.chash != chash
-        if st is None:
-            st = _State(next_post, None, 0, None, p.text, None)
-            next_post += 1
-            states[key] = st
-            links, refs = extract_links(p.text, p.entities)
-            fwd = p.forward
-            st.row = [
-                st.post_id, p.channel_id, p.message_id, date, p.text, ents,
-                p.media.kind if p.media else None, med, p.grouped_id, p.reply_to,
-                fwd.channel_id if fwd else None, fwd.name if fwd else None,
-                fwd.message_id if fwd else None,
-                iso(fwd.date) if fwd and fwd.date else None,
-                p.post_author, links, refs, guess_language(p.text), edit, None, 1, seen,
-                None, None, None,
-            ]  # fmt: skip
-            stats.posts_new += 1
-        if new_version:
-            vid = next_version
-            next_version += 1
-            st.version_no += 1
-            st.version_id = vid
-            st.chash = chash
-            st.text = p.text
-            versions.append(
-                (vid, p.channel_id, p.message_id, st.version_no, p.text, ents, med, chash,
-                 edit, seen, ev.source)
-            )  # fmt: skip
-            record = chain.version_record(
-                p.channel_id, p.message_id, st.version_no, chash, edit, seen, ev.source
-            )
-            seq += 1
-            h = chain.link(prev, record)
-            chain_rows.append((seq, "version", vid, prev, h))
-            prev = h
-            stats.versions += 1
-            if st.row is not None:
-                row = st.row
-                row[4], row[5], row[7], row[18] = p.text, ents, med, edit
-                row[6] = p.media.kind if p.media else None
-                row[19], row[20] = vid, st.version_no
-                if st.version_no > 1:
-                    links, refs = extract_links(p.text, p.entities)
-                    row[15], row[16], row[17] = links, refs, guess_language(p.text)
-            else:
-                st.changed = True
-                st.pending = (p, ents, med, edit)
-            kind: AlertKind = "new" if st.version_no == 1 else "edit"
-            if rules or kind == "edit":
-                alerts.append((kind, p.channel_id, p.message_id, p.text, seen))
-        if p.engagement is not None:
-            counters = _engagement_row(p.engagement)
-            if not st.sample_loaded:
-                st.latest_sample = (
-                    _latest_sample(conn, p.channel_id, p.message_id)
-                    if st.db_text is not None
-                    else None
-                )
-                st.sample_loaded = True
-            if st.latest_sample != counters:
-                st.latest_sample = counters
-                samples.append((p.channel_id, p.message_id, seen, *counters))
-
-    # Write: posts before versions (FK-free but readable order), then FTS.
-    new_rows = [st.row for st in states.values() if st.row is not None and st.db_text is None]
-    if new_rows:
-        conn.executemany(f"INSERT INTO posts({_POST_COLS}) VALUES ({','.join('?' * 25)})", new_rows)
-    if versions:
-        conn.executemany(
-            "INSERT INTO post_versions(id, channel_id, message_id, version_no, text, entities,"
-            " media, content_hash, edit_date, captured_at, source) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            versions,
-        )
-        conn.executemany(
-            "INSERT INTO chain(seq, kind, ref_id, prev_hash, hash) VALUES (?,?,?,?,?)", chain_rows
-        )
-    updates = []
-    fts_delete = []
-    for st in states.values():
-        if st.pending is not None:
-            p, ents, med, edit = st.pending
-            links, refs = extract_links(p.text, p.entities)
-            updates.append(
-                (p.text, ents, p.media.kind if p.media else None, med, links, refs,
-                 guess_language(p.text), edit, st.version_id, st.version_no, st.post_id)
-            )  # fmt: skip
-            old = index_text(st.db_text or "")
-            if old:
-                fts_delete.append(("delete", st.post_id, old))
-    if updates:
-        conn.executemany(
-            "UPDATE posts SET text=?, entities=?, media_kind=?, media=?, links=?, tme_refs=?,"
-            " lang=?, edit_date=?, version_id=?, version_count=? WHERE id=?",
-            updates,
-        )
-    if fts_delete:
-        conn.executemany("INSERT INTO posts_fts(posts_fts, rowid, body) VALUES (?,?,?)", fts_delete)
-    fts_insert = []
-    for st in states.values():
-        if st.row is not None or st.changed:
-            body = index_text(st.text)
-            if body:
-                fts_insert.append((st.post_id, body))
-    if fts_insert:
-        conn.executemany("INSERT INTO posts_fts(rowid, body) VALUES (?,?)", fts_insert)
-    if samples:
-        cur = conn.executemany(
-            "INSERT OR IGNORE INTO engagement(channel_id, message_id, sampled_at, views,"
-            " forwards, replies, reactions) VALUES (?,?,?,?,?,?,?)",
-            samples,
-        )
-        stats.samples += max(cur.rowcount, 0)
-        conn.executemany(
-            "UPDATE posts SET views=?, forwards=?, replies=? WHERE channel_id=? AND message_id=?",
-            [(s[3], s[4], s[5], s[0], s[1]) for s in samples],
-        )
-    usernames: dict[int, str | None] = {}
-    for kind_, cid, mid, text, at in alerts:
-        if cid not in usernames:
-            r = conn.execute("SELECT username FROM channels WHERE id=?", (cid,)).fetchone()
-            usernames[cid] = r[0] if r else None
-        stats.alerts += evaluate(conn, rules, kind_, cid, mid, text, usernames[cid], at)
+    st = write_prepared(conn, prepared, rules)
+    stats.posts_new += st.posts_new
+    stats.versions += st.versions
+    stats.samples += st.samples
+    stats.alerts += st.alerts
     stats.events += len(prepared)
 
 

@@ -118,7 +118,9 @@ def _fetch(url: str) -> str:
     import httpx
 
     try:
-        resp = httpx.get(url, timeout=15.0, follow_redirects=True, headers={"User-Agent": "telewatch"})
+        resp = httpx.get(
+            url, timeout=15.0, follow_redirects=True, headers={"User-Agent": "telewatch"}
+        )
         resp.raise_for_status()
     except httpx.HTTPError as err:
         raise UserError(

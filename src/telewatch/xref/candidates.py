@@ -154,7 +154,9 @@ def forwards_of(
     return out
 
 
-def recent_texts(conn: sqlite3.Connection, channel_id: int, before: datetime, n: int = 200) -> list[str]:
+def recent_texts(
+    conn: sqlite3.Connection, channel_id: int, before: datetime, n: int = 200
+) -> list[str]:
     """The channel's last ``n`` post texts before ``before`` (signature detection)."""
     rows = conn.execute(
         "SELECT text FROM posts WHERE channel_id = ? AND date <= ? AND text != '' "

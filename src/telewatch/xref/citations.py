@@ -56,11 +56,32 @@ _NAMED_BEFORE = re.compile(
 )
 _GENERIC = frozenset(
     normalize(w)
-    for w in (
-        "news channel tv official media agency live breaking info channel telegram "
-        "نيوز اخبار أخبار قناة عاجل خبر كانال رسمي "
-        "новости канал официальный ньюс новини"
-    ).split()
+    for w in [
+        "news",
+        "channel",
+        "tv",
+        "official",
+        "media",
+        "agency",
+        "live",
+        "breaking",
+        "info",
+        "channel",
+        "telegram",
+        "نيوز",
+        "اخبار",
+        "أخبار",
+        "قناة",
+        "عاجل",
+        "خبر",
+        "كانال",
+        "رسمي",
+        "новости",
+        "канал",
+        "официальный",
+        "ньюс",
+        "новини",
+    ]
 )
 
 
@@ -120,7 +141,10 @@ def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str,
             else:
                 n = len(words(v))
                 hits = [
-                    (" ".join(toks[i : i + n]), same_name(v, " ".join(toks[i : i + n]), strict=True))
+                    (
+                        " ".join(toks[i : i + n]),
+                        same_name(v, " ".join(toks[i : i + n]), strict=True),
+                    )
                     for i in range(len(toks) - n + 1)
                     if toks[i][:1].isupper() or not toks[i][:1].isalpha() or not toks[i].isascii()
                 ]
@@ -148,8 +172,12 @@ def extract_citations(text: str, channels: list[ChannelInfo]) -> list[Citation]:
         ch = by_user.get(user.lower())
         out.append(
             Citation(
-                "link", m.group(0), user, int(mid) if mid else None,
-                ch.id if ch else None, ch.title if ch else None,
+                "link",
+                m.group(0),
+                user,
+                int(mid) if mid else None,
+                ch.id if ch else None,
+                ch.title if ch else None,
             )
         )
         seen_users[user.lower()] = seen_users.get(user.lower(), 0) + 1
@@ -157,7 +185,9 @@ def extract_citations(text: str, channels: list[ChannelInfo]) -> list[Citation]:
         user = m.group(1)
         ch = by_user.get(user.lower())
         out.append(
-            Citation("handle", m.group(0), user, None, ch.id if ch else None, ch.title if ch else None)
+            Citation(
+                "handle", m.group(0), user, None, ch.id if ch else None, ch.title if ch else None
+            )
         )
         seen_users[user.lower()] = seen_users.get(user.lower(), 0) + 1
     cited_ids = {c.channel_id for c in out if c.channel_id is not None}

@@ -16,7 +16,10 @@ Rules (contract):
   previous year).
 * Parts of the day, local time: early 03–09, morning 05–12, late morning
   09–13, noon 11–15, afternoon 12–19, evening 16–24, night 18–06 next day,
-  "late on <day>" 18–03. A clock time narrows the window to ±1 h (±1.5 h on
+  "late on <day>" 18–03. "Night" with a day is the night after it in
+  English and French ("Thursday night"), the night before it in Russian,
+  Ukrainian ("в субботу ночью"), Arabic ("ليلة الخميس") and Persian ("شب جمعه"):
+  18:00 the day before to 07:00. A clock time narrows the window to ±1 h (±1.5 h on
   the side "shortly before/after" points to).
 * Without a publication time nothing relative can be resolved: absolute
   dates are still returned, relative ones are dropped and ``resolved`` says so.
@@ -69,44 +72,146 @@ for _idx, _names in enumerate(
 _RELATIVE: dict[str, int] = {
     normalize(k): v
     for k, v in {
-        "today": 0, "tonight": 0, "this morning": 0, "this afternoon": 0, "this evening": 0,
-        "aujourd'hui": 0, "ce matin": 0, "cet après-midi": 0, "ce soir": 0, "cette nuit": 0,
-        "сегодня": 0, "сьогодні": 0, "اليوم": 0, "امروز": 0, "امشب": 0,
-        "yesterday": -1, "last night": -1, "hier": -1, "la veille": -1, "вчера": -1,
-        "вчора": -1, "учора": -1, "أمس": -1, "امس": -1, "البارحة": -1, "دیروز": -1, "دیشب": -1,
-        "day before yesterday": -2, "avant-hier": -2, "позавчера": -2, "позавчора": -2,
-        "أول أمس": -2, "اول امس": -2, "پریروز": -2,
+        "today": 0,
+        "tonight": 0,
+        "this morning": 0,
+        "this afternoon": 0,
+        "this evening": 0,
+        "aujourd'hui": 0,
+        "ce matin": 0,
+        "cet après-midi": 0,
+        "ce soir": 0,
+        "cette nuit": 0,
+        "сегодня": 0,
+        "сьогодні": 0,
+        "اليوم": 0,
+        "امروز": 0,
+        "امشب": 0,
+        "yesterday": -1,
+        "last night": -1,
+        "hier": -1,
+        "la veille": -1,
+        "вчера": -1,
+        "вчора": -1,
+        "учора": -1,
+        "أمس": -1,
+        "امس": -1,
+        "البارحة": -1,
+        "دیروز": -1,
+        "دیشب": -1,
+        "day before yesterday": -2,
+        "avant-hier": -2,
+        "позавчера": -2,
+        "позавчора": -2,
+        "أول أمس": -2,
+        "اول امس": -2,
+        "پریروز": -2,
     }.items()
 }
 _PARTS: dict[str, str] = {
     normalize(k): v
     for k, v in {
-        "early": "early", "tôt": "early", "aube": "early", "dawn": "early", "рано": "early",
-        "на рассвете": "early", "фجر": "early", "فجر": "early", "الفجر": "early", "سحر": "early",
-        "late morning": "late_morning", "fin de matinée": "late_morning",
-        "mid-morning": "late_morning", "milieu de matinée": "late_morning",
-        "morning": "morning", "matin": "morning", "matinée": "morning", "утром": "morning",
-        "утра": "morning", "утро": "morning", "вранці": "morning", "зранку": "morning",
-        "ранку": "morning", "صباح": "morning", "صباحا": "morning", "صبح": "morning",
-        "noon": "noon", "midday": "noon", "midi": "noon", "полдень": "noon",
-        "опівдні": "noon", "ظهر": "noon", "ظهرا": "noon", "الظهر": "noon",
-        "afternoon": "afternoon", "après-midi": "afternoon", "днем": "afternoon",
-        "днём": "afternoon", "вдень": "afternoon", "после обеда": "afternoon",
-        "пополудні": "afternoon", "بعد الظهر": "afternoon", "عصر": "afternoon",
-        "بعدازظهر": "afternoon", "evening": "evening", "soir": "evening", "soirée": "evening",
-        "вечером": "evening", "вечер": "evening", "вечора": "evening", "ввечері": "evening",
-        "увечері": "evening", "مساء": "evening", "مساءا": "evening", "مساء اليوم": "evening",
-        "night": "night", "nuit": "night", "ночью": "night", "ночь": "night", "вночі": "night",
-        "уночі": "night", "ночі": "night", "ليلا": "night", "ليلة": "night", "الليلة": "night",
-        "ليل": "night", "شب": "night", "late": "late", "tard": "late", "поздно": "late",
-        "пізно": "late", "tonight": "evening", "ce soir": "evening", "cette nuit": "night",
-        "last night": "night", "دیشب": "night", "امشب": "night",
+        "early": "early",
+        "tôt": "early",
+        "aube": "early",
+        "dawn": "early",
+        "рано": "early",
+        "на рассвете": "early",
+        "фجر": "early",
+        "فجر": "early",
+        "الفجر": "early",
+        "سحر": "early",
+        "late morning": "late_morning",
+        "fin de matinée": "late_morning",
+        "early afternoon": "early_afternoon",
+        "début d'après-midi": "early_afternoon",
+        "late afternoon": "late_afternoon",
+        "fin d'après-midi": "late_afternoon",
+        "late evening": "night",
+        "fin de soirée": "night",
+        "tard dans la soirée": "night",
+        "début de soirée": "evening",
+        "early evening": "evening",
+        "mid-morning": "late_morning",
+        "milieu de matinée": "late_morning",
+        "morning": "morning",
+        "matin": "morning",
+        "matinée": "morning",
+        "утром": "morning",
+        "утра": "morning",
+        "утро": "morning",
+        "вранці": "morning",
+        "зранку": "morning",
+        "ранку": "morning",
+        "صباح": "morning",
+        "صباحا": "morning",
+        "صبح": "morning",
+        "noon": "noon",
+        "midday": "noon",
+        "midi": "noon",
+        "полдень": "noon",
+        "опівдні": "noon",
+        "ظهر": "noon",
+        "ظهرا": "noon",
+        "الظهر": "noon",
+        "afternoon": "afternoon",
+        "après-midi": "afternoon",
+        "днем": "afternoon",
+        "днём": "afternoon",
+        "вдень": "afternoon",
+        "после обеда": "afternoon",
+        "пополудні": "afternoon",
+        "بعد الظهر": "afternoon",
+        "عصر": "afternoon",
+        "بعدازظهر": "afternoon",
+        "evening": "evening",
+        "soir": "evening",
+        "soirée": "evening",
+        "вечером": "evening",
+        "вечер": "evening",
+        "вечора": "evening",
+        "ввечері": "evening",
+        "увечері": "evening",
+        "مساء": "evening",
+        "مساءا": "evening",
+        "مساء اليوم": "evening",
+        "night": "night",
+        "nuit": "night",
+        "ночью": "night_before",
+        "ночь": "night_before",
+        "вночі": "night_before",
+        "уночі": "night_before",
+        "ночі": "night_before",
+        "ليلا": "night",
+        "ليلة": "night_before",
+        "الليلة": "night",
+        "ليل": "night",
+        "شب": "night_before",
+        "late": "late",
+        "tard": "late",
+        "поздно": "late",
+        "пізно": "late",
+        "tonight": "evening",
+        "ce soir": "evening",
+        "cette nuit": "night",
+        "last night": "night",
+        "دیشب": "night",
+        "امشب": "night",
     }.items()
 }
 # Local hours [start, end) of each part of the day (end may pass midnight).
 _PART_HOURS: dict[str, tuple[float, float]] = {
-    "early": (3, 9), "morning": (5, 12), "late_morning": (9, 13), "noon": (11, 15),
-    "afternoon": (12, 19), "evening": (16, 24), "night": (18, 30), "late": (18, 27),
+    "early": (3, 9),
+    "morning": (5, 12),
+    "late_morning": (9, 13),
+    "noon": (11, 15),
+    "afternoon": (12, 19),
+    "early_afternoon": (12, 16),
+    "late_afternoon": (15, 19),
+    "evening": (16, 24),
+    "night": (18, 30),
+    "night_before": (-6, 7),
+    "late": (18, 27),
     "day": (0, 24),
 }
 _LAST = {normalize(w) for w in ("last", "dernier", "dernière", "прошлый", "прошлую", "минулого")}
@@ -120,7 +225,11 @@ _B = r"(?<![\w])"  # word boundary that works for Arabic and Cyrillic
 _E = r"(?![\w])"
 _MONTH_RE = _alternation(list(_MONTHS))
 _ABS_DMY = re.compile(
-    _B + r"(\d{1,2})(?:er|st|nd|rd|th|-?го|-?е)?\s+(?:de\s+)?(" + _MONTH_RE + r")" + _E
+    _B
+    + r"(\d{1,2})(?:er|st|nd|rd|th|-?го|-?е)?\s+(?:de\s+)?("
+    + _MONTH_RE
+    + r")"
+    + _E
     + r"(?:\s*,?\s*(\d{4}))?"
 )
 _ABS_MDY = re.compile(
@@ -135,7 +244,8 @@ _CLOCK = re.compile(_B + r"(\d{1,2})(?::|h\s?|\s?h\s?)(\d{2})?" + r"(?!\d)(?:\s*
 _BEFORE = re.compile(r"(before|avant|до|قبل|پیش از|shortly before|peu avant)\s*$")
 _AFTER = re.compile(r"(after|après|после|після|بعد|پس از)\s*$")
 _NIGHT_SPAN = re.compile(
-    _B + r"(?:nuit|night|ночь|ніч|ليلة|شب)\s+(?:de|du|of|from|со|с|з|зі)?\s*("
+    _B
+    + r"(?:nuit|night|ночь|ніч|ليلة|شب)\s+(?:de|du|of|from|со|с|з|зі)?\s*("
     + _alternation(list(_WEEKDAYS))
     + r")\s+(?:à|au|to|into|на|до|-|–|و)\s*("
     + _alternation(list(_WEEKDAYS))
@@ -279,13 +389,19 @@ def _part_near(s: str, a: int, b: int) -> tuple[str, str] | None:
 
 
 def extract_dates(
-    text: str, published: datetime | None, event_tz: tzinfo, lead_chars: int | None = None
+    text: str,
+    published: datetime | None,
+    event_tz: tzinfo,
+    lead_chars: int | None = None,
+    attribution: re.Pattern[str] | None = None,
 ) -> list[DateMention]:
     """Date/time mentions in ``text`` as UTC windows (see module docstring).
 
     ``published`` is aware (any zone) or None; ``event_tz`` is the zone of the
     places reported on. Mentions in the lead (first ``lead_chars``, default a
-    third of the text) weigh 1.0, later ones 0.5."""
+    third of the text) weigh 1.0, later ones 0.5 — unless their sentence
+    matches ``attribution`` (it names the cited source: "the channel said on
+    Thursday"), which makes them 1.0 too."""
     ref = published.astimezone(event_tz).date() if published else None
     lead = lead_chars if lead_chars is not None else max(200, len(text) // 3)
     mentions: list[DateMention] = []
@@ -295,9 +411,10 @@ def extract_dates(
         offset = text.find(sentence, pos)
         pos = max(pos, offset)
         s = normalize(sentence)
+        attributed = attribution is not None and attribution.search(s) is not None
         days = _find_days(s, ref)
         for d in days:
-            weight = 1.0 if offset + d.span[0] < lead else 0.5
+            weight = 1.0 if offset + d.span[0] < lead or attributed else 0.5
             if d.end_day is not None:
                 start, _ = _window(d.day, "night", event_tz)
                 _, end = _window(d.end_day, "early", event_tz)
@@ -309,12 +426,17 @@ def extract_dates(
             start, end = _window(d.day, part[0] if part else "day", event_tz)
             mentions.append(DateMention(label, start, end, weight, offset + d.span[0]))
             last_day = d.day
-        if not days and last_day is not None:
-            # "Dans la matinée, …": a part of day alone refers to the last day named.
-            m = _PART_RE.search(s)
-            if m and _PARTS[m[1]] in ("morning", "late_morning", "noon", "afternoon", "evening"):
-                start, end = _window(last_day, _PARTS[m[1]], event_tz)
-                mentions.append(DateMention(m[1], start, end, 0.7, offset + m.start()))
+        if last_day is not None:
+            # "Dans la matinée, …", "une mise à jour en début d'après-midi": a
+            # part of day not attached to a day refers to the last day named.
+            used = [(d.span[0] - 30, d.span[1] + 30) for d in days]
+            for m in _PART_RE.finditer(s):
+                alone = _PARTS[m[1]]
+                if alone in ("early", "late") or any(a <= m.start() < b for a, b in used):
+                    continue
+                start, end = _window(last_day, alone, event_tz)
+                w = 1.0 if attributed else 0.7
+                mentions.append(DateMention(m[1], start, end, w, offset + m.start()))
         # Clock times narrow the window of the sentence's (or the last) day.
         day_for_clock = days[-1].day if days else last_day
         if day_for_clock is None:
@@ -331,7 +453,7 @@ def extract_dates(
                 lo, hi = timedelta(hours=1.5), timedelta(minutes=10)
             elif _AFTER.search(before_txt):
                 lo, hi = timedelta(minutes=10), timedelta(hours=1.5)
-            weight = 1.0 if offset + m.start() < lead else 0.8
+            weight = 1.0 if offset + m.start() < lead or attributed else 0.8
             mentions.append(DateMention(m.group(0), t - lo, t + hi, weight, offset + m.start()))
     return mentions
 

@@ -20,7 +20,6 @@ emoji, so a copy that swaps the signature still counts as verbatim.
 
 from __future__ import annotations
 
-import math
 import re
 import sqlite3
 from collections import Counter
@@ -42,7 +41,9 @@ from telewatch.xref.terms import concepts, numbers
 
 COPY_JACCARD = 0.7
 NEAR_JACCARD = 0.45
-PARAPHRASE_SCORE = 0.42
+PARAPHRASE_SCORE = 0.3
+BACK_PARAPHRASE_SCORE = 0.4
+BACK_HOURS = 12
 SEMANTIC_PARAPHRASE = 0.86
 _NUM_PERM = 64
 _HASHTAG = re.compile(r"#\S+")
@@ -106,6 +107,11 @@ class Signatures:
             self._cache[channel_id] = frozenset(k for k, c in counts.items() if c >= need and k)
         return self._cache[channel_id]
 
+    def raw_body(self, post: PostRow) -> str:
+        """The post's text without its signature lines (otherwise unchanged)."""
+        sig = self.lines(post.channel_id, post.date)
+        return "\n".join(ln for ln in post.text.splitlines() if _line_key(ln) not in sig)
+
     def body(self, post: PostRow) -> str:
         """The post's text without signature lines, hashtags, links and emoji."""
         sig = self.lines(post.channel_id, post.date)
@@ -145,18 +151,58 @@ def _minhash(sh: set[str]) -> MinHash:
 
 
 def features(text: str) -> set[str]:
-    """Script-independent features of a post for paraphrase detection: name
-    keys of its words (Arabic clitics stripped), event concepts and numbers."""
+    """Script-independent word keys of a text (Arabic clitics stripped):
+    the name-key shape of every word with at least two consonant classes."""
     out: set[str] = set()
     for w in words(normalize(_URL.sub(" ", _HASHTAG.sub(" ", text)))):
+        if w.isdigit():
+            continue
         forms = strip_arabic_clitics(w) if script_of(w) == "arabic" else [w]
-        form = forms[-1]
-        sk = name_key(form).skeleton.replace(" ", "")
-        if len(sk) >= 3 and not w.isdigit():
-            out.add("k:" + sk)
-    out.update("c:" + c for c in concepts(text))
-    out.update("n:" + n for n in numbers(text))
+        key = name_key(forms[-1])
+        if len(key.skeleton.replace(" ", "")) >= 2:
+            out.add(key.shape)
     return out
+
+
+_BULLET = re.compile(
+    r"^\s*(?:[-•▪▫◾◽●○■□►▶➖✅🔸🔹🔻]|\d{1,2}\s*[-.)]|[\u0660-\u0669\u06f0-\u06f9]{1,2}\s*[-.)])"
+)
+
+
+def is_roundup(text: str) -> bool:
+    """A digest post (two or more bullet/numbered lines): it overlaps many
+    events without being a copy of any one of them."""
+    return sum(1 for line in text.splitlines() if _BULLET.match(line)) >= 2
+
+
+def _main_script(text: str) -> str:
+    counts = Counter(script_of(w) for w in words(text))
+    counts.pop("other", None)
+    return counts.most_common(1)[0][0] if counts else "other"
+
+
+def event_similarity(a: str, b: str) -> float:
+    """How likely two post bodies report the same event, in [0, 1], across
+    languages: places/actors (gazetteer and name keys), event terms, numbers.
+
+    When one side is in Latin or Cyrillic script its named entities are
+    looked for in the other side by name key; two Arabic-script texts are
+    compared by their word keys (shared names and cognates)."""
+    from telewatch.xref.gazetteer import EntityMatcher, find_entities
+
+    sa, sb = _main_script(a), _main_script(b)
+    if sa in ("latin", "cyrillic") or sb in ("latin", "cyrillic"):
+        lat, other = (a, b) if sa in ("latin", "cyrillic") else (b, a)
+        matcher = EntityMatcher(find_entities(lat))
+        hits = matcher.match(other)
+        ent = len(hits) / max(1, min(len(matcher.entities), 4))
+    else:
+        fa, fb = features(a), features(b)
+        ent = len(fa & fb) / max(1, min(len(fa), len(fb)))
+    ca, cb = set(concepts(a)), set(concepts(b))
+    conc = len(ca & cb) / max(1, len(ca | cb))
+    num = 1.0 if numbers(a) & numbers(b) else 0.0
+    return 0.55 * min(ent, 1.0) + 0.3 * conc + 0.15 * num
 
 
 def _resolve_origin(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -> PostRow:
@@ -175,9 +221,58 @@ def _resolve_origin(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -
                 key=lambda c: (jaccard(shingles(sigs.body(c)), shingles(body)), c.date),
                 default=None,
             )
-            if best is not None and jaccard(shingles(sigs.body(best)), shingles(body)) >= NEAR_JACCARD:
+            if (
+                best is not None
+                and jaccard(shingles(sigs.body(best)), shingles(body)) >= NEAR_JACCARD
+            ):
                 return best
     return post
+
+
+def _earlier_source(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -> PostRow:
+    """The earliest post of another channel, up to ``BACK_HOURS`` before
+    ``post``, that ``post`` copies or rewrites (``post`` itself when none).
+
+    A candidate that matches an earlier post of ``post``'s own channel better
+    is about that post instead (mutual best match), and is skipped."""
+    pool = posts_in_window(conn, post.date - timedelta(hours=2 * BACK_HOURS), post.date)
+    body = sigs.raw_body(post)
+    sh = shingles(sigs.body(post))
+    own = [p for p in pool if p.channel_id == post.channel_id and p.date < post.date and p.text]
+
+    def sim(a: PostRow, b_body: str, b_sh: set[str]) -> float:
+        j = jaccard(shingles(sigs.body(a)), b_sh)
+        return 1.0 + j if j >= COPY_JACCARD else event_similarity(sigs.raw_body(a), b_body)
+
+    for p in pool:  # oldest first
+        if (
+            p.channel_id == post.channel_id
+            or p.date >= post.date
+            or p.date < post.date - timedelta(hours=BACK_HOURS)
+            or is_roundup(p.text)
+        ):
+            continue
+        score = sim(p, body, sh)
+        if score < BACK_PARAPHRASE_SCORE:
+            continue
+        p_body, p_sh = sigs.raw_body(p), shingles(sigs.body(p))
+        if any(o.date < post.date and sim(o, p_body, p_sh) > score for o in own):
+            continue
+        return p
+    return post
+
+
+def _find_origin(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -> PostRow:
+    """Follow forward headers and earlier copies/rewrites back to the first capture."""
+    current = post
+    for _ in range(4):
+        prev = _resolve_origin(conn, current, sigs)
+        if prev.rowid == current.rowid:
+            prev = _earlier_source(conn, current, sigs)
+        if prev.rowid == current.rowid:
+            break
+        current = prev
+    return current
 
 
 def trace(
@@ -195,23 +290,13 @@ def trace(
     if start is None:
         raise LookupError(f"post {channel_id}/{message_id} is not in the archive")
     sigs = Signatures(conn)
-    origin = _resolve_origin(conn, start, sigs)
+    origin = _find_origin(conn, start, sigs)
     window = timedelta(hours=window_hours)
     pool = posts_in_window(conn, origin.date - window, origin.date + window)
     pool = [p for p in pool if p.rowid != origin.rowid]
     bodies = {p.rowid: sigs.body(p) for p in pool}
     origin_body = sigs.body(origin)
     origin_sh = shingles(origin_body)
-
-    # An earlier near-identical post in another channel is the real origin.
-    for p in sorted(pool, key=lambda p: p.date):
-        if p.date >= origin.date or p.channel_id == origin.channel_id:
-            continue
-        if jaccard(shingles(bodies[p.rowid]), origin_sh) >= COPY_JACCARD:
-            return trace(
-                conn, p.channel_id, p.message_id, window_hours=window_hours,
-                semantic=semantic, semantic_conn=semantic_conn,
-            ) if (p.channel_id, p.message_id) != (channel_id, message_id) else TraceResult(p, p)
 
     result = TraceResult(start=start, origin=origin)
     result.spread.append(Spread(origin, "origin", 0.0, 1.0))
@@ -247,14 +332,16 @@ def trace(
                 found[p.rowid] = Spread(p, "near-copy", delay(p), sim)
 
     # Second-hand copies: verbatim copies of a copy/paraphrase already found.
-    _paraphrases(conn, origin, pool, found, delay, semantic, semantic_conn)
+    _paraphrases(conn, origin, pool, found, sigs, semantic, semantic_conn)
     for s in list(found.values()):
         sh = shingles(bodies.get(s.post.rowid, ""))
         if not sh:
             continue
         for key in lsh.query(_minhash(sh)):
             p = by_rowid[int(key)]
-            if p.rowid in found or p.channel_id in (origin.channel_id, s.post.channel_id):
+            if p.channel_id in (origin.channel_id, s.post.channel_id):
+                continue
+            if p.rowid in found and found[p.rowid].kind in ("forward", "copy"):
                 continue
             sim = jaccard(shingles(bodies[p.rowid]), sh)
             if sim >= COPY_JACCARD and p.date > s.post.date:
@@ -269,42 +356,42 @@ def _paraphrases(
     origin: PostRow,
     pool: list[PostRow],
     found: dict[int, Spread],
-    delay: object,
+    sigs: Signatures,
     semantic: bool,
     semantic_conn: sqlite3.Connection | None,
 ) -> None:
-    """Add rewrites of the origin published after it in other channels."""
+    """Add rewrites of the origin published after it in other channels: the
+    best one per channel (a channel's follow-ups are not copies), digests
+    excluded."""
     later = [
-        p for p in pool
-        if p.date > origin.date and p.channel_id != origin.channel_id and p.rowid not in found
+        p
+        for p in pool
+        if p.date > origin.date
+        and p.channel_id != origin.channel_id
+        and p.rowid not in found
+        and p.channel_id not in {s.post.channel_id for s in found.values()}
+        and not is_roundup(p.text)
     ]
     if not later:
         return
-    feats = {p.rowid: features(p.text) for p in later}
-    ofeat = features(origin.text)
-    df: Counter[str] = Counter()
-    for f in feats.values():
-        df.update(f)
-    n = len(later) + 1
-
-    def idf(k: str) -> float:
-        return math.log((n + 1) / (df[k] + 1))
-
-    o_weight = sum(idf(k) for k in ofeat) or 1.0
+    obody = sigs.raw_body(origin)
     sem: dict[int, float] = {}
     if semantic:
         from telewatch.xref.semantic import post_similarities
 
         sem = post_similarities(semantic_conn or conn, origin, later)
-    # One rewrite per channel: the best-scoring one (follow-ups are not copies).
-    best: dict[int, tuple[float, PostRow]] = {}
+    scored: dict[int, list[tuple[float, PostRow]]] = {}
     for p in later:
-        shared = ofeat & feats[p.rowid]
-        p_weight = sum(idf(k) for k in feats[p.rowid]) or 1.0
-        score = sum(idf(k) for k in shared) / math.sqrt(o_weight * p_weight)
+        hours = (p.date - origin.date).total_seconds() / 3600
+        score = event_similarity(obody, sigs.raw_body(p)) * (1.0 if hours <= 12 else 0.8)
         s = sem.get(p.rowid)
-        ok = score >= PARAPHRASE_SCORE or (s is not None and s >= SEMANTIC_PARAPHRASE)
-        if ok and (p.channel_id not in best or score > best[p.channel_id][0]):
-            best[p.channel_id] = (max(score, s or 0.0), p)
-    for score, p in best.values():
+        if s is not None and s >= SEMANTIC_PARAPHRASE:
+            score = max(score, PARAPHRASE_SCORE + (s - SEMANTIC_PARAPHRASE))
+        if score >= PARAPHRASE_SCORE:
+            scored.setdefault(p.channel_id, []).append((score, p))
+    for cands in scored.values():
+        # The channel's first report wins over its later follow-ups unless
+        # those are clearly closer.
+        top = max(c[0] for c in cands)
+        score, p = min((c for c in cands if c[0] >= 0.8 * top), key=lambda c: c[1].date)
         found[p.rowid] = Spread(p, "paraphrase", (p.date - origin.date).total_seconds() / 60, score)

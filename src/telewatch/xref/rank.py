@@ -13,9 +13,11 @@ Pipeline (``cross_reference``):
    sums the IDF-weighted entities matched across scripts, the shared event
    terms, shared numbers, same-language word overlap and (``--semantic``)
    the embedding similarity;
-4. confidence: ``link`` when the channel is named (not vague), the post lies
-   inside a date window, at least one place/actor matched and content ≥
-   ``LINK_CONTENT``; ``suggest`` when content ≥ ``SUGGEST_CONTENT`` and time
+4. confidence: ``link`` when the channel is named (not vague), the post is
+   neither a forward nor a digest, lies inside a date window, matches at
+   least two places/actors, has at most two event terms the article never
+   mentions and content ≥ ``LINK_CONTENT`` (or the article links the exact
+   post); ``suggest`` when content ≥ ``SUGGEST_CONTENT`` and time
    ≥ 0.3. Anything below ``suggest`` is not returned.
 """
 
@@ -47,19 +49,77 @@ from telewatch.xref.gazetteer import (
     load_gazetteer,
 )
 from telewatch.xref.names import words
+from telewatch.xref.provenance import Signatures, is_roundup, jaccard, shingles
 from telewatch.xref.terms import concepts, numbers
 
 LINK_CONTENT = 2.2
+RELAYED_BONUS = 1.5
+# Countries say little about which post; unknown capitalised names a bit less than known ones.
+_ENTITY_WEIGHT = {"country": 0.25, "name": 0.8}
 SUGGEST_CONTENT = 1.0
 _WINDOW_PAD = timedelta(hours=12)
 _STOP = frozenset(
     normalize(w)
-    for w in (
-        "the and that with from this were have been said which their about after also there "
-        "they would could into than other over while when where what according reported "
-        "dans pour avec selon cette sont été leur mais plus dont elle ils entre après depuis "
-        "sans sous aussi ainsi encore lors avait était chaîne channel telegram post posts"
-    ).split()
+    for w in [
+        "the",
+        "and",
+        "that",
+        "with",
+        "from",
+        "this",
+        "were",
+        "have",
+        "been",
+        "said",
+        "which",
+        "their",
+        "about",
+        "after",
+        "also",
+        "there",
+        "they",
+        "would",
+        "could",
+        "into",
+        "than",
+        "other",
+        "over",
+        "while",
+        "when",
+        "where",
+        "what",
+        "according",
+        "reported",
+        "dans",
+        "pour",
+        "avec",
+        "selon",
+        "cette",
+        "sont",
+        "été",
+        "leur",
+        "mais",
+        "plus",
+        "dont",
+        "elle",
+        "ils",
+        "entre",
+        "après",
+        "depuis",
+        "sans",
+        "sous",
+        "aussi",
+        "ainsi",
+        "encore",
+        "lors",
+        "avait",
+        "était",
+        "chaîne",
+        "channel",
+        "telegram",
+        "post",
+        "posts",
+    ]
 )
 
 
@@ -111,18 +171,23 @@ def _content_words(text: str) -> set[str]:
     }
 
 
-def _time_score(t: datetime, mentions: list[DateMention]) -> tuple[float, DateMention | None, float]:
+def _time_score(
+    t: datetime, mentions: list[DateMention]
+) -> tuple[float, DateMention | None, float]:
     """(score, best mention, hours outside it)."""
-    best = (0.0, None, math.inf)
+    best: tuple[float, DateMention | None, float] = (0.0, None, math.inf)
     for m in mentions:
         if m.start <= t <= m.end:
             dist = 0.0
         else:
             dist = min(abs((t - m.start).total_seconds()), abs((t - m.end).total_seconds())) / 3600
-        score = m.weight * math.exp(-dist / 4.0)
+        hours = (m.end - m.start).total_seconds() / 3600
+        # A precise window (a clock time) says more than a whole day.
+        precision = 1.0 if hours <= 4 else 0.9 if hours <= 13 else 0.8
+        score = m.weight * precision * math.exp(-dist / max(1.0, min(4.0, hours / 3)))
         if score > best[0]:
             best = (score, m, dist)
-    return best  # type: ignore[return-value]
+    return best
 
 
 def _event_tz(entities: list[FoundEntity], published: datetime | None) -> tuple[tzinfo, str]:
@@ -136,14 +201,73 @@ def _event_tz(entities: list[FoundEntity], published: datetime | None) -> tuple[
     return UTC, "UTC"
 
 
+_SOURCE_WORDS = (
+    "channel",
+    "channels",
+    "chaîne",
+    "chaînes",
+    "compte",
+    "telegram",
+    "канал",
+    "каналы",
+    "каналі",
+    "телеграм",
+    "قناة",
+    "قنوات",
+    "کانال",
+    "تلگرام",
+)
+
+
+def _attribution(citations: list[Citation]) -> re.Pattern[str]:
+    """Sentences naming the cited source: their dates are post times."""
+    terms = {normalize(w) for w in _SOURCE_WORDS}
+    terms.update(normalize(c.text) for c in citations if c.kind != "vague" and len(c.text) >= 3)
+    alternation = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")
+
+
+_ANAPHORA = re.compile(
+    normalize(
+        r"(?<!\w)(?:the channel|the same channel|it said|it reported|it added|it posted|"
+        r"la chaîne|cette chaîne|la même chaîne|la même source|ce compte|le compte|selon ce|"
+        r"d'après cette|канал|этот канал|той же|цей канал|القناة|كانال|این کانال|همین کانال)(?!\w)"
+    )
+)
+_SENTENCES = re.compile(r"(?<=[.!?؟])\s+|\n+")
+
+
+def attributed_passages(text: str, citations: list[Citation]) -> dict[int, str]:
+    """For each cited archived channel, the sentences that report what it
+    said: those naming it, and later ones that refer back to it ("the
+    channel said", "la même source"), until another channel is named."""
+    named = [
+        (normalize(c.text), c.channel_id)
+        for c in citations
+        if c.channel_id is not None and c.kind != "vague"
+    ]
+    out: dict[int, list[str]] = {}
+    current: int | None = None
+    for sentence in _SENTENCES.split(text):
+        s = normalize(sentence)
+        hits = [cid for surface, cid in named if surface and surface in s]
+        if hits:
+            current = hits[-1]
+            for cid in dict.fromkeys(hits):
+                out.setdefault(cid, []).append(sentence)
+        elif current is not None and _ANAPHORA.search(s):
+            out.setdefault(current, []).append(sentence)
+    return {cid: " ".join(parts) for cid, parts in out.items()}
+
+
 def analyse(article: Article, conn: sqlite3.Connection) -> XrefResult:
     """Stage 1-2 extraction (no ranking): citations, entities, dates, terms."""
     full = f"{article.title}\n{article.text}" if article.title else article.text
     entities = find_entities(full)
     tz, tz_name = _event_tz(entities, article.published)
-    dates = extract_dates(article.text, article.published, tz)
     channels = list_channels(conn)
     citations = extract_citations(full, channels)
+    dates = extract_dates(article.text, article.published, tz, attribution=_attribution(citations))
     notes: list[str] = []
     if article.published is None:
         notes.append(
@@ -170,7 +294,9 @@ def _retrieval_windows(res: XrefResult, conn: sqlite3.Connection) -> list[DateMe
         row = conn.execute("SELECT max(date) FROM posts").fetchone()
         if row and row[0]:
             last = datetime.fromisoformat(str(row[0]).replace("Z", "+00:00"))
-            mentions = [DateMention("(latest week of the archive)", last - timedelta(days=7), last, 0.5, -1)]
+            mentions = [
+                DateMention("(latest week of the archive)", last - timedelta(days=7), last, 0.5, -1)
+            ]
             res.notes.append("no date could be resolved: searched the archive's latest week")
     return mentions
 
@@ -223,8 +349,10 @@ def cross_reference(
         if c.kind == "link" and c.channel_id is not None and c.message_id is not None
     }
     for ch, mid in exact_refs:
-        if ch is not None and mid is not None and not any(
-            p.channel_id == ch and p.message_id == mid for p in posts
+        if (
+            ch is not None
+            and mid is not None
+            and not any(p.channel_id == ch and p.message_id == mid for p in posts)
         ):
             from telewatch.xref.candidates import get_post
 
@@ -248,12 +376,16 @@ def _score(
     res: XrefResult,
     posts: list[PostRow],
     weights: dict[int, float],
-    exact_refs: set[tuple[int | None, int | None]],
+    exact_refs: set[tuple[int, int]],
     semantic: bool,
     conn: sqlite3.Connection,
 ) -> None:
     full = f"{res.article.title}\n{res.article.text}"
     matcher = EntityMatcher(res.entities)
+    passages = attributed_passages(full, res.citations)
+    att_matchers = {cid: EntityMatcher(find_entities(t)) for cid, t in passages.items()}
+    att_concepts = {cid: set(concepts(t)) for cid, t in passages.items()}
+    relayed = _relayed(conn, posts) if any(c.kind == "vague" for c in res.citations) else set()
     art_nums = numbers(full)
     art_words = _content_words(full)
     art_lang = res.article.language
@@ -263,13 +395,15 @@ def _score(
         from telewatch.xref.semantic import similarities
 
         sem = similarities(conn, full, posts)
-    per_post: list[tuple[PostRow, dict[str, str], dict[str, str], set[str], float]] = []
+    per_post: list[tuple[PostRow, dict[str, str], dict[str, str], set[str], float, list[str]]] = []
     df_ent: dict[str, int] = {}
     df_con: dict[str, int] = {}
     for p in posts:
         text = "\n".join((*p.older_texts, p.text))
         ents = matcher.match(text)
-        cons = {k: v for k, v in concepts(text).items() if k in res.concepts}
+        all_cons = concepts(text)
+        cons = {k: v for k, v in all_cons.items() if k in res.concepts}
+        extra_cons = sorted(k for k in all_cons if k not in res.concepts)
         nums = numbers(text) & art_nums
         lang = p.lang or guess_language(p.text)
         overlap = 0.0
@@ -277,7 +411,7 @@ def _score(
             pw = _content_words(p.text)
             if pw:
                 overlap = len(pw & art_words) / math.sqrt(len(pw) * max(1, len(art_words)))
-        per_post.append((p, ents, cons, nums, overlap))
+        per_post.append((p, ents, cons, nums, overlap, extra_cons))
         for k in ents:
             df_ent[k] = df_ent.get(k, 0) + 1
         for k in cons:
@@ -288,20 +422,38 @@ def _score(
         return math.log((n + 1) / (df + 0.5)) / math.log(n + 1)
 
     matches: list[Match] = []
-    for p, ents, cons, nums, overlap in per_post:
+    for p, ents, cons, nums, overlap, extra_cons in per_post:
         ent_score = 0.0
         ent_ev = []
         for key, word in ents.items():
             fe = matcher.entities[key]
-            w = (1.0 if fe.ids else 0.8) * idf(df_ent[key])
+            w = _ENTITY_WEIGHT.get(fe.kind, 1.0) * idf(df_ent[key])
             ent_score += w
-            ent_ev.append({"entity": fe.surface, "matched": word, "id": fe.ids[0] if fe.ids else None})
+            ent_ev.append(
+                {"entity": fe.surface, "matched": word, "id": fe.ids[0] if fe.ids else None}
+            )
         con_score = sum(0.45 * idf(df_con[k]) for k in cons)
         num_score = 0.6 * len(nums)
         lex = 1.5 * overlap
         sem_sim = sem.get(p.rowid)
         sem_score = 4.0 * max(0.0, (sem_sim or 0.0) - 0.75) / 0.25 if sem_sim is not None else 0.0
-        content = ent_score + con_score + num_score + lex + sem_score
+        # Event terms the post has and the article never mentions: it is
+        # (also) about something else.
+        off_topic = 0.25 * len(extra_cons)
+        content = ent_score + con_score + num_score + lex + sem_score - off_topic
+        att_score = 0.0
+        if p.channel_id in att_matchers:
+            # What the article says *this* channel reported weighs double.
+            att_ents = att_matchers[p.channel_id].match(text)
+            att_score = sum(
+                _ENTITY_WEIGHT.get(att_matchers[p.channel_id].entities[k].kind, 1.0)
+                * idf(df_ent.get(k, 1))
+                for k in att_ents
+            ) + sum(0.45 * idf(df_con[k]) for k in cons if k in att_concepts[p.channel_id])
+        content += att_score
+        if p.rowid in relayed:
+            # "Several channels reported": the wording several channels share.
+            content += RELAYED_BONUS
         tscore, tmention, tdist = _time_score(p.date, res.dates or [])
         if not res.dates and res.article.published is not None:
             tscore, tmention, tdist = _time_score(p.date, [default_window(res.article.published)])
@@ -310,11 +462,12 @@ def _score(
         if forwarded:
             # A forward speaks for its origin, not for the channel that relayed it.
             ch_w *= 0.5
-        roundup = _is_roundup(p.text)
+        roundup = is_roundup(p.text)
         if roundup:
             content *= 0.6
+            ch_w *= 0.5
         exact = (p.channel_id, p.message_id) in exact_refs
-        score = 4.0 * ch_w + 3.0 * tscore + content + (5.0 if exact else 0.0)
+        score = 6.0 * ch_w + 3.0 * tscore + content + (5.0 if exact else 0.0)
         in_window = tdist == 0.0
         if exact or (
             ch_w > 0
@@ -322,11 +475,16 @@ def _score(
             and not forwarded
             and not roundup
             and in_window
-            and ent_ev
+            and len(ent_ev) >= 2
+            and len(extra_cons) <= 2
             and content >= LINK_CONTENT
         ):
             confidence = "link"
-        elif content >= SUGGEST_CONTENT and (tscore >= 0.3 or exact) and (ent_ev or ch_w > 0 or lex > 0.5):
+        elif (
+            content >= SUGGEST_CONTENT
+            and (tscore >= 0.3 or exact)
+            and (ent_ev or ch_w > 0 or lex > 0.5)
+        ):
             confidence = "suggest"
         else:
             confidence = "none"
@@ -335,6 +493,7 @@ def _score(
             "channel": _channel_evidence(p, res.citations),
             "entities": ent_ev,
             "event_terms": sorted(cons),
+            "other_event_terms": extra_cons,
             "numbers": sorted(nums),
             "time": {
                 "window": tmention.text if tmention else None,
@@ -356,6 +515,8 @@ def _score(
             "deleted_at": p.deleted_at,
             "exact_link": exact,
             "forwarded_from": p.fwd_name,
+            "attributed_overlap": round(att_score, 3),
+            "relayed_verbatim": p.rowid in relayed,
             "roundup": roundup,
         }
         matches.append(Match(p, score, confidence, evidence, content))
@@ -363,13 +524,24 @@ def _score(
     res.matches = matches
 
 
-_BULLET = re.compile(r"^\s*(?:[-•▪▫◾◽●○■□►▶➖✅🔸🔹🔻]|\d{1,2}\s*[-.)]|[\u0660-\u0669\u06f0-\u06f9]{1,2}\s*[-.)])")
-
-
-def _is_roundup(text: str) -> bool:
-    """A digest post (three or more bullet/numbered lines): it overlaps many
-    articles without being the one a journalist cites."""
-    return sum(1 for line in text.splitlines() if _BULLET.match(line)) >= 3
+def _relayed(conn: sqlite3.Connection, posts: list[PostRow]) -> set[int]:
+    """Rowids of posts whose body (signature lines ignored) another channel
+    carries verbatim in the same window: forwards and copy-pastes."""
+    sigs = Signatures(conn)
+    sh = {p.rowid: shingles(sigs.body(p)) for p in posts if p.text}
+    by_key: dict[str, list[PostRow]] = {}
+    for p in posts:
+        body = sigs.body(p)
+        if len(body) >= 20:
+            by_key.setdefault(body[:40], []).append(p)
+    out: set[int] = set()
+    # Cheap blocking on the body's first words, then an exact Jaccard check.
+    for group in by_key.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                if a.channel_id != b.channel_id and jaccard(sh[a.rowid], sh[b.rowid]) >= 0.7:
+                    out.update((a.rowid, b.rowid))
+    return out
 
 
 def _channel_evidence(p: PostRow, citations: list[Citation]) -> dict[str, object] | None:

@@ -32,9 +32,7 @@ class Lexicon:
 @lru_cache(maxsize=1)
 def load_lexicon() -> Lexicon:
     """The event-term lexicon (built once)."""
-    raw = json.loads(
-        resources.files("telewatch.data").joinpath("events.json").read_text("utf-8")
-    )
+    raw = json.loads(resources.files("telewatch.data").joinpath("events.json").read_text("utf-8"))
     stems: dict[str, set[str]] = {}
     whole: dict[str, set[str]] = {}
     phrases: dict[str, set[str]] = {}

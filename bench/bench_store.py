@@ -1,0 +1,227 @@
+"""Archive benchmarks: import rate, search latency, bytes per post.
+
+* Import: a generated Telegram Desktop export (IMPORT_POSTS multilingual
+  posts) through ``import_paths`` into a fresh archive (parsing, FTS,
+  versions and hash chain included), against a plain ``sqlite3``
+  ``executemany`` of the same rows into a bare table, in the same run.
+* Search: p50/p95/max of ``queries.search`` over an archive of SEARCH_POSTS
+  generated posts (Arabic, Persian, Russian, English, French), built once
+  and cached under CACHE (delete the directory to rebuild).
+
+Environment: TELEWATCH_BENCH_POSTS (default 1,000,000) sizes the search
+archive, TELEWATCH_BENCH_IMPORT (default 200,000) the import export.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from telewatch.sources.desktop_export import ExportReader, import_paths
+from telewatch.store.db import connect
+from telewatch.store.queries import search
+
+CACHE = Path(os.environ.get("TELEWATCH_BENCH_CACHE", "/tmp/telewatch-bench"))
+SEARCH_POSTS = int(os.environ.get("TELEWATCH_BENCH_POSTS", "1000000"))
+IMPORT_POSTS = int(os.environ.get("TELEWATCH_BENCH_IMPORT", "200000"))
+EPOCH = 1_640_995_200  # 2022-01-01T00:00:00Z
+
+_VOCAB = {
+    "ar": (
+        "قوات الاحتلال الأمريكي رتل للدعم اللوجستي استهداف بعبوة ناسفة على الطريق الدولي"
+        " في مصادر محلية أفادت بأن الانفجار وقع صباح اليوم قرب مدينة وأسفر عن أضرار مادية"
+        " دون خسائر بشرية المقاومة الإسلامية بيان رسمي خلية الإعلام الأمني وزارة الداخلية"
+        " الحشد الشعبي الجيش العراقي طائرات مسيرة قصف مواقع تنظيم داعش الإرهابي اعتقال"
+        " متهمين أسعار الدولار ارتفاع الذهب السوق المحلية الطقس غائم جزئيا درجات الحرارة"
+        " الزائرين الكاظمية المقدسة حكومة البرلمان الانتخابات رئيس الوزراء عاجل صور فيديو"
+    ).split(),
+    "fa": (
+        "نیروهای آمریکایی کاروان لجستیک حمله بمب کنار جاده منابع عراقی گزارش دادند انفجار"
+        " امروز صبح نزدیک شهر خسارت مالی تلفات جانی گروه های مقاومت بیانیه رسمی وزارت کشور"
+        " عراق ایران قیمت دلار طلا بازار تهران زائران اربعین کربلا نجف دولت مجلس انتخابات"
+        " فوری خبر گزارش پهپاد پایگاه هوایی موشک آژیر خطر بیمارستان مصدوم جان باختند"
+    ).split(),
+    "ru": (
+        "американский конвой подорван на трассе возле города по данным местных источников"
+        " взрыв произошёл утром пострадавших нет военные заявили министерство обороны"
+        " сообщает агентство беспилотник атаковал базу ракета упала на территории аэропорта"
+        " курс доллара вырос рынок цены на хлеб правительство парламент выборы срочно"
+        " Самаре Москве Киеве Багдаде Ираке Сирии переговоры в Вене"
+    ).split(),
+    "en": (
+        "a US logistics convoy was hit by a roadside bomb on the international highway near"
+        " the city according to local sources the blast happened this morning with no"
+        " casualties security media cell statement ministry of interior militia drone strike"
+        " rocket landed inside the base sirens sounded airport prices dollar rate rose"
+        " market government parliament election breaking news report officials said"
+    ).split(),
+    "fr": (
+        "un convoi logistique américain a été visé par un engin explosif sur l'autoroute"
+        " internationale près de la ville selon des sources locales l'explosion a eu lieu ce"
+        " matin sans faire de victimes communiqué officiel ministère de l'intérieur frappe"
+        " de drone roquette tombée dans la base sirènes aéroport prix du dollar marché"
+        " gouvernement parlement élections dernière minute chaînes Telegram irakiennes"
+    ).split(),
+}
+_PLACES = {
+    "ar": ["السماوة", "بالسماوة", "الديوانية", "بغداد", "ببغداد", "الرمادي", "الفلوجة", "كركوك",
+           "السّماوة", "الناصرية", "البصرة", "الموصل", "سنجار", "الرطبة", "الحويجة"],
+    "fa": ["سماوه", "دیوانیه", "بغداد", "کربلا", "نجف", "کوت", "تهران", "مشهد", "اصفهان"],
+    "ru": ["Самара", "Самаре", "Москва", "Киев", "Багдад", "Харьков", "Одесса", "Донецк"],
+    "en": ["Samawa", "Diwaniyah", "Diwaniya's", "Baghdad", "Ramadi", "Fallujah", "Kirkuk",
+           "Basra", "Mosul", "Sinjar", "Nasiriyah"],
+    "fr": ["Samawa", "Diwaniya", "Bagdad", "Ramadi", "Falloujah", "Kirkouk", "Bassora", "Mossoul"],
+}  # fmt: skip
+_LANGS = ["ar", "ar", "ar", "fa", "fa", "ru", "en", "en", "fr"]
+QUERIES = [
+    "السماوة", "الديوانية عبوة", "بغداد", "قوات الاحتلال رتل", "سماوه", "کاروان آمریکایی",
+    "Самара", "конвой Самаре", "Samawa convoy", "Diwaniya", "Baghdad airport rocket",
+    "convoi Samawa", "sirènes aéroport", "Kirkuk drone", "الحويجة", "dollar rate",
+]  # fmt: skip
+
+
+def generate_posts(n: int, seed: int = 7) -> Iterator[tuple[int, int, str]]:
+    """(message id, unix time, text) of ``n`` realistic multilingual posts."""
+    rnd = random.Random(seed)
+    t = EPOCH
+    for i in range(1, n + 1):
+        lang = rnd.choice(_LANGS)
+        words = _VOCAB[lang]
+        places = _PLACES[lang]
+        parts = [rnd.choice(words) for _ in range(rnd.randint(18, 60))]
+        for _ in range(rnd.randint(1, 3)):
+            parts.insert(rnd.randrange(len(parts)), rnd.choice(places))
+        t += rnd.randint(5, 120)
+        yield i, t, " ".join(parts)
+
+
+def write_export(path: Path, n: int, channel_id: int = 1_900_000_001) -> None:
+    """A Telegram Desktop export with ``n`` generated posts."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(json.dumps({"name": "Bench", "type": "public_channel", "id": channel_id})[:-1])
+        fh.write(', "messages": [\n')
+        for i, (mid, ts, text) in enumerate(generate_posts(n)):
+            msg = {"id": mid, "type": "message", "date": "", "date_unixtime": str(ts),
+                   "from": "Bench", "from_id": f"channel{channel_id}", "text": text,
+                   "text_entities": [{"type": "plain", "text": text}]}  # fmt: skip
+            fh.write(("," if i else "") + json.dumps(msg, ensure_ascii=False) + "\n")
+        fh.write("]}\n")
+
+
+def bench_import() -> None:
+    """Import rate vs a bare executemany of the same rows."""
+    export = CACHE / f"export-{IMPORT_POSTS}" / "result.json"
+    if not export.exists():
+        write_export(export, IMPORT_POSTS)
+    size_mb = export.stat().st_size / 1e6
+
+    db = CACHE / "import-bench.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    summary = import_paths(db, [export])
+    dt_import = time.perf_counter() - t0
+    assert summary.new_posts == IMPORT_POSTS, summary
+
+    # Baseline: parse the same export to rows, then a bare executemany.
+    t0 = time.perf_counter()
+    rows = []
+    for item in ExportReader(export):
+        if hasattr(item, "post"):
+            p = item.post  # type: ignore[union-attr]
+            rows.append((p.channel_id, p.message_id, p.date.isoformat(), p.text))
+    dt_parse = time.perf_counter() - t0
+    bare = CACHE / "bare-bench.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{bare}{suffix}").unlink(missing_ok=True)
+    conn = sqlite3.connect(bare, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE bare(channel_id INTEGER, message_id INTEGER, date TEXT, text TEXT)")
+    t0 = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO bare VALUES (?,?,?,?)", rows)
+    conn.execute("COMMIT")
+    dt_bare = time.perf_counter() - t0
+    conn.close()
+
+    rate = IMPORT_POSTS / dt_import
+    bare_rate = IMPORT_POSTS / dt_bare
+    bare_parse_rate = IMPORT_POSTS / (dt_bare + dt_parse)
+    print(f"import: {IMPORT_POSTS:,} posts ({size_mb:.0f} MB export) in {dt_import:.2f} s"
+          f" = {rate:,.0f} posts/s (parse + FTS + versions + chain, one transaction)")  # fmt: skip
+    print(f"bare executemany of the same rows: {bare_rate:,.0f} rows/s"
+          f" (parse + bare insert: {bare_parse_rate:,.0f} rows/s)")  # fmt: skip
+    print(f"ratio import / bare executemany: {rate / bare_rate:.2f};"
+          f" import / (parse + bare executemany): {rate / bare_parse_rate:.2f}")  # fmt: skip
+    size = sum(Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists())
+    print(f"archive size: {size / 1e6:.1f} MB = {size / IMPORT_POSTS:,.0f} bytes/post"
+          f" (export {export.stat().st_size / IMPORT_POSTS:,.0f} bytes/post)")  # fmt: skip
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+        Path(f"{bare}{suffix}").unlink(missing_ok=True)
+
+
+def _search_archive() -> Path:
+    db = CACHE / f"search-{SEARCH_POSTS}.db"
+    if db.exists():
+        return db
+    export = CACHE / f"export-{SEARCH_POSTS}" / "result.json"
+    if not export.exists():
+        print(f"generating {SEARCH_POSTS:,} posts (cached in {CACHE}) ...", flush=True)
+        write_export(export, SEARCH_POSTS)
+    t0 = time.perf_counter()
+    tmp = db.with_suffix(".building")
+    import_paths(tmp, [export])
+    conn = sqlite3.connect(tmp)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    tmp.rename(db)
+    print(f"built search archive in {time.perf_counter() - t0:.0f} s", flush=True)
+    export.unlink()
+    return db
+
+
+def bench_search() -> None:
+    """Latency of typical searches (plain mode, limit 20) on the big archive."""
+    db = _search_archive()
+    conn = connect(db)
+    posts = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+    for q in QUERIES:  # warm the page cache once
+        search(conn, q)
+    times: list[float] = []
+    per_query: dict[str, float] = {}
+    for _ in range(3):
+        for q in QUERIES:
+            t0 = time.perf_counter()
+            hits = search(conn, q, limit=20)
+            dt = time.perf_counter() - t0
+            times.append(dt)
+            per_query[q] = max(per_query.get(q, 0.0), dt)
+            assert hits, q
+    times.sort()
+    p95 = times[int(len(times) * 0.95) - 1]
+    print(f"search on {posts:,} posts: p50 {statistics.median(times) * 1e3:.1f} ms,"
+          f" p95 {p95 * 1e3:.1f} ms, max {times[-1] * 1e3:.1f} ms over {len(times)} queries")  # fmt: skip
+    slow = sorted(per_query.items(), key=lambda kv: -kv[1])[:3]
+    print("slowest: " + ", ".join(f"{q!r} {t * 1e3:.0f} ms" for q, t in slow))
+    size = db.stat().st_size
+    print(f"search archive size: {size / 1e6:.0f} MB = {size / posts:,.0f} bytes/post")
+
+
+def main() -> None:
+    """Print the archive figures (see module docs)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    bench_import()
+    bench_search()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,437 @@
+"""The hot write path for posts (PostSeen runs): imports and backfill.
+
+Split in two so that bulk imports can run the first half in another
+process (sources.desktop_export does, for large files):
+
+* ``prepare_post`` — everything derived from the post alone (stored JSON,
+  content hash, links, language, full-text body). Pure, picklable result.
+* ``write_prepared`` — everything that depends on the archive: new post or
+  new version, version numbers, the hash chain, FTS, engagement, alerts.
+  Must run inside the writer's transaction. Ids are assigned here (single
+  writer under BEGIN IMMEDIATE) so that rows are written with executemany.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+from telewatch.models import Engagement, Entity, ForwardOrigin, Media, PostSeen
+from telewatch.store import chain
+from telewatch.store.alerts import AlertKind, CompiledRule, evaluate
+from telewatch.store.db import iso
+from telewatch.text import analyze, index_text
+
+
+class PostsStats(NamedTuple):
+    """What ``write_prepared`` did."""
+
+    posts_new: int
+    versions: int
+    samples: int
+    alerts: int
+
+
+# --------------------------------------------------------------------------
+# Encodings (docs/SCHEMA.md documents them).
+# --------------------------------------------------------------------------
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def entities_json(entities: Sequence[Entity]) -> str | None:
+    """Stored form of entities: compact JSON list, None when there are none."""
+    if not entities:
+        return None
+    out = []
+    for e in entities:
+        d: dict[str, Any] = {"type": e.type, "offset": e.offset, "length": e.length}
+        if e.url is not None:
+            d["url"] = e.url
+        out.append(d)
+    return _dumps(out)
+
+
+def media_json(media: Media | None) -> str | None:
+    """Stored form of a media summary: compact JSON without null fields."""
+    if media is None:
+        return None
+    return _dumps({k: v for k, v in asdict(media).items() if v is not None})
+
+
+def reactions_json(reactions: Sequence[tuple[str, int]]) -> str | None:
+    """Stored form of reactions: JSON object {emoji_or_id: count}."""
+    return _dumps(dict(reactions)) if reactions else None
+
+
+def engagement_row(e: Engagement) -> tuple[int | None, int | None, int | None, str | None]:
+    """(views, forwards, replies, reactions JSON) as stored in ``engagement``."""
+    return (e.views, e.forwards, e.replies, reactions_json(e.reactions))
+
+
+_URL = re.compile(r"(?:https?://|(?<![\w.])t\.me/)[^\s<>\"'«»()\[\]]+", re.IGNORECASE)
+_TME = re.compile(
+    r"(?:https?://)?(?:t|telegram)\.me/(?:s/)?([A-Za-z][A-Za-z0-9_]{3,31})(?:/(\d+))?",
+    re.IGNORECASE,
+)
+_MENTION = re.compile(r"(?<![\w@])@([A-Za-z][A-Za-z0-9_]{3,31})")
+_NOT_CHANNELS = {"joinchat", "addstickers", "share", "proxy", "c", "iv"}
+
+
+def extract_links(text: str, entities: Sequence[Entity]) -> tuple[str | None, str | None]:
+    """(links JSON, tme_refs JSON) for a post: outgoing URLs from the text and
+    text_link entities; t.me references and @mentions as
+    ``{"username", "message_id"?}`` (username lower-cased). None when empty."""
+    links: list[str] = [e.url for e in entities if e.url]
+    if "http" in text or "t.me" in text or "T.me" in text:
+        links.extend(m.group(0).rstrip(".,;:!?") for m in _URL.finditer(text))
+    refs: list[dict[str, Any]] = []
+    seen: set[tuple[str, int | None]] = set()
+    for url in links:
+        m = _TME.match(url) or _TME.search(url)
+        if m and m.group(1).lower() not in _NOT_CHANNELS:
+            key = (m.group(1).lower(), int(m.group(2)) if m.group(2) else None)
+            if key not in seen:
+                seen.add(key)
+                refs.append({"username": key[0], **({"message_id": key[1]} if key[1] else {})})
+    if "@" in text:
+        for m in _MENTION.finditer(text):
+            key = (m.group(1).lower(), None)
+            if key not in seen:
+                seen.add(key)
+                refs.append({"username": key[0]})
+    uniq = list(dict.fromkeys(links))
+    return (_dumps(uniq) if uniq else None, _dumps(refs) if refs else None)
+
+
+# --------------------------------------------------------------------------
+# Prepare
+# --------------------------------------------------------------------------
+
+
+class PreparedPost(NamedTuple):
+    """A PostSeen reduced to stored values (plain types, cheap to pickle)."""
+
+    channel_id: int
+    message_id: int
+    date: str
+    text: str
+    entities: str | None
+    media: str | None
+    media_kind: str | None
+    content_hash: str
+    seen: str
+    edit_date: str | None
+    source: str
+    grouped_id: int | None
+    reply_to: int | None
+    fwd_channel_id: int | None
+    fwd_name: str | None
+    fwd_message_id: int | None
+    fwd_date: str | None
+    post_author: str | None
+    links: str | None
+    tme_refs: str | None
+    lang: str
+    body: str  # text.index_text(text)
+    engagement: tuple[int | None, int | None, int | None, str | None] | None
+
+
+def positive_id(value: object) -> int:
+    """``value`` if it is a positive int id; ValueError otherwise."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"ids must be positive bare Telegram ids, got {value!r}")
+    return value
+
+
+def prepare_post(ev: PostSeen) -> PreparedPost:
+    """Derive every stored value of one PostSeen. Raises ValueError/TypeError
+    for a malformed event (bad id, naive time, non-text text)."""
+    p = ev.post
+    return prepare_fields(
+        p.channel_id,
+        p.message_id,
+        iso(p.date),
+        p.text,
+        p.entities,
+        p.media,
+        iso(ev.seen_at),
+        iso(p.edit_date) if p.edit_date else None,
+        ev.source,
+        grouped_id=p.grouped_id,
+        reply_to=p.reply_to,
+        forward=p.forward,
+        post_author=p.post_author,
+        engagement=p.engagement,
+    )
+
+
+def prepare_fields(
+    channel_id: int,
+    message_id: int,
+    date: str,
+    text: str,
+    entities: Sequence[Entity],
+    media: Media | None,
+    seen: str,
+    edit_date: str | None,
+    source: str,
+    *,
+    grouped_id: int | None = None,
+    reply_to: int | None = None,
+    forward: ForwardOrigin | None = None,
+    post_author: str | None = None,
+    engagement: Engagement | None = None,
+) -> PreparedPost:
+    """``prepare_post`` from a post's parts with times already as archive
+    text (bulk importers skip building Post objects). Raises ValueError or
+    TypeError for a malformed post."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, got {type(text).__name__}")
+    ents = entities_json(entities)
+    med = media_json(media)
+    links, refs = extract_links(text, entities)
+    body, lang = analyze(text)
+    return PreparedPost(
+        positive_id(channel_id),
+        positive_id(message_id),
+        date,
+        text,
+        ents,
+        med,
+        media.kind if media else None,
+        chain.content_hash(text, ents, med),
+        seen,
+        edit_date,
+        source,
+        grouped_id,
+        reply_to,
+        forward.channel_id if forward else None,
+        forward.name if forward else None,
+        forward.message_id if forward else None,
+        iso(forward.date) if forward and forward.date else None,
+        post_author,
+        links,
+        refs,
+        lang,
+        body,
+        engagement_row(engagement) if engagement is not None else None,
+    )
+
+
+# --------------------------------------------------------------------------
+# Write
+# --------------------------------------------------------------------------
+
+_POST_COLS = (
+    "id, channel_id, message_id, date, text, entities, media_kind, media, grouped_id,"
+    " reply_to_id, fwd_channel_id, fwd_name, fwd_message_id, fwd_date, post_author, links,"
+    " tme_refs, lang, edit_date, version_id, version_count, first_seen"
+)
+
+
+@dataclass
+class _State:
+    """A post as the archive has it (or will have it after this run)."""
+
+    post_id: int
+    version_no: int
+    chash: str | None
+    db_text: str | None  # text in the FTS index before this run; None = new post
+    latest: PreparedPost | None = None  # content of a new version to write
+    version_id: int | None = None
+    latest_sample: tuple[Any, ...] | None = None
+    sample_loaded: bool = False
+
+
+def _load_states(
+    conn: sqlite3.Connection, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], _State]:
+    by_channel: dict[int, list[int]] = {}
+    for cid, mid in keys:
+        by_channel.setdefault(cid, []).append(mid)
+    out: dict[tuple[int, int], _State] = {}
+    for cid, mids in by_channel.items():
+        lo, hi = min(mids), max(mids)
+        if hi - lo < 4 * len(mids):
+            # Dense ids (imports, backfill pages): one range scan of the index.
+            rows = conn.execute(
+                "SELECT p.message_id, p.id, v.version_no, v.content_hash, p.text"
+                " FROM posts p LEFT JOIN post_versions v ON v.id = p.version_id"
+                " WHERE p.channel_id = ? AND p.message_id BETWEEN ? AND ?",
+                (cid, lo, hi),
+            ).fetchall()
+        else:
+            rows = []
+            for k in range(0, len(mids), 900):
+                part = mids[k : k + 900]
+                rows += conn.execute(
+                    "SELECT p.message_id, p.id, v.version_no, v.content_hash, p.text"
+                    " FROM posts p LEFT JOIN post_versions v ON v.id = p.version_id"
+                    f" WHERE p.channel_id = ? AND p.message_id IN ({','.join('?' * len(part))})",
+                    (cid, *part),
+                ).fetchall()
+        for r in rows:
+            out[(cid, r[0])] = _State(r[1], r[2] or 0, r[3], r[4])
+    return out
+
+
+def _next_id(conn: sqlite3.Connection, table: str) -> int:
+    return int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]) + 1
+
+
+def write_prepared(
+    conn: sqlite3.Connection, posts: Sequence[PreparedPost], rules: Sequence[CompiledRule]
+) -> PostsStats:
+    """Write prepared posts in order inside the caller's transaction.
+
+    New post → posts row + version 1; different content hash → version n+1
+    and the posts row (and FTS) follow; same content → nothing, except an
+    engagement sample when the counters differ from the newest sample.
+    Fires alerts ``new``/``edit`` for each new version. Raises
+    sqlite3.Error on a database failure (the caller rolls back)."""
+    if not posts:
+        return PostsStats(0, 0, 0, 0)
+    states = _load_states(conn, [(p.channel_id, p.message_id) for p in posts])
+    first_seen: dict[int, str] = {}
+    for p in posts:
+        first_seen.setdefault(p.channel_id, p.seen)
+    conn.executemany(
+        "INSERT OR IGNORE INTO channels(id, first_seen, last_seen) VALUES (?,?,?)",
+        [(c, s, s) for c, s in first_seen.items()],
+    )
+    next_post = _next_id(conn, "posts")
+    next_version = _next_id(conn, "post_versions")
+    seq, prev = chain.chain_head(conn)
+    new_posts: dict[tuple[int, int], list[Any]] = {}
+    versions: list[tuple[Any, ...]] = []
+    chain_rows: list[tuple[Any, ...]] = []
+    samples: list[tuple[Any, ...]] = []
+    alerts: list[tuple[AlertKind, PreparedPost]] = []
+
+    for p in posts:
+        key = (p.channel_id, p.message_id)
+        st = states.get(key)
+        if st is None:
+            st = states[key] = _State(next_post, 0, None, None)
+            next_post += 1
+            new_posts[key] = [
+                st.post_id, p.channel_id, p.message_id, p.date, p.text, p.entities,
+                p.media_kind, p.media, p.grouped_id, p.reply_to, p.fwd_channel_id, p.fwd_name,
+                p.fwd_message_id, p.fwd_date, p.post_author, p.links, p.tme_refs, p.lang,
+                p.edit_date, None, 1, p.seen,
+            ]  # fmt: skip
+        if st.chash != p.content_hash:
+            vid = next_version
+            next_version += 1
+            st.version_no += 1
+            st.version_id = vid
+            st.chash = p.content_hash
+            st.latest = p
+            versions.append(
+                (vid, p.channel_id, p.message_id, st.version_no, p.text, p.entities, p.media,
+                 p.content_hash, p.edit_date, p.seen, p.source)
+            )  # fmt: skip
+            record = chain.version_record(
+                p.channel_id, p.message_id, st.version_no, p.content_hash, p.edit_date, p.seen,
+                p.source,
+            )  # fmt: skip
+            seq += 1
+            h = chain.link(prev, record)
+            chain_rows.append((seq, "version", vid, prev, h))
+            prev = h
+            kind: AlertKind = "new" if st.version_no == 1 else "edit"
+            if rules or kind == "edit":
+                alerts.append((kind, p))
+        if p.engagement is not None:
+            if not st.sample_loaded:
+                if st.db_text is not None:
+                    st.latest_sample = _latest_sample(conn, p.channel_id, p.message_id)
+                st.sample_loaded = True
+            if st.latest_sample != p.engagement:
+                st.latest_sample = p.engagement
+                samples.append((p.channel_id, p.message_id, p.seen, *p.engagement))
+
+    rows = []
+    updates = []
+    fts_delete = []
+    fts_insert = []
+    for key, st in states.items():
+        if st.latest is None:
+            continue
+        p = st.latest
+        row = new_posts.get(key)
+        if row is not None:
+            if st.version_no > 1:  # edited within this run: the row shows the latest
+                row[3:8] = [p.date, p.text, p.entities, p.media_kind, p.media]
+                row[15:19] = [p.links, p.tme_refs, p.lang, p.edit_date]
+            row[19], row[20] = st.version_id, st.version_no
+            rows.append(row)
+        else:
+            updates.append(
+                (p.text, p.entities, p.media_kind, p.media, p.links, p.tme_refs, p.lang,
+                 p.edit_date, st.version_id, st.version_no, st.post_id)
+            )  # fmt: skip
+            old = index_text(st.db_text or "")
+            if old:
+                fts_delete.append(("delete", st.post_id, old))
+        if p.body:
+            fts_insert.append((st.post_id, p.body))
+    if rows:
+        conn.executemany(f"INSERT INTO posts({_POST_COLS}) VALUES ({','.join('?' * 22)})", rows)
+    if versions:
+        conn.executemany(
+            "INSERT INTO post_versions(id, channel_id, message_id, version_no, text, entities,"
+            " media, content_hash, edit_date, captured_at, source) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            versions,
+        )
+        conn.executemany(
+            "INSERT INTO chain(seq, kind, ref_id, prev_hash, hash) VALUES (?,?,?,?,?)", chain_rows
+        )
+    if updates:
+        conn.executemany(
+            "UPDATE posts SET text=?, entities=?, media_kind=?, media=?, links=?, tme_refs=?,"
+            " lang=?, edit_date=?, version_id=?, version_count=? WHERE id=?",
+            updates,
+        )
+    if fts_delete:
+        conn.executemany("INSERT INTO posts_fts(posts_fts, rowid, body) VALUES (?,?,?)", fts_delete)
+    if fts_insert:
+        conn.executemany("INSERT INTO posts_fts(rowid, body) VALUES (?,?)", fts_insert)
+    n_samples = 0
+    if samples:
+        cur = conn.executemany(
+            "INSERT OR IGNORE INTO engagement(channel_id, message_id, sampled_at, views,"
+            " forwards, replies, reactions) VALUES (?,?,?,?,?,?,?)",
+            samples,
+        )
+        n_samples = max(cur.rowcount, 0)
+        conn.executemany(
+            "UPDATE posts SET views=?, forwards=?, replies=? WHERE channel_id=? AND message_id=?",
+            [(s[3], s[4], s[5], s[0], s[1]) for s in samples],
+        )
+    n_alerts = 0
+    usernames: dict[int, str | None] = {}
+    for kind_, p in alerts:
+        if p.channel_id not in usernames:
+            r = conn.execute("SELECT username FROM channels WHERE id=?", (p.channel_id,)).fetchone()
+            usernames[p.channel_id] = r[0] if r else None
+        n_alerts += evaluate(
+            conn, rules, kind_, p.channel_id, p.message_id, p.text, usernames[p.channel_id], p.seen
+        )
+    return PostsStats(len(rows), len(versions), n_samples, n_alerts)
+
+
+def _latest_sample(conn: sqlite3.Connection, cid: int, mid: int) -> tuple[Any, ...] | None:
+    row = conn.execute(
+        "SELECT views, forwards, replies, reactions FROM engagement"
+        " WHERE channel_id=? AND message_id=? ORDER BY sampled_at DESC LIMIT 1",
+        (cid, mid),
+    ).fetchone()
+    return None if row is None else tuple(row)

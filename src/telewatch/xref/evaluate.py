@@ -1,0 +1,272 @@
+"""``telewatch eval xref|trace DATASET_DIR``: measure xref and trace.
+
+A dataset has the layout of ``shared/data/xref-dev`` (``channels/<username>/
+result.json`` Telegram Desktop exports, ``articles.jsonl``,
+``provenance.jsonl``). It is imported into a temporary archive, then:
+
+xref, per expected reference (an article citing n posts has n references):
+  the *rank* of a reference is the number of non-expected posts ranked above
+  it (other expected posts do not push it down); Recall@k = share of
+  references with rank < k; MRR = mean of 1/(1+rank) (0 when not returned).
+  Per article: Recall@k = share of positive articles all of whose
+  expected posts have rank < k (every cited post found). Link precision = share of
+  ``link`` matches that are expected; negatives with no link = negative
+  articles (no expected post) that got no ``link``.
+
+trace, per cluster: the trace of the origin gives predicted (origin, copy)
+  pairs; precision/recall/F1 over all clusters' pairs. Origin accuracy: the
+  share of members (origin and copies) whose trace reports the cluster's
+  origin (for a post in two clusters, either cluster's origin).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from telewatch.models import UserError
+from telewatch.xref.article import Article, guess_language, parse_time
+
+
+@dataclass
+class Dataset:
+    """A loaded dataset: its folder, channel exports, articles and clusters."""
+
+    root: Path
+    exports: list[Path]
+    articles: list[dict[str, Any]]
+    clusters: list[dict[str, Any]]
+
+
+def load_dataset(root: Path) -> Dataset:
+    """Read the dataset's files; raises UserError naming what is missing."""
+    if not root.is_dir():
+        raise UserError(f"dataset folder not found: {root}")
+    exports = sorted(root.glob("channels/*/result.json"))
+    if not exports:
+        raise UserError(f"no channels/<username>/result.json under {root}; see docs/XREF.md")
+
+    def jsonl(name: str) -> list[dict[str, Any]]:
+        path = root / name
+        if not path.is_file():
+            return []
+        out = []
+        for i, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    out.append(json.loads(line))
+                except ValueError as err:
+                    raise UserError(f"{path}:{i}: not JSON ({err}); fix the line") from err
+        return out
+
+    return Dataset(root, exports, jsonl("articles.jsonl"), jsonl("provenance.jsonl"))
+
+
+def _import(ds: Dataset, db_path: Path) -> None:
+    from telewatch.sources.desktop_export import import_paths
+
+    import_paths(db_path, ds.exports)
+
+
+def _ref(users: dict[str, int], item: dict[str, Any]) -> tuple[int, int]:
+    name = str(item["channel"]).lstrip("@").lower()
+    if name not in users:
+        raise UserError(f"dataset refers to @{name}, which has no channels/{name}/result.json")
+    return users[name], int(item["message_id"])
+
+
+@dataclass
+class XrefScores:
+    """xref metrics (see module docstring)."""
+
+    references: int = 0
+    recall_at_1: float = 0.0
+    recall_at_5: float = 0.0
+    mrr: float = 0.0
+    article_recall_at_1: float = 0.0
+    article_recall_at_5: float = 0.0
+    links: int = 0
+    link_precision: float = 1.0
+    negatives: int = 0
+    negatives_without_link: int = 0
+    per_article: list[dict[str, Any]] = field(default_factory=list)
+
+
+def eval_xref(
+    root: Path, *, semantic: bool = False, progress: Callable[[str], None] | None = None
+) -> XrefScores:
+    """Run xref on every article of the dataset against its channels."""
+    from telewatch.store import db
+    from telewatch.xref.rank import cross_reference
+
+    ds = load_dataset(root)
+    if not ds.articles:
+        raise UserError(f"{root}/articles.jsonl is missing or empty")
+    with tempfile.TemporaryDirectory(prefix="telewatch-eval-") as tmp:
+        path = Path(tmp) / "eval.db"
+        _import(ds, path)
+        conn = db.connect(path, readonly=not semantic)
+        try:
+            users = {
+                str(r[0]).lower(): int(r[1])
+                for r in conn.execute(
+                    "SELECT username, id FROM channels WHERE username IS NOT NULL"
+                )
+            }
+            return _score_xref(ds, conn, users, semantic, progress, cross_reference)
+        finally:
+            conn.close()
+
+
+def _score_xref(
+    ds: Dataset,
+    conn: Any,
+    users: dict[str, int],
+    semantic: bool,
+    progress: Callable[[str], None] | None,
+    cross_reference: Any,
+) -> XrefScores:
+    sc = XrefScores()
+    ranks: list[float] = []
+    art_r1 = art_r5 = positives = 0
+    links_ok = 0
+    for a in ds.articles:
+        published = parse_time(str(a["published"])) if a.get("published") else None
+        text = str(a["text"])
+        art = Article(
+            text,
+            str(a.get("title", "")),
+            a.get("lang") or guess_language(text),
+            published,
+            str(a["id"]),
+        )
+        res = cross_reference(conn, art, limit=20, semantic=semantic)
+        gold = [_ref(users, e) for e in a.get("expected", [])]
+        ranked = [(m.post.channel_id, m.post.message_id) for m in res.matches]
+        links = [r for m, r in zip(res.matches, ranked, strict=True) if m.confidence == "link"]
+        sc.links += len(links)
+        links_ok += sum(1 for r in links if r in gold)
+        art_ranks = []
+        for g in gold:
+            if g in ranked:
+                i = ranked.index(g)
+                rank = sum(1 for x in ranked[:i] if x not in gold)
+            else:
+                rank = 10**6
+            art_ranks.append(rank)
+            ranks.append(rank)
+        if gold:
+            positives += 1
+            worst = max(art_ranks)
+            art_r1 += worst < 1
+            art_r5 += worst < 5
+        else:
+            sc.negatives += 1
+            sc.negatives_without_link += not links
+        row = {
+            "id": a["id"],
+            "expected": len(gold),
+            "ranks": art_ranks,
+            "links": len(links),
+            "bad_links": len([r for r in links if r not in gold]),
+        }
+        sc.per_article.append(row)
+        if progress:
+            progress(f"{a['id']}: ranks {art_ranks} links {len(links)}")
+    sc.references = len(ranks)
+    if ranks:
+        sc.recall_at_1 = sum(r < 1 for r in ranks) / len(ranks)
+        sc.recall_at_5 = sum(r < 5 for r in ranks) / len(ranks)
+        sc.mrr = sum(1 / (1 + r) for r in ranks) / len(ranks)
+    if positives:
+        sc.article_recall_at_1 = art_r1 / positives
+        sc.article_recall_at_5 = art_r5 / positives
+    sc.link_precision = links_ok / sc.links if sc.links else 1.0
+    return sc
+
+
+@dataclass
+class TraceScores:
+    """trace metrics (see module docstring)."""
+
+    clusters: int = 0
+    pairs_expected: int = 0
+    pairs_found: int = 0
+    precision: float = 0.0
+    recall: float = 0.0
+    f1: float = 0.0
+    origin_accuracy: float = 0.0
+    origins_checked: int = 0
+    per_cluster: list[dict[str, Any]] = field(default_factory=list)
+
+
+def eval_trace(
+    root: Path, *, semantic: bool = False, progress: Callable[[str], None] | None = None
+) -> TraceScores:
+    """Run trace on every cluster of the dataset."""
+    from telewatch.store import db
+    from telewatch.xref.provenance import trace
+
+    ds = load_dataset(root)
+    if not ds.clusters:
+        raise UserError(f"{root}/provenance.jsonl is missing or empty")
+    sc = TraceScores(clusters=len(ds.clusters))
+    with tempfile.TemporaryDirectory(prefix="telewatch-eval-") as tmp:
+        path = Path(tmp) / "eval.db"
+        _import(ds, path)
+        conn = db.connect(path, readonly=not semantic)
+        try:
+            users = {
+                str(r[0]).lower(): int(r[1])
+                for r in conn.execute(
+                    "SELECT username, id FROM channels WHERE username IS NOT NULL"
+                )
+            }
+            origins_of: dict[tuple[int, int], set[tuple[int, int]]] = {}
+            for c in ds.clusters:
+                o = _ref(users, c["origin"])
+                for m in [c["origin"], *c.get("copies", [])]:
+                    origins_of.setdefault(_ref(users, m), set()).add(o)
+            tp = fp = fn = 0
+            ok = checked = 0
+            for c in ds.clusters:
+                o = _ref(users, c["origin"])
+                gold = {_ref(users, x) for x in c.get("copies", [])}
+                res = trace(conn, *o, semantic=semantic)
+                pred = {
+                    (s.post.channel_id, s.post.message_id) for s in res.spread if s.kind != "origin"
+                }
+                tp += len(pred & gold)
+                fp += len(pred - gold)
+                fn += len(gold - pred)
+                wrong_origin = []
+                for m in [o, *gold]:
+                    r = trace(conn, *m, semantic=semantic)
+                    checked += 1
+                    if (r.origin.channel_id, r.origin.message_id) in origins_of[m]:
+                        ok += 1
+                    else:
+                        wrong_origin.append(m[1])
+                row = {
+                    "cluster": c.get("cluster"),
+                    "missed": sorted(m for _, m in gold - pred),
+                    "extra": sorted(m for _, m in pred - gold),
+                    "wrong_origin_from": wrong_origin,
+                }
+                sc.per_cluster.append(row)
+                if progress:
+                    progress(f"{row['cluster']}: missed {row['missed']} extra {row['extra']}")
+        finally:
+            conn.close()
+    sc.pairs_expected = tp + fn
+    sc.pairs_found = tp + fp
+    sc.precision = tp / (tp + fp) if tp + fp else 1.0
+    sc.recall = tp / (tp + fn) if tp + fn else 1.0
+    sc.f1 = 2 * sc.precision * sc.recall / (sc.precision + sc.recall) if tp else 0.0
+    sc.origins_checked = checked
+    sc.origin_accuracy = ok / checked if checked else 1.0
+    return sc

@@ -1,0 +1,174 @@
+"""The archive commands: import, search, show, export, verify."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from telewatch.cli import main
+
+
+def _run(db: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--db", str(db), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _dev_paths(xref_dev: Path) -> list[str]:
+    return [str(p) for p in sorted(xref_dev.glob("channels/*/result.json"))]
+
+
+def test_import_twice_then_verify_via_installed_entry_point(tmp_path: Path, xref_dev: Path) -> None:
+    """The installed `telewatch` imports every message, a re-run adds nothing, verify passes."""
+    exe = Path(sys.executable).with_name("telewatch")
+    db = tmp_path / "a.db"
+    first = subprocess.run(
+        [exe, "--db", db, "import", *_dev_paths(xref_dev)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "imported 326 messages from 5 file(s)" in first.stdout
+    assert (
+        "@rafidain_watch (1500000001): 59 messages (2 service skipped), 59 new posts"
+        in first.stdout
+    )
+    second = subprocess.run(
+        [exe, "--db", db, "import", *_dev_paths(xref_dev)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "0 new posts, 0 versions written" in second.stdout
+    ok = subprocess.run([exe, "--db", db, "verify"], capture_output=True, text=True, check=True)
+    assert ok.stdout.startswith("ok: ") and "326 chain records verified" in ok.stdout
+
+
+def test_corrupt_export_is_one_line_error_and_archive_unchanged(
+    tmp_path: Path, xref_dev: Path
+) -> None:
+    """A truncated export exits 2 with one line naming file and position; nothing changes."""
+    db = tmp_path / "a.db"
+    _run(db, "import", "-q", str(xref_dev / "channels" / "anbar_eye" / "result.json"))
+    before = _run(db, "export")[1]
+    bad = tmp_path / "channels" / "furat_flash" / "result.json"
+    bad.parent.mkdir(parents=True)
+    text = (xref_dev / "channels" / "furat_flash" / "result.json").read_text(encoding="utf-8")
+    bad.write_text(text[: len(text) * 2 // 3], encoding="utf-8")
+    code, _, err = _run(db, "import", str(bad))
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith(f"error: {bad}: file ends early")
+    assert "line " in err
+    assert _run(db, "export")[1] == before
+    assert _run(db, "verify")[0] == 0
+
+
+def test_search_finds_arabic_with_and_without_diacritics(dev_archive: Path) -> None:
+    """search prints the Samawa claim with its t.me link for both spellings."""
+    for q in ["السماوة", "السَّماوَة"]:
+        code, out, _ = _run(dev_archive, "search", q, "--channel", "@rafidain_watch")
+        assert code == 0
+        assert "https://t.me/rafidain_watch/18372" in out
+
+
+def test_search_json_and_filters(dev_archive: Path) -> None:
+    """--json gives ranked hits with snippet highlights; --since/--until narrow them."""
+    code, out, _ = _run(dev_archive, "search", "Diwaniyah", "--json", "--limit", "50")
+    hits = json.loads(out)
+    assert code == 0 and hits and all(h["channel_id"] for h in hits)
+    first = hits[0]
+    a, b = first["highlights"][0]
+    assert first["snippet"][a:b].lower().startswith("diwaniya")
+    code, out, _ = _run(
+        dev_archive,
+        "search",
+        "Diwaniyah",
+        "--json",
+        "--since",
+        "2022-03-03",
+        "--until",
+        "2022-03-03",
+    )
+    assert {h["date"][:10] for h in json.loads(out)} == {"2022-03-03"}
+
+
+def test_search_bad_input_is_explained(dev_archive: Path) -> None:
+    """Bad raw syntax, unknown channels and bad dates are one-line errors (exit 2)."""
+    assert _run(dev_archive, "search", '"oops', "--raw")[2].startswith("error: bad FTS5 query")
+    assert (
+        "no channel '@nobody_here'"
+        in _run(dev_archive, "search", "x", "--channel", "@nobody_here")[2]
+    )
+    assert "is not a date" in _run(dev_archive, "search", "x", "--since", "yesterday")[2]
+    code, out, _ = _run(dev_archive, "search", '"Diwaniyah -convoy*:')
+    assert code == 0 and "https://t.me/" in out
+
+
+def test_show_lists_versions_with_word_diff(tmp_path: Path, xref_dev: Path) -> None:
+    """show prints every version, the later one as a word diff, and the forward origin."""
+    db = tmp_path / "a.db"
+    src = tmp_path / "channels" / "khabar_fori" / "result.json"
+    src.parent.mkdir(parents=True)
+    shutil.copy(xref_dev / "channels" / "khabar_fori" / "result.json", src)
+    _run(db, "import", "-q", str(src))
+    doc = json.loads(src.read_text(encoding="utf-8"))
+    for m in doc["messages"]:
+        if m["id"] == 92509:
+            m["text"] = m["text_entities"] = None
+            m["text"] = "اتوبوس زائران واژگون شد؛ ۴ زائر جان باختند"
+            del m["text_entities"]
+    src.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    _run(db, "import", "-q", str(src))
+    code, out, _ = _run(db, "show", "@khabar_fori/92509")
+    assert code == 0
+    assert "── version 1" in out and "── version 2" in out
+    assert "{+" in out and "[-" in out
+    code, out, _ = _run(db, "show", "https://t.me/khabar_fori/92477", "--json")
+    detail = json.loads(out)
+    assert detail["forward"]["name"] == "هواشناسی ایران"
+    assert _run(db, "show", "khabar_fori/1")[2].startswith(
+        "error: @khabar_fori/1 is not in the archive"
+    )
+
+
+def test_export_jsonl_and_csv_carry_documented_fields(dev_archive: Path, tmp_path: Path) -> None:
+    """export writes one record per post with bare ids, UTC dates, version count and link."""
+    code, out, _ = _run(dev_archive, "export", "--channel", "anbar_eye")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(rows) == 60
+    assert set(rows[0]) >= {"channel_id", "username", "message_id", "date", "text", "edit_date",
+                            "versions", "deleted", "deleted_at", "forward_from", "views"}  # fmt: skip
+    assert rows[0]["channel_id"] == 1500000005 and rows[0]["date"].endswith("Z")
+    target = tmp_path / "out.csv"
+    code, _, err = _run(dev_archive, "export", "--format", "csv", "--output", str(target))
+    assert code == 0 and "exported 326 posts" in err
+    parsed = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert len(parsed) == 326 and parsed[0]["url"].startswith("https://t.me/")
+
+
+def test_verify_names_tampered_record(tmp_path: Path, xref_dev: Path) -> None:
+    """verify exits 1 and names the record whose text was changed outside telewatch."""
+    db = tmp_path / "a.db"
+    _run(db, "import", "-q", str(xref_dev / "channels" / "anbar_eye" / "result.json"))
+    raw = sqlite3.connect(db)
+    raw.execute("UPDATE post_versions SET text = 'forged' WHERE message_id = 7640")
+    raw.commit()
+    raw.close()
+    code, _, err = _run(db, "verify")
+    assert code == 1
+    assert "TAMPERED" in err and "post 1500000005/7640" in err
+    code, out, _ = _run(db, "verify", "--json")
+    assert json.loads(out)["ok"] is False
+
+
+def test_reading_a_missing_archive_says_what_to_do(tmp_path: Path) -> None:
+    """Reading commands on a missing archive point to import/run."""
+    code, _, err = _run(tmp_path / "none.db", "search", "x")
+    assert code == 2 and "run `telewatch import`" in err

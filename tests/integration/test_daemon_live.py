@@ -1,0 +1,132 @@
+"""A running daemon follows the watch list, reloads its config on SIGHUP,
+samples engagement at the configured post ages and reports flood waits."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+
+from tests.fixtures.daemon import TELEWATCH, DaemonWorld
+
+A, B, C = 1500000801, 1500000802, 1500000803
+
+
+def test_watch_list_changes_and_sighup_reach_a_running_daemon(daemon_world: DaemonWorld) -> None:
+    """`channels add` is archived within 10 s, `channels remove` stops the
+    channel, and SIGHUP merges a channel newly written into the config."""
+    w = daemon_world
+
+    def setup(emu: object) -> None:
+        for cid, name in ((A, "live_a_chan"), (B, "live_b_chan"), (C, "live_c_chan")):
+            emu.add_channel(cid, name, name)  # type: ignore[attr-defined]
+            for k in range(30):
+                emu.post(cid, f"{name} {k}", push=False)  # type: ignore[attr-defined]
+
+    w.emu.call(setup)
+    w.write_config([{"username": "live_a_chan"}])
+    p = w.start()
+    w.wait_running(p)
+    r = subprocess.run(
+        [TELEWATCH, "--config", str(w.config), "channels", "add", "@live_b_chan", "--mode", "poll"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 0, r.stderr
+    w.wait_for(
+        lambda: w.query("SELECT COUNT(*) FROM posts WHERE channel_id = ?", B) == [(30,)],
+        10,
+        "the added channel",
+    )
+    w.emu.call(lambda emu: emu.post(B, "polled later"))
+    w.wait_for(
+        lambda: w.query("SELECT COUNT(*) FROM posts WHERE channel_id = ?", B) == [(31,)],
+        10,
+        "a polled post",
+    )
+
+    r = subprocess.run(
+        [TELEWATCH, "--config", str(w.config), "channels", "remove", "live_b_chan"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 0, r.stderr
+    w.wait_for(
+        lambda: (
+            w.query("SELECT state FROM channel_status WHERE key = 'username:live_b_chan'")
+            == [("stopped",)]
+        ),
+        10,
+        "the removed channel to stop",
+    )
+
+    w.write_config([{"username": "live_a_chan"}, {"username": "live_c_chan"}])
+    p.send_signal(signal.SIGHUP)
+    w.wait_for(
+        lambda: w.query("SELECT COUNT(*) FROM posts WHERE channel_id = ?", C) == [(30,)],
+        10,
+        "the reloaded channel",
+    )
+    assert w.stop(p) == 0
+
+
+def test_engagement_is_sampled_at_configured_ages_and_flood_waits_show(
+    daemon_world: DaemonWorld,
+) -> None:
+    """A live post gets one engagement sample per configured age; a long
+    FloodWait on history shows as flood_wait with its end time in the status."""
+    w = daemon_world
+    w.emu.call(lambda emu: emu.add_channel(A, "eng_chan", "Engagement"))
+    w.write_config([{"username": "eng_chan"}], engagement_ages=[1.0, 2.5], gap_repair_interval=0.5)
+    p = w.start()
+    w.wait_for(
+        lambda: (
+            w.query("SELECT state FROM channel_status WHERE key = 'username:eng_chan'")
+            == [("live",)]
+        ),
+        20,
+        "live",
+    )
+    mid = w.emu.call(lambda emu: emu.post(A, "counted", views=10))
+    w.emu.call(lambda emu: emu.set_views(A, mid, 250, 3))
+    w.wait_for(
+        lambda: (
+            len(
+                w.query(
+                    "SELECT views FROM engagement WHERE channel_id = ? AND message_id = ?", A, mid
+                )
+            )
+            >= 2
+        ),
+        15,
+        "two engagement samples",
+    )
+    views = [
+        v
+        for (v,) in w.query(
+            "SELECT views FROM engagement WHERE channel_id = ? AND message_id = ? ORDER BY sampled_at",
+            A,
+            mid,
+        )
+    ]
+    assert views[-1] == 250
+
+    w.emu.call(lambda emu: emu.inject_flood("messages.GetHistory", 8, 1))
+    w.wait_for(
+        lambda: bool(
+            w.query(
+                "SELECT 1 FROM channel_status WHERE key = 'username:eng_chan' AND state = 'flood_wait' AND flood_until IS NOT NULL"
+            )
+        ),
+        10,
+        "the flood_wait state",
+    )
+    # Live pushes keep flowing while getHistory is parked.
+    w.emu.call(lambda emu: emu.post(A, "during the flood"))
+    w.wait_for(
+        lambda: bool(w.query("SELECT 1 FROM posts WHERE text = 'during the flood'")),
+        3,
+        "a live post during the flood",
+    )
+    assert w.stop(p) == 0

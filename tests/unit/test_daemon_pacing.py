@@ -1,0 +1,93 @@
+"""The scheduler: sliding-window budgets, priorities, and FloodWait parking."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+
+import pytest
+
+from telewatch.daemon.pacing import BACKFILL, LIVE, Budget, FloodTooLong, Scheduler
+from telewatch.sources.telegram import FloodWait
+
+
+async def test_budget_never_exceeds_its_window() -> None:
+    """No more than N calls of a method start inside any window."""
+    sched = Scheduler({"m": (3, 0.2)}, scale=1.0)
+    starts: list[float] = []
+
+    async def call() -> None:
+        starts.append(time.monotonic())
+
+    await asyncio.gather(*(sched.call("m", call) for _ in range(9)))
+    sched.close()
+    assert len(starts) == 9
+    window = 0.2  # JITTER only widens it
+    for i in range(3, 9):
+        assert starts[i] - starts[i - 3] >= window - 0.01
+    assert starts[-1] - starts[0] < 1.5
+
+
+async def test_flood_wait_parks_only_its_method() -> None:
+    """After a FloodWait on one method, another method still runs at once,
+    and the failed call is retried after the wait and succeeds."""
+    sched = Scheduler({"slow": (10, 0.1), "fast": (10, 0.1)}, scale=1.0)
+    attempts = {"slow": 0}
+    waits: list[datetime] = []
+
+    async def slow() -> str:
+        attempts["slow"] += 1
+        if attempts["slow"] == 1:
+            raise FloodWait(0.5)
+        return "slow done"
+
+    async def on_wait(until: datetime) -> None:
+        waits.append(until)
+
+    t0 = time.monotonic()
+    slow_task = asyncio.create_task(sched.call("slow", slow, on_wait=on_wait))
+    await asyncio.sleep(0.05)
+
+    async def fast() -> float:
+        return time.monotonic() - t0
+
+    fast_at = await sched.call("fast", fast)
+    assert fast_at < 0.3
+    assert await slow_task == "slow done"
+    assert time.monotonic() - t0 >= 0.5
+    assert attempts["slow"] == 2 and len(waits) == 1
+    assert sched.flood_waits == 1
+    sched.close()
+
+
+async def test_live_work_overtakes_queued_backfill() -> None:
+    """Queued LIVE calls are served before BACKFILL calls that queued earlier."""
+    budget = Budget("m", 1, 0.05)
+    order: list[str] = []
+    await budget.acquire(BACKFILL)  # uses the only slot: the rest must queue
+
+    async def take(name: str, prio: int) -> None:
+        await budget.acquire(prio)
+        order.append(name)
+
+    tasks = [asyncio.create_task(take(f"backfill{i}", BACKFILL)) for i in range(3)]
+    await asyncio.sleep(0)
+    tasks.append(asyncio.create_task(take("live", LIVE)))
+    await asyncio.gather(*tasks)
+    budget.close()
+    assert order[0] == "live"
+
+
+async def test_flood_longer_than_allowed_is_raised() -> None:
+    """A wait above max_flood_wait is not slept through; the caller gets FloodTooLong."""
+    sched = Scheduler({"m": (5, 1.0)}, max_flood_wait=10)
+
+    async def call() -> None:
+        raise FloodWait(7200)
+
+    with pytest.raises(FloodTooLong) as err:
+        await sched.call("m", call)
+    assert err.value.seconds == 7200
+    assert sched.parked_until("m") is not None
+    sched.close()

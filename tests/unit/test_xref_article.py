@@ -1,0 +1,66 @@
+"""Reading articles: text, HTML with metadata, URLs offline (xref.article)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from telewatch.models import UserError
+from telewatch.xref.article import guess_language, read_article
+
+HTML = """<!doctype html><html lang="fr"><head><title>Irak</title>
+<meta property="article:published_time" content="2022-03-01T16:45:00+03:30"></head>
+<body><article><h1>Deux convois visés en Irak</h1>
+<p>Deux convois logistiques de l'armée américaine ont été visés mardi matin dans le sud de
+l'Irak, selon la chaîne Telegram Rafidain Watch, qui fait état d'une attaque à Samawa.</p>
+<p>D'après cette chaîne, un premier convoi transportant du matériel a été la cible d'un engin
+explosif sur la route internationale, dans la province de Muthanna.</p></article>
+<footer>Abonnez-vous</footer></body></html>"""
+
+
+def test_html_main_text_and_published_time(tmp_path: Path) -> None:
+    """An HTML file gives its main text, language and the meta publication time."""
+    path = tmp_path / "a.html"
+    path.write_text(HTML, "utf-8")
+    art = read_article(str(path))
+    assert "Rafidain Watch" in art.text
+    assert art.language == "fr"
+    assert art.published == datetime.fromisoformat("2022-03-01T16:45:00+03:30")
+
+
+def test_published_option_overrides_the_page(tmp_path: Path) -> None:
+    """--published wins over the page's metadata."""
+    path = tmp_path / "a.html"
+    path.write_text(HTML, "utf-8")
+    when = datetime.fromisoformat("2022-03-02T08:00:00-05:00")
+    assert read_article(str(path), when).published == when
+
+
+def test_unreachable_url_is_a_clear_error() -> None:
+    """A URL that cannot be fetched raises a one-line UserError naming it."""
+    with pytest.raises(UserError, match=r"could not fetch http://127\.0\.0\.1:9/"):
+        read_article("http://127.0.0.1:9/article")
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    """A missing article file raises UserError."""
+    with pytest.raises(UserError, match="article file not found"):
+        read_article(str(tmp_path / "nope.txt"))
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("The channel said that the convoy was hit on the highway.", "en"),
+        ("La chaîne a rapporté que le convoi a été visé sur la route.", "fr"),
+        ("استهداف رتل للدعم اللوجستي في محافظة الديوانية", "ar"),
+        ("کاروان لجستیک آمریکا در استان قادسیه هدف قرار گرفت", "fa"),
+        ("Беспилотники атаковали аэродром, сообщил губернатор.", "ru"),
+        ("Шахеди атакували Харків, повідомили в міській раді.", "uk"),
+    ],
+)
+def test_language_guess(text: str, lang: str) -> None:
+    """The six languages of the project are told apart."""
+    assert guess_language(text) == lang

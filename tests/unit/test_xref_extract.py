@@ -1,0 +1,87 @@
+"""Citations, places/actors and event terms in articles (xref.citations, gazetteer, terms)."""
+
+from __future__ import annotations
+
+from telewatch.xref.candidates import ChannelInfo
+from telewatch.xref.citations import extract_citations
+from telewatch.xref.gazetteer import EntityMatcher, find_entities
+from telewatch.xref.terms import concepts, numbers
+
+CHANNELS = [
+    ChannelInfo(1, "ria_news", "РИА Новости"),
+    ChannelInfo(2, "sabreen_s1", "صابرين نيوز"),
+    ChannelInfo(3, "furat_flash", "Furat Flash"),
+]
+
+
+def test_links_handles_and_missing_channels() -> None:
+    """t.me links and @handles resolve to archived channels or are reported missing."""
+    cites = extract_citations("See t.me/furat_flash/45282 and @rybar_en.", CHANNELS)
+    link = next(c for c in cites if c.kind == "link")
+    assert (link.channel_id, link.message_id) == (3, 45282)
+    handle = next(c for c in cites if c.kind == "handle")
+    assert handle.username == "rybar_en"
+    assert handle.channel_id is None
+
+
+def test_channel_names_in_other_scripts() -> None:
+    """"RIA Novosti" finds «РИА Новости»; "Sabereen" finds «صابرين نيوز»."""
+    cites = extract_citations(
+        "According to RIA Novosti, and to the Sabereen channel on Telegram, it happened.",
+        CHANNELS,
+    )
+    assert {c.channel_id for c in cites if c.kind == "name"} == {1, 2}
+
+
+def test_vague_citations_in_several_languages() -> None:
+    """Plural "Telegram channels" in en/fr/ru/ar are vague citations."""
+    for text in (
+        "according to several Iraqi Telegram channels",
+        "selon des chaînes Telegram irakiennes",
+        "сообщили российские телеграм-каналы",
+        "ذكرت قنوات على تلغرام",
+    ):
+        kinds = [c.kind for c in extract_citations(text, CHANNELS)]
+        assert kinds == ["vague"], text
+
+
+def test_named_channel_not_in_archive_is_reported() -> None:
+    """A channel named after "Telegram channel" that is not archived has no id."""
+    cites = extract_citations("said the Telegram channel Sabah News Iraq.", CHANNELS)
+    missing = [c for c in cites if c.kind == "name" and c.channel_id is None]
+    assert missing and missing[0].text.startswith("Sabah")
+
+
+def test_places_and_actors_across_scripts() -> None:
+    """Gazetteer finds cities, provinces, bases and groups and matches them in Arabic posts."""
+    ents = find_entities("A convoy was hit at Samawa, in Muthanna, and Daech fighters near Ain al-Asad.")
+    kinds = {e.surface: e.kind for e in ents}
+    assert kinds["Samawa"] == "city"
+    assert kinds["Muthanna"] == "place"
+    assert kinds["Daech"] == "group"
+    assert kinds["Ain al-Asad"] == "base"
+    hits = EntityMatcher(ents).match("استهداف رتل بالسماوة في محافظة المثنى قرب قاعدة عين الأسد")
+    assert len(hits) == 3
+
+
+def test_unknown_names_match_by_name_key() -> None:
+    """A small place missing from the gazetteer still matches its Arabic spelling."""
+    ents = find_entities("The launcher was found in the Radwaniyah area.")
+    hits = EntityMatcher(ents).match("العثور على منصة الإطلاق في منطقة الرضوانية")
+    assert any("رضوانيه" in w for w in hits.values())
+
+
+def test_event_terms_across_languages() -> None:
+    """The same event terms are found in English, Arabic, Persian, Russian and Ukrainian."""
+    assert {"convoy", "explosive_device"} <= set(concepts("a roadside bomb hit a convoy"))
+    assert {"convoy", "explosive_device"} <= set(concepts("استهداف رتل بعبوة ناسفة"))
+    assert {"convoy", "explosive_device"} <= set(concepts("بمب کنار جاده‌ای در مسیر کاروان"))
+    assert "drone" in concepts("беспилотники атаковали аэродром")
+    assert "drone" in concepts("шахеди атакували місто")
+
+
+def test_numbers_survive_digit_systems() -> None:
+    """Arabic-Indic and Persian digits and thousand separators give the same numbers."""
+    assert numbers("٤٠٬٠٠٠ دينار") == {"40000"}
+    assert numbers("۱۴ زخمی") == {"14"}
+    assert numbers("40,000 dinars on 3 March 2022 at 21:00") == {"40000", "3"}

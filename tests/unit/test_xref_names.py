@@ -1,0 +1,51 @@
+"""Names across scripts: romanisation keys and fuzzy comparison (xref.names)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from telewatch.xref.names import name_key, same_name, strip_arabic_clitics
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Samawa", "السماوة"),
+        ("Diwaniyah", "دیوانیه"),
+        ("RIA Novosti", "РИА Новости"),
+        ("Sabereen", "صابرين"),
+        ("Kharkiv", "Харків"),
+        ("Kharkov", "Харьков"),
+        ("Fallujah", "Фаллуджа"),
+        ("Victory", "ویکتوری"),
+        ("Dhi Qar", "ذي قار"),
+        ("Abou Ghraib", "أبو غريب"),
+    ],
+)
+def test_same_name_across_scripts(a: str, b: str) -> None:
+    """A name written in Latin matches its Arabic, Persian or Cyrillic spelling."""
+    assert same_name(a, b) >= 0.75
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("Samawa", "الديوانية"), ("Hawija", "Samawa"), ("Kut", "Kiev"), ("Engels", "Белгород")],
+)
+def test_different_names_do_not_match(a: str, b: str) -> None:
+    """Unrelated names get similarity 0."""
+    assert same_name(a, b) == 0.0
+
+
+def test_arabic_clitics_are_stripped() -> None:
+    """بالسماوة yields the bare place name سماوة as a candidate form."""
+    assert "سماوة" in strip_arabic_clitics("بالسماوة")
+    assert "ديوانية" in strip_arabic_clitics("الديوانية")
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz -", min_size=1, max_size=30))
+def test_name_key_is_deterministic(text: str) -> None:
+    """The same name always gets the same key, and comparison is symmetric."""
+    assert name_key(text) == name_key(text)
+    assert same_name(text, "Samawa") == same_name("Samawa", text)

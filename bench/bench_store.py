@@ -14,6 +14,7 @@ archive, TELEWATCH_BENCH_IMPORT (default 200,000) the import export.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -32,7 +33,7 @@ SEARCH_POSTS = int(os.environ.get("TELEWATCH_BENCH_POSTS", "1000000"))
 IMPORT_POSTS = int(os.environ.get("TELEWATCH_BENCH_IMPORT", "200000"))
 EPOCH = 1_640_995_200  # 2022-01-01T00:00:00Z
 
-_VOCAB = {
+_VOCAB_TEXT = {
     "ar": (
         "قوات الاحتلال الأمريكي رتل للدعم اللوجستي استهداف بعبوة ناسفة على الطريق الدولي"
         " في مصادر محلية أفادت بأن الانفجار وقع صباح اليوم قرب مدينة وأسفر عن أضرار مادية"
@@ -40,35 +41,36 @@ _VOCAB = {
         " الحشد الشعبي الجيش العراقي طائرات مسيرة قصف مواقع تنظيم داعش الإرهابي اعتقال"
         " متهمين أسعار الدولار ارتفاع الذهب السوق المحلية الطقس غائم جزئيا درجات الحرارة"
         " الزائرين الكاظمية المقدسة حكومة البرلمان الانتخابات رئيس الوزراء عاجل صور فيديو"
-    ).split(),
+    ),
     "fa": (
         "نیروهای آمریکایی کاروان لجستیک حمله بمب کنار جاده منابع عراقی گزارش دادند انفجار"
         " امروز صبح نزدیک شهر خسارت مالی تلفات جانی گروه های مقاومت بیانیه رسمی وزارت کشور"
         " عراق ایران قیمت دلار طلا بازار تهران زائران اربعین کربلا نجف دولت مجلس انتخابات"
         " فوری خبر گزارش پهپاد پایگاه هوایی موشک آژیر خطر بیمارستان مصدوم جان باختند"
-    ).split(),
+    ),
     "ru": (
         "американский конвой подорван на трассе возле города по данным местных источников"
         " взрыв произошёл утром пострадавших нет военные заявили министерство обороны"
         " сообщает агентство беспилотник атаковал базу ракета упала на территории аэропорта"
         " курс доллара вырос рынок цены на хлеб правительство парламент выборы срочно"
         " Самаре Москве Киеве Багдаде Ираке Сирии переговоры в Вене"
-    ).split(),
+    ),
     "en": (
         "a US logistics convoy was hit by a roadside bomb on the international highway near"
         " the city according to local sources the blast happened this morning with no"
         " casualties security media cell statement ministry of interior militia drone strike"
         " rocket landed inside the base sirens sounded airport prices dollar rate rose"
         " market government parliament election breaking news report officials said"
-    ).split(),
+    ),
     "fr": (
         "un convoi logistique américain a été visé par un engin explosif sur l'autoroute"
         " internationale près de la ville selon des sources locales l'explosion a eu lieu ce"
         " matin sans faire de victimes communiqué officiel ministère de l'intérieur frappe"
         " de drone roquette tombée dans la base sirènes aéroport prix du dollar marché"
         " gouvernement parlement élections dernière minute chaînes Telegram irakiennes"
-    ).split(),
+    ),
 }
+_VOCAB = {lang: text.split() for lang, text in _VOCAB_TEXT.items()}
 _PLACES = {
     "ar": ["السماوة", "بالسماوة", "الديوانية", "بغداد", "ببغداد", "الرمادي", "الفلوجة", "كركوك",
            "السّماوة", "الناصرية", "البصرة", "الموصل", "سنجار", "الرطبة", "الحويجة"],
@@ -86,6 +88,9 @@ QUERIES = [
 ]  # fmt: skip
 
 
+CHANNELS = 5  # the search archive spreads its posts over this many channels
+
+
 def generate_posts(n: int, seed: int = 7) -> Iterator[tuple[int, int, str]]:
     """(message id, unix time, text) of ``n`` realistic multilingual posts."""
     rnd = random.Random(seed)
@@ -101,13 +106,13 @@ def generate_posts(n: int, seed: int = 7) -> Iterator[tuple[int, int, str]]:
         yield i, t, " ".join(parts)
 
 
-def write_export(path: Path, n: int, channel_id: int = 1_900_000_001) -> None:
+def write_export(path: Path, n: int, channel_id: int = 1_900_000_001, seed: int = 7) -> None:
     """A Telegram Desktop export with ``n`` generated posts."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as fh:
         fh.write(json.dumps({"name": "Bench", "type": "public_channel", "id": channel_id})[:-1])
         fh.write(', "messages": [\n')
-        for i, (mid, ts, text) in enumerate(generate_posts(n)):
+        for i, (mid, ts, text) in enumerate(generate_posts(n, seed)):
             msg = {"id": mid, "type": "message", "date": "", "date_unixtime": str(ts),
                    "from": "Bench", "from_id": f"channel{channel_id}", "text": text,
                    "text_entities": [{"type": "plain", "text": text}]}  # fmt: skip
@@ -169,23 +174,58 @@ def bench_import() -> None:
         Path(f"{bare}{suffix}").unlink(missing_ok=True)
 
 
+def bench_writer(n: int = 50_000) -> None:
+    """The daemon's path: PostSeen events through the asyncio Writer."""
+    from datetime import UTC, datetime
+
+    from telewatch.models import Post, PostSeen
+    from telewatch.store.writer import Writer
+
+    db = CACHE / "writer-bench.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    seen = datetime.now(UTC)
+    events = [
+        PostSeen(Post(1_900_000_201, mid, datetime.fromtimestamp(ts, UTC), text), seen, "live")
+        for mid, ts, text in generate_posts(n, seed=11)
+    ]
+
+    async def run() -> float:
+        t0 = time.perf_counter()
+        async with Writer(db) as w:
+            for ev in events:
+                await w.put(ev)
+            await w.flush()
+        return time.perf_counter() - t0
+
+    dt = asyncio.run(run())
+    print(f"writer: {n:,} live PostSeen events through Writer (batches of 500, one thread"
+          f" for SQLite) in {dt:.2f} s = {n / dt:,.0f} posts/s")  # fmt: skip
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
 def _search_archive() -> Path:
     db = CACHE / f"search-{SEARCH_POSTS}.db"
     if db.exists():
         return db
-    export = CACHE / f"export-{SEARCH_POSTS}" / "result.json"
-    if not export.exists():
-        print(f"generating {SEARCH_POSTS:,} posts (cached in {CACHE}) ...", flush=True)
-        write_export(export, SEARCH_POSTS)
+    per = SEARCH_POSTS // CHANNELS
+    print(f"building the {SEARCH_POSTS:,}-post search archive (cached in {CACHE}) ...", flush=True)
     t0 = time.perf_counter()
     tmp = db.with_suffix(".building")
-    import_paths(tmp, [export])
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    for k in range(CHANNELS):
+        export = CACHE / f"search-export-{k}" / "result.json"
+        write_export(export, per, channel_id=1_900_000_101 + k, seed=100 + k)
+        import_paths(tmp, [export])
+        export.unlink()
+        export.parent.rmdir()
     conn = sqlite3.connect(tmp)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     tmp.rename(db)
     print(f"built search archive in {time.perf_counter() - t0:.0f} s", flush=True)
-    export.unlink()
     return db
 
 
@@ -220,6 +260,7 @@ def main() -> None:
     """Print the archive figures (see module docs)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     bench_import()
+    bench_writer()
     bench_search()
 
 

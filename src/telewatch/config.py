@@ -223,7 +223,7 @@ class DaemonSettings(_Strict):
     reconcile_window: int = Field(default=200, ge=0)
     """How many of each channel's most recent posts deletion reconciliation re-checks."""
     reconcile_interval: float = Field(default=600.0, gt=0)
-    gap_repair_interval: float = Field(default=900.0, gt=0)
+    gap_repair_interval: float = Field(default=1800.0, gt=0)
     heartbeat_interval: float = Field(default=3.0, gt=0, le=60)
     watchlist_interval: float = Field(default=5.0, gt=0, le=10)
     engagement_ages: list[float] = Field(default=[3600.0, 21600.0, 86400.0, 604800.0])

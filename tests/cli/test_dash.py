@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -126,3 +130,39 @@ def test_demo_headless_prints_a_summary(tmp_path: Path) -> None:
     assert int(lines["versions"].split()[0]) > int(lines["posts"])
     assert int(lines["deletions"]) >= 1
     assert "explosion" in lines["alerts"] and int(lines["alerts"].split()[0]) > 0
+
+
+def test_demo_stops_its_daemon_on_sigterm(tmp_path: Path) -> None:
+    """SIGTERM to `telewatch demo` stops it like `q`: summary, status 0, and the daemon it
+    started is gone (no orphan left running)."""
+    proc = subprocess.Popen(
+        [str(TELEWATCH), "demo", "--headless", "--duration", "120", "--dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    db = tmp_path / "demo.db"
+    pid = None
+    deadline = time.monotonic() + 30
+    while pid is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        if db.exists():
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            try:
+                row = conn.execute("SELECT pid FROM daemon_runs LIMIT 1").fetchone()
+            finally:
+                conn.close()
+            pid = row[0] if row else None
+    assert pid is not None, "the demo daemon never wrote a heartbeat"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.startswith("telewatch demo:") and "channels   4" in out
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        pass
+    else:
+        os.kill(pid, signal.SIGKILL)
+        raise AssertionError(f"the demo daemon (pid {pid}) was left running")

@@ -31,7 +31,14 @@ def test_xref_prints_link_with_evidence(xref_dev_archive: Path, tmp_path: Path) 
     """The human output names the citation, the linked post and its evidence."""
     res = CliRunner().invoke(
         main,
-        ["--db", str(xref_dev_archive), "xref", str(_article(tmp_path)), "--published", "2022-03-01T16:45:00+03:30"],
+        [
+            "--db",
+            str(xref_dev_archive),
+            "xref",
+            str(_article(tmp_path)),
+            "--published",
+            "2022-03-01T16:45:00+03:30",
+        ],
     )
     assert res.exit_code == 0, res.output
     assert "“Rafidain Watch” → @rafidain_watch" in res.output
@@ -45,7 +52,15 @@ def test_xref_json_schema(xref_dev_archive: Path, tmp_path: Path) -> None:
     """--json follows the documented schema with bare channel ids."""
     res = CliRunner().invoke(
         main,
-        ["--db", str(xref_dev_archive), "xref", "-", "--json", "--published", "2022-03-01T16:45:00+03:30"],
+        [
+            "--db",
+            str(xref_dev_archive),
+            "xref",
+            "-",
+            "--json",
+            "--published",
+            "2022-03-01T16:45:00+03:30",
+        ],
         input=D06,
     )
     assert res.exit_code == 0, res.output
@@ -53,18 +68,39 @@ def test_xref_json_schema(xref_dev_archive: Path, tmp_path: Path) -> None:
     assert set(doc["article"]) >= {"published", "language", "citations", "dates", "places"}
     assert doc["article"]["language"] == "fr"
     top = doc["matches"][0]
-    assert set(top) >= {"channel_id", "username", "title", "message_id", "date", "url", "score", "confidence", "evidence"}
+    assert set(top) >= {
+        "channel_id",
+        "username",
+        "title",
+        "message_id",
+        "date",
+        "url",
+        "score",
+        "confidence",
+        "evidence",
+    }
     assert (top["channel_id"], top["message_id"], top["confidence"]) == (1500000001, 18372, "link")
     assert top["url"] == "https://t.me/rafidain_watch/18372"
-    assert {"entities", "time", "similarity", "language_pair", "edited", "deleted"} <= set(top["evidence"])
+    assert {"entities", "time", "similarity", "language_pair", "edited", "deleted"} <= set(
+        top["evidence"]
+    )
 
 
 def test_xref_says_plainly_when_nothing_matches(xref_dev_archive: Path, tmp_path: Path) -> None:
     """An article about nothing archived ends with a plain 'No match' line."""
-    text = "Le festival de jazz de Montréal a ouvert ses portes samedi soir devant 20 000 spectateurs."
+    text = (
+        "Le festival de jazz de Montréal a ouvert ses portes samedi soir devant 20 000 spectateurs."
+    )
     res = CliRunner().invoke(
         main,
-        ["--db", str(xref_dev_archive), "xref", str(_article(tmp_path, text)), "--published", "2022-03-05T23:00:00+01:00"],
+        [
+            "--db",
+            str(xref_dev_archive),
+            "xref",
+            str(_article(tmp_path, text)),
+            "--published",
+            "2022-03-05T23:00:00+01:00",
+        ],
     )
     assert res.exit_code == 0, res.output
     assert "No match: of" in res.output and "none reached 'suggest'" in res.output
@@ -77,7 +113,15 @@ def test_xref_watch_adds_missing_channels(xref_dev_archive: Path, tmp_path: Path
     text = D06 + " Le canal t.me/sabereen_news/1234 a relayé l'information."
     res = CliRunner().invoke(
         main,
-        ["--db", str(db), "xref", str(_article(tmp_path, text)), "--published", "2022-03-01T16:45:00+03:30", "--watch"],
+        [
+            "--db",
+            str(db),
+            "xref",
+            str(_article(tmp_path, text)),
+            "--published",
+            "2022-03-01T16:45:00+03:30",
+            "--watch",
+        ],
     )
     assert res.exit_code == 0, res.output
     assert "NOT in the archive" in res.output
@@ -89,7 +133,8 @@ def test_xref_watch_adds_missing_channels(xref_dev_archive: Path, tmp_path: Path
 def test_xref_bad_published_is_one_line_error(xref_dev_archive: Path, tmp_path: Path) -> None:
     """A malformed --published exits 2 with one 'error:' line."""
     res = CliRunner().invoke(
-        main, ["--db", str(xref_dev_archive), "xref", str(_article(tmp_path)), "--published", "mardi"]
+        main,
+        ["--db", str(xref_dev_archive), "xref", str(_article(tmp_path)), "--published", "mardi"],
     )
     assert res.exit_code == 2
     assert res.output.strip().startswith("error: --published 'mardi' is not ISO 8601")
@@ -116,7 +161,11 @@ def test_eval_xref_entry_point(xref_dev: Path) -> None:
     """The installed `telewatch eval xref` prints the metrics for the dev set."""
     exe = Path(sys.executable).with_name("telewatch")
     out = subprocess.run(
-        [str(exe), "eval", "xref", str(xref_dev)], capture_output=True, text=True, timeout=120, check=True
+        [str(exe), "eval", "xref", str(xref_dev)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     ).stdout
     assert "Recall@1 1.000" in out or "Recall@1 0.9" in out
     assert "Recall@5 1.000" in out

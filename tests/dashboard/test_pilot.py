@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from telewatch.dashboard.app import make_app
+from telewatch.dashboard.app import make_app, screenshot_svg
 from telewatch.dashboard.panels import AlertsPanel, ChannelsPanel, FeedPanel
+from telewatch.dashboard.rtl import visual
 from telewatch.dashboard.screens import HelpScreen, PostScreen, SearchScreen
 from telewatch.models import Post, PostDeleted, PostSeen
 from telewatch.store.writer import Writer
@@ -118,6 +119,9 @@ async def test_live_feed_follows_the_writer(dash_archive: Path) -> None:
         assert kinds == ["new", "edit", "delete"]
         assert feed.selected_item() is not None
         assert feed.selected_item().message_id == 402  # type: ignore[union-attr]
+        # The post's earlier "new" row is struck through once it is deleted.
+        first = next(k for k, i in feed.items.items() if i.message_id == 402 and i.kind == "new")
+        assert "strike" in str(feed.get_cell(first, "text").style)  # type: ignore[union-attr]
 
 
 async def test_mouse_click_opens_a_post(dash_archive: Path) -> None:
@@ -133,3 +137,50 @@ async def test_mouse_click_opens_a_post(dash_archive: Path) -> None:
         await pilot.click(FeedPanel, offset=(60, 2))
         screen = app.screen
         assert isinstance(screen, PostScreen) and screen.message_id == 301
+
+
+async def test_unreadable_archive_shows_a_banner_and_keeps_running(dash_archive: Path) -> None:
+    """If the archive disappears while the dashboard runs, a banner says so; q still quits."""
+    app = fixed_app(dash_archive, live=True, poll_interval=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{dash_archive}{suffix}").unlink(missing_ok=True)
+        await until(pilot, lambda: app.read_error is not None)
+        banner = app.query_one("#banner")
+        assert "cannot read the archive" in str(banner.render())
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_search_filters_by_channel_and_date(dash_archive: Path) -> None:
+    """Results follow the query as typed; the channel and date boxes narrow them, and a
+    bad date is reported in the status line instead of crashing."""
+    app = fixed_app(dash_archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("slash")
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        await pilot.press(*"ميناء")
+        await until(pilot, lambda: screen.finished_query == "ميناء" and len(screen.hits) == 3)
+        await pilot.press("tab", *"rafidain_watch")
+        await until(pilot, lambda: len(screen.hits) == 2)
+        assert {h.channel_id for h in screen.hits.values()} == {AR}
+        await pilot.press("tab", *"2026-11-25")
+        await until(pilot, lambda: len(screen.hits) == 2)
+        await pilot.press("tab", *"2026-11-25T11:00:00Z")
+        await until(pilot, lambda: [h.message_id for h in screen.hits.values()] == [102])
+        await pilot.press("backspace", "backspace", "backspace", "x")
+        await until(pilot, lambda: screen.hits == {})
+        assert "is not a date" in str(screen.query_one("#search-status").render())
+
+
+async def test_screenshot_svg_keeps_visual_order(dash_archive: Path) -> None:
+    """The SVG for documents holds Arabic in visual order and tells viewers not to reorder."""
+    app = fixed_app(dash_archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        svg = screenshot_svg(app)
+    assert "unicode-bidi: bidi-override" in svg
+    assert visual("مرصد الرافدين").replace(" ", "&#160;") in svg

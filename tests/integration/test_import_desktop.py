@@ -184,3 +184,37 @@ def test_large_export_streams_in_bounded_memory(tmp_path: Path) -> None:
     tracemalloc.stop()
     assert n == 20001 and reader.messages == 20000
     assert size > 15_000_000 and peak < size / 4
+
+
+def test_parallel_parser_process_gives_same_archive(
+    tmp_path: Path, xref_dev: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large files are parsed in a child process with the same result and the same errors."""
+    from telewatch.sources import desktop_export
+
+    src = xref_dev / "channels" / "rafidain_watch" / "result.json"
+    serial, parallel = tmp_path / "serial.db", tmp_path / "parallel.db"
+    import_paths(serial, [src])
+    monkeypatch.setattr(desktop_export, "PARALLEL_MIN_BYTES", 1)
+    summary = import_paths(parallel, [src])
+    assert (summary.messages, summary.files[0].service, summary.new_posts) == (59, 2, 59)
+    query = "SELECT channel_id, message_id, date, text, entities, media, lang FROM posts ORDER BY 2"
+    assert connect(parallel).execute(query).fetchall() == connect(serial).execute(query).fetchall()
+    bad = tmp_path / "bad" / "result.json"
+    bad.parent.mkdir()
+    bad.write_text(src.read_text(encoding="utf-8")[:30_000], encoding="utf-8")
+    with pytest.raises(UserError, match=r"file ends early .* at line \d+"):
+        import_paths(parallel, [bad])
+    assert connect(parallel).execute("SELECT count(*) FROM posts").fetchone()[0] == 59
+
+
+def test_prepared_path_matches_the_event_path(xref_dev: Path) -> None:
+    """The bulk import path stores exactly what the PostSeen path would."""
+    from telewatch.store.writer import prepare_post
+
+    src = xref_dev / "channels" / "khabar_fori" / "result.json"
+    reader = ExportReader(src)
+    via_events = [prepare_post(i) for i in reader if isinstance(i, PostSeen)]
+    direct = [i for i in ExportReader(src).prepared() if not isinstance(i, ChannelSeen)]
+    assert len(via_events) == 63
+    assert [p._replace(seen="") for p in via_events] == [p._replace(seen="") for p in direct]

@@ -21,7 +21,9 @@ def test_embeddings_are_cached_once_per_version(heldout_archive: HeldOut, tmp_pa
     conn = db.connect(path, readonly=False)
     try:
         first = cross_reference(conn, art, semantic=True)
-        cached = conn.execute("SELECT count(*), count(DISTINCT version_id) FROM embeddings").fetchone()
+        cached = conn.execute(
+            "SELECT count(*), count(DISTINCT version_id) FROM embeddings"
+        ).fetchone()
         second = cross_reference(conn, art, semantic=True)
         again = conn.execute("SELECT count(*) FROM embeddings").fetchone()[0]
     finally:

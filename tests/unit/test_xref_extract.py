@@ -25,7 +25,7 @@ def test_links_handles_and_missing_channels() -> None:
 
 
 def test_channel_names_in_other_scripts() -> None:
-    """"RIA Novosti" finds «РИА Новости»; "Sabereen" finds «صابرين نيوز»."""
+    """ "RIA Novosti" finds «РИА Новости»; "Sabereen" finds «صابرين نيوز»."""
     cites = extract_citations(
         "According to RIA Novosti, and to the Sabereen channel on Telegram, it happened.",
         CHANNELS,
@@ -54,7 +54,9 @@ def test_named_channel_not_in_archive_is_reported() -> None:
 
 def test_places_and_actors_across_scripts() -> None:
     """Gazetteer finds cities, provinces, bases and groups and matches them in Arabic posts."""
-    ents = find_entities("A convoy was hit at Samawa, in Muthanna, and Daech fighters near Ain al-Asad.")
+    ents = find_entities(
+        "A convoy was hit at Samawa, in Muthanna, and Daech fighters near Ain al-Asad."
+    )
     kinds = {e.surface: e.kind for e in ents}
     assert kinds["Samawa"] == "city"
     assert kinds["Muthanna"] == "place"

@@ -169,6 +169,8 @@ def _print_xref(res: Any) -> None:
             history.append(f"forwarded from {ev['forwarded_from']}")
         if ev.get("roundup"):
             history.append("digest post")
+        if ev.get("relayed_verbatim"):
+            history.append("carried verbatim by another channel")
         click.echo(f"      history: {'; '.join(history) if history else 'unchanged since capture'}")
         click.echo(f"      text: {_one_line(p.text)}")
     if not any(m.confidence == "link" for m in res.matches):
@@ -329,4 +331,7 @@ def eval_cmd(what: str, dataset: Path, semantic: bool, as_json: bool, verbose: b
         f"clusters {ts.clusters}; pairs expected {ts.pairs_expected}, found {ts.pairs_found}"
     )
     click.echo(f"pair precision {ts.precision:.3f}  recall {ts.recall:.3f}  F1 {ts.f1:.3f}")
-    click.echo(f"origin accuracy {ts.origin_accuracy:.3f} ({ts.origins_checked} posts traced)")
+    click.echo(
+        f"origin accuracy {ts.origin_accuracy:.3f} ({ts.origins_checked} posts traced); "
+        f"origins traced from themselves {ts.origin_self}/{ts.clusters}"
+    )

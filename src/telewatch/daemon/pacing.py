@@ -7,7 +7,8 @@ Contracts:
   inside the budget means never being told to wait).
 * Waiting callers are served by priority (``LIVE`` before ``MAINTENANCE``
   before ``BACKFILL``), first come first served within a priority, so live
-  gap repair overtakes a long backfill and channels take turns.
+  gap repair overtakes a long backfill and channels take turns; every
+  ``FAIR_EVERY``-th slot goes to the longest waiter, so nothing starves.
 * A ``FloodWait`` parks only its method: later calls of that method wait
   until the park ends, every other method keeps flowing. The caller that hit
   it is told through ``on_wait(until)`` (for the status row) and retried after
@@ -38,10 +39,13 @@ LIVE = 0
 MAINTENANCE = 1
 BACKFILL = 2
 
-JITTER = 0.05
+JITTER = 0.1
 """Seconds added to every window: requests leave us a little apart from when
 the server counts them (event-loop delays, retransmits). Negligible at
 Telegram's real 30 s windows, it matters when tests scale windows down."""
+
+FAIR_EVERY = 4
+"""One slot in FAIR_EVERY is served first come first served (no starvation)."""
 
 OTHER = "other"
 """Budget used for methods without one of their own."""
@@ -82,6 +86,7 @@ class Budget:
         self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
         self._pump: asyncio.Task[None] | None = None
+        self._grants = 0
 
     def delay(self) -> float:
         """Seconds until one more request may be sent (0 = now)."""
@@ -114,7 +119,15 @@ class Budget:
             if wait > 0:
                 await asyncio.sleep(wait)
                 continue
-            w = heapq.heappop(self._waiters)
+            self._grants += 1
+            if self._grants % FAIR_EVERY == 0:
+                # Every FAIR_EVERY-th slot goes to the longest waiter whatever
+                # its priority, so live work cannot starve a backfill.
+                w = min(self._waiters, key=lambda x: x.seq)
+                self._waiters.remove(w)
+                heapq.heapify(self._waiters)
+            else:
+                w = heapq.heappop(self._waiters)
             if w.future.done():  # the caller was cancelled
                 continue
             self._sent.append(self._clock())

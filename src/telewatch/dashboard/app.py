@@ -27,6 +27,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from telewatch.dashboard.panels import AlertsPanel, ChannelsPanel, FeedPanel
 from telewatch.dashboard.screens import HelpScreen, PostScreen, SearchScreen
+from telewatch.models import UserError
 from telewatch.store.feed import (
     AlertCounter,
     AlertHit,
@@ -82,6 +83,13 @@ class StatusRefreshed(Message):
     hits: list[AlertHit]
 
 
+@dataclass
+class ReadFailed(Message):
+    """Reading the archive failed (``error`` is one line); the next poll retries."""
+
+    error: str
+
+
 class TelewatchApp(App[int]):
     """The live dashboard of one archive (read-only)."""
 
@@ -115,6 +123,7 @@ class TelewatchApp(App[int]):
         self.heartbeat_row: DaemonStatus | None = None
         self.polls = 0
         self.status_refreshes = 0
+        self.read_error: str | None = None
         self._poll_lock = threading.Lock()
         self._status_lock = threading.Lock()
         self.sub_title = title or str(db_path)
@@ -164,6 +173,9 @@ class TelewatchApp(App[int]):
                     items, cursor = activity_since(conn, self.cursor, limit=1000)
             self.cursor = cursor
             self.post_message(ActivityArrived(items, cursor))
+        except (sqlite3.Error, UserError) as err:
+            # A busy or vanished archive must not kill the dashboard: say so, retry next tick.
+            self.post_message(ReadFailed(str(err)))
         finally:
             self._poll_lock.release()
 
@@ -182,6 +194,8 @@ class TelewatchApp(App[int]):
                     hits=alert_hits(conn, limit=20),
                 )
             self.post_message(message)
+        except (sqlite3.Error, UserError) as err:
+            self.post_message(ReadFailed(str(err)))
         finally:
             self._status_lock.release()
 
@@ -193,10 +207,18 @@ class TelewatchApp(App[int]):
         if message.items:
             self.query_one(FeedPanel).add_items(message.items)
 
+    def on_read_failed(self, message: ReadFailed) -> None:
+        """Show the error in the banner until a read succeeds again."""
+        self.read_error = message.error
+        banner = self.query_one("#banner", Static)
+        banner.update(f"⚠ cannot read the archive: {message.error}")
+        banner.add_class("stale")
+
     def on_status_refreshed(self, message: StatusRefreshed) -> None:
         """Redraw channels, alerts and the stale-heartbeat banner."""
         now = self.clock()
         self.status_refreshes += 1
+        self.read_error = None
         self.channels = message.channels
         self.heartbeat_row = message.heartbeat
         self.query_one(ChannelsPanel).show(message.channels, now)
@@ -204,6 +226,8 @@ class TelewatchApp(App[int]):
         self._banner(now)
 
     def _banner(self, now: datetime) -> None:
+        if self.read_error is not None:
+            return  # the read error stays up until a refresh succeeds
         banner = self.query_one("#banner", Static)
         hb = self.heartbeat_row
         if hb is None:
@@ -279,8 +303,7 @@ def make_app(
     ``clock`` fixes "now" (snapshot tests); ``live=False`` reads once and never
     polls again (deterministic screenshots). Raises UserError when there is no
     archive at ``db_path``."""
-    if not db_path.is_file():
-        open_reader(db_path)  # raises the UserError that names the missing archive
+    open_reader(db_path).close()  # raises the UserError naming a missing or foreign archive
     return TelewatchApp(
         db_path,
         poll_interval=poll_interval,
@@ -289,3 +312,14 @@ def make_app(
         live=live,
         title=title,
     )
+
+
+_SVG_VISUAL_ORDER = "text { direction: ltr; unicode-bidi: bidi-override; }\n"
+
+
+def screenshot_svg(app: App[int], title: str = "telewatch dash") -> str:
+    """The app's screen as SVG for documents. Lines are already in visual order (see
+    ``rtl``); a browser would apply the bidi algorithm a second time and reverse Arabic
+    and Persian again, so the SVG tells it to draw every text run as given."""
+    svg = app.export_screenshot(title=title)
+    return svg.replace("<style>\n", "<style>\n" + _SVG_VISUAL_ORDER, 1)

@@ -156,7 +156,9 @@ class FeedPanel(DataTable[object]):
             self.add_column(label, key=key)
 
     def _text_width(self) -> int:
-        return max(20, (self.size.width or self.app.size.width) - 56)
+        # From the terminal's width, not the panel's: the first rows can arrive before the
+        # panel is laid out, and the same screen must always cut previews the same way.
+        return max(20, self.app.size.width - 58)
 
     def add_items(self, items: list[FeedItem]) -> None:
         """Append changes (oldest first); a deletion strikes through the post's earlier rows."""
@@ -230,7 +232,7 @@ class AlertsPanel(DataTable[object]):
 
     def on_mount(self) -> None:
         """Set up the columns."""
-        for label, key in (("Rule / latest hits", "rule"), ("Hits n/e/d", "n"), ("Last", "last")):
+        for label, key in (("Rule / hit", "rule"), ("Hits", "n"), ("Last", "last")):
             self.add_column(label, key=key)
 
     def show(self, counters: list[AlertCounter], hits: list[AlertHit], now: datetime) -> None:
@@ -248,7 +250,9 @@ class AlertsPanel(DataTable[object]):
                 age(c.last_at, now),
                 key=f"rule:{c.rule}",
             )
-        width = max(12, (self.size.width or 40) - 22)
+        # The panel is a third of the terminal (see the app's CSS); sized from the terminal
+        # so that the cut does not depend on whether layout has happened yet.
+        width = max(12, self.app.size.width // 3 - 24)
         for h in hits:
             key = f"hit:{h.id}"
             mark, style = KIND_MARK[h.kind]
@@ -256,7 +260,7 @@ class AlertsPanel(DataTable[object]):
                 Text.assemble(
                     (mark.split()[0] + " ", style), preview(h.excerpt or h.channel, width)
                 ),
-                Text(preview(h.rule, 10), style="magenta"),
+                Text(preview(h.rule, 9), style="magenta"),
                 age(h.hit_at, now),
                 key=key,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
@@ -140,6 +141,7 @@ class PostLoaded(Message):
     """A post's history was read from the archive (None: not archived)."""
 
     post: PostHistory | None
+    error: str | None = None
 
 
 class PostScreen(Screen[None]):
@@ -175,14 +177,21 @@ class PostScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="post")
     def _load(self) -> None:
         app: TelewatchApp = self.app  # type: ignore[assignment]
-        with app.reader() as conn:
-            post = post_history(conn, self.channel_id, self.message_id)
+        try:
+            with app.reader() as conn:
+                post = post_history(conn, self.channel_id, self.message_id)
+        except (sqlite3.Error, UserError) as err:
+            self.post_message(PostLoaded(None, error=str(err)))
+            return
         self.post_message(PostLoaded(post))
 
     def on_post_loaded(self, message: PostLoaded) -> None:
         """Show the post."""
         self.post = message.post
         body = self.query_one("#post-body", Static)
+        if message.error is not None:
+            body.update(Text(f"cannot read the archive: {message.error} (r retries)", style="red"))
+            return
         if message.post is None:
             body.update(Text(f"post {self.channel_id}/{self.message_id} is not in the archive"))
             return
@@ -274,7 +283,7 @@ class SearchScreen(Screen[None]):
                     until=_date(until, "until"),
                     limit=200,
                 )
-        except UserError as err:
+        except (sqlite3.Error, UserError) as err:
             self.post_message(SearchFinished(query, [], error=str(err)))
             return
         self.post_message(SearchFinished(query, list(hits)))

@@ -20,6 +20,8 @@ directory that is removed afterwards.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -34,6 +36,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from telewatch.demo.scenario import DemoScenario, build
 from telewatch.emulator.scenario import Scenario
@@ -196,6 +199,40 @@ def _stop_daemon(proc: subprocess.Popen[bytes]) -> int:
     return int(proc.returncode)
 
 
+class StopRequests:
+    """SIGTERM and SIGHUP (terminal closed) end the demo the same way as `q`: the
+    dashboard exits, then the director, the daemon and the emulator stop. Without this,
+    Python's default action would end the process at once and leave the daemon, which
+    runs in its own session, orphaned."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.app: Any = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopRequests:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.event.set()
+        if self.app is not None:
+            # Runs between bytecodes on the app's own thread: hand the exit to the event
+            # loop through its thread-safe (self-pipe) entry point. No loop: not started yet.
+            with contextlib.suppress(RuntimeError):
+                asyncio.get_running_loop().call_soon_threadsafe(self.app.exit)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True if a stop was requested."""
+        return self.event.wait(seconds)
+
+
 @contextmanager
 def _data_dir(data_dir: Path | None) -> Iterator[Path]:
     if data_dir is not None:
@@ -241,7 +278,7 @@ def run_demo(*, headless: bool, duration: float, data_dir: Path | None, speed: f
     now = datetime.now(UTC).replace(microsecond=0)
     demo = build(now, duration=max(duration * speed, 3600.0) + 60)
     scenario = Scenario.from_dict({**demo.emulator, "autostart": False})
-    with _data_dir(data_dir) as base:
+    with StopRequests() as stop, _data_dir(data_dir) as base:
         db = base / "demo.db"
         log_path = base / "daemon.log"
         migrate(db)
@@ -268,7 +305,8 @@ def run_demo(*, headless: bool, duration: float, data_dir: Path | None, speed: f
                 if headless:
                     deadline = time.monotonic() + WARMUP_LIMIT
                     while not ready() and time.monotonic() < deadline:
-                        time.sleep(0.25)
+                        if stop.wait(0.25):
+                            break
                     if proc.poll() is not None:
                         raise UserError(
                             f"the demo daemon exited with status {proc.returncode} at start"
@@ -276,7 +314,8 @@ def run_demo(*, headless: bool, duration: float, data_dir: Path | None, speed: f
                         )
                     started = time.monotonic()
                     while time.monotonic() - started < duration and proc.poll() is None:
-                        time.sleep(0.2)
+                        if stop.wait(0.2):
+                            break
                     if proc.poll() is not None:
                         raise UserError(
                             f"the demo daemon died with status {proc.returncode} after "
@@ -286,7 +325,9 @@ def run_demo(*, headless: bool, duration: float, data_dir: Path | None, speed: f
                     from telewatch.dashboard.app import make_app
 
                     app = make_app(db, title=f"demo — {base}")
-                    app.run()
+                    stop.app = app
+                    if not stop.event.is_set():
+                        app.run()
             finally:
                 director.stop()
                 status = _stop_daemon(proc)

@@ -233,6 +233,9 @@ def make_snippet(
     return prefix + flat[start:end] + suffix, inside
 
 
+SCORE_WINDOW = 3000
+"""At most this many matches (the most recently captured) are BM25-scored."""
+
 _FTS_OPERATOR = re.compile(r"(\bAND\b|\bOR\b|\bNOT\b|\bNEAR\b)")
 
 
@@ -260,8 +263,10 @@ def search(
     are ordinary text. ``raw=True`` passes FTS5 syntax through (words are
     normalised; they match whole indexed words, add ``*`` for a prefix).
     ``since`` is inclusive, ``until`` exclusive. Deleted posts are found too
-    (``deleted=True``). Raises UserError for an empty query or bad raw
-    syntax."""
+    (``deleted=True``). When more than SCORE_WINDOW posts match, only the
+    SCORE_WINDOW most recently captured matches are ranked (a common word
+    then finds recent posts first). Raises UserError for an empty query or
+    bad raw syntax."""
     if raw:
         expr: str | None = raw_fts(query)
         if not (expr or "").strip():
@@ -281,15 +286,38 @@ def search(
     if until is not None:
         where.append("p.date < ?")
         args.append(iso(until))
-    args.append(max(1, limit))
-    sql = (
-        "SELECT p.channel_id, p.message_id, p.date, p.text, p.deleted_at, p.version_count,"
-        " p.lang, c.username, c.title, bm25(posts_fts) AS score"
-        " FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid"
-        " LEFT JOIN channels c ON c.id = p.channel_id"
-        f" WHERE {' AND '.join(where)} ORDER BY score LIMIT ?"
-    )
+    join = " JOIN posts p ON p.id = posts_fts.rowid" if len(where) > 1 else ""
     try:
+        # Scoring is the cost of a common word (100,000+ matches): rank only
+        # the SCORE_WINDOW most recently captured matches. Walking matches in
+        # rowid order without scoring them is cheap.
+        cut = conn.execute(
+            f"SELECT posts_fts.rowid FROM posts_fts{join} WHERE {' AND '.join(where)}"
+            " ORDER BY posts_fts.rowid DESC LIMIT 1 OFFSET ?",
+            (*args, SCORE_WINDOW - 1),
+        ).fetchone()
+        if cut is not None:
+            where.append("posts_fts.rowid >= ?")
+            args.append(cut[0])
+        args.append(max(1, limit))
+        cols = (
+            "SELECT p.channel_id, p.message_id, p.date, p.text, p.deleted_at, p.version_count,"
+            " p.lang, c.username, c.title"
+        )
+        if not join:
+            # No filter: FTS5 ranks and cuts to `limit` before posts is read.
+            sql = (
+                f"{cols}, f.score FROM (SELECT rowid, rank AS score FROM posts_fts"
+                f" WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?) f"
+                " JOIN posts p ON p.id = f.rowid LEFT JOIN channels c ON c.id = p.channel_id"
+                " ORDER BY f.score"
+            )
+        else:
+            sql = (
+                f"{cols}, bm25(posts_fts) AS score FROM posts_fts{join}"
+                " LEFT JOIN channels c ON c.id = p.channel_id"
+                f" WHERE {' AND '.join(where)} ORDER BY score LIMIT ?"
+            )
         rows = conn.execute(sql, args).fetchall()
     except sqlite3.OperationalError as err:
         if raw and "locked" not in str(err) and "busy" not in str(err):

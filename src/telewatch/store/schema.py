@@ -71,7 +71,8 @@ CREATE TABLE posts (
 );
 CREATE INDEX posts_channel_date ON posts(channel_id, date);
 CREATE INDEX posts_date ON posts(date);
-CREATE INDEX posts_fwd ON posts(fwd_channel_id, fwd_message_id);
+CREATE INDEX posts_fwd ON posts(fwd_channel_id, fwd_message_id)
+    WHERE fwd_channel_id IS NOT NULL;
 CREATE INDEX posts_grouped ON posts(grouped_id) WHERE grouped_id IS NOT NULL;
 
 -- Every distinct content a post ever had.
@@ -87,9 +88,8 @@ CREATE TABLE post_versions (
     edit_date     TEXT,                     -- Telegram's edit date, if any
     captured_at   TEXT NOT NULL,
     source        TEXT NOT NULL,            -- live|backfill|poll|repair|reconcile|import
-    UNIQUE (channel_id, message_id, version_no)
+    UNIQUE (channel_id, message_id, version_no)  -- also serves lookups by post
 );
-CREATE INDEX post_versions_post ON post_versions(channel_id, message_id);
 
 -- Tombstones: a post Telegram no longer has. At most one per post.
 CREATE TABLE deletions (

@@ -16,7 +16,8 @@ xref, per expected reference (an article citing n posts has n references):
 trace, per cluster: the trace of the origin gives predicted (origin, copy)
   pairs; precision/recall/F1 over all clusters' pairs. Origin accuracy: the
   share of members (origin and copies) whose trace reports the cluster's
-  origin (for a post in two clusters, either cluster's origin).
+  origin (for a post in two clusters, either cluster's origin); also how many
+  clusters' origins, traced themselves, are reported as the origin.
 """
 
 from __future__ import annotations
@@ -201,6 +202,7 @@ class TraceScores:
     f1: float = 0.0
     origin_accuracy: float = 0.0
     origins_checked: int = 0
+    origin_self: int = 0
     per_cluster: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -244,8 +246,9 @@ def eval_trace(
                 fp += len(pred - gold)
                 fn += len(gold - pred)
                 wrong_origin = []
+                sc.origin_self += (res.origin.channel_id, res.origin.message_id) in origins_of[o]
                 for m in [o, *gold]:
-                    r = trace(conn, *m, semantic=semantic)
+                    r = res if m == o else trace(conn, *m, semantic=semantic)
                     checked += 1
                     if (r.origin.channel_id, r.origin.message_id) in origins_of[m]:
                         ok += 1

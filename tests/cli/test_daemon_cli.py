@@ -13,6 +13,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from telewatch.cli import main
+from telewatch.emulator import EmulatorThread, RateModel
 from telewatch.models import ChannelStatusChanged, DaemonHeartbeat
 from telewatch.store.db import connect, migrate
 from telewatch.store.status import (
@@ -160,3 +161,26 @@ def test_run_refuses_a_logged_out_session_and_a_second_daemon(daemon_world: Daem
     log = w.log_tail(100_000)
     assert "0123456789abcdef" not in log
     assert all(line.startswith("{") for line in log.splitlines() if line.strip())
+
+
+def test_login_with_two_factor_password_and_wrong_code(tmp_path: Path) -> None:
+    """An account with 2FA needs --password; a wrong code is one clear line."""
+    with EmulatorThread(rate=RateModel(scale=0.01), password="hunter2") as et:
+        session = tmp_path / "tw.session"
+        et.write_session(session, authorized=False)
+        cfg = tmp_path / "telewatch.toml"
+        cfg.write_text(
+            f'[telegram]\napi_id = 1\napi_hash = "0123456789abcdef0123456789abcdef"\nsession = "{session}"\n'
+            f'[storage]\ndb = "{tmp_path / "tw.db"}"\n'
+        )
+        base = [TELEWATCH, "--config", str(cfg), "login", "--phone", "+15550000000"]
+        bad = subprocess.run([*base, "--code", "99999"], capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 2 and "login code is wrong" in bad.stderr
+        good = subprocess.run(
+            [*base, "--code", "12345", "--password", "hunter2"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert good.returncode == 0, good.stderr
+        assert "logged in as" in good.stdout and "hunter2" not in good.stdout

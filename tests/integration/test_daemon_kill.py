@@ -7,12 +7,13 @@ from __future__ import annotations
 import random
 import signal
 import sqlite3
+import subprocess
 import threading
 import time
 
 from telewatch.emulator import Emulator
 from telewatch.store.chain import verify
-from tests.fixtures.daemon import DaemonWorld, delete_if_live, edit_if_live
+from tests.fixtures.daemon import TELEWATCH, DaemonWorld, delete_if_live, edit_if_live
 
 BASE = 1500000700
 CHANNELS = 4
@@ -78,11 +79,19 @@ def test_kill_9_twenty_times_then_restart_gives_the_full_archive(daemon_world: D
     )
     assert w.stop(p) == 0
     assert w.archive_matches_truth() == []
+    r = subprocess.run(
+        [TELEWATCH, "--config", str(w.config), "verify"], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0 and r.stdout.startswith("ok: "), r.stdout + r.stderr
     conn = sqlite3.connect(w.db)
     try:
         result = verify(conn)
         runs = conn.execute("SELECT COUNT(*) FROM daemon_runs").fetchone()[0]
+        dup_tombstones = conn.execute(
+            "SELECT COUNT(*) FROM deletions GROUP BY channel_id, message_id HAVING COUNT(*) > 1"
+        ).fetchall()
     finally:
         conn.close()
-    assert result.ok, result.problem
+    assert result.ok and result.versions > CHANNELS * HISTORY, result.problem
+    assert dup_tombstones == []
     assert runs >= KILLS  # every run reached the archive before it was killed

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import signal
 import subprocess
+from datetime import UTC, datetime
+from typing import Any
 
 from tests.fixtures.daemon import TELEWATCH, DaemonWorld
 
@@ -129,4 +131,40 @@ def test_engagement_is_sampled_at_configured_ages_and_flood_waits_show(
         3,
         "a live post during the flood",
     )
+    assert w.stop(p) == 0
+
+
+def test_backfill_depth_by_count_and_by_date(daemon_world: DaemonWorld) -> None:
+    """`backfill = 30` archives exactly the newest 30 posts; a date archives
+    the posts from that day on, and nothing older."""
+    w = daemon_world
+
+    def setup(emu: Any) -> None:
+        emu.add_channel(A, "depth_count", "Count")
+        for k in range(250):
+            emu.post(A, f"count {k}", push=False)
+        emu.add_channel(B, "depth_date", "Date")
+        for k in range(40):
+            year = 2022 if k < 25 else 2024
+            emu.post(B, f"date {k}", date=datetime(year, 1, 1 + k % 28, tzinfo=UTC), push=False)
+
+    w.emu.call(setup)
+    w.write_config(
+        [
+            {"username": "depth_count", "backfill": 30},
+            {"username": "depth_date", "backfill": "2023-06-01"},
+        ]
+    )
+    p = w.start()
+    w.wait_for(
+        lambda: w.query("SELECT COUNT(*) FROM sync_state WHERE backfill_done = 1") == [(2,)],
+        20,
+        "backfill",
+    )
+    assert w.query(
+        "SELECT MIN(message_id), MAX(message_id), COUNT(*) FROM posts WHERE channel_id = ?", A
+    ) == [(221, 250, 30)]
+    assert w.query("SELECT COUNT(*), MIN(date) >= '2024' FROM posts WHERE channel_id = ?", B) == [
+        (15, 1)
+    ]
     assert w.stop(p) == 0

@@ -91,3 +91,22 @@ async def test_flood_longer_than_allowed_is_raised() -> None:
     assert err.value.seconds == 7200
     assert sched.parked_until("m") is not None
     sched.close()
+
+
+async def test_backfill_is_not_starved_by_a_stream_of_live_work() -> None:
+    """With more live calls queued than the budget serves, a backfill call
+    queued first still gets one of the first FAIR_EVERY slots."""
+    budget = Budget("m", 1, 0.02)
+    await budget.acquire(LIVE)
+    order: list[str] = []
+
+    async def take(name: str, prio: int) -> None:
+        await budget.acquire(prio)
+        order.append(name)
+
+    tasks = [asyncio.create_task(take("backfill", BACKFILL))]
+    await asyncio.sleep(0)
+    tasks += [asyncio.create_task(take(f"live{i}", LIVE)) for i in range(8)]
+    await asyncio.gather(*tasks)
+    budget.close()
+    assert order.index("backfill") < 4

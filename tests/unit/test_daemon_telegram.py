@@ -192,3 +192,19 @@ def test_session_lock_refuses_a_second_process(tmp_path: Path) -> None:
         a.release()
     b.acquire()
     b.release()
+
+
+def test_unexpected_field_shapes_become_malformed_not_crashes() -> None:
+    """A message whose media has an impossible shape is reported as malformed."""
+    doc = types.Document(
+        id=8,
+        access_hash=1,
+        file_reference=b"",
+        date=DATE,
+        mime_type="video/mp4",
+        size=1,
+        dc_id=2,
+        attributes=[types.DocumentAttributeVideo(duration=None, w=1, h=1)],  # type: ignore[arg-type]
+    )
+    with pytest.raises(MalformedMessage, match="message 42: TypeError"):
+        to_post(_msg(media=types.MessageMediaDocument(document=doc)))

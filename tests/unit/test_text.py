@@ -36,7 +36,9 @@ def test_any_text_gives_a_valid_fts_query(s: str) -> None:
     """Whatever a user types becomes a valid FTS5 expression (or nothing to search)."""
     expr = fts_query(s)
     conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE VIRTUAL TABLE f USING fts5(body, content='', tokenize='unicode61 remove_diacritics 0')")
+    conn.execute(
+        "CREATE VIRTUAL TABLE f USING fts5(body, content='', tokenize='unicode61 remove_diacritics 0')"
+    )
     conn.execute("INSERT INTO f(rowid, body) VALUES (1, ?)", (index_text(s),))
     if expr is not None:
         assert conn.execute("SELECT rowid FROM f WHERE f MATCH ?", (expr,)).fetchall() == [(1,)]

@@ -87,3 +87,10 @@ def test_numbers_survive_digit_systems() -> None:
     assert numbers("٤٠٬٠٠٠ دينار") == {"40000"}
     assert numbers("۱۴ زخمی") == {"14"}
     assert numbers("40,000 dinars on 3 March 2022 at 21:00") == {"40000", "3"}
+
+
+def test_number_words_meet_digits() -> None:
+    """"three" / «سبعة» / «сім» count as the numbers 3 / 7 / 7."""
+    assert numbers("wounding three people") == {"3"}
+    assert numbers("إصابة سبعة أشخاص") == {"7"}
+    assert numbers("сім людей поранені") == {"7"}

@@ -52,6 +52,7 @@ from telewatch.sources.telegram import (
     TelegramSource,
     UsernameUnknown,
 )
+from telewatch.store import sync
 from telewatch.store.db import connect
 from telewatch.store.watchlist import WatchEntry
 
@@ -293,30 +294,26 @@ class ChannelWorker:
     # -- resolution -------------------------------------------------------
 
     def _archived_channel(self) -> tuple[int, int, str | None] | None:
+        """(id, access_hash, username) from the archive, so that a known
+        channel costs no resolveUsername (the scarcest call)."""
         conn = self.s.reader()
         try:
             if self.channel_id is not None:
-                row = conn.execute(
-                    "SELECT id, access_hash, username FROM channels WHERE id = ?",
-                    (self.channel_id,),
-                ).fetchone()
+                row = sync.channel_by_id(conn, self.channel_id)
             else:
-                row = conn.execute(
-                    "SELECT id, access_hash, username FROM channels WHERE username = ? "
-                    "COLLATE NOCASE AND access_hash IS NOT NULL",
-                    (self.username,),
-                ).fetchone()
-                if row is None:  # renamed since: the old name is in channel_changes
-                    row = conn.execute(
-                        "SELECT c.id, c.access_hash, c.username FROM channel_changes x "
-                        "JOIN channels c ON c.id = x.channel_id WHERE x.field = 'username' "
-                        "AND x.old_value = ? COLLATE NOCASE AND c.access_hash IS NOT NULL "
-                        "ORDER BY x.captured_at DESC LIMIT 1",
+                assert self.username is not None
+                row = sync.channel_by_username(conn, self.username)
+                if row is None or row.access_hash is None:
+                    # Renamed since: the old name is in channel_changes.
+                    old = conn.execute(
+                        "SELECT channel_id FROM channel_changes WHERE field = 'username' "
+                        "AND old_value = ? COLLATE NOCASE ORDER BY captured_at DESC LIMIT 1",
                         (self.username,),
                     ).fetchone()
-            if row is None or row[1] is None:
+                    row = None if old is None else sync.channel_by_id(conn, int(old[0]))
+            if row is None or row.access_hash is None:
                 return None
-            return int(row[0]), int(row[1]), row[2]
+            return row.id, row.access_hash, row.username
         finally:
             conn.close()
 
@@ -343,11 +340,22 @@ class ChannelWorker:
         )
         await self.s.put(ChannelSeen(ch, _now()))
         self._note_username(ch.username)
+        await self._fetch_about(cid)
         if self.entry.mode == "join" and not joined:
             await self._req("channels.JoinChannel", lambda: self.s.source.join(cid), MAINTENANCE)
         self._load_progress()
 
+    async def _fetch_about(self, cid: int) -> None:
+        # Once per run and after Telegram says the channel changed: the
+        # description is only in getFullChannel, and its changes are history.
+        full = await self._req(
+            "channels.GetFullChannel", lambda: self.s.source.about(cid), MAINTENANCE
+        )
+        await self.s.put(ChannelSeen(full, _now()))
+
     def _note_username(self, current: str | None) -> None:
+        if current is None:
+            return  # not known from this answer
         if self.entry.username and (current or "").lower() != self.entry.username.lower():
             self.renamed_to = f"@{current}" if current else "no username"
         else:
@@ -357,14 +365,10 @@ class ChannelWorker:
     def _load_progress(self) -> None:
         conn = self.s.reader()
         try:
-            rows = conn.execute(
-                "SELECT lo_id, hi_id FROM sync_ranges WHERE channel_id = ?", (self.channel_id,)
-            ).fetchall()
-            self.ranges = RangeSet([(int(a), int(b)) for a, b in rows])
-            st = conn.execute(
-                "SELECT backfill_done FROM sync_state WHERE channel_id = ?", (self.channel_id,)
-            ).fetchone()
-            self.backfill_done = bool(st and st[0])
+            assert self.channel_id is not None
+            self.ranges = RangeSet(sync.archived_ranges(conn, self.channel_id))
+            st = sync.backfill_state(conn, self.channel_id)
+            self.backfill_done = st is not None and st.done
             self._load_engagement(conn)
         finally:
             conn.close()
@@ -380,11 +384,17 @@ class ChannelWorker:
             return 1, None
         if depth.isdigit():
             n = int(depth)
-            newest = await self._req(
-                "messages.GetHistory", lambda: self.s.source.newest(cid), BACKFILL
+            if n == 0:
+                # Nothing old: start at the next post (live and repair only).
+                newest = await self._req(
+                    "messages.GetHistory", lambda: self.s.source.newest(cid), BACKFILL
+                )
+                return (newest.ids[-1] + 1 if newest.ids else 1), 0
+            nth = await self._req(
+                "messages.GetHistory", lambda: self.s.source.newest(cid, n - 1), BACKFILL
             )
-            top = newest.ids[-1] if newest.ids else 0
-            return max(1, top - n + 1), n
+            # The n-th newest post is the oldest to keep (fewer posts: all).
+            return (nth.ids[-1] if nth.ids else 1), n
         when = datetime.combine(date.fromisoformat(depth), datetime.min.time(), UTC)
         before = await self._req(
             "messages.GetHistory", lambda: self.s.source.before(cid, when), BACKFILL
@@ -559,6 +569,7 @@ class ChannelWorker:
         )
         await self.s.put(ChannelSeen(ch, _now()))
         self._note_username(ch.username)
+        await self._fetch_about(cid)
         await self._running_state()
 
     async def _reconcile(self) -> None:

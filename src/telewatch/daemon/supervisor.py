@@ -93,7 +93,7 @@ class Daemon:
         self.connected = asyncio.Event()
         self.writer: Writer | None = None
         self.source: TelegramSource | None = None
-        self._live_seen: dict[int, float] = {}
+        self.shared: Shared | None = None
 
     # -- events into the writer -------------------------------------------
 
@@ -226,6 +226,10 @@ class Daemon:
     ) -> int:
         """The daemon's life; see ``run_daemon``."""
         tg = self.settings.telegram
+        if not tg.api_id or not tg.api_hash.get_secret_value():
+            raise UserError(
+                "telegram.api_id and telegram.api_hash are required; get them at https://my.telegram.org"
+            )
         lock = SessionLock(tg.session)
         lock.acquire()
         try:
@@ -271,7 +275,7 @@ class Daemon:
         scheduler = Scheduler(d.budgets, scale=d.rate_scale, max_flood_wait=d.max_flood_wait)
         async with Writer(self.db, rules=self.settings.alert_rules()) as writer:
             self.writer = writer
-            shared = Shared(
+            shared = self.shared = Shared(
                 settings=d,
                 source=source,
                 scheduler=scheduler,
@@ -338,8 +342,13 @@ class Daemon:
         except UserError as err:
             log.error("config reload failed; keeping the running config", extra={"error": str(err)})
             return
+        if new.telegram != self.settings.telegram or new.storage != self.settings.storage:
+            log.warning("[telegram] and [storage] changes take effect at the next start")
         merge_watchlist(self.db, new)
         self.settings = new
+        if self.shared is not None:
+            # Workers read intervals and windows from here on every cycle.
+            self.shared.settings = new.daemon
         if self.writer is not None:
             self.writer._rules = _compile(new)
         log.info(

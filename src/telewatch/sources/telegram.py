@@ -259,7 +259,19 @@ def _forward(fwd: Any) -> ForwardOrigin | None:
 
 def to_post(msg: Any, channel_id: int | None = None) -> Post | None:
     """A Telethon message → models.Post; None for service/empty messages.
-    Raises MalformedMessage when required fields are missing or invalid."""
+    Raises MalformedMessage when required fields are missing or invalid
+    (any conversion failure: one odd message must never wedge a channel)."""
+    try:
+        return _to_post(msg, channel_id)
+    except MalformedMessage:
+        raise
+    except Exception as err:
+        raise MalformedMessage(
+            f"message {getattr(msg, 'id', '?')}: {type(err).__name__}: {err}"
+        ) from None
+
+
+def _to_post(msg: Any, channel_id: int | None) -> Post | None:
     if isinstance(msg, types.MessageService | types.MessageEmpty):
         return None
     if not isinstance(msg, types.Message):
@@ -307,6 +319,8 @@ def to_channel(chat: Any, about: str | None = None) -> Channel | None:
             if u.active:
                 username = u.username
                 break
+    if username is None and not getattr(chat, "min", False):
+        username = ""  # a full constructor without username: it has none (store: removal)
     return Channel(
         id=chat.id,
         title=chat.title,
@@ -673,6 +687,19 @@ class TelegramSource:
                     return ch, not c.left
         raise ChannelUnavailable(channel_id, "invalid")
 
+    async def about(self, channel_id: int) -> Channel:
+        """channels.getFullChannel → the channel with its ``about`` text."""
+        r = await self._call(
+            functions.channels.GetFullChannelRequest(channel=self._input(channel_id)), channel_id
+        )
+        about = getattr(r.full_chat, "about", None)
+        for c in r.chats:
+            if getattr(c, "id", None) == channel_id:
+                ch = to_channel(c, about=about)
+                if ch is not None:
+                    return ch
+        raise ChannelUnavailable(channel_id, "invalid")
+
     async def join(self, channel_id: int) -> None:
         """channels.joinChannel (pushed updates start after this)."""
         await self._call(
@@ -697,13 +724,14 @@ class TelegramSource:
         r = await self._call(req, channel_id)
         return self._page(r, channel_id, limit, lambda m: m.id >= from_id)
 
-    async def newest(self, channel_id: int) -> HistoryPage:
-        """The newest message (one-message page; ``count`` = total posts)."""
+    async def newest(self, channel_id: int, skip: int = 0) -> HistoryPage:
+        """The newest message after skipping ``skip`` newer ones, i.e. the
+        (skip+1)-th newest (one-message page; ``count`` = total posts)."""
         req = functions.messages.GetHistoryRequest(
             peer=self._peer(channel_id),
             offset_id=0,
             offset_date=None,
-            add_offset=0,
+            add_offset=skip,
             limit=1,
             max_id=0,
             min_id=0,

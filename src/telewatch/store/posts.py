@@ -244,6 +244,7 @@ class _State:
     version_no: int
     chash: str | None
     db_text: str | None  # text in the FTS index before this run; None = new post
+    db_date: str | None = None  # publication date as indexed (FTS meta)
     latest: PreparedPost | None = None  # content of a new version to write
     version_id: int | None = None
     latest_sample: tuple[Any, ...] | None = None
@@ -262,7 +263,7 @@ def _load_states(
         if hi - lo < 4 * len(mids):
             # Dense ids (imports, backfill pages): one range scan of the index.
             rows = conn.execute(
-                "SELECT p.message_id, p.id, v.version_no, v.content_hash, p.text"
+                "SELECT p.message_id, p.id, v.version_no, v.content_hash, p.text, p.date"
                 " FROM posts p LEFT JOIN post_versions v ON v.id = p.version_id"
                 " WHERE p.channel_id = ? AND p.message_id BETWEEN ? AND ?",
                 (cid, lo, hi),
@@ -272,14 +273,19 @@ def _load_states(
             for k in range(0, len(mids), 900):
                 part = mids[k : k + 900]
                 rows += conn.execute(
-                    "SELECT p.message_id, p.id, v.version_no, v.content_hash, p.text"
+                    "SELECT p.message_id, p.id, v.version_no, v.content_hash, p.text, p.date"
                     " FROM posts p LEFT JOIN post_versions v ON v.id = p.version_id"
                     f" WHERE p.channel_id = ? AND p.message_id IN ({','.join('?' * len(part))})",
                     (cid, *part),
                 ).fetchall()
         for r in rows:
-            out[(cid, r[0])] = _State(r[1], r[2] or 0, r[3], r[4])
+            out[(cid, r[0])] = _State(r[1], r[2] or 0, r[3], r[4], r[5])
     return out
+
+
+def fts_meta(channel_id: int, date: str) -> str:
+    """The ``posts_fts.meta`` value: channel and publication-day tokens."""
+    return f"c{channel_id} d{date[:4]}{date[5:7]}{date[8:10]}"
 
 
 def _next_id(conn: sqlite3.Connection, table: str) -> int:
@@ -380,9 +386,9 @@ def write_prepared(
             )  # fmt: skip
             old = index_text(st.db_text or "")
             if old:
-                fts_delete.append(("delete", st.post_id, old))
+                fts_delete.append(("delete", st.post_id, old, fts_meta(key[0], st.db_date or "")))
         if p.body:
-            fts_insert.append((st.post_id, p.body))
+            fts_insert.append((st.post_id, p.body, fts_meta(p.channel_id, p.date)))
     if rows:
         conn.executemany(f"INSERT INTO posts({_POST_COLS}) VALUES ({','.join('?' * 22)})", rows)
     if versions:
@@ -401,9 +407,11 @@ def write_prepared(
             updates,
         )
     if fts_delete:
-        conn.executemany("INSERT INTO posts_fts(posts_fts, rowid, body) VALUES (?,?,?)", fts_delete)
+        conn.executemany(
+            "INSERT INTO posts_fts(posts_fts, rowid, body, meta) VALUES (?,?,?,?)", fts_delete
+        )
     if fts_insert:
-        conn.executemany("INSERT INTO posts_fts(rowid, body) VALUES (?,?)", fts_insert)
+        conn.executemany("INSERT INTO posts_fts(rowid, body, meta) VALUES (?,?,?)", fts_insert)
     n_samples = 0
     if samples:
         cur = conn.executemany(

@@ -12,7 +12,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telewatch.models import Entity, ForwardOrigin, Media, UserError
@@ -233,6 +233,21 @@ def make_snippet(
     return prefix + flat[start:end] + suffix, inside
 
 
+MAX_DAY_TOKENS = 62  # longer date ranges are filtered in SQL only
+
+
+def _day_tokens(since: datetime | None, until: datetime | None) -> list[str]:
+    """``d<YYYYMMDD>`` tokens covering [since, until), or [] when unbounded/long."""
+    if since is None or until is None or until <= since:
+        return []
+    first = since.astimezone(UTC).date()
+    last = (until.astimezone(UTC) - timedelta(microseconds=1)).date()
+    n = (last - first).days + 1
+    if n > MAX_DAY_TOKENS:
+        return []
+    return [f"d{(first + timedelta(days=i)).strftime('%Y%m%d')}" for i in range(n)]
+
+
 SCORE_WINDOW = 3000
 """At most this many matches (the most recently captured) are BM25-scored."""
 
@@ -275,11 +290,16 @@ def search(
         expr = fts_query(query)
     if expr is None:
         raise UserError(f"nothing to search for in {query!r}: give at least one word")
-    where = ["posts_fts MATCH ?"]
-    args: list[Any] = [expr]
+    # Channel and publication day are tokens of the `meta` column, so FTS
+    # intersects them with the words instead of SQL filtering every match.
+    match = [f"body : ({expr})"]
     if channel_id is not None:
-        where.append("p.channel_id = ?")
-        args.append(channel_id)
+        match.append(f"meta : c{int(channel_id)}")
+    days = _day_tokens(since, until)
+    if days:
+        match.append("meta : (" + " OR ".join(days) + ")")
+    where = ["posts_fts MATCH ?"]
+    args: list[Any] = [" AND ".join(match)]
     if since is not None:
         where.append("p.date >= ?")
         args.append(iso(since))

@@ -171,10 +171,13 @@ CREATE TABLE channel_status (
 
 -- Full-text index over the latest text of every post (deleted ones too).
 -- Contentless: rowid = posts.id, body = text.index_text(posts.text), i.e.
--- normalised tokens plus their light stems. Written only by store.writer.
+-- normalised tokens plus their light stems; meta = 'c<channel_id> d<YYYYMMDD>'
+-- (publication day) so that channel and date filters run inside FTS.
+-- Written only by store.writer; ranked by bm25 over body only.
 CREATE VIRTUAL TABLE posts_fts USING fts5(
-    body, content='', tokenize='unicode61 remove_diacritics 0'
+    body, meta, content='', tokenize='unicode61 remove_diacritics 0'
 );
+INSERT INTO posts_fts(posts_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)');
 
 -- Posts a user marked as evidence (alerts fire when they change).
 CREATE TABLE watched_posts (

@@ -11,7 +11,8 @@ Contracts:
   re-reads it with ``active_entries`` every few seconds.
 * Config entries are merged in with ``merge_config`` (origin ``config``): a
   new key is inserted, an existing config row takes the file's mode and
-  backfill, and a key the user removed with the CLI stays removed.
+  backfill, a key the user removed with the CLI stays removed, and a config
+  row whose entry left the file is marked removed.
 """
 
 from __future__ import annotations
@@ -187,12 +188,21 @@ def merge_config(
     """Merge the config's ``(username, channel_id, mode, backfill)`` entries
     (see the module contract) in one transaction."""
     now = _now()
+    keys: list[str] = []
     with _immediate(conn):
         for username, channel_id, mode, backfill in entries:
             key = make_key(username, channel_id)
+            keys.append(key)
             conn.execute(
                 f"INSERT INTO watchlist ({_COLS}) VALUES (?, ?, ?, ?, ?, 'config', ?, NULL) "
                 "ON CONFLICT(key) DO UPDATE SET mode = excluded.mode, backfill = excluded.backfill "
                 "WHERE watchlist.origin = 'config'",
                 (key, username, channel_id, mode, backfill, now),
             )
+        # A config entry deleted from the file leaves the watch list too.
+        marks = ",".join("?" * len(keys))
+        conn.execute(
+            "UPDATE watchlist SET removed_at = ? WHERE origin = 'config' AND removed_at IS NULL"
+            + (f" AND key NOT IN ({marks})" if keys else ""),
+            (now, *keys),
+        )

@@ -241,9 +241,13 @@ class Gazetteer:
         by name key (similarity ≥ 0.9), best first."""
         sk = name_key(phrase).skeleton.replace(" ", "")
         scored = [
-            (same_name(alias, phrase, strict=True), eid) for alias, eid in self.skeletons.get(sk, ())
+            (same_name(alias, phrase, strict=True), eid)
+            for alias, eid in self.skeletons.get(sk, ())
         ]
-        good = sorted({(sim, eid) for sim, eid in scored if sim >= 0.9}, key=lambda x: (-x[0], _id_order(x[1])))
+        good = sorted(
+            {(sim, eid) for sim, eid in scored if sim >= 0.9},
+            key=lambda x: (-x[0], _id_order(x[1])),
+        )
         return tuple(dict.fromkeys(eid for _, eid in good))
 
 
@@ -497,9 +501,9 @@ def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
         phrase = " ".join(toks[i:j])
         # Unknown short acronyms (IED, ISD, US) say nothing about a place.
         if not (j == i + 1 and t.isupper() and len(t) <= 4):
-            ids = g.by_name_key(phrase) if j - i <= 2 and not t.isupper() else ()
-            kind = g.entries[ids[0]].kind if ids else "name"
-            found.append(FoundEntity(phrase, ids, kind, i))
+            known = g.by_name_key(phrase) if j - i <= 2 and not t.isupper() else ()
+            kind = g.entries[known[0]].kind if known else "name"
+            found.append(FoundEntity(phrase, known, kind, i))
         i = j
     found.sort(key=lambda f: f.position)
     return found

@@ -11,7 +11,8 @@ a time window that is
   over the window) or ``near-copy`` (≥ ``NEAR_JACCARD``);
 * a ``paraphrase``: a rewrite, usually in another language, found by the
   overlap of script-independent name keys, event terms and numbers (IDF
-  weighted over the window) and, with ``semantic``, embedding similarity.
+  weighted over the window) and, with ``semantic``, embedding similarity
+  (≥ ``SEMANTIC_PARAPHRASE`` when the event score is at least ``SEMANTIC_FLOOR``).
 
 Signature lines ("📡 Channel | follow us") are detected per channel as lines
 repeated across many of its posts and are ignored, as are hashtags and
@@ -44,7 +45,8 @@ NEAR_JACCARD = 0.45
 PARAPHRASE_SCORE = 0.3
 BACK_PARAPHRASE_SCORE = 0.3
 BACK_HOURS = 12
-SEMANTIC_PARAPHRASE = 0.86
+SEMANTIC_PARAPHRASE = 0.88
+SEMANTIC_FLOOR = 0.2
 _NUM_PERM = 64
 _HASHTAG = re.compile(r"#\S+")
 _URL = re.compile(r"(?:https?://)?t\.me/\S+|@\w+")
@@ -398,7 +400,9 @@ def _paraphrases(
         hours = (p.date - origin.date).total_seconds() / 3600
         score = event_similarity(obody, sigs.raw_body(p)) * (1.0 if hours <= 12 else 0.8)
         s = sem.get(p.rowid)
-        if s is not None and s >= SEMANTIC_PARAPHRASE:
+        if s is not None and s >= SEMANTIC_PARAPHRASE and score >= SEMANTIC_FLOOR:
+            # Embeddings rescue a rewrite that shares a little with the
+            # origin; alone they rate every same-day post as similar.
             score = max(score, PARAPHRASE_SCORE + (s - SEMANTIC_PARAPHRASE))
         if score >= PARAPHRASE_SCORE:
             scored.setdefault(p.channel_id, []).append((score, p))

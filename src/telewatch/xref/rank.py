@@ -28,9 +28,12 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from telewatch.text import normalize
@@ -50,17 +53,18 @@ from telewatch.xref.gazetteer import (
     find_entities,
     load_gazetteer,
 )
-from telewatch.xref.names import words
+from telewatch.xref.names import strip_arabic_clitics, words
 from telewatch.xref.provenance import Signatures, features, is_roundup, jaccard, shingles
 from telewatch.xref.terms import concepts, numbers
 
 LINK_CONTENT = 2.2
 RELAYED_BONUS = 1.5
+IDF_PRIOR_POSTS = 50
 # Busy windows (large archives, vague citations): only the posts of cited
 # channels and the PREFILTER_KEEP others sharing the most anchor strings with
 # the article are scored in full.
 PREFILTER_ABOVE = 600
-PREFILTER_KEEP = 400
+PREFILTER_KEEP = 300
 # Countries say little about which post; unknown capitalised names a bit less than known ones.
 _ENTITY_WEIGHT = {"country": 0.25, "name": 0.8}
 SUGGEST_CONTENT = 1.0
@@ -309,31 +313,58 @@ def _retrieval_windows(res: XrefResult, conn: sqlite3.Connection) -> list[DateMe
     return mentions
 
 
-def _anchors(res: XrefResult) -> re.Pattern[str] | None:
-    """One regex over the article's cheap anchor strings in every script:
-    gazetteer aliases of its entities, its names, and its event-term stems."""
+@lru_cache(maxsize=100_000)
+def _clitic_forms(token: str) -> tuple[str, ...]:
+    return tuple(strip_arabic_clitics(token))
+
+
+@dataclass(frozen=True, slots=True)
+class _Anchors:
+    """Cheap anchor words of an article in every script: whole words
+    (gazetteer aliases of its places/actors, clitic-free) and word stems
+    (its event terms), indexed by their first three letters."""
+
+    exact: frozenset[str]
+    stems: dict[str, tuple[str, ...]]
+
+    def count(self, text: str) -> int:
+        """Distinct anchors found in ``text``."""
+        found: set[str] = set()
+        for tok in normalize(text).split():
+            tok = tok.strip(".,;:!?()«»\"'#|")
+            forms = _clitic_forms(tok) if tok[:1] >= "\u0600" else (tok,)
+            for form in forms:
+                if form in self.exact:
+                    found.add(form)
+                for stem in self.stems.get(form[:3], ()):
+                    if form.startswith(stem):
+                        found.add(stem)
+        return len(found)
+
+
+def _anchors(res: XrefResult) -> _Anchors | None:
+    """The article's anchors (see ``_Anchors``); None when it has none."""
     from telewatch.xref.gazetteer import entity_aliases
     from telewatch.xref.terms import load_lexicon
 
     g = load_gazetteer()
-    strings: set[str] = set()
+    exact: set[str] = set()
     for ent in res.entities:
         if ent.kind == "country":
             continue
         for alias in entity_aliases(ent, g):
-            n = " ".join(words(normalize(alias)))
-            if len(n) >= 4:
-                strings.add(n)
-                if n.startswith("ال") and len(n) >= 6:
-                    strings.add(n[2:])
-    lex = load_lexicon()
-    for stem, cs in lex.stem_concepts.items():
-        if cs & set(res.concepts) and len(stem) >= 4:
-            strings.add(stem)
-    if not strings:
+            for w in words(normalize(alias)):
+                if len(w) >= 4 and w not in _STOP:
+                    exact.add(w)
+                    if w.startswith("ال") and len(w) >= 6:
+                        exact.add(w[2:])
+    stems: dict[str, list[str]] = {}
+    for stem, cs in load_lexicon().stem_concepts.items():
+        if cs & set(res.concepts) and len(stem) >= 3:
+            stems.setdefault(stem[:3], []).append(stem)
+    if not exact and not stems:
         return None
-    alternation = "|".join(re.escape(s) for s in sorted(strings, key=len, reverse=True))
-    return re.compile(alternation)
+    return _Anchors(frozenset(exact), {k: tuple(v) for k, v in stems.items()})
 
 
 def _prefilter(
@@ -343,20 +374,20 @@ def _prefilter(
     exact_refs: set[tuple[int, int]],
 ) -> list[PostRow]:
     """Cited channels' posts plus the best others by distinct anchors found."""
-    rx = _anchors(res)
+    anchors = _anchors(res)
     keep = [
         p for p in posts if p.channel_id in weights or (p.channel_id, p.message_id) in exact_refs
     ]
     others = [p for p in posts if p.channel_id not in weights]
-    if rx is None:
+    if anchors is None:
         return keep + others[:PREFILTER_KEEP]
     windows = res.dates or []
     scored = []
     for p in others:
-        anchors = len(set(rx.findall(normalize(p.text))))
-        if anchors:
+        n = anchors.count(p.text)
+        if n:
             # Anchors count for more inside the article's main date windows.
-            scored.append((anchors * (0.25 + _time_score(p.date, windows)[0]), p))
+            scored.append((n * (0.25 + _time_score(p.date, windows)[0]), p))
     scored.sort(key=lambda sp: -sp[0])
     return keep + [p for _, p in scored[:PREFILTER_KEEP]]
 
@@ -442,6 +473,12 @@ def _score(
 ) -> None:
     full = f"{res.article.title}\n{res.article.text}"
     matcher = EntityMatcher(res.entities)
+    own_names: dict[int, set[str]] = {}
+    for c in res.citations:
+        if c.channel_id is not None:
+            surfaces = {normalize(c.text), normalize(c.title or "")}
+            keys = {k for k, e in matcher.entities.items() if normalize(e.surface) in surfaces}
+            own_names.setdefault(c.channel_id, set()).update(keys)
     passages = attributed_passages(full, res.citations)
     att_matchers = {cid: EntityMatcher(find_entities(t)) for cid, t in passages.items()}
     att_concepts = {cid: set(concepts(t)) for cid, t in passages.items()}
@@ -456,12 +493,16 @@ def _score(
         from telewatch.xref.semantic import similarities
 
         sem = similarities(conn, full, posts)
+    sem_median = statistics.median(sem.values()) if sem else 0.0
     per_post: list[tuple[PostRow, dict[str, str], dict[str, str], set[str], float, list[str]]] = []
     df_ent: dict[str, int] = {}
     df_con: dict[str, int] = {}
     for p in posts:
         text = "\n".join((*p.older_texts, p.text))
-        ents = matcher.match(text)
+        # A channel's own name (its signature) says nothing about the event.
+        ents = {
+            k: v for k, v in matcher.match(text).items() if k not in own_names.get(p.channel_id, ())
+        }
         all_cons = concepts(text)
         cons = {k: v for k, v in all_cons.items() if k in res.concepts}
         extra_cons = sorted(k for k in all_cons if k not in res.concepts)
@@ -487,8 +528,12 @@ def _score(
             df_con[k] = df_con.get(k, 0) + 1
     n = max(1, len(posts))
 
+    # Smoothed as if the window held at least IDF_PRIOR_POSTS posts: in a tiny
+    # archive every candidate is relevant and shared words are still evidence.
+    n_eff = max(n, IDF_PRIOR_POSTS)
+
     def idf(df: int) -> float:
-        return math.log((n + 1) / (df + 0.5)) / math.log(n + 1)
+        return max(0.3, math.log((n_eff + 1) / (df + 0.5)) / math.log(n_eff + 1))
 
     matches: list[Match] = []
     for p, ents, cons, nums, overlap, extra_cons in per_post:
@@ -505,7 +550,9 @@ def _score(
         num_score = 0.6 * len(nums)
         lex = 1.5 * overlap
         sem_sim = sem.get(p.rowid)
-        sem_score = 4.0 * max(0.0, (sem_sim or 0.0) - 0.75) / 0.25 if sem_sim is not None else 0.0
+        # e5-small rates every in-domain post 0.8-0.9: only the margin over
+        # the window's median similarity says something about this post.
+        sem_score = min(1.0, 10.0 * max(0.0, sem_sim - sem_median)) if sem_sim is not None else 0.0
         # Event terms the post has and the article never mentions: it is
         # (also) about something else.
         off_topic = 0.25 * len(extra_cons)
@@ -546,7 +593,7 @@ def _score(
             and in_window
             and _enough_entities(ent_ev, nums, cons)
             and len(extra_cons) <= 2
-            and content >= LINK_CONTENT
+            and content - sem_score >= LINK_CONTENT
         ):
             confidence = "link"
         elif (
@@ -604,11 +651,11 @@ def _keep_links_that_lead(matches: list[Match]) -> None:
     is a ``suggest``. ``matches`` is sorted best first."""
     best: dict[tuple[int, str], int] = {}
     for i, m in enumerate(matches):
-        terms = sorted(m.evidence["event_terms"])  # type: ignore[call-overload]
-        for e in m.evidence["entities"]:  # type: ignore[union-attr]
+        terms = cast(list[str], m.evidence["event_terms"])
+        for e in cast(list[dict[str, object]], m.evidence["entities"]):
             # An entity together with what happened there: "Victory base"
             # + rocket and "Victory base" + sirens are different claims.
-            keys = [f"{e['entity']}|{t}" for t in terms] or [str(e["entity"])]
+            keys = [f"{e['entity']}|{t}" for t in sorted(terms)] or [str(e["entity"])]
             for k in keys:
                 best.setdefault((m.post.channel_id, k), i)
     leaders = set(best.values())

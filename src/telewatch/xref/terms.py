@@ -88,11 +88,36 @@ _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ ,.\u202f\u00a0]\d{3})+|\d+)(?:[.,
 _YEARLIKE = re.compile(r"^(19|20)\d\d$")
 
 
+_NUMBER_WORDS: dict[str, str] = {
+    normalize(w): str(n)
+    for n, forms in {
+        3: "three trois три три ثلاثة ثلاث ثلاثه سه",
+        4: "four quatre четыре чотири أربعة اربعة اربعه أربع چهار",
+        5: "five cinq пять пʼять п'ять خمسة خمسه خمس پنج",
+        6: "six шесть шість ستة سته ست شش",
+        7: "seven sept семь сім سبعة سبعه سبع هفت",
+        8: "eight huit восемь вісім ثمانية ثمانيه ثماني هشت",
+        9: "nine neuf девять девʼять дев'ять تسعة تسعه تسع نه",
+        10: "ten dix десять عشرة عشره عشر ده",
+        12: "twelve douze двенадцать дванадцять",
+        14: "fourteen quatorze четырнадцать чотирнадцять",
+        15: "fifteen quinze пятнадцать пʼятнадцять",
+        20: "twenty vingt двадцать двадцять عشرين عشرون بیست",
+    }.items()
+    for w in forms.split()
+}
+
+
 def numbers(text: str) -> set[str]:
-    """Distinctive numbers in ``text`` (thousand separators removed; years,
-    times and 0-2 dropped since they appear everywhere)."""
+    """Distinctive numbers in ``text``, written in any digits or as words
+    from three to twenty in the six languages (thousand separators removed;
+    years, times and 0-2 dropped since they appear everywhere)."""
     out: set[str] = set()
     s = normalize(text)
+    for w in words(s):
+        n = _NUMBER_WORDS.get(w)
+        if n is not None:
+            out.add(n)
     s = re.sub(r"\d{1,2}:\d{2}", " ", s)
     for m in _NUMBER.finditer(s):
         digits = re.sub(r"[ ,.\u202f\u00a0]", "", m.group(1))

@@ -32,8 +32,8 @@ from telewatch.emulator import EmulatorThread, RateModel
 TELEWATCH = str(Path(sys.executable).parent / "telewatch")
 SCALE = 0.05  # rate windows 20x shorter: getHistory 10 per 1.5 s
 BACKFILL_CHANNELS, BACKFILL_POSTS = 20, 2000
-LATENCY_RATE, LATENCY_SECONDS, LATENCY_CHANNELS = 50, 20, 10
-RSS_CHANNELS, RSS_SECONDS, RSS_RATE = 200, 100, 20
+LATENCY_RATE, LATENCY_SECONDS, LATENCY_CHANNELS = 50, 14, 10
+RSS_CHANNELS, RSS_SECONDS, RSS_RATE = 200, 80, 20
 
 
 def _config(root: Path, channels: list[str], **daemon: Any) -> Path:

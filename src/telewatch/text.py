@@ -200,16 +200,17 @@ def _index_of(toks: list[str]) -> str:
     return joined + " " + " ".join(extra) if extra else joined
 
 
-def _term(word: str) -> str:
+def _term(word: str, *, prefix: bool = True) -> str:
     quoted = '"' + word.replace('"', '""') + '"'
-    return quoted + "*" if len(word) >= 4 else quoted
+    return quoted + "*" if prefix and len(word) >= 4 else quoted
 
 
 def fts_query(text: str) -> str | None:
     """An FTS5 MATCH expression for user ``text`` treated as plain words.
 
-    Every word must match (AND). A word matches an indexed word starting
-    with the word itself or with its stem (prefix match from 4 characters),
+    Every word must match (AND). A word matches itself or any indexed word
+    starting with its stem (prefix match from 4 characters; a word that is
+    its own stem is matched as a prefix),
     so ``السماوة`` finds ``السّماوة`` and ``بالسماوة``, ``Самара`` finds
     ``Самаре`` and ``Diwaniya`` finds ``Diwaniya's`` and ``Diwaniyah``.
     Quotes, ``-``, ``*``, ``:`` and FTS keywords in ``text`` are just words.
@@ -221,7 +222,9 @@ def fts_query(text: str) -> str | None:
     groups: list[str] = []
     for w in dict.fromkeys(words):
         s = stem(w)
-        groups.append(_term(w) if s == w else f"({_term(w)} OR {_term(s)})")
+        # The stem (a prefix of the word, or the word minus a clitic) carries
+        # the prefix match; the word itself only needs an exact match then.
+        groups.append(_term(w) if s == w else f"({_term(w, prefix=False)} OR {_term(s)})")
     return " AND ".join(groups) if groups else None
 
 

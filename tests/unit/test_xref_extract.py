@@ -90,7 +90,7 @@ def test_numbers_survive_digit_systems() -> None:
 
 
 def test_number_words_meet_digits() -> None:
-    """"three" / «سبعة» / «сім» count as the numbers 3 / 7 / 7."""
+    """ "three" / «سبعة» / «сім» count as the numbers 3 / 7 / 7."""
     assert numbers("wounding three people") == {"3"}
     assert numbers("إصابة سبعة أشخاص") == {"7"}
     assert numbers("сім людей поранені") == {"7"}

@@ -277,7 +277,7 @@ def channels_list(app: AppContext, show_all: bool, as_json: bool) -> None:
     if as_json:
         click.echo(
             json.dumps(
-                [e.__dict__ if hasattr(e, "__dict__") else _entry_dict(e) for e in entries],
+                [_entry_dict(e) for e in entries],
                 indent=2,
             )
         )

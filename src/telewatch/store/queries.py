@@ -248,7 +248,7 @@ def _day_tokens(since: datetime | None, until: datetime | None) -> list[str]:
     return [f"d{(first + timedelta(days=i)).strftime('%Y%m%d')}" for i in range(n)]
 
 
-SCORE_WINDOW = 3000
+SCORE_WINDOW = 1000
 """At most this many matches (the most recently captured) are BM25-scored."""
 
 _FTS_OPERATOR = re.compile(r"(\bAND\b|\bOR\b|\bNOT\b|\bNEAR\b)")
@@ -295,7 +295,15 @@ def search(
     match = [f"body : ({expr})"]
     if channel_id is not None:
         match.append(f"meta : c{int(channel_id)}")
-    days = _day_tokens(since, until)
+    lo, hi = since, until
+    if (lo is None) != (hi is None):
+        # Half-open range: bound it by the archive's own dates so that a
+        # short effective window still filters inside the index.
+        first, last = conn.execute("SELECT min(date), max(date) FROM posts").fetchone()
+        if first is not None:
+            lo = lo or parse_iso(first)
+            hi = hi or parse_iso(last) + timedelta(seconds=1)
+    days = _day_tokens(lo, hi)
     if days:
         match.append("meta : (" + " OR ".join(days) + ")")
     where = ["posts_fts MATCH ?"]
@@ -306,7 +314,9 @@ def search(
     if until is not None:
         where.append("p.date < ?")
         args.append(iso(until))
-    join = " JOIN posts p ON p.id = posts_fts.rowid" if len(where) > 1 else ""
+    # CROSS JOIN keeps FTS the outer loop: the planner would otherwise walk a
+    # date index and run the MATCH once per post (minutes on a big archive).
+    join = " CROSS JOIN posts p ON p.id = posts_fts.rowid" if len(where) > 1 else ""
     try:
         # Scoring is the cost of a common word (100,000+ matches): rank only
         # the SCORE_WINDOW most recently captured matches. Walking matches in

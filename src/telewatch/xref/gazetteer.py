@@ -367,6 +367,9 @@ def load_gazetteer() -> Gazetteer:
         with tmp.open("wb") as fh:
             pickle.dump(g, fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(path)
+        for stale in path.parent.glob("gazetteer-*.pickle"):
+            if stale != path:  # built by an older telewatch or older data
+                stale.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only home: rebuild next time
     return g

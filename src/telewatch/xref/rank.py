@@ -32,7 +32,6 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from functools import lru_cache
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -53,7 +52,7 @@ from telewatch.xref.gazetteer import (
     find_entities,
     load_gazetteer,
 )
-from telewatch.xref.names import strip_arabic_clitics, words
+from telewatch.xref.names import words
 from telewatch.xref.provenance import Signatures, features, is_roundup, jaccard, shingles
 from telewatch.xref.terms import concepts, numbers
 
@@ -68,7 +67,7 @@ PREFILTER_KEEP = 300
 # Countries say little about which post; unknown capitalised names a bit less than known ones.
 _ENTITY_WEIGHT = {"country": 0.25, "name": 0.8}
 SUGGEST_CONTENT = 1.0
-_WINDOW_PAD = timedelta(hours=12)
+_WINDOW_PAD = timedelta(hours=6)
 _STOP = frozenset(
     normalize(w)
     for w in [
@@ -172,6 +171,7 @@ class XrefResult:
     matches: list[Match] = field(default_factory=list)
     candidates_considered: int = 0
     notes: list[str] = field(default_factory=list)
+    search_windows: list[DateMention] = field(default_factory=list)
 
 
 def _content_words(text: str) -> set[str]:
@@ -313,33 +313,28 @@ def _retrieval_windows(res: XrefResult, conn: sqlite3.Connection) -> list[DateMe
     return mentions
 
 
-@lru_cache(maxsize=100_000)
-def _clitic_forms(token: str) -> tuple[str, ...]:
-    return tuple(strip_arabic_clitics(token))
+_PUNCT = str.maketrans({c: " " for c in ".,;:!?()«»\"'#|/\\[]{}<>“”‘’…–—-_*"})
+_PROCLITIC = re.compile(r"(?<!\w)(?:وبال|فبال|وال|فال|بال|كال|لل|ال|[وبلفك])(?=\w{3})")
 
 
 @dataclass(frozen=True, slots=True)
 class _Anchors:
     """Cheap anchor words of an article in every script: whole words
-    (gazetteer aliases of its places/actors, clitic-free) and word stems
-    (its event terms), indexed by their first three letters."""
+    (gazetteer aliases of its places/actors) and word stems (its event
+    terms), found with set operations and one regex per post."""
 
     exact: frozenset[str]
-    stems: dict[str, tuple[str, ...]]
+    stems: re.Pattern[str] | None
 
     def count(self, text: str) -> int:
-        """Distinct anchors found in ``text``."""
-        found: set[str] = set()
-        for tok in normalize(text).split():
-            tok = tok.strip(".,;:!?()«»\"'#|")
-            forms = _clitic_forms(tok) if tok[:1] >= "\u0600" else (tok,)
-            for form in forms:
-                if form in self.exact:
-                    found.add(form)
-                for stem in self.stems.get(form[:3], ()):
-                    if form.startswith(stem):
-                        found.add(stem)
-        return len(found)
+        """Distinct anchors found in ``text`` (Arabic proclitics stripped)."""
+        norm = normalize(text).translate(_PUNCT)
+        toks = set(norm.split())
+        toks.update(_PROCLITIC.sub("", norm).split())
+        n = len(toks & self.exact)
+        if self.stems is not None:
+            n += len(set(self.stems.findall(norm)))
+        return n
 
 
 def _anchors(res: XrefResult) -> _Anchors | None:
@@ -358,13 +353,18 @@ def _anchors(res: XrefResult) -> _Anchors | None:
                     exact.add(w)
                     if w.startswith("ال") and len(w) >= 6:
                         exact.add(w[2:])
-    stems: dict[str, list[str]] = {}
-    for stem, cs in load_lexicon().stem_concepts.items():
-        if cs & set(res.concepts) and len(stem) >= 3:
-            stems.setdefault(stem[:3], []).append(stem)
+    stems = [
+        stem
+        for stem, cs in load_lexicon().stem_concepts.items()
+        if cs & set(res.concepts) and len(stem) >= 3
+    ]
     if not exact and not stems:
         return None
-    return _Anchors(frozenset(exact), {k: tuple(v) for k, v in stems.items()})
+    rx = None
+    if stems:
+        alternation = "|".join(re.escape(x) for x in sorted(stems, key=len, reverse=True))
+        rx = re.compile(rf"(?<!\w)(?:وبال|فبال|وال|فال|بال|كال|لل|ال|[وبلفك])?({alternation})")
+    return _Anchors(frozenset(exact), rx)
 
 
 def _prefilter(
@@ -418,6 +418,7 @@ def cross_reference(
     version through ``semantic_conn`` (a writable connection) when given."""
     res = analyse(article, conn)
     windows = _retrieval_windows(res, conn)
+    res.search_windows = windows
     if not windows:
         res.notes.append("the archive is empty")
         return res
@@ -570,9 +571,8 @@ def _score(
         if p.rowid in relayed:
             # "Several channels reported": the wording several channels share.
             content += RELAYED_BONUS
-        tscore, tmention, tdist = _time_score(p.date, res.dates or [])
-        if not res.dates and res.article.published is not None:
-            tscore, tmention, tdist = _time_score(p.date, [default_window(res.article.published)])
+        # Without any date in the article, the searched window stands in.
+        tscore, tmention, tdist = _time_score(p.date, res.dates or res.search_windows)
         ch_w = weights.get(p.channel_id, 0.0)
         forwarded = p.fwd_name is not None or p.fwd_channel_id is not None
         if forwarded:

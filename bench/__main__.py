@@ -4,6 +4,7 @@ that prints its figures. ``python -m bench NAME...`` runs only those."""
 from __future__ import annotations
 
 import importlib
+import os
 import platform
 import sys
 import time
@@ -14,8 +15,10 @@ def main(argv: list[str]) -> int:
     here = Path(__file__).parent
     names = sorted(p.stem for p in here.glob("bench_*.py"))
     wanted = [n if n.startswith("bench_") else f"bench_{n}" for n in argv] or names
-    print(f"machine: {platform.machine()} {platform.processor() or ''} "
-          f"python {platform.python_version()} cpus={__import__('os').cpu_count()}")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} "
+        f"python {platform.python_version()} cpus={os.cpu_count()}"
+    )
     for name in wanted:
         if name not in names:
             print(f"error: no benchmark {name!r}; have: {', '.join(names)}", file=sys.stderr)

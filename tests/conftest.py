@@ -23,5 +23,7 @@ XREF_DEV = SHARED_DATA / "xref-dev"
 def xref_dev() -> Path:
     """The development data set (../shared/data/xref-dev beside the checkout)."""
     if not XREF_DEV.is_dir():
-        pytest.fail(f"development data not found at {XREF_DEV}; CI lays shared/ beside the checkout")
+        pytest.fail(
+            f"development data not found at {XREF_DEV}; CI lays shared/ beside the checkout"
+        )
     return XREF_DEV

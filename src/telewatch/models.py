@@ -17,14 +17,32 @@ from datetime import datetime
 from typing import Literal
 
 MediaKind = Literal[
-    "photo", "video", "document", "audio", "voice", "sticker", "animation",
-    "webpage", "poll", "geo", "contact", "other",
+    "photo",
+    "video",
+    "document",
+    "audio",
+    "voice",
+    "sticker",
+    "animation",
+    "webpage",
+    "poll",
+    "geo",
+    "contact",
+    "other",
 ]
 DeletionMethod = Literal["event", "reconcile", "import"]
 CaptureSource = Literal["live", "backfill", "poll", "repair", "reconcile", "import"]
 ChannelState = Literal[
-    "pending", "resolving", "backfilling", "live", "polling", "flood_wait",
-    "private", "renamed", "error", "stopped",
+    "pending",
+    "resolving",
+    "backfilling",
+    "live",
+    "polling",
+    "flood_wait",
+    "private",
+    "renamed",
+    "error",
+    "stopped",
 ]
 
 
@@ -215,6 +233,12 @@ class DaemonHeartbeat:
 
 
 Event = (
-    ChannelSeen | PostSeen | PostDeleted | EngagementSampled | RangeArchived
-    | BackfillProgressed | ChannelStatusChanged | DaemonHeartbeat
+    ChannelSeen
+    | PostSeen
+    | PostDeleted
+    | EngagementSampled
+    | RangeArchived
+    | BackfillProgressed
+    | ChannelStatusChanged
+    | DaemonHeartbeat
 )

@@ -613,6 +613,9 @@ def _produce_into(path: Path, username: str | None, queue: Any) -> None:
     """Child-process entry point: run ``_produce`` into a queue."""
     try:
         for msg in _produce(path, username):
+            if msg[0] == "posts":
+                # Plain tuples pickle about twice as fast as NamedTuples.
+                msg = ("posts", [tuple(p) for p in msg[1]], msg[2])
             queue.put(msg)
     except BaseException as err:  # reported to the parent, never silently lost
         queue.put(("error", f"{path}: {type(err).__name__}: {err}"))
@@ -638,6 +641,8 @@ def _produced_elsewhere(path: Path, username: str | None) -> Iterator[_Msg]:
                         f"{path}: the import's parser process died (exit code {proc.exitcode})"
                     ) from None
                 continue
+            if msg[0] == "posts":
+                msg = ("posts", [PreparedPost._make(t) for t in msg[1]], msg[2])
             yield msg
             if msg[0] in ("done", "error"):
                 return

@@ -318,43 +318,33 @@ def search(
     # date index and run the MATCH once per post (minutes on a big archive).
     join = " CROSS JOIN posts p ON p.id = posts_fts.rowid" if len(where) > 1 else ""
     try:
-        # Scoring is the cost of a common word (100,000+ matches): rank only
-        # the SCORE_WINDOW most recently captured matches. Walking matches in
-        # rowid order without scoring them is cheap.
-        cut = conn.execute(
-            f"SELECT posts_fts.rowid FROM posts_fts{join} WHERE {' AND '.join(where)}"
-            " ORDER BY posts_fts.rowid DESC LIMIT 1 OFFSET ?",
-            (*args, SCORE_WINDOW - 1),
-        ).fetchone()
-        if cut is not None:
-            where.append("posts_fts.rowid >= ?")
-            args.append(cut[0])
-        args.append(max(1, limit))
-        cols = (
-            "SELECT p.channel_id, p.message_id, p.date, p.text, p.deleted_at, p.version_count,"
-            " p.lang, c.username, c.title"
-        )
-        if not join:
-            # No filter: FTS5 ranks and cuts to `limit` before posts is read.
-            sql = (
-                f"{cols}, f.score FROM (SELECT rowid, rank AS score FROM posts_fts"
-                f" WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?) f"
-                " JOIN posts p ON p.id = f.rowid LEFT JOIN channels c ON c.id = p.channel_id"
-                " ORDER BY f.score"
-            )
-        else:
-            sql = (
-                f"{cols}, bm25(posts_fts) AS score FROM posts_fts{join}"
-                " LEFT JOIN channels c ON c.id = p.channel_id"
-                f" WHERE {' AND '.join(where)} ORDER BY score LIMIT ?"
-            )
-        rows = conn.execute(sql, args).fetchall()
+        # One pass, newest matches first: only the SCORE_WINDOW most recently
+        # captured matches are BM25-scored (scoring is what a common word with
+        # 100,000+ matches costs), then the best `limit` are kept.
+        scored = conn.execute(
+            f"SELECT posts_fts.rowid, bm25(posts_fts, 1.0, 0.0) FROM posts_fts{join}"
+            f" WHERE {' AND '.join(where)} ORDER BY posts_fts.rowid DESC LIMIT ?",
+            (*args, SCORE_WINDOW),
+        ).fetchall()
     except sqlite3.OperationalError as err:
         if raw and "locked" not in str(err) and "busy" not in str(err):
             raise UserError(
                 f"bad FTS5 query {query!r} ({err}); drop --raw to search plain words"
             ) from None
         raise
+    best = sorted(scored, key=lambda r: (r[1], -r[0]))[: max(1, limit)]
+    score = {r[0]: float(r[1]) for r in best}
+    details = {
+        r["id"]: r
+        for r in conn.execute(
+            "SELECT p.id, p.channel_id, p.message_id, p.date, p.text, p.deleted_at,"
+            " p.version_count, p.lang, c.username, c.title FROM posts p"
+            " LEFT JOIN channels c ON c.id = p.channel_id"
+            f" WHERE p.id IN ({','.join('?' * len(best))})",
+            [r[0] for r in best],
+        )
+    }
+    rows = [details[r[0]] for r in best if r[0] in details]
     hits = []
     for r in rows:
         spans = match_spans(r["text"], query if not raw else " ".join(_words_of_raw(query)))
@@ -369,7 +359,7 @@ def search(
                 text=r["text"],
                 snippet=snippet,
                 highlights=highlights,
-                score=float(r["score"]),
+                score=score[r["id"]],
                 url=post_url(r["username"], r["message_id"]),
                 deleted=r["deleted_at"] is not None,
                 version_count=r["version_count"],

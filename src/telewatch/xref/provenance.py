@@ -26,8 +26,7 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-from datasketch import MinHash, MinHashLSH
+from typing import TYPE_CHECKING
 
 from telewatch.text import normalize
 from telewatch.xref.candidates import (
@@ -48,6 +47,9 @@ BACK_HOURS = 12
 SEMANTIC_PARAPHRASE = 0.88
 SEMANTIC_FLOOR = 0.2
 _NUM_PERM = 64
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 _HASHTAG = re.compile(r"#\S+")
 _URL = re.compile(r"(?:https?://)?t\.me/\S+|@\w+")
 
@@ -150,6 +152,9 @@ def jaccard(a: set[str], b: set[str]) -> float:
 
 
 def _minhash(sh: set[str]) -> MinHash:
+    # datasketch pulls in scipy (~0.4 s): imported only when trace runs.
+    from datasketch import MinHash
+
     m = MinHash(num_perm=_NUM_PERM)
     m.update_batch([s.encode("utf-8") for s in sh])
     return m
@@ -326,6 +331,8 @@ def trace(
         sim = jaccard(shingles(sigs.body(f)), origin_sh) if f.fwd_message_id is None else 1.0
         if f.fwd_message_id is not None or sim >= COPY_JACCARD:
             found[f.rowid] = Spread(f, "forward", delay(f), sim)
+
+    from datasketch import MinHashLSH
 
     lsh = MinHashLSH(threshold=NEAR_JACCARD, num_perm=_NUM_PERM)
     hashes: dict[int, MinHash] = {}

@@ -8,6 +8,8 @@ Persian digits to ASCII), ``ё`` → ``е``, zero-width characters removed.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 import unicodedata
 
@@ -105,6 +107,11 @@ def tokens(text: str) -> list[str]:
     ``tokens(x) == tokens(normalize(x))``; Latin accents and Hebrew points are
     folded (``Été`` → ``ete``), punctuation and ``_`` separate words, so
     ``Diwaniya's`` gives ``["diwaniya", "s"]``."""
+    joined = _chunks_of(text)[0]
+    return joined.split(" ") if joined else []
+
+
+def _tokens_uncached(text: str) -> list[str]:
     return _words(_fold_accents(normalize(text)))
 
 
@@ -179,25 +186,62 @@ def index_text(text: str) -> str:
     """The string the full-text index stores for ``text``: its tokens, then
     the stems that differ from their token. The writer inserts and deletes
     exactly this string, so changing it requires a reindex."""
-    return _index_of(tokens(text))
+    joined, extra = _chunks_of(text)
+    return joined + " " + extra if extra else joined
 
 
 def analyze(text: str) -> tuple[str, str]:
     """``(index_text(text), guess_language(text))`` in one pass (the writer
     calls this for every post)."""
-    toks = tokens(text)
-    return _index_of(toks), _language(toks, text)
+    joined, extra = _chunks_of(text)
+    toks = joined.split(" ") if joined else []
+    return (joined + " " + extra if extra else joined), _language(toks, text, joined)
 
 
-def _index_of(toks: list[str]) -> str:
-    joined = " ".join(toks)
-    get = _STEMS.get
-    extra = []
+# Every function above is local to a whitespace-separated chunk of the raw
+# text: NFKC, casefold, the folding tables and the accent rules never join
+# or move characters across white space (white space is an NFKC starter
+# that nothing composes with, and no pattern matches across it), and a word
+# never contains white space. So a text's tokens are the concatenation of
+# its chunks' tokens, and chunks repeat (Zipf): caching each chunk's tokens
+# and differing stems turns the per-post work into dictionary look-ups.
+# tests/unit/test_text.py checks the equivalence on random multilingual
+# text. Values: (tokens joined by " ", differing stems joined by " ").
+_CHUNKS: dict[str, tuple[str, str]] = {}
+_CHUNK_CACHE_SIZE = 100_000
+_TOKS = operator.itemgetter(0)
+_EXTRA = operator.itemgetter(1)
+
+
+def _chunk(chunk: str) -> tuple[str, str]:
+    toks = _tokens_uncached(chunk)
+    entry = (" ".join(toks), " ".join(_differing(toks)))
+    if len(_CHUNKS) >= _CHUNK_CACHE_SIZE:
+        _CHUNKS.clear()
+    _CHUNKS[chunk] = entry
+    return entry
+
+
+def _differing(toks: list[str]) -> list[str]:
+    out = []
     for t in toks:
-        s = get(t) or stem(t)
+        s = stem(t)
         if s != t:
-            extra.append(s)
-    return joined + " " + " ".join(extra) if extra else joined
+            out.append(s)
+    return out
+
+
+def _chunks_of(text: str) -> tuple[str, str]:
+    """(tokens of ``text`` joined by " ", stems differing from their token
+    joined by " ") via the chunk cache."""
+    parts = text.split()
+    entries: list[tuple[str, str] | None] = list(map(_CHUNKS.get, parts))
+    if None in entries:
+        entries = [e or _chunk(c) for e, c in zip(entries, parts, strict=True)]
+    return (
+        " ".join(filter(None, map(_TOKS, entries))),
+        " ".join(filter(None, map(_EXTRA, entries))),
+    )
 
 
 def _term(word: str, *, prefix: bool = True) -> str:
@@ -261,9 +305,15 @@ _LATIN_STOPWORDS: dict[str, frozenset[str]] = {
     "es": _wordset("el la los las y de en que un una por con para es del al se su según"),
     "tr": _wordset("ve bir bu da de ile için çok olarak olan gibi daha ama"),
 }
-_PERSIAN_ONLY = re.compile("[پچژگیک]")
-_UK_ONLY = re.compile("[іїєґІЇЄҐ]")
-_RU_ONLY = re.compile("[ыэъёЫЭЪЁ]")
+_ARABIC_ONLY_WORDS = _ARABIC_WORDS - _PERSIAN_WORDS
+_PERSIAN_LETTERS = "پچژگیک"
+_UK_LETTERS = "іїєґІЇЄҐ"
+_RU_LETTERS = "ыэъёЫЭЪЁ"
+
+
+def _count(text: str, letters: str) -> int:
+    # Occurrences of any of ``letters`` (str.count per letter beats a regex scan).
+    return sum(map(text.count, letters))
 _SAMPLE_WORDS = 50  # words looked at: enough for a post, bounded for long texts
 
 
@@ -275,24 +325,42 @@ def guess_language(text: str) -> str:
     function words outweigh Arabic function words, else ar; Cyrillic → uk
     when і ї є ґ outnumber ы э ъ ё, else ru; Hebrew script → he; Latin → the
     language whose stopwords occur most. Looks at the first 50 words."""
-    return _language(tokens(text), text)
+    joined = _chunks_of(text)[0]
+    return _language(joined.split(" ") if joined else [], text, joined)
 
 
 _STOP_LANGS: dict[str, tuple[str, ...]] = {}
 for _lang, _words_of_lang in _LATIN_STOPWORDS.items():
     for _w in _words_of_lang:
         _STOP_LANGS[_w] = (*_STOP_LANGS.get(_w, ()), _lang)
-_SCRIPT_PROBES = (
-    ("arab", re.compile("[\u0600-\u06ff\u0750-\u077f]")),
-    ("cyr", re.compile("[\u0400-\u04ff]")),
-    ("heb", re.compile("[\u0590-\u05ff]")),
-    ("latin", re.compile("[a-z\u00df-\u024f]")),
-)
+_PROBE_CLASSES = {
+    "arab": "\u0600-\u06ff\u0750-\u077f",
+    "cyr": "\u0400-\u04ff",
+    "heb": "\u0590-\u05ff",
+    "latin": "a-z\u00df-\u024f",
+}
+_SCRIPT_PROBES = tuple((name, re.compile(f"[{cls}]")) for name, cls in _PROBE_CLASSES.items())
+# For each script: a probe for the other three, so that a one-script text
+# (most posts) is recognised with one scan instead of four.
+_OTHER_SCRIPTS = {
+    name: re.compile("[" + "".join(c for n, c in _PROBE_CLASSES.items() if n != name) + "]")
+    for name in _PROBE_CLASSES
+}
 
 
-def _script(sample: list[str]) -> tuple[str, int]:
-    joined = " ".join(sample)
-    present = [name for name, probe in _SCRIPT_PROBES if probe.search(joined)]
+def _present_scripts(joined: str) -> list[str]:
+    """The probe scripts occurring in ``joined``, in probe order."""
+    if joined:
+        for name, probe in _SCRIPT_PROBES:
+            if probe.match(joined):
+                if not _OTHER_SCRIPTS[name].search(joined):
+                    return [name]
+                break
+    return [name for name, probe in _SCRIPT_PROBES if probe.search(joined)]
+
+
+def _script(sample: list[str], joined: str) -> tuple[str, int]:
+    present = _present_scripts(joined)
     if len(present) == 1:
         # One script (most posts): its letter count is all that matters.
         return present[0], len(joined) - len(sample) + 1
@@ -310,31 +378,36 @@ def _script(sample: list[str]) -> tuple[str, int]:
     return max(letters.items(), key=lambda kv: kv[1])
 
 
-def _language(toks: list[str], text: str) -> str:
-    sample = toks[:_SAMPLE_WORDS]
-    if not sample:
+def _language(toks: list[str], text: str, joined: str | None = None) -> str:
+    # ``joined`` is " ".join(toks) when the caller already has it.
+    if not toks:
         return "und"
-    script, n = _script(sample)
+    if len(toks) > _SAMPLE_WORDS:
+        sample = toks[:_SAMPLE_WORDS]
+        joined = " ".join(sample)
+    else:
+        sample = toks
+        if joined is None:
+            joined = " ".join(sample)
+    script, n = _script(sample, joined)
     if n < 3:
         return "und"
     if script == "heb":
         return "he"
     raw = text[:500]
     if script == "cyr":
-        return "uk" if len(_UK_ONLY.findall(raw)) > len(_RU_ONLY.findall(raw)) else "ru"
+        return "uk" if _count(raw, _UK_LETTERS) > _count(raw, _RU_LETTERS) else "ru"
     if script == "arab":
-        fa_w = ar_w = 0
-        for w in sample:
-            if w in _PERSIAN_WORDS:
-                fa_w += 1
-            elif w in _ARABIC_WORDS:
-                ar_w += 1
-        if len(_PERSIAN_ONLY.findall(raw)) * 2 + fa_w * 3 > ar_w * 3 + 1:
+        # Counted in C: a word is Persian if it is a Persian function word,
+        # else Arabic if it is an Arabic one (the sets overlap).
+        fa_w = sum(map(_PERSIAN_WORDS.__contains__, sample))
+        ar_w = sum(map(_ARABIC_ONLY_WORDS.__contains__, sample))
+        if _count(raw, _PERSIAN_LETTERS) * 2 + fa_w * 3 > ar_w * 3 + 1:
             return "fa"
         return "ar"
     counts: dict[str, int] = {}
-    for w in sample:
-        for lang in _STOP_LANGS.get(w, ()):
+    for langs in map(_STOP_LANGS.get, sample, itertools.repeat(())):
+        for lang in langs:
             counts[lang] = counts.get(lang, 0) + 1
     if not counts:
         return "und"

@@ -7,7 +7,8 @@ import sqlite3
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telewatch.text import fts_query, guess_language, index_text, normalize, stem, tokens
+from telewatch import text
+from telewatch.text import analyze, fts_query, guess_language, index_text, normalize, stem, tokens
 
 _SCRIPTS = st.text(
     alphabet=st.characters(
@@ -16,6 +17,57 @@ _SCRIPTS = st.text(
     ),
     max_size=60,
 )
+
+
+# Text with the separators and marks that stress the chunk cache: every kind
+# of white space, combining marks right after white space, compatibility
+# forms that NFKC expands into several words.
+_WHITESPACE = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+_TRICKY = st.lists(
+    st.one_of(
+        _SCRIPTS,
+        st.sampled_from(_WHITESPACE),
+        st.sampled_from(["\u0301", "\u0651", "\u05b8", "\ufdfa", "\u00a8", "\u200c", "Σ"]),
+        st.sampled_from("بالسّماوة Самаре Diwaniya's Été שָׁלוֹם ＡＢＣ ﬁ".split()),
+    ),
+    max_size=20,
+).map("".join)
+
+
+def _reference_tokens(s: str) -> list[str]:
+    # The definition of tokens, applied to the whole text without the cache.
+    return text._words(text._fold_accents(normalize(s)))
+
+
+@given(_TRICKY)
+def test_cached_tokens_and_index_equal_the_whole_text_definition(s: str) -> None:
+    """tokens/index_text/analyze give exactly what the uncached whole-text pipeline gives."""
+    toks = _reference_tokens(s)
+    extra = [stem(t) for t in toks if stem(t) != t]
+    expected = " ".join(toks) + (" " + " ".join(extra) if extra else "")
+    assert tokens(s) == toks
+    assert index_text(s) == expected
+    assert analyze(s) == (expected, guess_language(s))
+
+
+@given(_TRICKY)
+def test_outputs_do_not_depend_on_the_cache(s: str) -> None:
+    """A cold cache and a warm one give the same tokens, index text and language."""
+    warm = (tokens(s), index_text(s), guess_language(s))
+    text._CHUNKS.clear()
+    assert (tokens(s), index_text(s), guess_language(s)) == warm
+
+
+def test_language_of_mixed_scripts_is_stable() -> None:
+    """Mixed-script and stopword-only texts keep their established guesses."""
+    assert guess_language("Самара Samawa convoy") == "und"
+    assert guess_language("الديوانية and the convoy was hit") == "en"
+    assert guess_language("123 456") == "und"
+    assert guess_language("шалом שלום עולם peace") == "he"
+    assert guess_language("Він сказав ok ы") == "ru"
+    assert guess_language("در بغداد الانفجار في من") == "ar"
+    assert guess_language("ok ok ok la les des") == "fr"
+    assert index_text("در بغداد الانفجار في من") == "در بغداد الانفجار في من غداد انفجار"
 
 
 @given(_SCRIPTS)

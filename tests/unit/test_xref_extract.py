@@ -94,3 +94,14 @@ def test_number_words_meet_digits() -> None:
     assert numbers("wounding three people") == {"3"}
     assert numbers("إصابة سبعة أشخاص") == {"7"}
     assert numbers("сім людей поранені") == {"7"}
+
+
+def test_header_words_and_article_prefixed_names() -> None:
+    """A capitalised common word after a "PLACE |" header is no place; "al-Qaim" is one."""
+    found = find_entities(
+        "NINEVEH | Police say a curfew is in force near al-Qaim after the police raid."
+    )
+    surfaces = [e.surface for e in found]
+    assert "Police" not in surfaces
+    assert "al-Qaim" in surfaces
+    assert EntityMatcher(found).match("حظر تجوال في قضاء القائم")

@@ -163,9 +163,16 @@ class Daemon:
         )
 
     async def _heartbeat_loop(self, shared: Shared) -> None:
+        reported = 0
         while True:
             self.counters["requests"] = shared.scheduler.requests
             self.counters["flood_waits"] = shared.scheduler.flood_waits
+            if self.writer is not None and self.writer.stats.errors:
+                # Events the archive refused (one bad event never stops a batch).
+                self.counters["writer_errors"] = self.writer.stats.errors
+                for reason in self.writer.stats.reasons[reported:]:
+                    log.error("archive refused an event", extra={"reason": reason})
+                reported = len(self.writer.stats.reasons)
             await self.put(self._heartbeat())
             await asyncio.sleep(self.settings.daemon.heartbeat_interval)
 

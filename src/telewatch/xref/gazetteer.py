@@ -12,6 +12,7 @@ stripped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -222,6 +223,9 @@ class Entry:
     names: tuple[str, ...]
 
 
+_MEMO_MAX = 200_000
+
+
 class Gazetteer:
     """Alias index over all entries, kept in a small SQLite file (see
     ``load_gazetteer``) and read lazily: a lookup reads only the rows it
@@ -239,6 +243,8 @@ class Gazetteer:
         """Entry ids of a normalised alias (empty when unknown)."""
         hit = self._alias.get(alias)
         if hit is None:
+            if len(self._alias) >= _MEMO_MAX:
+                self._alias.clear()  # a long-running process: keep memory bounded
             row = self._conn.execute("SELECT ids FROM alias WHERE alias = ?", (alias,)).fetchone()
             hit = frozenset(row[0].split("\t")) if row else frozenset()
             self._alias[alias] = hit
@@ -268,7 +274,7 @@ class Gazetteer:
             self._skeletons[skeleton] = hit
         return hit
 
-    def lookup(self, phrase: str) -> set[str]:
+    def lookup(self, phrase: str) -> frozenset[str]:
         """Entry ids whose alias equals the normalised phrase."""
         return self.ids(normalize(phrase))
 
@@ -277,8 +283,7 @@ class Gazetteer:
         by name key (similarity ≥ 0.9), best first."""
         sk = name_key(phrase).skeleton.replace(" ", "")
         scored = [
-            (same_name(alias, phrase, strict=True), eid)
-            for alias, eid in self.skeleton_aliases(sk)
+            (same_name(alias, phrase, strict=True), eid) for alias, eid in self.skeleton_aliases(sk)
         ]
         good = sorted(
             {(sim, eid) for sim, eid in scored if sim >= 0.9},
@@ -418,29 +423,35 @@ def load_gazetteer() -> Gazetteer:
     path = _cache_path()
     if path.exists():
         try:
-            conn = sqlite3.connect(
-                f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
-            )
-            return Gazetteer(conn)
+            return Gazetteer(_open_readonly(path))
         except sqlite3.Error:
-            pass  # a truncated or foreign file: rebuild below
+            pass  # a truncated or foreign file: rebuilt below
     index = _build()
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.unlink(missing_ok=True)
         _write(sqlite3.connect(tmp), index, close=True)
         tmp.replace(path)
         for stale in path.parent.glob("gazetteer-*"):
             if stale != path and not stale.name.endswith(".tmp"):
                 stale.unlink(missing_ok=True)  # built by an older telewatch or older data
-        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        return Gazetteer(_open_readonly(path))
     except (OSError, sqlite3.Error):
-        conn = _write(sqlite3.connect(":memory:", check_same_thread=False), index, close=False)
-    return Gazetteer(conn)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return Gazetteer(_write(sqlite3.connect(":memory:", check_same_thread=False), index))
 
 
-def _write(conn: sqlite3.Connection, g: _Index, *, close: bool) -> sqlite3.Connection:
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """The index file, read-only (it never changes once written: a new
+    version gets a new name)."""
+    return sqlite3.connect(
+        f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False
+    )
+
+
+def _write(conn: sqlite3.Connection, g: _Index, *, close: bool = False) -> sqlite3.Connection:
     """Store the built index in ``conn`` (a new database)."""
     with conn:
         conn.executescript(
@@ -519,10 +530,18 @@ class FoundEntity:
 
 
 _WORD_SPAN = re.compile(r"[\w\u0600-\u06ff\u200c'’-]+", re.UNICODE)
-_BREAK = re.compile(r"[.,;:!?()\[\]«»\"“”؟،\n—–]")
+# "|" separates a Telegram post's header ("ANBAR | Border guards …").
+_BREAK = re.compile(r"[.,;:!?()\[\]«»\"“”؟،\n—–|]")
 _CAP_WORD = re.compile(r"^[A-ZÀ-ÖØ-ÞА-ЯЁІЇЄҐ]")
 _JOINERS = frozenset({"al", "el", "ad", "ar", "as", "ash", "abu", "abou", "bin", "ibn", "de", "d"})
 _ARTICLE_NAME = re.compile(r"^(?:al|el|ad|ar|as|ash|an|at|az)-\w", re.I)
+
+
+def _capitalised(tok: str) -> bool:
+    """A capitalised name, including one after an Arabic article ("al-Qaim")."""
+    if _CAP_WORD.match(tok):
+        return True
+    return bool(_ARTICLE_NAME.match(tok)) and bool(_CAP_WORD.match(tok.split("-", 1)[1]))
 
 
 def _kind(g: Gazetteer, eid: str) -> str:
@@ -565,8 +584,14 @@ def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
             if not ids:
                 continue
             # A single lower-case Latin word is a common noun, not a name.
-            if n == 1 and script_of(toks[i]) == "latin" and not _CAP_WORD.match(toks[i]):
-                continue
+            if n == 1 and script_of(toks[i]) == "latin":
+                if not _capitalised(toks[i]):
+                    continue
+                # "Police say …" while the text also says "the police": a
+                # common noun capitalised only because a sentence starts
+                # (geonames has a town called Police).
+                if (i == 0 or breaks[i - 1]) and f" {toks[i].lower()} " in lowered:
+                    continue
             ordered = tuple(sorted(ids, key=_id_order))
             kind = _kind(g, ordered[0])
             found.append(FoundEntity(" ".join(toks[i : i + n]), ordered, kind, i))
@@ -669,6 +694,14 @@ class EntityMatcher:
                         self._skeleton.setdefault(sk, []).append((ent.key, alias))
                         if len(sk) >= 3:
                             self._skeleton.setdefault(sk[1:], []).append((ent.key, alias))
+        # Every proper prefix, to stop extending a phrase early in ``match``.
+        self._exact_prefixes = {
+            " ".join(ws[:k])
+            for a in self._exact
+            for ws in [a.split(" ")]
+            for k in range(1, len(ws))
+        }
+        self._sk_prefixes = {sk[:k] for sk in self._skeleton for k in range(1, len(sk))}
 
     def match(self, text: str) -> dict[str, str]:
         """``{entity key: matched post words}`` for every entity found in ``text``."""
@@ -677,24 +710,22 @@ class EntityMatcher:
             strip_arabic_clitics(t) if script_of(t) == "arabic" else [t] for t in toks
         ]
         # A phrase's skeleton is its words' skeletons joined: keyed per word
-        # (cached across posts), so no n-gram is romanised twice.
+        # (cached across posts), so no n-gram is romanised twice. A phrase is
+        # only extended while some alias or skeleton still starts with it.
         sks = [_skeleton(t) for t in toks]
         hits: dict[str, str] = {}
         for i in range(len(toks)):
-            for n in range(1, min(_MAX_NGRAM, len(toks) - i) + 1):
-                heads = forms[i]
-                tail = toks[i + 1 : i + n]
-                tail_sk = "".join(sks[i + 1 : i + n])
-                for head in heads:
-                    phrase = " ".join([head, *tail])
+            for head in forms[i]:
+                phrase = head
+                sk = sks[i] if head == toks[i] else _skeleton(head)
+                for n in range(1, min(_MAX_NGRAM, len(toks) - i) + 1):
+                    if n > 1:
+                        phrase = f"{phrase} {toks[i + n - 1]}"
+                        sk += sks[i + n - 1]
                     for key in self._exact.get(phrase, ()):
                         hits.setdefault(key, phrase)
-                    if n > 3 or len(head) < 3:
-                        continue
-                    sk = (sks[i] if head == toks[i] else _skeleton(head)) + tail_sk
-                    if sk not in self._skeleton:
-                        continue
-                    for key, alias in self._skeleton.get(sk, ()):
+                    by_skeleton = n <= 3 and len(head) >= 3
+                    for key, alias in self._skeleton.get(sk, ()) if by_skeleton else ():
                         if key in hits:
                             continue
                         sim = same_name(alias, phrase, strict=len(sk) <= 3)
@@ -702,4 +733,8 @@ class EntityMatcher:
                         # easily ("Kuwaiti" / «قوات»): demand a near-exact shape.
                         if sim and (sim >= 0.9 or len(sk) > 2 or self.entities[key].ids):
                             hits[key] = phrase
+                    if phrase not in self._exact_prefixes and not (
+                        by_skeleton and sk in self._sk_prefixes
+                    ):
+                        break
         return hits

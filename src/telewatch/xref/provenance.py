@@ -44,6 +44,7 @@ NEAR_JACCARD = 0.45
 PARAPHRASE_SCORE = 0.3
 BACK_PARAPHRASE_SCORE = 0.3
 BACK_HOURS = 12
+CLOSER_MARGIN = 0.1
 SEMANTIC_PARAPHRASE = 0.88
 SEMANTIC_FLOOR = 0.2
 _NUM_PERM = 64
@@ -205,7 +206,9 @@ def event_similarity(a: str, b: str) -> float:
         lat, other = (a, b) if sa in ("latin", "cyrillic") else (b, a)
         matcher = EntityMatcher(find_entities(lat))
         hits = matcher.match(other)
-        ent = len(hits) / max(1, min(len(matcher.entities), 4))
+        # A country alone says little about the event (as in xref's scoring).
+        weight = {k: 0.25 if e.kind == "country" else 1.0 for k, e in matcher.entities.items()}
+        ent = sum(weight[k] for k in hits) / max(1.0, min(sum(weight.values()), 4.0))
     else:
         fa, fb = features(a), features(b)
         ent = len(fa & fb) / max(1, min(len(fa), len(fb)))
@@ -258,6 +261,7 @@ def _earlier_source(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -
         j = jaccard(shingles(sigs.body(a)), b_sh)
         return 1.0 + j if j >= COPY_JACCARD else event_similarity(sigs.raw_body(a), b_body)
 
+    back = timedelta(hours=BACK_HOURS)
     rewrites: list[tuple[float, PostRow]] = []
     for p in pool:  # oldest first
         if (
@@ -271,7 +275,10 @@ def _earlier_source(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -
         if score < BACK_PARAPHRASE_SCORE:
             continue
         p_body, p_sh = sigs.raw_body(p), shingles(sigs.body(p))
-        if any(o.date < post.date and sim(o, p_body, p_sh) > score for o in own):
+        # An own post that ``p`` rewrites (published up to BACK_HOURS before
+        # ``p``) or that rewrites ``p`` (published after it) claims ``p``;
+        # an older own post is about an earlier event, not ``p``'s source.
+        if any(p.date - back <= o.date < post.date and sim(o, p_body, p_sh) > score for o in own):
             continue
         if score > 1.0:
             return p  # the earliest verbatim source
@@ -373,6 +380,37 @@ def trace(
     return result
 
 
+def _closer_source(
+    origin: PostRow,
+    post: PostRow,
+    pool: list[PostRow],
+    members: set[int],
+    sigs: Signatures,
+    score: float,
+) -> bool:
+    """Whether ``post`` rewrites another post better than it rewrites the
+    origin: a post outside the cluster, of another channel than ``post``,
+    published up to ``BACK_HOURS`` before it, whose event similarity to
+    ``post`` beats ``score`` by ``CLOSER_MARGIN``. Such a post reports that
+    other event (the F-16 strike, not the attack the day before in the same
+    province)."""
+    body = sigs.raw_body(post)
+    back = post.date - timedelta(hours=BACK_HOURS)
+    for x in pool:
+        if (
+            x.rowid in members
+            or x.rowid == post.rowid
+            or x.channel_id == post.channel_id
+            or not back <= x.date < post.date
+            or not x.text
+            or is_roundup(x.text)
+        ):
+            continue
+        if event_similarity(sigs.raw_body(x), body) > score + CLOSER_MARGIN:
+            return True
+    return False
+
+
 def _paraphrases(
     conn: sqlite3.Connection,
     origin: PostRow,
@@ -413,6 +451,17 @@ def _paraphrases(
             score = max(score, PARAPHRASE_SCORE + (s - SEMANTIC_PARAPHRASE))
         if score >= PARAPHRASE_SCORE:
             scored.setdefault(p.channel_id, []).append((score, p))
+    members = {p.rowid for cands in scored.values() for _, p in cands} | set(found)
+    for cid in list(scored):
+        kept = [
+            (score, p)
+            for score, p in scored[cid]
+            if not _closer_source(origin, p, pool, members, sigs, score)
+        ]
+        if kept:
+            scored[cid] = kept
+        else:
+            del scored[cid]
     for cands in scored.values():
         # The channel's first report wins over its later follow-ups unless
         # those are clearly closer.

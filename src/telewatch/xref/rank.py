@@ -53,7 +53,14 @@ from telewatch.xref.gazetteer import (
     load_gazetteer,
 )
 from telewatch.xref.names import words
-from telewatch.xref.provenance import Signatures, features, is_roundup, jaccard, shingles
+from telewatch.xref.provenance import (
+    Signatures,
+    body_text,
+    features,
+    is_roundup,
+    jaccard,
+    shingles,
+)
 from telewatch.xref.terms import concepts, numbers
 
 LINK_CONTENT = 2.2
@@ -640,18 +647,28 @@ def _score(
         }
         matches.append(Match(p, score, confidence, evidence, content))
     matches.sort(key=lambda m: (-m.score, m.post.date))
-    _keep_links_that_lead(matches)
+    _keep_links_that_lead(matches, att_concepts)
     res.matches = matches
 
 
-def _keep_links_that_lead(matches: list[Match]) -> None:
+# A line shared by more posts than this in one window is boilerplate.
+_BOILERPLATE_POSTS = 12
+
+
+def _keep_links_that_lead(matches: list[Match], attributed: Mapping[int, set[str]]) -> None:
     """A ``link`` must be its channel's best post for at least one claim it
     shares with the article (a place/actor together with an event term); a
     follow-up that only repeats what a stronger post of the same channel says
-    is a ``suggest``. ``matches`` is sorted best first."""
+    is a ``suggest``. When the article attributes sentences to the channel
+    (``attributed``: their event terms), only those terms make claims: a
+    term from the article's background is not something the channel said.
+    ``matches`` is sorted best first."""
     best: dict[tuple[int, str], int] = {}
     for i, m in enumerate(matches):
         terms = cast(list[str], m.evidence["event_terms"])
+        said = attributed.get(m.post.channel_id)
+        if said:
+            terms = [t for t in terms if t in said]
         for e in cast(list[dict[str, object]], m.evidence["entities"]):
             # An entity together with what happened there: "Victory base"
             # + rocket and "Victory base" + sirens are different claims.
@@ -667,20 +684,36 @@ def _keep_links_that_lead(matches: list[Match]) -> None:
 def _relayed(conn: sqlite3.Connection, posts: list[PostRow]) -> set[int]:
     """Rowids of posts whose body (signature lines ignored) another channel
     carries verbatim in the same window: forwards and copy-pastes."""
-    sigs = Signatures(conn)
-    sh = {p.rowid: shingles(sigs.body(p)) for p in posts if p.text}
-    by_key: dict[str, list[PostRow]] = {}
+    # Cheap blocking first: two posts of different channels sharing a
+    # substantial line (hashtags, links and emoji ignored). A line that many
+    # posts share is boilerplate. Only the posts in a block need their
+    # channel's signature lines (an SQL read per channel) and an exact check.
+    by_line: dict[str, list[PostRow]] = {}
     for p in posts:
-        body = sigs.body(p)
-        if len(body) >= 20:
-            by_key.setdefault(body[:40], []).append(p)
-    out: set[int] = set()
-    # Cheap blocking on the body's first words, then an exact Jaccard check.
-    for group in by_key.values():
+        for line in {body_text(ln) for ln in p.text.splitlines()}:
+            if len(line) >= 20:
+                by_line.setdefault(line, []).append(p)
+    pairs: set[tuple[int, int]] = set()
+    by_rowid = {p.rowid: p for p in posts}
+    for group in by_line.values():
+        if len(group) > _BOILERPLATE_POSTS:
+            continue
         for i, a in enumerate(group):
             for b in group[i + 1 :]:
-                if a.channel_id != b.channel_id and jaccard(sh[a.rowid], sh[b.rowid]) >= 0.7:
-                    out.update((a.rowid, b.rowid))
+                if a.channel_id != b.channel_id:
+                    pairs.add((min(a.rowid, b.rowid), max(a.rowid, b.rowid)))
+    sigs = Signatures(conn)
+    sh: dict[int, set[str]] = {}
+
+    def shingled(rowid: int) -> set[str]:
+        if rowid not in sh:
+            sh[rowid] = shingles(sigs.body(by_rowid[rowid]))
+        return sh[rowid]
+
+    out: set[int] = set()
+    for ra, rb in pairs:
+        if jaccard(shingled(ra), shingled(rb)) >= 0.7:
+            out.update((ra, rb))
     return out
 
 

@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import sqlite3
 import statistics
 import time
@@ -130,9 +131,11 @@ def bench_import() -> None:
     db = CACHE / "import-bench.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
+    own0, kids0 = _cpu()
     t0 = time.perf_counter()
     summary = import_paths(db, [export])
     dt_import = time.perf_counter() - t0
+    own1, kids1 = _cpu()
     assert summary.new_posts == IMPORT_POSTS, summary
 
     # Baseline: parse the same export to rows, then a bare executemany.
@@ -164,6 +167,15 @@ def bench_import() -> None:
           f" = {rate:,.0f} posts/s (parse + FTS + versions + chain, one transaction)")  # fmt: skip
     print(f"bare executemany of the same rows: {bare_rate:,.0f} rows/s"
           f" (parse + bare insert: {bare_parse_rate:,.0f} rows/s)")  # fmt: skip
+    # CPU seconds do not depend on what else runs on the machine: they show
+    # which side of the import bounds it and what an idle machine could do.
+    w_us = (own1 - own0) / IMPORT_POSTS * 1e6
+    p_us = (kids1 - kids0) / IMPORT_POSTS * 1e6
+    if p_us > 0:
+        print(f"import CPU per post: writer process {w_us:.1f} us, parser process {p_us:.1f} us"
+              f" (bound on 2 idle cores: {1e6 / max(w_us, p_us):,.0f} posts/s)")  # fmt: skip
+    else:
+        print(f"import CPU per post: {w_us:.1f} us (one process)")
     print(f"ratio import / bare executemany: {rate / bare_rate:.2f};"
           f" import / (parse + bare executemany): {rate / bare_parse_rate:.2f}")  # fmt: skip
     size = sum(Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists())
@@ -172,6 +184,25 @@ def bench_import() -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
         Path(f"{bare}{suffix}").unlink(missing_ok=True)
+
+
+def _cpu() -> tuple[float, float]:
+    """(CPU seconds of this process, of its finished children)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def bench_text(n: int = 50_000) -> None:
+    """The text half of preparing a post (normalise, tokens, stems, language)."""
+    from telewatch.text import analyze
+
+    texts = [text for _, _, text in generate_posts(n, seed=13)]
+    t0 = time.process_time()
+    for text in texts:
+        analyze(text)
+    dt = time.process_time() - t0
+    print(f"text analysis (index text + language): {dt / n * 1e6:.1f} us/post CPU")
 
 
 def bench_writer(n: int = 50_000) -> None:
@@ -284,6 +315,7 @@ def main() -> None:
     """Print the archive figures (see module docs)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     bench_import()
+    bench_text()
     bench_writer()
     bench_search()
 

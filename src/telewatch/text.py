@@ -12,6 +12,7 @@ import itertools
 import operator
 import re
 import unicodedata
+from typing import cast
 
 # Arabic diacritics (tashkeel), Quranic marks, superscript alef.
 _TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
@@ -208,7 +209,8 @@ def analyze(text: str) -> tuple[str, str]:
 # tests/unit/test_text.py checks the equivalence on random multilingual
 # text. Values: (tokens joined by " ", differing stems joined by " ").
 _CHUNKS: dict[str, tuple[str, str]] = {}
-_CHUNK_CACHE_SIZE = 100_000
+_CHUNK_CACHE_SIZE = 100_000  # at most ≈ 40 MB
+_CHUNK_MAX_CHARS = 64
 _TOKS = operator.itemgetter(0)
 _EXTRA = operator.itemgetter(1)
 
@@ -216,9 +218,10 @@ _EXTRA = operator.itemgetter(1)
 def _chunk(chunk: str) -> tuple[str, str]:
     toks = _tokens_uncached(chunk)
     entry = (" ".join(toks), " ".join(_differing(toks)))
-    if len(_CHUNKS) >= _CHUNK_CACHE_SIZE:
-        _CHUNKS.clear()
-    _CHUNKS[chunk] = entry
+    if len(chunk) <= _CHUNK_MAX_CHARS:  # a long run without spaces is not a word to reuse
+        if len(_CHUNKS) >= _CHUNK_CACHE_SIZE:
+            _CHUNKS.clear()
+        _CHUNKS[chunk] = entry
     return entry
 
 
@@ -235,9 +238,11 @@ def _chunks_of(text: str) -> tuple[str, str]:
     """(tokens of ``text`` joined by " ", stems differing from their token
     joined by " ") via the chunk cache."""
     parts = text.split()
-    entries: list[tuple[str, str] | None] = list(map(_CHUNKS.get, parts))
-    if None in entries:
-        entries = [e or _chunk(c) for e, c in zip(entries, parts, strict=True)]
+    found = list(map(_CHUNKS.get, parts))
+    if None in found:
+        entries = [e or _chunk(c) for e, c in zip(found, parts, strict=True)]
+    else:
+        entries = cast("list[tuple[str, str]]", found)
     return (
         " ".join(filter(None, map(_TOKS, entries))),
         " ".join(filter(None, map(_EXTRA, entries))),
@@ -314,6 +319,8 @@ _RU_LETTERS = "ыэъёЫЭЪЁ"
 def _count(text: str, letters: str) -> int:
     # Occurrences of any of ``letters`` (str.count per letter beats a regex scan).
     return sum(map(text.count, letters))
+
+
 _SAMPLE_WORDS = 50  # words looked at: enough for a post, bounded for long texts
 
 

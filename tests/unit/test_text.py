@@ -28,7 +28,7 @@ _TRICKY = st.lists(
         _SCRIPTS,
         st.sampled_from(_WHITESPACE),
         st.sampled_from(["\u0301", "\u0651", "\u05b8", "\ufdfa", "\u00a8", "\u200c", "Σ"]),
-        st.sampled_from("بالسّماوة Самаре Diwaniya's Été שָׁלוֹם ＡＢＣ ﬁ".split()),
+        st.sampled_from(["بالسّماوة", "Самаре", "Diwaniya's", "Été", "שָׁלוֹם", "ＡＢＣ", "ﬁ"]),
     ),
     max_size=20,
 ).map("".join)
@@ -130,3 +130,10 @@ def test_guess_language() -> None:
     assert guess_language("Le convoi a été touché selon la chaîne") == "fr"
     assert guess_language("שלום עולם") == "he"
     assert guess_language("ok") == "und"
+
+
+def test_long_unbroken_text_is_tokenised_without_filling_the_cache() -> None:
+    """A long run without spaces gives its tokens but is not kept in the chunk cache."""
+    run = "السماوة_" * 2000
+    assert tokens(run) == _reference_tokens(run) == ["السماوه"] * 2000
+    assert run not in text._CHUNKS

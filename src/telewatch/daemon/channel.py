@@ -230,15 +230,16 @@ class ChannelWorker:
         async def on_wait(until: datetime) -> None:
             await self._set("flood_wait", f"{method} parked", until, base=False)
 
+        delay = 0.5 * self.s.scale + 0.05
         while True:
             await self.s.connected.wait()
             try:
                 result = await self.s.scheduler.call(method, fn, priority=priority, on_wait=on_wait)
             except Disconnected:
-                # The connection loop reconnects; the request is simply repeated.
-                if not self.s.source.is_connected():
-                    self.s.connected.clear()
-                await asyncio.sleep(0.5 * self.s.scale + 0.05)
+                # Telethon (or, when it gives up, the connection loop, which
+                # clears ``connected``) reconnects; the request is repeated.
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
                 continue
             if self.state == "flood_wait":
                 await self._set(*self._base)

@@ -236,7 +236,7 @@ _POST_COLS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class _State:
     """A post as the archive has it (or will have it after this run)."""
 

@@ -250,7 +250,8 @@ def _earlier_source(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -
     """The earliest post of another channel, up to ``BACK_HOURS`` before
     ``post``, that ``post`` copies or rewrites (``post`` itself when none).
 
-    A candidate that matches an earlier post of ``post``'s own channel better
+    A candidate that an own-channel post of ``post`` matches better — one the
+    candidate rewrites (up to ``BACK_HOURS`` older) or one that follows it —
     is about that post instead (mutual best match), and is skipped."""
     pool = posts_in_window(conn, post.date - timedelta(hours=2 * BACK_HOURS), post.date)
     body = sigs.raw_body(post)

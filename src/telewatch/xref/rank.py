@@ -5,22 +5,24 @@ Pipeline (``cross_reference``):
 1. extract citations, places/actors, event terms, numbers and date windows
    from the article (the event time zone comes from the places named);
 2. retrieve candidates: posts of the archive dated inside the article's date
-   windows (widened by 12 h) and never after publication;
+   windows (widened by 6 h) and never after publication;
 3. score each candidate with evidence:
-   ``score = 2·channel + 1.5·time + content`` where *channel* is the cited
-   channel's weight (0 when the post's channel is not cited), *time* is 1
-   inside a date window and decays by half every ~4 h outside, and *content*
-   sums the IDF-weighted entities matched across scripts, the shared event
-   terms, shared numbers, same-language word overlap and (``--semantic``)
-   the embedding similarity;
+   ``score = 6·channel + 3·time + content (+5 for an exact t.me post link)``
+   where *channel* is the cited channel's weight (0 when the post's channel
+   is not cited), *time* is 1 inside a date window and decays outside, and
+   *content* sums the IDF-weighted entities matched across scripts, the
+   shared event terms, shared numbers, same-language word overlap and
+   (``--semantic``) the embedding similarity;
 4. confidence: ``link`` when the channel is named (not vague), the post is
    neither a forward nor a digest, lies inside a date window, matches at
    least two places/actors, has at most two event terms the article never
    mentions and content ≥ ``LINK_CONTENT``, and is its channel's best post
-   for at least one shared claim (place/actor + event term) — or the
-   article links the exact post; ``suggest`` when content ≥ ``SUGGEST_CONTENT`` and time
-   ≥ 0.3, or for a cited channel's post in the cited time (time ≥ 0.5)
-   sharing a place/actor with content ≥ 0.4. Anything below is not returned.
+   for at least one shared claim (place/actor + an event term; only the
+   terms of the sentences the article attributes to that channel, when it
+   attributes any) — or the article links the exact post; ``suggest`` when
+   content ≥ ``SUGGEST_CONTENT`` and time ≥ 0.3, or for a cited channel's
+   post in the cited time (time ≥ 0.5) sharing a place/actor with content
+   ≥ 0.4. Anything below is not returned.
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ import click
 
 from telewatch.cli import AppContext, main
 from telewatch.models import UserError
-from telewatch.sources.desktop_export import import_paths
 from telewatch.store.chain import verify as verify_chain
 from telewatch.store.db import connect
 from telewatch.store.queries import (
@@ -113,6 +112,8 @@ def import_cmd(
     the folder name is taken as the username."""
     show_bar = not quiet and not as_json and sys.stderr.isatty()
     with _progress(show_bar) as progress:
+        from telewatch.sources.desktop_export import import_paths
+
         summary = import_paths(app.db_path, list(paths), username=username, progress=progress)
     if as_json:
         _dump(

@@ -14,12 +14,15 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from telewatch.cli import main
-from telewatch.emulator import Emulator, Scenario, ScenarioError
 from telewatch.models import UserError
+
+if TYPE_CHECKING:
+    from telewatch.emulator import Scenario
 
 
 def _parse_channel(spec: str) -> tuple[str | None, Path]:
@@ -101,6 +104,9 @@ def serve(
     verbose: bool,
 ) -> None:
     """Serve a local Telegram until interrupted (SIGINT/SIGTERM)."""
+    # Imported here: Telethon is heavy, and every other command starts faster without it.
+    from telewatch.emulator import Scenario, ScenarioError
+
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
     if speed is not None and speed <= 0:
         raise UserError(f"--speed must be positive, got {speed}")
@@ -136,6 +142,8 @@ async def _serve(
     login_code: str | None,
     password: str | None,
 ) -> None:
+    from telewatch.emulator import Emulator
+
     emu = Emulator(
         scenario,
         host=host,

@@ -41,7 +41,6 @@ from telewatch.sources.telegram import (
     session_file,
 )
 from telewatch.store import watchlist
-from telewatch.store.alerts import CompiledRule, compile_rules
 from telewatch.store.db import connect, migrate
 from telewatch.store.writer import Writer
 
@@ -357,14 +356,10 @@ class Daemon:
             # Workers read intervals and windows from here on every cycle.
             self.shared.settings = new.daemon
         if self.writer is not None:
-            self.writer._rules = _compile(new)
+            self.writer.set_rules(new.alert_rules())
         log.info(
             "config reloaded", extra={"channels": len(new.channels), "alerts": len(new.alerts)}
         )
-
-
-def _compile(settings: Settings) -> list[CompiledRule]:
-    return compile_rules(settings.alert_rules())
 
 
 async def run_daemon(

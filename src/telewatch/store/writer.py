@@ -425,6 +425,10 @@ class Writer:
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
 
+    def set_rules(self, rules: Sequence[AlertRule]) -> None:
+        """Replace the alert rules (config reload); batches from now on use them."""
+        self._rules = compile_rules(rules)
+
     async def __aenter__(self) -> Writer:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._open)

@@ -107,7 +107,7 @@ class ChannelsPanel(DataTable[object]):
         self.clear()
         for r in rows:
             self.add_row(
-                Text(r.name[:28]),
+                Text(preview(r.name, 28)),
                 state_text(r, now),
                 age(r.status.last_post_at, now),
                 Text(str(r.posts_24h), justify="right"),

@@ -106,36 +106,43 @@ def channel_label(channel_id: int, title: str | None, username: str | None) -> s
 
 
 def _version_item(r: sqlite3.Row) -> FeedItem:
-    return FeedItem(
+    return _row_item(
+        r,
         kind="new" if r["version_no"] == 1 else "edit",
-        ref_id=r["id"],
-        channel_id=r["channel_id"],
-        message_id=r["message_id"],
-        channel=channel_label(r["channel_id"], r["title"], r["username"]),
-        username=r["username"],
-        posted_at=parse_iso(r["date"]),
-        at=parse_iso(r["captured_at"]) or datetime.now(UTC),
-        lang=r["lang"],
-        text=r["text"] or "",
+        at=r["captured_at"],
         version_no=r["version_no"],
         deleted=r["deleted_at"] is not None,
     )
 
 
 def _deletion_item(r: sqlite3.Row) -> FeedItem:
-    return FeedItem(
+    return _row_item(
+        r,
         kind="delete",
+        at=r["detected_at"],
+        version_no=r["version_count"] or 1,
+        deleted=True,
+    )
+
+
+def _row_item(
+    r: sqlite3.Row, *, kind: FeedKind, at: str | None, version_no: int, deleted: bool
+) -> FeedItem:
+    """A feed row (version or deletion) as a FeedItem; ``at`` is the archive
+    time text of the event (now when missing)."""
+    return FeedItem(
+        kind=kind,
         ref_id=r["id"],
         channel_id=r["channel_id"],
         message_id=r["message_id"],
         channel=channel_label(r["channel_id"], r["title"], r["username"]),
         username=r["username"],
         posted_at=parse_iso(r["date"]),
-        at=parse_iso(r["detected_at"]) or datetime.now(UTC),
+        at=parse_iso(at) or datetime.now(UTC),
         lang=r["lang"],
         text=r["text"] or "",
-        version_no=r["version_count"] or 1,
-        deleted=True,
+        version_no=version_no,
+        deleted=deleted,
     )
 
 

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,15 +142,10 @@ def _one_guarded(
     conn: sqlite3.Connection, ev: Event, rules: Sequence[CompiledRule], stats: BatchStats
 ) -> None:
     local = BatchStats()
-    conn.execute("SAVEPOINT tw_event")
-    try:
-        _apply_one(conn, ev, rules, local)
-    except Exception as err:
-        conn.execute("ROLLBACK TO tw_event")
-        conn.execute("RELEASE tw_event")
+    err = _in_savepoint(conn, "tw_event", lambda: _apply_one(conn, ev, rules, local))
+    if err is not None:
         stats.fail(ev, err)
         return
-    conn.execute("RELEASE tw_event")
     local.events += 1
     stats.merge(local)
 
@@ -162,12 +157,8 @@ def _posts_guarded(
     stats: BatchStats,
 ) -> None:
     local = BatchStats()
-    conn.execute("SAVEPOINT tw_posts")
-    try:
-        _apply_posts(conn, group, rules, local)
-    except Exception as err:
-        conn.execute("ROLLBACK TO tw_posts")
-        conn.execute("RELEASE tw_posts")
+    err = _in_savepoint(conn, "tw_posts", lambda: _apply_posts(conn, group, rules, local))
+    if err is not None:
         if len(group) == 1:
             stats.fail(group[0], err)
         else:
@@ -175,8 +166,24 @@ def _posts_guarded(
             for ev in group:
                 _posts_guarded(conn, [ev], rules, stats)
         return
-    conn.execute("RELEASE tw_posts")
     stats.merge(local)
+
+
+def _in_savepoint(
+    conn: sqlite3.Connection, name: str, apply: Callable[[], object]
+) -> Exception | None:
+    """Run ``apply`` under SAVEPOINT ``name``: released on success (None),
+    rolled back and released on failure (the error is returned, not raised,
+    so one bad event never loses the rest of the batch)."""
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        apply()
+    except Exception as err:
+        conn.execute(f"ROLLBACK TO {name}")
+        conn.execute(f"RELEASE {name}")
+        return err
+    conn.execute(f"RELEASE {name}")
+    return None
 
 
 def _apply_one(

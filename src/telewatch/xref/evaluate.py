@@ -23,8 +23,10 @@ trace, per cluster: the trace of the origin gives predicted (origin, copy)
 from __future__ import annotations
 
 import json
+import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,10 +69,28 @@ def load_dataset(root: Path) -> Dataset:
     return Dataset(root, exports, jsonl("articles.jsonl"), jsonl("provenance.jsonl"))
 
 
-def _import(ds: Dataset, db_path: Path) -> None:
+@contextmanager
+def _archive(ds: Dataset, semantic: bool) -> Iterator[tuple[sqlite3.Connection, dict[str, int]]]:
+    """The dataset imported into a temporary archive: an open connection
+    (writable only for ``semantic``, which caches embeddings) and the
+    channel ids by lower-case username. Both evaluations run inside this."""
     from telewatch.sources.desktop_export import import_paths
+    from telewatch.store import db
 
-    import_paths(db_path, ds.exports)
+    with tempfile.TemporaryDirectory(prefix="telewatch-eval-") as tmp:
+        path = Path(tmp) / "eval.db"
+        import_paths(path, ds.exports)
+        conn = db.connect(path, readonly=not semantic)
+        try:
+            users = {
+                str(r[0]).lower(): int(r[1])
+                for r in conn.execute(
+                    "SELECT username, id FROM channels WHERE username IS NOT NULL"
+                )
+            }
+            yield conn, users
+        finally:
+            conn.close()
 
 
 def _ref(users: dict[str, int], item: dict[str, Any]) -> tuple[int, int]:
@@ -101,26 +121,13 @@ def eval_xref(
     root: Path, *, semantic: bool = False, progress: Callable[[str], None] | None = None
 ) -> XrefScores:
     """Run xref on every article of the dataset against its channels."""
-    from telewatch.store import db
     from telewatch.xref.rank import cross_reference
 
     ds = load_dataset(root)
     if not ds.articles:
         raise UserError(f"{root}/articles.jsonl is missing or empty")
-    with tempfile.TemporaryDirectory(prefix="telewatch-eval-") as tmp:
-        path = Path(tmp) / "eval.db"
-        _import(ds, path)
-        conn = db.connect(path, readonly=not semantic)
-        try:
-            users = {
-                str(r[0]).lower(): int(r[1])
-                for r in conn.execute(
-                    "SELECT username, id FROM channels WHERE username IS NOT NULL"
-                )
-            }
-            return _score_xref(ds, conn, users, semantic, progress, cross_reference)
-        finally:
-            conn.close()
+    with _archive(ds, semantic) as (conn, users):
+        return _score_xref(ds, conn, users, semantic, progress, cross_reference)
 
 
 def _score_xref(
@@ -210,61 +217,48 @@ def eval_trace(
     root: Path, *, semantic: bool = False, progress: Callable[[str], None] | None = None
 ) -> TraceScores:
     """Run trace on every cluster of the dataset."""
-    from telewatch.store import db
     from telewatch.xref.provenance import trace
 
     ds = load_dataset(root)
     if not ds.clusters:
         raise UserError(f"{root}/provenance.jsonl is missing or empty")
     sc = TraceScores(clusters=len(ds.clusters))
-    with tempfile.TemporaryDirectory(prefix="telewatch-eval-") as tmp:
-        path = Path(tmp) / "eval.db"
-        _import(ds, path)
-        conn = db.connect(path, readonly=not semantic)
-        try:
-            users = {
-                str(r[0]).lower(): int(r[1])
-                for r in conn.execute(
-                    "SELECT username, id FROM channels WHERE username IS NOT NULL"
-                )
+    with _archive(ds, semantic) as (conn, users):
+        origins_of: dict[tuple[int, int], set[tuple[int, int]]] = {}
+        for c in ds.clusters:
+            o = _ref(users, c["origin"])
+            for m in [c["origin"], *c.get("copies", [])]:
+                origins_of.setdefault(_ref(users, m), set()).add(o)
+        tp = fp = fn = 0
+        ok = checked = 0
+        for c in ds.clusters:
+            o = _ref(users, c["origin"])
+            gold = {_ref(users, x) for x in c.get("copies", [])}
+            res = trace(conn, *o, semantic=semantic)
+            pred = {
+                (s.post.channel_id, s.post.message_id) for s in res.spread if s.kind != "origin"
             }
-            origins_of: dict[tuple[int, int], set[tuple[int, int]]] = {}
-            for c in ds.clusters:
-                o = _ref(users, c["origin"])
-                for m in [c["origin"], *c.get("copies", [])]:
-                    origins_of.setdefault(_ref(users, m), set()).add(o)
-            tp = fp = fn = 0
-            ok = checked = 0
-            for c in ds.clusters:
-                o = _ref(users, c["origin"])
-                gold = {_ref(users, x) for x in c.get("copies", [])}
-                res = trace(conn, *o, semantic=semantic)
-                pred = {
-                    (s.post.channel_id, s.post.message_id) for s in res.spread if s.kind != "origin"
-                }
-                tp += len(pred & gold)
-                fp += len(pred - gold)
-                fn += len(gold - pred)
-                wrong_origin = []
-                sc.origin_self += (res.origin.channel_id, res.origin.message_id) in origins_of[o]
-                for m in [o, *gold]:
-                    r = res if m == o else trace(conn, *m, semantic=semantic)
-                    checked += 1
-                    if (r.origin.channel_id, r.origin.message_id) in origins_of[m]:
-                        ok += 1
-                    else:
-                        wrong_origin.append(m[1])
-                row = {
-                    "cluster": c.get("cluster"),
-                    "missed": sorted(m for _, m in gold - pred),
-                    "extra": sorted(m for _, m in pred - gold),
-                    "wrong_origin_from": wrong_origin,
-                }
-                sc.per_cluster.append(row)
-                if progress:
-                    progress(f"{row['cluster']}: missed {row['missed']} extra {row['extra']}")
-        finally:
-            conn.close()
+            tp += len(pred & gold)
+            fp += len(pred - gold)
+            fn += len(gold - pred)
+            wrong_origin = []
+            sc.origin_self += (res.origin.channel_id, res.origin.message_id) in origins_of[o]
+            for m in [o, *gold]:
+                r = res if m == o else trace(conn, *m, semantic=semantic)
+                checked += 1
+                if (r.origin.channel_id, r.origin.message_id) in origins_of[m]:
+                    ok += 1
+                else:
+                    wrong_origin.append(m[1])
+            row = {
+                "cluster": c.get("cluster"),
+                "missed": sorted(m for _, m in gold - pred),
+                "extra": sorted(m for _, m in pred - gold),
+                "wrong_origin_from": wrong_origin,
+            }
+            sc.per_cluster.append(row)
+            if progress:
+                progress(f"{row['cluster']}: missed {row['missed']} extra {row['extra']}")
     sc.pairs_expected = tp + fn
     sc.pairs_found = tp + fp
     sc.precision = tp / (tp + fp) if tp + fp else 1.0

@@ -27,9 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.fixtures.daemon import TELEWATCH, query_archive
+
 from telewatch.emulator import EmulatorThread, RateModel
 
-TELEWATCH = str(Path(sys.executable).parent / "telewatch")
 SCALE = 0.05  # rate windows 20x shorter: getHistory 10 per 1.5 s
 BACKFILL_CHANNELS, BACKFILL_POSTS = 20, 2000
 LATENCY_RATE, LATENCY_SECONDS, LATENCY_CHANNELS = 50, 14, 10
@@ -63,18 +64,6 @@ def _start(cfg: Path, root: Path) -> subprocess.Popen[bytes]:
     return p
 
 
-def _query(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
-    try:
-        return conn.execute(sql, args).fetchall()
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        conn.close()
-
-
 def bench_backfill() -> dict[str, float]:
     """Backfill 20 x 2,000 posts; returns seconds, minimum and ratio."""
     with tempfile.TemporaryDirectory() as tmp, EmulatorThread(rate=RateModel(scale=SCALE)) as et:
@@ -97,17 +86,17 @@ def bench_backfill() -> dict[str, float]:
         try:
             end = time.monotonic() + 170
             while True:
-                n = _query(db, "SELECT COUNT(*) FROM posts")
+                n = query_archive(db, "SELECT COUNT(*) FROM posts")
                 if t0 is None and n and n[0][0] > 0:
                     t0 = time.monotonic()  # first page committed: requests are flowing
-                done = _query(db, "SELECT COUNT(*) FROM sync_state WHERE backfill_done = 1")
+                done = query_archive(db, "SELECT COUNT(*) FROM sync_state WHERE backfill_done = 1")
                 if done and done[0][0] >= BACKFILL_CHANNELS:
                     break
                 if p.poll() is not None or time.monotonic() > end:
                     raise RuntimeError((root / "daemon.log").read_text()[-2000:])
                 time.sleep(0.05)
             elapsed = time.monotonic() - (t0 or time.monotonic())
-            posts = _query(db, "SELECT COUNT(*) FROM posts")[0][0]
+            posts = query_archive(db, "SELECT COUNT(*) FROM posts")[0][0]
         finally:
             p.send_signal(signal.SIGTERM)
             p.wait(30)
@@ -142,7 +131,7 @@ def bench_latency() -> dict[str, float]:
         try:
             _wait(
                 lambda: (
-                    _query(db, "SELECT COUNT(*) FROM channel_status WHERE state = 'live'")
+                    query_archive(db, "SELECT COUNT(*) FROM channel_status WHERE state = 'live'")
                     == [(LATENCY_CHANNELS,)]
                 ),
                 p,
@@ -247,7 +236,7 @@ def bench_rss() -> dict[str, float]:
         try:
             _wait(
                 lambda: (
-                    _query(db, "SELECT COUNT(*) FROM sync_state WHERE backfill_done = 1")
+                    query_archive(db, "SELECT COUNT(*) FROM sync_state WHERE backfill_done = 1")
                     == [(RSS_CHANNELS,)]
                 ),
                 p,
@@ -269,7 +258,7 @@ def bench_rss() -> dict[str, float]:
                     samples.append((time.monotonic() - t0, _rss_kb(p.pid)))
                     next_sample += 5
                 time.sleep(1 / RSS_RATE)
-            posts = _query(db, "SELECT COUNT(*) FROM posts")[0][0]
+            posts = query_archive(db, "SELECT COUNT(*) FROM posts")[0][0]
         finally:
             p.send_signal(signal.SIGTERM)
             p.wait(30)

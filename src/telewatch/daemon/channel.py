@@ -336,12 +336,7 @@ class ChannelWorker:
             self.s.source.remember(known[0], known[1])
         cid = self.channel_id
         assert cid is not None
-        ch, joined = await self._req(
-            "channels.GetChannels", lambda: self.s.source.channel(cid), MAINTENANCE
-        )
-        await self.s.put(ChannelSeen(ch, _now()))
-        self._note_username(ch.username)
-        await self._fetch_about(cid)
+        joined = await self._channel_seen(cid)
         if self.entry.mode == "join" and not joined:
             await self._req("channels.JoinChannel", lambda: self.s.source.join(cid), MAINTENANCE)
         self._load_progress()
@@ -460,18 +455,22 @@ class ChannelWorker:
     async def _page(self, cid: int, lo: int, prio: int) -> HistoryPage:
         return await self._req("messages.GetHistory", lambda: self.s.source.history(cid, lo), prio)
 
+    def _log_malformed(self, malformed: list[tuple[int, str]]) -> None:
+        """Count and log each (message id, reason) Telegram sent that is not a valid post."""
+        for mid, reason in malformed:
+            self.s.counters["malformed"] += 1
+            log.warning(
+                "malformed message",
+                extra={"channel": self.key, "message_id": mid, "reason": reason},
+            )
+
     async def _put_page(self, page: HistoryPage, source: str) -> None:
         now = _now()
         for ch in page.channels:
             if ch.id == self.channel_id:
                 self._note_username(ch.username)
             await self.s.put(ChannelSeen(ch, now))
-        for mid, reason in page.malformed:
-            self.s.counters["malformed"] += 1
-            log.warning(
-                "malformed message",
-                extra={"channel": self.key, "message_id": mid, "reason": reason},
-            )
+        self._log_malformed(page.malformed)
         for p in page.posts:
             await self.s.put(PostSeen(p, now, source))  # type: ignore[arg-type]
             self.s.counters["posts"] += 1
@@ -565,13 +564,19 @@ class ChannelWorker:
     async def _refresh(self) -> None:
         cid = self.channel_id
         assert cid is not None
-        ch, _joined = await self._req(
+        await self._channel_seen(cid)
+        await self._running_state()
+
+    async def _channel_seen(self, cid: int) -> bool:
+        """Fetch the channel (channels.getChannels, then its about text) and
+        archive what Telegram says about it; returns whether we joined it."""
+        ch, joined = await self._req(
             "channels.GetChannels", lambda: self.s.source.channel(cid), MAINTENANCE
         )
         await self.s.put(ChannelSeen(ch, _now()))
         self._note_username(ch.username)
         await self._fetch_about(cid)
-        await self._running_state()
+        return joined
 
     async def _reconcile(self) -> None:
         window = self.s.settings.reconcile_window
@@ -602,12 +607,7 @@ class ChannelWorker:
         now = _now()
         for ch in ans.channels:
             await self.s.put(ChannelSeen(ch, now))
-        for mid, reason in ans.malformed:
-            self.s.counters["malformed"] += 1
-            log.warning(
-                "malformed message",
-                extra={"channel": self.key, "message_id": mid, "reason": reason},
-            )
+        self._log_malformed(ans.malformed)
         for p in ans.found.values():
             await self.s.put(PostSeen(p, now, "reconcile"))
             if sample and p.engagement is not None:

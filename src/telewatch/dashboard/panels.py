@@ -267,10 +267,3 @@ class AlertsPanel(DataTable[object]):
             self.hits[key] = h
         if 0 < selected < self.row_count:
             self.move_cursor(row=selected, animate=False)
-
-    def selected_hit(self) -> AlertHit | None:
-        """The hit under the cursor (None on a rule row)."""
-        if self.row_count == 0:
-            return None
-        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        return self.hits.get(row_key.value or "")

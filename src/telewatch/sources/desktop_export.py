@@ -286,15 +286,24 @@ def _reactions(msg: dict[str, Any]) -> Engagement | None:
     return Engagement(reactions=tuple(out)) if out else None
 
 
-def message_to_post(msg: dict[str, Any], channel_id: int) -> Post:
-    """One export message (``"type": "message"``) as a Post. Raises
-    ValueError/KeyError/TypeError for a malformed message."""
+def _message_id(msg: dict[str, Any]) -> int:
     mid = msg["id"]
     if not isinstance(mid, int) or mid <= 0:
         raise ValueError(f"bad message id {mid!r}")
+    return mid
+
+
+def _reply_to(msg: dict[str, Any]) -> int | None:
+    reply = msg.get("reply_to_message_id")
+    return reply if isinstance(reply, int) else None
+
+
+def message_to_post(msg: dict[str, Any], channel_id: int) -> Post:
+    """One export message (``"type": "message"``) as a Post. Raises
+    ValueError/KeyError/TypeError for a malformed message."""
+    mid = _message_id(msg)
     text, entities = _text_and_entities(msg)
     edited = msg.get("edited_unixtime")
-    reply = msg.get("reply_to_message_id")
     return Post(
         channel_id=channel_id,
         message_id=mid,
@@ -302,7 +311,7 @@ def message_to_post(msg: dict[str, Any], channel_id: int) -> Post:
         text=text,
         entities=entities,
         media=_media(msg),
-        reply_to=reply if isinstance(reply, int) else None,
+        reply_to=_reply_to(msg),
         forward=_forward(msg),
         edit_date=_epoch(edited) if edited else None,
         post_author=msg.get("author"),
@@ -318,12 +327,9 @@ def message_to_prepared(msg: dict[str, Any], channel_id: int, seen: str) -> Prep
     """``prepare_post(PostSeen(message_to_post(msg, channel_id), ...))``
     without the intermediate objects (the bulk import path). Raises
     ValueError/KeyError/TypeError for a malformed message."""
-    mid = msg["id"]
-    if not isinstance(mid, int) or mid <= 0:
-        raise ValueError(f"bad message id {mid!r}")
+    mid = _message_id(msg)
     text, entities = _text_and_entities(msg)
     edited = msg.get("edited_unixtime")
-    reply = msg.get("reply_to_message_id")
     unix = msg.get("date_unixtime")
     return prepare_fields(
         channel_id,
@@ -335,7 +341,7 @@ def message_to_prepared(msg: dict[str, Any], channel_id: int, seen: str) -> Prep
         seen,
         _epoch_iso(edited) if edited else None,
         "import",
-        reply_to=reply if isinstance(reply, int) else None,
+        reply_to=_reply_to(msg),
         forward=_forward(msg),
         post_author=msg.get("author"),
         engagement=_reactions(msg),

@@ -711,49 +711,43 @@ class TelegramSource:
     ) -> HistoryPage:
         """The ``limit`` oldest messages with id >= ``from_id``, ascending (the
         request ``iter_messages(reverse=True, min_id=from_id - 1)`` makes)."""
-        req = functions.messages.GetHistoryRequest(
-            peer=self._peer(channel_id),
-            offset_id=max(1, from_id),
-            offset_date=None,
-            add_offset=-limit,
-            limit=limit,
-            max_id=0,
-            min_id=0,
-            hash=0,
+        r = await self._get_history(
+            channel_id, offset_id=max(1, from_id), add_offset=-limit, limit=limit
         )
-        r = await self._call(req, channel_id)
         return self._page(r, channel_id, limit, lambda m: m.id >= from_id)
 
     async def newest(self, channel_id: int, skip: int = 0) -> HistoryPage:
         """The newest message after skipping ``skip`` newer ones, i.e. the
         (skip+1)-th newest (one-message page; ``count`` = total posts)."""
-        req = functions.messages.GetHistoryRequest(
-            peer=self._peer(channel_id),
-            offset_id=0,
-            offset_date=None,
-            add_offset=skip,
-            limit=1,
-            max_id=0,
-            min_id=0,
-            hash=0,
-        )
-        r = await self._call(req, channel_id)
+        r = await self._get_history(channel_id, add_offset=skip, limit=1)
         return self._page(r, channel_id, 1, lambda m: True)
 
     async def before(self, channel_id: int, when: datetime) -> HistoryPage:
         """The newest message published before ``when`` (one-message page)."""
+        r = await self._get_history(channel_id, offset_date=when, limit=1)
+        return self._page(r, channel_id, 1, lambda m: _before(m, when))
+
+    async def _get_history(
+        self,
+        channel_id: int,
+        *,
+        limit: int,
+        offset_id: int = 0,
+        offset_date: datetime | None = None,
+        add_offset: int = 0,
+    ) -> Any:
+        """messages.getHistory with the given offsets (no id bounds, no hash)."""
         req = functions.messages.GetHistoryRequest(
             peer=self._peer(channel_id),
-            offset_id=0,
-            offset_date=when,
-            add_offset=0,
-            limit=1,
+            offset_id=offset_id,
+            offset_date=offset_date,
+            add_offset=add_offset,
+            limit=limit,
             max_id=0,
             min_id=0,
             hash=0,
         )
-        r = await self._call(req, channel_id)
-        return self._page(r, channel_id, 1, lambda m: _before(m, when))
+        return await self._call(req, channel_id)
 
     def _page(
         self, r: Any, channel_id: int, limit: int, keep: Callable[[Any], bool]
@@ -762,14 +756,12 @@ class TelegramSource:
             return HistoryPage([], [], [], [], False, r.count)
         msgs = [m for m in r.messages if not isinstance(m, types.MessageEmpty)]
         full = len(r.messages) >= limit
-        posts, ids, bad = [], [], []
+        posts: list[Post] = []
+        ids: list[int] = []
+        bad: list[tuple[int, str]] = []
         for m in sorted((m for m in msgs if keep(m)), key=lambda m: m.id):
             ids.append(m.id)
-            try:
-                p = to_post(m, channel_id)
-            except MalformedMessage as err:
-                bad.append((m.id, str(err)))
-                continue
+            p = _convert(m, channel_id, bad)
             if p is not None:
                 posts.append(p)
         return HistoryPage(
@@ -792,15 +784,21 @@ class TelegramSource:
             if isinstance(m, types.MessageEmpty):
                 continue
             returned.add(m.id)
-            try:
-                p = to_post(m, channel_id)
-            except MalformedMessage as err:
-                bad.append((m.id, str(err)))
-                continue
+            p = _convert(m, channel_id, bad)
             if p is not None:
                 found[p.message_id] = p
         missing = [i for i in ids if i not in returned]
         return MessagesAnswer(found, missing, bad, self._channels(r.chats))
+
+
+def _convert(msg: Any, channel_id: int, bad: list[tuple[int, str]]) -> Post | None:
+    """``to_post``, except that a malformed message is appended to ``bad``
+    as (id, reason) and gives None instead of raising."""
+    try:
+        return to_post(msg, channel_id)
+    except MalformedMessage as err:
+        bad.append((msg.id, str(err)))
+        return None
 
 
 async def login(

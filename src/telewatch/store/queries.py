@@ -254,6 +254,19 @@ SCORE_WINDOW = 1000
 _FTS_OPERATOR = re.compile(r"(\bAND\b|\bOR\b|\bNOT\b|\bNEAR\b)")
 
 
+def _date_window(
+    where: list[str], args: list[Any], since: datetime | None, until: datetime | None
+) -> None:
+    """Add the half-open post date window [since, until) to a WHERE list
+    and its arguments (either bound may be None: unbounded)."""
+    if since is not None:
+        where.append("p.date >= ?")
+        args.append(iso(since))
+    if until is not None:
+        where.append("p.date < ?")
+        args.append(iso(until))
+
+
 def raw_fts(query: str) -> str:
     """Normalise the words of a raw FTS5 expression, keeping its operators
     (AND, OR, NOT, NEAR must be upper case, as in FTS5)."""
@@ -308,12 +321,7 @@ def search(
         match.append("meta : (" + " OR ".join(days) + ")")
     where = ["posts_fts MATCH ?"]
     args: list[Any] = [" AND ".join(match)]
-    if since is not None:
-        where.append("p.date >= ?")
-        args.append(iso(since))
-    if until is not None:
-        where.append("p.date < ?")
-        args.append(iso(until))
+    _date_window(where, args, since, until)
     # CROSS JOIN keeps FTS the outer loop: the planner would otherwise walk a
     # date index and run the MATCH once per post (minutes on a big archive).
     join = " CROSS JOIN posts p ON p.id = posts_fts.rowid" if len(where) > 1 else ""
@@ -574,12 +582,7 @@ def export_rows(
     if channel_id is not None:
         where.append("p.channel_id = ?")
         args.append(channel_id)
-    if since is not None:
-        where.append("p.date >= ?")
-        args.append(iso(since))
-    if until is not None:
-        where.append("p.date < ?")
-        args.append(iso(until))
+    _date_window(where, args, since, until)
     sql = (
         "SELECT p.*, c.username FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
         + (f" WHERE {' AND '.join(where)}" if where else "")

@@ -16,8 +16,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from telewatch.models import UserError
-
 
 @dataclass(frozen=True, slots=True)
 class ChannelInfo:
@@ -164,34 +162,6 @@ def recent_texts(
         (channel_id, iso(before), n),
     ).fetchall()
     return [str(r[0]) for r in rows]
-
-
-def fulltext_posts(
-    conn: sqlite3.Connection, terms: Sequence[str], start: datetime, end: datetime, limit: int = 300
-) -> list[tuple[int, int]]:
-    """(channel_id, message_id) of posts in the window matching any of
-    ``terms``, through the store's FTS5 search (BM25 order)."""
-    from telewatch.store import queries
-
-    words = [t.replace('"', " ").strip() for t in terms if t.strip()]
-    if not words:
-        return []
-    query = " OR ".join(f'"{w}"' for w in words)
-    try:
-        hits = queries.search(conn, query, since=start, until=end, limit=limit, raw=True)
-    except (UserError, sqlite3.OperationalError):
-        return []
-    return [(h.channel_id, h.message_id) for h in hits]
-
-
-def posts_by_ids(conn: sqlite3.Connection, refs: Iterable[tuple[int, int]]) -> list[PostRow]:
-    """Posts by (channel_id, message_id)."""
-    out = []
-    for ch, mid in set(refs):
-        p = get_post(conn, ch, mid)
-        if p is not None:
-            out.append(p)
-    return out
 
 
 def cached_embeddings(

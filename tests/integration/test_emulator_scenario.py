@@ -70,6 +70,20 @@ async def test_scenario_timeline_plays_at_speed(tmp_path: Path) -> None:
     )
 
 
+async def test_start_timeline_plays_a_scenario_without_autostart(tmp_path: Path) -> None:
+    """Without autostart the timeline waits until start_timeline() is called, then plays in the background."""
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO.replace("autostart = true", "autostart = false"), encoding="utf-8")
+    async with Emulator(Scenario.load(path)) as emu:
+        await asyncio.sleep(1 / 20 + 0.2)
+        assert [m["id"] for m in emu.truth()["channels"][0]["messages"]] == [10]
+        task = emu.start_timeline()
+        await asyncio.wait_for(task, 5)
+        messages = {m["id"]: m for m in emu.truth()["channels"][0]["messages"]}
+    assert messages[10]["deleted"] is True
+    assert messages[11]["text"] == "Live: second explosion (corrected)"
+
+
 def test_bad_scenario_names_the_problem(tmp_path: Path) -> None:
     """A scenario with an unknown action fails with one line naming the step and the allowed actions."""
     path = tmp_path / "bad.json"

@@ -64,6 +64,10 @@ _WRAPPERS = (
 )
 
 
+# Marks a push taken from the outbox but not yet written (no msg_id yet).
+_UNSENT = 1 << 63
+
+
 class _Client:
     """One live TCP connection and what the server knows about it."""
 
@@ -73,7 +77,30 @@ class _Client:
         self.no_updates = False
         # Telegram starts pushing to a connection after its first real request.
         self.active = False
-        self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+        # Pushes waiting to be written, each with the channels it moves.
+        self.outbox: asyncio.Queue[tuple[bytes, tuple[int, ...]] | None] = asyncio.Queue()
+        # Channel → msg_id of the latest push about it that the client has not
+        # acknowledged yet (_UNSENT while still being written). TCP keeps order,
+        # so an ack of msg_id M confirms every earlier push on this connection.
+        self.unacked: dict[int, int] = {}
+        self.retired = False
+
+    def confirm(self, msg_ids: Sequence[int]) -> None:
+        """The client acknowledged these server msg_ids (``msgs_ack``)."""
+        if not msg_ids or not self.unacked:
+            return
+        top = max(msg_ids)
+        for channel_id in [c for c, m in self.unacked.items() if m <= top]:
+            del self.unacked[channel_id]
+
+    def unconfirmed(self) -> set[int]:
+        """Channels with pushes queued, in flight, or written but not acknowledged."""
+        channels = set(self.unacked)
+        while not self.outbox.empty():
+            item = self.outbox.get_nowait()
+            if item is not None:
+                channels.update(item[1])
+        return channels
 
     @property
     def receives_updates(self) -> bool:
@@ -150,7 +177,7 @@ class Emulator:
         self._started_at = time.monotonic()
         log.info("emulator listening on %s:%d", self.host, self.port)
         if self.scenario is not None and self.scenario.autostart and self.scenario.timeline:
-            self._spawn(self.run_timeline())
+            self.start_timeline()
 
     async def stop(self) -> None:
         """Stop listening, drop every client and cancel background tasks."""
@@ -242,29 +269,68 @@ class Emulator:
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             pass
         finally:
-            self._clients.discard(client)
-            client.outbox.put_nowait(None)
             await conn.close()
+            self._retire(client)
+            client.outbox.put_nowait(None)
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sender
 
+    def _retire(self, client: _Client) -> None:
+        """Forget a closed connection; what it never confirmed becomes missed.
+
+        A push written into a connection that then dies is lost for the
+        client, and Telethon only notices when a *later* update of the same
+        channel shows a pts gap (so the last post of a burst was lost for
+        good). Like Telegram, which re-sends what a session did not
+        acknowledge, the session's next connection is told
+        ``updateChannelTooLong`` for those channels and fetches their
+        difference. Idempotent.
+        """
+        self._clients.discard(client)
+        if client.retired:
+            return
+        client.retired = True
+        lost = client.unconfirmed()
+        client.unacked.clear()
+        if client.key is None or not client.key.authorized or not lost:
+            return
+        client.key.missed.update(lost)
+        # The session may already have reconnected (the new connection's first
+        # request can beat this one's teardown): tell its live connections now.
+        for other in list(self._clients):
+            if other.key is client.key and other.active and other.receives_updates:
+                self._announce_missed(other)
+                break
+
     async def _send_loop(self, client: _Client) -> None:
         while True:
-            payload = await client.outbox.get()
-            if payload is None or client.conn.closed:
+            item = await client.outbox.get()
+            if item is None:
                 return
+            payload, channels = item
+            for channel_id in channels:
+                client.unacked[channel_id] = _UNSENT
+            if client.conn.closed:
+                continue  # _retire collects these channels as missed
             try:
-                await client.conn.send(payload)
+                msg_id = await client.conn.send(payload)
             except (ConnectionError, OSError):
-                return
+                continue
+            if msg_id is not None:
+                for channel_id in channels:
+                    if client.unacked.get(channel_id) == _UNSENT:
+                        client.unacked[channel_id] = msg_id
 
     async def _handle(self, client: _Client, message: Incoming) -> None:
         obj = message.obj
         if isinstance(obj, functions.PingRequest | functions.PingDelayDisconnectRequest):
             await client.conn.send(bytes(types.Pong(msg_id=message.msg_id, ping_id=obj.ping_id)))
             return
+        if isinstance(obj, types.MsgsAck):
+            client.confirm(obj.msg_ids)
+            return
         if not isinstance(obj, TLRequest):
-            return  # acks, resend requests and other service messages need no answer
+            return  # resend requests and other service messages need no answer
         while isinstance(obj, _WRAPPERS):
             if isinstance(obj, functions.InvokeWithoutUpdatesRequest):
                 client.no_updates = True
@@ -302,7 +368,7 @@ class Emulator:
                 date=_now(),
                 seq=0,
             )
-            client.outbox.put_nowait(bytes(updates))
+            client.outbox.put_nowait((bytes(updates), tuple(c.id for c in missed)))
 
     def _push(
         self, ch: EmulatedChannel, update: Any, *, push: bool = True, chats: list[Any] | None = None
@@ -326,8 +392,8 @@ class Emulator:
         )
         live_keys: set[int] = set()
         for client in list(self._clients):
-            if client.receives_updates and client.key is not None:
-                client.outbox.put_nowait(payload)
+            if client.receives_updates and client.key is not None and not client.retired:
+                client.outbox.put_nowait((payload, (ch.id,)))
                 live_keys.add(id(client.key))
         for key in self._keys.values():
             if key.authorized and id(key) not in live_keys:
@@ -338,6 +404,7 @@ class Emulator:
         clients = list(self._clients)
         for client in clients:
             await client.conn.close()
+            self._retire(client)
 
     # -- world mutations -------------------------------------------------------
 
@@ -556,6 +623,15 @@ class Emulator:
                 )
             if spec.joined:
                 self.world.joined.add(spec.id)
+
+    def start_timeline(self) -> asyncio.Task[None]:
+        """Start playing the scenario's timeline in the background and return at once.
+
+        For scenarios without ``autostart`` (e.g. a demo that first waits for
+        its daemon to go live). The task is cancelled by :meth:`stop`; call it
+        from the emulator's loop (``EmulatorThread.call(lambda e: e.start_timeline())``).
+        """
+        return self._spawn(self.run_timeline())
 
     async def run_timeline(self) -> None:
         """Play the scenario's timeline (seconds from now, divided by ``speed``)."""

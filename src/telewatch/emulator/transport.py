@@ -160,38 +160,44 @@ class ClientConnection:
         self._last_msg_id = msg_id
         return msg_id
 
-    def _encrypt(self, payload: bytes, content_related: bool) -> bytes:
+    def _encrypt(self, payload: bytes, content_related: bool) -> tuple[bytes, int]:
         assert self.key is not None and self.key_id is not None and self.session_id is not None
         if content_related:
             seq = self._content_seq * 2 + 1
             self._content_seq += 1
         else:
             seq = self._content_seq * 2
-        plain = struct.pack(
-            "<qqqii", self.salt, self.session_id, self._new_msg_id(), seq, len(payload)
-        )
+        msg_id = self._new_msg_id()
+        plain = struct.pack("<qqqii", self.salt, self.session_id, msg_id, seq, len(payload))
         plain += payload
         padding = os.urandom(-(len(plain) + 12) % 16 + 12)
         msg_key = sha256(self.key[96:128] + plain + padding).digest()[8:24]
         aes_key, aes_iv = _aes_key_iv(self.key, msg_key, False)
         cipher: bytes = AES.encrypt_ige(plain + padding, aes_key, aes_iv)
-        return struct.pack("<Q", self.key_id) + msg_key + cipher
+        return struct.pack("<Q", self.key_id) + msg_key + cipher, msg_id
 
-    async def _write_frame(self, body: bytes) -> None:
+    async def _write_frame(self, body: bytes) -> bool:
         async with self._write_lock:
             if self.closed:
-                return
+                return False
             length = len(body) + 12
             head = struct.pack("<ii", length, self._send_seq)
             self._send_seq += 1
             self._writer.write(head + body + struct.pack("<I", crc32(head + body)))
             await self._writer.drain()
+            return True
 
-    async def send(self, payload: bytes, *, content_related: bool = True) -> None:
-        """Encrypt one serialized TL object and send it (needs a prior client message)."""
+    async def send(self, payload: bytes, *, content_related: bool = True) -> int | None:
+        """Encrypt one serialized TL object and send it (needs a prior client message).
+
+        Returns the server msg_id it went out with, or ``None`` when the
+        connection was already closed and nothing was written. Written is not
+        delivered: only the client's ``msgs_ack`` says it arrived.
+        """
         if self.session_id is None or self.closed:
-            return
-        await self._write_frame(self._encrypt(payload, content_related))
+            return None
+        frame, msg_id = self._encrypt(payload, content_related)
+        return msg_id if await self._write_frame(frame) else None
 
     async def send_result(self, req_msg_id: int, body: bytes) -> None:
         """Answer a request: ``rpc_result#f35c6d01 req_msg_id:long result:Object``."""

@@ -177,8 +177,11 @@ def bench_latency() -> dict[str, float]:
                 pushed[(cid, mid)] = t
                 t_next += 1 / LATENCY_RATE
                 time.sleep(max(0.0, t_next - time.monotonic()))
+            # Wait for every measured post itself: ``seen`` also holds the
+            # warm-up posts, so comparing counts would stop before the last
+            # pushes are committed (and report them as lost).
             deadline = time.monotonic() + 10
-            while len(seen) < len(pushed) and time.monotonic() < deadline:
+            while any(k not in seen for k in pushed) and time.monotonic() < deadline:
                 time.sleep(0.05)
             stop.set()
             th.join(5)

@@ -19,7 +19,7 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -253,9 +253,7 @@ class Daemon:
             try:
                 return await self._run_connected(source, stop, reload_event, reload)
             finally:
-                await asyncio.wait_for(
-                    source.close(), 2.0
-                ) if source.is_connected() else await source.close()
+                await source.close()  # bounded: saves the session even if Telegram stalls
         finally:
             lock.release()
 
@@ -266,17 +264,12 @@ class Daemon:
         reload_event: asyncio.Event,
         reload: Callable[[], Settings] | None,
     ) -> int:
-        try:
-            await source.connect()
-        except Disconnected as err:
-            raise UserError(
-                f"cannot reach Telegram ({err}); check the network or [telegram].proxy"
-            ) from None
-        if not await source.is_authorized():
-            raise UserError(
-                f"session {session_file(self.settings.telegram.session)} is not logged in; run `telewatch login`"
-            )
-        log.info("connected", extra={"account": await source.me()})
+        # A server that accepts the connection but never answers keeps
+        # Telethon's connect and first requests waiting for their timeouts and
+        # retries (tens of seconds): SIGTERM must not wait for them.
+        if not await _unless_stopped(self._login(source), stop):
+            log.info("stopped before the connection was ready")
+            return 0
         d = self.settings.daemon
         scheduler = Scheduler(d.budgets, scale=d.rate_scale, max_flood_wait=d.max_flood_wait)
         async with Writer(self.db, rules=self.settings.alert_rules()) as writer:
@@ -340,6 +333,20 @@ class Daemon:
                 )
         return 0
 
+    async def _login(self, source: TelegramSource) -> None:
+        """Connect and check that the session is logged in (UserError if not)."""
+        try:
+            await source.connect()
+        except Disconnected as err:
+            raise UserError(
+                f"cannot reach Telegram ({err}); check the network or [telegram].proxy"
+            ) from None
+        if not await source.is_authorized():
+            raise UserError(
+                f"session {session_file(self.settings.telegram.session)} is not logged in; run `telewatch login`"
+            )
+        log.info("connected", extra={"account": await source.me()})
+
     async def _reload(self, reload: Callable[[], Settings] | None) -> None:
         if reload is None:
             return
@@ -360,6 +367,25 @@ class Daemon:
         log.info(
             "config reloaded", extra={"channels": len(new.channels), "alerts": len(new.alerts)}
         )
+
+
+async def _unless_stopped(work: Coroutine[object, object, None], stop: asyncio.Event) -> bool:
+    """Run ``work`` until it ends (True; its exception propagates) or until
+    ``stop`` is set first (``work`` is cancelled; False)."""
+    task = asyncio.ensure_future(work)
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((task, waiter), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        return False
+    task.result()
+    return True
 
 
 async def run_daemon(

@@ -549,10 +549,12 @@ class TelegramSource:
         fut: asyncio.Future[None] = self.client.disconnected
         return fut
 
-    async def close(self) -> None:
-        """Disconnect and save the session (update state included)."""
-        with contextlib.suppress(Exception):
-            await self.client.disconnect()
+    async def close(self, timeout: float = 2.0) -> None:
+        """Disconnect and save the session (update state included). Waits at
+        most ``timeout`` seconds for Telethon's disconnect, so that a stalled
+        connection never holds up a shutdown; the session is saved either way."""
+        with contextlib.suppress(Exception):  # TimeoutError included
+            await asyncio.wait_for(self.client.disconnect(), timeout)
         with contextlib.suppress(Exception):
             self._session.save()
         secure_session(self.session_path)

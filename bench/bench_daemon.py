@@ -1,4 +1,4 @@
-"""Daemon benchmarks (figures for docs/perf/daemon.md).
+"""Daemon benchmarks (figures for docs/PERFORMANCE.md).
 
 1. Backfill of 20 channels x 2,000 posts under the emulator's Telegram-like
    rate model (getHistory: 10 requests per 30 s window, scaled by SCALE):

@@ -306,18 +306,7 @@ class Methods:
                 min_id=0,
             )
             top = latest[0].id if latest else 0
-            dialog = types.Dialog(
-                peer=types.PeerChannel(ch.id),
-                top_message=top,
-                read_inbox_max_id=top,
-                read_outbox_max_id=0,
-                unread_count=0,
-                unread_mentions_count=0,
-                unread_reactions_count=0,
-                unread_poll_votes_count=0,
-                notify_settings=types.PeerNotifySettings(),
-                pts=ch.pts,
-            )
+            dialog = _dialog(ch, top)
             return types.updates.ChannelDifferenceTooLong(
                 dialog=dialog,
                 messages=[message_tl(ch, m) for m in latest],
@@ -508,20 +497,23 @@ class Methods:
             top = ids[0] if ids else 0
             if top:
                 tops.append(message_tl(ch, ch.messages[top]))
-            dialogs.append(
-                types.Dialog(
-                    peer=types.PeerChannel(ch.id),
-                    top_message=top,
-                    read_inbox_max_id=top,
-                    read_outbox_max_id=0,
-                    unread_count=0,
-                    unread_mentions_count=0,
-                    unread_reactions_count=0,
-                    unread_poll_votes_count=0,
-                    notify_settings=types.PeerNotifySettings(),
-                    pts=ch.pts,
-                )
-            )
+            dialogs.append(_dialog(ch, top))
         return types.messages.Dialogs(
             dialogs=dialogs, messages=tops, chats=self.world.chats_for(chans), users=[self._me()]
         )
+
+
+def _dialog(ch: EmulatedChannel, top: int) -> types.Dialog:
+    """A channel's dialog as the server reports it: everything read up to ``top``."""
+    return types.Dialog(
+        peer=types.PeerChannel(ch.id),
+        top_message=top,
+        read_inbox_max_id=top,
+        read_outbox_max_id=0,
+        unread_count=0,
+        unread_mentions_count=0,
+        unread_reactions_count=0,
+        unread_poll_votes_count=0,
+        notify_settings=types.PeerNotifySettings(),
+        pts=ch.pts,
+    )

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sqlite3
+import subprocess
+import sys
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -15,6 +20,8 @@ from telewatch.sources.desktop_export import ExportReader, import_paths
 from telewatch.store.chain import chain_head, verify
 from telewatch.store.db import connect
 from telewatch.store.queries import get_post, search
+
+TELEWATCH = str(Path(sys.executable).with_name("telewatch"))
 
 
 def _export(path: Path, messages: list[dict[str, Any]], *, cid: int = 1700000001) -> Path:
@@ -129,18 +136,28 @@ def test_changed_export_adds_a_version(tmp_path: Path) -> None:
         (lambda s: s.replace('"id": 2,', '"id": "two",', 1), r"malformed message 'two'"),
     ],
 )
-def test_bad_export_leaves_archive_unchanged(tmp_path: Path, cut: Any, expected: str) -> None:
-    """A truncated/invalid export fails with file and position; content and chain stay as they were."""
+@pytest.mark.parametrize("reader_open", [True, False], ids=["wal", "bulk"])
+def test_bad_export_leaves_archive_unchanged(
+    tmp_path: Path, cut: Any, expected: str, reader_open: bool
+) -> None:
+    """A truncated/invalid export fails with file and position; content and
+    chain stay as they were, whether the import ran beside a reader (WAL) or
+    alone (bulk mode, rollback journal)."""
     db = tmp_path / "a.db"
     good = _export(tmp_path / "good" / "result.json", [_msg(1, "kept")], cid=1700000002)
     import_paths(db, [good])
     conn = connect(db)
     head = chain_head(conn)
+    if not reader_open:
+        conn.close()
     bad = _export(tmp_path / "bad" / "result.json", [_msg(i, f"message {i}") for i in range(1, 40)])
     bad.write_text(cut(bad.read_text(encoding="utf-8")), encoding="utf-8")
     with pytest.raises(UserError, match=expected) as info:
         import_paths(db, [bad])
     assert str(bad) in str(info.value) and "line " in str(info.value)
+    if not reader_open:
+        conn = connect(db)
+    assert _journal_mode(db) == "wal"
     assert chain_head(conn) == head
     assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 1
 
@@ -218,3 +235,123 @@ def test_prepared_path_matches_the_event_path(xref_dev: Path) -> None:
     direct = [i for i in ExportReader(src).prepared() if not isinstance(i, ChannelSeen)]
     assert len(via_events) == 63
     assert [p._replace(seen="") for p in via_events] == [p._replace(seen="") for p in direct]
+
+
+def _big_export(path: Path, n: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write('{"name": "Big", "type": "public_channel", "id": 1700000009, "messages": [\n')
+        for i in range(1, n + 1):
+            body = f"رتل {i} في السماوة صباح اليوم وانفجار قرب الطريق الدولي " * 4
+            fh.write(("," if i > 1 else "") + json.dumps(_msg(i, body), ensure_ascii=False) + "\n")
+        fh.write("]}\n")
+    return path
+
+
+def _journal_mode(db: Path) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_import_alone_runs_in_bulk_mode_and_leaves_wal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nobody else has the archive open: the import writes through a rollback
+    journal under an exclusive lock, and the archive is in WAL mode after."""
+    from telewatch.sources import desktop_export
+
+    db = tmp_path / "a.db"
+    modes: list[str] = []
+    real = desktop_export._import_one
+
+    def spy(conn: sqlite3.Connection, *args: Any) -> Any:
+        modes.append(conn.execute("PRAGMA journal_mode").fetchone()[0])
+        return real(conn, *args)
+
+    monkeypatch.setattr(desktop_export, "_import_one", spy)
+    import_paths(db, [_export(tmp_path / "x" / "result.json", [_msg(1, "one"), _msg(2, "two")])])
+    assert modes == ["truncate"]
+    assert _journal_mode(db) == "wal"
+    assert not Path(f"{db}-journal").exists() or Path(f"{db}-journal").stat().st_size == 0
+    assert connect(db).execute("SELECT count(*) FROM posts").fetchone()[0] == 2
+
+
+def test_import_beside_an_open_reader_stays_in_wal_without_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A daemon or dashboard has the archive open: the import keeps WAL, does
+    not wait for the busy timeout, and the reader sees the posts after."""
+    from telewatch.sources import desktop_export
+
+    db = tmp_path / "a.db"
+    import_paths(db, [_export(tmp_path / "a" / "result.json", [_msg(1, "one")], cid=1700000003)])
+    reader = connect(db)
+    assert reader.execute("SELECT count(*) FROM posts").fetchone()[0] == 1
+    modes: list[str] = []
+    real = desktop_export._import_one
+
+    def spy(conn: sqlite3.Connection, *args: Any) -> Any:
+        modes.append(conn.execute("PRAGMA journal_mode").fetchone()[0])
+        return real(conn, *args)
+
+    monkeypatch.setattr(desktop_export, "_import_one", spy)
+    t0 = time.monotonic()
+    import_paths(db, [_export(tmp_path / "b" / "result.json", [_msg(1, "x"), _msg(2, "y")])])
+    assert time.monotonic() - t0 < 3
+    assert modes == ["wal"]
+    assert reader.execute("SELECT count(*) FROM posts").fetchone()[0] == 3
+
+
+def test_kill_9_during_a_bulk_import_leaves_the_archive_as_before(tmp_path: Path) -> None:
+    """SIGKILL in the middle of a bulk import: the next reader (telewatch
+    verify, read-only) rolls the hot journal back; content, chain and WAL
+    mode are as before the import; importing again then completes."""
+    db = tmp_path / "a.db"
+    import_paths(db, [_export(tmp_path / "a" / "result.json", [_msg(1, "kept")], cid=1700000003)])
+    conn = connect(db)
+    before = chain_head(conn)
+    size = db.stat().st_size
+    conn.close()
+    big = _big_export(tmp_path / "big" / "result.json", 60_000)
+    proc = subprocess.Popen(
+        [TELEWATCH, "--db", str(db), "import", "--quiet", str(big)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        # A small page cache: pages spill into the database file early, so
+        # the kill really leaves changed pages for the journal to undo.
+        env={**os.environ, "TELEWATCH_IMPORT_CACHE_KIB": "512"},
+    )
+    journal = Path(f"{db}-journal")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and journal.stat().st_size > 0:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the import finished before it could be killed"
+    while time.monotonic() < deadline and proc.poll() is None and db.stat().st_size < 4 * size:
+        time.sleep(0.02)
+    proc.kill()
+    # The parser child (large files are parsed in a forked process) notices
+    # and exits; it holds the stderr pipe, so this also waits for it.
+    proc.communicate(timeout=10)
+    assert journal.exists() and journal.stat().st_size > 0  # a hot journal was left
+    assert db.stat().st_size >= 4 * size  # and pages of the cut import in the file
+    out = subprocess.run(
+        [TELEWATCH, "--db", str(db), "verify"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ok: ") and ": 1 chain records verified" in out.stdout
+    conn = connect(db)
+    assert chain_head(conn) == before
+    assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 1
+    matches = conn.execute("SELECT count(*) FROM posts_fts WHERE posts_fts MATCH 'c1700000009'")
+    assert matches.fetchone()[0] == 0
+    assert _journal_mode(db) == "wal"
+    assert import_paths(db, [big]).new_posts == 60_000
+    assert verify(connect(db)).ok

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from telewatch.models import PostDeleted
 from telewatch.store.chain import GENESIS, content_hash, link, verify, version_record
@@ -79,3 +84,28 @@ def test_canonical_encoding_is_reproducible() -> None:
     rec = version_record(1, 2, 1, ch, None, "2022-03-01T07:42:00Z", "live")
     assert rec == f"version\t1\t2\t1\t{ch}\t\t2022-03-01T07:42:00Z\tlive"
     assert link(GENESIS, rec) == link("0" * 64, rec) != link(GENESIS, rec + " ")
+
+
+_ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=40)
+
+
+@given(_ANY_TEXT, st.none() | _ANY_TEXT, st.none() | _ANY_TEXT)
+def test_content_hash_is_the_documented_canonical_json(
+    text: str, entities: str | None, media: str | None
+) -> None:
+    """content_hash = sha256 of json.dumps([text, entities, media], sort_keys,
+    compact separators, ensure_ascii=False) for any strings, control
+    characters, quotes, surrogates' neighbours and all (docs/SCHEMA.md)."""
+    canonical = json.dumps(
+        [text, entities, media], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    assert content_hash(text, entities, media) == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_tampered_non_text_values_are_hashed_not_fatal(archive: Path) -> None:
+    """A version whose text was replaced by a blob is reported, not a crash."""
+    _archive_with_history(archive)
+    _tamper(archive, "UPDATE post_versions SET text = x'00ff' WHERE id = 1")
+    res = verify(connect(archive))
+    assert not res.ok
+    assert res.problem is not None and "text, entities or media changed" in res.problem

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from telewatch.models import UserError
-from telewatch.store.db import connect, iso, migrate, parse_iso
+from telewatch.models import Post, PostSeen, UserError
+from telewatch.store.chain import verify
+from telewatch.store.db import apply_migrations, connect, iso, migrate, parse_iso
+from telewatch.store.posts import prepare_post, write_prepared
+from telewatch.store.queries import search
 from telewatch.store.schema import SCHEMA_VERSION
 from tests.fixtures.store import T0
 
@@ -32,7 +35,10 @@ def test_newer_archive_is_refused_with_upgrade_hint(tmp_path: Path) -> None:
     raw = sqlite3.connect(path)
     raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     raw.close()
-    with pytest.raises(UserError, match=r"newer telewatch \(schema 2 > 1\); upgrade telewatch"):
+    with pytest.raises(
+        UserError,
+        match=rf"newer telewatch \(schema {SCHEMA_VERSION + 1} > {SCHEMA_VERSION}\); upgrade",
+    ):
         migrate(path)
     with pytest.raises(UserError, match="upgrade telewatch"):
         connect(path)
@@ -65,3 +71,42 @@ def test_time_text_round_trips_and_rejects_naive_times() -> None:
     assert parse_iso(iso(T0)) == T0
     with pytest.raises(ValueError, match="naive"):
         iso(T0.replace(tzinfo=None))
+
+
+def test_version_1_archive_is_migrated_with_its_full_text_index_rebuilt(tmp_path: Path) -> None:
+    """Schema 1 (unicode61 index) → current: the index is recreated from
+    posts.text with the ascii tokenizer; search, edits and the chain work."""
+    path = tmp_path / "v1.db"
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("PRAGMA journal_mode = WAL")
+    apply_migrations(raw, 0, upto=1)
+    ddl = raw.execute("SELECT sql FROM sqlite_master WHERE name = 'posts_fts'").fetchone()[0]
+    assert "unicode61" in ddl
+    texts = ["رتل في بالسّماوة صباح اليوم", "Конвой подорван в Самаре", "", "👍"]
+    raw.execute("BEGIN IMMEDIATE")
+    write_prepared(
+        raw,
+        [prepare_post(PostSeen(Post(77, i + 1, T0, t), T0, "live")) for i, t in enumerate(texts)],
+        (),
+    )
+    raw.execute("COMMIT")
+    assert raw.execute("SELECT user_version FROM pragma_user_version").fetchone()[0] == 1
+    raw.close()
+
+    migrate(path)
+    conn = connect(path, readonly=False)
+    ddl = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'posts_fts'").fetchone()[0]
+    assert "tokenize='ascii'" in ddl
+    assert [h.message_id for h in search(conn, "السماوة")] == [1]
+    assert [h.message_id for h in search(conn, "Самара")] == [2]
+    # Index rows exist exactly for the posts with words.
+    indexed = conn.execute("SELECT count(*) FROM posts_fts WHERE posts_fts MATCH 'c77'")
+    assert indexed.fetchone()[0] == 2
+    # An edit deletes the rebuilt entry by recomputing it: the old words are gone.
+    conn.execute("BEGIN IMMEDIATE")
+    write_prepared(conn, [prepare_post(PostSeen(Post(77, 1, T0, "خبر آخر"), T0, "live"))], ())
+    conn.execute("COMMIT")
+    assert search(conn, "السماوة") == []
+    assert [h.message_id for h in search(conn, "خبر")] == [1]
+    conn.execute("INSERT INTO posts_fts(posts_fts, rank) VALUES ('integrity-check', 0)")
+    assert verify(conn).ok

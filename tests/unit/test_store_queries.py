@@ -115,6 +115,11 @@ def test_fts_syntax_in_plain_queries_is_just_text(conn: sqlite3.Connection) -> N
 def test_raw_mode_passes_fts_syntax_and_reports_bad_syntax(conn: sqlite3.Connection) -> None:
     """--raw accepts FTS5 operators and turns a syntax error into a clear UserError."""
     assert _ids(search(conn, "convoy OR взрыв", raw=True)) == {4, 5}
+    # Words are made index tokens as the indexer makes them: case, accents,
+    # diacritics and punctuation around words do not stop a match.
+    assert _ids(search(conn, "«CONVÓY» NOT Nothing", raw=True)) == {5}
+    assert _ids(search(conn, '"السَّماوة صباح" OR (Взрыв AND «Самаре»)', raw=True)) == {1, 4}
+    assert _ids(search(conn, "body : diwaniya*", raw=True)) == {5}
     with pytest.raises(UserError, match="bad FTS5 query"):
         search(conn, '"unbalanced', raw=True)
 

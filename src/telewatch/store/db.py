@@ -19,6 +19,7 @@ from pathlib import Path
 
 from telewatch.models import UserError
 from telewatch.store.schema import MIGRATIONS, SCHEMA_VERSION
+from telewatch.text import index_text
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -75,18 +76,26 @@ def migrate(path: Path) -> None:
                 f"(schema {version} > {SCHEMA_VERSION}); upgrade telewatch"
             )
         conn.execute("PRAGMA journal_mode = WAL")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for stmt in _statements(MIGRATIONS[target]):
-                    conn.execute(stmt)
-                conn.execute(f"PRAGMA user_version = {target}")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        apply_migrations(conn, version)
     finally:
         conn.close()
+
+
+def apply_migrations(conn: sqlite3.Connection, version: int, upto: int = SCHEMA_VERSION) -> None:
+    """Run the migrations after ``version`` up to ``upto`` on ``conn``
+    (autocommit mode), each in its own transaction, setting ``user_version``
+    as they commit."""
+    conn.create_function("telewatch_index_text", 1, index_text, deterministic=True)
+    for target in range(version + 1, upto + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in _statements(MIGRATIONS[target]):
+                conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version = {target}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
 
 def _statements(script: str) -> list[str]:
@@ -114,7 +123,22 @@ def connect(path: Path, *, readonly: bool = True) -> sqlite3.Connection:
     connection (``readonly=False``) uses autocommit mode so that the caller
     owns transactions with explicit ``BEGIN IMMEDIATE``. Raises UserError
     when the archive does not exist or has an unexpected schema version."""
-    path = Path(path)
+    try:
+        return _open(Path(path), readonly)
+    except _HotJournal:
+        # A write (a bulk import) was cut off by a crash and left a hot
+        # rollback journal that a read-only connection may not undo: a
+        # read-write open rolls it back (the archive is as before that
+        # write) and migrate() puts it back in WAL mode.
+        migrate(path)
+        return _open(Path(path), readonly)
+
+
+class _HotJournal(Exception):
+    """A read-only open found a hot rollback journal (SQLITE_READONLY_ROLLBACK)."""
+
+
+def _open(path: Path, readonly: bool) -> sqlite3.Connection:
     if not path.exists():
         raise UserError(
             f"archive {path} does not exist; run `telewatch import` or `telewatch run` first"
@@ -128,10 +152,22 @@ def connect(path: Path, *, readonly: bool = True) -> sqlite3.Connection:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         _apply_pragmas(conn)
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if not readonly:
             conn.execute("PRAGMA synchronous = NORMAL")
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            # An import cut off in bulk mode (rollback journal) leaves the
+            # file out of WAL mode: the first writer to open it restores WAL.
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
     except sqlite3.DatabaseError as err:
+        if getattr(err, "sqlite_errorname", "") == "SQLITE_READONLY_ROLLBACK":
+            conn.close()
+            raise _HotJournal from None
+        if "locked" in str(err):
+            raise UserError(
+                f"archive {path} is busy: another telewatch process holds it"
+                " (a bulk import does until it finishes); try again then"
+            ) from None
         raise UserError(f"cannot open archive {path}: {err}") from None
     if version != SCHEMA_VERSION:
         conn.close()

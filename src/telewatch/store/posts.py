@@ -41,8 +41,8 @@ class PostsStats(NamedTuple):
 # --------------------------------------------------------------------------
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+# One encoder for every stored JSON value (json.dumps would build one per call).
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def entities_json(entities: Sequence[Entity]) -> str | None:

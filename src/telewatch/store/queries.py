@@ -17,7 +17,7 @@ from typing import Any
 
 from telewatch.models import Entity, ForwardOrigin, Media, UserError
 from telewatch.store.db import iso, parse_iso
-from telewatch.text import fts_query, normalize, query_stems, stem, tokens
+from telewatch.text import fts_query, query_stems, stem, tokens
 
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _TME_REF = re.compile(
@@ -271,7 +271,18 @@ def raw_fts(query: str) -> str:
     """Normalise the words of a raw FTS5 expression, keeping its operators
     (AND, OR, NOT, NEAR must be upper case, as in FTS5)."""
     parts = _FTS_OPERATOR.split(query)
-    return "".join(p if i % 2 else normalize(p) for i, p in enumerate(parts))
+    return "".join(p if i % 2 else _RAW_RUN.sub(_raw_words, p) for i, p in enumerate(parts))
+
+
+# A run of anything but white space and FTS5 syntax characters: its words
+# become index tokens exactly as the indexer makes them (normalised, Latin
+# accents folded, punctuation such as « » — separating), so raw queries meet
+# the index wherever plain ones do.
+_RAW_RUN = re.compile(r'[^\s"*():^+{},-]+')
+
+
+def _raw_words(m: re.Match[str]) -> str:
+    return " ".join(tokens(m.group(0)))
 
 
 def search(

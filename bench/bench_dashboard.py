@@ -182,6 +182,7 @@ def main() -> None:
         t0 = time.perf_counter()
         build_archive(CACHE)
         print(f"  built {POSTS:,}-post archive in {time.perf_counter() - t0:.1f} s ({CACHE})")
+    migrate(CACHE)  # a cache from an older telewatch
     work = Path("/tmp/telewatch-bench-dashboard-work.db")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{work}{suffix}").unlink(missing_ok=True)

@@ -239,6 +239,7 @@ def bench_writer(n: int = 50_000) -> None:
 def _search_archive() -> Path:
     db = CACHE / f"search-{SEARCH_POSTS}.db"
     if db.exists():
+        _migrate_timed(db)  # a cache from an older telewatch
         return db
     per = SEARCH_POSTS // CHANNELS
     print(f"building the {SEARCH_POSTS:,}-post search archive (cached in {CACHE}) ...", flush=True)
@@ -258,6 +259,22 @@ def _search_archive() -> Path:
     tmp.rename(db)
     print(f"built search archive in {time.perf_counter() - t0:.0f} s", flush=True)
     return db
+
+
+def _migrate_timed(db: Path) -> None:
+    """Bring a cached archive to the current schema, printing how long a
+    migration took when one ran."""
+    from telewatch.store.db import migrate
+    from telewatch.store.schema import SCHEMA_VERSION
+
+    conn = sqlite3.connect(db)
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    conn.close()
+    if version < SCHEMA_VERSION:
+        t0 = time.perf_counter()
+        migrate(db)
+        print(f"migrated cached {db.name} from schema {version} to {SCHEMA_VERSION}"
+              f" in {time.perf_counter() - t0:.1f} s")  # fmt: skip
 
 
 def _p95(times: list[float]) -> str:

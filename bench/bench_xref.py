@@ -118,6 +118,7 @@ def main() -> None:
         print(f"generating {POSTS:,} posts into {path} ...", flush=True)
         _build(path)
         print(f"built in {time.perf_counter() - t0:.0f} s", flush=True)
+    migrate(path)  # a cache from an older telewatch
     conn = connect(path)
     total = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
     users = {r[0]: r[1] for r in conn.execute("SELECT username, id FROM channels")}

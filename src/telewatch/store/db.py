@@ -13,6 +13,7 @@ batches, so NORMAL is the usual trade-off (docs/SCHEMA.md).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from telewatch.store.schema import MIGRATIONS, SCHEMA_VERSION
 from telewatch.text import index_text
 
 BUSY_TIMEOUT_MS = 10_000
+_log = logging.getLogger(__name__)
 
 
 def iso(dt: datetime) -> str:
@@ -76,6 +78,15 @@ def migrate(path: Path) -> None:
                 f"(schema {version} > {SCHEMA_VERSION}); upgrade telewatch"
             )
         conn.execute("PRAGMA journal_mode = WAL")
+        if 0 < version < SCHEMA_VERSION:
+            _log.warning(
+                "migrating archive %s from schema %d to %d (schema 2 rebuilds the search"
+                " index, about 25 s per million posts; an interrupted migration is rolled"
+                " back and runs again next time)",
+                path,
+                version,
+                SCHEMA_VERSION,
+            )
         apply_migrations(conn, version)
     finally:
         conn.close()

@@ -355,3 +355,31 @@ def test_kill_9_during_a_bulk_import_leaves_the_archive_as_before(tmp_path: Path
     assert _journal_mode(db) == "wal"
     assert import_paths(db, [big]).new_posts == 60_000
     assert verify(connect(db)).ok
+
+
+def test_other_processes_get_a_clear_busy_error_during_a_bulk_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a bulk import holds the archive, opening it (reader or writer)
+    fails after the busy timeout with one line naming the archive and why."""
+    from telewatch.sources import desktop_export
+    from telewatch.store import db as db_module
+
+    db = tmp_path / "a.db"
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 200)
+    seen: list[str] = []
+    real = desktop_export._import_one
+
+    def open_elsewhere(conn: sqlite3.Connection, *args: Any) -> Any:
+        out = real(conn, *args)
+        for opener in (lambda: connect(db), lambda: db_module.migrate(db)):
+            with pytest.raises(UserError) as info:
+                opener()
+            seen.append(str(info.value))
+        return out
+
+    monkeypatch.setattr(desktop_export, "_import_one", open_elsewhere)
+    import_paths(db, [_export(tmp_path / "x" / "result.json", [_msg(1, "one")])])
+    assert len(seen) == 2
+    assert all(f"archive {db} is busy" in m and "bulk `telewatch import`" in m for m in seen)
+    assert connect(db).execute("SELECT count(*) FROM posts").fetchone()[0] == 1

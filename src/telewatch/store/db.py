@@ -69,6 +69,8 @@ def migrate(path: Path) -> None:
         try:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         except sqlite3.DatabaseError as err:
+            if "locked" in str(err):
+                raise _busy(path) from None
             raise UserError(
                 f"{path} is not a telewatch archive ({err}); choose another --db path"
             ) from None
@@ -77,7 +79,12 @@ def migrate(path: Path) -> None:
                 f"archive {path} was written by a newer telewatch "
                 f"(schema {version} > {SCHEMA_VERSION}); upgrade telewatch"
             )
-        conn.execute("PRAGMA journal_mode = WAL")
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err):
+                raise _busy(path) from None
+            raise
         if 0 < version < SCHEMA_VERSION:
             _log.warning(
                 "migrating archive %s from schema %d to %d (schema 2 rebuilds the search"
@@ -145,6 +152,13 @@ def connect(path: Path, *, readonly: bool = True) -> sqlite3.Connection:
         return _open(Path(path), readonly)
 
 
+def _busy(path: Path) -> UserError:
+    return UserError(
+        f"archive {path} is busy: another telewatch process holds it"
+        " (a bulk `telewatch import` does until it finishes); try again then"
+    )
+
+
 class _HotJournal(Exception):
     """A read-only open found a hot rollback journal (SQLITE_READONLY_ROLLBACK)."""
 
@@ -175,10 +189,7 @@ def _open(path: Path, readonly: bool) -> sqlite3.Connection:
             conn.close()
             raise _HotJournal from None
         if "locked" in str(err):
-            raise UserError(
-                f"archive {path} is busy: another telewatch process holds it"
-                " (a bulk import does until it finishes); try again then"
-            ) from None
+            raise _busy(path) from None
         raise UserError(f"cannot open archive {path}: {err}") from None
     if version != SCHEMA_VERSION:
         conn.close()

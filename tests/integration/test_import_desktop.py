@@ -298,10 +298,17 @@ def test_import_beside_an_open_reader_stays_in_wal_without_waiting(
         return real(conn, *args)
 
     monkeypatch.setattr(desktop_export, "_import_one", spy)
+    during: list[int] = []
+
+    def progress(done: int, total: int) -> None:  # per batch in the transaction, then per file
+        during.append(reader.execute("SELECT count(*) FROM posts").fetchone()[0])
+
     t0 = time.monotonic()
-    import_paths(db, [_export(tmp_path / "b" / "result.json", [_msg(1, "x"), _msg(2, "y")])])
+    export = _export(tmp_path / "b" / "result.json", [_msg(1, "x"), _msg(2, "y")])
+    import_paths(db, [export], progress=progress)
     assert time.monotonic() - t0 < 3
     assert modes == ["wal"]
+    assert during == [1, 3]  # the committed state while importing, never blocked; then all
     assert reader.execute("SELECT count(*) FROM posts").fetchone()[0] == 3
 
 

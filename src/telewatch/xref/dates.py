@@ -23,6 +23,15 @@ Rules (contract):
   the side "shortly before/after" points to).
 * Without a publication time nothing relative can be resolved: absolute
   dates are still returned, relative ones are dropped and ``resolved`` says so.
+* Solar Hijri dates (Iran, Afghanistan) are day-and-month mentions like any
+  other, under the same rules: "۱۰ اسفند", "دهم اسفند ۱۴۰۲", "پنجشنبه ۱۰
+  اسفند ۱۴۰۲", "۱۴۰۲/۱۲/۱۰", "۱۰/۱۲/۱۴۰۲"; without a year, the latest Solar
+  year that does not put the date after publication. A numeric date whose
+  year is 1300–1500 is Solar Hijri, never Gregorian. Afghan zodiac month
+  names ("۱۰ حوت") are common words too ("اسد", "میزان", "عقرب"), so they
+  need a year or a weekday / "روز" / "تاریخ" before the day. Days that do not
+  exist (31 Esfand, 30 Esfand of a common year) are not dates. Conversion uses
+  the 33-year arithmetic leap rule.
 """
 
 from __future__ import annotations
@@ -254,6 +263,188 @@ _NIGHT_SPAN = re.compile(
 )
 _SENTENCE = re.compile(r"(?<=[.!?؟\n])\s+")
 
+# --------------------------------------------------------------------------
+# Solar Hijri (Jalali) calendar: Iranian and Afghan dates.
+# --------------------------------------------------------------------------
+
+# The 33-year arithmetic rule: a year is leap when its remainder modulo 33 is
+# one of these. It agrees with the official (equinox-based) calendar for the
+# years articles use; the fixed points in the tests pin it down.
+_SOLAR_LEAP_REMAINDERS = (1, 5, 9, 13, 17, 22, 26, 30)
+# Written years in this range mark a numeric date as Solar Hijri (1921–2122 CE);
+# Gregorian news dates never carry them.
+_SOLAR_YEARS = range(1300, 1501)
+
+
+def solar_is_leap(year: int) -> bool:
+    """Whether Solar Hijri ``year`` has 366 days (Esfand 30), by the 33-year rule."""
+    return year % 33 in _SOLAR_LEAP_REMAINDERS
+
+
+def solar_month_days(year: int, month: int) -> int:
+    """Days in ``month`` (1 = Farvardin … 12 = Esfand) of Solar Hijri ``year``."""
+    if not 1 <= month <= 12:
+        raise ValueError(f"Solar Hijri month must be 1..12, not {month}")
+    if month <= 6:
+        return 31
+    if month <= 11:
+        return 30
+    return 30 if solar_is_leap(year) else 29
+
+
+def _solar_leaps_before(year: int) -> int:
+    """Leap years among Solar Hijri years 1 .. year - 1."""
+    cycles, rest = divmod(year - 1, 33)
+    return 8 * cycles + sum(1 for r in _SOLAR_LEAP_REMAINDERS if r <= rest)
+
+
+def _solar_days_before(year: int) -> int:
+    """Days from 1 Farvardin of year 1 to 1 Farvardin of ``year``."""
+    return 365 * (year - 1) + _solar_leaps_before(year)
+
+
+# Anchor: Nowruz 1403 fell on 20 March 2024; every other year is counted from it.
+_SOLAR_EPOCH = date(2024, 3, 20).toordinal() - _solar_days_before(1403)
+
+
+def _solar_new_year(year: int) -> int:
+    """Proleptic Gregorian ordinal of 1 Farvardin ``year``."""
+    return _SOLAR_EPOCH + _solar_days_before(year)
+
+
+def solar_to_gregorian(year: int, month: int, day: int) -> date:
+    """The Gregorian date of Solar Hijri ``day`` ``month`` ``year``.
+
+    Raises ``ValueError`` for a day that does not exist (32 Mehr, 31 Esfand,
+    30 Esfand of a common year) or a year outside 1..9000, like ``date()``."""
+    if not 1 <= year <= 9000:
+        raise ValueError(f"Solar Hijri year out of range: {year}")
+    if not 1 <= day <= solar_month_days(year, month):
+        raise ValueError(f"no day {day} in Solar Hijri month {month} of {year}")
+    before = (month - 1) * 31 if month <= 7 else 186 + (month - 7) * 30
+    return date.fromordinal(_solar_new_year(year) + before + day - 1)
+
+
+def gregorian_to_solar(day: date) -> tuple[int, int, int]:
+    """``(year, month, day)`` in the Solar Hijri calendar; inverse of ``solar_to_gregorian``."""
+    ordinal = day.toordinal()
+    year = day.year - 621  # Nowruz falls on 19–22 March of Gregorian year + 621
+    if ordinal < _solar_new_year(year):
+        year -= 1
+    offset = ordinal - _solar_new_year(year)
+    if offset < 186:
+        return year, offset // 31 + 1, offset % 31 + 1
+    return year, (offset - 186) // 30 + 7, (offset - 186) % 30 + 1
+
+
+# Iranian month names, then the Afghan (Dari) zodiac names, 1..12 each.
+_SOLAR_MONTHS: dict[str, int] = {}
+_DARI_MONTHS: dict[str, int] = {}
+for _table, _rows in (
+    (
+        _SOLAR_MONTHS,
+        "فروردین|اردیبهشت|خرداد|تیر|مرداد امرداد|شهریور|مهر|آبان|آذر|دی|بهمن|اسفند",
+    ),
+    (_DARI_MONTHS, "حمل|ثور|جوزا جوزاء جوزای|سرطان|اسد|سنبله|میزان|عقرب|قوس|جدی|دلو|حوت"),
+):
+    for _idx, _names in enumerate(_rows.split("|")):
+        for _n in _names.split():
+            _table[normalize(_n)] = _idx + 1
+
+# Ordinal day words: "دهم اسفند", "بیست و دوم بهمن", "سی‌ام دی".
+_ORDINAL_UNITS = {
+    normalize(w): i + 1
+    for i, w in enumerate(["یکم", "دوم", "سوم", "چهارم", "پنجم", "ششم", "هفتم", "هشتم", "نهم"])
+}
+_ORDINAL_TENS = {normalize("بیست"): 20, normalize("سی"): 30}
+_ORDINALS = {
+    **_ORDINAL_UNITS,
+    **{
+        normalize(w): n
+        for w, n in {
+            "اول": 1,
+            "دهم": 10,
+            "یازدهم": 11,
+            "دوازدهم": 12,
+            "سیزدهم": 13,
+            "چهاردهم": 14,
+            "پانزدهم": 15,
+            "شانزدهم": 16,
+            "هفدهم": 17,
+            "هجدهم": 18,
+            "هیجدهم": 18,
+            "هژدهم": 18,
+            "نوزدهم": 19,
+            "بیستم": 20,
+            "سی‌ام": 30,
+            "سی ام": 30,
+            "سیام": 30,
+        }.items()
+    },
+}
+_ORDINAL_COMPOUND = re.compile(
+    "("
+    + _alternation(list(_ORDINAL_TENS))
+    + r")\s*و\s*("
+    + _alternation(list(_ORDINAL_UNITS))
+    + ")"
+)
+_SOLAR_DAY_RE = (
+    r"(?P<day>\d{1,2}|" + _ORDINAL_COMPOUND.pattern + "|" + _alternation(list(_ORDINALS)) + ")"
+)
+_SOLAR_DMY = re.compile(
+    _B
+    + r"(?P<core>"
+    + _SOLAR_DAY_RE
+    + r"\s+(?P<month>"
+    + _alternation([*_SOLAR_MONTHS, *_DARI_MONTHS])
+    + r")(?:\s*ماه)?"
+    + _E
+    + r")(?:[\s,]*(?:سال\s+)?(?P<year>\d{4})"
+    + _E
+    + ")?"
+)
+# Dari month names are also words ("اسد" lion/Assad, "میزان" level, "قوس" arc,
+# "عقرب" scorpion): besides the day they need a year, or a weekday / "روز" /
+# "تاریخ" right before the day.
+_DARI_CONTEXT = re.compile(
+    "(?:"
+    + _alternation([*_WEEKDAYS, *(normalize(w) for w in ("روز", "تاریخ", "بتاریخ", "مورخ"))])
+    + r")[\s,:]*$"
+)
+# "نیمه‌ی دوم اسفند" (second half of Esfand), "دهه اول فروردین", "هفته اول
+# مهر": an ordinal after these counts halves, decades or weeks, not days.
+_NOT_A_DAY_ORDINAL = re.compile(
+    "(?:" + _alternation([normalize(w) for w in ("نیمه", "دهه", "هفته")]) + r")(?:\s*ي)?\s*$"
+)
+_SOLAR_YMD = re.compile(_B + r"(\d{4})([/.-])(\d{1,2})\2(\d{1,2})" + _E)
+_SOLAR_DMY_NUM = re.compile(_B + r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})" + _E)
+
+
+def _ordinal_day(word: str) -> int | None:
+    """The day number an ordinal word ("دهم", "بيست و دوم") or digits stand for."""
+    if word.isdigit():
+        return int(word)
+    m = _ORDINAL_COMPOUND.fullmatch(word)
+    if m:
+        return _ORDINAL_TENS[m[1]] + _ORDINAL_UNITS[m[2]]
+    return _ORDINALS.get(word)
+
+
+def _solar_year_for(day: int, month: int, ref: date | None) -> int | None:
+    """Solar Hijri twin of ``_year_for``: the latest year not after publication."""
+    if ref is None:
+        return None
+    this_year = gregorian_to_solar(ref)[0]
+    for year in (this_year, this_year - 1):
+        try:
+            d = solar_to_gregorian(year, month, day)
+        except ValueError:
+            continue
+        if d <= ref + timedelta(days=1):
+            return year
+    return this_year - 1
+
 
 @dataclass(frozen=True, slots=True)
 class DateMention:
@@ -329,7 +520,19 @@ def _find_days(s: str, ref: date | None) -> list[_Day]:
         d2 = _weekday_before(ref, _WEEKDAYS[m.group(2)], strictly=False)
         d1 = d2 - timedelta(days=(d2.weekday() - _WEEKDAYS[m.group(1)]) % 7 or 1)
         add(_Day(d1, m.span(), m.group(0), end_day=d2))
+    for rx, (yg, mg, dg) in ((_SOLAR_YMD, (1, 3, 4)), (_SOLAR_DMY_NUM, (4, 3, 1))):
+        for m in rx.finditer(s):
+            if int(m[yg]) not in _SOLAR_YEARS or not free(*m.span()):
+                continue
+            try:
+                solar = solar_to_gregorian(int(m[yg]), int(m[mg]), int(m[dg]))
+            except ValueError:
+                continue
+            add(_Day(solar, m.span(), m.group(0)))
     for m in _ISO.finditer(s):
+        # A 13xx/14xx year is Solar Hijri (handled above), never Gregorian.
+        if int(m[1]) in _SOLAR_YEARS or not free(*m.span()):
+            continue
         try:
             add(_Day(date(int(m[1]), int(m[2]), int(m[3])), m.span(), m.group(0)))
         except ValueError:
@@ -338,6 +541,8 @@ def _find_days(s: str, ref: date | None) -> list[_Day]:
         if not free(*m.span()):
             continue
         y = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
+        if y in _SOLAR_YEARS:
+            continue
         try:
             add(_Day(date(y, int(m[2]), int(m[1])), m.span(), m.group(0)))
         except ValueError:
@@ -354,6 +559,33 @@ def _find_days(s: str, ref: date | None) -> list[_Day]:
                 add(_Day(date(year, mm, dd), m.span(), m.group(0)))
             except ValueError:
                 continue
+    for m in _SOLAR_DMY.finditer(s):
+        day, name = _ordinal_day(m["day"]), m["month"]
+        written = int(m["year"]) if m["year"] and int(m["year"]) in _SOLAR_YEARS else None
+        # A four-digit number outside the Solar years is not the date's year
+        # ("۱۰ اسفند ۱۲۰۰ نفر": 1200 people), so the mention stops at the month.
+        end = m.end() if written is not None else m.end("core")
+        if day is None or not free(m.start(), end):
+            continue
+        if not m["day"].isdigit() and _NOT_A_DAY_ORDINAL.search(
+            s[max(0, m.start() - 10) : m.start()]
+        ):
+            continue
+        if (
+            name in _DARI_MONTHS
+            and written is None
+            and not _DARI_CONTEXT.search(s[max(0, m.start() - 24) : m.start()])
+        ):
+            continue
+        month = _SOLAR_MONTHS.get(name) or _DARI_MONTHS[name]
+        year = written if written is not None else _solar_year_for(day, month, ref)
+        if year is None:
+            continue
+        try:
+            solar = solar_to_gregorian(year, month, day)
+        except ValueError:
+            continue
+        add(_Day(solar, (m.start(), end), s[m.start() : end]))
     if ref is None:
         return out
     for m in _RELATIVE_RE.finditer(s):

@@ -12,6 +12,7 @@ import itertools
 import operator
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import cast
 
 # Arabic diacritics (tashkeel), Quranic marks, superscript alef.
@@ -193,6 +194,14 @@ def index_text(text: str) -> str:
     exactly this string, so changing it requires a reindex."""
     joined, extra = _chunks_of(text)
     return joined + " " + extra if extra else joined
+
+
+def index_body(texts: Sequence[str]) -> str:
+    """The full-text index entry of a post whose versions had ``texts``
+    (oldest first): the index text of each distinct one, so that a post is
+    found by words it had before an edit too. For one text it is
+    ``index_text(text)``; the writer deletes an entry by recomputing it."""
+    return " ".join(b for b in dict.fromkeys(map(index_text, texts)) if b)
 
 
 def analyze(text: str) -> tuple[str, str]:

@@ -172,3 +172,30 @@ def test_reading_a_missing_archive_says_what_to_do(tmp_path: Path) -> None:
     """Reading commands on a missing archive point to import/run."""
     code, _, err = _run(tmp_path / "none.db", "search", "x")
     assert code == 2 and "run `telewatch import`" in err
+
+
+def test_search_names_the_earlier_version_a_match_came_from(tmp_path: Path) -> None:
+    """Re-importing an export whose post was edited keeps both texts; a search
+    for the old words finds the post and says the words are in version 1."""
+    export = tmp_path / "channels" / "rafidain_watch" / "result.json"
+    export.parent.mkdir(parents=True)
+    db = tmp_path / "a.db"
+
+    def write(text: str) -> None:
+        msg = {"id": 7, "type": "message", "date": "2022-03-01T10:42:00",
+               "date_unixtime": "1646120520", "text": text}  # fmt: skip
+        doc = {"name": "Rafidain", "type": "public_channel", "id": 1500000001, "messages": [msg]}
+        export.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+
+    write("Convoy hit near Samawa this morning")
+    assert _run(db, "import", "--quiet", str(export))[0] == 0
+    write("Convoy hit near Diwaniya this morning")
+    assert _run(db, "import", "--quiet", str(export))[0] == 0
+    code, out, _ = _run(db, "search", "Samawa")
+    assert code == 0
+    assert "@rafidain_watch/7" in out and "[2 versions]" in out
+    assert "[words found in version 1, edited since]" in out and "Samawa" in out
+    code, out, _ = _run(db, "search", "Diwaniya")
+    assert "@rafidain_watch/7" in out and "words found in version" not in out
+    hits = json.loads(_run(db, "search", "Samawa", "--json")[1])
+    assert [(h["message_id"], h["matched_version"]) for h in hits] == [(7, 1)]

@@ -102,11 +102,12 @@ def test_version_1_archive_is_migrated_with_its_full_text_index_rebuilt(tmp_path
     # Index rows exist exactly for the posts with words.
     indexed = conn.execute("SELECT count(*) FROM posts_fts WHERE posts_fts MATCH 'c77'")
     assert indexed.fetchone()[0] == 2
-    # An edit deletes the rebuilt entry by recomputing it: the old words are gone.
+    # An edit replaces the rebuilt entry (deleted by recomputing it): the
+    # post is found by its new words and, as an earlier version, by its old.
     conn.execute("BEGIN IMMEDIATE")
     write_prepared(conn, [prepare_post(PostSeen(Post(77, 1, T0, "خبر آخر"), T0, "live"))], ())
     conn.execute("COMMIT")
-    assert search(conn, "السماوة") == []
-    assert [h.message_id for h in search(conn, "خبر")] == [1]
+    assert [(h.message_id, h.matched_version) for h in search(conn, "خبر")] == [(1, None)]
+    assert [(h.message_id, h.matched_version) for h in search(conn, "السماوة")] == [(1, 1)]
     conn.execute("INSERT INTO posts_fts(posts_fts, rank) VALUES ('integrity-check', 0)")
     assert verify(conn).ok

@@ -216,3 +216,26 @@ def test_sync_lookups_for_the_daemon(archive: Path) -> None:
     found = channel_by_username(conn, "@Rafidain_Watch")
     assert found is not None and found.access_hash == 5
     assert channel_by_id(conn, 12345) is None
+
+
+def test_search_finds_a_post_by_what_it_said_before_an_edit(archive: Path) -> None:
+    """An edited post is found by words only its earlier version had; the hit
+    shows that version's text and says which version it was. Words of the
+    latest text still match it the usual way."""
+    conn = _write(
+        archive,
+        [
+            ChannelSeen(Channel(CH, "Rafidain Watch", "rafidain_watch"), T0),
+            post_seen(CH, 1, "رتل أمريكي يتعرض لانفجار في السماوة"),
+            post_seen(CH, 1, "رتل أمريكي يتعرض لانفجار في الديوانية", minutes=30),
+            post_seen(CH, 2, "خبر عن السماوة بلا تعديل"),
+        ],
+    )
+    hits = {h.message_id: h for h in search(conn, "السماوة")}
+    assert set(hits) == {1, 2}
+    assert hits[1].matched_version == 1 and hits[1].version_count == 2
+    assert "[السماوة]" in hits[1].marked()
+    assert hits[2].matched_version is None
+    latest = search(conn, "الديوانية")
+    assert [(h.message_id, h.matched_version) for h in latest] == [(1, None)]
+    assert "[الديوانية]" in latest[0].marked()

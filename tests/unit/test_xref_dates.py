@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from telewatch.xref.calendars import (
+    gregorian_to_solar,
+    solar_is_leap,
+    solar_month_days,
+    solar_to_gregorian,
+)
 from telewatch.xref.dates import extract_dates
 
 BAGHDAD = ZoneInfo("Asia/Baghdad")
@@ -102,3 +112,253 @@ def test_without_publication_time_only_absolute_dates() -> None:
     """With no publication time, weekdays are dropped and absolute dates kept."""
     found = extract_dates("On Tuesday, 1 March 2022, a convoy was hit.", None, BAGHDAD)
     assert [m.start.astimezone(BAGHDAD).date().isoformat() for m in found] == ["2022-03-01"]
+
+
+# --------------------------------------------------------------------------
+# Solar Hijri (Jalali) calendar and dates.
+# --------------------------------------------------------------------------
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+KABUL = ZoneInfo("Asia/Kabul")
+# Tuesday 5 March 2024 = 15 Esfand 1402, noon in Tehran.
+PUB_ESFAND_1402 = "2024-03-05T12:00:00+03:30"
+
+
+def _local_days(text: str, published: str | None, tz: ZoneInfo = TEHRAN) -> list[str]:
+    """ISO local start dates of every mention found in ``text``."""
+    when = datetime.fromisoformat(published) if published else None
+    return [m.start.astimezone(tz).date().isoformat() for m in extract_dates(text, when, tz)]
+
+
+@pytest.mark.parametrize(
+    ("solar", "gregorian"),
+    [
+        ((1403, 1, 1), date(2024, 3, 20)),
+        ((1402, 1, 1), date(2023, 3, 21)),
+        ((1404, 1, 1), date(2025, 3, 21)),
+        ((1403, 12, 30), date(2025, 3, 20)),
+        ((1402, 12, 29), date(2024, 3, 19)),
+        ((1402, 12, 10), date(2024, 2, 29)),
+        ((1405, 9, 4), date(2026, 11, 25)),
+        ((1300, 1, 1), date(1921, 3, 21)),
+        ((1357, 11, 22), date(1979, 2, 11)),
+    ],
+)
+def test_solar_to_gregorian_fixed_points(solar: tuple[int, int, int], gregorian: date) -> None:
+    """Well-known Solar Hijri dates convert to their Gregorian days and back."""
+    assert solar_to_gregorian(*solar) == gregorian
+    assert gregorian_to_solar(gregorian) == solar
+
+
+def test_solar_leap_years_give_esfand_thirty() -> None:
+    """1399 and 1403 are leap years (Esfand has 30 days), 1402 and 1404 are not."""
+    assert [solar_is_leap(y) for y in (1399, 1402, 1403, 1404)] == [True, False, True, False]
+    assert solar_month_days(1403, 12) == 30
+    assert solar_month_days(1402, 12) == 29
+    assert solar_month_days(1402, 1) == 31
+    assert solar_month_days(1402, 7) == 30
+
+
+@pytest.mark.parametrize(
+    ("year", "month", "day"),
+    [(1402, 12, 31), (1403, 12, 31), (1402, 12, 30), (1402, 7, 32), (1402, 13, 1), (1402, 1, 0)],
+)
+def test_solar_days_that_do_not_exist_raise(year: int, month: int, day: int) -> None:
+    """31 Esfand, 30 Esfand of a common year, 32 Mehr, month 13 and day 0 are ValueErrors."""
+    with pytest.raises(ValueError):
+        solar_to_gregorian(year, month, day)
+
+
+def test_every_solar_day_1300_to_1500_follows_the_previous_one() -> None:
+    """Each valid day of 1300–1500 is the Gregorian day after its predecessor and round-trips."""
+    expected = solar_to_gregorian(1300, 1, 1)
+    for year in range(1300, 1501):
+        assert solar_to_gregorian(year, 1, 1) == expected
+        for month in range(1, 13):
+            for day in range(1, solar_month_days(year, month) + 1):
+                assert solar_to_gregorian(year, month, day) == expected
+                assert gregorian_to_solar(expected) == (year, month, day)
+                expected += timedelta(days=1)
+    assert expected == solar_to_gregorian(1501, 1, 1)
+
+
+@given(
+    st.integers(min_value=1300, max_value=1500),
+    st.integers(min_value=1, max_value=12),
+    st.integers(min_value=1, max_value=31),
+)
+def test_solar_round_trip_or_value_error(year: int, month: int, day: int) -> None:
+    """Solar → Gregorian → Solar is the identity; only days past the month's end raise."""
+    if day > solar_month_days(year, month):
+        with pytest.raises(ValueError):
+            solar_to_gregorian(year, month, day)
+    else:
+        assert gregorian_to_solar(solar_to_gregorian(year, month, day)) == (year, month, day)
+
+
+@given(st.dates(min_value=date(1921, 3, 21), max_value=date(2122, 3, 20)))
+def test_gregorian_round_trip_through_solar(day: date) -> None:
+    """Gregorian → Solar → Gregorian is the identity over Solar years 1300–1500."""
+    assert solar_to_gregorian(*gregorian_to_solar(day)) == day
+
+
+def test_persian_day_month_without_year_is_a_whole_local_day() -> None:
+    """ "۱۰ اسفند" published on 15 Esfand 1402 is 29 February 2024, midnight to midnight in Tehran."""
+    start, end = _one("این ویدیو ۱۰ اسفند منتشر شد", PUB_ESFAND_1402, TEHRAN)
+    assert start == datetime(2024, 2, 29, 0, 0, tzinfo=TEHRAN)
+    assert end == datetime(2024, 3, 1, 0, 0, tzinfo=TEHRAN)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "۱۰ اسفند ۱۴۰۲",
+        "١٠ اسفند ١٤٠٢",
+        "10 اسفند 1402",
+        "۱۰ اسفند‌ماه ۱۴۰۲",
+        "۱۰ اسفند سال ۱۴۰۲",
+        "دهم اسفند ۱۴۰۲",
+        "۱۴۰۲/۱۲/۱۰",
+        "۱۰/۱۲/۱۴۰۲",
+        "1402-12-10",
+    ],
+)
+def test_persian_date_forms_and_digit_systems(text: str) -> None:
+    """Persian, Arabic-Indic and ASCII digits, ordinal words and numeric forms give 10 Esfand 1402."""
+    assert _local_days(f"حمله در {text} رخ داد", PUB_ESFAND_1402) == ["2024-02-29"]
+
+
+def test_persian_date_with_year_needs_no_publication_time() -> None:
+    """A Solar date with a year is absolute; without a year and publication time it is dropped."""
+    assert _local_days("۱۰ اسفند ۱۴۰۲", None) == ["2024-02-29"]
+    assert _local_days("۱۰ اسفند", None) == []
+
+
+def test_persian_weekday_before_the_date_does_not_add_a_mention() -> None:
+    """ "پنجشنبه ۱۰ اسفند ۱۴۰۲" is the date only, not also the latest Thursday before publication."""
+    assert _local_days("پنج‌شنبه ۱۰ اسفند ۱۴۰۲", "2024-03-20T12:00:00+03:30") == ["2024-02-29"]
+
+
+def test_persian_ordinal_words() -> None:
+    """Ordinal days: "بیست و دوم بهمن", "سی‌ام دی", "اول فروردین"."""
+    assert _local_days("بیست و دوم بهمن ۱۴۰۲", None) == ["2024-02-11"]
+    assert _local_days("سی‌ام دی ۱۴۰۲", None) == ["2024-01-20"]
+    assert _local_days("روز اول فروردین ۱۴۰۳", None) == ["2024-03-20"]
+
+
+def test_persian_ordinal_of_half_or_week_is_not_a_day() -> None:
+    """ "نیمه‌ی دوم اسفند" (second half of Esfand) and "هفته اول مهر" are not dates."""
+    assert _local_days("در نیمه‌ی دوم اسفند و هفته اول مهر", PUB_ESFAND_1402) == []
+
+
+def test_persian_date_without_year_across_nowruz() -> None:
+    """ "۲۵ اسفند" is 1402's on Nowruz 1403, but 1401's when published on 15 Esfand 1402."""
+    assert _local_days("۲۵ اسفند", "2024-03-20T12:00:00+03:30") == ["2024-03-15"]
+    assert _local_days("۲۵ اسفند", PUB_ESFAND_1402) == ["2023-03-16"]
+
+
+def test_persian_date_spelling_variants() -> None:
+    """Arabic ya/kaf and a ZWNJ-less spelling still name the month (اردیبهشت)."""
+    assert _local_days("۱۰ ارديبهشت ۱۴۰۳", None) == ["2024-04-29"]
+    assert _local_days("۱۰ اردیبهشت ۱۴۰۳", None) == ["2024-04-29"]
+
+
+def test_persian_date_with_parts_of_day_and_time_zone() -> None:
+    """ "صبح ۱۰ اسفند" is that morning in Tehran; "شب ۱۰ اسفند" the night before it."""
+    start, end = _one("صبح ۱۰ اسفند", PUB_ESFAND_1402, TEHRAN)
+    assert (start, end) == (
+        datetime(2024, 2, 29, 1, 30, tzinfo=UTC),
+        datetime(2024, 2, 29, 8, 30, tzinfo=UTC),
+    )
+    start, end = _one("شب ۱۰ اسفند", PUB_ESFAND_1402, TEHRAN)
+    assert start == datetime(2024, 2, 28, 18, 0, tzinfo=TEHRAN)
+    assert end == datetime(2024, 2, 29, 7, 0, tzinfo=TEHRAN)
+
+
+def test_solar_mention_matches_its_gregorian_twin() -> None:
+    """A Solar date and the same Gregorian date get identical windows and weights."""
+    published = datetime.fromisoformat(PUB_ESFAND_1402)
+    solar = extract_dates("ساعت ۲۲:۳۰ پنجشنبه ۱۰ اسفند", published, TEHRAN)
+    gregorian = extract_dates("à 22:30, jeudi 29 février", published, TEHRAN)
+    assert [(m.start, m.end, m.weight) for m in solar] == [
+        (m.start, m.end, m.weight) for m in gregorian
+    ]
+    assert len(solar) == 2
+
+
+@pytest.mark.parametrize(
+    "text", ["۳۱ اسفند ۱۴۰۲", "۳۰ اسفند ۱۴۰۲", "۳۲ مهر", "۱۴۰۲/۱۲/۳۰", "1402-13-01"]
+)
+def test_solar_days_that_do_not_exist_are_ignored(text: str) -> None:
+    """Impossible Solar dates give no mention, and never a Gregorian year 1402 either."""
+    assert _local_days(text, PUB_ESFAND_1402) == []
+
+
+def test_esfand_thirty_of_a_leap_year() -> None:
+    """ "۳۰ اسفند ۱۴۰۳" exists (1403 is leap): 20 March 2025."""
+    assert _local_days("۳۰ اسفند ۱۴۰۳", None) == ["2025-03-20"]
+
+
+def test_four_digit_count_after_the_month_is_not_its_year() -> None:
+    """ "۱۰ اسفند ۱۲۰۰ نفر" (1200 people) keeps 10 Esfand with the year inferred."""
+    found = extract_dates("۱۰ اسفند ۱۲۰۰ نفر", datetime.fromisoformat(PUB_ESFAND_1402), TEHRAN)
+    assert [m.text for m in found] == ["10 اسفند"]
+    assert found[0].start.astimezone(TEHRAN).date() == date(2024, 2, 29)
+
+
+def test_dari_month_with_year_or_weekday_in_kabul_time() -> None:
+    """Afghan "پنجشنبه ۱۰ حوت ۱۴۰۲" and "روز ۲۸ اسد" are dates, in Kabul time."""
+    start, end = _one("پنجشنبه، ۱۰ حوت ۱۴۰۲", PUB_ESFAND_1402, KABUL)
+    assert (start, end) == (
+        datetime(2024, 2, 29, 0, 0, tzinfo=KABUL),
+        datetime(2024, 3, 1, 0, 0, tzinfo=KABUL),
+    )
+    assert _local_days("سالروز استقلال، روز ۲۸ اسد", PUB_ESFAND_1402, KABUL) == ["2023-08-19"]
+
+
+def test_dari_month_words_with_a_number_alone_are_not_dates() -> None:
+    """Lions, scorpions and "میزان" (level) next to counts do not become Dari dates."""
+    text = "باغ وحش ۲ اسد و ۱۲ عقرب دارد و میزان ۱۰ درصد بالا رفت؛ ۳ قوس دیده شد."
+    assert _local_days(text, PUB_ESFAND_1402, KABUL) == []
+
+
+_SOLAR_TOKENS = [
+    "۰",
+    "۳",
+    "۳۱",
+    "۳۲",
+    "۱۴۰۲",
+    "۱۲۹۹",
+    "1501",
+    "/",
+    "-",
+    ".",
+    "،",
+    " ",
+    "اسفند",
+    "مهر",
+    "حوت",
+    "اسد",
+    "ماه",
+    "سال",
+    "دهم",
+    "بیست و",
+    "یکم",
+    "سی‌ام",
+    "نیمه",
+    "روز",
+    "پنجشنبه",
+    "صبح",
+    "شب",
+    "ساعت",
+    "۲۲:۳۰",
+    "\u200c",
+]
+
+
+@given(st.lists(st.sampled_from(_SOLAR_TOKENS), max_size=14))
+def test_solar_like_noise_never_crashes(tokens: list[str]) -> None:
+    """Any mix of Solar date fragments yields well-formed mentions and never raises."""
+    published = datetime.fromisoformat(PUB_ESFAND_1402)
+    for m in extract_dates("".join(tokens), published, TEHRAN):
+        assert m.start < m.end

@@ -172,7 +172,9 @@ def search_cmd(
     """Full-text search of the archive, best matches first (BM25).
 
     Words are matched after normalisation (diacritics, Arabic letter forms,
-    clitics and inflections), so السماوة also finds السّماوة and بالسماوة."""
+    clitics and inflections), so السماوة also finds السّماوة and بالسماوة.
+    Every version is searched: a post edited since is found by its earlier
+    words, and the hit says which version had them."""
     conn = connect(app.db_path)
     channel_id = resolve_channel(conn, channel_ref).id if channel_ref else None
     hits = search(
@@ -195,6 +197,8 @@ def search_cmd(
         flags = (" [deleted]" if h.deleted else "") + (
             f" [{h.version_count} versions]" if h.version_count > 1 else ""
         )
+        if h.matched_version is not None:
+            flags += f" [words found in version {h.matched_version}, edited since]"
         click.echo(click.style(f"{who}/{h.message_id}", bold=True) + f"  {_when(h.date)}{flags}")
         click.echo("  " + _highlight(h.snippet, h.highlights))
         if h.url:

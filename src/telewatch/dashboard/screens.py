@@ -311,6 +311,8 @@ class SearchScreen(Screen[None]):
             mark = Text("✖ deleted", style="bold red") if hit.deleted else Text("")
             if hit.version_count > 1:
                 mark.append(f" ✎ v{hit.version_count}", style="yellow")
+            if hit.matched_version is not None:
+                mark.append(f" (words in v{hit.matched_version})", style="yellow")
             table.add_row(
                 hit.date.strftime("%Y-%m-%d %H:%M"),
                 Text(preview(hit.channel_title or hit.username or str(hit.channel_id), 20)),

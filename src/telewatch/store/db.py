@@ -20,7 +20,7 @@ from pathlib import Path
 
 from telewatch.models import UserError
 from telewatch.store.schema import MIGRATIONS, SCHEMA_VERSION
-from telewatch.text import index_text
+from telewatch.text import index_body
 
 BUSY_TIMEOUT_MS = 10_000
 _log = logging.getLogger(__name__)
@@ -103,7 +103,8 @@ def apply_migrations(conn: sqlite3.Connection, version: int, upto: int = SCHEMA_
     """Run the migrations after ``version`` up to ``upto`` on ``conn``
     (autocommit mode), each in its own transaction, setting ``user_version``
     as they commit."""
-    conn.create_function("telewatch_index_text", 1, index_text, deterministic=True)
+    # typeshed's aggregate protocol only knows one int argument and an int result.
+    conn.create_aggregate("telewatch_fts_body", 2, _FtsBody)  # type: ignore[arg-type]
     for target in range(version + 1, upto + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -114,6 +115,21 @@ def apply_migrations(conn: sqlite3.Connection, version: int, upto: int = SCHEMA_
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+class _FtsBody:
+    """SQL aggregate ``telewatch_fts_body(version_no, text)``: the full-text
+    body of one post from its versions in any order (``text.index_body``)."""
+
+    def __init__(self) -> None:
+        self.versions: list[tuple[int, str]] = []
+
+    def step(self, version_no: int | None, text: str | None) -> None:
+        if text is not None:
+            self.versions.append((version_no or 0, text))
+
+    def finalize(self) -> str:
+        return index_body([t for _, t in sorted(self.versions)])
 
 
 def _statements(script: str) -> list[str]:

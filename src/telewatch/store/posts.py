@@ -24,7 +24,7 @@ from telewatch.models import Engagement, Entity, ForwardOrigin, Media, PostSeen
 from telewatch.store import chain
 from telewatch.store.alerts import AlertKind, CompiledRule, evaluate
 from telewatch.store.db import iso
-from telewatch.text import analyze, index_text
+from telewatch.text import analyze, index_body
 
 
 class PostsStats(NamedTuple):
@@ -243,12 +243,14 @@ class _State:
     post_id: int
     version_no: int
     chash: str | None
-    db_text: str | None  # text in the FTS index before this run; None = new post
+    db_text: str | None  # latest text before this run; None = new post
     db_date: str | None = None  # publication date as indexed (FTS meta)
     latest: PreparedPost | None = None  # content of a new version to write
     version_id: int | None = None
     latest_sample: tuple[Any, ...] | None = None
     sample_loaded: bool = False
+    db_versions: int = 0  # versions archived before this run
+    new_texts: list[str] | None = None  # texts of the versions this run adds
 
 
 def _load_states(
@@ -279,7 +281,7 @@ def _load_states(
                     (cid, *part),
                 ).fetchall()
         for r in rows:
-            out[(cid, r[0])] = _State(r[1], r[2] or 0, r[3], r[4], r[5])
+            out[(cid, r[0])] = _State(r[1], r[2] or 0, r[3], r[4], r[5], db_versions=r[2] or 0)
     return out
 
 
@@ -340,6 +342,10 @@ def write_prepared(
             st.version_id = vid
             st.chash = p.content_hash
             st.latest = p
+            if st.new_texts is None:
+                st.new_texts = [p.text]
+            else:
+                st.new_texts.append(p.text)
             versions.append(
                 (vid, p.channel_id, p.message_id, st.version_no, p.text, p.entities, p.media,
                  p.content_hash, p.edit_date, p.seen, p.source)
@@ -384,11 +390,18 @@ def write_prepared(
                 (p.text, p.entities, p.media_kind, p.media, p.links, p.tme_refs, p.lang,
                  p.edit_date, st.version_id, st.version_no, st.post_id)
             )  # fmt: skip
-            old = index_text(st.db_text or "")
+        # The index holds every version's words: an edit replaces the post's
+        # entry (contentless FTS: deleting needs the exact indexed body).
+        before = _texts_before(conn, key, st)
+        body = p.body if not before and len(st.new_texts or ()) == 1 else ""
+        if not body:
+            body = index_body([*before, *(st.new_texts or ())])
+        if before:
+            old = index_body(before)
             if old:
                 fts_delete.append(("delete", st.post_id, old, fts_meta(key[0], st.db_date or "")))
-        if p.body:
-            fts_insert.append((st.post_id, p.body, fts_meta(p.channel_id, p.date)))
+        if body:
+            fts_insert.append((st.post_id, body, fts_meta(p.channel_id, p.date)))
     if rows:
         conn.executemany(f"INSERT INTO posts({_POST_COLS}) VALUES ({','.join('?' * 22)})", rows)
     if versions:
@@ -434,6 +447,20 @@ def write_prepared(
             conn, rules, kind_, p.channel_id, p.message_id, p.text, usernames[p.channel_id], p.seen
         )
     return PostsStats(len(rows), len(versions), n_samples, n_alerts)
+
+
+def _texts_before(conn: sqlite3.Connection, key: tuple[int, int], st: _State) -> list[str]:
+    """Texts of the versions archived before this run, oldest first."""
+    if st.db_versions == 0 or st.db_text is None:
+        return []
+    if st.db_versions == 1:
+        return [st.db_text]  # posts.text mirrors the only version
+    rows = conn.execute(
+        "SELECT text FROM post_versions WHERE channel_id = ? AND message_id = ?"
+        " AND version_no <= ? ORDER BY version_no",
+        (*key, st.db_versions),
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def _latest_sample(conn: sqlite3.Connection, cid: int, mid: int) -> tuple[Any, ...] | None:

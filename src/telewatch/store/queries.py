@@ -158,8 +158,11 @@ def list_channels(conn: sqlite3.Connection) -> list[ChannelRow]:
 @dataclass(frozen=True)
 class SearchHit:
     """One ranked post. ``snippet`` is an excerpt of the original (latest)
-    text; ``highlights`` are (start, end) character spans in ``snippet`` of
-    the words that matched. ``score`` is FTS5 bm25 (lower = better)."""
+    text — or, when only an earlier version has the words (the post was
+    edited since), of that version, whose number is ``matched_version``
+    (None otherwise); ``highlights`` are (start, end) character spans in
+    ``snippet`` of the words that matched. ``score`` is FTS5 bm25 (lower =
+    better)."""
 
     channel_id: int
     message_id: int
@@ -174,6 +177,7 @@ class SearchHit:
     deleted: bool
     version_count: int
     lang: str | None
+    matched_version: int | None = None
 
     def marked(self, start: str = "[", end: str = "]") -> str:
         """The snippet with each highlight wrapped in ``start``/``end``."""
@@ -365,9 +369,23 @@ def search(
     }
     rows = [details[r[0]] for r in best if r[0] in details]
     hits = []
+    words = query if not raw else " ".join(_words_of_raw(query))
     for r in rows:
-        spans = match_spans(r["text"], query if not raw else " ".join(_words_of_raw(query)))
-        snippet, highlights = make_snippet(r["text"], spans)
+        text, matched = r["text"], None
+        spans = match_spans(text, words)
+        if not spans and r["version_count"] > 1:
+            # The index holds every version's words: the match may be in
+            # what the post said before an edit. Show the newest such version.
+            for no, old in conn.execute(
+                "SELECT version_no, text FROM post_versions WHERE channel_id = ?"
+                " AND message_id = ? ORDER BY version_no DESC",
+                (r["channel_id"], r["message_id"]),
+            ).fetchall()[1:]:
+                old_spans = match_spans(old, words)
+                if old_spans:
+                    text, matched, spans = old, int(no), old_spans
+                    break
+        snippet, highlights = make_snippet(text, spans)
         hits.append(
             SearchHit(
                 channel_id=r["channel_id"],
@@ -383,6 +401,7 @@ def search(
                 deleted=r["deleted_at"] is not None,
                 version_count=r["version_count"],
                 lang=r["lang"],
+                matched_version=matched,
             )
         )
     return hits

@@ -14,7 +14,8 @@ from __future__ import annotations
 SCHEMA_VERSION = 2
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
-# call telewatch_index_text(text) (text.index_text, registered by db.migrate).
+# use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
+# post's versions, registered by db.apply_migrations).
 MIGRATIONS: dict[int, str] = {
     1: """
 CREATE TABLE channels (
@@ -215,15 +216,21 @@ CREATE TABLE embeddings (
 -- 'ascii' tokenizer: every non-ASCII character is a word character, ASCII
 -- letters and digits too, anything else separates. Same tokens as
 -- 'unicode61' gave for these bodies, at 60 % of the cost (docs/PERFORMANCE.md).
--- Contentless tables cannot be rebuilt in place: the index is recreated
--- from posts.text.
+-- The body now holds the words of every version of a post (text.index_body),
+-- not only the latest, so that search finds a post by what it said before
+-- an edit. Contentless tables cannot be rebuilt in place: the index is
+-- recreated from post_versions.
 DROP TABLE posts_fts;
 CREATE VIRTUAL TABLE posts_fts USING fts5(body, meta, content='', tokenize='ascii');
 INSERT INTO posts_fts(posts_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)');
 INSERT INTO posts_fts(rowid, body, meta)
     SELECT id, body, 'c' || channel_id || ' d' || substr(date, 1, 4) || substr(date, 6, 2)
                      || substr(date, 9, 2)
-    FROM (SELECT id, channel_id, date, telewatch_index_text(text) AS body FROM posts)
+    FROM (SELECT p.id, p.channel_id, p.date,
+                 telewatch_fts_body(v.version_no, coalesce(v.text, p.text)) AS body
+          FROM posts p LEFT JOIN post_versions v
+               ON v.channel_id = p.channel_id AND v.message_id = p.message_id
+          GROUP BY p.id)
     WHERE body != '';
 """,
 }

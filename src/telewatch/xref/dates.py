@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from telewatch.text import normalize
+from telewatch.xref.calendars import gregorian_to_solar, solar_to_gregorian
 
 _WEEKDAYS: dict[str, int] = {}
 for _idx, _names in enumerate(
@@ -264,77 +265,12 @@ _NIGHT_SPAN = re.compile(
 _SENTENCE = re.compile(r"(?<=[.!?؟\n])\s+")
 
 # --------------------------------------------------------------------------
-# Solar Hijri (Jalali) calendar: Iranian and Afghan dates.
+# Solar Hijri (Jalali) dates, Iranian and Afghan (conversion: calendars.py).
 # --------------------------------------------------------------------------
 
-# The 33-year arithmetic rule: a year is leap when its remainder modulo 33 is
-# one of these. It agrees with the official (equinox-based) calendar for the
-# years articles use; the fixed points in the tests pin it down.
-_SOLAR_LEAP_REMAINDERS = (1, 5, 9, 13, 17, 22, 26, 30)
 # Written years in this range mark a numeric date as Solar Hijri (1921–2122 CE);
 # Gregorian news dates never carry them.
 _SOLAR_YEARS = range(1300, 1501)
-
-
-def solar_is_leap(year: int) -> bool:
-    """Whether Solar Hijri ``year`` has 366 days (Esfand 30), by the 33-year rule."""
-    return year % 33 in _SOLAR_LEAP_REMAINDERS
-
-
-def solar_month_days(year: int, month: int) -> int:
-    """Days in ``month`` (1 = Farvardin … 12 = Esfand) of Solar Hijri ``year``."""
-    if not 1 <= month <= 12:
-        raise ValueError(f"Solar Hijri month must be 1..12, not {month}")
-    if month <= 6:
-        return 31
-    if month <= 11:
-        return 30
-    return 30 if solar_is_leap(year) else 29
-
-
-def _solar_leaps_before(year: int) -> int:
-    """Leap years among Solar Hijri years 1 .. year - 1."""
-    cycles, rest = divmod(year - 1, 33)
-    return 8 * cycles + sum(1 for r in _SOLAR_LEAP_REMAINDERS if r <= rest)
-
-
-def _solar_days_before(year: int) -> int:
-    """Days from 1 Farvardin of year 1 to 1 Farvardin of ``year``."""
-    return 365 * (year - 1) + _solar_leaps_before(year)
-
-
-# Anchor: Nowruz 1403 fell on 20 March 2024; every other year is counted from it.
-_SOLAR_EPOCH = date(2024, 3, 20).toordinal() - _solar_days_before(1403)
-
-
-def _solar_new_year(year: int) -> int:
-    """Proleptic Gregorian ordinal of 1 Farvardin ``year``."""
-    return _SOLAR_EPOCH + _solar_days_before(year)
-
-
-def solar_to_gregorian(year: int, month: int, day: int) -> date:
-    """The Gregorian date of Solar Hijri ``day`` ``month`` ``year``.
-
-    Raises ``ValueError`` for a day that does not exist (32 Mehr, 31 Esfand,
-    30 Esfand of a common year) or a year outside 1..9000, like ``date()``."""
-    if not 1 <= year <= 9000:
-        raise ValueError(f"Solar Hijri year out of range: {year}")
-    if not 1 <= day <= solar_month_days(year, month):
-        raise ValueError(f"no day {day} in Solar Hijri month {month} of {year}")
-    before = (month - 1) * 31 if month <= 7 else 186 + (month - 7) * 30
-    return date.fromordinal(_solar_new_year(year) + before + day - 1)
-
-
-def gregorian_to_solar(day: date) -> tuple[int, int, int]:
-    """``(year, month, day)`` in the Solar Hijri calendar; inverse of ``solar_to_gregorian``."""
-    ordinal = day.toordinal()
-    year = day.year - 621  # Nowruz falls on 19–22 March of Gregorian year + 621
-    if ordinal < _solar_new_year(year):
-        year -= 1
-    offset = ordinal - _solar_new_year(year)
-    if offset < 186:
-        return year, offset // 31 + 1, offset % 31 + 1
-    return year, (offset - 186) // 30 + 7, (offset - 186) % 30 + 1
 
 
 # Iranian month names, then the Afghan (Dari) zodiac names, 1..12 each.

@@ -322,6 +322,15 @@ def test_dari_month_words_with_a_number_alone_are_not_dates() -> None:
     assert _local_days(text, PUB_ESFAND_1402, KABUL) == []
 
 
+def test_tir_is_a_month_only_with_a_year_context_or_mah() -> None:
+    """ "۳ تیر شلیک شد" (three shots) is no date; "۳ تیر ۱۴۰۲", "روز ۳ تیر" and
+    "۳ تیرماه" / "۳ تیر ماه" are 3 Tir (24 June 2023)."""
+    tehran = TEHRAN
+    assert _local_days("در درگیری ۳ تیر شلیک شد", PUB_ESFAND_1402, tehran) == []
+    for text in ("۳ تیر ۱۴۰۲", "روز ۳ تیر", "۳ تیرماه", "۳ تیر ماه گذشته"):
+        assert _local_days(text, PUB_ESFAND_1402, tehran) == ["2023-06-24"], text
+
+
 _SOLAR_TOKENS = [
     "۰",
     "۳",

@@ -348,6 +348,11 @@ _DARI_CONTEXT = re.compile(
     + _alternation([*_WEEKDAYS, *(normalize(w) for w in ("روز", "تاریخ", "بتاریخ", "مورخ"))])
     + r")[\s,:]*$"
 )
+# "تیر" is also a shot, bullet or arrow ("۳ تیر شلیک شد": three shots were
+# fired): like the Dari names it needs a year, a weekday / "روز" / "تاریخ"
+# before the day, or "ماه" after it ("۳ تیرماه").
+_WORD_MONTHS = frozenset({normalize("تیر")})
+_MAH = normalize("ماه")
 # "نیمه‌ی دوم اسفند" (second half of Esfand), "دهه اول فروردین", "هفته اول
 # مهر": an ordinal after these counts halves, decades or weeks, not days.
 _NOT_A_DAY_ORDINAL = re.compile(
@@ -508,9 +513,10 @@ def _find_days(s: str, ref: date | None) -> list[_Day]:
         ):
             continue
         if (
-            name in _DARI_MONTHS
+            (name in _DARI_MONTHS or name in _WORD_MONTHS)
             and written is None
             and not _DARI_CONTEXT.search(s[max(0, m.start() - 24) : m.start()])
+            and not (name in _WORD_MONTHS and _MAH in s[m.start() : end + 4])
         ):
             continue
         month = _SOLAR_MONTHS.get(name) or _DARI_MONTHS[name]

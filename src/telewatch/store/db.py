@@ -88,7 +88,7 @@ def migrate(path: Path) -> None:
         if 0 < version < SCHEMA_VERSION:
             _log.warning(
                 "migrating archive %s from schema %d to %d (schema 2 rebuilds the search"
-                " index, about 25 s per million posts; an interrupted migration is rolled"
+                " index, about 20 s per million posts; an interrupted migration is rolled"
                 " back and runs again next time)",
                 path,
                 version,

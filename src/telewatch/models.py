@@ -41,6 +41,7 @@ ChannelState = Literal[
     "flood_wait",
     "private",
     "renamed",
+    "duplicate",
     "error",
     "stopped",
 ]

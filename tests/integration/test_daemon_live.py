@@ -168,3 +168,61 @@ def test_backfill_depth_by_count_and_by_date(daemon_world: DaemonWorld) -> None:
         (15, 1)
     ]
     assert w.stop(p) == 0
+
+
+def test_a_channel_listed_by_username_and_by_id_is_worked_once(daemon_world: DaemonWorld) -> None:
+    """One channel listed twice (as @name and as its id) gets one worker: the
+    other entry shows "duplicate" and makes no requests; removing the first
+    entry hands the channel to the second, which keeps archiving it."""
+    w = daemon_world
+    d = 1500000804
+
+    def setup(emu: object) -> None:
+        emu.add_channel(d, "dup_chan", "Dup Channel")  # type: ignore[attr-defined]
+        for k in range(20):
+            emu.post(d, f"dup {k}", push=False)  # type: ignore[attr-defined]
+
+    w.emu.call(setup)
+    w.write_config([{"username": "dup_chan"}, {"id": d}])
+    p = w.start()
+    w.wait_running(p)
+    states = "SELECT key, state FROM channel_status ORDER BY key"
+    w.wait_for(
+        lambda: (
+            dict(w.query(states)) == {"id:1500000804": "duplicate", "username:dup_chan": "live"}
+            or dict(w.query(states)) == {"id:1500000804": "live", "username:dup_chan": "duplicate"}
+        ),
+        30,
+        "one live entry and one duplicate",
+    )
+    assert w.query("SELECT COUNT(*) FROM posts WHERE channel_id = ?", d) == [(20,)]
+    owner, other = sorted(dict(w.query(states)).items(), key=lambda kv: kv[1] != "live")
+    w.emu.call(lambda emu: emu.post(d, "while both are listed"))
+    w.wait_for(
+        lambda: w.query("SELECT COUNT(*) FROM posts WHERE channel_id = ?", d) == [(21,)],
+        10,
+        "a live post",
+    )
+    assert w.query(
+        "SELECT version_count FROM posts WHERE channel_id = ? AND message_id = 21", d
+    ) == [(1,)]
+    ref = "dup_chan" if owner[0].startswith("username:") else str(d)
+    r = subprocess.run(
+        [TELEWATCH, "--config", str(w.config), "channels", "remove", ref],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 0, r.stderr
+    w.wait_for(
+        lambda: dict(w.query(states)).get(other[0]) == "live",
+        15,
+        "the other entry to take the channel over",
+    )
+    w.emu.call(lambda emu: emu.post(d, "after the hand-over"))
+    w.wait_for(
+        lambda: w.query("SELECT COUNT(*) FROM posts WHERE channel_id = ?", d) == [(22,)],
+        10,
+        "a post after the hand-over",
+    )
+    assert w.stop(p) == 0

@@ -27,7 +27,7 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -138,6 +138,10 @@ class Shared:
     counters: Counter[str]
     connected: asyncio.Event
     scale: float
+    # Channel id → key of the watch-list entry whose worker archives it. A
+    # channel listed twice (by username and by id, or under an old and a new
+    # name) is worked by one entry; the other waits as "duplicate".
+    owners: dict[int, str] = field(default_factory=dict)
 
     def reader(self) -> sqlite3.Connection:
         """A fresh read-only connection to the archive."""
@@ -186,6 +190,8 @@ class ChannelWorker:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+        if self.channel_id is not None and self.s.owners.get(self.channel_id) == self.key:
+            del self.s.owners[self.channel_id]
         if state is not None:
             await self._set(state, None, force=True)
 
@@ -258,6 +264,11 @@ class ChannelWorker:
             try:
                 await self._resolve()
                 backoff = 1.0
+                owner = self._claim()
+                if owner != self.key:
+                    await self._set("duplicate", f"same channel as {owner}, archived through it")
+                    await self._sleep(PRIVATE_RECHECK * self.s.scale, self.recheck)
+                    continue
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self._sync_loop())
                     tg.create_task(self._maintenance_loop())
@@ -286,6 +297,12 @@ class ChannelWorker:
                 await self._set("error", str(eg.exceptions[0])[:200])
                 await asyncio.sleep(backoff * max(self.s.scale, 0.01))
                 backoff = min(backoff * 2, ERROR_BACKOFF_MAX)
+
+    def _claim(self) -> str:
+        """Take the resolved channel unless another entry's worker has it;
+        returns the key of the entry that archives it."""
+        assert self.channel_id is not None
+        return self.s.owners.setdefault(self.channel_id, self.key)
 
     async def _sleep(self, seconds: float, wake: asyncio.Event) -> None:
         with contextlib.suppress(TimeoutError):

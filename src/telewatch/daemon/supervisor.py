@@ -102,6 +102,9 @@ class Daemon:
         await self.writer.put(ev)
 
     def _worker_for(self, channel_id: int) -> ChannelWorker | None:
+        owner = self.shared.owners.get(channel_id) if self.shared is not None else None
+        if owner is not None and owner in self.workers:
+            return self.workers[owner]
         for w in self.workers.values():
             if w.channel_id == channel_id:
                 return w
@@ -192,6 +195,9 @@ class Daemon:
                         "channel unwatched" if e is None else "channel settings changed",
                         extra={"channel": key},
                     )
+                    for other in self.workers.values():
+                        if other.state == "duplicate":
+                            other.recheck.set()  # one of them takes the channel over
             for key, e in entries.items():
                 if key not in self.workers:
                     w = ChannelWorker(shared, e)
@@ -320,7 +326,7 @@ class Daemon:
                 await asyncio.gather(*tasks, return_exceptions=True)
                 scheduler.close()
                 for key, worker in self.workers.items():
-                    if worker.state in ("private", "renamed", "error"):
+                    if worker.state in ("private", "renamed", "duplicate", "error"):
                         continue  # still true while stopped; the dashboard keeps showing it
                     await writer.put(
                         ChannelStatusChanged(

@@ -24,6 +24,7 @@ STATE_STYLE = {
     "private": "bold red",
     "error": "bold red",
     "renamed": "magenta",
+    "duplicate": "dim",
     "stopped": "dim",
     "pending": "dim",
     "resolving": "dim",

@@ -184,6 +184,7 @@ def _open(path: Path, readonly: bool) -> sqlite3.Connection:
         raise UserError(
             f"archive {path} does not exist; run `telewatch import` or `telewatch run` first"
         )
+    conn: sqlite3.Connection | None = None
     try:
         if readonly:
             conn = sqlite3.connect(
@@ -201,8 +202,9 @@ def _open(path: Path, readonly: bool) -> sqlite3.Connection:
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
     except sqlite3.DatabaseError as err:
-        if getattr(err, "sqlite_errorname", "") == "SQLITE_READONLY_ROLLBACK":
+        if conn is not None:
             conn.close()
+        if getattr(err, "sqlite_errorname", "") == "SQLITE_READONLY_ROLLBACK":
             raise _HotJournal from None
         if "locked" in str(err):
             raise _busy(path) from None

@@ -306,3 +306,19 @@ def test_committed_batches_survive_kill_9(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 300
     conn.close()
+
+
+def test_links_and_channel_references_are_extracted() -> None:
+    """Outgoing links come from the text and text_link entities; t.me links
+    and @mentions become channel references; a plain post has none."""
+    from telewatch.store.posts import extract_links
+
+    assert extract_links("رتل في السماوة", ()) == (None, None)
+    links, refs = extract_links(
+        "المصدر https://t.me/Rafidain_Watch/18372, عبر @furat_flash.",
+        (Entity("text_link", 0, 6, url="https://example.org/a"),),
+    )
+    assert links == '["https://example.org/a","https://t.me/Rafidain_Watch/18372"]'
+    assert refs == '[{"username":"rafidain_watch","message_id":18372},{"username":"furat_flash"}]'
+    assert extract_links("mail me at a@b.c", ()) == (None, None)
+    assert extract_links("see t.me/joinchat/abc", ()) == ('["t.me/joinchat/abc"]', None)

@@ -88,8 +88,11 @@ def extract_links(text: str, entities: Sequence[Entity]) -> tuple[str | None, st
     """(links JSON, tme_refs JSON) for a post: outgoing URLs from the text and
     text_link entities; t.me references and @mentions as
     ``{"username", "message_id"?}`` (username lower-cased). None when empty."""
+    has_url = "http" in text or "t.me" in text or "T.me" in text
+    if not entities and not has_url and "@" not in text:
+        return None, None  # most posts: nothing to look for
     links: list[str] = [e.url for e in entities if e.url]
-    if "http" in text or "t.me" in text or "T.me" in text:
+    if has_url:
         links.extend(m.group(0).rstrip(".,;:!?") for m in _URL.finditer(text))
     refs: list[dict[str, Any]] = []
     seen: set[tuple[str, int | None]] = set()

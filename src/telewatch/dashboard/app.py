@@ -126,6 +126,7 @@ class TelewatchApp(App[int]):
         self.read_error: str | None = None
         self._poll_lock = threading.Lock()
         self._status_lock = threading.Lock()
+        self._presence: sqlite3.Connection | None = None
         self.sub_title = title or str(db_path)
 
     @contextmanager
@@ -150,6 +151,17 @@ class TelewatchApp(App[int]):
 
     def on_mount(self) -> None:
         """Start polling; the first poll runs at once in a worker."""
+        if self.live:
+            # Keep one connection open (after one read) while the dashboard
+            # runs: a `telewatch import` started meanwhile then sees the
+            # archive in use and stays in WAL mode beside us, instead of
+            # taking the archive for itself (bulk mode) and leaving every
+            # poll waiting on a lock until it finishes.
+            try:
+                self._presence = open_reader(self.db_path)
+                self._presence.execute("SELECT 1 FROM posts LIMIT 1").fetchall()
+            except (sqlite3.Error, UserError):
+                self._presence = None  # polls will say what is wrong
         self.query_one(FeedPanel).focus()
         self.poll_activity()
         self.refresh_status()
@@ -157,6 +169,12 @@ class TelewatchApp(App[int]):
             self.set_interval(self.poll_interval, self.poll_activity)
             self.set_interval(self.status_interval, self.refresh_status)
             self.set_interval(1.0, self._tick)
+
+    def on_unmount(self) -> None:
+        """Close the connection kept open while running."""
+        if self._presence is not None:
+            self._presence.close()
+            self._presence = None
 
     # -- workers -------------------------------------------------------------
 

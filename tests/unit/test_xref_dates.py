@@ -275,6 +275,24 @@ def test_persian_date_with_parts_of_day_and_time_zone() -> None:
     assert end == datetime(2024, 2, 29, 7, 0, tzinfo=TEHRAN)
 
 
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [
+        ("بامداد ۱۰ اسفند", (3, 9)),
+        ("غروب ۱۰ اسفند", (16, 24)),
+        ("شامگاه ۱۰ اسفند", (16, 24)),
+        ("بعد از ظهر ۱۰ اسفند", (12, 19)),
+        ("پیش از ظهر ۱۰ اسفند", (9, 13)),
+    ],
+)
+def test_persian_news_parts_of_day(text: str, hours: tuple[int, int]) -> None:
+    """Persian newsroom words for parts of the day ("بامداد", "غروب", "شامگاه",
+    "بعد از ظهر", "پیش از ظهر") narrow the day to their hours, Tehran time."""
+    start, end = _one(text, PUB_ESFAND_1402, TEHRAN)
+    assert start == datetime(2024, 2, 29, hours[0], 0, tzinfo=TEHRAN)
+    assert end == datetime(2024, 2, 29, 0, 0, tzinfo=TEHRAN) + timedelta(hours=hours[1])
+
+
 def test_solar_mention_matches_its_gregorian_twin() -> None:
     """A Solar date and the same Gregorian date get identical windows and weights."""
     published = datetime.fromisoformat(PUB_ESFAND_1402)

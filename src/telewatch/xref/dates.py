@@ -207,6 +207,31 @@ _PARTS: dict[str, str] = {
         "last night": "night",
         "دیشب": "night",
         "امشب": "night",
+        # Persian news wording ("بامداد امروز": in the small hours today).
+        "بامداد": "early",
+        "سپیده‌دم": "early",
+        "سپیده دم": "early",
+        "صبحگاه": "morning",
+        "صبحگاهان": "morning",
+        "پیش از ظهر": "late_morning",
+        "قبل از ظهر": "late_morning",
+        "نیمروز": "noon",
+        "بعد از ظهر": "afternoon",
+        "غروب": "evening",
+        "شامگاه": "evening",
+        "شامگاهان": "evening",
+        "نیمه‌شب": "night",
+        "نیمه شب": "night",
+        # Arabic and the other languages' words for the same hours.
+        "الضحى": "late_morning",
+        "ضحى": "late_morning",
+        "منتصف الليل": "night",
+        "midnight": "night",
+        "overnight": "night",
+        "minuit": "night",
+        "полночь": "night",
+        "в полночь": "night",
+        "опівночі": "night",
     }.items()
 }
 # Local hours [start, end) of each part of the day (end may pass midnight).

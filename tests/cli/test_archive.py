@@ -199,3 +199,30 @@ def test_search_names_the_earlier_version_a_match_came_from(tmp_path: Path) -> N
     assert "@rafidain_watch/7" in out and "words found in version" not in out
     hits = json.loads(_run(db, "search", "Samawa", "--json")[1])
     assert [(h["message_id"], h["matched_version"]) for h in hits] == [(7, 1)]
+
+
+def test_import_reports_posts_a_later_export_no_longer_has(tmp_path: Path) -> None:
+    """The import summary counts archived posts missing from a later export
+    (tombstoned, not removed); `show` then marks the post deleted."""
+    export = tmp_path / "channels" / "rafidain_watch" / "result.json"
+    export.parent.mkdir(parents=True)
+    db = tmp_path / "a.db"
+
+    def write(ids: list[int]) -> None:
+        msgs = [
+            {"id": i, "type": "message", "date_unixtime": str(1646120520 + i), "date": "",
+             "text": f"post {i}"}
+            for i in ids
+        ]  # fmt: skip
+        doc = {"name": "Rafidain", "type": "public_channel", "id": 1500000001, "messages": msgs}
+        export.write_text(json.dumps(doc), encoding="utf-8")
+
+    write([1, 2, 3, 4])
+    assert _run(db, "import", str(export))[0] == 0
+    write([1, 2, 4])
+    code, out, _ = _run(db, "import", str(export))
+    assert code == 0
+    assert "1 archived posts deleted since (not in this export)" in out
+    assert out.rstrip().endswith("0 new posts, 0 versions written, 1 deletions found")
+    detail = json.loads(_run(db, "show", "@rafidain_watch/3", "--json")[1])
+    assert detail["deletion"]["method"] == "import" and detail["text"] == "post 3"

@@ -390,3 +390,33 @@ def test_other_processes_get_a_clear_busy_error_during_a_bulk_import(
     assert len(seen) == 2
     assert all(f"archive {db} is busy" in m and "bulk `telewatch import`" in m for m in seen)
     assert connect(db).execute("SELECT count(*) FROM posts").fetchone()[0] == 1
+
+
+def test_a_later_export_without_some_posts_records_them_as_deleted(tmp_path: Path) -> None:
+    """Posts an earlier capture archived that a later export lacks, inside the
+    export's id range, get an "import" tombstone (posts and versions kept);
+    service messages in gaps, posts outside the range and a re-import change
+    nothing; an export out of id order reports no deletion."""
+    db = tmp_path / "a.db"
+    src = tmp_path / "c" / "result.json"
+    service = {"id": 6, "type": "service", "date": "2022-03-01T10:42:00", "action": "pin"}
+    first = [_msg(i, f"post {i}") for i in range(1, 11) if i != 6]
+    _export(src, [*first[:5], service, *first[5:]])
+    import_paths(db, [src])
+    # A later export of ids 3..9: posts 4 and 7 are gone; 6 is still the service message.
+    _export(
+        src, [_msg(3, "post 3"), _msg(5, "post 5"), service, _msg(8, "post 8"), _msg(9, "post 9")]
+    )
+    summary = import_paths(db, [src])
+    assert summary.found_deleted == 2
+    conn = connect(db)
+    rows = conn.execute("SELECT message_id, method FROM deletions ORDER BY message_id").fetchall()
+    assert [tuple(r) for r in rows] == [(4, "import"), (7, "import")]
+    assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 9  # all kept
+    detail = get_post(conn, 1700000001, 4)
+    assert detail is not None and detail.deletion is not None
+    assert detail.deletion.method == "import" and len(detail.versions) == 1
+    assert import_paths(db, [src]).found_deleted == 0
+    _export(src, [_msg(9, "post 9"), _msg(2, "post 2")])  # out of order: gaps mean nothing
+    assert import_paths(db, [src]).found_deleted == 0
+    assert verify(conn).ok and verify(conn).deletions == 2

@@ -108,8 +108,10 @@ def import_cmd(
     """Import Telegram Desktop JSON exports (result.json) into the archive.
 
     Each file is imported completely or not at all; importing the same
-    export again adds nothing. For the layout channels/<username>/result.json
-    the folder name is taken as the username."""
+    export again adds nothing; a later export with changed text adds
+    versions, and archived posts missing from inside its message range are
+    recorded as deleted (the archive keeps them). For the layout
+    channels/<username>/result.json the folder name is taken as the username."""
     show_bar = not quiet and not as_json and sys.stderr.isatty()
     with _progress(show_bar) as progress:
         from telewatch.sources.desktop_export import import_paths
@@ -125,6 +127,7 @@ def import_cmd(
                 "messages": summary.messages,
                 "new_posts": summary.new_posts,
                 "new_versions": summary.new_versions,
+                "found_deleted": summary.found_deleted,
             }
         )
         return
@@ -136,10 +139,16 @@ def import_cmd(
             f"{f.path}: {name} ({f.channel_id}): {f.messages} messages"
             f" ({f.service} service skipped), {f.new_posts} new posts,"
             f" {f.new_versions - f.new_posts} new versions of known posts, {f.unchanged} unchanged"
+            + (
+                f", {f.found_deleted} archived posts deleted since (not in this export)"
+                if f.found_deleted
+                else ""
+            )
         )
     click.echo(
         f"imported {summary.messages} messages from {len(summary.files)} file(s) into"
         f" {app.db_path}: {summary.new_posts} new posts, {summary.new_versions} versions written"
+        + (f", {summary.found_deleted} deletions found" if summary.found_deleted else "")
     )
 
 

@@ -22,7 +22,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,10 +34,12 @@ from telewatch.models import (
     ChannelSeen,
     Engagement,
     Entity,
+    Event,
     ForwardOrigin,
     Media,
     MediaKind,
     Post,
+    PostDeleted,
     PostSeen,
     UserError,
 )
@@ -522,6 +524,9 @@ class FileSummary:
     service: int
     new_posts: int
     new_versions: int
+    # Archived posts inside this export's id range that it no longer has:
+    # deleted since the archive captured them (tombstones, method "import").
+    found_deleted: int = 0
 
     @property
     def unchanged(self) -> int:
@@ -549,6 +554,11 @@ class ImportSummary:
     def new_versions(self) -> int:
         """Versions written (first versions of new posts included)."""
         return sum(f.new_versions for f in self.files)
+
+    @property
+    def found_deleted(self) -> int:
+        """Archived posts the exports show as deleted since (tombstones written)."""
+        return sum(f.found_deleted for f in self.files)
 
 
 def import_paths(
@@ -733,7 +743,8 @@ def _import_one(
     )
     source = _produced_elsewhere(path, username) if big else _produce(path, username)
     channel: Channel | None = None
-    new_posts = new_versions = messages = service = 0
+    new_posts = new_versions = messages = service = found_deleted = 0
+    gaps = _Gaps()
     conn.execute("BEGIN IMMEDIATE")
     try:
         for msg in source:
@@ -747,12 +758,15 @@ def _import_one(
                 written = write_prepared(conn, msg[1], ())
                 new_posts += written.posts_new
                 new_versions += written.versions
+                gaps.add(p.message_id for p in msg[1])
                 if progress:
                     progress(done + msg[2], total)
             elif kind == "error":
                 raise UserError(msg[1])
             else:
                 messages, service = msg[1], msg[2]
+        if channel is not None:
+            found_deleted = _tombstone_gaps(conn, channel.id, gaps)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -770,4 +784,51 @@ def _import_one(
         service=service,
         new_posts=new_posts,
         new_versions=new_versions,
+        found_deleted=found_deleted,
     )
+
+
+class _Gaps:
+    """Message-id gaps of one export, read in order. Telegram Desktop writes
+    a chat's messages in ascending id order, service messages included, so
+    an id missing between two exported ones was deleted before the export
+    (or is a service message, which the archive never holds). Out of order
+    ids make the gaps meaningless: then none is reported."""
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[int, int]] = []
+        self.last: int | None = None
+        self.ordered = True
+
+    def add(self, ids: Iterable[int]) -> None:
+        for mid in ids:
+            if self.last is not None:
+                if mid <= self.last:
+                    self.ordered = False
+                elif mid > self.last + 1:
+                    self.ranges.append((self.last + 1, mid - 1))
+            self.last = mid if self.last is None else max(self.last, mid)
+
+
+def _tombstone_gaps(conn: sqlite3.Connection, channel_id: int, gaps: _Gaps) -> int:
+    """Tombstone (method "import") the archived, not yet deleted posts of
+    ``channel_id`` that fall in the export's gaps; returns how many. Posts
+    before the export's first or after its last message are not judged (an
+    export may cover a date range only)."""
+    if not gaps.ordered or not gaps.ranges:
+        return 0
+    now = datetime.now(UTC).replace(microsecond=0)
+    events: list[Event] = []
+    for lo, hi in gaps.ranges:
+        for (mid,) in conn.execute(
+            "SELECT message_id FROM posts WHERE channel_id = ? AND message_id BETWEEN ? AND ?"
+            " AND deleted_at IS NULL",
+            (channel_id, lo, hi),
+        ):
+            events.append(PostDeleted(channel_id, int(mid), now, "import"))
+    if not events:
+        return 0
+    stats = apply_events(conn, events, ())
+    if stats.errors:
+        raise UserError(f"cannot record deletions ({stats.reasons[0]})")
+    return stats.deletions

@@ -226,3 +226,55 @@ def test_a_channel_listed_by_username_and_by_id_is_worked_once(daemon_world: Dae
         "a post after the hand-over",
     )
     assert w.stop(p) == 0
+
+
+def test_daemon_waits_for_a_bulk_import_instead_of_failing(daemon_world: DaemonWorld) -> None:
+    """Started while a bulk import holds the archive, the daemon says so in
+    its log and waits (SIGTERM still stops it at once, exit 0); when the
+    import finishes it starts archiving."""
+    import sqlite3
+    import time
+
+    from telewatch.sources.desktop_export import _enter_bulk_mode, _leave_bulk_mode
+    from telewatch.store.db import connect as open_archive
+    from telewatch.store.db import migrate
+
+    w = daemon_world
+    d = 1500000805
+
+    def setup(emu: object) -> None:
+        emu.add_channel(d, "busy_chan", "Busy Channel")  # type: ignore[attr-defined]
+        for k in range(10):
+            emu.post(d, f"busy {k}", push=False)  # type: ignore[attr-defined]
+
+    w.emu.call(setup)
+    w.write_config([{"username": "busy_chan"}])
+    migrate(w.db)
+    holder = open_archive(w.db, readonly=False)
+    assert _enter_bulk_mode(holder)  # nobody else has it: an import would hold it like this
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO watched_posts VALUES (1, 1, NULL, '2022-03-01T00:00:00Z')")
+    holder.execute("COMMIT")  # the exclusive lock stays with the "import" until it closes
+    try:
+        p = w.start()
+        time.sleep(2.5)
+        assert p.poll() is None, "the daemon gave up instead of waiting"
+        t0 = time.monotonic()
+        assert w.stop(p) == 0 and time.monotonic() - t0 < 3
+        assert "archive busy" in (w.root / "daemon.log").read_text()
+        p = w.start()
+        time.sleep(1.5)
+        assert p.poll() is None
+    finally:
+        _leave_bulk_mode(holder)
+        holder.close()
+    w.wait_running(p)
+    w.wait_for(
+        lambda: w.query("SELECT COUNT(*) FROM posts WHERE channel_id = ?", d) == [(10,)],
+        20,
+        "the channel archived after the import",
+    )
+    assert w.stop(p) == 0
+    conn = sqlite3.connect(w.db)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()

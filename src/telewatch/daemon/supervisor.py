@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
@@ -41,7 +42,7 @@ from telewatch.sources.telegram import (
     session_file,
 )
 from telewatch.store import watchlist
-from telewatch.store.db import connect, migrate
+from telewatch.store.db import ArchiveBusy, connect, migrate
 from telewatch.store.writer import Writer
 
 from .channel import ChannelWorker, Shared
@@ -51,6 +52,11 @@ from .pacing import Scheduler
 log = logging.getLogger("telewatch.daemon")
 
 STOP_BUDGET = 4.0
+# Waiting for an archive a bulk import holds: each attempt blocks the event
+# loop at most ARCHIVE_PROBE_MS, then the daemon sleeps ARCHIVE_RETRY seconds
+# (woken by SIGTERM).
+ARCHIVE_PROBE_MS = 300
+ARCHIVE_RETRY = 2.0
 """Seconds the shutdown may take before the process gives up waiting."""
 
 
@@ -244,8 +250,12 @@ class Daemon:
             )
         lock = SessionLock(tg.session)
         lock.acquire()
+        presence: sqlite3.Connection | None = None
         try:
-            migrate(self.db)
+            presence = await self._open_archive(stop)
+            if presence is None:
+                log.info("stopped while waiting for the archive")
+                return 0
             merge_watchlist(self.db, self.settings)
             proxy = tg.proxy.get_secret_value() if tg.proxy else None
             source = TelegramSource(
@@ -261,7 +271,33 @@ class Daemon:
             finally:
                 await source.close()  # bounded: saves the session even if Telegram stalls
         finally:
+            if presence is not None:
+                presence.close()
             lock.release()
+
+    async def _open_archive(self, stop: asyncio.Event) -> sqlite3.Connection | None:
+        """Migrate the archive and keep a connection to it open for the
+        daemon's life (after one read), so that a `telewatch import` started
+        meanwhile shares it (WAL) instead of taking it for itself. While a
+        bulk import holds it, wait (SIGTERM still stops at once) instead of
+        failing; None when stopped first."""
+        waited = 0.0
+        while not stop.is_set():
+            try:
+                migrate(self.db, busy_timeout_ms=ARCHIVE_PROBE_MS)
+                conn = connect(self.db, busy_timeout_ms=ARCHIVE_PROBE_MS)
+                conn.execute("SELECT 1 FROM posts LIMIT 1").fetchall()
+                return conn
+            except ArchiveBusy:
+                if waited == 0.0 or waited % 60 < ARCHIVE_RETRY:
+                    log.warning(
+                        "archive busy (a bulk import holds it); waiting for it",
+                        extra={"archive": str(self.db), "waited_s": round(waited)},
+                    )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), ARCHIVE_RETRY)
+            waited += ARCHIVE_RETRY
+        return None
 
     async def _run_connected(
         self,

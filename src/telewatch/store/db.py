@@ -43,18 +43,21 @@ def parse_iso(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def _apply_pragmas(conn: sqlite3.Connection) -> None:
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+def _apply_pragmas(conn: sqlite3.Connection, busy_timeout_ms: int | None = None) -> None:
+    timeout = BUSY_TIMEOUT_MS if busy_timeout_ms is None else busy_timeout_ms
+    conn.execute(f"PRAGMA busy_timeout = {timeout}")
     conn.execute("PRAGMA foreign_keys = ON")
 
 
-def migrate(path: Path) -> None:
+def migrate(path: Path, *, busy_timeout_ms: int | None = None) -> None:
     """Create the archive at ``path`` (and its parent directory) or bring an
     older one up to ``SCHEMA_VERSION``; WAL mode is switched on.
 
     Each migration runs in its own transaction, so a failure leaves the
     archive at the previous version. Raises UserError when the archive was
-    written by a newer telewatch or the file is not a SQLite database."""
+    written by a newer telewatch or the file is not a SQLite database, and
+    ArchiveBusy when another process holds it longer than ``busy_timeout_ms``
+    (default BUSY_TIMEOUT_MS)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +68,7 @@ def migrate(path: Path) -> None:
     except sqlite3.Error as err:
         raise UserError(f"cannot open archive {path}: {err}") from None
     try:
-        _apply_pragmas(conn)
+        _apply_pragmas(conn, busy_timeout_ms)
         try:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         except sqlite3.DatabaseError as err:
@@ -149,27 +152,35 @@ def _statements(script: str) -> list[str]:
     return out
 
 
-def connect(path: Path, *, readonly: bool = True) -> sqlite3.Connection:
+def connect(
+    path: Path, *, readonly: bool = True, busy_timeout_ms: int | None = None
+) -> sqlite3.Connection:
     """A synchronous connection to an existing archive.
 
     ``row_factory`` is ``sqlite3.Row``; busy_timeout and foreign keys are
     set. ``readonly=True`` opens ``file:...?mode=ro`` (readers); a writer
     connection (``readonly=False``) uses autocommit mode so that the caller
     owns transactions with explicit ``BEGIN IMMEDIATE``. Raises UserError
-    when the archive does not exist or has an unexpected schema version."""
+    when the archive does not exist or has an unexpected schema version, and
+    ArchiveBusy when another process holds it longer than ``busy_timeout_ms``
+    (default BUSY_TIMEOUT_MS; the connection keeps that timeout)."""
     try:
-        return _open(Path(path), readonly)
+        return _open(Path(path), readonly, busy_timeout_ms)
     except _HotJournal:
         # A write (a bulk import) was cut off by a crash and left a hot
         # rollback journal that a read-only connection may not undo: a
         # read-write open rolls it back (the archive is as before that
         # write) and migrate() puts it back in WAL mode.
-        migrate(path)
-        return _open(Path(path), readonly)
+        migrate(path, busy_timeout_ms=busy_timeout_ms)
+        return _open(Path(path), readonly, busy_timeout_ms)
 
 
-def _busy(path: Path) -> UserError:
-    return UserError(
+class ArchiveBusy(UserError):
+    """Another process holds the archive (a bulk import does for its whole run)."""
+
+
+def _busy(path: Path) -> ArchiveBusy:
+    return ArchiveBusy(
         f"archive {path} is busy: another telewatch process holds it"
         " (a bulk `telewatch import` does until it finishes); try again then"
     )
@@ -179,7 +190,7 @@ class _HotJournal(Exception):
     """A read-only open found a hot rollback journal (SQLITE_READONLY_ROLLBACK)."""
 
 
-def _open(path: Path, readonly: bool) -> sqlite3.Connection:
+def _open(path: Path, readonly: bool, busy_timeout_ms: int | None) -> sqlite3.Connection:
     if not path.exists():
         raise UserError(
             f"archive {path} does not exist; run `telewatch import` or `telewatch run` first"
@@ -193,7 +204,7 @@ def _open(path: Path, readonly: bool) -> sqlite3.Connection:
         else:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
-        _apply_pragmas(conn)
+        _apply_pragmas(conn, busy_timeout_ms)
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if not readonly:
             conn.execute("PRAGMA synchronous = NORMAL")

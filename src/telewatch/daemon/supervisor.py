@@ -52,12 +52,12 @@ from .pacing import Scheduler
 log = logging.getLogger("telewatch.daemon")
 
 STOP_BUDGET = 4.0
+"""Seconds the shutdown may take before the process gives up waiting."""
 # Waiting for an archive a bulk import holds: each attempt blocks the event
 # loop at most ARCHIVE_PROBE_MS, then the daemon sleeps ARCHIVE_RETRY seconds
 # (woken by SIGTERM).
 ARCHIVE_PROBE_MS = 300
 ARCHIVE_RETRY = 2.0
-"""Seconds the shutdown may take before the process gives up waiting."""
 
 
 def install_signal_handlers(stop: asyncio.Event, reload_event: asyncio.Event | None = None) -> None:

@@ -74,8 +74,9 @@ def test_time_text_round_trips_and_rejects_naive_times() -> None:
 
 
 def test_version_1_archive_is_migrated_with_its_full_text_index_rebuilt(tmp_path: Path) -> None:
-    """Schema 1 (unicode61 index) → current: the index is recreated from
-    posts.text with the ascii tokenizer; search, edits and the chain work."""
+    """Schema 1 (unicode61 index) → current: the index is recreated with the
+    ascii tokenizer from every version of each post (an edited post is found
+    by its earlier words too); search, later edits and the chain work."""
     path = tmp_path / "v1.db"
     raw = sqlite3.connect(path, isolation_level=None)
     raw.execute("PRAGMA journal_mode = WAL")
@@ -90,6 +91,11 @@ def test_version_1_archive_is_migrated_with_its_full_text_index_rebuilt(tmp_path
         (),
     )
     raw.execute("COMMIT")
+    raw.execute("BEGIN IMMEDIATE")  # post 2 edited while the archive was at schema 1
+    write_prepared(
+        raw, [prepare_post(PostSeen(Post(77, 2, T0, "Конвой подорван в Москве"), T0, "live"))], ()
+    )
+    raw.execute("COMMIT")
     assert raw.execute("SELECT user_version FROM pragma_user_version").fetchone()[0] == 1
     raw.close()
 
@@ -98,7 +104,8 @@ def test_version_1_archive_is_migrated_with_its_full_text_index_rebuilt(tmp_path
     ddl = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'posts_fts'").fetchone()[0]
     assert "tokenize='ascii'" in ddl
     assert [h.message_id for h in search(conn, "السماوة")] == [1]
-    assert [h.message_id for h in search(conn, "Самара")] == [2]
+    assert [(h.message_id, h.matched_version) for h in search(conn, "Самара")] == [(2, 1)]
+    assert [(h.message_id, h.matched_version) for h in search(conn, "Москва")] == [(2, None)]
     # Index rows exist exactly for the posts with words.
     indexed = conn.execute("SELECT count(*) FROM posts_fts WHERE posts_fts MATCH 'c77'")
     assert indexed.fetchone()[0] == 2

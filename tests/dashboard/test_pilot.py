@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from telewatch.dashboard.app import make_app, screenshot_svg
 from telewatch.dashboard.panels import AlertsPanel, ChannelsPanel, FeedPanel
 from telewatch.dashboard.rtl import visual
@@ -189,14 +187,13 @@ async def test_screenshot_svg_keeps_visual_order(dash_archive: Path) -> None:
 
 
 async def test_an_import_while_the_dashboard_runs_shares_the_archive(
-    dash_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dash_archive: Path, tmp_path: Path, import_journal_modes: list[str]
 ) -> None:
     """With the dashboard open, `telewatch import` stays in WAL mode (it does
     not take the archive for itself) and the imported posts appear live."""
     import json
-    import sqlite3
 
-    from telewatch.sources import desktop_export
+    from telewatch.sources.desktop_export import import_paths
 
     app = fixed_app(dash_archive, live=True, poll_interval=0.1)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -211,14 +208,6 @@ async def test_an_import_while_the_dashboard_runs_shares_the_archive(
         export = tmp_path / "result.json"
         doc = {"name": "Imported", "type": "public_channel", "id": 1700000077, "messages": msgs}
         export.write_text(json.dumps(doc), encoding="utf-8")
-        modes: list[str] = []
-        real = desktop_export._import_one
-
-        def spy(conn: sqlite3.Connection, *args: object) -> object:
-            modes.append(conn.execute("PRAGMA journal_mode").fetchone()[0])
-            return real(conn, *args)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(desktop_export, "_import_one", spy)
-        desktop_export.import_paths(dash_archive, [export])
-        assert modes == ["wal"]
+        import_paths(dash_archive, [export])
+        assert import_journal_modes == ["wal"]
         await until(pilot, lambda: feed.row_count == before + 3)

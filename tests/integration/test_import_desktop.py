@@ -257,47 +257,27 @@ def _journal_mode(db: Path) -> str:
 
 
 def test_import_alone_runs_in_bulk_mode_and_leaves_wal(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, import_journal_modes: list[str]
 ) -> None:
     """Nobody else has the archive open: the import writes through a rollback
     journal under an exclusive lock, and the archive is in WAL mode after."""
-    from telewatch.sources import desktop_export
-
     db = tmp_path / "a.db"
-    modes: list[str] = []
-    real = desktop_export._import_one
-
-    def spy(conn: sqlite3.Connection, *args: Any) -> Any:
-        modes.append(conn.execute("PRAGMA journal_mode").fetchone()[0])
-        return real(conn, *args)
-
-    monkeypatch.setattr(desktop_export, "_import_one", spy)
     import_paths(db, [_export(tmp_path / "x" / "result.json", [_msg(1, "one"), _msg(2, "two")])])
-    assert modes == ["truncate"]
+    assert import_journal_modes == ["truncate"]
     assert _journal_mode(db) == "wal"
     assert not Path(f"{db}-journal").exists() or Path(f"{db}-journal").stat().st_size == 0
     assert connect(db).execute("SELECT count(*) FROM posts").fetchone()[0] == 2
 
 
 def test_import_beside_an_open_reader_stays_in_wal_without_waiting(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, import_journal_modes: list[str]
 ) -> None:
     """A daemon or dashboard has the archive open: the import keeps WAL, does
     not wait for the busy timeout, and the reader sees the posts after."""
-    from telewatch.sources import desktop_export
-
     db = tmp_path / "a.db"
     import_paths(db, [_export(tmp_path / "a" / "result.json", [_msg(1, "one")], cid=1700000003)])
     reader = connect(db)
     assert reader.execute("SELECT count(*) FROM posts").fetchone()[0] == 1
-    modes: list[str] = []
-    real = desktop_export._import_one
-
-    def spy(conn: sqlite3.Connection, *args: Any) -> Any:
-        modes.append(conn.execute("PRAGMA journal_mode").fetchone()[0])
-        return real(conn, *args)
-
-    monkeypatch.setattr(desktop_export, "_import_one", spy)
     during: list[int] = []
 
     def progress(done: int, total: int) -> None:  # per batch in the transaction, then per file
@@ -307,7 +287,7 @@ def test_import_beside_an_open_reader_stays_in_wal_without_waiting(
     export = _export(tmp_path / "b" / "result.json", [_msg(1, "x"), _msg(2, "y")])
     import_paths(db, [export], progress=progress)
     assert time.monotonic() - t0 < 3
-    assert modes == ["wal"]
+    assert import_journal_modes == ["truncate", "wal"]  # setup alone (bulk), then beside us
     assert during == [1, 3]  # the committed state while importing, never blocked; then all
     assert reader.execute("SELECT count(*) FROM posts").fetchone()[0] == 3
 

@@ -42,7 +42,7 @@ from telewatch.sources.telegram import (
     session_file,
 )
 from telewatch.store import watchlist
-from telewatch.store.db import ArchiveBusy, connect, migrate
+from telewatch.store.db import ArchiveBusy, connect, hold_open, migrate
 from telewatch.store.writer import Writer
 
 from .channel import ChannelWorker, Shared
@@ -285,9 +285,7 @@ class Daemon:
         while not stop.is_set():
             try:
                 migrate(self.db, busy_timeout_ms=ARCHIVE_PROBE_MS)
-                conn = connect(self.db, busy_timeout_ms=ARCHIVE_PROBE_MS)
-                conn.execute("SELECT 1 FROM posts LIMIT 1").fetchall()
-                return conn
+                return hold_open(self.db, busy_timeout_ms=ARCHIVE_PROBE_MS)
             except ArchiveBusy:
                 if waited == 0.0 or waited % 60 < ARCHIVE_RETRY:
                     log.warning(

@@ -28,6 +28,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from telewatch.dashboard.panels import AlertsPanel, ChannelsPanel, FeedPanel
 from telewatch.dashboard.screens import HelpScreen, PostScreen, SearchScreen
 from telewatch.models import UserError
+from telewatch.store.db import hold_open
 from telewatch.store.feed import (
     AlertCounter,
     AlertHit,
@@ -158,8 +159,7 @@ class TelewatchApp(App[int]):
             # taking the archive for itself (bulk mode) and leaving every
             # poll waiting on a lock until it finishes.
             try:
-                self._presence = open_reader(self.db_path)
-                self._presence.execute("SELECT 1 FROM posts LIMIT 1").fetchall()
+                self._presence = hold_open(self.db_path)
             except (sqlite3.Error, UserError):
                 self._presence = None  # polls will say what is wrong
         self.query_one(FeedPanel).focus()

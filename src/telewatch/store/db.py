@@ -72,7 +72,7 @@ def migrate(path: Path, *, busy_timeout_ms: int | None = None) -> None:
         try:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         except sqlite3.DatabaseError as err:
-            if "locked" in str(err):
+            if _locked(err):
                 raise _busy(path) from None
             raise UserError(
                 f"{path} is not a telewatch archive ({err}); choose another --db path"
@@ -85,7 +85,7 @@ def migrate(path: Path, *, busy_timeout_ms: int | None = None) -> None:
         try:
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.OperationalError as err:
-            if "locked" in str(err):
+            if _locked(err):
                 raise _busy(path) from None
             raise
         if 0 < version < SCHEMA_VERSION:
@@ -179,6 +179,27 @@ class ArchiveBusy(UserError):
     """Another process holds the archive (a bulk import does for its whole run)."""
 
 
+def hold_open(path: Path, *, busy_timeout_ms: int | None = None) -> sqlite3.Connection:
+    """A read-only connection that has read once, for a long-running process
+    (daemon, dashboard) to keep while it runs: as long as it is open, a
+    `telewatch import` sees the archive in use and shares it (WAL) instead of
+    taking it for itself. Raises like ``connect``."""
+    conn = connect(path, busy_timeout_ms=busy_timeout_ms)
+    try:
+        # A WAL reader registers in the shared-memory index on its first read.
+        conn.execute("SELECT 1 FROM posts LIMIT 1").fetchall()
+    except sqlite3.Error as err:
+        conn.close()
+        if _locked(err):
+            raise _busy(path) from None
+        raise
+    return conn
+
+
+def _locked(err: sqlite3.Error) -> bool:
+    return "locked" in str(err)
+
+
 def _busy(path: Path) -> ArchiveBusy:
     return ArchiveBusy(
         f"archive {path} is busy: another telewatch process holds it"
@@ -217,7 +238,7 @@ def _open(path: Path, readonly: bool, busy_timeout_ms: int | None) -> sqlite3.Co
             conn.close()
         if getattr(err, "sqlite_errorname", "") == "SQLITE_READONLY_ROLLBACK":
             raise _HotJournal from None
-        if "locked" in str(err):
+        if _locked(err):
             raise _busy(path) from None
         raise UserError(f"cannot open archive {path}: {err}") from None
     if version != SCHEMA_VERSION:

@@ -252,7 +252,6 @@ class _State:
     version_id: int | None = None
     latest_sample: tuple[Any, ...] | None = None
     sample_loaded: bool = False
-    db_versions: int = 0  # versions archived before this run
     new_texts: list[str] | None = None  # texts of the versions this run adds
 
 
@@ -284,7 +283,7 @@ def _load_states(
                     (cid, *part),
                 ).fetchall()
         for r in rows:
-            out[(cid, r[0])] = _State(r[1], r[2] or 0, r[3], r[4], r[5], db_versions=r[2] or 0)
+            out[(cid, r[0])] = _State(r[1], r[2] or 0, r[3], r[4], r[5])
     return out
 
 
@@ -395,10 +394,10 @@ def write_prepared(
             )  # fmt: skip
         # The index holds every version's words: an edit replaces the post's
         # entry (contentless FTS: deleting needs the exact indexed body).
-        before = _texts_before(conn, key, st)
-        body = p.body if not before and len(st.new_texts or ()) == 1 else ""
-        if not body:
-            body = index_body([*before, *(st.new_texts or ())])
+        new_texts = st.new_texts or []
+        before = _texts_before(conn, key, st, st.version_no - len(new_texts))
+        texts = [*before, *new_texts]
+        body = p.body if len(texts) == 1 else index_body(texts)  # p.body: index_text(p.text)
         if before:
             old = index_body(before)
             if old:
@@ -452,16 +451,18 @@ def write_prepared(
     return PostsStats(len(rows), len(versions), n_samples, n_alerts)
 
 
-def _texts_before(conn: sqlite3.Connection, key: tuple[int, int], st: _State) -> list[str]:
-    """Texts of the versions archived before this run, oldest first."""
-    if st.db_versions == 0 or st.db_text is None:
+def _texts_before(
+    conn: sqlite3.Connection, key: tuple[int, int], st: _State, archived: int
+) -> list[str]:
+    """Texts of the ``archived`` versions stored before this run, oldest first."""
+    if archived == 0 or st.db_text is None:
         return []
-    if st.db_versions == 1:
+    if archived == 1:
         return [st.db_text]  # posts.text mirrors the only version
     rows = conn.execute(
         "SELECT text FROM post_versions WHERE channel_id = ? AND message_id = ?"
         " AND version_no <= ? ORDER BY version_no",
-        (*key, st.db_versions),
+        (*key, archived),
     ).fetchall()
     return [r[0] for r in rows]
 

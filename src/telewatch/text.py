@@ -434,3 +434,73 @@ def _language(toks: list[str], text: str, joined: str | None = None) -> str:
     # Ties go to the order of _LATIN_STOPWORDS (en, fr, de, es, tr).
     order = list(_LATIN_STOPWORDS)
     return max(counts, key=lambda lang: (counts[lang], -order.index(lang)))
+
+
+# --------------------------------------------------------------------------
+# Terminal-safe text.
+# --------------------------------------------------------------------------
+
+# What a terminal would obey instead of showing: C0 controls (ESC starts
+# cursor movement, screen clearing, title setting, OSC 8 links, …), DEL, the
+# C1 controls (U+009B is a one-character CSI on some terminals), the bidi
+# embeddings, overrides and isolates that reorder what follows them (U+202E
+# makes "abc\u202egnp.exe" read "abcexe.png"), the line and paragraph
+# separators, and lone surrogates (which cannot even be encoded). Tab and
+# newline are kept in multi-line text. The bidi *marks* (LRM, RLM, ALM) and
+# the zero-width joiners stay: Arabic and Persian text uses them legitimately
+# (ZWNJ is part of Persian spelling) and they cannot reorder a line.
+_UNSAFE_ONE_LINE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_UNSAFE_MULTI_LINE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def _visible(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    if c < 0x20:
+        return chr(0x2400 + c)  # Control Pictures: ␀ … ␛ … ␟
+    if c == 0x7F:
+        return "\u2421"  # ␡
+    return f"<U+{c:04X}>"
+
+
+def printable(text: str, *, multiline: bool = True) -> str:
+    """``text`` safe to write to a terminal: every control character a terminal
+    would act on is shown instead (ESC → ``␛``, CR → ``␍``, U+202E →
+    ``<U+202E>``, a C1 control → ``<U+009B>``). Right-to-left letters and the
+    bidi marks are kept, so Arabic and Persian stay readable. With
+    ``multiline=False`` newline and tab are shown too (``␊``, ``␉``), so that a
+    field cannot start a line of its own. Idempotent; the identity on clean text."""
+    rx = _UNSAFE_MULTI_LINE if multiline else _UNSAFE_ONE_LINE
+    return rx.sub(_visible, text) if rx.search(text) else text
+
+
+def quoted(value: str, limit: int = 80) -> str:
+    """``value`` for an error message: quoted, terminal-safe (``printable``
+    with ``multiline=False``) and cut to ``limit`` characters with the full
+    length said, so that echoing hostile input back neither drives the
+    terminal nor floods it."""
+    shown = printable(value, multiline=False)
+    if len(shown) > limit:
+        shown = f"{shown[: limit - 1]}…' ({len(value)} characters)"
+        return "'" + shown
+    return f"'{shown}'"
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group()):04x}"
+
+
+def json_printable(document: str) -> str:
+    """A JSON document (``json.dumps(..., ensure_ascii=False)``) with the
+    characters a terminal would act on written as ``\\uXXXX`` escapes. JSON
+    already escapes C0 controls; this adds DEL, C1, the bidi embeddings,
+    overrides and isolates, U+2028/U+2029 and lone surrogates. Lossless:
+    parsing the result gives the same data (those characters only occur
+    inside JSON strings, where the escape means the same character)."""
+    return _JSON_UNSAFE.sub(_json_escape, document) if _JSON_UNSAFE.search(document) else document

@@ -17,6 +17,7 @@ import click
 
 from telewatch import __version__
 from telewatch.models import UserError
+from telewatch.text import printable
 
 DEFAULT_DB = Path("data/telewatch.db")
 
@@ -58,7 +59,16 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as err:
-            click.echo(f"error: {err}", err=True)
+            click.echo(f"error: {printable(str(err), multiline=False)}", err=True)
+            ctx.exit(2)
+        except click.UsageError as err:
+            # A bad option value of a subcommand: one line like every other
+            # error (click's form is three lines, with the usage first).
+            where = err.ctx.command_path if err.ctx is not None else "telewatch"
+            click.echo(
+                f"error: {printable(err.format_message(), multiline=False)} (see `{where} --help`)",
+                err=True,
+            )
             ctx.exit(2)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -69,7 +79,8 @@ class _Group(click.Group):
             if os.environ.get("TELEWATCH_DEBUG"):
                 raise
             click.echo(
-                f"error: {type(err).__name__}: {err} (set TELEWATCH_DEBUG=1 for a traceback)",
+                f"error: {type(err).__name__}: {printable(str(err), multiline=False)}"
+                " (set TELEWATCH_DEBUG=1 for a traceback)",
                 err=True,
             )
             ctx.exit(1)

@@ -30,6 +30,7 @@ from telewatch.store.queries import (
     resolve_post_ref,
     search,
 )
+from telewatch.text import json_printable, printable, quoted
 
 
 def _json_default(obj: Any) -> Any:
@@ -43,7 +44,14 @@ def _json_default(obj: Any) -> Any:
 
 
 def _dump(obj: Any) -> None:
-    click.echo(json.dumps(obj, default=_json_default, ensure_ascii=False, indent=2))
+    # Lossless, but with the characters a terminal would act on (C1, bidi
+    # overrides, lone surrogates) as \u escapes: archived text is hostile.
+    click.echo(json_printable(json.dumps(obj, default=_json_default, ensure_ascii=False, indent=2)))
+
+
+def _line(text: str) -> str:
+    """Archived or user-given text for one line of terminal output."""
+    return printable(text, multiline=False)
 
 
 def parse_when(value: str | None, *, end: bool = False) -> datetime | None:
@@ -58,11 +66,26 @@ def parse_when(value: str | None, *, end: bool = False) -> datetime | None:
             start = datetime(d.year, d.month, d.day, tzinfo=UTC)
             return start + timedelta(days=1) if end else start
         dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
+        return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
     except ValueError:
         raise UserError(
-            f"{value!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]"
+            f"{quoted(value)} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]"
         ) from None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31 as an end is the day after it; 0001-01-01T00:00+01:00 is before year 1.
+        raise UserError(
+            f"{quoted(value)} is outside the dates this archive can hold (years 1-9999)"
+        ) from None
+
+
+def _window(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """``--since``/``--until`` as a half-open UTC window; refuses an empty one."""
+    lo, hi = parse_when(since), parse_when(until, end=True)
+    if lo is not None and hi is not None and hi <= lo:
+        raise UserError(
+            f"--since {since} is not before --until {until}: nothing can match; swap them?"
+        )
+    return lo, hi
 
 
 def _when(dt: datetime | None) -> str:
@@ -184,14 +207,15 @@ def search_cmd(
     clitics and inflections), so السماوة also finds السّماوة and بالسماوة.
     Every version is searched: a post edited since is found by its earlier
     words, and the hit says which version had them."""
+    lo, hi = _window(since, until)
     conn = connect(app.db_path)
     channel_id = resolve_channel(conn, channel_ref).id if channel_ref else None
     hits = search(
         conn,
         query,
         channel_id=channel_id,
-        since=parse_when(since),
-        until=parse_when(until, end=True),
+        since=lo,
+        until=hi,
         limit=limit,
         raw=raw,
     )
@@ -202,7 +226,7 @@ def search_cmd(
         click.echo("no matches", err=True)
         return
     for h in hits:
-        who = f"@{h.username}" if h.username else (h.channel_title or str(h.channel_id))
+        who = _line(f"@{h.username}" if h.username else (h.channel_title or str(h.channel_id)))
         flags = (" [deleted]" if h.deleted else "") + (
             f" [{h.version_count} versions]" if h.version_count > 1 else ""
         )
@@ -211,17 +235,17 @@ def search_cmd(
         click.echo(click.style(f"{who}/{h.message_id}", bold=True) + f"  {_when(h.date)}{flags}")
         click.echo("  " + _highlight(h.snippet, h.highlights))
         if h.url:
-            click.echo(f"  {h.url}")
+            click.echo(f"  {_line(h.url)}")
 
 
 def _highlight(snippet: str, spans: tuple[tuple[int, int], ...]) -> str:
     out: list[str] = []
     pos = 0
     for a, b in spans:
-        out.append(snippet[pos:a])
-        out.append(click.style(snippet[a:b], fg="yellow", bold=True))
+        out.append(_line(snippet[pos:a]))
+        out.append(click.style(_line(snippet[a:b]), fg="yellow", bold=True))
         pos = b
-    out.append(snippet[pos:])
+    out.append(_line(snippet[pos:]))
     return "".join(out)
 
 
@@ -231,8 +255,9 @@ def _highlight(snippet: str, spans: tuple[tuple[int, int], ...]) -> str:
 
 
 def word_diff(old: str, new: str) -> str:
-    """``old`` → ``new`` as words with ``[-removed-]`` and ``{+added+}``."""
-    a, b = old.split(), new.split()
+    """``old`` → ``new`` as words with ``[-removed-]`` and ``{+added+}``,
+    terminal-safe (``printable``)."""
+    a, b = printable(old).split(), printable(new).split()
     out: list[str] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if op == "equal":
@@ -264,47 +289,54 @@ def show_cmd(app: AppContext, post_ref: str, as_json: bool) -> None:
 
 
 def _print_detail(d: PostDetail) -> None:
+    # Every field below may come from a hostile channel or export: each line
+    # goes through printable() before it reaches the terminal.
     click.echo(
-        click.style(f"{d.channel.label}/{d.message_id}", bold=True) + f"  {d.channel.title or ''}"
+        click.style(_line(f"{d.channel.label}/{d.message_id}"), bold=True)
+        + _line(f"  {d.channel.title or ''}")
     )
     click.echo(f"published  {_when(d.date)}")
     if d.url:
-        click.echo(f"link       {d.url}")
+        click.echo(_line(f"link       {d.url}"))
     if d.forward:
         f = d.forward
         origin = f.name or (str(f.channel_id) if f.channel_id else "?")
         extra = f"/{f.message_id}" if f.message_id else ""
-        click.echo(f"forwarded  from {origin}{extra}" + (f" ({_when(f.date)})" if f.date else ""))
+        click.echo(
+            _line(f"forwarded  from {origin}{extra}" + (f" ({_when(f.date)})" if f.date else ""))
+        )
     if d.reply_to:
         click.echo(f"reply to   {d.reply_to}")
     if d.media:
         m = d.media
         size = f", {m.width}x{m.height}" if m.width and m.height else ""
-        click.echo(f"media      {m.kind}{f' {m.mime}' if m.mime else ''}{size}")
+        click.echo(_line(f"media      {m.kind}{f' {m.mime}' if m.mime else ''}{size}"))
     if d.deletion:
         click.echo(
             click.style("DELETED", fg="red", bold=True)
-            + f"    detected {_when(d.deletion.detected_at)} ({d.deletion.method})"
+            + _line(f"    detected {_when(d.deletion.detected_at)} ({d.deletion.method})")
         )
     if d.engagement:
         last = d.engagement[-1]
         reactions = " ".join(f"{k} {v}" for k, v in last.reactions.items())
         click.echo(
-            f"engagement {last.views or 0} views, {last.forwards or 0} forwards,"
-            f" {last.replies or 0} replies {reactions} ({len(d.engagement)} samples,"
-            f" last {_when(last.sampled_at)})"
+            _line(
+                f"engagement {last.views or 0} views, {last.forwards or 0} forwards,"
+                f" {last.replies or 0} replies {reactions} ({len(d.engagement)} samples,"
+                f" last {_when(last.sampled_at)})"
+            )
         )
     prev = None
     for v in d.versions:
         edit = f", edited {_when(v.edit_date)}" if v.edit_date else ""
         click.echo(
             click.style(f"\n── version {v.version_no}", bold=True)
-            + f" (captured {_when(v.captured_at)} via {v.source}{edit})"
+            + _line(f" (captured {_when(v.captured_at)} via {v.source}{edit})")
         )
-        click.echo(v.text if prev is None else word_diff(prev.text, v.text))
+        click.echo(printable(v.text) if prev is None else word_diff(prev.text, v.text))
         if prev is not None and prev.media != v.media:
-            click.echo(f"(media changed: {prev.media.kind if prev.media else 'none'} → "
-                       f"{v.media.kind if v.media else 'none'})")  # fmt: skip
+            click.echo(_line(f"(media changed: {prev.media.kind if prev.media else 'none'} → "
+                       f"{v.media.kind if v.media else 'none'})"))  # fmt: skip
         prev = v
 
 
@@ -337,11 +369,10 @@ def export_cmd(
 ) -> None:
     """Export one record per post (latest text, version count, deletion,
     forward origin, views ...) as JSON lines or CSV; fields in docs/SCHEMA.md."""
+    lo, hi = _window(since, until)
     conn = connect(app.db_path)
     channel_id = resolve_channel(conn, channel_ref).id if channel_ref else None
-    rows = export_rows(
-        conn, channel_id=channel_id, since=parse_when(since), until=parse_when(until, end=True)
-    )
+    rows = export_rows(conn, channel_id=channel_id, since=lo, until=hi)
     if output is None:
         try:
             _write_rows(sys.stdout, fmt, rows)

@@ -15,6 +15,7 @@ import click
 
 from telewatch.cli import AppContext, channels, main
 from telewatch.models import UserError
+from telewatch.text import json_printable, printable
 
 
 def _settings(app: AppContext) -> Any:
@@ -152,7 +153,7 @@ def status(app: AppContext, as_json: bool) -> None:
                 for r in rows
             ],
         }
-        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        click.echo(json_printable(json.dumps(out, ensure_ascii=False, indent=2)))
         return
     if run_ is None:
         click.echo("daemon: never ran on this archive")
@@ -181,8 +182,10 @@ def status(app: AppContext, as_json: bool) -> None:
             state = f"flood {_fmt_age((r.flood_until - now).total_seconds())}"
         prog = "-" if r.backfill_progress is None else f"{r.backfill_progress * 100:.0f}%"
         last = _fmt_age(None if r.last_post_at is None else (now - r.last_post_at).total_seconds())
+        label = printable(r.label, multiline=False)
         click.echo(
-            f"{r.label[:28]:<28} {state:<12} {r.posts:>7} {last:>9} {prog:>8} {r.errors:>6}  {r.detail or ''}"
+            f"{label[:28]:<28} {state:<12} {r.posts:>7} {last:>9} {prog:>8} {r.errors:>6}  "
+            + printable(r.detail or "", multiline=False)
         )
 
 

@@ -16,6 +16,7 @@ from telewatch.models import AlertRule, UserError
 from telewatch.store import alerts as alert_store
 from telewatch.store import feed
 from telewatch.store.db import connect
+from telewatch.text import json_printable, printable
 
 _POST_REF = re.compile(r"^(?P<channel>.+?)/(?P<id>\d+)/?(?:\?.*)?$")
 
@@ -101,7 +102,7 @@ def alerts_cmd(obj: AppContext, as_json: bool, n_hits: int, rule: str | None) ->
                 for h in hits
             ],
         }
-        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        click.echo(json_printable(json.dumps(out, ensure_ascii=False, indent=2)))
         return
     if not names:
         click.echo("no alert rules: add [[alerts]] tables to the config (docs/DASHBOARD.md)")
@@ -124,8 +125,11 @@ def alerts_cmd(obj: AppContext, as_json: bool, n_hits: int, rule: str | None) ->
             what = "(no longer in the config)"
         last = _iso(c.last_at) if c else None
         click.echo(
-            f"{name:<24} {c.total if c else 0:>6} {c.new if c else 0:>5} "
-            f"{c.edit if c else 0:>5} {c.delete if c else 0:>5}  {last or '—'}  {what}"
+            printable(
+                f"{name:<24} {c.total if c else 0:>6} {c.new if c else 0:>5} "
+                f"{c.edit if c else 0:>5} {c.delete if c else 0:>5}  {last or '—'}  {what}",
+                multiline=False,
+            )
         )
     if hits:
         click.echo("")
@@ -133,8 +137,11 @@ def alerts_cmd(obj: AppContext, as_json: bool, n_hits: int, rule: str | None) ->
         for h in hits:
             excerpt = " ".join(h.excerpt.split())[:70]
             click.echo(
-                f"  {feed.iso(h.hit_at)}  {h.rule:<16} {h.kind:<6} "
-                f"{feed.tme_url(h.channel_id, h.message_id, h.username)}  {excerpt}"
+                printable(
+                    f"  {feed.iso(h.hit_at)}  {h.rule:<16} {h.kind:<6} "
+                    f"{feed.tme_url(h.channel_id, h.message_id, h.username)}  {excerpt}",
+                    multiline=False,
+                )
             )
 
 
@@ -174,7 +181,12 @@ def watch_post(
             for w in rows:
                 ch = feed.find_channel(conn, None, w.channel_id)
                 url = feed.tme_url(w.channel_id, w.message_id, ch[1] if ch else None)
-                click.echo(f"{url}  since {w.added_at}" + (f"  {w.note}" if w.note else ""))
+                click.echo(
+                    printable(
+                        f"{url}  since {w.added_at}" + (f"  {w.note}" if w.note else ""),
+                        multiline=False,
+                    )
+                )
             if not rows:
                 click.echo("no watched posts; mark one with `telewatch watch-post @channel/123`")
         finally:

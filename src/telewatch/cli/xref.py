@@ -17,6 +17,7 @@ import click
 
 from telewatch.cli import AppContext, main
 from telewatch.models import UserError
+from telewatch.text import json_printable, printable
 
 
 def _open(ctx: AppContext, writable: bool) -> sqlite3.Connection:
@@ -33,6 +34,12 @@ def _url(username: str | None, message_id: int) -> str | None:
 
 def _post_label(username: str | None, channel_id: int, message_id: int) -> str:
     return f"@{username}/{message_id}" if username else f"{channel_id}/{message_id}"
+
+
+def _say(line: str) -> None:
+    """One line of human output: article and archived text are hostile, so
+    every control character is shown instead of reaching the terminal."""
+    click.echo(printable(line, multiline=False))
 
 
 def _one_line(text: str, n: int = 160) -> str:
@@ -82,68 +89,64 @@ def _missing(res: Any) -> list[dict[str, Any]]:
 def _print_xref(res: Any) -> None:
     art = res.article
     pub = art.published.isoformat() if art.published else "unknown (pass --published ISO)"
-    click.echo(f"Article: {art.title or art.source} [{art.language}], published {pub}")
-    click.echo(f"Event time zone: {res.event_timezone}")
-    click.echo("Citations:")
+    _say(f"Article: {art.title or art.source} [{art.language}], published {pub}")
+    _say(f"Event time zone: {res.event_timezone}")
+    _say("Citations:")
     if not res.citations:
-        click.echo(
-            "  none found (no t.me link, @handle, archived channel name or 'Telegram channels')"
-        )
+        _say("  none found (no t.me link, @handle, archived channel name or 'Telegram channels')")
     for c in res.citations:
         if c.kind == "vague":
-            click.echo(f"  vague   “{c.text}” (no channel named)")
+            _say(f"  vague   “{c.text}” (no channel named)")
         elif c.channel_id is not None:
             sim = "" if c.similarity >= 1.0 else f", name similarity {c.similarity:.2f}"
-            click.echo(
+            _say(
                 f"  {c.kind:<7} “{c.text}” → {_post_label(c.username, c.channel_id, 0)[:-2]}"
                 f" ({c.title}){sim}" + (f", post {c.message_id}" if c.message_id else "")
             )
         else:
             hint = f" — `--watch` adds @{c.username} to the watch list" if c.username else ""
-            click.echo(f"  {c.kind:<7} “{c.text}” → NOT in the archive{hint}")
+            _say(f"  {c.kind:<7} “{c.text}” → NOT in the archive{hint}")
     if res.dates:
-        click.echo("Dates (UTC windows):")
+        _say("Dates (UTC windows):")
         for d in res.dates:
-            click.echo(
+            _say(
                 f"  {d.text}: {d.start:%Y-%m-%d %H:%M} – {d.end:%Y-%m-%d %H:%M}"
                 + ("" if d.weight >= 1 else " (background)")
             )
     else:
-        click.echo("Dates: none found")
+        _say("Dates: none found")
     if res.entities:
         names = ", ".join(dict.fromkeys(e.surface for e in res.entities))
-        click.echo(f"Places and actors: {names}")
+        _say(f"Places and actors: {names}")
     if res.concepts:
-        click.echo(f"Event terms: {', '.join(sorted(res.concepts))}")
+        _say(f"Event terms: {', '.join(sorted(res.concepts))}")
     for note in res.notes:
-        click.echo(f"Note: {note}")
-    click.echo("")
+        _say(f"Note: {note}")
+    _say("")
     if not res.matches:
-        click.echo(
-            f"No match: of {res.candidates_considered} candidate posts none reached 'suggest'."
-        )
+        _say(f"No match: of {res.candidates_considered} candidate posts none reached 'suggest'.")
         return
-    click.echo(f"Matches ({res.candidates_considered} candidate posts considered):")
+    _say(f"Matches ({res.candidates_considered} candidate posts considered):")
     for i, m in enumerate(res.matches, 1):
         p, ev = m.post, m.evidence
         url = _url(p.username, p.message_id) or ""
-        click.echo(
+        _say(
             f"{i:>2}. {m.confidence.upper():<7} {_post_label(p.username, p.channel_id, p.message_id)}"
             f"  {p.date.astimezone(UTC):%Y-%m-%d %H:%M} UTC  score {m.score:.2f}  {url}"
         )
         ch = ev.get("channel")
         if isinstance(ch, dict):
-            click.echo(f"      channel: cited as “{ch['cited_as']}” ({ch['kind']})")
+            _say(f"      channel: cited as “{ch['cited_as']}” ({ch['kind']})")
         else:
-            click.echo("      channel: not cited by the article")
+            _say("      channel: not cited by the article")
         ents = ev.get("entities") or []
         if ents:
             pairs = ", ".join(f"{e['entity']} ↔ {e['matched']}" for e in ents)  # type: ignore[union-attr]
-            click.echo(f"      entities: {pairs}")
+            _say(f"      entities: {pairs}")
         terms = ev.get("event_terms") or []
         nums = ev.get("numbers") or []
         if terms or nums:
-            click.echo(
+            _say(
                 f"      event terms: {', '.join(terms) or '-'}; numbers: {', '.join(nums) or '-'}"  # type: ignore[arg-type]
             )
         t = ev["time"]
@@ -153,11 +156,11 @@ def _print_xref(res: Any) -> None:
         )
         before = t["minutes_before_publication"]
         extra = f", {before} min before publication" if before is not None else ""
-        click.echo(f"      time: {where} “{t['window']}”{extra}")
+        _say(f"      time: {where} “{t['window']}”{extra}")
         sim = ev["similarity"]
         assert isinstance(sim, dict)
         sem = f", semantic {sim['semantic']}" if sim.get("semantic") is not None else ""
-        click.echo(f"      language {ev['language_pair']}; word overlap {sim['word_overlap']}{sem}")
+        _say(f"      language {ev['language_pair']}; word overlap {sim['word_overlap']}{sem}")
         history = []
         if ev.get("edited"):
             history.append(
@@ -171,10 +174,11 @@ def _print_xref(res: Any) -> None:
             history.append("digest post")
         if ev.get("relayed_verbatim"):
             history.append("carried verbatim by another channel")
-        click.echo(f"      history: {'; '.join(history) if history else 'unchanged since capture'}")
-        click.echo(f"      text: {_one_line(p.text)}")
+        _say(f"      history: {'; '.join(history) if history else 'unchanged since capture'}")
+        _say(f"      text: {_one_line(p.text)}")
     if not any(m.confidence == "link" for m in res.matches):
-        click.echo("\nNo match is certain enough for 'link'; the list above are suggestions.")
+        _say("")
+        _say("No match is certain enough for 'link'; the list above are suggestions.")
 
 
 @main.command("xref")
@@ -222,12 +226,13 @@ def xref_cmd(
         doc = xref_json(res)
         if watch:
             doc["watch_added"] = added
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        click.echo(json_printable(json.dumps(doc, ensure_ascii=False, indent=2)))
         return
     _print_xref(res)
     if watch:
         if added:
-            click.echo(f"\nAdded to the watch list: {', '.join('@' + u for u in added)}")
+            click.echo("")
+            _say(f"Added to the watch list: {', '.join('@' + u for u in added)}")
         else:
             click.echo("\nNo cited channel with a username is missing from the archive.")
 
@@ -268,26 +273,26 @@ def trace_cmd(
             "origin": {"channel_id": res.origin.channel_id, "message_id": res.origin.message_id},
             "spread": [s.to_json(_url(s.post.username, s.post.message_id)) for s in res.spread],
         }
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        click.echo(json_printable(json.dumps(doc, ensure_ascii=False, indent=2)))
         return
     o = res.origin
-    click.echo(
+    _say(
         f"Origin: {_post_label(o.username, o.channel_id, o.message_id)} "
         f"{o.date:%Y-%m-%d %H:%M} UTC  {_url(o.username, o.message_id) or ''}"
     )
     if (o.channel_id, o.message_id) != (res.start.channel_id, res.start.message_id):
         s = res.start
-        click.echo(f"  (traced from {_post_label(s.username, s.channel_id, s.message_id)})")
-    click.echo(f"  {_one_line(o.text)}")
+        _say(f"  (traced from {_post_label(s.username, s.channel_id, s.message_id)})")
+    _say(f"  {_one_line(o.text)}")
     if len(res.spread) == 1:
-        click.echo("No forward, copy or paraphrase found in the other archived channels.")
+        _say("No forward, copy or paraphrase found in the other archived channels.")
         return
-    click.echo(f"{'kind':<11} {'post':<28} {'delay':>9}  {'sim':>5}")
+    _say(f"{'kind':<11} {'post':<28} {'delay':>9}  {'sim':>5}")
     for item in res.spread[1:]:
         p = item.post
         via = f"  via {item.via}" if item.via else ""
         flags = " (deleted)" if p.deleted_at else ""
-        click.echo(
+        _say(
             f"{item.kind:<11} {_post_label(p.username, p.channel_id, p.message_id):<28} "
             f"{item.delay_minutes:>7.0f} m  {item.similarity:>5.2f}{via}{flags}"
         )

@@ -17,13 +17,29 @@ from typing import Any
 
 from telewatch.models import Entity, ForwardOrigin, Media, UserError
 from telewatch.store.db import iso, parse_iso
-from telewatch.text import fts_query, query_stems, stem, tokens
+from telewatch.text import fts_query, query_stems, quoted, stem, tokens
 
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _TME_REF = re.compile(
     r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/(?:s/)?([A-Za-z0-9_]+)(?:/(\d+))?/?(?:\?.*)?$",
     re.IGNORECASE,
 )
+
+
+MAX_ID = 2**63 - 1
+"""Telegram ids (channels, messages) are 64-bit signed at most: the largest
+integer SQLite stores. A larger number names nothing and is refused."""
+
+
+def _id(text: str, what: str, ref: str) -> int:
+    """``text`` (decimal digits of any script: ``١٢`` is 12) as an id in
+    1..MAX_ID. Raises UserError naming ``ref``."""
+    n = int(text)
+    if n == 0:
+        raise UserError(f"{quoted(ref)}: {what} 0 is not an id (ids start at 1)")
+    if n > MAX_ID:
+        raise UserError(f"{quoted(ref)}: {what} is too large (at most {MAX_ID})")
+    return n
 
 
 def _dt(text: str | None) -> datetime | None:
@@ -94,11 +110,11 @@ def parse_channel_ref(ref: str) -> tuple[int | None, str | None]:
         digits = r.lstrip("-")
         if r.startswith("-100") and len(digits) > 3:
             digits = digits[3:]
-        return int(digits), None
+        return _id(digits, "the channel id", ref), None
     if _USERNAME.fullmatch(r):
         return None, r
     raise UserError(
-        f"{ref!r} is not a channel: give @username, username, a numeric id or a t.me link"
+        f"{quoted(ref)} is not a channel: give @username, username, a numeric id or a t.me link"
     )
 
 
@@ -123,7 +139,8 @@ def resolve_channel(conn: sqlite3.Connection, ref: str) -> ChannelRow:
                 row = conn.execute(f"{_CHANNEL_COUNTS} WHERE c.id = ?", (old[0],)).fetchone()
     if row is None:
         raise UserError(
-            f"no channel {ref!r} in the archive; `telewatch channels list` shows what is archived"
+            f"no channel {quoted(ref)} in the archive;"
+            " `telewatch channels list` shows what is archived"
         )
     return channel_row(row, with_counts=True)
 
@@ -134,11 +151,13 @@ def resolve_post_ref(conn: sqlite3.Connection, ref: str) -> tuple[ChannelRow, in
     r = ref.strip()
     m = _TME_REF.match(r)
     if m and m.group(2):
-        return resolve_channel(conn, m.group(1)), int(m.group(2))
+        message_id = _id(m.group(2), "the message id", ref)
+        return resolve_channel(conn, m.group(1)), message_id
     head, sep, tail = r.rpartition("/")
-    if not sep or not tail.isdigit() or not head:
-        raise UserError(f"{ref!r} is not a post: give CHANNEL/ID, e.g. @rafidain_watch/18372")
-    return resolve_channel(conn, head), int(tail)
+    if not sep or not tail.isdecimal() or not head:
+        raise UserError(f"{quoted(ref)} is not a post: give CHANNEL/ID, e.g. @rafidain_watch/18372")
+    message_id = _id(tail, "the message id", ref)
+    return resolve_channel(conn, head), message_id
 
 
 def list_channels(conn: sqlite3.Connection) -> list[ChannelRow]:
@@ -271,6 +290,32 @@ def _date_window(
         args.append(iso(until))
 
 
+MAX_QUERY_CHARS = 4096
+"""A longer search query is refused (a post is at most 4096 characters)."""
+
+
+def check_raw(query: str) -> None:
+    """Refuse a raw FTS5 expression that could step outside the
+    ``body : (…)`` group it is searched in: a ``)`` closing more than was
+    opened (``x) OR (y`` would escape the ``--channel`` and date filters).
+    Column filters inside the group only narrow it (FTS5 intersects nested
+    filters: ``meta : c1`` there matches nothing). Text inside double quotes
+    is a phrase and never syntax. Raises UserError."""
+    depth = 0
+    in_string = False
+    for ch in query:
+        if ch == '"':
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise UserError(f"--raw query {quoted(query)} closes a parenthesis it never opened")
+
+
 def raw_fts(query: str) -> str:
     """Normalise the words of a raw FTS5 expression, keeping its operators
     (AND, OR, NOT, NEAR must be upper case, as in FTS5)."""
@@ -309,15 +354,21 @@ def search(
     (``deleted=True``). When more than SCORE_WINDOW posts match, only the
     SCORE_WINDOW most recently captured matches are ranked (a common word
     then finds recent posts first). Raises UserError for an empty query or
-    bad raw syntax."""
+    bad raw syntax or a query longer than MAX_QUERY_CHARS."""
+    if len(query) > MAX_QUERY_CHARS:
+        raise UserError(
+            f"the query is {len(query)} characters long; search for at most"
+            f" {MAX_QUERY_CHARS} (a few distinctive words work best)"
+        )
     if raw:
+        check_raw(query)
         expr: str | None = raw_fts(query)
         if not (expr or "").strip():
             expr = None
     else:
         expr = fts_query(query)
     if expr is None:
-        raise UserError(f"nothing to search for in {query!r}: give at least one word")
+        raise UserError(f"nothing to search for in {quoted(query)}: give at least one word")
     # Channel and publication day are tokens of the `meta` column, so FTS
     # intersects them with the words instead of SQL filtering every match.
     match = [f"body : ({expr})"]
@@ -352,7 +403,7 @@ def search(
     except sqlite3.OperationalError as err:
         if raw and "locked" not in str(err) and "busy" not in str(err):
             raise UserError(
-                f"bad FTS5 query {query!r} ({err}); drop --raw to search plain words"
+                f"bad FTS5 query {quoted(query)} ({err}); drop --raw to search plain words"
             ) from None
         raise
     best = sorted(scored, key=lambda r: (r[1], -r[0]))[: max(1, limit)]

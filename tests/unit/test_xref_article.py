@@ -9,6 +9,7 @@ import pytest
 
 from telewatch.models import UserError
 from telewatch.xref.article import guess_language, read_article
+from telewatch.xref.fetch import FetchLimits
 
 HTML = """<!doctype html><html lang="fr"><head><title>Irak</title>
 <meta property="article:published_time" content="2022-03-01T16:45:00+03:30"></head>
@@ -41,7 +42,7 @@ def test_published_option_overrides_the_page(tmp_path: Path) -> None:
 def test_unreachable_url_is_a_clear_error() -> None:
     """A URL that cannot be fetched raises a one-line UserError naming it."""
     with pytest.raises(UserError, match=r"could not fetch http://127\.0\.0\.1:9/"):
-        read_article("http://127.0.0.1:9/article")
+        read_article("http://127.0.0.1:9/article", limits=FetchLimits(allow_local=True))
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -64,3 +65,35 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_language_guess(text: str, lang: str) -> None:
     """The six languages of the project are told apart."""
     assert guess_language(text) == lang
+
+
+def test_hostile_article_files_are_one_line_errors(tmp_path: Path) -> None:
+    """Binary, non-UTF-8 and oversized article files raise one-line UserErrors."""
+    binary = tmp_path / "a.html"
+    binary.write_bytes(b"<html>\x00\x01\x02\xff" * 100)
+    with pytest.raises(UserError, match="is a binary file, not an article"):
+        read_article(str(binary))
+    arabic = tmp_path / "ar.txt"
+    arabic.write_bytes("قناة رافدين ووتش".encode("cp1256"))
+    with pytest.raises(UserError, match=r"is not UTF-8 text \(byte 0\); convert it first"):
+        read_article(str(arabic))
+    big = tmp_path / "big.txt"
+    big.write_text("x" * 5000, "utf-8")
+    with pytest.raises(UserError, match="5,000 bytes, more than --max-bytes 4,096"):
+        read_article(str(big), limits=FetchLimits(max_bytes=4096))
+
+
+def test_deeply_nested_html_is_read(tmp_path: Path) -> None:
+    """100,000 nested <div>s (an HTML bomb) still give the article's text, quickly."""
+    n = 100_000
+    page = tmp_path / "nested.html"
+    page.write_text(
+        "<html><body><article><p>Deux convois ont été visés à Samawa selon Rafidain Watch.</p>"
+        + "<div>" * n
+        + "x"
+        + "</div>" * n
+        + "</article></body></html>",
+        "utf-8",
+    )
+    art = read_article(str(page))
+    assert "Samawa" in art.text

@@ -7,6 +7,7 @@ with ``TELEWATCH_DEBUG=1``)."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -44,6 +45,20 @@ class AppContext:
             return Path(self.settings().storage.db)
         env = os.environ.get("TELEWATCH_STORAGE__DB")
         return Path(env) if env else DEFAULT_DB
+
+
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``nan`` and ``inf`` (which pass
+    FloatRange's comparisons, or fail later far from the option)."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The float, or a usage error for a non-finite or out-of-range number."""
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv
 
 
 def _default_config_exists() -> bool:

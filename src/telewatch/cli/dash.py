@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from telewatch.cli import AppContext, main
+from telewatch.cli import AppContext, FiniteFloatRange, main
 from telewatch.models import AlertRule, UserError
 from telewatch.store import alerts as alert_store
 from telewatch.store import feed
@@ -234,7 +234,7 @@ def watch_post(
 )
 @click.option(
     "--duration",
-    type=click.FloatRange(min=1),
+    type=FiniteFloatRange(min=1),
     default=60.0,
     show_default=True,
     help="Seconds to run with --headless.",
@@ -248,7 +248,7 @@ def watch_post(
 )
 @click.option(
     "--speed",
-    type=click.FloatRange(min=0.1),
+    type=FiniteFloatRange(min=0.1),
     default=1.0,
     show_default=True,
     help="Scenario time multiplier (2 = twice as fast).",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from telewatch.cli import main
+from telewatch.cli import FiniteFloatRange, main
 from telewatch.models import UserError
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def emulator_group() -> None:
 )
 @click.option(
     "--speed",
-    type=float,
+    type=FiniteFloatRange(min=0.001),
     default=None,
     help="Timeline speed factor (default: the scenario's, or 1).",
 )

@@ -15,9 +15,10 @@ from typing import Any
 
 import click
 
-from telewatch.cli import AppContext, main
+from telewatch.cli import AppContext, FiniteFloatRange, main
 from telewatch.models import UserError
 from telewatch.text import json_printable, printable
+from telewatch.xref.fetch import DEFAULT_MAX_BYTES, DEFAULT_MAX_REDIRECTS, DEFAULT_TIMEOUT
 
 
 def _open(ctx: AppContext, writable: bool) -> sqlite3.Connection:
@@ -190,6 +191,39 @@ def _print_xref(res: Any) -> None:
 @click.option(
     "--watch", is_flag=True, help="Add cited channels missing from the archive to the watch list."
 )
+@click.option(
+    "--max-bytes",
+    default=DEFAULT_MAX_BYTES,
+    show_default=True,
+    type=click.IntRange(1, 1 << 30),
+    help="Largest article read: decoded bytes of a URL (after gzip), size of a file or stdin.",
+)
+@click.option(
+    "--fetch-timeout",
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    type=FiniteFloatRange(0.1, 3600),
+    help="Seconds a URL may take in all: resolving, connecting, redirects and the body.",
+)
+@click.option(
+    "--max-redirects",
+    default=DEFAULT_MAX_REDIRECTS,
+    show_default=True,
+    type=click.IntRange(0, 30),
+    help="Redirects a URL may take.",
+)
+@click.option(
+    "--allow-local",
+    is_flag=True,
+    help="Let a URL (or a redirect) reach loopback, private and link-local addresses.",
+)
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="Let a URL reach this one local host (e.g. a local web archive); repeatable.",
+)
 @click.pass_obj
 def xref_cmd(
     ctx: AppContext,
@@ -199,10 +233,16 @@ def xref_cmd(
     semantic: bool,
     as_json: bool,
     watch: bool,
+    max_bytes: int,
+    fetch_timeout: float,
+    max_redirects: int,
+    allow_local: bool,
+    allow_hosts: tuple[str, ...],
 ) -> None:
     """Find the archived posts an ARTICLE cites (file, HTML, URL or - for stdin)."""
     from telewatch.xref.article import parse_time, read_article
     from telewatch.xref.candidates import add_to_watchlist
+    from telewatch.xref.fetch import FetchLimits
     from telewatch.xref.rank import cross_reference
 
     pub = None
@@ -212,7 +252,14 @@ def xref_cmd(
             raise UserError(
                 f"--published {published!r} is not ISO 8601; e.g. 2022-03-01T16:45:00+03:30"
             )
-    art = read_article(article, pub)
+    limits = FetchLimits(
+        max_bytes=max_bytes,
+        timeout=fetch_timeout,
+        max_redirects=max_redirects,
+        allow_local=allow_local,
+        allow_hosts=frozenset(h.strip().lower() for h in allow_hosts),
+    )
+    art = read_article(article, pub, limits)
     conn = _open(ctx, writable=semantic or watch)
     try:
         res = cross_reference(conn, art, limit=limit, semantic=semantic)
@@ -244,7 +291,7 @@ def xref_cmd(
     "window_hours",
     default=24.0,
     show_default=True,
-    type=click.FloatRange(1, 24 * 30),
+    type=FiniteFloatRange(1, 24 * 30),
     help="Hours around the origin to search.",
 )
 @click.option("--semantic", is_flag=True, help="Add paraphrases found by embeddings.")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from telewatch.models import UserError
 from telewatch.text import normalize
+from telewatch.xref.fetch import FetchLimits, fetch
 
 _HTML_SNIFF = re.compile(r"^\s*(<!doctype html|<html|<head|<body|<article|<meta)", re.I)
 _META_TIME = re.compile(
@@ -114,39 +115,76 @@ def _from_html(html: str, source: str) -> tuple[str, str, datetime | None, str |
     return text, title, published, lang_m.group(1).lower() if lang_m else None
 
 
-def _fetch(url: str) -> str:
-    import httpx
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml")
 
-    try:
-        resp = httpx.get(
-            url, timeout=15.0, follow_redirects=True, headers={"User-Agent": "telewatch"}
-        )
-        resp.raise_for_status()
-    except httpx.HTTPError as err:
+
+def _fetch(url: str, limits: FetchLimits) -> tuple[str, bool]:
+    """The page at ``url`` as text and whether it is HTML (xref.fetch's limits)."""
+    page = fetch(url, limits)
+    if page.content_type and page.content_type not in (*_HTML_TYPES, "text/plain"):
         raise UserError(
-            f"could not fetch {url} ({type(err).__name__}: {err}); "
-            "check the network or save the page and pass the file"
-        ) from err
-    return resp.text
+            f"{page.url} is {page.content_type}, not an HTML or text page;"
+            " save the article's text and pass the file"
+        )
+    if b"\x00" in page.body[:8192]:
+        raise UserError(f"{page.url} is binary, not an HTML or text page")
+    text = _decode(page.body, page.charset)
+    is_html = page.content_type in _HTML_TYPES or bool(_HTML_SNIFF.match(text))
+    return text, is_html
 
 
-def read_article(source: str, published: datetime | None = None) -> Article:
+def _decode(body: bytes, charset: str | None) -> str:
+    try:
+        return body.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return body.decode("utf-8", errors="replace")
+
+
+def _read_file(path: Path, source: str, max_bytes: int) -> str:
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise UserError(
+                f"{source} is {size:,} bytes, more than --max-bytes {max_bytes:,};"
+                " pass the article's text only, or raise --max-bytes"
+            )
+        data = path.read_bytes()
+    except OSError as err:
+        raise UserError(f"cannot read {source}: {err.strerror}") from None
+    if b"\x00" in data[:8192]:
+        raise UserError(f"{source} is a binary file, not an article; pass a text or HTML file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UserError(
+            f"{source} is not UTF-8 text (byte {err.start}); convert it first,"
+            " e.g. iconv -f WINDOWS-1256 -t UTF-8"
+        ) from None
+
+
+def read_article(
+    source: str, published: datetime | None = None, limits: FetchLimits | None = None
+) -> Article:
     """Read ``source`` (path, URL or ``-`` for stdin). ``published`` overrides
-    the page's own time. Raises UserError for a missing/empty source."""
+    the page's own time; ``limits`` bound a URL fetch (size, time, local
+    addresses) and the size of a file or stdin. Raises UserError for a
+    missing, empty, binary, non-UTF-8, too large or unreachable source."""
+    lim = limits or FetchLimits()
     if source == "-":
-        raw = sys.stdin.read()
+        raw = sys.stdin.read(lim.max_bytes + 1)
+        if len(raw) > lim.max_bytes:
+            raise UserError(
+                f"stdin has more than --max-bytes {lim.max_bytes:,} characters;"
+                " pass the article's text only, or raise --max-bytes"
+            )
         is_html = bool(_HTML_SNIFF.match(raw))
     elif re.match(r"^https?://", source, re.I):
-        raw = _fetch(source)
-        is_html = True
+        raw, is_html = _fetch(source, lim)
     else:
         path = Path(source)
         if not path.is_file():
             raise UserError(f"article file not found: {source}; pass a text/HTML file, a URL or -")
-        try:
-            raw = path.read_text("utf-8")
-        except UnicodeDecodeError as err:
-            raise UserError(f"{source} is not UTF-8 text; convert it first") from err
+        raw = _read_file(path, source, lim.max_bytes)
         is_html = path.suffix.lower() in (".html", ".htm") or bool(_HTML_SNIFF.match(raw))
     title = ""
     lang_hint: str | None = None

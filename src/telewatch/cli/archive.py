@@ -347,7 +347,21 @@ def _print_detail(d: PostDetail) -> None:
 
 @main.command("export")
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default=None,
+    help="jsonl (default) or csv.",
+)
+@click.option(
+    "--excel",
+    is_flag=True,
+    help="CSV for Excel: UTF-8 with a byte-order mark (Arabic/Cyrillic stay readable), CRLF.",
+)
+@click.option(
+    "--csv-raw",
+    is_flag=True,
+    help="Keep CSV cells starting with = + - @ tab or CR as they are (default: prefix ').",
 )
 @click.option("--channel", "channel_ref", help="@username, username or numeric id.")
 @click.option("--since", help="Posts published at or after (YYYY-MM-DD or ISO time, UTC).")
@@ -366,16 +380,28 @@ def export_cmd(
     since: str | None,
     until: str | None,
     output: Path | None,
+    excel: bool,
+    csv_raw: bool,
 ) -> None:
     """Export one record per post (latest text, version count, deletion,
-    forward origin, views ...) as JSON lines or CSV; fields in docs/SCHEMA.md."""
+    forward origin, views ...) as JSON lines or CSV; fields in docs/SCHEMA.md.
+
+    In CSV a cell starting with = + - @ (or tab, CR) is prefixed with ' so that
+    a spreadsheet shows it as text instead of running it as a formula
+    (--csv-raw keeps it as archived)."""
+    if excel and fmt == "jsonl":
+        raise UserError("--excel writes CSV; drop --format jsonl or --excel")
+    if csv_raw and fmt == "jsonl":
+        raise UserError("--csv-raw is for CSV; drop --format jsonl or --csv-raw")
+    fmt = fmt or ("csv" if excel or csv_raw else "jsonl")
+    style = CsvStyle(excel=excel, raw=csv_raw, terminal=output is None and sys.stdout.isatty())
     lo, hi = _window(since, until)
     conn = connect(app.db_path)
     channel_id = resolve_channel(conn, channel_ref).id if channel_ref else None
     rows = export_rows(conn, channel_id=channel_id, since=lo, until=hi)
     if output is None:
         try:
-            _write_rows(sys.stdout, fmt, rows)
+            _write_rows(sys.stdout, fmt, rows, style)
         except BrokenPipeError:
             # `telewatch export | head`: the reader left; that is not an error.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -383,21 +409,57 @@ def export_cmd(
             click.get_current_context().exit(0)
     else:
         with output.open("w", encoding="utf-8", newline="") as fh:
-            n = _write_rows(fh, fmt, rows)
+            n = _write_rows(fh, fmt, rows, style)
         click.echo(f"exported {n} posts to {output}", err=True)
 
 
-def _write_rows(fh: IO[str], fmt: str, rows: Iterator[dict[str, Any]]) -> int:
+@dataclasses.dataclass(frozen=True)
+class CsvStyle:
+    """How CSV cells are written: ``excel`` adds a UTF-8 byte-order mark
+    (Excel otherwise reads UTF-8 as the local code page and garbles Arabic),
+    ``raw`` keeps formula-like cells unescaped."""
+
+    excel: bool = False
+    raw: bool = False
+    terminal: bool = False
+    """Written to a terminal: control characters are shown (text.printable)."""
+
+
+# OWASP "CSV injection": a cell starting with one of these is a formula (or
+# becomes one) in Excel, LibreOffice and Google Sheets.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` safe for a spreadsheet: a string starting with = + - @ tab
+    or CR gets a leading ``'`` (shown as text, never evaluated); other values
+    are unchanged. Numbers are never prefixed: they are not strings here."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _write_rows(
+    fh: IO[str], fmt: str, rows: Iterator[dict[str, Any]], style: CsvStyle | None = None
+) -> int:
     n = 0
+    st = style or CsvStyle()
     if fmt == "csv":
-        writer = csv.DictWriter(fh, fieldnames=list(EXPORT_FIELDS))
+        if st.excel:
+            fh.write("\ufeff")
+        writer = csv.DictWriter(fh, fieldnames=list(EXPORT_FIELDS), lineterminator="\r\n")
         writer.writeheader()
         for r in rows:
+            if not st.raw:
+                r = {k: csv_cell(v) for k, v in r.items()}
+            if st.terminal:
+                r = {k: printable(v) if isinstance(v, str) else v for k, v in r.items()}
             writer.writerow(r)
             n += 1
     else:
         for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+            # Lossless; C1 controls, bidi overrides and lone surrogates as \u escapes.
+            fh.write(json_printable(json.dumps(r, ensure_ascii=False)) + "\n")
             n += 1
     fh.flush()
     return n

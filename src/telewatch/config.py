@@ -43,14 +43,26 @@ _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+# Upper bounds of the numeric keys. A value past these is a typo (an extra
+# digit, seconds for milliseconds) that would otherwise make the daemon wait
+# for years or archive nothing, without a word.
+MAX_INT32 = 2**31 - 1
+MAX_ID = 2**63 - 1
+DAY = 86400.0
+WEEK = 7 * DAY
+YEAR = 365 * DAY
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: TOML has `inf` and `nan` literals; neither is a
+    # usable number of seconds (nan even passes `gt=0` checks as "not > 0").
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TelegramSettings(_Strict):
     """``[telegram]``: the account and how to reach Telegram."""
 
-    api_id: int = Field(default=0, ge=0)
+    api_id: int = Field(default=0, ge=0, le=MAX_INT32)
     api_hash: SecretStr = SecretStr("")
     session: Path = Path("data/telewatch.session")
     proxy: SecretStr | None = None
@@ -85,12 +97,12 @@ def parse_backfill(value: str | int) -> str:
     if isinstance(value, int):
         if value < 0:
             raise ValueError("must not be negative")
-        return str(value)
+        return _backfill_count(value)
     v = value.strip().lower()
     if v == "all":
         return "all"
-    if v.isdigit():
-        return str(int(v))
+    if v.isascii() and v.isdigit():
+        return _backfill_count(int(v))
     if _DATE.match(v):
         try:
             date.fromisoformat(v)
@@ -98,6 +110,14 @@ def parse_backfill(value: str | int) -> str:
             raise ValueError(f"{value!r} is not a valid date") from None
         return v
     raise ValueError('must be "all", a date "YYYY-MM-DD" or a number of posts')
+
+
+def _backfill_count(n: int) -> str:
+    if n > MAX_INT32:
+        raise ValueError(
+            f'{n} posts is more than any channel has (message ids stop at {MAX_INT32}); use "all"'
+        )
+    return str(n)
 
 
 def parse_channel_ref(text: str) -> tuple[str | None, int | None]:
@@ -112,6 +132,8 @@ def parse_channel_ref(text: str) -> tuple[str | None, int | None]:
             n = int(s[3:]) if s.startswith("100") and len(s) > 3 else -n
         if n <= 0:
             raise ValueError(f"{text!r} is not a channel id")
+        if n > MAX_ID:
+            raise ValueError(f"channel id {text.strip()[:40]} is too large (at most {MAX_ID})")
         return None, n
     if t.startswith("@"):
         t = t[1:]
@@ -126,7 +148,7 @@ def parse_channel_ref(text: str) -> tuple[str | None, int | None]:
         if parts and parts[0] == "s":
             parts = parts[1:]
         if len(parts) >= 2 and parts[0] == "c" and parts[1].isdigit():
-            return None, int(parts[1])
+            return parse_channel_ref(parts[1])
         if not parts:
             return _bad_ref(text)
         t = parts[0]
@@ -178,8 +200,10 @@ class ChannelEntry(_Strict):
     @field_validator("id")
     @classmethod
     def _id(cls, v: int | None) -> int | None:
-        if v is not None and v <= 0:
-            raise ValueError("must be a positive bare channel id (e.g. 1500000001)")
+        if v is not None and not 0 < v <= MAX_ID:
+            raise ValueError(
+                f"must be a positive bare channel id (e.g. 1500000001) of at most {MAX_ID}"
+            )
         return v
 
     @model_validator(mode="after")
@@ -219,25 +243,28 @@ DEFAULT_BUDGETS: dict[str, tuple[int, float]] = {
 class DaemonSettings(_Strict):
     """``[daemon]``: schedules, windows and request budgets. Times in seconds."""
 
-    poll_interval: float = Field(default=60.0, gt=0)
+    poll_interval: float = Field(default=60.0, gt=0, le=DAY)
     """How often each poll-mode channel is asked for new posts (round robin)."""
-    reconcile_window: int = Field(default=200, ge=0)
+    reconcile_window: int = Field(default=200, ge=0, le=100_000)
     """How many of each channel's most recent posts deletion reconciliation re-checks."""
-    reconcile_interval: float = Field(default=600.0, gt=0)
-    gap_repair_interval: float = Field(default=1800.0, gt=0)
+    reconcile_interval: float = Field(default=600.0, gt=0, le=WEEK)
+    gap_repair_interval: float = Field(default=1800.0, gt=0, le=WEEK)
     heartbeat_interval: float = Field(default=3.0, gt=0, le=60)
     watchlist_interval: float = Field(default=5.0, gt=0, le=10)
-    engagement_ages: list[float] = Field(default=[3600.0, 21600.0, 86400.0, 604800.0])
-    """Post ages at which views/forwards/reactions are sampled."""
+    engagement_ages: list[float] = Field(
+        default=[3600.0, 21600.0, 86400.0, 604800.0], max_length=64
+    )
+    """Post ages at which views/forwards/reactions are sampled (each above 0
+    and at most a year)."""
     budgets: dict[str, tuple[int, float]] = Field(default_factory=lambda: dict(DEFAULT_BUDGETS))
     """Request budgets: Telegram method → (requests, window seconds). At most
     that many requests of the method are sent in any window. The defaults stay
     just under Telegram's observed limits, so default settings never cause a
     FloodWait; keys you set replace the default for that method."""
-    max_flood_wait: float = Field(default=3600.0, gt=0)
+    max_flood_wait: float = Field(default=3600.0, gt=0, le=WEEK)
     """A FloodWait longer than this marks the work as failed instead of waiting."""
-    reconnect_backoff_max: float = Field(default=60.0, gt=0)
-    rate_scale: float = Field(default=1.0, gt=0)
+    reconnect_backoff_max: float = Field(default=60.0, gt=0, le=DAY)
+    rate_scale: float = Field(default=1.0, gt=0, le=100)
     """Multiplies every budget window (0.01 runs 100x faster, to match an
     emulator started with ``RateModel(scale=0.01)``)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -248,7 +275,21 @@ class DaemonSettings(_Strict):
         for method, (n, window) in v.items():
             if n < 1 or window <= 0:
                 raise ValueError(f"{method}: needs at least 1 request in a positive window")
+            if n > 100_000 or window > DAY:
+                raise ValueError(
+                    f"{method}: at most 100000 requests in a window of at most {DAY:.0f} s"
+                )
         return {**DEFAULT_BUDGETS, **v}
+
+    @field_validator("engagement_ages")
+    @classmethod
+    def _ages(cls, v: list[float]) -> list[float]:
+        for i, age in enumerate(v):
+            if not 0 < age <= YEAR:
+                raise ValueError(
+                    f"item {i} is {age:g}; each age must be above 0 and at most {YEAR:.0f} s"
+                )
+        return v
 
 
 class AlertSettings(_Strict):
@@ -357,14 +398,41 @@ def load_settings(path: Path | None) -> Settings:
             data = tomllib.loads(raw.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
             raise UserError(f"{path}: not valid TOML: {err}") from None
+    env = _env_keys()
     try:
         return Settings(**data)
     except ValidationError as err:
-        raise UserError(_describe(err, path)) from None
+        raise UserError(_describe(err, path, env)) from None
 
 
-def _describe(err: ValidationError, path: Path | None) -> str:
+ENV_PREFIX = "TELEWATCH_"
+
+
+def _env_keys() -> dict[tuple[str, ...], str]:
+    """The config keys set from the environment: key path → variable name.
+    Raises UserError for a ``TELEWATCH_<SECTION>__<KEY>`` variable whose
+    section does not exist (pydantic-settings would silently ignore it)."""
+    out: dict[tuple[str, ...], str] = {}
+    for name in os.environ:
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX):
+            continue
+        parts = tuple(upper[len(ENV_PREFIX) :].lower().split("__"))
+        if parts[0] in Settings.model_fields:
+            out[parts] = name
+        elif len(parts) > 1:
+            raise UserError(
+                f"environment variable {name}: {parts[0]} is not a config section"
+                f" (sections: {', '.join(Settings.model_fields)})"
+            )
+    return out
+
+
+def _describe(
+    err: ValidationError, path: Path | None, env: dict[tuple[str, ...], str] | None = None
+) -> str:
     e = err.errors(include_url=False, include_input=False)[0]
+    raw_loc = tuple(str(p) for p in e.get("loc", ()) if not str(p).startswith("function-"))
     loc = _loc(e.get("loc", ()))
     kind = e.get("type", "")
     if kind == "extra_forbidden":
@@ -374,9 +442,17 @@ def _describe(err: ValidationError, path: Path | None) -> str:
     elif kind == "literal_error":
         expected = e.get("ctx", {}).get("expected", "")
         problem = f"must be {expected}".replace("'", '"')
+    elif kind == "finite_number":
+        problem = "must be a finite number (not inf or nan)"
     else:
         problem = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        problem = problem.replace("Input should be", "must be", 1)
     where = f"{path}: " if path is not None else ""
+    for key, name in (env or {}).items():
+        # The value came from the environment: name the variable, not the file.
+        if raw_loc[: len(key)] == key:
+            where = f"environment variable {name}: "
+            break
     if not loc:
         return f"{where}{problem}"
     return f"{where}{loc}: {problem}"

@@ -168,3 +168,91 @@ def test_the_shipped_example_config_is_valid() -> None:
     s = load_settings(example)
     assert s.channels[0].key == "username:rafidain_watch"
     assert s.daemon.budgets["messages.GetHistory"] == (10, 31.0)
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ("[daemon]\nengagement_ages = [nan]", "daemon.engagement_ages[0]: must be a finite number"),
+        ("[daemon]\nengagement_ages = [inf]", "daemon.engagement_ages[0]: must be a finite number"),
+        ("[daemon]\nengagement_ages = [3600.0, -1.0]", "item 1 is -1; each age must be above 0"),
+        ("[daemon]\nengagement_ages = [1e12]", "each age must be above 0 and at most 31536000 s"),
+        ("[daemon]\npoll_interval = inf", "daemon.poll_interval: must be a finite number"),
+        ("[daemon]\npoll_interval = nan", "daemon.poll_interval: must be a finite number"),
+        ("[daemon]\npoll_interval = 1e9", "daemon.poll_interval: must be less than or equal to"),
+        ("[daemon]\nreconcile_interval = inf", "daemon.reconcile_interval: must be a finite"),
+        ("[daemon]\ngap_repair_interval = 1e300", "daemon.gap_repair_interval: must be less"),
+        ("[daemon]\nheartbeat_interval = nan", "daemon.heartbeat_interval: must be a finite"),
+        ("[daemon]\nwatchlist_interval = -inf", "daemon.watchlist_interval: must be a finite"),
+        ("[daemon]\nmax_flood_wait = inf", "daemon.max_flood_wait: must be a finite number"),
+        ("[daemon]\nreconnect_backoff_max = 1e10", "daemon.reconnect_backoff_max: must be less"),
+        ("[daemon]\nrate_scale = nan", "daemon.rate_scale: must be a finite number"),
+        ("[daemon]\nrate_scale = 1e6", "daemon.rate_scale: must be less than or equal to 100"),
+        ("[daemon]\nreconcile_window = 9223372036854775807", "daemon.reconcile_window: must be"),
+        (
+            '[daemon.budgets]\n"messages.GetHistory" = [10, nan]',
+            "daemon.budgets.messages.GetHistory[1]: must be a finite number",
+        ),
+        (
+            '[daemon.budgets]\n"messages.GetHistory" = [10, inf]',
+            "daemon.budgets.messages.GetHistory[1]: must be a finite number",
+        ),
+        (
+            '[daemon.budgets]\n"messages.GetHistory" = [9223372036854775807, 30.0]',
+            "messages.GetHistory: at most 100000 requests",
+        ),
+        (
+            '[[channels]]\nusername = "rafidain_watch"\nbackfill = 12345678901234567890123456',
+            "channels[0].backfill: 12345678901234567890123456 posts is more than any channel has",
+        ),
+        (
+            '[[channels]]\nusername = "rafidain_watch"\nbackfill = "12345678901234567890123456"',
+            "channels[0].backfill: 12345678901234567890123456 posts",
+        ),
+        ("[[channels]]\nid = 12345678901234567890123456", "channels[0].id: must be a positive"),
+        (
+            '[[channels]]\nlink = "https://t.me/c/12345678901234567890123456/1"',
+            "channel id 12345678901234567890123456 is too large",
+        ),
+        ("[telegram]\napi_id = 12345678901234567890123456", "telegram.api_id: must be less"),
+        ("[telegram]\nflood_sleep_threshold = 1e999", "telegram.flood_sleep_threshold"),
+    ],
+)
+def test_non_finite_and_out_of_range_numbers_are_rejected(
+    tmp_path: Path, snippet: str, message: str
+) -> None:
+    """Every numeric key refuses nan, inf and out-of-range values in one line naming the key."""
+    with pytest.raises(UserError) as err:
+        load_settings(_write(tmp_path, snippet))
+    text = str(err.value)
+    assert message in text, text
+    assert "\n" not in text
+
+
+def test_bad_environment_variable_is_named_not_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unknown key, unknown section or bad value from TELEWATCH_* names the variable."""
+    path = _write(tmp_path, GOOD)
+    monkeypatch.setenv("TELEWATCH_STORAGE__DBB", "x")
+    with pytest.raises(UserError) as err:
+        load_settings(path)
+    assert str(err.value).startswith(
+        "environment variable TELEWATCH_STORAGE__DBB: storage.dbb: unknown key"
+    )
+    monkeypatch.delenv("TELEWATCH_STORAGE__DBB")
+    monkeypatch.setenv("TELEWATCH_STORAG__DB", "x")
+    with pytest.raises(UserError, match="TELEWATCH_STORAG__DB: storag is not a config section"):
+        load_settings(path)
+    monkeypatch.delenv("TELEWATCH_STORAG__DB")
+    monkeypatch.setenv("TELEWATCH_DAEMON__POLL_INTERVAL", "nan")
+    with pytest.raises(UserError) as err:
+        load_settings(path)
+    assert str(err.value) == (
+        "environment variable TELEWATCH_DAEMON__POLL_INTERVAL: daemon.poll_interval:"
+        " must be a finite number (not inf or nan)"
+    )
+    # A bad key in the file is still reported against the file.
+    monkeypatch.delenv("TELEWATCH_DAEMON__POLL_INTERVAL")
+    with pytest.raises(UserError, match=f"^{path}: storage.dbb: unknown key"):
+        load_settings(_write(tmp_path, '[storage]\ndbb = "x"'))

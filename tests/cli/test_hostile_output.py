@@ -222,6 +222,7 @@ def test_errors_echo_hostile_input_visibly_and_briefly(hostile_archive: Path) ->
         (["trace", "evil_chan/1", "--window", "nan"], "'--window': 'nan' is not a finite number"),
         (["export", "--since", "2022-13-45"], "is not a date"),
         (["export", "--excel", "--format", "jsonl"], "--excel writes CSV"),
+        (["watch-post", f"evil_chan/{2**64}"], "is not an id (1..9223372036854775807)"),
     ],
 )
 def test_hostile_arguments_get_one_line(

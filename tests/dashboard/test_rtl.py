@@ -43,3 +43,14 @@ def test_reordering_keeps_the_width(text: str) -> None:
     # Same characters, up to the mirroring of paired brackets in RTL runs.
     unmirror = str.maketrans({")": "(", "»": "«"})
     assert sorted(visual(text).translate(unmirror)) == sorted(text.translate(unmirror))
+
+
+def test_control_characters_and_overrides_are_shown_not_obeyed() -> None:
+    """ESC sequences and U+202E in a post are visible in previews and wrapped text; Arabic reorders."""
+    hostile = "Title \x1b]0;pwned\x07 \x1b[2J invoice \u202egnp.exe"
+    line = preview(hostile, 80)
+    assert "\x1b" not in line and "\u202e" not in line and "\x07" not in line
+    assert line == "Title ␛]0;pwned␇ ␛[2J invoice <U+202E>gnp.exe"
+    lines = wrapped(hostile + "\nسلام\x1b[31m", 80)
+    assert all("\x1b" not in text for text, _ in lines)
+    assert lines[1] == (visual("سلام␛[31m"), True)

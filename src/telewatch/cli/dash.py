@@ -149,7 +149,7 @@ def parse_post_ref(text: str) -> tuple[str | None, int | None, int]:
     """``CHANNEL/ID`` (``@name/12``, ``name/12``, ``https://t.me/name/12``,
     ``t.me/c/1500000001/12``, ``1500000001/12``) → ``(username, channel_id, message_id)``.
     Raises UserError."""
-    from telewatch.config import parse_channel_ref
+    from telewatch.config import MAX_ID, parse_channel_ref
 
     m = _POST_REF.match(text.strip())
     if m is None:
@@ -160,7 +160,10 @@ def parse_post_ref(text: str) -> tuple[str | None, int | None, int]:
         username, channel_id = parse_channel_ref(m.group("channel"))
     except ValueError as err:
         raise UserError(f"{text!r}: {err}") from None
-    return username, channel_id, int(m.group("id"))
+    message_id = int(m.group("id"))
+    if not 0 < message_id <= MAX_ID:
+        raise UserError(f"{text!r}: message id {m.group('id')[:30]} is not an id (1..{MAX_ID})")
+    return username, channel_id, message_id
 
 
 @main.command("watch-post")

@@ -19,6 +19,8 @@ import textwrap
 from bidi import get_display  # type: ignore[import-untyped]
 from rich.cells import cell_len
 
+from telewatch.text import printable
+
 # Hebrew, Arabic, Syriac, Thaana, NKo, Arabic supplements and presentation forms.
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 _SPACES = re.compile(r"\s+")
@@ -60,16 +62,18 @@ def truncate(text: str, width: int) -> str:
 
 
 def preview(text: str, width: int) -> str:
-    """A one-line preview of a post: whitespace collapsed, cut to ``width`` cells,
-    then put in visual order."""
-    return visual(truncate(_SPACES.sub(" ", text).strip(), width))
+    """A one-line preview of a post: whitespace collapsed, control characters
+    and bidi overrides shown (``text.printable``: a post cannot drive the
+    terminal or reorder the line), cut to ``width`` cells, then put in visual order."""
+    return visual(truncate(printable(_SPACES.sub(" ", text).strip(), multiline=False), width))
 
 
 def wrapped(text: str, width: int) -> list[tuple[str, bool]]:
     """``text`` wrapped to ``width`` cells, each line in visual order, with a flag
-    telling whether the line belongs to a right-to-left paragraph (right-align it)."""
+    telling whether the line belongs to a right-to-left paragraph (right-align it).
+    Control characters and bidi overrides are shown, as in ``preview``."""
     lines: list[tuple[str, bool]] = []
-    for paragraph in text.splitlines() or [""]:
+    for paragraph in printable(text).splitlines() or [""]:
         rtl = is_rtl_paragraph(paragraph)
         parts = textwrap.wrap(paragraph, width=max(width, 8)) or [""]
         lines.extend((visual(p), rtl) for p in parts)

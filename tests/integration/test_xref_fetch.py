@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -37,17 +39,15 @@ BOMB = _gzip_bomb(1024)  # 1 GiB decoded from about 1 MB on the wire
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    routes: dict[str, Callable[[_Handler], None]] = {}
+    routes: ClassVar[dict[str, Callable[[_Handler], None]]] = {}
 
     def do_GET(self) -> None:
         route = self.routes.get(self.path.split("?")[0])
         if route is None:
             self.send_error(404)
             return
-        try:
+        with contextlib.suppress(OSError):  # the client left (refused or abandoned)
             route(self)
-        except OSError:
-            pass  # the client left (a refused or abandoned fetch)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -97,7 +97,7 @@ def _pdf(h: _Handler) -> None:
 @pytest.fixture
 def server() -> Iterator[tuple[str, Callable[[str, Callable[[_Handler], None]], None]]]:
     """A threaded HTTP server on 127.0.0.1: (base URL, add_route(path, handler))."""
-    routes: dict[str, Callable[[_Handler], None]] = {}
+    routes: ClassVar[dict[str, Callable[[_Handler], None]]] = {}
     handler = type("Handler", (_Handler,), {"routes": routes})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
@@ -240,8 +240,17 @@ def test_gzip_bomb_stops_at_max_bytes_in_bounded_memory(
         "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
     r = subprocess.run(
-        [sys.executable, "-c", probe, str(exe), "--db", str(xref_dev_archive), "xref"]
-        + [f"{base}/bomb", "--allow-local"],
+        [
+            sys.executable,
+            "-c",
+            probe,
+            str(exe),
+            "--db",
+            str(xref_dev_archive),
+            "xref",
+            f"{base}/bomb",
+            "--allow-local",
+        ],
         capture_output=True,
         text=True,
         timeout=120,

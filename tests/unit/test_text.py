@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from hypothesis import given
@@ -9,7 +10,17 @@ from hypothesis import strategies as st
 
 from telewatch import text
 from telewatch.store.db import apply_migrations
-from telewatch.text import analyze, fts_query, guess_language, index_text, normalize, stem, tokens
+from telewatch.text import (
+    analyze,
+    fts_query,
+    guess_language,
+    index_text,
+    json_printable,
+    normalize,
+    printable,
+    stem,
+    tokens,
+)
 
 _SCRIPTS = st.text(
     alphabet=st.characters(
@@ -156,3 +167,32 @@ def test_long_unbroken_text_is_tokenised_without_filling_the_cache() -> None:
     run = "السماوة_" * 2000
     assert tokens(run) == _reference_tokens(run) == ["السماوه"] * 2000
     assert run not in text._CHUNKS
+
+
+def test_printable_shows_controls_and_keeps_rtl_text() -> None:
+    """printable turns ESC, C0/C1, DEL, bidi overrides and lone surrogates into visible text;
+    Arabic, Persian ZWNJ and the bidi marks stay as they are."""
+    assert printable("a\x1b[2Jb\x07\x7f\x9b\u202e\u2066\ud800") == (
+        "a␛[2Jb␇␡<U+009B><U+202E><U+2066><U+D800>"
+    )
+    persian = "می\u200cخواهم \u200fسلام\u061c"
+    assert printable(persian) == persian
+    assert printable("line\n\ttab\r") == "line\n\ttab␍"
+    assert printable("line\n\ttab", multiline=False) == "line␊␉tab"
+
+
+@given(st.text())
+def test_printable_is_idempotent_and_leaves_nothing_a_terminal_obeys(text: str) -> None:
+    """printable(printable(x)) == printable(x), and no C0/C1/bidi override survives."""
+    once = printable(text, multiline=False)
+    assert printable(once, multiline=False) == once
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in once)
+    assert not any(c in once for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def test_json_printable_is_lossless() -> None:
+    """json_printable escapes C1, bidi overrides and surrogates; parsing gives the same data."""
+    data = {"t": "x\x9b\u202e\ud800\u2028 سلام"}
+    doc = json_printable(json.dumps(data, ensure_ascii=False))
+    assert "\u202e" not in doc and "\x9b" not in doc and "سلام" in doc
+    assert json.loads(doc) == data

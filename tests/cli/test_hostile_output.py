@@ -223,6 +223,10 @@ def test_errors_echo_hostile_input_visibly_and_briefly(hostile_archive: Path) ->
         (["export", "--since", "2022-13-45"], "is not a date"),
         (["export", "--excel", "--format", "jsonl"], "--excel writes CSV"),
         (["watch-post", f"evil_chan/{2**64}"], "is not an id (1..9223372036854775807)"),
+        (["search", "x", "--channel", ""], "'' is not a channel"),
+        (["xref", "-", "--published", "0001-01-03T00:00+00:00"], "before Telegram existed"),
+        (["xref", "-", "--published", "2202-01-01T00:00"], "or in the future; check the year"),
+        (["xref", "/"], "/ is a directory"),
     ],
 )
 def test_hostile_arguments_get_one_line(
@@ -284,3 +288,13 @@ def test_jsonl_export_is_terminal_safe_and_lossless(hostile_archive: Path) -> No
     assert code == 0
     _assert_safe(out.replace("\\r", ""))
     assert {json.loads(line)["text"] for line in out.splitlines()} == set(TEXTS.values())
+
+
+def test_xref_stdin_that_is_not_utf8_is_one_line(hostile_archive: Path) -> None:
+    """Bytes that are not UTF-8 on stdin are refused instead of becoming surrogates."""
+    r = CliRunner().invoke(main, ["--db", str(hostile_archive), "xref", "-"], input=b"\xff\xfe")
+    assert r.exit_code == 2
+    assert r.stderr == (
+        "error: stdin is not UTF-8 text (byte 0); convert it first, e.g. iconv -f WINDOWS-1256"
+        " -t UTF-8\n"
+    )

@@ -209,7 +209,7 @@ def search_cmd(
     words, and the hit says which version had them."""
     lo, hi = _window(since, until)
     conn = connect(app.db_path)
-    channel_id = resolve_channel(conn, channel_ref).id if channel_ref else None
+    channel_id = resolve_channel(conn, channel_ref).id if channel_ref is not None else None
     hits = search(
         conn,
         query,
@@ -397,7 +397,7 @@ def export_cmd(
     style = CsvStyle(excel=excel, raw=csv_raw, terminal=output is None and sys.stdout.isatty())
     lo, hi = _window(since, until)
     conn = connect(app.db_path)
-    channel_id = resolve_channel(conn, channel_ref).id if channel_ref else None
+    channel_id = resolve_channel(conn, channel_ref).id if channel_ref is not None else None
     rows = export_rows(conn, channel_id=channel_id, since=lo, until=hi)
     if output is None:
         try:

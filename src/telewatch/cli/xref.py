@@ -240,7 +240,7 @@ def xref_cmd(
     allow_hosts: tuple[str, ...],
 ) -> None:
     """Find the archived posts an ARTICLE cites (file, HTML, URL or - for stdin)."""
-    from telewatch.xref.article import parse_time, read_article
+    from telewatch.xref.article import parse_time, plausible, read_article
     from telewatch.xref.candidates import add_to_watchlist
     from telewatch.xref.fetch import FetchLimits
     from telewatch.xref.rank import cross_reference
@@ -251,6 +251,11 @@ def xref_cmd(
         if pub is None:
             raise UserError(
                 f"--published {published!r} is not ISO 8601; e.g. 2022-03-01T16:45:00+03:30"
+            )
+        if not plausible(pub):
+            raise UserError(
+                f"--published {published!r} is before Telegram existed (2013) or in the future;"
+                " check the year"
             )
     limits = FetchLimits(
         max_bytes=max_bytes,

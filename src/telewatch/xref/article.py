@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from telewatch.models import UserError
@@ -54,12 +54,23 @@ def parse_time(value: str) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+EARLIEST = datetime(2013, 8, 14, tzinfo=UTC)
+"""Telegram's launch: an article published before it cannot cite a channel."""
+
+
+def plausible(dt: datetime | None) -> bool:
+    """True for a publication time xref can work with: after Telegram's
+    launch and at most two days ahead of the clock (a wrong page or a typo
+    such as 2202 would otherwise search an empty window, or overflow)."""
+    return dt is not None and EARLIEST <= dt <= datetime.now(UTC) + timedelta(days=2)
+
+
 def _html_published(html: str) -> datetime | None:
     for rx in (_META_TIME, _META_TIME_REV, _JSONLD_TIME, _TIME_TAG):
         m = rx.search(html)
         if m:
             dt = parse_time(m.group(1))
-            if dt is not None:
+            if plausible(dt):
                 return dt
     return None
 
@@ -109,6 +120,8 @@ def _from_html(html: str, source: str) -> tuple[str, str, datetime | None, str |
     published = _html_published(html)
     if published is None and meta is not None and meta.date:
         published = parse_time(meta.date)
+        if not plausible(published):
+            published = None
     lang_m = _HTML_LANG.search(html)
     if not text.strip():
         raise UserError(f"no article text found in {source}; save the article as a text file")
@@ -151,6 +164,10 @@ def _read_file(path: Path, source: str, max_bytes: int) -> str:
         data = path.read_bytes()
     except OSError as err:
         raise UserError(f"cannot read {source}: {err.strerror}") from None
+    return _decode_text(data, source)
+
+
+def _decode_text(data: bytes, source: str) -> str:
     if b"\x00" in data[:8192]:
         raise UserError(f"{source} is a binary file, not an article; pass a text or HTML file")
     try:
@@ -171,17 +188,20 @@ def read_article(
     missing, empty, binary, non-UTF-8, too large or unreachable source."""
     lim = limits or FetchLimits()
     if source == "-":
-        raw = sys.stdin.read(lim.max_bytes + 1)
-        if len(raw) > lim.max_bytes:
+        data = sys.stdin.buffer.read(lim.max_bytes + 1)
+        if len(data) > lim.max_bytes:
             raise UserError(
-                f"stdin has more than --max-bytes {lim.max_bytes:,} characters;"
+                f"stdin has more than --max-bytes {lim.max_bytes:,} bytes;"
                 " pass the article's text only, or raise --max-bytes"
             )
+        raw = _decode_text(data, "stdin")
         is_html = bool(_HTML_SNIFF.match(raw))
     elif re.match(r"^https?://", source, re.I):
         raw, is_html = _fetch(source, lim)
     else:
         path = Path(source)
+        if path.is_dir():
+            raise UserError(f"{source} is a directory; pass the article's text or HTML file")
         if not path.is_file():
             raise UserError(f"article file not found: {source}; pass a text/HTML file, a URL or -")
         raw = _read_file(path, source, lim.max_bytes)

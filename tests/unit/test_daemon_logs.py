@@ -50,3 +50,26 @@ def test_human_lines_on_a_terminal() -> None:
     line = out.getvalue().strip()
     assert "WARNING" in line and "flood wait" in line and "seconds=3" in line
     assert not line.startswith("{")
+
+
+def test_hostile_text_in_a_log_record_is_shown_not_obeyed() -> None:
+    """A channel title with ESC sequences and U+202E is shown visibly on a terminal
+    and escaped (losslessly) in JSON lines."""
+    title = "Evil \x1b]0;owned\x07\u202e\x9b2J"
+    tty, pipe = _Tty(), io.StringIO()
+    handlers = [setup_logging("info", [], tty)]
+    try:
+        logging.getLogger("telewatch.daemon").warning("resolved %s", title, extra={"t": title})
+    finally:
+        logging.getLogger("telewatch").removeHandler(handlers[0])
+    handlers = [setup_logging("info", [], pipe)]
+    try:
+        logging.getLogger("telewatch.daemon").warning("resolved %s", title, extra={"t": title})
+    finally:
+        logging.getLogger("telewatch").removeHandler(handlers[0])
+    line = tty.getvalue()
+    assert "resolved Evil ␛]0;owned␇<U+202E><U+009B>2J" in line
+    assert "t=Evil ␛]0;owned␇" in line
+    for raw in ("\x1b", "\x07", "\u202e", "\x9b"):
+        assert raw not in line and raw not in pipe.getvalue()
+    assert json.loads(pipe.getvalue())["msg"] == f"resolved {title}"

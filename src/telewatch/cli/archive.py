@@ -157,7 +157,7 @@ def import_cmd(
     if quiet:
         return
     for f in summary.files:
-        name = f"@{f.username}" if f.username else (f.title or str(f.channel_id))
+        name = _line(f"@{f.username}" if f.username else (f.title or str(f.channel_id)))
         click.echo(
             f"{f.path}: {name} ({f.channel_id}): {f.messages} messages"
             f" ({f.service} service skipped), {f.new_posts} new posts,"

@@ -58,7 +58,7 @@ def login(app: AppContext, phone: str | None, code: str | None, password: str | 
         )
     finally:
         lock.release()
-    click.echo(f"logged in as {who}; session saved to {tg.session}")
+    click.echo(printable(f"logged in as {who}; session saved to {tg.session}", multiline=False))
 
 
 @main.command()

@@ -11,6 +11,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from telewatch.text import json_printable, printable
+
 _STD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
@@ -58,7 +60,9 @@ class JsonFormatter(logging.Formatter):
             out[k] = v if isinstance(v, int | float | str | bool | None) else str(v)
         if record.exc_text:
             out["exc"] = record.exc_text
-        return json.dumps(out, ensure_ascii=False)
+        # Messages carry channel titles and server text: keep a terminal
+        # tailing the log from obeying them (lossless \u escapes).
+        return json_printable(json.dumps(out, ensure_ascii=False))
 
 
 class HumanFormatter(logging.Formatter):
@@ -67,11 +71,12 @@ class HumanFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ts = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
         extras = " ".join(f"{k}={v}" for k, v in _extras(record).items())
-        line = f"{ts} {record.levelname:<7} {record.getMessage()}"
+        # Channel titles and server messages are hostile text: shown, not obeyed.
+        line = f"{ts} {record.levelname:<7} " + printable(record.getMessage(), multiline=False)
         if extras:
-            line += f"  {extras}"
+            line += "  " + printable(extras, multiline=False)
         if record.exc_text:
-            line += "\n" + record.exc_text
+            line += "\n" + printable(record.exc_text)
         return line
 
 

@@ -141,6 +141,8 @@ def test_local_url_is_refused_without_allow_local(
         ("http://10.0.0.1:9/", "10.0.0.1 is a private address"),
         ("http://192.168.1.1:9/", "192.168.1.1 is a private address"),
         ("http://[::ffff:127.0.0.1]:9/", "::ffff:127.0.0.1 is a loopback address"),
+        ("http://2130706433:9/", "2130706433 resolves to 127.0.0.1, a loopback address"),
+        ("http://0x7f.1:9/", "0x7f.1 resolves to 127.0.0.1, a loopback address"),
     ],
 )
 def test_non_public_addresses_are_refused_before_connecting(url: str, why: str) -> None:
@@ -150,6 +152,21 @@ def test_non_public_addresses_are_refused_before_connecting(url: str, why: str) 
         fetch(url, FetchLimits(timeout=20))
     assert why in str(info.value)
     assert time.monotonic() - started < 5  # refused, not tried until a timeout
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://[::1", "http://[::1 is not a valid URL (Invalid port"),
+        ("http://" + "a" * 300 + ".com/", "is not a valid URL (encoding with 'idna' codec failed"),
+        ("http://", "could not fetch http:// (UnsupportedProtocol"),
+    ],
+)
+def test_malformed_urls_are_one_line(url: str, message: str) -> None:
+    """A URL httpx cannot even parse is a UserError naming it, not an InvalidURL crash."""
+    with pytest.raises(UserError) as info:
+        fetch(url, FetchLimits(timeout=5))
+    assert message in str(info.value) and "\n" not in str(info.value)
 
 
 def test_address_refusal_classifies_addresses() -> None:

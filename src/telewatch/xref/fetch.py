@@ -332,6 +332,11 @@ def fetch(url: str, limits: FetchLimits | None = None) -> Page:
             f"gave up on {url} after {lim.timeout:g} s (--fetch-timeout);"
             " the server is too slow: save the page and pass the file"
         ) from None
+    except (httpx.InvalidURL, UnicodeError) as err:
+        # A malformed address (bad port, a label too long for IDNA, ...),
+        # given or redirected to.
+        bad = chain[-1] if len(chain) > 1 else url
+        raise UserError(f"{bad} is not a valid URL ({err}); check it") from None
     except httpx.HTTPError as err:
         if deadline.passed():
             raise UserError(

@@ -22,9 +22,7 @@ the server does:
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
-import ipaddress
 import re
 import socket
 import threading
@@ -80,6 +78,8 @@ class _Refused(Exception):
 def address_refusal(address: str) -> str | None:
     """Why ``address`` (an IP literal) must not be fetched without
     ``--allow-local`` ("a loopback address", …), or None for a public one."""
+    import ipaddress
+
     ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(
         address.split("%", 1)[0]
     )
@@ -155,6 +155,8 @@ class _Deadline:
 def _resolve(host: str, port: int, deadline: _Deadline) -> list[str]:
     """The addresses of ``host`` (in getaddrinfo order, no duplicates), within
     the deadline. Raises httpcore.ConnectError when the name does not resolve."""
+    import concurrent.futures
+
     import httpcore
 
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)

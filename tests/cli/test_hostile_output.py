@@ -227,6 +227,9 @@ def test_errors_echo_hostile_input_visibly_and_briefly(hostile_archive: Path) ->
         (["xref", "-", "--published", "0001-01-03T00:00+00:00"], "before Telegram existed"),
         (["xref", "-", "--published", "2202-01-01T00:00"], "or in the future; check the year"),
         (["xref", "/"], "/ is a directory"),
+        (["search"], "Missing argument 'QUERY'. (see `main search --help`)"),
+        (["--bogus"], "No such option '--bogus'. (see `main --help`)"),
+        (["channels", "bogus"], "No such command 'bogus'. (see `main channels --help`)"),
     ],
 )
 def test_hostile_arguments_get_one_line(
@@ -298,3 +301,10 @@ def test_xref_stdin_that_is_not_utf8_is_one_line(hostile_archive: Path) -> None:
         "error: stdin is not UTF-8 text (byte 0); convert it first, e.g. iconv -f WINDOWS-1256"
         " -t UTF-8\n"
     )
+
+
+def test_a_group_without_a_command_still_shows_its_help(hostile_archive: Path) -> None:
+    """`telewatch` and `telewatch channels` alone print the help, not a one-line error."""
+    for args in ([], ["channels"]):
+        r = CliRunner().invoke(main, args)
+        assert "Usage:" in r.output and "Commands:" in r.output and "error:" not in r.output

@@ -61,6 +61,22 @@ class FiniteFloatRange(click.FloatRange):
         return rv
 
 
+# click ≥ 8.2 raises this (a UsageError) to show a group's help when no command is given.
+_NO_ARGS_IS_HELP: tuple[type[Exception], ...] = tuple(
+    c for c in (getattr(click.exceptions, "NoArgsIsHelpError", None),) if c is not None
+)
+
+
+def _usage_line(err: click.UsageError) -> None:
+    """A bad option or argument as one line like every other error (click's
+    own form is three lines, with the usage first)."""
+    where = err.ctx.command_path if err.ctx is not None else "telewatch"
+    click.echo(
+        f"error: {printable(err.format_message(), multiline=False)} (see `{where} --help`)",
+        err=True,
+    )
+
+
 def _default_config_exists() -> bool:
     from telewatch.config import default_config_path
 
@@ -70,6 +86,17 @@ def _default_config_exists() -> bool:
 class _Group(click.Group):
     """Turns UserError (and stray exceptions) into one clear line."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """The group's own options (``--db``, ``--config``): a bad one is one
+        line too, like a subcommand's."""
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as err:
+            if isinstance(err, _NO_ARGS_IS_HELP):
+                raise  # `telewatch` or `telewatch channels` alone: the help, as click shows it
+            _usage_line(err)
+            ctx.exit(2)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -77,13 +104,9 @@ class _Group(click.Group):
             click.echo(f"error: {printable(str(err), multiline=False)}", err=True)
             ctx.exit(2)
         except click.UsageError as err:
-            # A bad option value of a subcommand: one line like every other
-            # error (click's form is three lines, with the usage first).
-            where = err.ctx.command_path if err.ctx is not None else "telewatch"
-            click.echo(
-                f"error: {printable(err.format_message(), multiline=False)} (see `{where} --help`)",
-                err=True,
-            )
+            if isinstance(err, _NO_ARGS_IS_HELP):
+                raise  # `telewatch` or `telewatch channels` alone: the help, as click shows it
+            _usage_line(err)
             ctx.exit(2)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise

@@ -242,10 +242,20 @@ def test_hostile_arguments_get_one_line(
     assert message in err
 
 
-def test_unicode_digits_in_a_post_reference_are_read(hostile_archive: Path) -> None:
-    """show evil_chan/١١ (Arabic-Indic digits) is post 11."""
-    code, out, _ = _run(hostile_archive, "show", "evil_chan/١١")
-    assert code == 0 and "@evil_chan/11" in out
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "evil_chan/١١",  # Arabic-Indic digits
+        f"https://t.me/c/{CHANNEL_ID}/11",  # the link Telegram copies
+        "tg://resolve?domain=evil_chan&post=11",
+        "https://t.me/evil_chan/11?single",
+    ],
+)
+def test_every_common_post_reference_is_read(hostile_archive: Path, ref: str) -> None:
+    """show accepts Arabic-Indic digits, t.me/c/<id>/<msg> and tg:// links for post 11."""
+    code, out, err = _run(hostile_archive, "show", ref)
+    assert code == 0, err
+    assert "@evil_chan/11" in out
 
 
 def test_raw_query_cannot_escape_the_channel_filter(hostile_archive: Path) -> None:

@@ -26,6 +26,12 @@ _TME_REF = re.compile(
 )
 
 
+_TME_PRIVATE_REF = re.compile(
+    r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/c/(\d+)/(\d+)/?(?:\?.*)?$", re.IGNORECASE
+)
+_TG_RESOLVE_REF = re.compile(
+    r"^tg://resolve\?domain=([A-Za-z0-9_]+)&post=(\d+)(?:&.*)?$", re.IGNORECASE
+)
 MAX_ID = 2**63 - 1
 """Telegram ids (channels, messages) are 64-bit signed at most: the largest
 integer SQLite stores. A larger number names nothing and is refused."""
@@ -147,8 +153,15 @@ def resolve_channel(conn: sqlite3.Connection, ref: str) -> ChannelRow:
 
 def resolve_post_ref(conn: sqlite3.Connection, ref: str) -> tuple[ChannelRow, int]:
     """(channel, message id) for ``CHANNEL/ID`` (``@name/123``, ``name/123``,
-    ``1500000001/123``) or a ``https://t.me/name/123`` link. Raises UserError."""
+    ``1500000001/123``), a ``https://t.me/name/123`` or ``t.me/c/1500000001/123``
+    link, or ``tg://resolve?domain=name&post=123``. Raises UserError."""
     r = ref.strip()
+    m = _TME_PRIVATE_REF.match(r) or _TG_RESOLVE_REF.match(r)
+    if m:
+        # t.me/c/<id>/<msg> (the link Telegram copies for a post) and
+        # tg://resolve?domain=<name>&post=<msg>.
+        message_id = _id(m.group(2), "the message id", ref)
+        return resolve_channel(conn, m.group(1)), message_id
     m = _TME_REF.match(r)
     if m and m.group(2):
         message_id = _id(m.group(2), "the message id", ref)

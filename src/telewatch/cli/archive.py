@@ -379,20 +379,106 @@ def _write_rows(fh: IO[str], fmt: str, rows: Iterator[dict[str, Any]]) -> int:
 
 @main.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--expect-head",
+    "expect_head",
+    metavar="HASH",
+    help="A head written down earlier (verify --json, an anchor): fail unless the chain has it.",
+)
 @click.pass_obj
-def verify_cmd(app: AppContext, as_json: bool) -> None:
-    """Recompute the archive's hash chain; exit 1 naming the first record that
-    does not match."""
+def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
+    """Check the archive's evidence: recompute the hash chain, check every
+    fact shown (posts, channels, engagement, deletions, raw payloads) against
+    its chained record, and check every stored RFC 3161 token against
+    [evidence] tsa_roots. Exit 0 verified, 1 tampered (names the first bad
+    record), 2 could not check."""
+    import sqlite3
+
+    from telewatch.evidence.tsa import check_anchors, load_roots
+
+    if expect_head is not None and not _is_hash(expect_head):
+        raise UserError(
+            f"--expect-head {expect_head!r} is not a chain hash: give the 64 hex digits"
+            " printed as `head` by `telewatch verify --json`"
+        )
+    roots_paths = app.settings().evidence.tsa_roots
+    roots = load_roots(roots_paths)
     conn = connect(app.db_path)
-    result = verify_chain(conn)
+    try:
+        result = verify_chain(conn, expect_head)
+        tokens = check_anchors(conn, roots) if roots else []
+        stored = conn.execute("SELECT count(*) FROM anchors").fetchone()[0]
+    except sqlite3.DatabaseError as err:
+        if as_json:
+            _dump({"archive": app.db_path, "status": "error", "ok": False, "problem": str(err)})
+        click.echo(f"error: could not check {app.db_path}: {err}", err=True)
+        click.get_current_context().exit(2)
+    bad_token = next((t for t in tokens if not t.ok), None)
+    ok = result.ok and bad_token is None
+    problem = result.problem
+    if result.ok and bad_token is not None:
+        problem = f"anchor {bad_token.anchor_id} from {bad_token.tsa}: {bad_token.problem}"
+    anchored = max((t.seq for t in tokens if t.ok), default=0)
     if as_json:
-        _dump({"archive": app.db_path, **dataclasses.asdict(result)})
-    elif result.ok:
+        _dump(
+            {
+                "archive": app.db_path,
+                "status": "verified" if ok else "tampered",
+                "ok": ok,
+                "problem": problem,
+                "seq": result.seq,
+                "head": {"hash": result.head, "records": result.records, "at": result.at},
+                "records": result.records,
+                "versions": result.versions,
+                "deletions": result.deletions,
+                "channel_records": result.channels,
+                "engagement_samples": result.samples,
+                "capture_sessions": result.captures,
+                "raw_payloads": result.raw_payloads,
+                "migrated_records": result.migrated,
+                "expected_head": None
+                if expect_head is None
+                else {"hash": expect_head.lower(), "found": bool(result.expected),
+                      "records_after": result.after_expected},
+                "anchors": [dataclasses.asdict(t) for t in tokens],
+                "anchors_unchecked": stored if not roots else 0,
+                "anchored_upto": anchored,
+            }
+        )  # fmt: skip
+    elif ok:
         click.echo(
             f"ok: {app.db_path}: {result.records} chain records verified"
-            f" ({result.versions} versions, {result.deletions} deletions)"
+            f" ({result.versions} versions, {result.deletions} deletions,"
+            f" {result.channels} channels, {result.samples} engagement samples,"
+            f" {result.captures} capture sessions, {result.raw_payloads} raw payloads)"
         )
+        click.echo(f"head: {result.head} (record {result.records}, chained {result.at or '-'})")
+        if expect_head is not None:
+            click.echo(f"expected head found; {result.after_expected} records chained after it")
+        if tokens:
+            click.echo(
+                f"anchors: {len(tokens)} RFC 3161 token(s) verified against tsa_roots;"
+                f" records 1..{anchored} anchored"
+                + (
+                    f", {result.records - anchored} newer not yet"
+                    if anchored < result.records
+                    else ""
+                )
+            )
+        elif stored:
+            click.echo(
+                f"anchors: {stored} token(s) NOT checked: set [evidence] tsa_roots to the"
+                " authorities' root certificates",
+                err=True,
+            )
+        else:
+            click.echo("anchors: none (run `telewatch anchor` with [evidence] tsa configured)")
     else:
-        click.echo(f"TAMPERED: {app.db_path}: {result.problem}", err=True)
-    if not result.ok:
+        click.echo(f"TAMPERED: {app.db_path}: {problem}", err=True)
+    if not ok:
         click.get_current_context().exit(1)
+
+
+def _is_hash(value: str) -> bool:
+    v = value.strip().lower()
+    return len(v) == 64 and all(c in "0123456789abcdef" for c in v)

@@ -124,6 +124,9 @@ class Post:
     edit_date: datetime | None = None
     post_author: str | None = None
     engagement: Engagement | None = None
+    # Telethon's TL serialisation of the message as received (sources.telegram),
+    # kept as the version's evidentiary copy; not part of the post's identity.
+    raw: bytes | None = field(default=None, compare=False, repr=False)
 
 
 class UserError(Exception):

@@ -19,6 +19,7 @@ import click
 
 from telewatch.cli import AppContext, main
 from telewatch.models import UserError
+from telewatch.store.chain import raw_digest as chain_digest
 from telewatch.store.chain import verify as verify_chain
 from telewatch.store.db import connect
 from telewatch.store.queries import (
@@ -248,8 +249,9 @@ def word_diff(old: str, new: str) -> str:
 @main.command("show")
 @click.argument("post_ref", metavar="CHANNEL/ID")
 @click.option("--json", "as_json", is_flag=True, help="Print the post and its history as JSON.")
+@click.option("--raw", is_flag=True, help="Print each version's raw payload as captured, decoded.")
 @click.pass_obj
-def show_cmd(app: AppContext, post_ref: str, as_json: bool) -> None:
+def show_cmd(app: AppContext, post_ref: str, as_json: bool, raw: bool) -> None:
     """One post with every version (word diff), deletion, forward origin and
     engagement. CHANNEL is @username, username or numeric id; a t.me link works too."""
     conn = connect(app.db_path)
@@ -257,10 +259,56 @@ def show_cmd(app: AppContext, post_ref: str, as_json: bool) -> None:
     detail = get_post(conn, channel.id, message_id)
     if detail is None:
         raise UserError(f"{channel.label}/{message_id} is not in the archive")
+    if raw:
+        _print_raw(conn, channel.id, message_id, f"{channel.label}/{message_id}", as_json)
+        return
     if as_json:
         _dump(dataclasses.asdict(detail))
         return
     _print_detail(detail)
+
+
+def _print_raw(conn: Any, cid: int, mid: int, label: str, as_json: bool) -> None:
+    """Each version's raw payload: the export's JSON object pretty-printed,
+    or Telethon's readable form of the TL message (control characters of
+    the archived text are escaped: it is untrusted input for a terminal)."""
+    from telewatch.sources.telegram import decode_raw
+    from telewatch.store.evidence import post_versions
+
+    out = []
+    for v in post_versions(conn, cid, mid):
+        if v.raw is None:
+            decoded = None
+        elif v.raw_format == "export-json":
+            try:
+                decoded = json.dumps(json.loads(v.raw), ensure_ascii=False, indent=2)
+            except ValueError:
+                decoded = repr(v.raw)
+        else:
+            try:
+                decoded = decode_raw(v.raw)
+            except ValueError as err:
+                decoded = f"({err}) {v.raw.hex()}"
+        out.append({"version_no": v.version_no, "format": v.raw_format,
+                    "sha256": chain_digest(v.raw) if v.raw else None, "decoded": decoded})  # fmt: skip
+    if as_json:
+        _dump(out)
+        return
+    for o in out:
+        click.echo(click.style(f"── {label} version {o['version_no']}", bold=True), nl=False)
+        if o["decoded"] is None:
+            click.echo("  (no raw payload: captured before telewatch kept them)")
+            continue
+        click.echo(f"  raw {o['format']} sha256 {o['sha256']}")
+        click.echo(_safe(str(o["decoded"])))
+
+
+def _safe(text: str) -> str:
+    """Escape terminal control characters (keeps newlines and tabs)."""
+    return "".join(
+        c if c in "\n\t" or not (ord(c) < 32 or 0x7F <= ord(c) < 0xA0) else f"\\x{ord(c):02x}"
+        for c in text
+    )
 
 
 def _print_detail(d: PostDetail) -> None:
@@ -282,9 +330,12 @@ def _print_detail(d: PostDetail) -> None:
         size = f", {m.width}x{m.height}" if m.width and m.height else ""
         click.echo(f"media      {m.kind}{f' {m.mime}' if m.mime else ''}{size}")
     if d.deletion:
+        alive = (
+            f"last seen {_when(d.deletion.last_seen_alive)}, " if d.deletion.last_seen_alive else ""
+        )
         click.echo(
             click.style("DELETED", fg="red", bold=True)
-            + f"    detected {_when(d.deletion.detected_at)} ({d.deletion.method})"
+            + f"    {alive}found gone {_when(d.deletion.detected_at)} ({d.deletion.method})"
         )
     if d.engagement:
         last = d.engagement[-1]

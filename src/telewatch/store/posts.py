@@ -176,8 +176,8 @@ def prepare_post(ev: PostSeen) -> PreparedPost:
         forward=p.forward,
         post_author=p.post_author,
         engagement=p.engagement,
-        raw=ev.raw,
-        raw_format=ev.raw_format,
+        raw=ev.raw if ev.raw is not None else p.raw,
+        raw_format=ev.raw_format if ev.raw is not None else ("tl" if p.raw is not None else None),
         capture_id=ev.capture_id,
     )
 

@@ -237,7 +237,7 @@ def test_tampered_schema_2_archive_is_not_migrated(tmp_path: Path) -> None:
     raw.execute("UPDATE post_versions SET text = 'forged'")
     raw.execute("COMMIT")
     raw.close()
-    with pytest.raises(UserError, match="does not verify .* left at schema 2"):
+    with pytest.raises(UserError, match=r"does not verify .* left at schema 2"):
         migrate(path)
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
 

@@ -205,6 +205,8 @@ CASES: list[tuple[str, Callable[[Path], None], bool, str]] = [
     ("deletion window", _sqls("UPDATE deletions SET last_seen_at='2022-03-01T08:59:00Z'"), False, "deletion of post"),
     ("raw payload", _sqls("UPDATE raw_payloads SET data=x'789c4b2c4a0300029d0144'"), False, "raw payload"),
     ("capture log", _sqls("UPDATE capture_sessions SET clock_offset_ms=0"), False, "capture session"),
+    ("post row removed", _sqls("DELETE FROM posts WHERE message_id=11"), False, "no posts row"),
+    ("post pointed at an older version", _sqls("UPDATE posts SET text='first', media='{\"height\":3,\"kind\":\"photo\",\"width\":4}', version_id=1 WHERE message_id=10"), False, "version_id"),
     ("record edited", _sqls("UPDATE chain SET record=replace(record, 'reconcile', 'event') WHERE kind='deletion'"), False, "does not match its hash"),
     ("record removed", _sqls("DELETE FROM chain WHERE seq=4"), False, "records removed"),
     ("version outside the chain", _sqls(f"INSERT INTO post_versions(channel_id, message_id, version_no, text, content_hash, captured_at, source) VALUES ({CID}, 12, 1, 'planted', 'x', '2022-01-01T00:00:00Z', 'live')"), False, "not in the chain"),

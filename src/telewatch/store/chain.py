@@ -199,9 +199,10 @@ def version_fields(
     ]  # fmt: skip
 
 
-def current_version(versions: dict[int, tuple[Any, ...]]) -> int:
-    """The version number whose content the posts row shows: the newest."""
-    return max(versions)
+def is_newer_current(version_no: int, current_no: int) -> bool:
+    """Whether version ``version_no`` replaces ``current_no`` as the one the
+    posts row shows (the rule: the newest version number)."""
+    return version_no > current_no
 
 
 def record_time(rec: Sequence[Any]) -> str | None:
@@ -279,7 +280,7 @@ def verify(conn: sqlite3.Connection, expect_head: str | None = None) -> VerifyRe
 def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> None:
     prev = GENESIS
     last_at = ""
-    versions: dict[tuple[int, int], dict[int, tuple[Any, ...]]] = {}
+    versions: dict[tuple[int, int], list[Any]] = {}
     version_ids: set[int] = set()
     tombstones: dict[tuple[int, int], list[Any]] = {}
     deletion_ids: set[int] = set()
@@ -422,7 +423,7 @@ def _check_version(
     rec: list[Any],
     r: sqlite3.Row | tuple[Any, ...],
     seq: int,
-    versions: dict[tuple[int, int], dict[int, tuple[Any, ...]]],
+    versions: dict[tuple[int, int], list[Any]],
     version_ids: set[int],
 ) -> None:
     if len(rec) != 20:
@@ -456,10 +457,17 @@ def _check_version(
     if ref in version_ids:
         raise _Bad(f"{where}: chained twice", seq)
     version_ids.add(ref)
-    post = versions.setdefault((rec[2], rec[3]), {})
-    if rec[4] in post:
-        raise _Bad(f"{where}: a second version {rec[4]} of that post", seq)
-    post[rec[4]] = (ref, r[9], r[10], r[11], rec)
+    # Per post only what the posts row must show: [count, current version_no,
+    # post_versions.id, content hash, edit_date, post facts] (memory stays
+    # small on million-post archives).
+    key = (rec[2], rec[3])
+    post = versions.get(key)
+    if post is None:
+        versions[key] = [1, rec[4], ref, rec[5], rec[6], tuple(rec[9:17])]
+    else:
+        post[0] += 1
+        if is_newer_current(rec[4], post[1]):
+            post[1:] = [rec[4], ref, rec[5], rec[6], tuple(rec[9:17])]
 
 
 def _check_deletion(
@@ -494,13 +502,13 @@ def _check_tables(conn: sqlite3.Connection, version_ids: set[int], deletion_ids:
 
 def _check_posts(
     conn: sqlite3.Connection,
-    versions: dict[tuple[int, int], dict[int, tuple[Any, ...]]],
+    versions: dict[tuple[int, int], list[Any]],
     tombstones: dict[tuple[int, int], list[Any]],
     newest_sample: dict[tuple[int, int], list[Any]],
 ) -> None:
     """Every posts row shows its current chained version, its tombstone and
     its newest chained engagement sample."""
-    seen = 0
+    seen: set[tuple[int, int]] = set()
     for p in conn.execute(
         "SELECT channel_id, message_id, text, entities, media, edit_date, version_id,"
         f" version_count, deleted_at, views, forwards, replies, {_POST_COLS} FROM posts"
@@ -510,13 +518,13 @@ def _check_posts(
         post = versions.get(key)
         if not post:
             raise _Bad(f"{where} has no chained version (added outside telewatch)")
-        seen += 1
-        ref, text, ents, media, rec = post[current_version(post)]
-        shown = (p[2], p[3], p[4], p[5], p[6], p[7])
-        derived = (text, ents, media, rec[6], ref, len(post))
-        names = ("text", "entities", "media", "edit_date", "version_id", "version_count")
+        seen.add(key)
+        count, _, ref, chash, edit_date, facts = post
+        shown = (content_hash(p[2], p[3], p[4]), p[5], p[6], p[7])
+        derived = (chash, edit_date, ref, count)
+        names = ("text, entities or media", "edit_date", "version_id", "version_count")
         diff = [n for n, a, b in zip(names, shown, derived, strict=True) if a != b]
-        if tuple(p[12:20]) != tuple(rec[9:17]):
+        if tuple(p[12:20]) != facts:
             diff.append("publication date or forward origin")
         tomb = tombstones.get(key)
         if p[8] != (tomb[4] if tomb else None):
@@ -527,9 +535,9 @@ def _check_posts(
             diff.append("views/forwards/replies")
         if diff:
             raise _Bad(f"{where}: {', '.join(diff)} differ from the chained records")
-    if seen != len(versions):
-        missing = sorted(set(versions) - {k for k in versions if k})[:1]
-        raise _Bad(f"a chained post has no posts row (removed): {missing or len(versions) - seen}")
+    if len(seen) != len(versions):
+        cid, mid = min(set(versions) - seen)
+        raise _Bad(f"post {cid}/{mid} has chained versions but no posts row (removed)")
 
 
 def _check_engagement(

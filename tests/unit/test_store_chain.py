@@ -207,6 +207,7 @@ CASES: list[tuple[str, Callable[[Path], None], bool, str]] = [
     ("capture log", _sqls("UPDATE capture_sessions SET clock_offset_ms=0"), False, "capture session"),
     ("post row removed", _sqls("DELETE FROM posts WHERE message_id=11"), False, "no posts row"),
     ("post pointed at an older version", _sqls("UPDATE posts SET text='first', media='{\"height\":3,\"kind\":\"photo\",\"width\":4}', version_id=1 WHERE message_id=10"), False, "version_id"),
+    ("record with a wrong type, relinked", _edit_and_relink("UPDATE chain SET record=replace(record, '\"reconcile\"', '17') WHERE kind='deletion'"), False, "deletion of post"),
     ("record edited", _sqls("UPDATE chain SET record=replace(record, 'reconcile', 'event') WHERE kind='deletion'"), False, "does not match its hash"),
     ("record removed", _sqls("DELETE FROM chain WHERE seq=4"), False, "records removed"),
     ("version outside the chain", _sqls(f"INSERT INTO post_versions(channel_id, message_id, version_no, text, content_hash, captured_at, source) VALUES ({CID}, 12, 1, 'planted', 'x', '2022-01-01T00:00:00Z', 'live')"), False, "not in the chain"),

@@ -274,6 +274,14 @@ def verify(conn: sqlite3.Connection, expect_head: str | None = None) -> VerifyRe
         res.ok = False
         res.seq = bad.seq
         res.problem = f"chain record {bad.seq}: {bad}" if bad.seq is not None else str(bad)
+    except (TypeError, ValueError, KeyError, IndexError) as err:
+        # A record or row holding values of the wrong type (a forged record
+        # whose link was recomputed): tampered, never a crash.
+        res.ok = False
+        res.problem = (
+            f"after chain record {res.records}: a record or row holds values of the wrong"
+            f" type ({type(err).__name__}: {err})"
+        )
     return res
 
 

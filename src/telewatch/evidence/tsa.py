@@ -76,19 +76,19 @@ def request_token(url: str, hash_hex: str, *, timeout: float = 20.0) -> tuple[by
             url, content=req.as_bytes(), headers={"Content-Type": CONTENT_TYPE}, timeout=timeout
         )
     except httpx.HTTPError as err:
-        raise AnchorError(f"{url}: {type(err).__name__}: {err}") from None
+        raise AnchorError(f"{type(err).__name__}: {err}") from None
     if resp.status_code != 200:
-        raise AnchorError(f"{url}: HTTP {resp.status_code}")
+        raise AnchorError(f"HTTP {resp.status_code}")
     try:
         tsr = decode_timestamp_response(resp.content)
     except ValueError as err:
-        raise AnchorError(f"{url}: not an RFC 3161 response ({err})") from None
+        raise AnchorError(f"not an RFC 3161 response ({err})") from None
     if PKIStatus(tsr.status) not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
-        raise AnchorError(f"{url}: request refused (status {tsr.status})")
+        raise AnchorError(f"request refused (status {tsr.status})")
     if tsr.tst_info.nonce != req.nonce:
-        raise AnchorError(f"{url}: the response's nonce is not the request's")
+        raise AnchorError(f"the response's nonce is not the request's")
     if tsr.tst_info.message_imprint.message != req.message_imprint.message:
-        raise AnchorError(f"{url}: the token stamps another hash")
+        raise AnchorError(f"the token stamps another hash")
     return resp.content, tsr.tst_info.gen_time.astimezone(UTC)
 
 

@@ -86,9 +86,9 @@ def request_token(url: str, hash_hex: str, *, timeout: float = 20.0) -> tuple[by
     if PKIStatus(tsr.status) not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
         raise AnchorError(f"request refused (status {tsr.status})")
     if tsr.tst_info.nonce != req.nonce:
-        raise AnchorError(f"the response's nonce is not the request's")
+        raise AnchorError("the response's nonce is not the request's")
     if tsr.tst_info.message_imprint.message != req.message_imprint.message:
-        raise AnchorError(f"the token stamps another hash")
+        raise AnchorError("the token stamps another hash")
     return resp.content, tsr.tst_info.gen_time.astimezone(UTC)
 
 

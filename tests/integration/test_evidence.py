@@ -154,6 +154,12 @@ def test_evidence_bundle_verifies_alone_and_detects_one_byte(
     assert "version 1 of post 1500000005/7640" in bad.stdout and "FAILED" in bad.stdout
     data[i] = ord("F")
     content.write_bytes(bytes(data))
+    no_openssl = subprocess.run(
+        [sys.executable, "-I", "verify.py"], cwd=folder, capture_output=True, text=True,
+        env={"PATH": str(tmp_path / "empty")},
+    )  # fmt: skip
+    assert no_openssl.returncode == 0 and "openssl not found" in no_openssl.stdout
+    assert "signatures were NOT checked" in no_openssl.stdout
     rawf = folder / "posts/1500000005_7640/v1.raw.json"
     rawf.write_bytes(rawf.read_bytes().replace(b"7640", b"7641", 1))
     bad = subprocess.run(

@@ -181,6 +181,17 @@ def bench_import() -> None:
     size = sum(Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists())
     print(f"archive size: {size / 1e6:.1f} MB = {size / IMPORT_POSTS:,.0f} bytes/post"
           f" (export {export.stat().st_size / IMPORT_POSTS:,.0f} bytes/post)")  # fmt: skip
+    # verify: recompute the chain and check every row and derived column.
+    from telewatch.store.chain import verify
+
+    conn = connect(db)
+    t0 = time.perf_counter()
+    result = verify(conn)
+    dt_verify = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    conn.close()
+    print(f"verify: {result.records:,} chain records in {dt_verify:.2f} s"
+          f" = {result.records / dt_verify:,.0f} records/s (ok={result.ok}; peak RSS {peak:.0f} MB)")  # fmt: skip
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
         Path(f"{bare}{suffix}").unlink(missing_ok=True)

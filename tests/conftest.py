@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.daemon",
     "tests.fixtures.dashboard",
     "tests.fixtures.xref",
+    "tests.fixtures.tsa",
 ]
 
 REPO = Path(__file__).resolve().parent.parent

@@ -292,6 +292,28 @@ class DaemonSettings(_Strict):
         return v
 
 
+class EvidenceSettings(_Strict):
+    """``[evidence]``: RFC 3161 anchoring of the hash chain (docs/EVIDENCE.md)."""
+
+    tsa: list[str] = []
+    """Time-stamping authorities' URLs; each is asked, each token is kept."""
+    tsa_roots: list[Path] = []
+    """PEM files with the trust roots tokens must chain to (verify checks)."""
+    anchor_interval: float = Field(default=3600.0, gt=0)
+    """Seconds between the daemon's anchors (only when there are new records)."""
+    timeout: float = Field(default=20.0, gt=0, le=300)
+    """Seconds to wait for one authority."""
+
+    @field_validator("tsa")
+    @classmethod
+    def _urls(cls, v: list[str]) -> list[str]:
+        for url in v:
+            u = urlparse(url)
+            if u.scheme not in ("http", "https") or not u.hostname:
+                raise ValueError(f"{url!r} is not an http(s) URL of a time-stamping authority")
+        return v
+
+
 class AlertSettings(_Strict):
     """One ``[[alerts]]`` table."""
 
@@ -337,6 +359,7 @@ class Settings(BaseSettings):
     channels: list[ChannelEntry] = []
     daemon: DaemonSettings = DaemonSettings()
     alerts: list[AlertSettings] = []
+    evidence: EvidenceSettings = EvidenceSettings()
 
     @model_validator(mode="after")
     def _unique(self) -> Settings:

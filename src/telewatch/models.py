@@ -31,6 +31,7 @@ MediaKind = Literal[
     "other",
 ]
 DeletionMethod = Literal["event", "reconcile", "import"]
+RawFormat = Literal["tl", "export-json"]
 CaptureSource = Literal["live", "backfill", "poll", "repair", "reconcile", "import"]
 ChannelState = Literal[
     "pending",
@@ -123,6 +124,9 @@ class Post:
     edit_date: datetime | None = None
     post_author: str | None = None
     engagement: Engagement | None = None
+    # Telethon's TL serialisation of the message as received (sources.telegram),
+    # kept as the version's evidentiary copy; not part of the post's identity.
+    raw: bytes | None = field(default=None, compare=False, repr=False)
 
 
 class UserError(Exception):
@@ -165,6 +169,12 @@ class PostSeen:
     post: Post
     seen_at: datetime
     source: CaptureSource = "live"
+    # The evidentiary copy as received: Telethon's TL serialisation of the
+    # Message ("tl") or the export's JSON object ("export-json"), kept with
+    # the version it makes; ``capture_id`` names the CaptureStarted session.
+    raw: bytes | None = None
+    raw_format: RawFormat | None = None
+    capture_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +185,9 @@ class PostDeleted:
     message_id: int
     detected_at: datetime
     method: DeletionMethod
+    # When the source last saw it alive (the deletion window's start); the
+    # writer takes the later of this and the archive's own last capture.
+    last_seen_alive: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,8 +246,39 @@ class DaemonHeartbeat:
     counters: tuple[tuple[str, int], ...] = field(default=())
 
 
+@dataclass(frozen=True, slots=True)
+class CaptureStarted:
+    """A capture session began: who captured, with what, and the clock
+    offset to Telegram's server time (server minus ours, milliseconds).
+    ``id`` is unique (a uuid); PostSeen.capture_id refers to it."""
+
+    id: str
+    started_at: datetime
+    source: str
+    account: str | None = None
+    telewatch_version: str | None = None
+    telethon_version: str | None = None
+    api_layer: int | None = None
+    clock_offset_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeadAnchored:
+    """An RFC 3161 token from ``tsa`` over chain record ``seq`` (hash ``hash``);
+    ``token`` is the DER TimeStampResp as received, ``gen_time`` its time."""
+
+    seq: int
+    hash: str
+    tsa: str
+    token: bytes
+    gen_time: datetime
+    requested_at: datetime
+
+
 Event = (
     ChannelSeen
+    | CaptureStarted
+    | HeadAnchored
     | PostSeen
     | PostDeleted
     | EngagementSampled

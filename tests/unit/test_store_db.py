@@ -13,7 +13,7 @@ from telewatch.store.db import apply_migrations, connect, iso, migrate, parse_is
 from telewatch.store.posts import prepare_post, write_prepared
 from telewatch.store.queries import search
 from telewatch.store.schema import SCHEMA_VERSION
-from tests.fixtures.store import T0
+from tests.fixtures.store import T0, write_old_versions
 
 
 def test_migrate_creates_wal_archive_with_schema_version(tmp_path: Path) -> None:
@@ -85,16 +85,10 @@ def test_version_1_archive_is_migrated_with_its_full_text_index_rebuilt(tmp_path
     assert "unicode61" in ddl
     texts = ["رتل في بالسّماوة صباح اليوم", "Конвой подорван в Самаре", "", "👍"]
     raw.execute("BEGIN IMMEDIATE")
-    write_prepared(
-        raw,
-        [prepare_post(PostSeen(Post(77, i + 1, T0, t), T0, "live")) for i, t in enumerate(texts)],
-        (),
-    )
+    write_old_versions(raw, [(77, i + 1, t) for i, t in enumerate(texts)])
     raw.execute("COMMIT")
     raw.execute("BEGIN IMMEDIATE")  # post 2 edited while the archive was at schema 1
-    write_prepared(
-        raw, [prepare_post(PostSeen(Post(77, 2, T0, "Конвой подорван в Москве"), T0, "live"))], ()
-    )
+    write_old_versions(raw, [(77, 2, "Конвой подорван в Москве")])
     raw.execute("COMMIT")
     assert raw.execute("SELECT user_version FROM pragma_user_version").fetchone()[0] == 1
     raw.close()

@@ -19,6 +19,7 @@ import click
 
 from telewatch.cli import AppContext, main
 from telewatch.models import UserError
+from telewatch.store.chain import raw_digest as chain_digest
 from telewatch.store.chain import verify as verify_chain
 from telewatch.store.db import connect
 from telewatch.store.queries import (
@@ -273,8 +274,9 @@ def word_diff(old: str, new: str) -> str:
 @main.command("show")
 @click.argument("post_ref", metavar="CHANNEL/ID")
 @click.option("--json", "as_json", is_flag=True, help="Print the post and its history as JSON.")
+@click.option("--raw", is_flag=True, help="Print each version's raw payload as captured, decoded.")
 @click.pass_obj
-def show_cmd(app: AppContext, post_ref: str, as_json: bool) -> None:
+def show_cmd(app: AppContext, post_ref: str, as_json: bool, raw: bool) -> None:
     """One post with every version (word diff), deletion, forward origin and
     engagement. CHANNEL is @username, username or numeric id; a t.me link works too."""
     conn = connect(app.db_path)
@@ -282,10 +284,48 @@ def show_cmd(app: AppContext, post_ref: str, as_json: bool) -> None:
     detail = get_post(conn, channel.id, message_id)
     if detail is None:
         raise UserError(f"{channel.label}/{message_id} is not in the archive")
+    if raw:
+        _print_raw(conn, channel.id, message_id, f"{channel.label}/{message_id}", as_json)
+        return
     if as_json:
         _dump(dataclasses.asdict(detail))
         return
     _print_detail(detail)
+
+
+def _print_raw(conn: Any, cid: int, mid: int, label: str, as_json: bool) -> None:
+    """Each version's raw payload: the export's JSON object pretty-printed,
+    or Telethon's readable form of the TL message (control characters of
+    the archived text are escaped: it is untrusted input for a terminal)."""
+    from telewatch.sources.telegram import decode_raw
+    from telewatch.store.evidence import post_versions
+
+    out = []
+    for v in post_versions(conn, cid, mid):
+        if v.raw is None:
+            decoded = None
+        elif v.raw_format == "export-json":
+            try:
+                decoded = json.dumps(json.loads(v.raw), ensure_ascii=False, indent=2)
+            except ValueError:
+                decoded = repr(v.raw)
+        else:
+            try:
+                decoded = decode_raw(v.raw)
+            except ValueError as err:
+                decoded = f"({err}) {v.raw.hex()}"
+        out.append({"version_no": v.version_no, "format": v.raw_format,
+                    "sha256": chain_digest(v.raw) if v.raw else None, "decoded": decoded})  # fmt: skip
+    if as_json:
+        _dump(out)
+        return
+    for o in out:
+        click.echo(click.style(f"── {label} version {o['version_no']}", bold=True), nl=False)
+        if o["decoded"] is None:
+            click.echo("  (no raw payload: captured before telewatch kept them)")
+            continue
+        click.echo(f"  raw {o['format']} sha256 {o['sha256']}")
+        click.echo(printable(str(o["decoded"])))
 
 
 def _print_detail(d: PostDetail) -> None:
@@ -312,9 +352,12 @@ def _print_detail(d: PostDetail) -> None:
         size = f", {m.width}x{m.height}" if m.width and m.height else ""
         click.echo(_line(f"media      {m.kind}{f' {m.mime}' if m.mime else ''}{size}"))
     if d.deletion:
+        alive = (
+            f"last seen {_when(d.deletion.last_seen_alive)}, " if d.deletion.last_seen_alive else ""
+        )
         click.echo(
             click.style("DELETED", fg="red", bold=True)
-            + _line(f"    detected {_when(d.deletion.detected_at)} ({d.deletion.method})")
+            + _line(f"    {alive}found gone {_when(d.deletion.detected_at)} ({d.deletion.method})")
         )
     if d.engagement:
         last = d.engagement[-1]
@@ -472,20 +515,106 @@ def _write_rows(
 
 @main.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--expect-head",
+    "expect_head",
+    metavar="HASH",
+    help="A head written down earlier (verify --json, an anchor): fail unless the chain has it.",
+)
 @click.pass_obj
-def verify_cmd(app: AppContext, as_json: bool) -> None:
-    """Recompute the archive's hash chain; exit 1 naming the first record that
-    does not match."""
+def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
+    """Check the archive's evidence: recompute the hash chain, check every
+    fact shown (posts, channels, engagement, deletions, raw payloads) against
+    its chained record, and check every stored RFC 3161 token against
+    [evidence] tsa_roots. Exit 0 verified, 1 tampered (names the first bad
+    record), 2 could not check."""
+    import sqlite3
+
+    from telewatch.evidence.tsa import check_anchors, load_roots
+
+    if expect_head is not None and not _is_hash(expect_head):
+        raise UserError(
+            f"--expect-head {expect_head!r} is not a chain hash: give the 64 hex digits"
+            " printed as `head` by `telewatch verify --json`"
+        )
+    roots_paths = app.settings().evidence.tsa_roots
+    roots = load_roots(roots_paths)
     conn = connect(app.db_path)
-    result = verify_chain(conn)
+    try:
+        result = verify_chain(conn, expect_head)
+        tokens = check_anchors(conn, roots) if roots else []
+        stored = conn.execute("SELECT count(*) FROM anchors").fetchone()[0]
+    except sqlite3.DatabaseError as err:
+        if as_json:
+            _dump({"archive": app.db_path, "status": "error", "ok": False, "problem": str(err)})
+        click.echo(f"error: could not check {app.db_path}: {err}", err=True)
+        click.get_current_context().exit(2)
+    bad_token = next((t for t in tokens if not t.ok), None)
+    ok = result.ok and bad_token is None
+    problem = result.problem
+    if result.ok and bad_token is not None:
+        problem = f"anchor {bad_token.anchor_id} from {bad_token.tsa}: {bad_token.problem}"
+    anchored = max((t.seq for t in tokens if t.ok), default=0)
     if as_json:
-        _dump({"archive": app.db_path, **dataclasses.asdict(result)})
-    elif result.ok:
+        _dump(
+            {
+                "archive": app.db_path,
+                "status": "verified" if ok else "tampered",
+                "ok": ok,
+                "problem": problem,
+                "seq": result.seq,
+                "head": {"hash": result.head, "records": result.records, "at": result.at},
+                "records": result.records,
+                "versions": result.versions,
+                "deletions": result.deletions,
+                "channel_records": result.channels,
+                "engagement_samples": result.samples,
+                "capture_sessions": result.captures,
+                "raw_payloads": result.raw_payloads,
+                "migrated_records": result.migrated,
+                "expected_head": None
+                if expect_head is None
+                else {"hash": expect_head.lower(), "found": bool(result.expected),
+                      "records_after": result.after_expected},
+                "anchors": [dataclasses.asdict(t) for t in tokens],
+                "anchors_unchecked": stored if not roots else 0,
+                "anchored_upto": anchored,
+            }
+        )  # fmt: skip
+    elif ok:
         click.echo(
             f"ok: {app.db_path}: {result.records} chain records verified"
-            f" ({result.versions} versions, {result.deletions} deletions)"
+            f" ({result.versions} versions, {result.deletions} deletions,"
+            f" {result.channels} channels, {result.samples} engagement samples,"
+            f" {result.captures} capture sessions, {result.raw_payloads} raw payloads)"
         )
+        click.echo(f"head: {result.head} (record {result.records}, chained {result.at or '-'})")
+        if expect_head is not None:
+            click.echo(f"expected head found; {result.after_expected} records chained after it")
+        if tokens:
+            click.echo(
+                f"anchors: {len(tokens)} RFC 3161 token(s) verified against tsa_roots;"
+                f" records 1..{anchored} anchored"
+                + (
+                    f", {result.records - anchored} newer not yet"
+                    if anchored < result.records
+                    else ""
+                )
+            )
+        elif stored:
+            click.echo(
+                f"anchors: {stored} token(s) NOT checked: set [evidence] tsa_roots to the"
+                " authorities' root certificates",
+                err=True,
+            )
+        else:
+            click.echo("anchors: none (run `telewatch anchor` with [evidence] tsa configured)")
     else:
-        click.echo(f"TAMPERED: {app.db_path}: {result.problem}", err=True)
-    if not result.ok:
+        click.echo(f"TAMPERED: {app.db_path}: {problem}", err=True)
+    if not ok:
         click.get_current_context().exit(1)
+
+
+def _is_hash(value: str) -> bool:
+    v = value.strip().lower()
+    return len(v) == 64 and all(c in "0123456789abcdef" for c in v)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -23,13 +24,16 @@ from collections import Counter
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from telewatch import __version__
 from telewatch.config import Settings
+from telewatch.evidence.tsa import anchor_head, load_roots
 from telewatch.models import (
     ChannelStatusChanged,
     DaemonHeartbeat,
     Event,
+    HeadAnchored,
     Post,
     PostDeleted,
     PostSeen,
@@ -39,9 +43,12 @@ from telewatch.sources.telegram import (
     Disconnected,
     SessionLock,
     TelegramSource,
+    capture_started,
     session_file,
 )
 from telewatch.store import watchlist
+from telewatch.store.anchors import last_anchored_seq
+from telewatch.store.chain import chain_head
 from telewatch.store.db import ArchiveBusy, connect, hold_open, migrate
 from telewatch.store.writer import Writer
 
@@ -99,12 +106,16 @@ class Daemon:
         self.writer: Writer | None = None
         self.source: TelegramSource | None = None
         self.shared: Shared | None = None
+        self.capture_id: str | None = None  # the running capture session (capture log)
+        self._account = "?"
 
     # -- events into the writer -------------------------------------------
 
     async def put(self, ev: Event) -> None:
-        """Queue one event for the archive."""
+        """Queue one event for the archive; a post names the capture session."""
         assert self.writer is not None
+        if isinstance(ev, PostSeen) and ev.capture_id is None and self.capture_id is not None:
+            ev = dataclasses.replace(ev, capture_id=self.capture_id)
         await self.writer.put(ev)
 
     def _worker_for(self, channel_id: int) -> ChannelWorker | None:
@@ -314,6 +325,9 @@ class Daemon:
         scheduler = Scheduler(d.budgets, scale=d.rate_scale, max_flood_wait=d.max_flood_wait)
         async with Writer(self.db, rules=self.settings.alert_rules()) as writer:
             self.writer = writer
+            capture = capture_started(self._account, source.clock_offset())
+            await writer.put(capture)
+            self.capture_id = capture.id
             shared = self.shared = Shared(
                 settings=d,
                 source=source,
@@ -333,6 +347,7 @@ class Daemon:
                 asyncio.create_task(self._connection_loop(source), name="connection"),
                 asyncio.create_task(self._watchlist_loop(shared), name="watchlist"),
                 asyncio.create_task(self._heartbeat_loop(shared), name="heartbeat"),
+                asyncio.create_task(self._anchor_loop(), name="anchor"),
             ]
             try:
                 while not stop.is_set():
@@ -373,6 +388,48 @@ class Daemon:
                 )
         return 0
 
+    async def _anchor_loop(self) -> None:
+        """Every [evidence] anchor_interval, when the chain has records no
+        token covers, ask the authorities to stamp the head. A failure is
+        logged and retried after a shorter wait; archiving never waits for it."""
+        ev = self.settings.evidence
+        if not ev.tsa:
+            return
+        try:
+            roots = load_roots(ev.tsa_roots)
+        except UserError as err:
+            log.error("anchoring disabled", extra={"error": str(err)})
+            return
+        wait = min(ev.anchor_interval, 60.0)  # first anchor soon after start
+        while True:
+            await asyncio.sleep(wait)
+            try:
+                events, problems = await asyncio.to_thread(self._anchor_once, roots)
+            except Exception as err:  # the archive unreadable for a moment: next time
+                events, problems = [], [f"{type(err).__name__}: {err}"]
+            for e in events:
+                await self.put(e)
+                self.counters["anchors"] += 1
+                log.info("anchored", extra={"tsa": e.tsa, "seq": e.seq, "hash": e.hash})
+            for why in problems:
+                self.counters["anchor_failures"] += 1
+                log.warning("anchor failed; retrying later", extra={"error": why})
+            wait = ev.anchor_interval if not problems else min(ev.anchor_interval, 300.0)
+
+    def _anchor_once(self, roots: list[Any]) -> tuple[list[HeadAnchored], list[str]]:
+        conn = connect(self.db)
+        try:
+            if chain_head(conn)[0] <= last_anchored_seq(conn):
+                return [], []  # nothing new since the last anchor
+            ev = self.settings.evidence
+            attempts = anchor_head(conn, ev.tsa, roots, timeout=ev.timeout)
+        finally:
+            conn.close()
+        return (
+            [a.event for a in attempts if a.event is not None],
+            [f"{a.tsa}: {a.problem}" for a in attempts if a.problem],
+        )
+
     async def _login(self, source: TelegramSource) -> None:
         """Connect and check that the session is logged in (UserError if not)."""
         try:
@@ -385,7 +442,8 @@ class Daemon:
             raise UserError(
                 f"session {session_file(self.settings.telegram.session)} is not logged in; run `telewatch login`"
             )
-        log.info("connected", extra={"account": await source.me()})
+        self._account = await source.me()
+        log.info("connected", extra={"account": self._account})
 
     async def _reload(self, reload: Callable[[], Settings] | None) -> None:
         if reload is None:

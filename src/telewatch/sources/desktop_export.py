@@ -22,6 +22,7 @@ import os
 import re
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +30,9 @@ from pathlib import Path
 from queue import Empty, Full
 from typing import IO, Any, TypeVar
 
+from telewatch import __version__
 from telewatch.models import (
+    CaptureStarted,
     Channel,
     ChannelSeen,
     Engagement,
@@ -136,6 +139,10 @@ class _Stream:
 
     def value(self) -> Any:
         """Decode one JSON value at the cursor, reading more as needed."""
+        return self.value_and_text()[0]
+
+    def value_and_text(self) -> tuple[Any, str]:
+        """Decode one JSON value at the cursor; also its exact text in the file."""
         self.skip_ws()
         self.chunk = CHUNK_CHARS
         while True:
@@ -163,8 +170,9 @@ class _Stream:
                 and self.more()
             ):
                 continue
+            text = self.buf[self.pos : end]
             self.pos = end
-            return obj
+            return obj, text
 
     def _incomplete(self, err: json.JSONDecodeError) -> bool:
         # Unterminated strings report the string's start; any other error
@@ -327,9 +335,16 @@ def _epoch_iso(value: Any) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(value)))
 
 
-def message_to_prepared(msg: dict[str, Any], channel_id: int, seen: str) -> PreparedPost:
+def message_to_prepared(
+    msg: dict[str, Any],
+    channel_id: int,
+    seen: str,
+    raw: bytes | None = None,
+    capture_id: str | None = None,
+) -> PreparedPost:
     """``prepare_post(PostSeen(message_to_post(msg, channel_id), ...))``
-    without the intermediate objects (the bulk import path). Raises
+    without the intermediate objects (the bulk import path); ``raw`` is the
+    message's JSON text as exported (the evidentiary copy). Raises
     ValueError/KeyError/TypeError for a malformed message."""
     mid = _message_id(msg)
     text, entities = _text_and_entities(msg)
@@ -349,6 +364,9 @@ def message_to_prepared(msg: dict[str, Any], channel_id: int, seen: str) -> Prep
         forward=_forward(msg),
         post_author=msg.get("author"),
         engagement=_reactions(msg),
+        raw=raw,
+        raw_format="export-json" if raw is not None else None,
+        capture_id=capture_id,
     )
 
 
@@ -374,8 +392,11 @@ class ExportReader:
     ``service`` (skipped service messages) as it goes; ``position`` is the
     number of characters read so far."""
 
-    def __init__(self, path: Path, *, username: str | None = None) -> None:
+    def __init__(
+        self, path: Path, *, username: str | None = None, capture_id: str | None = None
+    ) -> None:
         self.path = Path(path)
+        self.capture_id = capture_id  # the import's capture session (CaptureStarted.id)
         self.username = username_for(self.path, username)
         self.messages = 0
         self.service = 0
@@ -402,16 +423,28 @@ class ExportReader:
             self._it = self._items(self._post_seen)
         return next(self._it)
 
-    def _post_seen(self, msg: dict[str, Any], channel_id: int) -> PostSeen:
-        return PostSeen(message_to_post(msg, channel_id), self.seen_at, source="import")
+    def _post_seen(self, msg: dict[str, Any], channel_id: int, raw: str) -> PostSeen:
+        return PostSeen(
+            message_to_post(msg, channel_id),
+            self.seen_at,
+            source="import",
+            raw=raw.encode(),
+            raw_format="export-json",
+            capture_id=self.capture_id,
+        )
 
     def prepared(self) -> Iterator[ChannelSeen | PreparedPost]:
         """Like iterating, but posts come as store PreparedPost values (the
         import path: no intermediate Post objects)."""
         seen = iso(self.seen_at)
-        return self._items(lambda msg, cid: message_to_prepared(msg, cid, seen))
+        cap = self.capture_id
+        return self._items(
+            lambda msg, cid, raw: message_to_prepared(msg, cid, seen, raw.encode(), cap)
+        )
 
-    def _items(self, convert: Callable[[dict[str, Any], int], _T]) -> Iterator[ChannelSeen | _T]:
+    def _items(
+        self, convert: Callable[[dict[str, Any], int, str], _T]
+    ) -> Iterator[ChannelSeen | _T]:
         try:
             fh = open(self.path, encoding="utf-8")  # noqa: SIM115 - closed in finally
         except OSError as err:
@@ -424,7 +457,7 @@ class ExportReader:
             fh.close()
 
     def _parse(
-        self, s: _Stream, convert: Callable[[dict[str, Any], int], _T]
+        self, s: _Stream, convert: Callable[[dict[str, Any], int, str], _T]
     ) -> Iterator[ChannelSeen | _T]:
         s.more()
         if s.buf.startswith("\ufeff"):
@@ -468,7 +501,7 @@ class ExportReader:
         )
 
     def _messages(
-        self, s: _Stream, channel_id: int, convert: Callable[[dict[str, Any], int], _T]
+        self, s: _Stream, channel_id: int, convert: Callable[[dict[str, Any], int, str], _T]
     ) -> Iterator[_T]:
         s.expect("[", "'[' (the messages list)")
         if s.peek() == "]":
@@ -476,13 +509,13 @@ class ExportReader:
             return
         while True:
             at = s.pos
-            msg = s.value()
+            msg, raw = s.value_and_text()
             if not isinstance(msg, dict):
                 raise s.fail("a message is not a JSON object", at)
             kind = msg.get("type", "message")
             if kind == "message":
                 try:
-                    item = convert(msg, channel_id)
+                    item = convert(msg, channel_id, raw)
                 except (KeyError, ValueError, TypeError, AttributeError) as err:
                     what = f"missing field {err}" if isinstance(err, KeyError) else str(err)
                     raise s.fail(f"malformed message {msg.get('id')!r} ({what})", at) from None
@@ -651,9 +684,9 @@ def _leave_bulk_mode(conn: sqlite3.Connection) -> None:
 _Msg = tuple[Any, ...]
 
 
-def _produce(path: Path, username: str | None) -> Iterator[_Msg]:
+def _produce(path: Path, username: str | None, capture_id: str | None) -> Iterator[_Msg]:
     """Parse one export and prepare its posts (the CPU-heavy half)."""
-    reader = ExportReader(path, username=username)
+    reader = ExportReader(path, username=username, capture_id=capture_id)
     batch: list[PreparedPost] = []
     try:
         for item in reader.prepared():
@@ -670,7 +703,9 @@ def _produce(path: Path, username: str | None) -> Iterator[_Msg]:
         yield ("error", str(err))
 
 
-def _produce_into(path: Path, username: str | None, queue: Any, parent: int) -> None:
+def _produce_into(
+    path: Path, username: str | None, capture_id: str | None, queue: Any, parent: int
+) -> None:
     """Child-process entry point: run ``_produce`` into a queue. Exits as
     soon as the parent (pid ``parent``) is gone, e.g. killed with SIGKILL:
     nobody would read the queue, and an orphan would block on it forever."""
@@ -685,7 +720,7 @@ def _produce_into(path: Path, username: str | None, queue: Any, parent: int) -> 
                     os._exit(1)
 
     try:
-        for msg in _produce(path, username):
+        for msg in _produce(path, username, capture_id):
             if msg[0] == "posts":
                 # Plain tuples pickle about twice as fast as NamedTuples.
                 msg = ("posts", [tuple(p) for p in msg[1]], msg[2])
@@ -694,7 +729,7 @@ def _produce_into(path: Path, username: str | None, queue: Any, parent: int) -> 
         put(("error", f"{path}: {type(err).__name__}: {err}"))
 
 
-def _produced_elsewhere(path: Path, username: str | None) -> Iterator[_Msg]:
+def _produced_elsewhere(path: Path, username: str | None, capture_id: str | None) -> Iterator[_Msg]:
     """``_produce`` run in a child process: parsing and preparing overlap
     with the parent's SQLite writes (two cores for large imports)."""
     # fork: the child needs nothing but this module's code and the queue,
@@ -702,7 +737,9 @@ def _produced_elsewhere(path: Path, username: str | None) -> Iterator[_Msg]:
     # calling import_paths at top level would otherwise start itself again).
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue(maxsize=QUEUE_BATCHES)
-    proc = ctx.Process(target=_produce_into, args=(path, username, queue, os.getpid()), daemon=True)
+    proc = ctx.Process(
+        target=_produce_into, args=(path, username, capture_id, queue, os.getpid()), daemon=True
+    )
     proc.start()
     try:
         while True:
@@ -741,7 +778,17 @@ def _import_one(
         and (os.cpu_count() or 1) > 1
         and "fork" in multiprocessing.get_all_start_methods()
     )
-    source = _produced_elsewhere(path, username) if big else _produce(path, username)
+    capture = CaptureStarted(
+        id=str(uuid.uuid4()),
+        started_at=datetime.now(UTC).replace(microsecond=0),
+        source=f"import:{path.name}",
+        telewatch_version=__version__,
+    )
+    source = (
+        _produced_elsewhere(path, username, capture.id)
+        if big
+        else _produce(path, username, capture.id)
+    )
     channel: Channel | None = None
     new_posts = new_versions = messages = service = found_deleted = 0
     gaps = _Gaps()
@@ -767,6 +814,12 @@ def _import_one(
                 messages, service = msg[1], msg[2]
         if channel is not None:
             found_deleted = _tombstone_gaps(conn, channel.id, gaps)
+        if new_versions:
+            # The file's capture session, chained after the versions that name
+            # it (an import that adds nothing leaves no trace).
+            st = apply_events(conn, [capture], ())
+            if st.errors:
+                raise UserError(f"{path}: cannot record the capture ({st.reasons[0]})")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

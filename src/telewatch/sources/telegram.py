@@ -25,6 +25,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,11 +33,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import telethon
 from telethon import TelegramClient, errors, events, types
+from telethon.extensions import BinaryReader
 from telethon.sessions import SQLiteSession
 from telethon.tl import functions
+from telethon.tl.alltlobjects import LAYER
 
+from telewatch import __version__
 from telewatch.models import (
+    CaptureStarted,
     Channel,
     Engagement,
     Entity,
@@ -300,6 +306,42 @@ def _to_post(msg: Any, channel_id: int | None) -> Post | None:
         edit_date=_aware(msg.edit_date),
         post_author=msg.post_author,
         engagement=to_engagement(msg),
+        raw=_tl_bytes(msg),
+    )
+
+
+def _tl_bytes(msg: Any) -> bytes | None:
+    """The message's TL serialisation (``bytes(msg)``), the evidentiary copy;
+    None if Telethon cannot serialise it (never fails the capture)."""
+    try:
+        return bytes(msg)
+    except Exception:
+        return None
+
+
+def decode_raw(data: bytes) -> str:
+    """A stored TL payload as Telethon's readable form of the object.
+    Raises ValueError when the bytes are not a TL object of this layer."""
+    try:
+        obj = BinaryReader(data).tgread_object()
+    except Exception as err:
+        raise ValueError(f"not a TL object of layer {LAYER}: {type(err).__name__}") from None
+    return str(obj.stringify())
+
+
+def capture_started(account: str, clock_offset_s: float) -> CaptureStarted:
+    """The capture-log entry of a session: account, versions, API layer and
+    the clock offset (Telegram's server time minus ours, which Telethon
+    learns from the server's msg_ids)."""
+    return CaptureStarted(
+        id=str(uuid.uuid4()),
+        started_at=datetime.now(UTC).replace(microsecond=0),
+        source="telegram",
+        account=account,
+        telewatch_version=__version__,
+        telethon_version=telethon.__version__,
+        api_layer=LAYER,
+        clock_offset_ms=round(clock_offset_s * 1000),
     )
 
 
@@ -558,6 +600,12 @@ class TelegramSource:
         with contextlib.suppress(Exception):
             self._session.save()
         secure_session(self.session_path)
+
+    def clock_offset(self) -> float:
+        """Seconds Telegram's server clock is ahead of ours (0 before any reply)."""
+        sender = getattr(self.client, "_sender", None)
+        state = getattr(sender, "_state", None)
+        return float(getattr(state, "time_offset", 0) or 0)
 
     async def me(self) -> str:
         """A display string for the logged-in account (never the phone)."""

@@ -144,6 +144,10 @@ class PreparedPost(NamedTuple):
     lang: str
     body: str  # text.index_text(text)
     engagement: tuple[int | None, int | None, int | None, str | None] | None
+    raw_format: str | None = None
+    raw_sha256: str | None = None
+    raw_data: bytes | None = None  # zlib-compressed raw payload
+    capture_id: str | None = None
 
 
 def positive_id(value: object) -> int:
@@ -172,6 +176,9 @@ def prepare_post(ev: PostSeen) -> PreparedPost:
         forward=p.forward,
         post_author=p.post_author,
         engagement=p.engagement,
+        raw=ev.raw if ev.raw is not None else p.raw,
+        raw_format=ev.raw_format if ev.raw is not None else ("tl" if p.raw is not None else None),
+        capture_id=ev.capture_id,
     )
 
 
@@ -191,6 +198,9 @@ def prepare_fields(
     forward: ForwardOrigin | None = None,
     post_author: str | None = None,
     engagement: Engagement | None = None,
+    raw: bytes | None = None,
+    raw_format: str | None = None,
+    capture_id: str | None = None,
 ) -> PreparedPost:
     """``prepare_post`` from a post's parts with times already as archive
     text (bulk importers skip building Post objects). Raises ValueError or
@@ -201,6 +211,8 @@ def prepare_fields(
     med = media_json(media)
     links, refs = extract_links(text, entities)
     body, lang = analyze(text)
+    if raw is not None and raw_format not in ("tl", "export-json"):
+        raise ValueError(f"unknown raw payload format {raw_format!r}")
     return PreparedPost(
         positive_id(channel_id),
         positive_id(message_id),
@@ -225,6 +237,10 @@ def prepare_fields(
         lang,
         body,
         engagement_row(engagement) if engagement is not None else None,
+        raw_format if raw is not None else None,
+        chain.raw_digest(raw) if raw is not None else None,
+        chain.compress_raw(raw) if raw is not None else None,
+        capture_id,
     )
 
 
@@ -251,6 +267,7 @@ class _State:
     latest: PreparedPost | None = None  # content of a new version to write
     version_id: int | None = None
     latest_sample: tuple[Any, ...] | None = None
+    sample_at: str | None = None  # sampled_at of latest_sample
     sample_loaded: bool = False
     new_texts: list[str] | None = None  # texts of the versions this run adds
 
@@ -318,10 +335,10 @@ def write_prepared(
     )
     next_post = _next_id(conn, "posts")
     next_version = _next_id(conn, "post_versions")
-    seq, prev = chain.chain_head(conn)
+    app = chain.Appender(conn)
+    raws: list[tuple[Any, ...]] = []
     new_posts: dict[tuple[int, int], list[Any]] = {}
     versions: list[tuple[Any, ...]] = []
-    chain_rows: list[tuple[Any, ...]] = []
     samples: list[tuple[Any, ...]] = []
     alerts: list[tuple[AlertKind, PreparedPost]] = []
 
@@ -350,27 +367,31 @@ def write_prepared(
                 st.new_texts.append(p.text)
             versions.append(
                 (vid, p.channel_id, p.message_id, st.version_no, p.text, p.entities, p.media,
-                 p.content_hash, p.edit_date, p.seen, p.source)
+                 p.content_hash, p.edit_date, p.seen, p.source, p.capture_id)
             )  # fmt: skip
-            record = chain.version_record(
+            if p.raw_data is not None:
+                raws.append((vid, p.raw_format, p.raw_sha256, p.raw_data))
+            app.add("version", vid, [
                 p.channel_id, p.message_id, st.version_no, p.content_hash, p.edit_date, p.seen,
-                p.source,
-            )  # fmt: skip
-            seq += 1
-            h = chain.link(prev, record)
-            chain_rows.append((seq, "version", vid, prev, h))
-            prev = h
+                p.source, p.date, p.fwd_channel_id, p.fwd_name, p.fwd_message_id, p.fwd_date,
+                p.post_author, p.grouped_id, p.reply_to, p.raw_format, p.raw_sha256,
+                p.capture_id,
+            ])  # fmt: skip
             kind: AlertKind = "new" if st.version_no == 1 else "edit"
             if rules or kind == "edit":
                 alerts.append((kind, p))
         if p.engagement is not None:
             if not st.sample_loaded:
                 if st.db_text is not None:
-                    st.latest_sample = _latest_sample(conn, p.channel_id, p.message_id)
+                    st.latest_sample, st.sample_at = _latest_sample(
+                        conn, p.channel_id, p.message_id
+                    )
                 st.sample_loaded = True
-            if st.latest_sample != p.engagement:
+            if st.latest_sample != p.engagement and (st.sample_at is None or st.sample_at < p.seen):
                 st.latest_sample = p.engagement
+                st.sample_at = p.seen
                 samples.append((p.channel_id, p.message_id, p.seen, *p.engagement))
+                app.add("engagement", None, [p.channel_id, p.message_id, p.seen, *p.engagement])
 
     rows = []
     updates = []
@@ -384,13 +405,24 @@ def write_prepared(
         if row is not None:
             if st.version_no > 1:  # edited within this run: the row shows the latest
                 row[3:8] = [p.date, p.text, p.entities, p.media_kind, p.media]
+                row[8:15] = [
+                    p.grouped_id,
+                    p.reply_to,
+                    p.fwd_channel_id,
+                    p.fwd_name,
+                    p.fwd_message_id,
+                    p.fwd_date,
+                    p.post_author,
+                ]
                 row[15:19] = [p.links, p.tme_refs, p.lang, p.edit_date]
             row[19], row[20] = st.version_id, st.version_no
             rows.append(row)
         else:
             updates.append(
                 (p.text, p.entities, p.media_kind, p.media, p.links, p.tme_refs, p.lang,
-                 p.edit_date, st.version_id, st.version_no, st.post_id)
+                 p.edit_date, st.version_id, st.version_no, p.date, p.fwd_channel_id,
+                 p.fwd_name, p.fwd_message_id, p.fwd_date, p.post_author, p.grouped_id,
+                 p.reply_to, st.post_id)
             )  # fmt: skip
         # The index holds every version's words: an edit replaces the post's
         # entry (contentless FTS: deleting needs the exact indexed body).
@@ -409,16 +441,21 @@ def write_prepared(
     if versions:
         conn.executemany(
             "INSERT INTO post_versions(id, channel_id, message_id, version_no, text, entities,"
-            " media, content_hash, edit_date, captured_at, source) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " media, content_hash, edit_date, captured_at, source, capture_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             versions,
         )
+    if raws:
         conn.executemany(
-            "INSERT INTO chain(seq, kind, ref_id, prev_hash, hash) VALUES (?,?,?,?,?)", chain_rows
+            "INSERT INTO raw_payloads(version_id, format, sha256, data) VALUES (?,?,?,?)", raws
         )
+    app.flush(conn)
     if updates:
         conn.executemany(
             "UPDATE posts SET text=?, entities=?, media_kind=?, media=?, links=?, tme_refs=?,"
-            " lang=?, edit_date=?, version_id=?, version_count=? WHERE id=?",
+            " lang=?, edit_date=?, version_id=?, version_count=?, date=?, fwd_channel_id=?,"
+            " fwd_name=?, fwd_message_id=?, fwd_date=?, post_author=?, grouped_id=?,"
+            " reply_to_id=? WHERE id=?",
             updates,
         )
     if fts_delete:
@@ -467,10 +504,12 @@ def _texts_before(
     return [r[0] for r in rows]
 
 
-def _latest_sample(conn: sqlite3.Connection, cid: int, mid: int) -> tuple[Any, ...] | None:
+def _latest_sample(
+    conn: sqlite3.Connection, cid: int, mid: int
+) -> tuple[tuple[Any, ...] | None, str | None]:
     row = conn.execute(
-        "SELECT views, forwards, replies, reactions FROM engagement"
+        "SELECT views, forwards, replies, reactions, sampled_at FROM engagement"
         " WHERE channel_id=? AND message_id=? ORDER BY sampled_at DESC LIMIT 1",
         (cid, mid),
     ).fetchone()
-    return None if row is None else tuple(row)
+    return (None, None) if row is None else (tuple(row[:4]), row[4])

@@ -502,6 +502,7 @@ class DeletionRow:
 
     detected_at: datetime
     method: str
+    last_seen_alive: datetime | None = None  # the window: alive then, gone at detected_at
 
 
 @dataclass(frozen=True)
@@ -584,7 +585,8 @@ def get_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> Post
         )
     )
     d = conn.execute(
-        "SELECT detected_at, method FROM deletions WHERE channel_id = ? AND message_id = ?",
+        "SELECT detected_at, method, last_seen_at FROM deletions"
+        " WHERE channel_id = ? AND message_id = ?",
         (channel_id, message_id),
     ).fetchone()
     samples = tuple(
@@ -626,7 +628,9 @@ def get_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> Post
         first_seen=parse_iso(r["first_seen"]),
         url=post_url(channel.username, message_id),
         versions=versions,
-        deletion=DeletionRow(parse_iso(d[0]), d[1]) if d else None,
+        deletion=DeletionRow(parse_iso(d[0]), d[1], parse_iso(d[2]) if d[2] else None)
+        if d
+        else None,
         engagement=samples,
     )
 

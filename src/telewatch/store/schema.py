@@ -11,12 +11,19 @@ Nothing is ever deleted: deletions are tombstone rows; edits are version rows.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+import sqlite3
+from collections.abc import Callable
+
+from telewatch.store import rechain
+
+SCHEMA_VERSION = 3
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
 # post's versions, registered by db.apply_migrations).
-MIGRATIONS: dict[int, str] = {
+# A migration is a SQL script or, when it needs Python, a function run on the
+# connection inside the migration's transaction.
+MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     1: """
 CREATE TABLE channels (
     id            INTEGER PRIMARY KEY,      -- bare Telegram channel id
@@ -233,4 +240,6 @@ INSERT INTO posts_fts(rowid, body, meta)
           GROUP BY p.id)
     WHERE body != '';
 """,
+    # The evidence chain (store/rechain.py: DDL and re-chaining of old facts).
+    3: rechain.migrate,
 }

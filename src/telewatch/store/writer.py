@@ -28,11 +28,13 @@ from typing import Any
 from telewatch.models import (
     AlertRule,
     BackfillProgressed,
+    CaptureStarted,
     ChannelSeen,
     ChannelStatusChanged,
     DaemonHeartbeat,
     EngagementSampled,
     Event,
+    HeadAnchored,
     PostDeleted,
     PostSeen,
     RangeArchived,
@@ -191,6 +193,17 @@ def _apply_one(
 ) -> None:
     if isinstance(ev, ChannelSeen):
         _channel_seen(conn, ev)
+    elif isinstance(ev, CaptureStarted):
+        _capture_started(conn, ev)
+    elif isinstance(ev, HeadAnchored):
+        row = conn.execute("SELECT hash FROM chain WHERE seq=?", (ev.seq,)).fetchone()
+        if row is None or row[0] != ev.hash:
+            raise ValueError(f"chain record {ev.seq} is not {ev.hash}: nothing to anchor")
+        conn.execute(
+            "INSERT INTO anchors(seq, hash, tsa, token, gen_time, requested_at)"
+            " VALUES (?,?,?,?,?,?)",
+            (ev.seq, ev.hash, ev.tsa, ev.token, iso(ev.gen_time), iso(ev.requested_at)),
+        )
     elif isinstance(ev, PostDeleted):
         _post_deleted(conn, ev, rules, stats)
     elif isinstance(ev, EngagementSampled):
@@ -264,9 +277,12 @@ def _channel_seen(conn: sqlite3.Connection, ev: ChannelSeen) -> None:
             " first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?)",
             (cid, ch.access_hash, ch.username or None, ch.title, ch.about, ch.subscribers, at, at),
         )
+        if ch.username or ch.title is not None or ch.about is not None:
+            chain.append(conn, "channel", None, [cid, ch.username or None, ch.title, ch.about, at])
         return
     sets: list[str] = []
     args: list[Any] = []
+    state = {"title": row[0], "username": row[1], "about": row[2]}
     for i, name in enumerate(("title", "username", "about")):
         value = new[name]
         if value is None:
@@ -282,6 +298,11 @@ def _channel_seen(conn: sqlite3.Connection, ev: ChannelSeen) -> None:
                 )
             sets.append(f"{name}=?")
             args.append(stored)
+            state[name] = stored
+    if sets:  # the fields changed (or became known): chain the new state
+        chain.append(
+            conn, "channel", None, [cid, state["username"], state["title"], state["about"], at]
+        )
     if ch.access_hash is not None:
         sets.append("access_hash=?")
         args.append(ch.access_hash)
@@ -294,12 +315,22 @@ def _channel_seen(conn: sqlite3.Connection, ev: ChannelSeen) -> None:
     conn.execute(f"UPDATE channels SET {', '.join(sets)} WHERE id=?", args)
 
 
-def _append_chain(conn: sqlite3.Connection, kind: str, ref_id: int, record: str) -> None:
-    seq, prev = chain.chain_head(conn)
-    conn.execute(
-        "INSERT INTO chain(seq, kind, ref_id, prev_hash, hash) VALUES (?,?,?,?,?)",
-        (seq + 1, kind, ref_id, prev, chain.link(prev, record)),
+def _capture_started(conn: sqlite3.Connection, ev: CaptureStarted) -> None:
+    """One capture_sessions row per session id, chained (a replay changes nothing)."""
+    if not isinstance(ev.id, str) or not ev.id:
+        raise ValueError(f"capture session id must be a non-empty string, got {ev.id!r}")
+    fields = [
+        ev.id, iso(ev.started_at), ev.source, ev.account, ev.telewatch_version,
+        ev.telethon_version, ev.api_layer, ev.clock_offset_ms,
+    ]  # fmt: skip
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO capture_sessions(id, started_at, source, account,"
+        " telewatch_version, telethon_version, api_layer, clock_offset_ms)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        fields,
     )
+    if cur.rowcount == 1:
+        chain.append(conn, "capture", None, fields)
 
 
 def _post_deleted(
@@ -311,15 +342,30 @@ def _post_deleted(
     if ev.method not in ("event", "reconcile", "import"):
         raise ValueError(f"unknown deletion method {ev.method!r}")
     at = iso(ev.detected_at)
-    cur = conn.execute(
-        "INSERT OR IGNORE INTO deletions(channel_id, message_id, detected_at, method)"
-        " VALUES (?,?,?,?)",
-        (cid, mid, at, ev.method),
-    )
-    if cur.rowcount != 1:
+    if conn.execute(
+        "SELECT 1 FROM deletions WHERE channel_id=? AND message_id=?", (cid, mid)
+    ).fetchone():
         return
+    # The window: alive when last captured (a version or a sample) or when
+    # the source last saw it, gone at ``at``.
+    seen = conn.execute(
+        "SELECT max(t) FROM (SELECT max(captured_at) AS t FROM post_versions"
+        " WHERE channel_id=? AND message_id=? UNION ALL SELECT max(sampled_at) FROM engagement"
+        " WHERE channel_id=? AND message_id=?)",
+        (cid, mid, cid, mid),
+    ).fetchone()[0]
+    if ev.last_seen_alive is not None:
+        told = iso(ev.last_seen_alive)
+        seen = told if seen is None or told > seen else seen
+    if seen is not None and seen > at:
+        seen = at
+    cur = conn.execute(
+        "INSERT INTO deletions(channel_id, message_id, detected_at, method, last_seen_at)"
+        " VALUES (?,?,?,?,?)",
+        (cid, mid, at, ev.method, seen),
+    )
     assert cur.lastrowid is not None
-    _append_chain(conn, "deletion", cur.lastrowid, chain.deletion_record(cid, mid, at, ev.method))
+    chain.append(conn, "deletion", cur.lastrowid, [cid, mid, at, ev.method, seen])
     conn.execute(
         "UPDATE posts SET deleted_at=? WHERE channel_id=? AND message_id=?", (at, cid, mid)
     )
@@ -346,6 +392,7 @@ def _engagement(conn: sqlite3.Connection, ev: EngagementSampled, stats: BatchSta
     )
     if cur.rowcount == 1:
         stats.samples += 1
+        chain.append(conn, "engagement", None, [cid, mid, at, *counters])
         conn.execute(
             "UPDATE posts SET views=?, forwards=?, replies=? WHERE channel_id=? AND message_id=?"
             " AND NOT EXISTS (SELECT 1 FROM engagement WHERE channel_id=? AND message_id=?"

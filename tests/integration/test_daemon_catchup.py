@@ -56,9 +56,9 @@ def test_everything_made_while_down_is_archived_within_120_s_on_defaults(tmp_pat
             first = w.start()
             assert w.settle(240) == [], "first run did not archive the channels"
             w.wait_for(
-                lambda: w.query(
-                    "SELECT count(*) FROM channel_status WHERE state = 'live'"
-                ) == [(6,)],
+                lambda: (
+                    w.query("SELECT count(*) FROM channel_status WHERE state = 'live'") == [(6,)]
+                ),
                 30,
                 "six live channels",
             )

@@ -149,12 +149,15 @@ def save_sweep(
     )
 
 
-def sweep_states(conn: sqlite3.Connection) -> dict[int, SweepState]:
-    """Every channel's sweep state by channel id."""
+def sweep_states(conn: sqlite3.Connection, channel_id: int | None = None) -> dict[int, SweepState]:
+    """Every channel's (or one channel's) sweep state by channel id."""
     out: dict[int, SweepState] = {}
-    for r in conn.execute(
-        "SELECT channel_id, cursor, checked, pass_started, last_pass_at, passes FROM sweep_state"
-    ):
+    sql = "SELECT channel_id, cursor, checked, pass_started, last_pass_at, passes FROM sweep_state"
+    args: tuple[int, ...] = ()
+    if channel_id is not None:
+        sql += " WHERE channel_id = ?"
+        args = (channel_id,)
+    for r in conn.execute(sql, args):
         out[int(r[0])] = SweepState(
             int(r[0]),
             None if r[1] is None else int(r[1]),

@@ -137,3 +137,31 @@ def test_request_log_is_kept_an_hour_and_read_back_by_method(archive: Path) -> N
     r.close()
     assert got == {"a": [now - 10, now - 5], "b": [now - 1]}
     assert n == 3
+
+
+def test_dashboard_backfill_cell_shows_the_sweep_pass(archive: Path) -> None:
+    """The channels panel's backfill cell reads 'done · sweep 50%' for a
+    backfilled channel whose sweep is half through, plain 'done' before any sweep."""
+    from telewatch.dashboard.panels import backfill_text
+    from telewatch.models import BackfillProgressed
+    from telewatch.store.feed import ChannelRow
+
+    _apply(archive, [post_seen(CH, i, f"p{i}") for i in range(1, 201)])
+    _apply(archive, [BackfillProgressed(CH, 1, True, 200)])
+    w = connect(archive, readonly=False)
+    w.execute(
+        "INSERT INTO watchlist(key, channel_id, mode, backfill, origin, added_at)"
+        " VALUES (?, ?, 'join', 'all', 'cli', '2024-01-01T00:00:00Z')",
+        (f"id:{CH}", CH),
+    )
+    w.close()
+
+    def cell() -> str:
+        r = _read(archive)
+        row = next(x for x in channel_statuses(r) if x.channel_id == CH)
+        r.close()
+        return backfill_text(ChannelRow(row, (0,) * 24)).plain
+
+    assert cell() == "done"
+    _apply(archive, [SweepProgressed(CH, 101, 100, False)])
+    assert cell() == "done · sweep 50%"

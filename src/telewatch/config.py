@@ -213,9 +213,10 @@ DEFAULT_BUDGETS: dict[str, tuple[int, float]] = {
     "channels.GetFullChannel": (9, 31.0),
     "channels.JoinChannel": (4, 62.0),
     "contacts.ResolveUsername": (4, 62.0),
-    # Telegram allows about 60 per 30 s; Telethon's own update handling asks
-    # channel differences too (outside our budget), so we keep to 40.
-    "updates.GetChannelDifference": (40, 31.0),
+    # Telegram allows about 60 per 30 s; Telethon's own update handling's
+    # differences are paced by the same budgets.
+    "updates.GetChannelDifference": (55, 31.0),
+    "updates.GetDifference": (28, 31.0),
     "messages.GetDialogs": (9, 31.0),
 }
 

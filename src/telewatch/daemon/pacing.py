@@ -194,6 +194,13 @@ class Scheduler:
             n += len(recent)
         return n
 
+    async def reserve(self, method: str, priority: int = LIVE) -> None:
+        """Take one slot of ``method``'s budget for a request sent outside
+        ``call`` (Telethon's own update requests); it is logged like any."""
+        await self.budget(method).acquire(priority)
+        self.requests += 1
+        self._log.append((method, time.time()))
+
     def drain_log(self) -> list[tuple[str, float]]:
         """The (method, unix time) of every request sent since the last call."""
         out, self._log = self._log, []

@@ -394,6 +394,7 @@ class Daemon:
             source.on_deleted(self._on_deleted)
             source.on_channel_changed(self._on_channel_changed)
             source.on_reconnected(self._on_reconnected)
+            source.pace_internal(scheduler.reserve)
             self.connected.set()
             self._preload_budgets(scheduler)
             if not await _unless_stopped(self._load_dialogs(shared), stop):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import fcntl
 import logging
 import os
@@ -470,11 +471,34 @@ ChannelHandler = Callable[[int], Awaitable[None]]
 ReconnectHandler = Callable[[], Awaitable[None]]
 
 
+Gate = Callable[[str], Awaitable[None]]
+"""``gate(method)`` returns when a request of ``method`` may be sent."""
+
+_OURS: contextvars.ContextVar[bool] = contextvars.ContextVar("telewatch_ours", default=False)
+"""Set while a TelegramSource method sends its (already paced) request."""
+
+# Requests Telethon's own update handling sends by itself: paced through the
+# gate too, so that they share the daemon's budgets instead of drawing
+# FloodWaits on the daemon's own requests (Telegram counts both).
+_INTERNAL = {
+    functions.updates.GetChannelDifferenceRequest: "updates.GetChannelDifference",
+    functions.updates.GetDifferenceRequest: "updates.GetDifference",
+}
+
+
 class _Client(TelegramClient):  # type: ignore[misc]
     """TelegramClient that tells us when its automatic reconnection finished,
-    because every reconnect must be followed by gap repair."""
+    because every reconnect must be followed by gap repair, and that paces
+    the requests its update handling makes by itself through ``gate``."""
 
     on_reconnected: ReconnectHandler | None = None
+    gate: Gate | None = None
+
+    async def _call(self, sender: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        method = _INTERNAL.get(type(request))
+        if method is not None and self.gate is not None and not _OURS.get():
+            await self.gate(method)
+        return await super()._call(sender, request, *args, **kwargs)
 
     async def _handle_auto_reconnect(self) -> None:
         await super()._handle_auto_reconnect()
@@ -670,13 +694,21 @@ class TelegramSource:
         ic = self._input(channel_id)
         return types.InputPeerChannel(ic.channel_id, ic.access_hash)
 
+    def pace_internal(self, gate: Gate) -> None:
+        """Make Telethon's own update requests (channel and account
+        differences) wait for ``gate(method)`` before they are sent."""
+        self.client.gate = gate
+
     async def _call(self, request: Any, channel_id: int | None = None) -> Any:
+        token = _OURS.set(True)
         try:
             return await self.client(request)
         except SourceError:
             raise
         except Exception as err:
             raise _translate(err, channel_id) from None
+        finally:
+            _OURS.reset(token)
 
     def _channels(self, chats: Sequence[Any]) -> list[Channel]:
         out = []

@@ -275,6 +275,37 @@ class HeadAnchored:
     requested_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class DifferenceApplied:
+    """One ``getChannelDifference`` answer: its events (posts, edits,
+    deletions, channels) and the channel's pts after them, written in one
+    transaction, so the stored pts never runs ahead of what is archived."""
+
+    channel_id: int
+    pts: int
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SweepProgressed:
+    """The full sweep re-read a channel's posts down to ``cursor`` (queued
+    after the check's own events); ``done``: the pass reached the oldest post
+    (``checked`` posts re-read in this pass)."""
+
+    channel_id: int
+    cursor: int | None
+    checked: int
+    done: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RequestsSent:
+    """Telegram requests the daemon sent: (method, unix time) pairs, kept so
+    that a restart's budgets start from what Telegram still counts."""
+
+    requests: tuple[tuple[str, float], ...]
+
+
 Event = (
     ChannelSeen
     | CaptureStarted
@@ -286,4 +317,7 @@ Event = (
     | BackfillProgressed
     | ChannelStatusChanged
     | DaemonHeartbeat
+    | DifferenceApplied
+    | SweepProgressed
+    | RequestsSent
 )

@@ -110,3 +110,24 @@ async def test_backfill_is_not_starved_by_a_stream_of_live_work() -> None:
     await asyncio.gather(*tasks)
     budget.close()
     assert order.index("backfill") < 4
+
+
+async def test_preloaded_requests_of_a_previous_run_count_in_the_window() -> None:
+    """Requests a previous process sent within the window (unix times from the
+    archive's request log) fill the budget: the next call waits for the oldest
+    to leave the window; requests older than the window are ignored."""
+    sched = Scheduler({"m": (3, 0.5)}, scale=1.0)
+    now = time.time()
+    counted = sched.preload({"m": [now - 60.0, now - 0.2, now - 0.1, now - 0.05]})
+    assert counted == 3
+    assert sched.budget("m").delay() > 0.1
+    t0 = time.monotonic()
+
+    async def call() -> None:
+        return None
+
+    await sched.call("m", call)
+    assert time.monotonic() - t0 >= 0.2
+    assert [m for m, _ in sched.drain_log()] == ["m"]
+    assert sched.drain_log() == []
+    sched.close()

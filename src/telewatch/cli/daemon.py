@@ -149,6 +149,13 @@ def status(app: AppContext, as_json: bool) -> None:
                     "backfill_done": r.backfill_done,
                     "backfill_progress": r.backfill_progress,
                     "errors": r.errors,
+                    "sweep": {
+                        "checked": r.sweep_checked,
+                        "total": r.sweep_total,
+                        "progress": r.sweep_progress,
+                        "last_pass_at": _iso(r.sweep_last_pass_at),
+                        "passes": r.sweep_passes,
+                    },
                 }
                 for r in rows
             ],
@@ -174,7 +181,8 @@ def status(app: AppContext, as_json: bool) -> None:
         click.echo("no channels on the watch list; add one with `telewatch channels add @name`")
         return
     click.echo(
-        f"{'channel':<28} {'state':<12} {'posts':>7} {'last post':>9} {'backfill':>8} {'errors':>6}  detail"
+        f"{'channel':<28} {'state':<12} {'posts':>7} {'last post':>9} {'backfill':>8} "
+        f"{'sweep':>9} {'errors':>6}  detail"
     )
     for r in rows:
         state = r.state
@@ -184,9 +192,21 @@ def status(app: AppContext, as_json: bool) -> None:
         last = _fmt_age(None if r.last_post_at is None else (now - r.last_post_at).total_seconds())
         label = printable(r.label, multiline=False)
         click.echo(
-            f"{label[:28]:<28} {state:<12} {r.posts:>7} {last:>9} {prog:>8} {r.errors:>6}  "
-            + printable(r.detail or "", multiline=False)
+            f"{label[:28]:<28} {state:<12} {r.posts:>7} {last:>9} {prog:>8} "
+            f"{_sweep_cell(r, now):>9} {r.errors:>6}  " + printable(r.detail or "", multiline=False)
         )
+    click.echo(
+        "sweep: share of the current pass re-checking every archived post for edits and "
+        "deletions (after a complete pass: how long ago it ended)"
+    )
+
+
+def _sweep_cell(r: Any, now: datetime) -> str:
+    """The sweep column: '42%' during a pass, 'done 3h' after one, '-' before any."""
+    if r.sweep_checked == 0 and r.sweep_last_pass_at is not None:
+        return f"done {_fmt_age((now - r.sweep_last_pass_at).total_seconds())}"
+    p = r.sweep_progress
+    return "-" if p is None else f"{p * 100:.0f}%"
 
 
 def _ref(text: str) -> tuple[str | None, int | None]:

@@ -14,6 +14,19 @@ Contracts:
 * A private channel is marked ``private`` and re-checked every
   ``PRIVATE_RECHECK`` seconds (scaled), never in a loop; a renamed channel is
   marked ``renamed`` (detail names the new username) and still archived by id.
+* Catch-up is ours: for a joined channel the worker asks
+  ``updates.getChannelDifference`` itself from the archive's stored pts, at
+  start, after every reconnect and shortly after live updates, and writes
+  every new message, edit and deletion of the answer together with the new
+  pts (one ``DifferenceApplied`` event: one transaction). A crash before that
+  commit replays the difference; the pts never runs ahead of the archive.
+  ``ChannelDifferenceTooLong`` → gap repair and a reconcile of the posts that
+  may have changed, at once.
+* Reconciliation of the recent window runs at once after start and after
+  every reconnect, then every ``reconcile_interval``.
+* A known channel costs no request to find: id + access hash come from the
+  archive and, for joined channels, from the supervisor's one
+  ``messages.getDialogs`` listing at start (which also gives the pts).
 """
 
 from __future__ import annotations
@@ -38,6 +51,7 @@ from telewatch.models import (
     ChannelSeen,
     ChannelState,
     ChannelStatusChanged,
+    DifferenceApplied,
     EngagementSampled,
     Event,
     PostDeleted,
@@ -46,6 +60,7 @@ from telewatch.models import (
 )
 from telewatch.sources.telegram import (
     ChannelUnavailable,
+    Dialog,
     Disconnected,
     HistoryPage,
     SourceError,
@@ -65,6 +80,13 @@ PRIVATE_RECHECK = 1800.0
 ERROR_BACKOFF_MAX = 300.0
 LIVE_GAP_GRACE = 3.0
 """Seconds a hole below a live message may stay before repair fetches it."""
+LIVE_DIFF_DELAY = 10.0
+"""Seconds after a live update before the worker asks the channel's
+difference itself (picks up what Telethon dropped, keeps the stored pts near
+the server's so a restart's difference is short)."""
+TOO_LONG_LOOKBACK = timedelta(hours=48)
+"""After ChannelDifferenceTooLong, posts published since this long before the
+stored pts was saved are reconciled at once (the rest by the full sweep)."""
 
 
 class RangeSet:
@@ -142,6 +164,8 @@ class Shared:
     # channel listed twice (by username and by id, or under an old and a new
     # name) is worked by one entry; the other waits as "duplicate".
     owners: dict[int, str] = field(default_factory=dict)
+    # Joined channels from messages.getDialogs at start, by channel id.
+    dialogs: dict[int, Dialog] = field(default_factory=dict)
 
     def reader(self) -> sqlite3.Connection:
         """A fresh read-only connection to the archive."""
@@ -177,6 +201,14 @@ class ChannelWorker:
         self._eng_wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._gap_since: float | None = None
+        self.joined = False
+        self.pts: int | None = None
+        self._pts_saved_at: datetime | None = None
+        self.catchup = asyncio.Event()
+        self.reconcile_now = asyncio.Event()
+        self._about_due = True
+        self._diff_pending = False
+        self._flood_method: str | None = None
 
     # -- lifecycle --------------------------------------------------------
 
@@ -234,6 +266,7 @@ class ChannelWorker:
 
     async def _req(self, method: str, fn: Callable[[], Awaitable[T]], priority: int) -> T:
         async def on_wait(until: datetime) -> None:
+            self._flood_method = method
             await self._set("flood_wait", f"{method} parked", until, base=False)
 
         delay = 0.5 * self.s.scale + 0.05
@@ -247,7 +280,10 @@ class ChannelWorker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            if self.state == "flood_wait":
+            # The parked method's own success ends the flood_wait state (other
+            # methods keep flowing meanwhile and must not hide it).
+            if self.state == "flood_wait" and self._flood_method in (method, None):
+                self._flood_method = None
                 await self._set(*self._base)
             return result
 
@@ -270,6 +306,8 @@ class ChannelWorker:
                     await self._sleep(PRIVATE_RECHECK * self.s.scale, self.recheck)
                     continue
                 async with asyncio.TaskGroup() as tg:
+                    if self.joined:
+                        tg.create_task(self._catchup_loop())
                     tg.create_task(self._sync_loop())
                     tg.create_task(self._maintenance_loop())
             except* ChannelUnavailable as eg:
@@ -323,12 +361,7 @@ class ChannelWorker:
                 row = sync.channel_by_username(conn, self.username)
                 if row is None or row.access_hash is None:
                     # Renamed since: the old name is in channel_changes.
-                    old = conn.execute(
-                        "SELECT channel_id FROM channel_changes WHERE field = 'username' "
-                        "AND old_value = ? COLLATE NOCASE ORDER BY captured_at DESC LIMIT 1",
-                        (self.username,),
-                    ).fetchone()
-                    row = None if old is None else sync.channel_by_id(conn, int(old[0]))
+                    row = sync.channel_by_old_username(conn, self.username)
             if row is None or row.access_hash is None:
                 return None
             return row.id, row.access_hash, row.username
@@ -339,6 +372,7 @@ class ChannelWorker:
         """Know (id, access_hash), refresh the channel and join it if needed."""
         await self._set("resolving", None)
         known = self._archived_channel()
+        fresh = known is None
         if known is None:
             if self.username is None:
                 raise ChannelUnavailable(None, "invalid")
@@ -353,18 +387,44 @@ class ChannelWorker:
             self.s.source.remember(known[0], known[1])
         cid = self.channel_id
         assert cid is not None
-        joined = await self._channel_seen(cid)
+        self._load_progress()
+        dialog = self.s.dialogs.get(cid)
+        if dialog is not None and not fresh:
+            # Joined and listed by getDialogs at start: id, access hash, a
+            # changed username and the pts came with it; no request here.
+            await self.s.put(ChannelSeen(dialog.channel, _now()))
+            self._note_username(dialog.channel.username)
+            joined = True
+            if self.pts is None and dialog.pts is not None:
+                await self._save_pts(dialog.pts)
+        else:
+            joined = await self._channel_seen(cid, about=False)
         if self.entry.mode == "join" and not joined:
             await self._req("channels.JoinChannel", lambda: self.s.source.join(cid), MAINTENANCE)
-        self._load_progress()
+            joined = True
+        self.joined = joined
+        if joined and self.pts is None:
+            # Where our own catch-up starts: the pts of getFullChannel, read
+            # before backfill, so that backfill plus the difference from here
+            # leave nothing out.
+            await self._fetch_about(cid)
 
-    async def _fetch_about(self, cid: int) -> None:
-        # Once per run and after Telegram says the channel changed: the
-        # description is only in getFullChannel, and its changes are history.
-        full = await self._req(
-            "channels.GetFullChannel", lambda: self.s.source.about(cid), MAINTENANCE
+    async def _fetch_about(self, cid: int, priority: int = MAINTENANCE) -> None:
+        # Once per run (off the start-up path) and after Telegram says the
+        # channel changed: the description is only in getFullChannel, and its
+        # changes are history. Also the first pts of a joined channel.
+        full, pts = await self._req(
+            "channels.GetFullChannel", lambda: self.s.source.full(cid), priority
         )
+        self._about_due = False
         await self.s.put(ChannelSeen(full, _now()))
+        if self.joined and self.pts is None and pts is not None:
+            await self._save_pts(pts)
+
+    async def _save_pts(self, pts: int) -> None:
+        assert self.channel_id is not None
+        await self.s.put(DifferenceApplied(self.channel_id, pts, ()))
+        self.pts, self._pts_saved_at = pts, _now()
 
     def _note_username(self, current: str | None) -> None:
         if current is None:
@@ -382,6 +442,8 @@ class ChannelWorker:
             self.ranges = RangeSet(sync.archived_ranges(conn, self.channel_id))
             st = sync.backfill_state(conn, self.channel_id)
             self.backfill_done = st is not None and st.done
+            saved = sync.channel_pts(conn, self.channel_id)
+            self.pts, self._pts_saved_at = saved if saved is not None else (None, None)
             self._load_engagement(conn)
         finally:
             conn.close()
@@ -493,11 +555,21 @@ class ChannelWorker:
             self.s.counters["posts"] += 1
             self._schedule_engagement(p.message_id, p.date.timestamp(), now.timestamp())
 
+    def live_update(self) -> None:
+        """A live update (post, edit, deletion) of this channel arrived: ask
+        its difference ourselves a little later (one pending at a time)."""
+        if not self.joined or self._diff_pending:
+            return
+        self._diff_pending = True
+        loop = asyncio.get_running_loop()
+        loop.call_later(LIVE_DIFF_DELAY * max(self.s.scale, 0.01), self.catchup.set)
+
     def live_seen(self, message_id: int, post_date: float) -> None:
         """A live post was put: extend the archived range when it is the next
         id, otherwise ask for a repair soon (a hole may be behind it)."""
         if self.channel_id is None:
             return
+        self.live_update()
         self._schedule_engagement(message_id, post_date, time.time())
         if not self.backfill_done or self.ranges.covers(message_id):
             return
@@ -512,6 +584,75 @@ class ChannelWorker:
             self._gap_since = time.monotonic()
             loop = asyncio.get_running_loop()
             loop.call_later(LIVE_GAP_GRACE * max(self.s.scale, 0.05), self.repair.set)
+
+    # -- catch-up (our own getChannelDifference) ----------------------------
+
+    async def _catchup_loop(self) -> None:
+        while True:
+            self._diff_pending = False
+            self.catchup.clear()
+            await self._difference()
+            await self._sleep(self.s.settings.gap_repair_interval, self.catchup)
+
+    async def _difference(self) -> None:
+        """Fetch and apply the channel's difference from the stored pts until
+        Telegram says it is final (see the module contract)."""
+        cid = self.channel_id
+        if cid is None or self.pts is None:
+            return
+        while True:
+            pts = self.pts
+            d = await self._req(
+                "updates.GetChannelDifference",
+                lambda p=pts: self.s.source.difference(cid, p),  # type: ignore[misc]
+                LIVE,
+            )
+            now = _now()
+            self._log_malformed(d.malformed)
+            evs: list[Event] = [ChannelSeen(ch, now) for ch in d.channels]
+            for ch in d.channels:
+                if ch.id == cid:
+                    self._note_username(ch.username)
+            evs += [PostSeen(p, now, "live") for p in d.posts]
+            evs += [PostSeen(p, now, "live") for p in d.edits]
+            evs += [PostDeleted(cid, mid, now, "event") for mid in d.deleted]
+            if evs or d.pts != pts:
+                await self.s.put(DifferenceApplied(cid, d.pts, tuple(evs)))
+            c = self.s.counters
+            c["catchup_posts"] += len(d.posts)
+            c["catchup_edits"] += len(d.edits)
+            c["catchup_deletions"] += len(d.deleted)
+            c["deletions"] += len(d.deleted)
+            c["posts"] += len(d.posts)
+            saved_at = self._pts_saved_at
+            self.pts, self._pts_saved_at = d.pts, now
+            for p in d.posts:
+                self.live_seen(p.message_id, p.date.timestamp())
+            if d.too_long:
+                c["difference_too_long"] += 1
+                log.warning(
+                    "channel difference too long; repairing and reconciling",
+                    extra={"channel": self.key},
+                )
+                self.repair.set()
+                since = (saved_at or now) - TOO_LONG_LOOKBACK
+                asyncio.ensure_future(self._reconcile_since(since)).add_done_callback(
+                    lambda t: t.cancelled() or t.exception()
+                )
+            if d.final or d.pts == pts:
+                return
+
+    async def _reconcile_since(self, since: datetime) -> None:
+        """Re-read every archived post published since ``since`` (100 ids a call)."""
+        if self.channel_id is None:
+            return
+        conn = self.s.reader()
+        try:
+            ids = sync.recent_message_ids(conn, self.channel_id, since)
+        finally:
+            conn.close()
+        for i in range(0, len(ids), 100):
+            await self.check(ids[i : i + 100])
 
     # -- reconciliation and engagement -------------------------------------
 
@@ -541,19 +682,24 @@ class ChannelWorker:
                 return
 
     async def _maintenance_loop(self) -> None:
-        interval = self.s.settings.reconcile_interval
-        # Channels start together; spreading their first reconciliation over
-        # the interval keeps getMessages from bursting at start-up.
-        next_reconcile = time.monotonic() + random.uniform(0.2, 1.0) * interval
+        # The first reconciliation runs at once (what changed while we were
+        # down must not wait up to an interval); the scheduler's budget paces
+        # the channels' requests. Later ones are spread over the interval.
+        next_reconcile = time.monotonic()
         while True:
             now_mono, now = time.monotonic(), time.time()
             wait = next_reconcile - now_mono
             if self._eng:
                 wait = min(wait, self._eng[0][0] - now)
-            if wait > 0:
+            if self._about_due:
+                wait = 0.0
+            if wait > 0 and not self.reconcile_now.is_set():
                 self._eng_wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._recheck_or(self._eng_wake), wait)
+            if self.reconcile_now.is_set():
+                self.reconcile_now.clear()
+                next_reconcile = time.monotonic()
             if self.recheck.is_set():
                 self.recheck.clear()
                 await self._refresh()
@@ -563,15 +709,24 @@ class ChannelWorker:
             while self._eng and self._eng[0][0] <= now + slack and len(due) < 100:
                 due.append(heapq.heappop(self._eng))
             if due:
-                await self._check([m for _, m, _ in due], sample=True)
+                await self.check([m for _, m, _ in due], sample=True)
                 for _, mid, pdate in due:
                     self._schedule_engagement(mid, pdate, now + slack)
             if time.monotonic() >= next_reconcile:
                 await self._reconcile()
-                next_reconcile = time.monotonic() + interval
+                interval = self.s.settings.reconcile_interval
+                next_reconcile = time.monotonic() + random.uniform(0.8, 1.0) * interval
+            if self._about_due and self.channel_id is not None:
+                # Once per run, after the first reconciliation and behind
+                # everything else: a changed description is history too.
+                await self._fetch_about(self.channel_id, BACKFILL)
 
     async def _recheck_or(self, ev: asyncio.Event) -> None:
-        waits = [asyncio.ensure_future(ev.wait()), asyncio.ensure_future(self.recheck.wait())]
+        waits = [
+            asyncio.ensure_future(ev.wait()),
+            asyncio.ensure_future(self.recheck.wait()),
+            asyncio.ensure_future(self.reconcile_now.wait()),
+        ]
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -584,15 +739,16 @@ class ChannelWorker:
         await self._channel_seen(cid)
         await self._running_state()
 
-    async def _channel_seen(self, cid: int) -> bool:
-        """Fetch the channel (channels.getChannels, then its about text) and
-        archive what Telegram says about it; returns whether we joined it."""
+    async def _channel_seen(self, cid: int, *, about: bool = True) -> bool:
+        """Fetch the channel (channels.getChannels, then, with ``about``, its
+        about text) and archive what Telegram says; returns whether we joined it."""
         ch, joined = await self._req(
             "channels.GetChannels", lambda: self.s.source.channel(cid), MAINTENANCE
         )
         await self.s.put(ChannelSeen(ch, _now()))
         self._note_username(ch.username)
-        await self._fetch_about(cid)
+        if about:
+            await self._fetch_about(cid)
         return joined
 
     async def _reconcile(self) -> None:
@@ -601,25 +757,23 @@ class ChannelWorker:
             return
         conn = self.s.reader()
         try:
-            ids = [
-                int(r[0])
-                for r in conn.execute(
-                    "SELECT message_id FROM posts WHERE channel_id = ? AND deleted_at IS NULL "
-                    "ORDER BY message_id DESC LIMIT ?",
-                    (self.channel_id, window),
-                )
-            ]
+            ids = sync.newest_ids(conn, self.channel_id, window)
         finally:
             conn.close()
         for i in range(0, len(ids), 100):
-            await self._check(ids[i : i + 100], sample=False)
+            await self.check(ids[i : i + 100])
 
-    async def _check(self, ids: list[int], *, sample: bool) -> None:
+    async def check(
+        self, ids: list[int], *, sample: bool = False, priority: int = MAINTENANCE
+    ) -> None:
+        """Re-read up to 100 archived posts (channels.getMessages): a changed
+        one becomes a new version (content is compared by the writer), a
+        missing one a tombstone (method ``reconcile``)."""
         cid = self.channel_id
         if not ids or cid is None:
             return
         ans = await self._req(
-            "channels.GetMessages", lambda: self.s.source.messages(cid, ids), MAINTENANCE
+            "channels.GetMessages", lambda: self.s.source.messages(cid, ids), priority
         )
         now = _now()
         for ch in ans.channels:

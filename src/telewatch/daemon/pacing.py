@@ -14,6 +14,10 @@ Contracts:
   it is told through ``on_wait(until)`` (for the status row) and retried after
   the wait; a wait longer than ``max_flood_wait`` is raised to the caller.
 * Everything else a call raises passes through unchanged.
+* Budgets survive restarts: every request sent is recorded (``drain_log``
+  hands the (method, unix time) pairs to the archive) and ``preload`` counts
+  the previous process's requests into the windows at start, because
+  Telegram still counts them.
 """
 
 from __future__ import annotations
@@ -98,6 +102,12 @@ class Budget:
             wait = max(wait, self._sent[0] + self.window - now)
         return wait
 
+    def preload(self, sent: list[float]) -> None:
+        """Count requests sent earlier (monotonic times) into the window."""
+        now = self._clock()
+        merged = sorted([*self._sent, *(t for t in sent if now - self.window < t <= now)])
+        self._sent = deque(merged)
+
     def park(self, seconds: float) -> None:
         """Hold every call of this method for ``seconds`` from now."""
         self.parked_until = max(self.parked_until, self._clock() + seconds)
@@ -169,6 +179,32 @@ class Scheduler:
         self.requests = 0
         self.flood_waits = 0
         self.flood_seconds = 0.0
+        self._log: list[tuple[str, float]] = []
+
+    def preload(self, sent: Mapping[str, list[float]]) -> int:
+        """Count requests a previous process sent (method → unix times) into
+        the budgets, so that a restart does not start with full budgets that
+        Telegram no longer grants. Returns how many fell inside a window."""
+        wall, mono = time.time(), self._clock()
+        n = 0
+        for method, times in sent.items():
+            b = self.budget(method)
+            recent = [mono - (wall - t) for t in times if wall - b.window < t <= wall]
+            b.preload(recent)
+            n += len(recent)
+        return n
+
+    async def reserve(self, method: str, priority: int = LIVE) -> None:
+        """Take one slot of ``method``'s budget for a request sent outside
+        ``call`` (Telethon's own update requests); it is logged like any."""
+        await self.budget(method).acquire(priority)
+        self.requests += 1
+        self._log.append((method, time.time()))
+
+    def drain_log(self) -> list[tuple[str, float]]:
+        """The (method, unix time) of every request sent since the last call."""
+        out, self._log = self._log, []
+        return out
 
     def budget(self, method: str) -> Budget:
         """The budget a method is paced by (created on first use: unlimited
@@ -204,6 +240,7 @@ class Scheduler:
                     await on_wait(until)
             await b.acquire(priority)
             self.requests += 1
+            self._log.append((method, time.time()))
             try:
                 return await fn()
             except FloodWait as fw:

@@ -37,16 +37,19 @@ from telewatch.models import (
     Post,
     PostDeleted,
     PostSeen,
+    RequestsSent,
     UserError,
 )
 from telewatch.sources.telegram import (
+    Dialog,
     Disconnected,
     SessionLock,
+    SourceError,
     TelegramSource,
     capture_started,
     session_file,
 )
-from telewatch.store import watchlist
+from telewatch.store import sync, watchlist
 from telewatch.store.anchors import last_anchored_seq
 from telewatch.store.chain import chain_head
 from telewatch.store.db import ArchiveBusy, connect, hold_open, migrate
@@ -54,7 +57,8 @@ from telewatch.store.writer import Writer
 
 from .channel import ChannelWorker, Shared
 from .logs import setup_logging
-from .pacing import Scheduler
+from .pacing import LIVE, Scheduler
+from .sweep import Sweeper
 
 log = logging.getLogger("telewatch.daemon")
 
@@ -65,6 +69,11 @@ STOP_BUDGET = 4.0
 # (woken by SIGTERM).
 ARCHIVE_PROBE_MS = 300
 ARCHIVE_RETRY = 2.0
+REQUEST_LOG_EVERY = 1.0
+"""Seconds between two writes of the request log into the archive."""
+DIALOG_PAGES = 10
+"""getDialogs pages read per folder at start (100 dialogs each; Telegram
+lets an account join 500 channels)."""
 
 
 def install_signal_handlers(stop: asyncio.Event, reload_event: asyncio.Event | None = None) -> None:
@@ -143,10 +152,14 @@ class Daemon:
         self.counters["live_edits" if edited else "live_posts"] += 1
         if not edited:
             w.live_seen(mid, post.date.timestamp())
+        else:
+            w.live_update()
 
     async def _on_deleted(self, cid: int, ids: list[int]) -> None:
-        if self._worker_for(cid) is None:
+        w = self._worker_for(cid)
+        if w is None:
             return
+        w.live_update()
         now = datetime.now(UTC)
         for mid in ids:
             await self.put(PostDeleted(cid, mid, now, "event"))
@@ -160,8 +173,10 @@ class Daemon:
     async def _on_reconnected(self) -> None:
         self.connected.set()
         self.counters["reconnects"] += 1
-        log.info("reconnected; repairing gaps")
+        log.info("reconnected; catching up, repairing gaps and reconciling")
         for w in self.workers.values():
+            w.catchup.set()
+            w.reconcile_now.set()
             w.repair.set()
 
     # -- periodic tasks ----------------------------------------------------
@@ -194,6 +209,57 @@ class Daemon:
                 reported = len(self.writer.stats.reasons)
             await self.put(self._heartbeat())
             await asyncio.sleep(self.settings.daemon.heartbeat_interval)
+
+    async def _request_log_loop(self, scheduler: Scheduler) -> None:
+        while True:
+            await asyncio.sleep(REQUEST_LOG_EVERY)
+            await self._save_request_log(scheduler)
+
+    async def _save_request_log(self, scheduler: Scheduler) -> None:
+        sent = scheduler.drain_log()
+        if sent:
+            await self.put(RequestsSent(tuple(sent)))
+
+    def _preload_budgets(self, scheduler: Scheduler) -> None:
+        """Count the requests earlier runs sent (still counted by Telegram)."""
+        conn = connect(self.db, readonly=True)
+        try:
+            earlier = sync.recent_requests(conn, time.time() - sync.REQUEST_LOG_KEEP)
+        finally:
+            conn.close()
+        n = scheduler.preload(earlier)
+        if n:
+            log.info("budgets resume from the previous run", extra={"requests": n})
+
+    async def _load_dialogs(self, shared: Shared) -> None:
+        """Joined channels with ids, access hashes, usernames and pts from
+        messages.getDialogs (main and archive folder), so that known
+        channels start without one request each."""
+        found: dict[int, Dialog] = {}
+        for folder in (0, 1):
+            offset: tuple[datetime | None, int, tuple[int, int] | None] = (None, 0, None)
+            for _ in range(DIALOG_PAGES):
+                date, mid, peer = offset
+                try:
+                    page, more = await shared.scheduler.call(
+                        "messages.GetDialogs",
+                        lambda f=folder, d=date, m=mid, p=peer: shared.source.dialogs(  # type: ignore[misc]
+                            folder=f, offset_date=d, offset_id=m, offset_peer=p
+                        ),
+                        priority=LIVE,
+                    )
+                except SourceError as err:
+                    log.warning("cannot list dialogs", extra={"error": str(err)})
+                    shared.dialogs.update(found)
+                    return
+                for d in page:
+                    found[d.channel.id] = d
+                if not more or not page:
+                    break
+                last = page[-1]
+                offset = (last.date, last.top_id, (last.channel.id, last.channel.access_hash or 0))
+        shared.dialogs.update(found)
+        log.info("dialogs listed", extra={"joined": len(found)})
 
     async def _watchlist_loop(self, shared: Shared) -> None:
         while True:
@@ -342,12 +408,19 @@ class Daemon:
             source.on_deleted(self._on_deleted)
             source.on_channel_changed(self._on_channel_changed)
             source.on_reconnected(self._on_reconnected)
+            source.pace_internal(scheduler.reserve)
             self.connected.set()
+            self._preload_budgets(scheduler)
+            if not await _unless_stopped(self._load_dialogs(shared), stop):
+                return 0
+            sweeper = Sweeper(shared, lambda: list(self.workers.values()))
             tasks = [
                 asyncio.create_task(self._connection_loop(source), name="connection"),
                 asyncio.create_task(self._watchlist_loop(shared), name="watchlist"),
                 asyncio.create_task(self._heartbeat_loop(shared), name="heartbeat"),
                 asyncio.create_task(self._anchor_loop(), name="anchor"),
+                asyncio.create_task(self._request_log_loop(scheduler), name="request-log"),
+                asyncio.create_task(sweeper.run(), name="sweep"),
             ]
             try:
                 while not stop.is_set():
@@ -374,6 +447,8 @@ class Daemon:
                 )
                 await asyncio.gather(*tasks, return_exceptions=True)
                 scheduler.close()
+                sweeper.close()
+                await self._save_request_log(scheduler)
                 for key, worker in self.workers.items():
                     if worker.state in ("private", "renamed", "duplicate", "error"):
                         continue  # still true while stopped; the dashboard keeps showing it

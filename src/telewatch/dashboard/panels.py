@@ -71,10 +71,14 @@ def state_text(row: ChannelRow, now: datetime) -> Text:
 
 
 def backfill_text(row: ChannelRow) -> Text:
-    """``done``, a percentage of the target, or the count archived so far."""
+    """``done``, a percentage of the target, or the count archived so far;
+    once done, the full sweep's pass (``done · sweep 66%``) when it has run."""
     st = row.status
     if st.backfill_done:
-        return Text("done", style="green")
+        text = Text("done", style="green")
+        if st.sweep_progress is not None:
+            text.append(f" · sweep {int(st.sweep_progress * 100)}%", style="dim")
+        return text
     if st.backfill_progress is not None:
         return Text(f"{int(st.backfill_progress * 100)}% ({st.posts})", style="cyan")
     if st.posts:

@@ -113,6 +113,8 @@ class Methods:
             functions.messages.GetHistoryRequest: self._get_history,
             functions.messages.GetMessagesViewsRequest: self._get_views,
             functions.messages.GetDialogsRequest: self._get_dialogs,
+            functions.messages.GetDialogFiltersRequest: self._get_dialog_filters,
+            functions.messages.SearchRequest: self._search,
             functions.auth.SendCodeRequest: self._send_code,
             functions.auth.SignInRequest: self._sign_in,
             functions.auth.CheckPasswordRequest: self._check_password,
@@ -486,26 +488,116 @@ class Methods:
         return types.messages.MessageViews(views=views, chats=self.world.chats_for([ch]), users=[])
 
     def _get_dialogs(self, req: functions.messages.GetDialogsRequest, _key: KeyState) -> Any:
-        chans = [
-            self.world.channels[c] for c in sorted(self.world.joined) if c in self.world.channels
-        ]
-        chans = [c for c in chans if not c.private][: max(req.limit, 0) or 100]
+        # Telegram's order and paging: newest top message first; a page
+        # starts after the dialog given by (offset_date, offset_id,
+        # offset_peer), i.e. the last one of the previous page.
+        folder = req.folder_id or 0
+        every = self.world.dialogs(folder)
+        peer = getattr(req.offset_peer, "channel_id", None)
+        has_offset = (
+            bool(req.offset_id)
+            or peer is not None
+            or (req.offset_date is not None and req.offset_date.timestamp() > 0)
+        )
+        if has_offset:
+            stamp = (
+                req.offset_date.timestamp()
+                if req.offset_date is not None and req.offset_date.timestamp() > 0
+                else float("inf")
+            )
+            after = (stamp, req.offset_id or (1 << 31), peer if peer is not None else 1 << 62)
+            rows = [d for d in every if (d[2].timestamp(), d[1], d[0].id) < after]
+        else:
+            rows = every
+        limit = max(0, min(req.limit, 100))
+        page = rows[:limit]
         dialogs: list[Any] = []
         tops: list[Any] = []
-        for ch in chans:
-            ids = ch.live_ids_desc()
-            top = ids[0] if ids else 0
+        for ch, top, _date in page:
             if top:
                 tops.append(message_tl(ch, ch.messages[top]))
-            dialogs.append(_dialog(ch, top))
+            dialogs.append(_dialog(ch, top, folder))
+        chats = self.world.chats_for([ch for ch, _, _ in page])
+        for c in chats:
+            if isinstance(c, types.Channel):
+                c.left = False
+        if len(every) > len(page) or has_offset:
+            return types.messages.DialogsSlice(
+                count=len(every), dialogs=dialogs, messages=tops, chats=chats, users=[self._me()]
+            )
         return types.messages.Dialogs(
-            dialogs=dialogs, messages=tops, chats=self.world.chats_for(chans), users=[self._me()]
+            dialogs=dialogs, messages=tops, chats=chats, users=[self._me()]
         )
 
+    def _get_dialog_filters(self, _req: Any, _key: KeyState) -> Any:
+        # The account has no folders of its own: only the default "All chats".
+        return types.messages.DialogFilters(filters=[types.DialogFilterDefault()])
 
-def _dialog(ch: EmulatedChannel, top: int) -> types.Dialog:
+    def _search(self, req: functions.messages.SearchRequest, _key: KeyState) -> Any:
+        if isinstance(req.peer, types.InputPeerEmpty | types.InputPeerSelf):
+            # No private chats in the emulated account: nothing to find there.
+            return types.messages.Messages(messages=[], topics=[], chats=[], users=[])
+        ch = self._channel(req.peer)
+        match = _search_filter(req.filter, req.q or "")
+        page, count = self.world.search(
+            ch,
+            match,
+            offset_id=req.offset_id,
+            add_offset=req.add_offset,
+            limit=req.limit,
+            max_id=req.max_id,
+            min_id=req.min_id,
+            min_date=req.min_date,
+            max_date=req.max_date,
+        )
+        return self._messages_result(ch, page, count)
+
+
+_MEDIA_FILTERS: dict[type, frozenset[str]] = {
+    types.InputMessagesFilterPhotos: frozenset({"photo"}),
+    types.InputMessagesFilterVideo: frozenset({"video"}),
+    types.InputMessagesFilterPhotoVideo: frozenset({"photo", "video"}),
+    types.InputMessagesFilterDocument: frozenset({"document", "audio"}),
+    types.InputMessagesFilterMusic: frozenset({"audio"}),
+    types.InputMessagesFilterVoice: frozenset({"voice"}),
+    types.InputMessagesFilterRoundVoice: frozenset({"voice"}),
+    types.InputMessagesFilterGif: frozenset({"gif"}),
+}
+
+
+def _words(text: str) -> list[str]:
+    return "".join(c if c.isalnum() else " " for c in text.casefold()).split()
+
+
+def _search_filter(flt: Any, q: str) -> Callable[[EmulatedMessage], bool]:
+    """What messages.search keeps: every word of ``q`` starts a word of the
+    text (Telegram's prefix matching, case-insensitive) and the filter's
+    kind (pinned, a media type, links); other filters match nothing here (the
+    emulator has no geo, contacts, calls or mentions)."""
+    want = _words(q)
+
+    def text_ok(m: EmulatedMessage) -> bool:
+        if not want:
+            return True
+        have = _words(m.text)
+        return all(any(h.startswith(w) for h in have) for w in want)
+
+    if isinstance(flt, types.InputMessagesFilterEmpty) or flt is None:
+        return text_ok
+    if isinstance(flt, types.InputMessagesFilterPinned):
+        return lambda m: m.pinned and text_ok(m)
+    kinds = _MEDIA_FILTERS.get(type(flt))
+    if kinds is not None:
+        return lambda m: m.media is not None and m.media.get("type") in kinds and text_ok(m)
+    if isinstance(flt, types.InputMessagesFilterUrl):
+        return lambda m: ("http://" in m.text or "https://" in m.text) and text_ok(m)
+    return lambda m: False
+
+
+def _dialog(ch: EmulatedChannel, top: int, folder: int = 0) -> types.Dialog:
     """A channel's dialog as the server reports it: everything read up to ``top``."""
     return types.Dialog(
+        folder_id=folder or None,
         peer=types.PeerChannel(ch.id),
         top_message=top,
         read_inbox_max_id=top,

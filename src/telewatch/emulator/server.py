@@ -534,6 +534,15 @@ class Emulator:
         msg = self.world.live_message(self.world.channel(channel_id), message_id)
         msg.reactions = dict(reactions)
 
+    def pin(self, channel_id: int, message_id: int, pinned: bool = True) -> None:
+        """Pin (or unpin) a message; ``messages.search`` with the pinned filter finds it."""
+        msg = self.world.live_message(self.world.channel(channel_id), message_id)
+        msg.pinned = pinned
+
+    def set_folder(self, channel_id: int, folder: int) -> None:
+        """Move a channel's dialog to a folder of the chat list (1 = archived chats)."""
+        self.world.channel(channel_id).folder = folder
+
     def rename(self, channel_id: int, new_username: str | None) -> None:
         """Change the username; the old one answers USERNAME_NOT_OCCUPIED from now on."""
         ch = self.world.channel(channel_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +54,7 @@ class EmulatedMessage:
     reactions: dict[str, int] = field(default_factory=dict)
     edit_date: datetime | None = None
     post_author: str | None = None
+    pinned: bool = False
     deleted: bool = False
 
 
@@ -88,6 +89,8 @@ class EmulatedChannel:
     # pts starts above 0: Telegram never hands out pts 0 (PERSISTENT_TIMESTAMP_EMPTY).
     base_pts: int = 1
     old_usernames: set[str] = field(default_factory=set)
+    # Dialog folder of the account's chat list: 0 main, 1 archive.
+    folder: int = 0
 
     @property
     def pts(self) -> int:
@@ -259,6 +262,7 @@ def message_tl(channel: EmulatedChannel, msg: EmulatedMessage) -> types.TypeMess
         post_author=msg.post_author,
         grouped_id=msg.grouped_id,
         reactions=reactions,
+        pinned=msg.pinned or None,
     )
 
 
@@ -432,6 +436,61 @@ class World:
         start = max(skipped + add_offset, 0)
         end = min(max(skipped + add_offset + limit, 0), hi - lo)
         return [ch.messages[live[hi - 1 - k]] for k in range(start, end)], total
+
+    def search(
+        self,
+        ch: EmulatedChannel,
+        match: Callable[[EmulatedMessage], bool],
+        *,
+        offset_id: int,
+        add_offset: int,
+        limit: int,
+        max_id: int,
+        min_id: int,
+        min_date: datetime | None,
+        max_date: datetime | None,
+    ) -> tuple[list[EmulatedMessage], int]:
+        """Like ``messages.search`` in one channel: the live messages that
+        ``match`` within the exclusive id bounds and the date bounds, newest
+        first, paged like history (``offset_id`` exclusive, ``add_offset``,
+        ``limit`` ≤ 100); returns (page, count of all matches)."""
+
+        def _ts(d: datetime | None) -> float:
+            if d is None:
+                return 0.0
+            return (d if d.tzinfo else d.replace(tzinfo=UTC)).timestamp()
+
+        lo_d, hi_d = _ts(min_date), _ts(max_date)
+        hits = [
+            m
+            for i in reversed(ch.live)
+            if (min_id <= 0 or i > min_id)
+            and (max_id <= 0 or i < max_id)
+            and (m := ch.messages[i])
+            and (lo_d <= 0 or m.date.timestamp() >= lo_d)
+            and (hi_d <= 0 or m.date.timestamp() <= hi_d)
+            and match(m)
+        ]
+        skipped = sum(1 for m in hits if m.id >= offset_id) if offset_id > 0 else 0
+        limit = max(0, min(limit, 100))
+        start = max(skipped + add_offset, 0)
+        end = min(max(skipped + add_offset + limit, 0), len(hits))
+        return hits[start:end], len(hits)
+
+    def dialogs(self, folder: int) -> list[tuple[EmulatedChannel, int, datetime]]:
+        """The account's joined, readable channels in ``folder`` as
+        (channel, top message id, its date), in Telegram's dialog order:
+        newest top message first (a channel without posts by its creation)."""
+        out: list[tuple[EmulatedChannel, int, datetime]] = []
+        for cid in self.joined:
+            ch = self.channels.get(cid)
+            if ch is None or ch.private or ch.folder != folder:
+                continue
+            top = ch.live[-1] if ch.live else 0
+            date = ch.messages[top].date if top else ch.created
+            out.append((ch, top, date))
+        out.sort(key=lambda d: (d[2], d[1], d[0].id), reverse=True)
+        return out
 
     def truth(self) -> dict[str, Any]:
         """The world as the ``--dump-state`` JSON shape (every message, deleted ones marked)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import fcntl
 import logging
 import os
@@ -473,6 +474,38 @@ class MessagesAnswer:
     channels: list[Channel]
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelDifference:
+    """One ``updates.getChannelDifference`` answer, converted.
+
+    ``pts``: the channel's pts after this answer (store it with the events);
+    ``final``: no more to fetch; ``too_long``: Telegram skipped the gap
+    (``posts`` then holds only the newest messages: the caller must repair
+    and reconcile); ``posts`` new messages and ``edits`` edited ones (current
+    content), ``deleted`` ids, ``channels`` seen in the answer."""
+
+    pts: int
+    final: bool
+    too_long: bool
+    posts: list[Post]
+    edits: list[Post]
+    deleted: list[int]
+    malformed: list[tuple[int, str]]
+    channels: list[Channel]
+
+
+@dataclass(frozen=True, slots=True)
+class Dialog:
+    """A joined channel from ``messages.getDialogs``: the channel (with its
+    access hash and current username), its pts and its newest message id."""
+
+    channel: Channel
+    pts: int | None
+    top_id: int
+    date: datetime | None
+    folder: int
+
+
 PostHandler = Callable[[Post | None, int, int, bool, str | None], Awaitable[None]]
 """``(post, channel_id, message_id, edited, malformed_reason)``."""
 DeleteHandler = Callable[[int, list[int]], Awaitable[None]]
@@ -480,11 +513,34 @@ ChannelHandler = Callable[[int], Awaitable[None]]
 ReconnectHandler = Callable[[], Awaitable[None]]
 
 
+Gate = Callable[[str], Awaitable[None]]
+"""``gate(method)`` returns when a request of ``method`` may be sent."""
+
+_OURS: contextvars.ContextVar[bool] = contextvars.ContextVar("telewatch_ours", default=False)
+"""Set while a TelegramSource method sends its (already paced) request."""
+
+# Requests Telethon's own update handling sends by itself: paced through the
+# gate too, so that they share the daemon's budgets instead of drawing
+# FloodWaits on the daemon's own requests (Telegram counts both).
+_INTERNAL = {
+    functions.updates.GetChannelDifferenceRequest: "updates.GetChannelDifference",
+    functions.updates.GetDifferenceRequest: "updates.GetDifference",
+}
+
+
 class _Client(TelegramClient):  # type: ignore[misc]
     """TelegramClient that tells us when its automatic reconnection finished,
-    because every reconnect must be followed by gap repair."""
+    because every reconnect must be followed by gap repair, and that paces
+    the requests its update handling makes by itself through ``gate``."""
 
     on_reconnected: ReconnectHandler | None = None
+    gate: Gate | None = None
+
+    async def _call(self, sender: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        method = _INTERNAL.get(type(request))
+        if method is not None and self.gate is not None and not _OURS.get():
+            await self.gate(method)
+        return await super()._call(sender, request, *args, **kwargs)
 
     async def _handle_auto_reconnect(self) -> None:
         await super()._handle_auto_reconnect()
@@ -686,13 +742,21 @@ class TelegramSource:
         ic = self._input(channel_id)
         return types.InputPeerChannel(ic.channel_id, ic.access_hash)
 
+    def pace_internal(self, gate: Gate) -> None:
+        """Make Telethon's own update requests (channel and account
+        differences) wait for ``gate(method)`` before they are sent."""
+        self.client.gate = gate
+
     async def _call(self, request: Any, channel_id: int | None = None) -> Any:
+        token = _OURS.set(True)
         try:
             return await self.client(request)
         except SourceError:
             raise
         except Exception as err:
             raise _translate(err, channel_id) from None
+        finally:
+            _OURS.reset(token)
 
     def _channels(self, chats: Sequence[Any]) -> list[Channel]:
         out = []
@@ -739,16 +803,132 @@ class TelegramSource:
 
     async def about(self, channel_id: int) -> Channel:
         """channels.getFullChannel → the channel with its ``about`` text."""
+        return (await self.full(channel_id))[0]
+
+    async def full(self, channel_id: int) -> tuple[Channel, int | None]:
+        """channels.getFullChannel → (the channel with its ``about`` text,
+        the channel's current pts)."""
         r = await self._call(
             functions.channels.GetFullChannelRequest(channel=self._input(channel_id)), channel_id
         )
         about = getattr(r.full_chat, "about", None)
+        pts = getattr(r.full_chat, "pts", None)
         for c in r.chats:
             if getattr(c, "id", None) == channel_id:
                 ch = to_channel(c, about=about)
                 if ch is not None:
-                    return ch
+                    self._channels([c])
+                    return ch, pts
         raise ChannelUnavailable(channel_id, "invalid")
+
+    async def difference(self, channel_id: int, pts: int, limit: int = 100) -> ChannelDifference:
+        """updates.getChannelDifference from ``pts`` (one request), raw: the
+        edits and deletions it carries are returned, not left to Telethon's
+        update handling (which drops those made while it was disconnected)."""
+        req = functions.updates.GetChannelDifferenceRequest(
+            channel=self._input(channel_id),
+            filter=types.ChannelMessagesFilterEmpty(),
+            pts=max(1, pts),
+            limit=limit,
+            force=True,
+        )
+        r = await self._call(req, channel_id)
+        bad: list[tuple[int, str]] = []
+        chans = self._channels(getattr(r, "chats", None) or [])
+        if isinstance(r, types.updates.ChannelDifferenceEmpty):
+            return ChannelDifference(r.pts, True, False, [], [], [], bad, chans)
+        if isinstance(r, types.updates.ChannelDifferenceTooLong):
+            posts = [
+                p
+                for m in sorted(r.messages, key=lambda m: getattr(m, "id", 0))
+                if not isinstance(m, types.MessageEmpty)
+                and (p := _convert(m, channel_id, bad)) is not None
+            ]
+            dpts = getattr(r.dialog, "pts", None) or pts
+            return ChannelDifference(dpts, True, True, posts, [], [], bad, chans)
+        new: list[Post] = []
+        for m in sorted(r.new_messages, key=lambda m: getattr(m, "id", 0)):
+            if isinstance(m, types.MessageEmpty):
+                continue
+            p = _convert(m, channel_id, bad)
+            if p is not None:
+                new.append(p)
+        edits: list[Post] = []
+        deleted: list[int] = []
+        for u in r.other_updates:
+            if isinstance(u, types.UpdateEditChannelMessage | types.UpdateNewChannelMessage):
+                m = u.message
+                peer = getattr(m, "peer_id", None)
+                if isinstance(peer, types.PeerChannel) and peer.channel_id != channel_id:
+                    continue
+                if isinstance(m, types.MessageEmpty):
+                    continue
+                p = _convert(m, channel_id, bad)
+                if p is not None:
+                    (edits if isinstance(u, types.UpdateEditChannelMessage) else new).append(p)
+            elif isinstance(u, types.UpdateDeleteChannelMessages) and u.channel_id == channel_id:
+                deleted.extend(int(i) for i in u.messages)
+        return ChannelDifference(r.pts, bool(r.final), False, new, edits, deleted, bad, chans)
+
+    async def dialogs(
+        self,
+        *,
+        folder: int = 0,
+        offset_date: datetime | None = None,
+        offset_id: int = 0,
+        offset_peer: tuple[int, int] | None = None,
+        limit: int = 100,
+    ) -> tuple[list[Dialog], bool]:
+        """One messages.getDialogs page of ``folder`` (0 main, 1 archived):
+        (the channel dialogs on it, whether more pages follow). Page on with
+        the last dialog's ``date``, ``top_id`` and ``(channel id, access hash)``."""
+        peer: Any = (
+            types.InputPeerChannel(*offset_peer)
+            if offset_peer is not None
+            else types.InputPeerEmpty()
+        )
+        r = await self._call(
+            functions.messages.GetDialogsRequest(
+                offset_date=offset_date,
+                offset_id=offset_id,
+                offset_peer=peer,
+                limit=limit,
+                hash=0,
+                folder_id=folder,
+            )
+        )
+        if isinstance(r, types.messages.DialogsNotModified):
+            return [], False
+        chats = {getattr(c, "id", None): c for c in r.chats}
+        dates = {
+            (getattr(getattr(m, "peer_id", None), "channel_id", None), m.id): _aware(
+                getattr(m, "date", None)
+            )
+            for m in r.messages
+            if not isinstance(m, types.MessageEmpty)
+        }
+        out: list[Dialog] = []
+        for d in r.dialogs:
+            if not isinstance(d, types.Dialog) or not isinstance(d.peer, types.PeerChannel):
+                continue
+            chat = chats.get(d.peer.channel_id)
+            if chat is None or getattr(chat, "left", False):
+                continue
+            ch = to_channel(chat)
+            if ch is None:
+                continue
+            self._channels([chat])
+            out.append(
+                Dialog(
+                    ch,
+                    d.pts,
+                    d.top_message,
+                    dates.get((ch.id, d.top_message)),
+                    folder,
+                )
+            )
+        more = isinstance(r, types.messages.DialogsSlice) and len(r.dialogs) >= limit
+        return out, more
 
     async def join(self, channel_id: int) -> None:
         """channels.joinChannel (pushed updates start after this)."""

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from telewatch.store import rechain
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -242,4 +242,36 @@ INSERT INTO posts_fts(rowid, body, meta)
 """,
     # The evidence chain (store/rechain.py: DDL and re-chaining of old facts).
     3: rechain.migrate,
+    4: """
+-- Catch-up state the daemon owns (docs/DAEMON.md, "Catch-up").
+-- channel_pts: the channel's Telegram pts up to which every new message,
+-- edit and deletion is in the archive; written in the same transaction as
+-- the events of the getChannelDifference answer it comes from, so a crash
+-- replays a difference, never skips one.
+CREATE TABLE channel_pts (
+    channel_id    INTEGER PRIMARY KEY,
+    pts           INTEGER NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+-- The slow full sweep: every archived post re-read (channels.getMessages),
+-- newest first. cursor = the lowest id checked in the current pass (NULL:
+-- the next pass starts at the top); checked = posts re-read in this pass.
+CREATE TABLE sweep_state (
+    channel_id    INTEGER PRIMARY KEY,
+    cursor        INTEGER,
+    checked       INTEGER NOT NULL DEFAULT 0,
+    pass_started  TEXT,
+    last_pass_at  TEXT,                     -- end of the last complete pass (NULL: none yet)
+    passes        INTEGER NOT NULL DEFAULT 0,
+    updated_at    TEXT NOT NULL
+);
+-- Telegram requests sent, per method (unix seconds, fractional), so that a
+-- restarted daemon's budgets count what the previous process sent. Rows
+-- older than an hour are pruned by the writer.
+CREATE TABLE request_log (
+    method        TEXT NOT NULL,
+    sent_at       REAL NOT NULL
+);
+CREATE INDEX request_log_sent ON request_log(sent_at);
+""",
 }

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from telewatch.models import ChannelStatusChanged, DaemonHeartbeat
+from telewatch.store import sync
 
 STALE_AFTER = 20.0
 """Seconds without a heartbeat after which a run counts as not running."""
@@ -128,6 +129,20 @@ class ChannelStatusRow:
     backfill_done: bool
     backfill_progress: float | None
     errors: int
+    sweep_checked: int = 0
+    """Posts the full sweep re-read in its current pass."""
+    sweep_total: int = 0
+    """Archived, not deleted posts (what one pass re-reads)."""
+    sweep_last_pass_at: datetime | None = None
+    """End of the last complete pass (None: not swept yet)."""
+    sweep_passes: int = 0
+
+    @property
+    def sweep_progress(self) -> float | None:
+        """Share of the current pass done (0..1); None before the first look."""
+        if self.sweep_checked == 0 and self.sweep_last_pass_at is None:
+            return None
+        return min(1.0, self.sweep_checked / max(1, self.sweep_total))
 
     @property
     def label(self) -> str:
@@ -183,6 +198,7 @@ def channel_statuses(conn: sqlite3.Connection) -> list[ChannelStatusRow]:
         username, title = base["username"], None
         posts, last_post, lag = 0, None, None
         done, progress = False, None
+        sweep: tuple[int, int, datetime | None, int] = (0, 0, None, 0)
         if channel_id is not None:
             ch = conn.execute(
                 "SELECT username, title FROM channels WHERE id = ?", (channel_id,)
@@ -214,6 +230,10 @@ def channel_statuses(conn: sqlite3.Connection) -> list[ChannelStatusRow]:
                     progress = 1.0
                 elif ss[1]:
                     progress = min(1.0, posts / max(1, int(ss[1])))
+            sw = sync.sweep_states(conn, channel_id).get(channel_id)
+            if sw is not None:
+                sweep = (sw.checked, 0, sw.last_pass_at, sw.passes)
+            sweep = (sweep[0], sync.live_post_count(conn, channel_id), sweep[2], sweep[3])
         out.append(
             ChannelStatusRow(
                 key=key,
@@ -231,6 +251,10 @@ def channel_statuses(conn: sqlite3.Connection) -> list[ChannelStatusRow]:
                 backfill_done=done,
                 backfill_progress=progress,
                 errors=int(counters.get(f"errors/{key}", 0)),
+                sweep_checked=sweep[0],
+                sweep_total=sweep[1],
+                sweep_last_pass_at=sweep[2],
+                sweep_passes=sweep[3],
             )
         )
     out.sort(key=lambda r: r.label.lower())

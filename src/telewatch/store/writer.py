@@ -32,14 +32,17 @@ from telewatch.models import (
     ChannelSeen,
     ChannelStatusChanged,
     DaemonHeartbeat,
+    DifferenceApplied,
     EngagementSampled,
     Event,
     HeadAnchored,
     PostDeleted,
     PostSeen,
     RangeArchived,
+    RequestsSent,
+    SweepProgressed,
 )
-from telewatch.store import chain
+from telewatch.store import chain, sync
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
 from telewatch.store.db import connect, iso, migrate, now_iso
 from telewatch.store.posts import (
@@ -210,6 +213,17 @@ def _apply_one(
         _engagement(conn, ev, stats)
     elif isinstance(ev, RangeArchived):
         _range_archived(conn, ev)
+    elif isinstance(ev, DifferenceApplied):
+        # The answer's events first (each under its own savepoint: a bad one
+        # is counted, the rest kept), then the pts, in this same transaction.
+        inner = apply_events(conn, ev.events, rules)
+        inner.batches = 0
+        stats.merge(inner)
+        sync.save_pts(conn, positive_id(ev.channel_id), ev.pts)
+    elif isinstance(ev, SweepProgressed):
+        sync.save_sweep(conn, positive_id(ev.channel_id), ev.cursor, ev.checked, ev.done)
+    elif isinstance(ev, RequestsSent):
+        sync.log_requests(conn, ev.requests)
     elif isinstance(ev, BackfillProgressed):
         conn.execute(
             "INSERT INTO sync_state(channel_id, backfill_oldest, backfill_done, backfill_target,"

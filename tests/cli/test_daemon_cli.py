@@ -184,3 +184,43 @@ def test_login_with_two_factor_password_and_wrong_code(tmp_path: Path) -> None:
         )
         assert good.returncode == 0, good.stderr
         assert "logged in as" in good.stdout and "hunter2" not in good.stdout
+
+
+def test_run_and_login_without_a_config_name_the_files_looked_for(tmp_path: Path) -> None:
+    """With no config anywhere, `run` and `login` say which files were looked for and
+    what to copy; exit 2, nothing asked."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEWATCH_")}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
+    for cmd in ("run", "login"):
+        r = subprocess.run(
+            [TELEWATCH, cmd],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        assert r.returncode == 2, (cmd, r.stdout, r.stderr)
+        assert r.stderr.count("\n") == 1, r.stderr
+        assert "looked for telewatch.toml and " in r.stderr, r.stderr
+        assert str(home / ".config" / "telewatch" / "telewatch.toml") in r.stderr
+        assert "config/telewatch.example.toml" in r.stderr
+
+
+def test_login_on_a_logged_in_session_says_so_without_asking(daemon_world: DaemonWorld) -> None:
+    """`login` with an authorized session asks for no phone number and says who is logged in."""
+    w = daemon_world
+    w.write_config([])
+    r = subprocess.run(
+        [TELEWATCH, "--config", str(w.config), "login"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("already logged in as ") and "Phone" not in r.stdout, r.stdout
+    assert str(w.session) in r.stdout

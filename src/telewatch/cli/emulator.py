@@ -45,7 +45,7 @@ def _parse_channel(spec: str) -> tuple[str | None, Path]:
     return username, path
 
 
-@main.group(name="emulator")
+@main.group(name="emulator", short_help="A local Telegram for tests and trying things out.")
 def emulator_group() -> None:
     """The local Telegram emulator (real Telethon connects to it over TCP)."""
 

@@ -435,6 +435,7 @@ async def run_daemon(
     reload: Callable[[], Settings] | None = None,
     reload_event: asyncio.Event | None = None,
     log_stream: object | None = None,
+    config: Path | None = None,
 ) -> int:
     """Run the daemon until ``stop`` is set; returns the exit code (0).
 
@@ -447,5 +448,13 @@ async def run_daemon(
         secrets.append(tg.proxy.get_secret_value())
     if not logging.getLogger("telewatch").handlers:
         setup_logging(settings.daemon.log_level, secrets, log_stream)  # type: ignore[arg-type]
+    log.info(
+        "starting",
+        extra={
+            "config": str(config) if config is not None else "none (defaults and environment)",
+            "session": str(session_file(tg.session)),
+            "archive": str(settings.storage.db),
+        },
+    )
     daemon = Daemon(settings)
     return await daemon.run(stop, reload_event or asyncio.Event(), reload)

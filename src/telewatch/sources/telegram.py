@@ -807,21 +807,24 @@ async def login(
     session: Path,
     api_id: int,
     api_hash: str,
-    phone: str,
+    phone: Callable[[], str],
     code: Callable[[], str],
     password: Callable[[], str],
     proxy: str | None = None,
-) -> str:
-    """Log in interactively (code, then the 2FA password if the account has
-    one) and save the session 0600. Returns who is logged in."""
+) -> tuple[str, bool]:
+    """Log in interactively (phone, code, then the 2FA password if the
+    account has one) and save the session 0600. Returns (who is logged in,
+    whether the session was logged in already: then nothing is asked)."""
     src = TelegramSource(session, api_id, api_hash, proxy=proxy, catch_up=False)
     try:
         await src.connect()
-        if not await src.is_authorized():
+        already = await src.is_authorized()
+        if not already:
             try:
-                await src.client.send_code_request(phone)
+                number = phone()
+                await src.client.send_code_request(number)
                 try:
-                    await src.client.sign_in(phone=phone, code=code())
+                    await src.client.sign_in(phone=number, code=code())
                 except errors.SessionPasswordNeededError:
                     await src.client.sign_in(password=password())
             except errors.PhoneCodeInvalidError:
@@ -830,11 +833,17 @@ async def login(
                 raise UserError(
                     "the phone number is not valid; use the international form +<country><number>"
                 ) from None
+            except errors.ApiIdInvalidError:
+                raise UserError(
+                    "Telegram refused telegram.api_id/api_hash (API_ID_INVALID): put the ones "
+                    "from https://my.telegram.org in the config (the example's only work with "
+                    "`telewatch emulator serve`)"
+                ) from None
             except errors.PasswordHashInvalidError:
                 raise UserError("the 2FA password is wrong; run `telewatch login` again") from None
             except errors.RPCError as err:
                 raise UserError(f"login failed: {type(err).__name__}") from None
-        return await src.me()
+        return await src.me(), already
     except SourceError as err:
         raise UserError(f"login failed: {err}") from None
     finally:

@@ -12,6 +12,8 @@ pytest_plugins = [
     "tests.fixtures.daemon",
     "tests.fixtures.dashboard",
     "tests.fixtures.xref",
+    "tests.fixtures.socks",
+    "tests.fixtures.venv",
 ]
 
 REPO = Path(__file__).resolve().parent.parent

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import sys
 from datetime import UTC, datetime
@@ -69,6 +70,10 @@ def login(app: AppContext, phone: str | None, code: str | None, password: str | 
     s = _settings(app)
     _require_account(app, s)
     tg = s.telegram
+    # Telethon logs every failed connection attempt; `login` reports the outcome
+    # in one line instead (the daemon, `run`, logs them properly).
+    logging.getLogger("telewatch.telethon").addHandler(logging.NullHandler())
+    logging.getLogger("telewatch.telethon").propagate = False
     lock = SessionLock(tg.session)
     lock.acquire()
     try:

@@ -817,7 +817,19 @@ async def login(
     whether the session was logged in already: then nothing is asked)."""
     src = TelegramSource(session, api_id, api_hash, proxy=proxy, catch_up=False)
     try:
-        await src.connect()
+        try:
+            await src.connect()
+        except Disconnected as err:
+            if proxy:
+                u = urlparse(proxy)
+                raise UserError(
+                    f"login failed: cannot reach Telegram through the proxy {u.hostname}:{u.port}"
+                    f" ({err}); check [telegram].proxy: host, port, user and password"
+                ) from None
+            raise UserError(
+                f"login failed: cannot reach Telegram ({err}); check the network"
+                " or set [telegram].proxy"
+            ) from None
         already = await src.is_authorized()
         if not already:
             try:

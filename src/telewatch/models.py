@@ -39,6 +39,7 @@ ChannelState = Literal[
     "live",
     "polling",
     "flood_wait",
+    "disconnected",
     "private",
     "renamed",
     "duplicate",

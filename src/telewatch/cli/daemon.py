@@ -175,6 +175,8 @@ def status(app: AppContext, as_json: bool) -> None:
                 "started_at": _iso(run_.started_at),
                 "beat_at": _iso(run_.beat_at),
                 "uptime": run_.uptime,
+                "connected": _connection(run_)[0],
+                "disconnected_since": _connection(run_)[1],
                 "counters": run_.counters,
             },
             "channels": [
@@ -207,11 +209,20 @@ def status(app: AppContext, as_json: bool) -> None:
             if not run_.is_stale
             else ("stopped" if run_.stopped else "not running (stale heartbeat)")
         )
+        connected, since = _connection(run_)
+        if not run_.is_stale and connected is False:
+            state += (
+                f", DISCONNECTED from Telegram since {since[11:] if since else '?'} (reconnecting)"
+            )
         click.echo(
             f"daemon: {state}, pid {run_.pid}, version {run_.version}, up {_fmt_age(run_.uptime)}, "
             f"last beat {_fmt_age((now - run_.beat_at).total_seconds())} ago"
         )
-        shown = {k: v for k, v in run_.counters.items() if "/" not in k and k != "stopped"}
+        shown = {
+            k: v
+            for k, v in run_.counters.items()
+            if "/" not in k and k not in ("stopped", "disconnected_since")
+        }
         if shown:
             click.echo("  " + ", ".join(f"{k} {v}" for k, v in sorted(shown.items())))
     if not rows:
@@ -229,6 +240,16 @@ def status(app: AppContext, as_json: bool) -> None:
         click.echo(
             f"{r.label[:28]:<28} {state:<12} {r.posts:>7} {last:>9} {prog:>8} {r.errors:>6}  {r.detail or ''}"
         )
+
+
+def _connection(run_: Any) -> tuple[bool | None, str | None]:
+    """(connected to Telegram, since when not) from a heartbeat's counters;
+    (None, None) from a daemon too old to say."""
+    if "connected" not in run_.counters:
+        return None, None
+    since = run_.counters.get("disconnected_since")
+    at = None if since is None else _iso(datetime.fromtimestamp(since, UTC))
+    return bool(run_.counters["connected"]), at
 
 
 def _ref(text: str) -> tuple[str | None, int | None]:

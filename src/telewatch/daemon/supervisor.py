@@ -58,6 +58,8 @@ STOP_BUDGET = 4.0
 # (woken by SIGTERM).
 ARCHIVE_PROBE_MS = 300
 ARCHIVE_RETRY = 2.0
+LINK_CHECK = 0.5
+"""Seconds between two looks at the connection (a drop shows within it)."""
 
 
 def install_signal_handlers(stop: asyncio.Event, reload_event: asyncio.Event | None = None) -> None:
@@ -120,8 +122,8 @@ class Daemon:
         self, post: Post | None, cid: int, mid: int, edited: bool, bad: str | None
     ) -> None:
         w = self._worker_for(cid)
-        if w is None:
-            return  # a joined channel that is no longer on the watch list
+        if w is None or w.paused:
+            return  # no longer on the watch list, or its server's world was reset
         if post is None:
             self.counters["malformed"] += 1
             log.warning(
@@ -134,7 +136,8 @@ class Daemon:
             w.live_seen(mid, post.date.timestamp())
 
     async def _on_deleted(self, cid: int, ids: list[int]) -> None:
-        if self._worker_for(cid) is None:
+        w = self._worker_for(cid)
+        if w is None or w.paused:
             return
         now = datetime.now(UTC)
         for mid in ids:
@@ -158,7 +161,10 @@ class Daemon:
     def _heartbeat(self, stopped: bool = False) -> DaemonHeartbeat:
         counters = dict(self.counters)
         if self.source is not None:
-            counters["connected"] = int(self.source.is_connected())
+            offline = self.shared.offline_since if self.shared is not None else None
+            counters["connected"] = int(offline is None and self.source.link_up())
+            if offline is not None:
+                counters["disconnected_since"] = int(offline.timestamp())
         counters["channels"] = len(self.workers)
         if stopped:
             counters["stopped"] = 1
@@ -184,6 +190,31 @@ class Daemon:
             await self.put(self._heartbeat())
             await asyncio.sleep(self.settings.daemon.heartbeat_interval)
 
+    async def _link_loop(self, shared: Shared, source: TelegramSource) -> None:
+        """Track the connection from the moment it drops (Telethon reconnects
+        silently): every channel shows ``disconnected`` and a heartbeat goes
+        out at once; when it is back, every channel shows its own state again."""
+        while True:
+            up = source.link_up()
+            if not up and shared.offline_since is None:
+                shared.offline_since = datetime.now(UTC).replace(microsecond=0)
+                log.warning("connection to Telegram lost; reconnecting")
+                for w in list(self.workers.values()):
+                    await w.show_disconnected(shared.offline_since)
+                await self.put(self._heartbeat())
+            elif up and shared.offline_since is not None:
+                down = (datetime.now(UTC) - shared.offline_since).total_seconds()
+                shared.offline_since = None
+                log.info("connection to Telegram back", extra={"offline_s": round(down)})
+                for w in list(self.workers.values()):
+                    await w.show_state()
+                await self.put(self._heartbeat())
+            await asyncio.sleep(LINK_CHECK)
+
+    async def _on_park(self, method: str, until: datetime) -> None:
+        for w in list(self.workers.values()):
+            await w.held_back(method, until)
+
     async def _watchlist_loop(self, shared: Shared) -> None:
         while True:
             conn = connect(self.db, readonly=True)
@@ -208,6 +239,8 @@ class Daemon:
                 if key not in self.workers:
                     w = ChannelWorker(shared, e)
                     self.workers[key] = w
+                    if shared.offline_since is not None:
+                        await w.show_disconnected(shared.offline_since)
                     w.start()
                     log.info("channel watched", extra={"channel": key, "mode": e.mode})
             await asyncio.sleep(self.settings.daemon.watchlist_interval)
@@ -329,8 +362,10 @@ class Daemon:
             source.on_channel_changed(self._on_channel_changed)
             source.on_reconnected(self._on_reconnected)
             self.connected.set()
+            scheduler.on_park = self._on_park
             tasks = [
                 asyncio.create_task(self._connection_loop(source), name="connection"),
+                asyncio.create_task(self._link_loop(shared, source), name="link"),
                 asyncio.create_task(self._watchlist_loop(shared), name="watchlist"),
                 asyncio.create_task(self._heartbeat_loop(shared), name="heartbeat"),
             ]

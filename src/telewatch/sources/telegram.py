@@ -418,6 +418,8 @@ class HistoryPage:
     channels: list[Channel]
     full: bool
     count: int | None
+    pts: int | None = None
+    """The channel's pts in the answer (it never decreases on Telegram)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +431,8 @@ class MessagesAnswer:
     missing: list[int]
     malformed: list[tuple[int, str]]
     channels: list[Channel]
+    pts: int | None = None
+    """The channel's pts in the answer (it never decreases on Telegram)."""
 
 
 PostHandler = Callable[[Post | None, int, int, bool, str | None], Awaitable[None]]
@@ -542,6 +546,16 @@ class TelegramSource:
     def is_connected(self) -> bool:
         """Whether the client is currently connected."""
         return bool(self.client.is_connected())
+
+    def link_up(self) -> bool:
+        """Whether requests can go out right now. Unlike ``is_connected``
+        (True from ``connect()`` until the client gives up), this is False
+        from the moment the connection drops, while Telethon reconnects."""
+        if not self.client.is_connected():
+            return False
+        sender = getattr(self.client, "_sender", None)
+        transport = getattr(sender, "_transport_connected", None)
+        return bool(transport()) if callable(transport) else True
 
     @property
     def disconnected(self) -> asyncio.Future[None]:
@@ -767,7 +781,13 @@ class TelegramSource:
             if p is not None:
                 posts.append(p)
         return HistoryPage(
-            posts, ids, bad, self._channels(r.chats), full, getattr(r, "count", None)
+            posts,
+            ids,
+            bad,
+            self._channels(r.chats),
+            full,
+            getattr(r, "count", None),
+            getattr(r, "pts", None),
         )
 
     async def messages(self, channel_id: int, ids: Sequence[int]) -> MessagesAnswer:
@@ -790,7 +810,7 @@ class TelegramSource:
             if p is not None:
                 found[p.message_id] = p
         missing = [i for i in ids if i not in returned]
-        return MessagesAnswer(found, missing, bad, self._channels(r.chats))
+        return MessagesAnswer(found, missing, bad, self._channels(r.chats), getattr(r, "pts", None))
 
 
 def _convert(msg: Any, channel_id: int, bad: list[tuple[int, str]]) -> Post | None:

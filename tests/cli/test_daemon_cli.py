@@ -224,3 +224,29 @@ def test_login_on_a_logged_in_session_says_so_without_asking(daemon_world: Daemo
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("already logged in as ") and "Phone" not in r.stdout, r.stdout
     assert str(w.session) in r.stdout
+
+
+def test_login_and_run_on_an_emulator_session_without_the_emulator_say_so(
+    tmp_path: Path,
+) -> None:
+    """The session points at a local emulator that is not running: `login` and `run` say
+    so, and how to go on, instead of a bare connection error."""
+    with EmulatorThread(rate=RateModel(scale=0.01)) as et:
+        et.write_session(tmp_path / "tw.session")
+    cfg = tmp_path / "telewatch.toml"
+    cfg.write_text(
+        '[telegram]\napi_id = 1\napi_hash = "0123456789abcdef0123456789abcdef"\n'
+        f'session = "{tmp_path / "tw.session"}"\n[storage]\ndb = "{tmp_path / "tw.db"}"\n'
+    )
+    for cmd in ("login", "run"):
+        r = subprocess.run(
+            [TELEWATCH, "--config", str(cfg), cmd],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            stdin=subprocess.DEVNULL,
+        )
+        assert r.returncode == 2, (cmd, r.stderr)
+        last = r.stderr.strip().splitlines()[-1]
+        assert "belongs to a local emulator at 127.0.0.1:" in last, r.stderr
+        assert "telewatch emulator serve" in last and "telegram.session" in last

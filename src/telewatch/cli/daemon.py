@@ -58,6 +58,24 @@ def _require_account(app: AppContext, s: Any) -> None:
     )
 
 
+def _emulator_hint(session: Path, err: UserError) -> UserError:
+    """``err`` about an unreachable Telegram, told better when the session is the
+    local emulator's (a newcomer switching to real Telegram, or the emulator is down)."""
+    from telewatch.emulator.server import session_address
+    from telewatch.sources.telegram import session_file
+
+    addr = session_address(session)
+    if "cannot reach Telegram" not in str(err) or addr is None:
+        return err
+    if addr[0] not in ("127.0.0.1", "::1", "localhost"):
+        return err
+    return UserError(
+        f"session {session_file(session)} belongs to a local emulator at {addr[0]}:{addr[1]}, "
+        "which is not running: start `telewatch emulator serve`, or for real Telegram set "
+        "telegram.session to a new file"
+    )
+
+
 @main.command(help=f"Log in to Telegram and save the session file (mode 0600). {_WHERE}")
 @click.option("--phone", help="Phone number in international form (+<country><number>).")
 @click.option("--code", help="The login code Telegram sent (prompted when omitted).")
@@ -88,6 +106,8 @@ def login(app: AppContext, phone: str | None, code: str | None, password: str | 
                 proxy=tg.proxy.get_secret_value() if tg.proxy else None,
             )
         )
+    except UserError as err:
+        raise _emulator_hint(tg.session, err) from None
     finally:
         lock.release()
     if already:
@@ -124,7 +144,10 @@ def run(app: AppContext) -> None:
             settings, stop, reload=reload, reload_event=reload_event, config=_config_source(app)
         )
 
-    code = asyncio.run(go())
+    try:
+        code = asyncio.run(go())
+    except UserError as err:
+        raise _emulator_hint(settings.telegram.session, err) from None
     sys.exit(code)
 
 

@@ -205,7 +205,7 @@ def test_run_and_login_without_a_config_name_the_files_looked_for(tmp_path: Path
         )
         assert r.returncode == 2, (cmd, r.stdout, r.stderr)
         assert r.stderr.count("\n") == 1, r.stderr
-        assert "looked for telewatch.toml and " in r.stderr, r.stderr
+        assert f"looked for ./telewatch.toml (in {tmp_path}) and " in r.stderr, r.stderr
         assert str(home / ".config" / "telewatch" / "telewatch.toml") in r.stderr
         assert "config/telewatch.example.toml" in r.stderr
 

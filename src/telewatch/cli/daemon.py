@@ -47,7 +47,10 @@ def _require_account(app: AppContext, s: Any) -> None:
 
     source = _config_source(app)
     if source is None:
-        looked = " and ".join(str(p) for p in config_candidates())
+        looked = " and ".join(
+            f"./{p} (in {Path.cwd()})" if not p.is_absolute() else str(p)
+            for p in config_candidates()
+        )
         raise UserError(
             f"no config file: looked for {looked}; copy config/telewatch.example.toml to "
             "./telewatch.toml (or pass --config FILE) and set telegram.api_id and api_hash"

@@ -274,3 +274,18 @@ def test_a_reset_world_pauses_archiving_instead_of_recording_false_deletions(
     daemon.send_signal(signal.SIGTERM)
     assert daemon.wait(20) == 0
     assert os.path.exists(place.db)
+
+
+def test_an_empty_emulator_says_how_to_serve_channels(tmp_path: Path) -> None:
+    """`emulator serve` with nothing to serve says so on stderr and names --demo."""
+    p = subprocess.Popen(
+        [TELEWATCH, "emulator", "serve", "--session", str(tmp_path / "e.session")],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert p.stdout is not None and p.stderr is not None
+    assert p.stdout.readline().startswith("listening on 127.0.0.1:")
+    assert p.stderr.readline().startswith("no channels: serve some with --demo")
+    _stop(p)

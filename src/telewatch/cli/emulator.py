@@ -268,6 +268,12 @@ async def _serve(
         for ch in sorted(emu.world.channels.values(), key=lambda c: c.id):
             live = sum(1 for m in ch.messages.values() if not m.deleted)
             click.echo(f"channel {ch.id} @{ch.username or '-'}: {live} messages")
+        if not emu.world.channels:
+            click.echo(
+                "no channels: serve some with --demo, --scenario FILE or "
+                "--channel @name=result.json",
+                err=True,
+            )
         sys.stdout.flush()
         if o.state_path is not None:
             saver = asyncio.ensure_future(_keep_state(emu, o.state_path, stop))

@@ -13,6 +13,8 @@ pytest_plugins = [
     "tests.fixtures.dashboard",
     "tests.fixtures.xref",
     "tests.fixtures.tsa",
+    "tests.fixtures.socks",
+    "tests.fixtures.venv",
 ]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,9 +24,14 @@ XREF_DEV = SHARED_DATA / "xref-dev"
 
 @pytest.fixture(scope="session")
 def xref_dev() -> Path:
-    """The development data set (../shared/data/xref-dev beside the checkout)."""
+    """The development data set (../shared/data/xref-dev beside the checkout).
+
+    A fresh clone has no ../shared: the tests that need the data are skipped,
+    each saying where the data should be (`-ra` lists them at the end), and
+    every other test still runs; CI lays shared/ beside the checkout."""
     if not XREF_DEV.is_dir():
-        pytest.fail(
-            f"development data not found at {XREF_DEV}; CI lays shared/ beside the checkout"
+        pytest.skip(
+            f"development data not found at {XREF_DEV}: put the project's shared/data "
+            "beside the checkout to run this test"
         )
     return XREF_DEV

@@ -401,15 +401,20 @@ class Settings(BaseSettings):
         return tuple(a.to_rule() for a in self.alerts)
 
 
-def default_config_path() -> Path | None:
-    """``./telewatch.toml`` if it exists, else ``$XDG_CONFIG_HOME/telewatch/
-    telewatch.toml`` (``~/.config`` when unset) if it exists, else None."""
-    local = Path(CONFIG_NAME)
-    if local.is_file():
-        return local
+def config_candidates() -> list[Path]:
+    """The files looked for, in order, when no ``--config`` is given:
+    ``./telewatch.toml``, then ``$XDG_CONFIG_HOME/telewatch/telewatch.toml``
+    (``~/.config`` when unset)."""
     xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    user = Path(xdg) / "telewatch" / CONFIG_NAME
-    return user if user.is_file() else None
+    return [Path(CONFIG_NAME), Path(xdg) / "telewatch" / CONFIG_NAME]
+
+
+def default_config_path() -> Path | None:
+    """The first of ``config_candidates()`` that exists, else None."""
+    for path in config_candidates():
+        if path.is_file():
+            return path
+    return None
 
 
 def load_settings(path: Path | None) -> Settings:

@@ -40,6 +40,7 @@ ChannelState = Literal[
     "live",
     "polling",
     "flood_wait",
+    "disconnected",
     "private",
     "renamed",
     "duplicate",

@@ -5,15 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from telewatch.cli import main
+from tests.fixtures.daemon import TELEWATCH
 
 
 def _run(db: Path, *args: str) -> tuple[int, str, str]:
@@ -226,3 +229,85 @@ def test_import_reports_posts_a_later_export_no_longer_has(tmp_path: Path) -> No
     assert out.rstrip().endswith("0 new posts, 0 versions written, 1 deletions found")
     detail = json.loads(_run(db, "show", "@rafidain_watch/3", "--json")[1])
     assert detail["deletion"]["method"] == "import" and detail["text"] == "post 3"
+
+
+def _closed_pipe_run(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    """Run the installed `telewatch --db DB ARGS` with stdout a pipe whose reader has
+    already gone (what `| head -2` does once head exits): every write fails."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [TELEWATCH, "--db", str(db), *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+
+
+def test_commands_exit_quietly_when_the_reader_of_their_output_goes_away(
+    dev_archive: Path,
+) -> None:
+    """`telewatch … | head` that closes early: no `BrokenPipeError` message, exit 0, for
+    every reading command and for --help."""
+    some = json.loads(
+        subprocess.run(
+            [TELEWATCH, "--db", str(dev_archive), "export", "--format", "jsonl"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.splitlines()[0]
+    )
+    post = f"{some['channel_id']}/{some['message_id']}"
+    commands = [
+        ("search", "السماوة"),
+        ("search", "the", "--json"),
+        ("show", post),
+        ("export", "--format", "csv"),
+        ("status",),
+        ("channels", "archived"),
+        ("channels", "list"),
+        ("verify",),
+        ("--help",),
+        ("search", "--help"),
+    ]
+    for cmd in commands:
+        r = _closed_pipe_run(*cmd, db=dev_archive)
+        assert (r.returncode, r.stderr) == (0, ""), (cmd, r.returncode, r.stderr)
+
+
+def test_channels_archived_lists_the_archive_not_the_watch_list(dev_archive: Path) -> None:
+    """An import-only archive: `channels archived` lists its channels with post counts,
+    `channels list` points to it, and `show` of an unknown channel names it."""
+    code, out, _ = _run(dev_archive, "channels", "archived")
+    assert code == 0
+    lines = out.splitlines()[1:]
+    assert len(lines) == 5 and all(line.startswith("@") for line in lines), out
+    code, out, _ = _run(dev_archive, "channels", "archived", "--json")
+    rows = json.loads(out)
+    assert sum(r["posts"] for r in rows) == 326 and all(r["id"] > 0 for r in rows)
+    code, out, _ = _run(dev_archive, "channels", "list")
+    assert "watch list is empty" in out and "channels archived" in out
+    r = CliRunner().invoke(main, ["--db", str(dev_archive), "show", "@not_archived_here/5"])
+    assert r.exit_code == 2 and "`telewatch channels archived` lists them" in r.output
+
+
+def test_channels_archived_neutralises_escape_sequences_in_titles(tmp_path: Path) -> None:
+    """A hostile channel title with terminal escapes is printed without its control characters."""
+    from telewatch.models import Channel, ChannelSeen
+    from telewatch.store.db import connect, migrate
+    from telewatch.store.writer import apply_events
+
+    db = tmp_path / "a.db"
+    migrate(db)
+    conn = connect(db, readonly=False)
+    hostile = Channel(id=1500000777, username="evil_chan", title="\x1b]0;pwned\x07\x1b[2Jtitle")
+    with conn:
+        conn.execute("BEGIN IMMEDIATE")
+        apply_events(conn, [ChannelSeen(hostile, datetime.now(UTC))], ())
+    conn.close()
+    code, out, _ = _run(db, "channels", "archived")
+    assert code == 0 and "\x1b" not in out and "\x07" not in out and "title" in out

@@ -184,3 +184,69 @@ def test_login_with_two_factor_password_and_wrong_code(tmp_path: Path) -> None:
         )
         assert good.returncode == 0, good.stderr
         assert "logged in as" in good.stdout and "hunter2" not in good.stdout
+
+
+def test_run_and_login_without_a_config_name_the_files_looked_for(tmp_path: Path) -> None:
+    """With no config anywhere, `run` and `login` say which files were looked for and
+    what to copy; exit 2, nothing asked."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEWATCH_")}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
+    for cmd in ("run", "login"):
+        r = subprocess.run(
+            [TELEWATCH, cmd],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        assert r.returncode == 2, (cmd, r.stdout, r.stderr)
+        assert r.stderr.count("\n") == 1, r.stderr
+        assert f"looked for ./telewatch.toml (in {tmp_path}) and " in r.stderr, r.stderr
+        assert str(home / ".config" / "telewatch" / "telewatch.toml") in r.stderr
+        assert "config/telewatch.example.toml" in r.stderr
+
+
+def test_login_on_a_logged_in_session_says_so_without_asking(daemon_world: DaemonWorld) -> None:
+    """`login` with an authorized session asks for no phone number and says who is logged in."""
+    w = daemon_world
+    w.write_config([])
+    r = subprocess.run(
+        [TELEWATCH, "--config", str(w.config), "login"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("already logged in as ") and "Phone" not in r.stdout, r.stdout
+    assert str(w.session) in r.stdout
+
+
+def test_login_and_run_on_an_emulator_session_without_the_emulator_say_so(
+    tmp_path: Path,
+) -> None:
+    """The session points at a local emulator that is not running: `login` and `run` say
+    so, and how to go on, instead of a bare connection error."""
+    with EmulatorThread(rate=RateModel(scale=0.01)) as et:
+        et.write_session(tmp_path / "tw.session")
+    cfg = tmp_path / "telewatch.toml"
+    cfg.write_text(
+        '[telegram]\napi_id = 1\napi_hash = "0123456789abcdef0123456789abcdef"\n'
+        f'session = "{tmp_path / "tw.session"}"\n[storage]\ndb = "{tmp_path / "tw.db"}"\n'
+    )
+    for cmd in ("login", "run"):
+        r = subprocess.run(
+            [TELEWATCH, "--config", str(cfg), cmd],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            stdin=subprocess.DEVNULL,
+        )
+        assert r.returncode == 2, (cmd, r.stderr)
+        last = r.stderr.strip().splitlines()[-1]
+        assert "belongs to a local emulator at 127.0.0.1:" in last, r.stderr
+        assert "telewatch emulator serve" in last and "telegram.session" in last

@@ -166,7 +166,7 @@ def test_the_shipped_example_config_is_valid() -> None:
     """config/telewatch.example.toml loads as documented."""
     example = Path(__file__).resolve().parents[2] / "config" / "telewatch.example.toml"
     s = load_settings(example)
-    assert s.channels[0].key == "username:rafidain_watch"
+    assert s.channels == []  # the example watches nothing until its examples are replaced
     assert s.daemon.budgets["messages.GetHistory"] == (10, 31.0)
 
 
@@ -256,3 +256,23 @@ def test_bad_environment_variable_is_named_not_the_file(
     monkeypatch.delenv("TELEWATCH_DAEMON__POLL_INTERVAL")
     with pytest.raises(UserError, match=f"^{path}: storage.dbb: unknown key"):
         load_settings(_write(tmp_path, '[storage]\ndbb = "x"'))
+
+
+def test_the_example_configs_commented_channels_are_valid_once_uncommented(
+    tmp_path: Path,
+) -> None:
+    """Uncommenting the example config's [[channels]] examples gives two valid entries."""
+    example = Path(__file__).resolve().parents[2] / "config" / "telewatch.example.toml"
+    text = example.read_text(encoding="utf-8")
+    start, end = text.index("# [[channels]]"), text.index("[daemon]")
+    block = "\n".join(
+        line[2:] if line.startswith("# ") else line.removeprefix("#")
+        for line in text[start:end].splitlines()
+    )
+    edited = tmp_path / "telewatch.toml"
+    edited.write_text(text[:start] + block + "\n" + text[end:], encoding="utf-8")
+    s = load_settings(edited)
+    assert [c.key for c in s.channels] == [
+        "username:example_channel",
+        "username:another_example",
+    ]

@@ -97,9 +97,36 @@ class _Group(click.Group):
             _usage_line(err)
             ctx.exit(2)
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # `telewatch --help | head -3`: the help is printed while parsing.
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            _reader_left()
+            raise click.exceptions.Exit(0) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            # Flush here, not at interpreter exit, so that a reader that left
+            # (`| head`) is noticed while we can still exit quietly.
+            sys.stdout.flush()
+            return result
+        except BrokenPipeError:
+            _reader_left()
+            ctx.exit(0)
+        except click.exceptions.Exit:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                _reader_left()
+            raise
         except UserError as err:
             click.echo(f"error: {printable(str(err), multiline=False)}", err=True)
             ctx.exit(2)
@@ -108,7 +135,7 @@ class _Group(click.Group):
                 raise  # `telewatch` or `telewatch channels` alone: the help, as click shows it
             _usage_line(err)
             ctx.exit(2)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -124,7 +151,23 @@ class _Group(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def _reader_left() -> None:
+    """stdout's reader went away (`telewatch search … | head -2`): like Unix
+    tools, stop without a word. Later writes (and the interpreter's final
+    flush) go to /dev/null instead of raising again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout is not a file descriptor (CliRunner): nothing to redirect
+    finally:
+        os.close(devnull)
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--config",
     "config_path",

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import click
 
-from telewatch.cli import AppContext, main
+from telewatch.cli import AppContext, channels, main
 from telewatch.models import UserError
 from telewatch.store.chain import raw_digest as chain_digest
 from telewatch.store.chain import verify as verify_chain
@@ -27,6 +27,7 @@ from telewatch.store.queries import (
     PostDetail,
     export_rows,
     get_post,
+    list_channels,
     resolve_channel,
     resolve_post_ref,
     search,
@@ -120,7 +121,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield update
 
 
-@main.command("import")
+@main.command("import", short_help="Import Telegram Desktop exports (result.json).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--username", help="The channel's public username (one file only).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
@@ -186,7 +187,13 @@ def import_cmd(
 @click.option("--channel", "channel_ref", help="@username, username or numeric id.")
 @click.option("--since", help="Posts published at or after (YYYY-MM-DD or ISO time, UTC).")
 @click.option("--until", help="Posts published before (a bare date includes that day).")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Show at most this many hits.",
+)
 @click.option(
     "--raw", is_flag=True, help='QUERY is FTS5 syntax (AND, OR, NOT, NEAR, "phrase", x*).'
 )
@@ -271,7 +278,7 @@ def word_diff(old: str, new: str) -> str:
     return " ".join(out)
 
 
-@main.command("show")
+@main.command("show", short_help="One post with every version, deletion and forward.")
 @click.argument("post_ref", metavar="CHANNEL/ID")
 @click.option("--json", "as_json", is_flag=True, help="Print the post and its history as JSON.")
 @click.option("--raw", is_flag=True, help="Print each version's raw payload as captured, decoded.")
@@ -388,13 +395,13 @@ def _print_detail(d: PostDetail) -> None:
 # --------------------------------------------------------------------------
 
 
-@main.command("export")
+@main.command("export", short_help="Export posts as JSON lines or CSV.")
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["jsonl", "csv"]),
     default=None,
-    help="jsonl (default) or csv.",
+    help="jsonl (default): one JSON object per line; csv: a header row, then one row per post.",
 )
 @click.option(
     "--excel",
@@ -509,11 +516,64 @@ def _write_rows(
 
 
 # --------------------------------------------------------------------------
+# channels archived
+# --------------------------------------------------------------------------
+
+
+@channels.command("archived", short_help="List the channels in the archive (not the watch list).")
+@click.option("--json", "as_json", is_flag=True, help="Print the channels as JSON.")
+@click.pass_obj
+def channels_archived(app: AppContext, as_json: bool) -> None:
+    """List every channel the archive holds posts or metadata of, whether it
+    came from the daemon or from `telewatch import`, with its post count and
+    newest post. The watch list (what the daemon follows) is `channels list`."""
+    conn = connect(app.db_path)
+    try:
+        rows = list_channels(conn)
+    finally:
+        conn.close()
+    if as_json:
+        _dump(
+            [
+                {
+                    "id": c.id,
+                    "username": c.username,
+                    "title": c.title,
+                    "posts": c.posts,
+                    "last_post": c.last_post,
+                    "first_seen": c.first_seen,
+                }
+                for c in rows
+            ]
+        )
+        return
+    if not rows:
+        click.echo(
+            f"the archive {app.db_path} has no channels yet; `telewatch import` an export "
+            "or run the daemon"
+        )
+        return
+    click.echo(f"{'channel':<28} {'id':>13} {'posts':>7}  {'last post':<20} title")
+    for c in rows:
+        label = f"@{c.username}" if c.username else "-"
+        click.echo(
+            f"{_clean(label)[:28]:<28} {c.id:>13} {c.posts or 0:>7}  {_when(c.last_post):<20} "
+            f"{_clean(c.title or '')}"
+        )
+
+
+def _clean(text: str) -> str:
+    """Archived text for one terminal line: control characters (escape
+    sequences a hostile channel title could carry) become spaces."""
+    return "".join(" " if (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0) else ch for ch in text)
+
+
+# --------------------------------------------------------------------------
 # verify
 # --------------------------------------------------------------------------
 
 
-@main.command("verify")
+@main.command("verify", short_help="Check the archive's hash chain (exit 1 if tampered).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option(
     "--expect-head",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import sys
 from datetime import UTC, datetime
@@ -25,52 +26,124 @@ def _settings(app: AppContext) -> Any:
     return s
 
 
-@main.command()
+_WHERE = (
+    "The config is --config FILE, else ./telewatch.toml, else ~/.config/telewatch/telewatch.toml "
+    "(TELEWATCH_<SECTION>__<KEY> variables override it); the session file is its "
+    "telegram.session (default data/telewatch.session)."
+)
+
+
+def _config_source(app: AppContext) -> Path | None:
+    from telewatch.config import default_config_path
+
+    return app.config_path or default_config_path()
+
+
+def _require_account(app: AppContext, s: Any) -> None:
+    """UserError naming where settings were looked for when api_id/api_hash are missing."""
+    tg = s.telegram
+    if tg.api_id and tg.api_hash.get_secret_value():
+        return
+    from telewatch.config import config_candidates
+
+    source = _config_source(app)
+    if source is None:
+        looked = " and ".join(
+            f"./{p} (in {Path.cwd()})" if not p.is_absolute() else str(p)
+            for p in config_candidates()
+        )
+        raise UserError(
+            f"no config file: looked for {looked}; copy config/telewatch.example.toml to "
+            "./telewatch.toml (or pass --config FILE) and set telegram.api_id and api_hash"
+        )
+    raise UserError(
+        f"{source}: telegram.api_id and telegram.api_hash are required; "
+        "get them at https://my.telegram.org"
+    )
+
+
+def _emulator_hint(session: Path, err: UserError) -> UserError:
+    """``err`` about an unreachable Telegram, told better when the session is the
+    local emulator's (a newcomer switching to real Telegram, or the emulator is down)."""
+    from telewatch.emulator.server import session_address
+    from telewatch.sources.telegram import session_file
+
+    addr = session_address(session)
+    if "cannot reach Telegram" not in str(err) or addr is None:
+        return err
+    if addr[0] not in ("127.0.0.1", "::1", "localhost"):
+        return err
+    return UserError(
+        f"session {session_file(session)} belongs to a local emulator at {addr[0]}:{addr[1]}, "
+        "which is not running: start `telewatch emulator serve`, or for real Telegram set "
+        "telegram.session to a new file"
+    )
+
+
+@main.command(help=f"Log in to Telegram and save the session file (mode 0600). {_WHERE}")
 @click.option("--phone", help="Phone number in international form (+<country><number>).")
 @click.option("--code", help="The login code Telegram sent (prompted when omitted).")
 @click.option("--password", help="The 2FA password, if the account has one (prompted when needed).")
 @click.pass_obj
 def login(app: AppContext, phone: str | None, code: str | None, password: str | None) -> None:
-    """Log in to Telegram and save the session file (mode 0600)."""
-    from telewatch.sources.telegram import SessionLock
+    from telewatch.sources.telegram import SessionLock, session_file
     from telewatch.sources.telegram import login as do_login
 
     s = _settings(app)
+    _require_account(app, s)
     tg = s.telegram
-    if not tg.api_id or not tg.api_hash.get_secret_value():
-        raise UserError(
-            "telegram.api_id and telegram.api_hash are required; get them at https://my.telegram.org"
-        )
-    phone = phone or click.prompt("Phone number (+<country><number>)")
+    # Telethon logs every failed connection attempt; `login` reports the outcome
+    # in one line instead (the daemon, `run`, logs them properly).
+    logging.getLogger("telewatch.telethon").addHandler(logging.NullHandler())
+    logging.getLogger("telewatch.telethon").propagate = False
     lock = SessionLock(tg.session)
     lock.acquire()
     try:
-        who = asyncio.run(
+        who, already = asyncio.run(
             do_login(
                 tg.session,
                 tg.api_id,
                 tg.api_hash.get_secret_value(),
-                phone,
+                phone=lambda: phone or click.prompt("Phone number (+<country><number>)"),
                 code=lambda: code or click.prompt("Login code"),
                 password=lambda: password or click.prompt("2FA password", hide_input=True),
                 proxy=tg.proxy.get_secret_value() if tg.proxy else None,
             )
         )
+    except UserError as err:
+        raise _emulator_hint(tg.session, err) from None
     finally:
         lock.release()
-    click.echo(printable(f"logged in as {who}; session saved to {tg.session}", multiline=False))
+    if already:
+        click.echo(
+            printable(
+                f"already logged in as {who} (session {session_file(tg.session)}); "
+                "to log in again, move that file away first",
+                multiline=False,
+            )
+        )
+    else:
+        click.echo(
+            printable(
+                f"logged in as {who}; session saved to {session_file(tg.session)}", multiline=False
+            )
+        )
 
 
-@main.command()
+@main.command(
+    short_help="Run the daemon in the foreground.",
+    help="Run the daemon in the foreground (SIGTERM/SIGINT stop it, SIGHUP reloads the "
+    f"config). {_WHERE} It logs the session and archive it uses when it starts.",
+)
 @click.pass_obj
 def run(app: AppContext) -> None:
-    """Run the daemon in the foreground (SIGTERM/SIGINT stop it, SIGHUP reloads the config)."""
     # Until the daemon's own handlers are installed, a SIGTERM means "nothing
     # started yet": exit cleanly instead of dying from the signal.
     signal.signal(signal.SIGTERM, _exit_now)
     from telewatch.daemon import install_signal_handlers, run_daemon
 
     settings = _settings(app)
+    _require_account(app, settings)
 
     def reload() -> Any:
         return _settings(app)
@@ -78,9 +151,14 @@ def run(app: AppContext) -> None:
     async def go() -> int:
         stop, reload_event = asyncio.Event(), asyncio.Event()
         install_signal_handlers(stop, reload_event)
-        return await run_daemon(settings, stop, reload=reload, reload_event=reload_event)
+        return await run_daemon(
+            settings, stop, reload=reload, reload_event=reload_event, config=_config_source(app)
+        )
 
-    code = asyncio.run(go())
+    try:
+        code = asyncio.run(go())
+    except UserError as err:
+        raise _emulator_hint(settings.telegram.session, err) from None
     sys.exit(code)
 
 
@@ -131,6 +209,8 @@ def status(app: AppContext, as_json: bool) -> None:
                 "started_at": _iso(run_.started_at),
                 "beat_at": _iso(run_.beat_at),
                 "uptime": run_.uptime,
+                "connected": _connection(run_)[0],
+                "disconnected_since": _connection(run_)[1],
                 "counters": run_.counters,
             },
             "channels": [
@@ -170,11 +250,20 @@ def status(app: AppContext, as_json: bool) -> None:
             if not run_.is_stale
             else ("stopped" if run_.stopped else "not running (stale heartbeat)")
         )
+        connected, since = _connection(run_)
+        if not run_.is_stale and connected is False:
+            state += (
+                f", DISCONNECTED from Telegram since {since[11:] if since else '?'} (reconnecting)"
+            )
         click.echo(
             f"daemon: {state}, pid {run_.pid}, version {run_.version}, up {_fmt_age(run_.uptime)}, "
             f"last beat {_fmt_age((now - run_.beat_at).total_seconds())} ago"
         )
-        shown = {k: v for k, v in run_.counters.items() if "/" not in k and k != "stopped"}
+        shown = {
+            k: v
+            for k, v in run_.counters.items()
+            if "/" not in k and k not in ("stopped", "disconnected_since")
+        }
         if shown:
             click.echo("  " + ", ".join(f"{k} {v}" for k, v in sorted(shown.items())))
     if not rows:
@@ -207,6 +296,16 @@ def _sweep_cell(r: Any, now: datetime) -> str:
         return f"done {_fmt_age((now - r.sweep_last_pass_at).total_seconds())}"
     p = r.sweep_progress
     return "-" if p is None else f"{p * 100:.0f}%"
+
+
+def _connection(run_: Any) -> tuple[bool | None, str | None]:
+    """(connected to Telegram, since when not) from a heartbeat's counters;
+    (None, None) from a daemon too old to say."""
+    if "connected" not in run_.counters:
+        return None, None
+    since = run_.counters.get("disconnected_since")
+    at = None if since is None else _iso(datetime.fromtimestamp(since, UTC))
+    return bool(run_.counters["connected"]), at
 
 
 def _ref(text: str) -> tuple[str | None, int | None]:
@@ -280,12 +379,13 @@ def channels_remove(app: AppContext, channel: str) -> None:
     click.echo(f"stopped watching {e.label}; its archive is kept")
 
 
-@channels.command("list")
+@channels.command("list", short_help="List the watch list (what the daemon follows).")
 @click.option("--all", "show_all", is_flag=True, help="Include removed entries.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def channels_list(app: AppContext, show_all: bool, as_json: bool) -> None:
-    """List the watch list (config entries are merged in when the daemon starts)."""
+    """List the watch list: the channels the daemon follows (config entries
+    are merged in when it starts). `channels archived` lists what the archive holds."""
     from telewatch.store import watchlist
     from telewatch.store.db import connect
 
@@ -306,7 +406,10 @@ def channels_list(app: AppContext, show_all: bool, as_json: bool) -> None:
         )
         return
     if not entries:
-        click.echo("the watch list is empty; add a channel with `telewatch channels add @name`")
+        click.echo(
+            "the watch list is empty; add a channel with `telewatch channels add @name`"
+            " (`telewatch channels archived` lists the channels already in the archive)"
+        )
         return
     for e in entries:
         removed = f"  removed {e.removed_at}" if e.removed_at else ""

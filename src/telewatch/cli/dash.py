@@ -21,7 +21,7 @@ from telewatch.text import json_printable, printable
 _POST_REF = re.compile(r"^(?P<channel>.+?)/(?P<id>\d+)/?(?:\?.*)?$")
 
 
-@main.command()
+@main.command(short_help="Open the live dashboard (read-only).")
 @click.pass_obj
 def dash(obj: AppContext) -> None:
     """Open the live dashboard on the archive (read-only; run the daemon beside it)."""
@@ -46,7 +46,7 @@ def _iso(dt: datetime | None) -> str | None:
     return None if dt is None else feed.iso(dt)
 
 
-@main.command("alerts")
+@main.command("alerts", short_help="Alert rules, their hit counts and the latest hits.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option(
     "--hits",
@@ -166,7 +166,7 @@ def parse_post_ref(text: str) -> tuple[str | None, int | None, int]:
     return username, channel_id, message_id
 
 
-@main.command("watch-post")
+@main.command("watch-post", short_help="Alert when POST is edited or deleted (evidence).")
 @click.argument("post", required=False)
 @click.option("--note", default=None, help="Why this post matters (shown in the list).")
 @click.option("--remove", is_flag=True, help="Stop watching the post.")
@@ -231,7 +231,7 @@ def watch_post(
         conn.close()
 
 
-@main.command()
+@main.command(short_help="Try it: emulator, real daemon and dashboard together.")
 @click.option(
     "--headless", is_flag=True, help="No dashboard: run for --duration seconds, print a summary."
 )

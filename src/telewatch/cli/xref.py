@@ -182,10 +182,16 @@ def _print_xref(res: Any) -> None:
         _say("No match is certain enough for 'link'; the list above are suggestions.")
 
 
-@main.command("xref")
+@main.command("xref", short_help="Find the archived posts an article cites.")
 @click.argument("article")
 @click.option("--published", default=None, help="Publication time, ISO 8601 with offset.")
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 200))
+@click.option(
+    "--limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 200),
+    help="Show at most this many candidate posts.",
+)
 @click.option("--semantic", is_flag=True, help="Add multilingual embeddings (extra 'semantic').")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON document (docs/XREF.md).")
 @click.option(
@@ -289,7 +295,7 @@ def xref_cmd(
             click.echo("\nNo cited channel with a username is missing from the archive.")
 
 
-@main.command("trace")
+@main.command("trace", short_help="Trace a post's spread: origin, forwards, copies.")
 @click.argument("post")
 @click.option(
     "--window",
@@ -350,7 +356,7 @@ def trace_cmd(
         )
 
 
-@main.command("eval")
+@main.command("eval", short_help="Measure xref or trace on a labelled data set.")
 @click.argument("what", type=click.Choice(["xref", "trace"]))
 @click.argument("dataset", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--semantic", is_flag=True, help="Evaluate with embeddings on.")

@@ -166,6 +166,9 @@ class Shared:
     owners: dict[int, str] = field(default_factory=dict)
     # Joined channels from messages.getDialogs at start, by channel id.
     dialogs: dict[int, Dialog] = field(default_factory=dict)
+    # Set by the supervisor from the moment the connection to Telegram drops
+    # until it is back: meanwhile every channel shows "disconnected".
+    offline_since: datetime | None = None
 
     def reader(self) -> sqlite3.Connection:
         """A fresh read-only connection to the archive."""
@@ -174,6 +177,14 @@ class Shared:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _hms(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%H:%M:%SZ")
+
+
+def _flood_detail(method: str, until: datetime) -> str:
+    return f"{method}: Telegram asked to wait (FloodWait); next attempt at {_hms(until)}"
 
 
 def _ts(text: str) -> float:
@@ -193,6 +204,12 @@ class ChannelWorker:
         self.backfill_done = False
         self.state: ChannelState = "pending"
         self.detail: str | None = None
+        self.flood_until: datetime | None = None
+        self._held_by: str | None = None  # the parked method behind "flood_wait"
+        # The highest channel pts Telegram has answered with, and why archiving
+        # is paused when an answer went below it (see _server_went_back).
+        self._pts_seen = 0
+        self._reset: str | None = None
         self._base: tuple[ChannelState, str | None] = ("pending", None)
         self.renamed_to: str | None = None
         self.repair = asyncio.Event()
@@ -208,7 +225,6 @@ class ChannelWorker:
         self.reconcile_now = asyncio.Event()
         self._about_due = True
         self._diff_pending = False
-        self._flood_method: str | None = None
 
     # -- lifecycle --------------------------------------------------------
 
@@ -242,7 +258,9 @@ class ChannelWorker:
             self._base = (state, detail)
         if not force and state == self.state and detail == self.detail and flood_until is None:
             return
-        self.state, self.detail = state, detail
+        self.state, self.detail, self.flood_until = state, detail, flood_until
+        if self.s.offline_since is not None and not force:
+            return  # shown as "disconnected" until the link is back (show_state)
         await self.s.put(
             ChannelStatusChanged(
                 key=self.key,
@@ -254,8 +272,46 @@ class ChannelWorker:
             )
         )
 
+    @property
+    def paused(self) -> bool:
+        """Archiving paused: the server's world is not the archive's (see _server_went_back)."""
+        return self._reset is not None
+
+    async def show_state(self) -> None:
+        """Write the worker's own state again (the connection is back)."""
+        await self.s.put(
+            ChannelStatusChanged(
+                self.key, self.channel_id, self.state, self.detail, _now(), self.flood_until
+            )
+        )
+
+    async def show_disconnected(self, since: datetime) -> None:
+        """Show ``disconnected``: nothing can be fetched until the link is back."""
+        await self.s.put(
+            ChannelStatusChanged(
+                self.key,
+                self.channel_id,
+                "disconnected",
+                f"connection to Telegram lost at {_hms(since)}; reconnecting",
+                _now(),
+            )
+        )
+
+    async def held_back(self, method: str, until: datetime) -> None:
+        """A FloodWait parked ``method`` until ``until``: show ``flood_wait`` if
+        this channel's next work needs it (poll-mode and backfilling channels
+        all need getHistory; live channels keep receiving pushes)."""
+        needs = method == "messages.GetHistory" and (
+            self.entry.mode == "poll" or not self.backfill_done
+        )
+        if needs and self.state in ("polling", "backfilling", "flood_wait"):
+            self._held_by = method
+            await self._set("flood_wait", _flood_detail(method, until), until, base=False)
+
     async def _running_state(self) -> None:
-        if self.renamed_to is not None:
+        if self._reset is not None:
+            await self._set("error", self._reset)
+        elif self.renamed_to is not None:
             await self._set("renamed", f"now {self.renamed_to}; still archived by id")
         elif not self.backfill_done:
             await self._set("backfilling", None)
@@ -266,12 +322,14 @@ class ChannelWorker:
 
     async def _req(self, method: str, fn: Callable[[], Awaitable[T]], priority: int) -> T:
         async def on_wait(until: datetime) -> None:
-            self._flood_method = method
-            await self._set("flood_wait", f"{method} parked", until, base=False)
+            self._held_by = method
+            await self._set("flood_wait", _flood_detail(method, until), until, base=False)
 
         delay = 0.5 * self.s.scale + 0.05
         while True:
             await self.s.connected.wait()
+            if self.state == "resolving":
+                await self._set("resolving", self._resolve_detail(method))
             try:
                 result = await self.s.scheduler.call(method, fn, priority=priority, on_wait=on_wait)
             except Disconnected:
@@ -280,12 +338,28 @@ class ChannelWorker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            # The parked method's own success ends the flood_wait state (other
-            # methods keep flowing meanwhile and must not hide it).
-            if self.state == "flood_wait" and self._flood_method in (method, None):
-                self._flood_method = None
+            # Back from flood_wait once the parked method went through (or its
+            # park is over), not because another method did.
+            held = self._held_by
+            if self.state == "flood_wait" and (
+                held in (None, method) or self.s.scheduler.parked_until(held) is None
+            ):
+                self._held_by = None
                 await self._set(*self._base)
             return result
+
+    def _resolve_detail(self, method: str) -> str:
+        """Why resolving takes time: the request it is at and, when the
+        method's budget is spent, when it can go."""
+        b = self.s.scheduler.budget(method)
+        wait = b.eta(b.waiting)
+        if wait < 1.0:
+            return f"asking Telegram ({method})"
+        at = _now() + timedelta(seconds=wait)
+        return (
+            f"waiting for the {method} budget ({b.requests} per {b.window:.0f} s, "
+            f"{b.waiting} queued); next attempt about {_hms(at)}"
+        )
 
     def _error(self, what: str) -> None:
         self.s.counters["errors"] += 1
@@ -511,11 +585,14 @@ class ChannelWorker:
         seen = 0
         while True:
             lo = self.ranges.first_hole(floor)
+            pts_floor = self._pts_seen
             page = await self._page(cid, lo, prio)
             seen += len(page.ids)
             if target is None and page.count is not None and floor == 1:
                 target = page.count
-            await self._put_page(page, source)
+            await self._put_page(page, source, pts_floor)
+            if self._reset is not None:
+                return  # nothing from this server is archived, not even as a range
             if page.full:
                 hi = page.ids[-1]
             elif page.ids or self.ranges.top >= lo:
@@ -543,7 +620,40 @@ class ChannelWorker:
                 extra={"channel": self.key, "message_id": mid, "reason": reason},
             )
 
-    async def _put_page(self, page: HistoryPage, source: str) -> None:
+    def _server_went_back(self, pts: int | None, floor: int) -> bool:
+        """Whether the server's world is not the one this archive came from.
+
+        A channel's pts only grows on Telegram. An answer below one seen
+        before comes from a server whose world was reset (an emulator
+        restarted without --state) or replaced: what it lacks was not
+        deleted and what it says under a known id is not an edit. So from
+        then on nothing it says about this channel is archived (status
+        ``error`` says why) until the daemon is restarted.
+
+        ``floor`` is the highest pts seen before the request was sent: answers
+        to requests in flight together may arrive in any order."""
+        if self._reset is not None:
+            return True
+        if pts is None:
+            return False
+        if pts >= floor:
+            self._pts_seen = max(self._pts_seen, pts)
+            return False
+        self._reset = (
+            f"the server's history went backwards (pts {pts} < {floor}: a reset "
+            "emulator?); archiving paused, no deletions recorded; restart the daemon to resume"
+        )
+        self.s.counters["server_resets"] += 1
+        log.error(
+            "server history went backwards; archiving of the channel paused",
+            extra={"channel": self.key, "pts": pts, "seen": floor},
+        )
+        return True
+
+    async def _put_page(self, page: HistoryPage, source: str, floor: int = 0) -> None:
+        if self._server_went_back(page.pts, floor):
+            await self._running_state()
+            return
         now = _now()
         for ch in page.channels:
             if ch.id == self.channel_id:
@@ -772,9 +882,13 @@ class ChannelWorker:
         cid = self.channel_id
         if not ids or cid is None:
             return
+        floor = self._pts_seen
         ans = await self._req(
             "channels.GetMessages", lambda: self.s.source.messages(cid, ids), priority
         )
+        if self._server_went_back(ans.pts, floor):
+            await self._running_state()
+            return
         now = _now()
         for ch in ans.channels:
             await self.s.put(ChannelSeen(ch, now))

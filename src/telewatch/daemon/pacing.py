@@ -108,6 +108,22 @@ class Budget:
         merged = sorted([*self._sent, *(t for t in sent if now - self.window < t <= now)])
         self._sent = deque(merged)
 
+    def eta(self, ahead: int) -> float:
+        """Seconds from now until a request queued behind ``ahead`` others
+        gets its slot (an estimate: priorities can reorder the queue)."""
+        now = self._clock()
+        start = max(now, self.parked_until)
+        slots = [t for t in self._sent if t > now - self.window]
+        at = start
+        for _ in range(ahead + 1):
+            at = (
+                start
+                if len(slots) < self.requests
+                else max(start, slots[-self.requests] + self.window)
+            )
+            slots.append(at)
+        return at - now
+
     def park(self, seconds: float) -> None:
         """Hold every call of this method for ``seconds`` from now."""
         self.parked_until = max(self.parked_until, self._clock() + seconds)
@@ -179,6 +195,9 @@ class Scheduler:
         self.requests = 0
         self.flood_waits = 0
         self.flood_seconds = 0.0
+        self.on_park: Callable[[str, datetime], Awaitable[None]] | None = None
+        """Told (method, until) whenever a FloodWait parks a method, so that
+        every channel the park holds back can say so, not only the caller."""
         self._log: list[tuple[str, float]] = []
 
     def preload(self, sent: Mapping[str, list[float]]) -> int:
@@ -248,6 +267,8 @@ class Scheduler:
                 self.flood_seconds += fw.seconds
                 b.park(fw.seconds)
                 log.warning("flood wait", extra={"method": method, "seconds": fw.seconds})
+                if self.on_park is not None:
+                    await self.on_park(method, datetime.now(UTC) + timedelta(seconds=fw.seconds))
                 if fw.seconds > self.max_flood_wait:
                     raise FloodTooLong(method, fw.seconds) from None
                 if on_wait is not None:

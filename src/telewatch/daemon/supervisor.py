@@ -74,6 +74,8 @@ REQUEST_LOG_EVERY = 1.0
 DIALOG_PAGES = 10
 """getDialogs pages read per folder at start (100 dialogs each; Telegram
 lets an account join 500 channels)."""
+LINK_CHECK = 0.5
+"""Seconds between two looks at the connection (a drop shows within it)."""
 
 
 def install_signal_handlers(stop: asyncio.Event, reload_event: asyncio.Event | None = None) -> None:
@@ -140,8 +142,8 @@ class Daemon:
         self, post: Post | None, cid: int, mid: int, edited: bool, bad: str | None
     ) -> None:
         w = self._worker_for(cid)
-        if w is None:
-            return  # a joined channel that is no longer on the watch list
+        if w is None or w.paused:
+            return  # no longer on the watch list, or its server's world was reset
         if post is None:
             self.counters["malformed"] += 1
             log.warning(
@@ -157,7 +159,7 @@ class Daemon:
 
     async def _on_deleted(self, cid: int, ids: list[int]) -> None:
         w = self._worker_for(cid)
-        if w is None:
+        if w is None or w.paused:
             return
         w.live_update()
         now = datetime.now(UTC)
@@ -184,7 +186,10 @@ class Daemon:
     def _heartbeat(self, stopped: bool = False) -> DaemonHeartbeat:
         counters = dict(self.counters)
         if self.source is not None:
-            counters["connected"] = int(self.source.is_connected())
+            offline = self.shared.offline_since if self.shared is not None else None
+            counters["connected"] = int(offline is None and self.source.link_up())
+            if offline is not None:
+                counters["disconnected_since"] = int(offline.timestamp())
         counters["channels"] = len(self.workers)
         if stopped:
             counters["stopped"] = 1
@@ -261,6 +266,31 @@ class Daemon:
         shared.dialogs.update(found)
         log.info("dialogs listed", extra={"joined": len(found)})
 
+    async def _link_loop(self, shared: Shared, source: TelegramSource) -> None:
+        """Track the connection from the moment it drops (Telethon reconnects
+        silently): every channel shows ``disconnected`` and a heartbeat goes
+        out at once; when it is back, every channel shows its own state again."""
+        while True:
+            up = source.link_up()
+            if not up and shared.offline_since is None:
+                shared.offline_since = datetime.now(UTC).replace(microsecond=0)
+                log.warning("connection to Telegram lost; reconnecting")
+                for w in list(self.workers.values()):
+                    await w.show_disconnected(shared.offline_since)
+                await self.put(self._heartbeat())
+            elif up and shared.offline_since is not None:
+                down = (datetime.now(UTC) - shared.offline_since).total_seconds()
+                shared.offline_since = None
+                log.info("connection to Telegram back", extra={"offline_s": round(down)})
+                for w in list(self.workers.values()):
+                    await w.show_state()
+                await self.put(self._heartbeat())
+            await asyncio.sleep(LINK_CHECK)
+
+    async def _on_park(self, method: str, until: datetime) -> None:
+        for w in list(self.workers.values()):
+            await w.held_back(method, until)
+
     async def _watchlist_loop(self, shared: Shared) -> None:
         while True:
             conn = connect(self.db, readonly=True)
@@ -285,6 +315,8 @@ class Daemon:
                 if key not in self.workers:
                     w = ChannelWorker(shared, e)
                     self.workers[key] = w
+                    if shared.offline_since is not None:
+                        await w.show_disconnected(shared.offline_since)
                     w.start()
                     log.info("channel watched", extra={"channel": key, "mode": e.mode})
             await asyncio.sleep(self.settings.daemon.watchlist_interval)
@@ -414,8 +446,10 @@ class Daemon:
             if not await _unless_stopped(self._load_dialogs(shared), stop):
                 return 0
             sweeper = Sweeper(shared, lambda: list(self.workers.values()))
+            scheduler.on_park = self._on_park
             tasks = [
                 asyncio.create_task(self._connection_loop(source), name="connection"),
+                asyncio.create_task(self._link_loop(shared, source), name="link"),
                 asyncio.create_task(self._watchlist_loop(shared), name="watchlist"),
                 asyncio.create_task(self._heartbeat_loop(shared), name="heartbeat"),
                 asyncio.create_task(self._anchor_loop(), name="anchor"),
@@ -568,6 +602,7 @@ async def run_daemon(
     reload: Callable[[], Settings] | None = None,
     reload_event: asyncio.Event | None = None,
     log_stream: object | None = None,
+    config: Path | None = None,
 ) -> int:
     """Run the daemon until ``stop`` is set; returns the exit code (0).
 
@@ -580,5 +615,13 @@ async def run_daemon(
         secrets.append(tg.proxy.get_secret_value())
     if not logging.getLogger("telewatch").handlers:
         setup_logging(settings.daemon.log_level, secrets, log_stream)  # type: ignore[arg-type]
+    log.info(
+        "starting",
+        extra={
+            "config": str(config) if config is not None else "none (defaults and environment)",
+            "session": str(session_file(tg.session)),
+            "archive": str(settings.storage.db),
+        },
+    )
     daemon = Daemon(settings)
     return await daemon.run(stop, reload_event or asyncio.Event(), reload)

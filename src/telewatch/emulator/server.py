@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -31,6 +32,7 @@ from telethon.sessions import SQLiteSession
 from telethon.tl import functions, types
 from telethon.tl.tlobject import TLRequest
 
+from telewatch.emulator import state
 from telewatch.emulator.login import Account
 from telewatch.emulator.methods import KeyState, Methods
 from telewatch.emulator.rates import RateLimiter, RateModel
@@ -107,6 +109,27 @@ class _Client:
         return self.active and not self.no_updates and self.key is not None and self.key.authorized
 
 
+def session_address(path: Path) -> tuple[str, int] | None:
+    """The (host, port) a Telethon session file points at, or None when the
+    file does not exist or holds no address. Read-only: a running client
+    holding the file open is not disturbed."""
+    name = str(path)
+    real = Path(name if name.endswith(".session") else name + ".session")
+    if not real.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{real.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            row = conn.execute("SELECT server_address, port FROM sessions LIMIT 1").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    if row is None or not row[0] or not row[1]:
+        return None
+    return str(row[0]), int(row[1])
+
+
 class Emulator:
     """A local Telegram server for real Telethon clients (see docs/EMULATOR.md).
 
@@ -152,6 +175,9 @@ class Emulator:
         self._connections_total = 0
         self._started_at = time.monotonic()
         self.host, self.port = host, port
+        # Index of the next timeline action to play (kept in --state files, so a
+        # restored emulator carries on where it stopped instead of replaying).
+        self.timeline_next = 0
         if scenario is not None:
             self._apply_scenario(scenario)
 
@@ -232,14 +258,34 @@ class Emulator:
                 )
             key = session.auth_key.key if session.auth_key is not None else os.urandom(256)
             host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
-            session.set_dc(2, host, self.port)
-            session.auth_key = AuthKey(key)
-            session.save()
+            # Restarted on the session's own address (the usual restart beside a
+            # running daemon, which holds the file open and may be writing it):
+            # nothing to change, so nothing is written and nothing can be locked.
+            if (session.auth_key is None) or (session.server_address, session.port) != (
+                host,
+                self.port,
+            ):
+                session.set_dc(2, host, self.port)
+                session.auth_key = AuthKey(key)
+                session.save()
         finally:
             session.close()
         os.chmod(real, 0o600)
         self._keys[auth_key_id(key)] = KeyState(key=key, authorized=authorized)
         return real
+
+    # -- state on disk ---------------------------------------------------------
+
+    def save_state(self, path: Path) -> None:
+        """Write the world, the known auth keys and the timeline position to
+        ``path`` atomically (see :mod:`telewatch.emulator.state`)."""
+        state.save(path, state.dump(self.world, self._keys, self.timeline_next))
+
+    def load_state(self, path: Path) -> None:
+        """Replace the world with the one saved in ``path`` (raises
+        ``state.StateError``). Call before :meth:`start`."""
+        data = state.load(path)
+        self.timeline_next = state.restore(data, self.world, self._keys)
 
     def _key_bytes(self, key_id: int) -> bytes | None:
         state = self._keys.get(key_id)
@@ -647,14 +693,22 @@ class Emulator:
         if self.scenario is None:
             return
         start = time.monotonic()
-        for action in self.scenario.timeline:
-            delay = action.at / self.speed - (time.monotonic() - start)
+        timeline = self.scenario.timeline
+        # Restored from a --state file: carry on after the last action played,
+        # with the remaining times counted from now.
+        offset = (
+            timeline[self.timeline_next - 1].at if 0 < self.timeline_next <= len(timeline) else 0.0
+        )
+        for index in range(self.timeline_next, len(timeline)):
+            action = timeline[index]
+            delay = (action.at - offset) / self.speed - (time.monotonic() - start)
             if delay > 0:
                 await asyncio.sleep(delay)
             try:
                 await self.apply(action)
             except (KeyError, ValueError) as err:
                 log.warning("timeline step at %.1fs (%s) failed: %s", action.at, action.kind, err)
+            self.timeline_next = index + 1
 
     async def apply(self, action: Action) -> None:
         """Perform one timeline action now.

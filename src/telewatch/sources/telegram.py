@@ -461,6 +461,8 @@ class HistoryPage:
     channels: list[Channel]
     full: bool
     count: int | None
+    pts: int | None = None
+    """The channel's pts in the answer (it never decreases on Telegram)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,6 +474,8 @@ class MessagesAnswer:
     missing: list[int]
     malformed: list[tuple[int, str]]
     channels: list[Channel]
+    pts: int | None = None
+    """The channel's pts in the answer (it never decreases on Telegram)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -640,6 +644,16 @@ class TelegramSource:
     def is_connected(self) -> bool:
         """Whether the client is currently connected."""
         return bool(self.client.is_connected())
+
+    def link_up(self) -> bool:
+        """Whether requests can go out right now. Unlike ``is_connected``
+        (True from ``connect()`` until the client gives up), this is False
+        from the moment the connection drops, while Telethon reconnects."""
+        if not self.client.is_connected():
+            return False
+        sender = getattr(self.client, "_sender", None)
+        transport = getattr(sender, "_transport_connected", None)
+        return bool(transport()) if callable(transport) else True
 
     @property
     def disconnected(self) -> asyncio.Future[None]:
@@ -995,7 +1009,13 @@ class TelegramSource:
             if p is not None:
                 posts.append(p)
         return HistoryPage(
-            posts, ids, bad, self._channels(r.chats), full, getattr(r, "count", None)
+            posts,
+            ids,
+            bad,
+            self._channels(r.chats),
+            full,
+            getattr(r, "count", None),
+            getattr(r, "pts", None),
         )
 
     async def messages(self, channel_id: int, ids: Sequence[int]) -> MessagesAnswer:
@@ -1018,7 +1038,7 @@ class TelegramSource:
             if p is not None:
                 found[p.message_id] = p
         missing = [i for i in ids if i not in returned]
-        return MessagesAnswer(found, missing, bad, self._channels(r.chats))
+        return MessagesAnswer(found, missing, bad, self._channels(r.chats), getattr(r, "pts", None))
 
 
 def _convert(msg: Any, channel_id: int, bad: list[tuple[int, str]]) -> Post | None:
@@ -1035,21 +1055,36 @@ async def login(
     session: Path,
     api_id: int,
     api_hash: str,
-    phone: str,
+    phone: Callable[[], str],
     code: Callable[[], str],
     password: Callable[[], str],
     proxy: str | None = None,
-) -> str:
-    """Log in interactively (code, then the 2FA password if the account has
-    one) and save the session 0600. Returns who is logged in."""
+) -> tuple[str, bool]:
+    """Log in interactively (phone, code, then the 2FA password if the
+    account has one) and save the session 0600. Returns (who is logged in,
+    whether the session was logged in already: then nothing is asked)."""
     src = TelegramSource(session, api_id, api_hash, proxy=proxy, catch_up=False)
     try:
-        await src.connect()
-        if not await src.is_authorized():
+        try:
+            await src.connect()
+        except Disconnected as err:
+            if proxy:
+                u = urlparse(proxy)
+                raise UserError(
+                    f"login failed: cannot reach Telegram through the proxy {u.hostname}:{u.port}"
+                    f" ({err}); check [telegram].proxy: host, port, user and password"
+                ) from None
+            raise UserError(
+                f"login failed: cannot reach Telegram ({err}); check the network"
+                " or set [telegram].proxy"
+            ) from None
+        already = await src.is_authorized()
+        if not already:
             try:
-                await src.client.send_code_request(phone)
+                number = phone()
+                await src.client.send_code_request(number)
                 try:
-                    await src.client.sign_in(phone=phone, code=code())
+                    await src.client.sign_in(phone=number, code=code())
                 except errors.SessionPasswordNeededError:
                     await src.client.sign_in(password=password())
             except errors.PhoneCodeInvalidError:
@@ -1058,11 +1093,17 @@ async def login(
                 raise UserError(
                     "the phone number is not valid; use the international form +<country><number>"
                 ) from None
+            except errors.ApiIdInvalidError:
+                raise UserError(
+                    "Telegram refused telegram.api_id/api_hash (API_ID_INVALID): put the ones "
+                    "from https://my.telegram.org in the config (the example's only work with "
+                    "`telewatch emulator serve`)"
+                ) from None
             except errors.PasswordHashInvalidError:
                 raise UserError("the 2FA password is wrong; run `telewatch login` again") from None
             except errors.RPCError as err:
                 raise UserError(f"login failed: {type(err).__name__}") from None
-        return await src.me()
+        return await src.me(), already
     except SourceError as err:
         raise UserError(f"login failed: {err}") from None
     finally:

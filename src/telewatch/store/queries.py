@@ -145,8 +145,7 @@ def resolve_channel(conn: sqlite3.Connection, ref: str) -> ChannelRow:
                 row = conn.execute(f"{_CHANNEL_COUNTS} WHERE c.id = ?", (old[0],)).fetchone()
     if row is None:
         raise UserError(
-            f"no channel {quoted(ref)} in the archive;"
-            " `telewatch channels list` shows what is archived"
+            f"no channel {quoted(ref)} in the archive; `telewatch channels archived` lists them"
         )
     return channel_row(row, with_counts=True)
 

@@ -45,7 +45,9 @@ from telewatch.store import watchlist
 from telewatch.store.db import ArchiveBusy, connect, hold_open, migrate
 from telewatch.store.writer import Writer
 
+from . import webhooks
 from .channel import ChannelWorker, Shared
+from .feeds import FeedServer
 from .logs import setup_logging
 from .pacing import Scheduler
 
@@ -99,6 +101,7 @@ class Daemon:
         self.writer: Writer | None = None
         self.source: TelegramSource | None = None
         self.shared: Shared | None = None
+        self.sender: webhooks.WebhookSender | None = None
 
     # -- events into the writer -------------------------------------------
 
@@ -312,6 +315,15 @@ class Daemon:
             return 0
         d = self.settings.daemon
         scheduler = Scheduler(d.budgets, scale=d.rate_scale, max_flood_wait=d.max_flood_wait)
+        # Webhook targets exist before the writer evaluates rules: no hit predates them.
+        self.sender = webhooks.WebhookSender(self.db, self.settings, self.counters)
+        self.sender.set_targets(webhooks.register(self.db, self.settings), self.settings.webhooks)
+        feeds = None
+        if self.settings.feeds.address is not None:
+            feeds = FeedServer(
+                self.db, self.settings.feeds, lambda: [a.name for a in self.settings.alerts]
+            )
+            await feeds.start()
         async with Writer(self.db, rules=self.settings.alert_rules()) as writer:
             self.writer = writer
             shared = self.shared = Shared(
@@ -333,6 +345,7 @@ class Daemon:
                 asyncio.create_task(self._connection_loop(source), name="connection"),
                 asyncio.create_task(self._watchlist_loop(shared), name="watchlist"),
                 asyncio.create_task(self._heartbeat_loop(shared), name="heartbeat"),
+                asyncio.create_task(self.sender.run(), name="webhooks"),
             ]
             try:
                 while not stop.is_set():
@@ -352,6 +365,8 @@ class Daemon:
                 log.info("stopping")
             finally:
                 t0 = time.monotonic()
+                if feeds is not None:
+                    await feeds.close()
                 for t in tasks:
                     t.cancel()
                 await asyncio.gather(
@@ -398,6 +413,8 @@ class Daemon:
         if new.telegram != self.settings.telegram or new.storage != self.settings.storage:
             log.warning("[telegram] and [storage] changes take effect at the next start")
         merge_watchlist(self.db, new)
+        if self.sender is not None:
+            self.sender.set_targets(webhooks.register(self.db, new), new.webhooks)
         self.settings = new
         if self.shared is not None:
             # Workers read intervals and windows from here on every cycle.
@@ -445,6 +462,7 @@ async def run_daemon(
     secrets = [tg.api_hash.get_secret_value()]
     if tg.proxy is not None:
         secrets.append(tg.proxy.get_secret_value())
+    secrets.extend(url for _, url in webhooks.configured(settings))
     if not logging.getLogger("telewatch").handlers:
         setup_logging(settings.daemon.log_level, secrets, log_stream)  # type: ignore[arg-type]
     daemon = Daemon(settings)

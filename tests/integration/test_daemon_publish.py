@@ -50,7 +50,7 @@ class FlakyHook:
                     hook.outcomes[mode] += 1
                     hook.paths.add(self.path)
                 if mode == "timeout":
-                    time.sleep(1.5)  # the sender's timeout is 0.5 s
+                    time.sleep(4.0)  # the sender gives up after 3 s
                     self.close_connection = True
                     return
                 if mode == "drop":
@@ -127,7 +127,7 @@ def test_webhooks_deliver_every_hit_exactly_once_and_feeds_are_served(
         w.write_config([{"username": "hook_chan"}])
         with w.config.open("a") as fh:
             fh.write(
-                "[webhooks]\ntimeout = 0.5\nbackoff = 0.05\nbackoff_max = 0.2\nmax_attempts = 50\n"
+                "[webhooks]\ntimeout = 3.0\nbackoff = 0.05\nbackoff_max = 0.2\nmax_attempts = 50\n"
                 f'[feeds]\nlisten = "127.0.0.1:{port}"\n'
                 '[[alerts]]\nname = "alarm"\nkeywords = ["alarm"]\n'
                 f'webhooks = ["{hook.url}"]\n'

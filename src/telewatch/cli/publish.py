@@ -19,11 +19,11 @@ from telewatch.store.db import connect
 _ARCHIVE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 
 
-def _check_output(output: Path, db: Path) -> None:
+def _check_output(output: Path, db: Path, example: str) -> None:
     """Refuse to write over the archive or its companion files, or into a
     directory that does not exist (one line each)."""
     if output.is_dir():
-        raise UserError(f"{output} is a directory; give a file name, e.g. -o {output}/graph.gexf")
+        raise UserError(f"{output} is a directory; give a file name, e.g. -o {output / example}")
     target = output.resolve()
     base = db.resolve()
     for suffix in _ARCHIVE_SUFFIXES:
@@ -87,7 +87,7 @@ def graph_cmd(
     db = app.db_path
     path = None if output == "-" else Path(output)
     if path is not None:
-        _check_output(path, db)
+        _check_output(path, db, "network.gexf")
     fmt = _format_for(output, fmt)
     lo, hi = parse_when(since), parse_when(until, end=True)
     if lo is not None and hi is not None and lo >= hi:
@@ -149,7 +149,7 @@ def feed_cmd(
     db = app.db_path
     path = None if output == "-" else Path(output)
     if path is not None:
-        _check_output(path, db)
+        _check_output(path, db, "feed.xml")
     from telewatch.publish.atom import alert_feed, channel_feed, search_feed
     from telewatch.store.entries import rule_names
     from telewatch.store.queries import resolve_channel

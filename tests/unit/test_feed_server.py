@@ -89,7 +89,7 @@ async def test_address_in_use_is_one_clear_error(tmp_path: Path) -> None:
     await first.start()
     try:
         second = FeedServer(first.db, FeedSettings(listen=f"127.0.0.1:{port}"), lambda: [])
-        with pytest.raises(UserError, match="feeds.listen 127.0.0.1:"):
+        with pytest.raises(UserError, match=r"feeds\.listen 127\.0\.0\.1:"):
             await second.start()
     finally:
         await first.close()

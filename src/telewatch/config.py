@@ -332,6 +332,16 @@ class AlertSettings(_Strict):
     regex: str | None = None
     channels: list[str] = []
     on: list[Literal["new", "edit", "delete"]] = ["new", "edit", "delete"]
+    webhooks: list[SecretStr] = []
+    """URLs the rule's hits are posted to as JSON (docs/EXPORTS.md); secret:
+    a webhook URL usually carries a token, so it is never shown or logged."""
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhooks(cls, v: list[SecretStr]) -> list[SecretStr]:
+        for i, url in enumerate(v):
+            check_webhook_url(url.get_secret_value(), i)
+        return v
 
     @field_validator("regex")
     @classmethod
@@ -354,6 +364,60 @@ class AlertSettings(_Strict):
         )
 
 
+def check_webhook_url(url: str, index: int = 0) -> None:
+    """Raise ValueError (a message without the URL itself) unless ``url`` is
+    an absolute http(s) URL with a host."""
+    try:
+        u = urlparse(url.strip())
+        u.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ValueError(f"item {index} is not a valid URL") from None
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise ValueError(
+            f'item {index} must be an http:// or https:// URL with a host (e.g. "https://chat.example/hooks/…")'
+        )
+
+
+class WebhookSettings(_Strict):
+    """``[webhooks]``: how alert hits are delivered to the rules' webhook URLs."""
+
+    timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds one request may take (connect + answer) before it counts as failed."""
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    """Attempts per hit and URL before the hit is dead-lettered."""
+    backoff: float = Field(default=2.0, gt=0, le=3600)
+    """Seconds before the first retry; doubled after each failure."""
+    backoff_max: float = Field(default=600.0, gt=0, le=86400)
+    """Longest wait between two attempts."""
+
+
+class FeedSettings(_Strict):
+    """``[feeds]``: the daemon's read-only Atom endpoint (off unless ``listen`` is set)."""
+
+    listen: str | None = None
+    """``host:port`` to serve on, e.g. ``"127.0.0.1:8765"``."""
+    limit: int = Field(default=50, ge=1, le=1000)
+    """Entries per feed."""
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        host, sep, port = v.strip().rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError('must be "host:port", e.g. "127.0.0.1:8765"')
+        return v.strip()
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """``(host, port)`` to bind, or None when the endpoint is off."""
+        if self.listen is None:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
 class Settings(BaseSettings):
     """The whole configuration. Build it with ``load_settings``."""
 
@@ -370,6 +434,8 @@ class Settings(BaseSettings):
     daemon: DaemonSettings = DaemonSettings()
     alerts: list[AlertSettings] = []
     evidence: EvidenceSettings = EvidenceSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    feeds: FeedSettings = FeedSettings()
 
     @model_validator(mode="after")
     def _unique(self) -> Settings:

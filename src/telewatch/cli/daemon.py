@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import signal
@@ -190,11 +191,13 @@ def status(app: AppContext, as_json: bool) -> None:
     """Show the daemon's heartbeat and every watched channel's state."""
     from telewatch.store.db import connect
     from telewatch.store.status import channel_statuses, daemon_status
+    from telewatch.store.webhooks import summaries
 
     conn = connect(app.db_path, readonly=True)
     try:
         run_ = daemon_status(conn)
         rows = channel_statuses(conn)
+        hooks = summaries(conn)
     finally:
         conn.close()
     now = datetime.now(UTC)
@@ -239,6 +242,7 @@ def status(app: AppContext, as_json: bool) -> None:
                 }
                 for r in rows
             ],
+            "webhooks": [dataclasses.asdict(h) for h in hooks],
         }
         click.echo(json_printable(json.dumps(out, ensure_ascii=False, indent=2)))
         return
@@ -266,6 +270,12 @@ def status(app: AppContext, as_json: bool) -> None:
         }
         if shown:
             click.echo("  " + ", ".join(f"{k} {v}" for k, v in sorted(shown.items())))
+    for h in hooks:
+        click.echo(
+            f"webhook {h.rule} → {h.url_masked}: {h.delivered} delivered, {h.waiting} waiting,"
+            f" {h.retrying} retrying, {h.dead} dead"
+            + (f" (last {h.last_status})" if h.last_status else "")
+        )
     if not rows:
         click.echo("no channels on the watch list; add one with `telewatch channels add @name`")
         return

@@ -55,7 +55,9 @@ from telewatch.store.chain import chain_head
 from telewatch.store.db import ArchiveBusy, connect, hold_open, migrate
 from telewatch.store.writer import Writer
 
+from . import webhooks
 from .channel import ChannelWorker, Shared
+from .feeds import FeedServer
 from .logs import setup_logging
 from .pacing import LIVE, Scheduler
 from .sweep import Sweeper
@@ -119,6 +121,7 @@ class Daemon:
         self.shared: Shared | None = None
         self.capture_id: str | None = None  # the running capture session (capture log)
         self._account = "?"
+        self.sender: webhooks.WebhookSender | None = None
 
     # -- events into the writer -------------------------------------------
 
@@ -421,6 +424,15 @@ class Daemon:
             return 0
         d = self.settings.daemon
         scheduler = Scheduler(d.budgets, scale=d.rate_scale, max_flood_wait=d.max_flood_wait)
+        # Webhook targets exist before the writer evaluates rules: no hit predates them.
+        self.sender = webhooks.WebhookSender(self.db, self.settings, self.counters)
+        self.sender.set_targets(webhooks.register(self.db, self.settings), self.settings.webhooks)
+        feeds = None
+        if self.settings.feeds.address is not None:
+            feeds = FeedServer(
+                self.db, self.settings.feeds, lambda: [a.name for a in self.settings.alerts]
+            )
+            await feeds.start()
         async with Writer(self.db, rules=self.settings.alert_rules()) as writer:
             self.writer = writer
             capture = capture_started(self._account, source.clock_offset())
@@ -455,6 +467,7 @@ class Daemon:
                 asyncio.create_task(self._anchor_loop(), name="anchor"),
                 asyncio.create_task(self._request_log_loop(scheduler), name="request-log"),
                 asyncio.create_task(sweeper.run(), name="sweep"),
+                asyncio.create_task(self.sender.run(), name="webhooks"),
             ]
             try:
                 while not stop.is_set():
@@ -474,6 +487,8 @@ class Daemon:
                 log.info("stopping")
             finally:
                 t0 = time.monotonic()
+                if feeds is not None:
+                    await feeds.close()
                 for t in tasks:
                     t.cancel()
                 await asyncio.gather(
@@ -565,6 +580,8 @@ class Daemon:
         if new.telegram != self.settings.telegram or new.storage != self.settings.storage:
             log.warning("[telegram] and [storage] changes take effect at the next start")
         merge_watchlist(self.db, new)
+        if self.sender is not None:
+            self.sender.set_targets(webhooks.register(self.db, new), new.webhooks)
         self.settings = new
         if self.shared is not None:
             # Workers read intervals and windows from here on every cycle.
@@ -613,6 +630,7 @@ async def run_daemon(
     secrets = [tg.api_hash.get_secret_value()]
     if tg.proxy is not None:
         secrets.append(tg.proxy.get_secret_value())
+    secrets.extend(url for _, url in webhooks.configured(settings))
     if not logging.getLogger("telewatch").handlers:
         setup_logging(settings.daemon.log_level, secrets, log_stream)  # type: ignore[arg-type]
     log.info(

@@ -251,7 +251,7 @@ class AlertsPanel(DataTable[object]):
         for c in counters:
             self.add_row(
                 Text(c.rule, style="bold magenta"),
-                Text(f"{c.total} {c.new}/{c.edit}/{c.delete}"),
+                Text(f"{c.total} {c.new}/{c.edit}/{c.delete}" + (f" ✗{c.dead}" if c.dead else "")),
                 age(c.last_at, now),
                 key=f"rule:{c.rule}",
             )

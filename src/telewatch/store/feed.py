@@ -25,6 +25,7 @@ from typing import Literal
 
 from telewatch.store.db import connect
 from telewatch.store.status import ChannelStatusRow, DaemonStatus, channel_statuses, daemon_status
+from telewatch.store.webhooks import dead_letters_by_rule
 
 FeedKind = Literal["new", "edit", "delete"]
 
@@ -266,11 +267,14 @@ class AlertCounter:
     delete: int
     last_at: datetime | None
     last_excerpt: str | None
+    dead: int = 0
+    """Webhook deliveries of the rule's hits given up on (dead letters)."""
 
 
 def alert_counters(conn: sqlite3.Connection) -> list[AlertCounter]:
     """Hit counts per rule (rules without hits are not listed), most recent first."""
     out = []
+    dead = dead_letters_by_rule(conn)
     for r in conn.execute(
         "SELECT rule, count(*) AS total,"
         " sum(kind = 'new') AS n_new, sum(kind = 'edit') AS n_edit,"
@@ -289,6 +293,7 @@ def alert_counters(conn: sqlite3.Connection) -> list[AlertCounter]:
                 delete=r["n_delete"] or 0,
                 last_at=parse_iso(last["hit_at"]) if last else None,
                 last_excerpt=last["excerpt"] if last else None,
+                dead=dead.get(r["rule"], 0),
             )
         )
     return out

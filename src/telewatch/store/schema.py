@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from telewatch.store import rechain
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -273,5 +273,34 @@ CREATE TABLE request_log (
     sent_at       REAL NOT NULL
 );
 CREATE INDEX request_log_sent ON request_log(sent_at);
+""",
+    5: """
+-- Webhook outbox (docs/EXPORTS.md). A target is one webhook URL of one alert
+-- rule; the URL itself is never stored (it may hold a token): url_key is
+-- sha256 of the URL, url_masked the form shown in logs and status. Hits of
+-- the rule with id > since_hit_id are delivered to it, in id order.
+CREATE TABLE webhook_targets (
+    id            INTEGER PRIMARY KEY,
+    rule          TEXT NOT NULL,
+    url_key       TEXT NOT NULL,
+    url_masked    TEXT NOT NULL,
+    since_hit_id  INTEGER NOT NULL,         -- hits up to this id predate the target
+    added_at      TEXT NOT NULL,
+    UNIQUE (rule, url_key)
+);
+-- One row per hit per target once an attempt was made: 'delivered' (a 2xx was
+-- received; never sent again), 'dead' (gave up: dead letter) or 'pending'
+-- (failed, retried at next_at).
+CREATE TABLE webhook_deliveries (
+    target_id     INTEGER NOT NULL REFERENCES webhook_targets(id),
+    hit_id        INTEGER NOT NULL REFERENCES alert_hits(id),
+    state         TEXT NOT NULL CHECK (state IN ('pending','delivered','dead')),
+    attempts      INTEGER NOT NULL,
+    last_status   TEXT,                     -- HTTP status or error kind of the last attempt
+    next_at       TEXT,                     -- pending: earliest next attempt
+    updated_at    TEXT NOT NULL,
+    PRIMARY KEY (target_id, hit_id)
+) WITHOUT ROWID;
+CREATE INDEX webhook_deliveries_state ON webhook_deliveries(state) WHERE state != 'delivered';
 """,
 }

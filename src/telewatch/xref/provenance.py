@@ -469,3 +469,67 @@ def _paraphrases(
         top = max(c[0] for c in cands)
         score, p = min((c for c in cands if c[0] >= 0.8 * top), key=lambda c: c[1].date)
         found[p.rowid] = Spread(p, "paraphrase", (p.date - origin.date).total_seconds() / 60, score)
+
+
+@dataclass(frozen=True, slots=True)
+class CopyPair:
+    """``copy`` repeats ``source`` without a forward header (``kind`` copy or near-copy)."""
+
+    source: PostRow
+    copy: PostRow
+    kind: str
+    similarity: float
+
+
+def copy_pairs(
+    pool: list[PostRow],
+    sigs: Signatures,
+    *,
+    window: timedelta = timedelta(hours=24),
+    targets: tuple[datetime, datetime] | None = None,
+) -> list[CopyPair]:
+    """Every post of ``pool`` (oldest first) that copies an earlier post of
+    another channel, with the same detector and thresholds as ``trace``:
+    signature-free bodies, word 3-shingles, MinHash/LSH, Jaccard ≥
+    ``COPY_JACCARD`` (copy) or ≥ ``NEAR_JACCARD`` (near-copy), published after
+    the source and within ``window`` of it. A post's source is its earliest
+    verbatim match (the first capture), else its closest near match; posts
+    with a forward header are forwards, not copies. ``targets`` limits the
+    copies (not the sources) to posts dated in ``[start, end)``, so that a
+    caller can walk a long archive in overlapping slices."""
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=NEAR_JACCARD, num_perm=_NUM_PERM)
+    sh: dict[int, set[str]] = {}
+    hashes: dict[int, MinHash] = {}
+    for p in pool:
+        s = shingles(sigs.body(p))
+        if s:
+            sh[p.rowid] = s
+            hashes[p.rowid] = _minhash(s)
+            lsh.insert(str(p.rowid), hashes[p.rowid])
+    by_rowid = {p.rowid: p for p in pool}
+    out: list[CopyPair] = []
+    for q in pool:
+        if q.rowid not in sh or q.fwd_channel_id is not None or q.fwd_name:
+            continue
+        if targets is not None and not targets[0] <= q.date < targets[1]:
+            continue
+        verbatim: list[tuple[float, PostRow]] = []
+        near: list[tuple[float, PostRow]] = []
+        for key in lsh.query(hashes[q.rowid]):
+            p = by_rowid[int(key)]
+            if p.channel_id == q.channel_id or not p.date < q.date <= p.date + window:
+                continue
+            sim = jaccard(sh[p.rowid], sh[q.rowid])
+            if sim >= COPY_JACCARD:
+                verbatim.append((sim, p))
+            elif sim >= NEAR_JACCARD:
+                near.append((sim, p))
+        if verbatim:
+            sim, p = min(verbatim, key=lambda sp: (sp[1].date, sp[1].rowid))
+            out.append(CopyPair(p, q, "copy", sim))
+        elif near:
+            sim, p = max(near, key=lambda sp: (sp[0], -sp[1].date.timestamp()))
+            out.append(CopyPair(p, q, "near-copy", sim))
+    return out

@@ -72,8 +72,10 @@ def load_dataset(root: Path) -> Dataset:
 @contextmanager
 def _archive(ds: Dataset, semantic: bool) -> Iterator[tuple[sqlite3.Connection, dict[str, int]]]:
     """The dataset imported into a temporary archive: an open connection
-    (writable only for ``semantic``, which caches embeddings) and the
-    channel ids by lower-case username. Both evaluations run inside this."""
+    and the channel ids by lower-case username. With ``semantic`` every post
+    version is embedded once first (``semantic.index_archive``, as
+    ``telewatch embed`` does), so queries read stored vectors. Both
+    evaluations run inside this."""
     from telewatch.sources.desktop_export import import_paths
     from telewatch.store import db
 
@@ -82,6 +84,10 @@ def _archive(ds: Dataset, semantic: bool) -> Iterator[tuple[sqlite3.Connection, 
         import_paths(path, ds.exports)
         conn = db.connect(path, readonly=not semantic)
         try:
+            if semantic:
+                from telewatch.xref.semantic import index_archive
+
+                index_archive(conn)
             users = {
                 str(r[0]).lower(): int(r[1])
                 for r in conn.execute(
@@ -118,7 +124,7 @@ class XrefScores:
 
 
 def eval_xref(
-    root: Path, *, semantic: bool = False, progress: Callable[[str], None] | None = None
+    root: Path, *, semantic: bool = True, progress: Callable[[str], None] | None = None
 ) -> XrefScores:
     """Run xref on every article of the dataset against its channels."""
     from telewatch.xref.rank import cross_reference

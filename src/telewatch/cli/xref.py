@@ -391,6 +391,20 @@ def eval_cmd(what: str, dataset: Path, semantic: bool | None, as_json: bool, ver
         click.echo(f"MRR      {xs.mrr:.3f}")
         click.echo(f"link precision {xs.link_precision:.3f} ({xs.links} links)")
         click.echo(f"negatives with no link {neg}")
+        click.echo("per language (references, Recall@1, Recall@5):")
+        for key, v in xs.per_language.items():
+            click.echo(
+                f"  {key:<11} {int(v['references']):>3}  {v['recall_at_1']:.3f}  {v['recall_at_5']:.3f}"
+            )
+        misses = [r for r in xs.per_article if r["missed"] or r["wrong_links"]]
+        if misses:
+            click.echo("misses (expected post not first, or a wrong link):")
+        for r in misses:
+            parts = []
+            for ref, rank in zip(r["missed"], [x for x in r["ranks"] if x], strict=True):
+                parts.append(f"{ref} " + ("not returned" if rank >= 10**6 else f"rank {rank + 1}"))
+            parts.extend(f"WRONG LINK {w}" for w in r["wrong_links"])
+            click.echo(f"  {r['id']} [{r['language']}]: {'; '.join(parts)}")
         return
     ts = eval_trace(dataset, semantic=bool(semantic), progress=progress)
     if as_json:

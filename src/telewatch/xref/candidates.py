@@ -3,9 +3,9 @@
 Reads go through a ``store.db.connect(path, readonly=True)`` connection
 (sqlite3, Row factory) and use the indexes of the schema: ``posts(channel_id,
 date)`` for cited channels, ``posts(date)`` for vague citations, the FTS
-index through ``store.queries.search`` when it is present. The one write is
-the embeddings cache (``store_embeddings``): a short ``BEGIN IMMEDIATE``
-transaction on a writable connection.
+index through ``store.queries.search`` when it is present. Embeddings are
+read and written through ``store.embeddings`` (xref.semantic); the watch list
+through ``store.watchlist``.
 """
 
 from __future__ import annotations
@@ -46,6 +46,24 @@ class PostRow:
     username: str | None
     title: str | None
     older_texts: tuple[str, ...] = ()
+    # Every version, oldest first: (version id, text, time it became current).
+    versions: tuple[tuple[int, str, datetime], ...] = ()
+
+    def texts(self) -> tuple[str, ...]:
+        """The text of every version, oldest first (the latest alone when unedited)."""
+        return tuple(v[1] for v in self.versions) if self.versions else (self.text,)
+
+    def version_at(self, when: datetime | None) -> tuple[int | None, str]:
+        """(version id, text) of the version current at ``when``: the last one
+        that became current at or before it (the first version when all came
+        later); the latest when ``when`` is None or the post was never edited."""
+        if when is None or not self.versions:
+            return self.version_id, self.text
+        current = self.versions[0]
+        for v in self.versions[1:]:
+            if v[2] <= when:
+                current = v
+        return current[0], current[1]
 
 
 def iso(dt: datetime) -> str:
@@ -121,15 +139,26 @@ def get_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> Post
 
 
 def attach_versions(conn: sqlite3.Connection, posts: Iterable[PostRow]) -> None:
-    """Fill ``older_texts`` of edited posts (earlier versions, oldest first)."""
+    """Fill ``versions`` and ``older_texts`` of edited posts (oldest first).
+
+    A version became current at the post's date (the first) or at its edit
+    date (Telegram's ``edit_date``; when unknown, its capture time)."""
     for p in posts:
-        if p.version_count > 1:
+        if p.version_count > 1 and not p.versions:
             rows = conn.execute(
-                "SELECT text FROM post_versions WHERE channel_id = ? AND message_id = ? "
-                "ORDER BY version_no",
+                "SELECT id, text, edit_date, captured_at FROM post_versions "
+                "WHERE channel_id = ? AND message_id = ? ORDER BY version_no",
                 (p.channel_id, p.message_id),
             ).fetchall()
-            p.older_texts = tuple(str(r[0]) for r in rows[:-1])
+            p.versions = tuple(
+                (
+                    int(r[0]),
+                    str(r[1]),
+                    p.date if i == 0 else parse_iso(str(r[2] or r[3])),
+                )
+                for i, r in enumerate(rows)
+            )
+            p.older_texts = tuple(v[1] for v in p.versions[:-1])
 
 
 def forwards_of(
@@ -162,39 +191,6 @@ def recent_texts(
         (channel_id, iso(before), n),
     ).fetchall()
     return [str(r[0]) for r in rows]
-
-
-def cached_embeddings(
-    conn: sqlite3.Connection, version_ids: Iterable[int], model: str
-) -> dict[int, bytes]:
-    """Cached vectors by version id."""
-    ids = sorted(set(version_ids))
-    out: dict[int, bytes] = {}
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        rows = conn.execute(
-            f"SELECT version_id, vector FROM embeddings WHERE model = ? "
-            f"AND version_id IN ({','.join('?' * len(chunk))})",
-            [model, *chunk],
-        ).fetchall()
-        out.update({int(r[0]): bytes(r[1]) for r in rows})
-    return out
-
-
-def store_embeddings(conn: sqlite3.Connection, model: str, vectors: dict[int, bytes]) -> None:
-    """Write vectors to the cache in one short ``BEGIN IMMEDIATE`` transaction."""
-    if not vectors:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.executemany(
-            "INSERT OR IGNORE INTO embeddings(version_id, model, vector) VALUES (?, ?, ?)",
-            [(vid, model, vec) for vid, vec in vectors.items()],
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def add_to_watchlist(conn: sqlite3.Connection, usernames: Iterable[str]) -> list[str]:

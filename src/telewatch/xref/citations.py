@@ -37,6 +37,7 @@ _VAGUE = re.compile(
         r"(?:[\w-]+\s+){0,3}(?:"
         r"telegram\s+(?:news\s+)?channels|channels\s+on\s+telegram|telegram\s+accounts|"
         r"chaînes\s+telegram|comptes\s+telegram|canaux\s+telegram|"
+        r"telegram-kanäle|canales\s+de\s+telegram|"
         r"(?:телеграм|telegram)-?\s?канал(?:ы|ов|ах|и|ів)|канал(?:ы|ах|и|ів)\s+в\s+телеграм\w*|"
         r"قنوات\s+(?:على\s+)?" + _TG + r"|حسابات\s+(?:على\s+)?" + _TG + r"|"
         r"کانال‌های\s+" + _TG + r"\w*|کانال\s*های\s+" + _TG + r"\w*"
@@ -45,10 +46,13 @@ _VAGUE = re.compile(
     re.I,
 )
 # "Telegram channel Foo Bar", "chaîne Telegram Foo", "Foo Bar, a … Telegram channel".
+_UP = "A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁІЇЄ"
 _NAMED_AFTER = re.compile(
-    r"(?:Telegram[ \t]+(?:news[ \t]+)?channel|chaîne[ \t]+Telegram(?:[ \t]+\w+){0,2}|compte[ \t]+Telegram|"
-    r"канал[аеу]?|каналі)[ \t]+(?:«[ \t]*|\")?"
-    r"([A-ZА-ЯЁІЇЄ][\w'’-]+(?:[ \t]+(?:[A-ZА-ЯЁІЇЄ][\w'’-]+|e|al|el|de))*(?:[ \t]+[A-ZА-ЯЁІЇЄ][\w'’-]+)?)"
+    r"(?:Telegram[ \t]+(?:news[ \t]+)?channel|chaîne[ \t]+Telegram(?:[ \t]+[a-zà-ÿ]+){0,2}|compte[ \t]+Telegram|"
+    r"Telegram-Kanal(?:s|es)?|Telegram-Account(?:s)?|canal[ \t]+(?:de[ \t]+)?Telegram(?:[ \t]+[a-zà-ÿ]+){0,2}|"
+    r"cuenta[ \t]+de[ \t]+Telegram|"
+    r"канал[аеу]?|каналі)[ \t]+(?:«[ \t]*|\"|„)?"
+    rf"([{_UP}][\w'’-]+(?:[ \t]+(?:[{_UP}][\w'’-]+|e|al|el|de))*(?:[ \t]+[{_UP}][\w'’-]+)?)"
 )
 _NAMED_BEFORE = re.compile(
     r"([A-Z][\w'’-]+(?:[ \t]+[A-Z][\w'’-]+){0,3}),[ \t]+(?:a|an|the|une?|la|le)[ \t]+"
@@ -112,6 +116,112 @@ class Citation:
             "similarity": round(self.similarity, 3),
             "mentions": self.count,
         }
+
+
+_CYR = dict(
+    zip(
+        "абвгґдеёєжзиіїйклмнопрстуфхцчшщъыьэюя",
+        [
+            "a",
+            "b",
+            "v",
+            "g",
+            "g",
+            "d",
+            "e",
+            "e",
+            "ye",
+            "zh",
+            "z",
+            "i",
+            "i",
+            "yi",
+            "y",
+            "k",
+            "l",
+            "m",
+            "n",
+            "o",
+            "p",
+            "r",
+            "s",
+            "t",
+            "u",
+            "f",
+            "kh",
+            "ts",
+            "ch",
+            "sh",
+            "shch",
+            "-",
+            "y",
+            "-",
+            "e",
+            "yu",
+            "ya",
+        ],
+        strict=True,
+    )
+)
+# Latin spellings of one name across outlets' languages: German (w = v,
+# j = y, sch = sh), Spanish (j = kh), French (ou = u), then a common folding.
+_FOLD = (("shch", "sh"), ("kh", "h"), ("ph", "f"), ("w", "v"), ("ou", "u"), ("ck", "k"), ("y", "i"))
+
+
+def _loose_keys(name: str) -> set[str]:
+    """Folded Latin keys of a channel name or username (Cyrillic romanised,
+    diacritics dropped; one key per transliteration habit)."""
+    import unicodedata
+
+    low = name.lower().replace("_", " ")
+    low = "".join(_CYR.get(c, c) for c in low).replace("-", "")
+    low = "".join(
+        c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c)
+    ).replace("ı", "i")
+    low = re.sub(r"[^a-z ]+", " ", low)
+    base = " ".join(low.split())
+    if not base.isascii() or not base:
+        return set()
+    variants = {
+        base,
+        base.replace("tsch", "ch").replace("sch", "sh").replace("j", "y"),
+        base.replace("j", "kh"),
+    }
+    out = set()
+    for v in variants:
+        for a, b in _FOLD:
+            v = v.replace(a, b)
+        v = re.sub(r"(.)\1", r"\1", v)
+        out.add(v)
+        # A username's short regional tail ("saha_news_sy", "…_ua").
+        parts = v.split()
+        if len(parts) > 1 and len(parts[-1]) <= 2:
+            out.add(" ".join(parts[:-1]))
+    return out
+
+
+LOOSE_NAME = 0.84
+
+
+def _loose_match(surface: str, channels: list[ChannelInfo]) -> tuple[ChannelInfo, float] | None:
+    """The archived channel whose title or username a Latin spelling of its
+    name after "Telegram channel" most resembles (≥ ``LOOSE_NAME``), if any."""
+    from rapidfuzz.fuzz import ratio
+
+    mine = _loose_keys(surface)
+    if not mine or max(len(k) for k in mine) < 6:
+        return None
+    best: tuple[ChannelInfo, float] | None = None
+    for ch in channels:
+        theirs = set()
+        for v in (ch.title, ch.username):
+            if v:
+                theirs |= _loose_keys(v)
+        sims = [ratio(a, b) / 100 for a in mine for b in theirs if len(b) >= 6]
+        sim = max(sims, default=0.0)
+        if sim >= LOOSE_NAME and (best is None or sim > best[1]):
+            best = (ch, sim)
+    return best
 
 
 def _distinctive(name: str) -> str:
@@ -208,6 +318,14 @@ def extract_citations(text: str, channels: list[ChannelInfo]) -> list[Citation]:
             if normalize(words(surface)[0]) in NAME_STOP or load_gazetteer().lookup(surface):
                 continue
             if any(same_name(surface, ch.title or "", strict=True) for ch in channels):
+                continue
+            loose = _loose_match(surface, channels)
+            if loose is not None and loose[0].id not in {c.channel_id for c in out}:
+                ch, sim = loose
+                out.append(Citation("name", surface, ch.username, None, ch.id, ch.title, sim))
+                matched_surfaces.append(ns)
+                continue
+            if loose is not None:
                 continue
             out.append(Citation("name", surface, None, None, None, None, 0.0))
             matched_surfaces.append(ns)

@@ -46,13 +46,13 @@ from telewatch.xref.calendars import gregorian_to_solar, solar_to_gregorian
 _WEEKDAYS: dict[str, int] = {}
 for _idx, _names in enumerate(
     [
-        "monday lundi понедельник понеділок понеділка الاثنين الإثنين اثنين دوشنبه",
-        "tuesday mardi вторник вторника вівторок вівторка الثلاثاء ثلاثاء سه‌شنبه سهشنبه سه_شنبه",
-        "wednesday mercredi среда среду середа середу الأربعاء الاربعاء اربعاء چهارشنبه",
-        "thursday jeudi четверг четверга четвер четверга الخميس خميس پنجشنبه پنج‌شنبه",
-        "friday vendredi пятница пятницу п'ятниця п'ятницю пʼятниця пʼятницю п’ятниця п’ятницю пятниця пятницю الجمعة جمعه جمعة",
-        "saturday samedi суббота субботу субота суботу السبت سبت شنبه",
-        "sunday dimanche воскресенье неділя неділю الأحد الاحد احد یکشنبه یک‌شنبه",
+        "monday lundi montag lunes понедельник понеділок понеділка الاثنين الإثنين اثنين دوشنبه",
+        "tuesday mardi dienstag martes вторник вторника вівторок вівторка الثلاثاء ثلاثاء سه‌شنبه سهشنبه سه_شنبه",
+        "wednesday mercredi mittwoch miércoles miercoles среда среду середа середу الأربعاء الاربعاء اربعاء چهارشنبه",
+        "thursday jeudi donnerstag jueves четверг четверга четвер четверга الخميس خميس پنجشنبه پنج‌شنبه",
+        "friday vendredi freitag viernes пятница пятницу п'ятниця п'ятницю пʼятниця пʼятницю п’ятниця п’ятницю пятниця пятницю الجمعة جمعه جمعة",
+        "saturday samedi samstag sonnabend sábado sabado суббота субботу субота суботу السبت سبت شنبه",
+        "sunday dimanche sonntag domingo воскресенье неділя неділю الأحد الاحد احد یکشنبه یک‌شنبه",
     ]
 ):
     for _n in _names.split():
@@ -61,18 +61,18 @@ for _idx, _names in enumerate(
 _MONTHS: dict[str, int] = {}
 for _idx, _names in enumerate(
     [
-        "january jan janvier января январь січня січень يناير كانون_الثاني ژانویه",
-        "february feb février fevrier февраля февраль лютого лютий فبراير شباط فوریه",
-        "march mar mars марта март березня березень مارس آذار اذار",
-        "april apr avril апреля апрель квітня квітень أبريل ابريل نيسان آوریل",
-        "may mai мая май травня травень مايو أيار ايار مه",
-        "june jun juin июня июнь червня червень يونيو حزيران ژوئن",
-        "july jul juillet июля июль липня липень يوليو تموز ژوئیه",
-        "august aug août aout августа август серпня серпень أغسطس اغسطس آب اوت",
-        "september sep sept septembre сентября сентябрь вересня вересень سبتمبر أيلول ايلول سپتامبر",
-        "october oct octobre октября октябрь жовтня жовтень أكتوبر اكتوبر تشرين_الأول اکتبر",
-        "november nov novembre ноября ноябрь листопада листопад نوفمبر تشرين_الثاني نوامبر",
-        "december dec décembre decembre декабря декабрь грудня грудень ديسمبر كانون_الأول دسامبر",
+        "january jan janvier januar jänner enero января январь січня січень يناير كانون_الثاني ژانویه",
+        "february feb février fevrier februar febrero февраля февраль лютого лютий فبراير شباط فوریه",
+        "march mar mars märz marzo марта март березня березень مارس آذار اذار",
+        "april apr avril abril апреля апрель квітня квітень أبريل ابريل نيسان آوریل",
+        "may mai mayo мая май травня травень مايو أيار ايار مه",
+        "june jun juin juni junio июня июнь червня червень يونيو حزيران ژوئن",
+        "july jul juillet juli julio июля июль липня липень يوليو تموز ژوئیه",
+        "august aug août aout agosto августа август серпня серпень أغسطس اغسطس آب اوت",
+        "september sep sept septembre septiembre setiembre сентября сентябрь вересня вересень سبتمبر أيلول ايلول سپتامبر",
+        "october oct octobre oktober octubre октября октябрь жовтня жовтень أكتوبر اكتوبر تشرين_الأول اکتبر",
+        "november nov novembre noviembre ноября ноябрь листопада листопад نوفمبر تشرين_الثاني نوامبر",
+        "december dec décembre decembre dezember diciembre декабря декабрь грудня грудень ديسمبر كانون_الأول دسامبر",
     ]
 ):
     for _n in _names.split():
@@ -97,7 +97,14 @@ _RELATIVE: dict[str, int] = {
         "اليوم": 0,
         "امروز": 0,
         "امشب": 0,
+        "heute": 0,
+        "hoy": 0,
         "yesterday": -1,
+        "gestern": -1,
+        "ayer": -1,
+        "anoche": -1,
+        "vorgestern": -2,
+        "anteayer": -2,
         "last night": -1,
         "hier": -1,
         "la veille": -1,
@@ -131,6 +138,28 @@ _PARTS: dict[str, str] = {
         "فجر": "early",
         "الفجر": "early",
         "سحر": "early",
+        # German and Spanish ("am Dienstagabend", "el martes por la tarde").
+        "frühmorgens": "early",
+        "madrugada": "early",
+        "am morgen": "morning",
+        "morgens": "morning",
+        "por la mañana": "morning",
+        "de la mañana": "morning",
+        "vormittag": "late_morning",
+        "vormittags": "late_morning",
+        "mittag": "noon",
+        "mittags": "noon",
+        "mediodía": "noon",
+        "nachmittag": "afternoon",
+        "nachmittags": "afternoon",
+        "por la tarde": "afternoon",
+        "de la tarde": "afternoon",
+        "abend": "evening",
+        "abends": "evening",
+        "nacht": "night",
+        "nachts": "night",
+        "por la noche": "night",
+        "noche": "night",
         "late morning": "late_morning",
         "fin de matinée": "late_morning",
         "early afternoon": "early_afternoon",
@@ -286,6 +315,19 @@ _NIGHT_SPAN = re.compile(
     + _alternation(list(_WEEKDAYS))
     + r")"
     + _E
+)
+# "overnight into Monday", "in der Nacht zu Montag": the night before that day.
+_NIGHT_INTO = re.compile(
+    _B
+    + r"(?:overnight|night|nacht)\s+(?:into|to|zu|zum|auf|auf den)\s+("
+    + _alternation(list(_WEEKDAYS))
+    + r")"
+    + _E
+)
+# German writes the part of the day into the weekday ("Dienstagabend").
+_GERMAN_COMPOUND = re.compile(
+    r"(?<![\w])(montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonnabend|sonntag)"
+    r"(morgen|vormittag|mittag|nachmittag|abend|nacht)(?![\w])"
 )
 _SENTENCE = re.compile(r"(?<=[.!?؟\n])\s+")
 
@@ -486,6 +528,11 @@ def _find_days(s: str, ref: date | None) -> list[_Day]:
         d2 = _weekday_before(ref, _WEEKDAYS[m.group(2)], strictly=False)
         d1 = d2 - timedelta(days=(d2.weekday() - _WEEKDAYS[m.group(1)]) % 7 or 1)
         add(_Day(d1, m.span(), m.group(0), end_day=d2))
+    for m in _NIGHT_INTO.finditer(s):
+        if ref is None or not free(*m.span()):
+            continue
+        d2 = _weekday_before(ref, _WEEKDAYS[m.group(1)], strictly=False)
+        add(_Day(d2 - timedelta(days=1), m.span(), m.group(0), end_day=d2))
     for rx, (yg, mg, dg) in ((_SOLAR_YMD, (1, 3, 4)), (_SOLAR_DMY_NUM, (4, 3, 1))):
         for m in rx.finditer(s):
             if int(m[yg]) not in _SOLAR_YEARS or not free(*m.span()):
@@ -609,7 +656,7 @@ def extract_dates(
     for sentence in _SENTENCE.split(text):
         offset = text.find(sentence, pos)
         pos = max(pos, offset)
-        s = normalize(sentence)
+        s = _GERMAN_COMPOUND.sub(r"\1 \2", normalize(sentence))
         attributed = attribution is not None and attribution.search(s) is not None
         days = _find_days(s, ref)
         for d in days:

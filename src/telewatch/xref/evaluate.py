@@ -23,6 +23,7 @@ trace, per cluster: the trace of the origin gives predicted (origin, copy)
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
@@ -72,8 +73,10 @@ def load_dataset(root: Path) -> Dataset:
 @contextmanager
 def _archive(ds: Dataset, semantic: bool) -> Iterator[tuple[sqlite3.Connection, dict[str, int]]]:
     """The dataset imported into a temporary archive: an open connection
-    (writable only for ``semantic``, which caches embeddings) and the
-    channel ids by lower-case username. Both evaluations run inside this."""
+    and the channel ids by lower-case username. With ``semantic`` every post
+    version is embedded once first (``semantic.index_archive``, as
+    ``telewatch embed`` does), so queries read stored vectors. Both
+    evaluations run inside this."""
     from telewatch.sources.desktop_export import import_paths
     from telewatch.store import db
 
@@ -82,6 +85,10 @@ def _archive(ds: Dataset, semantic: bool) -> Iterator[tuple[sqlite3.Connection, 
         import_paths(path, ds.exports)
         conn = db.connect(path, readonly=not semantic)
         try:
+            if semantic:
+                from telewatch.xref.semantic import index_archive
+
+                index_archive(conn)
             users = {
                 str(r[0]).lower(): int(r[1])
                 for r in conn.execute(
@@ -91,6 +98,14 @@ def _archive(ds: Dataset, semantic: bool) -> Iterator[tuple[sqlite3.Connection, 
             yield conn, users
         finally:
             conn.close()
+
+
+def _name(users: dict[str, int], ref: tuple[int, int]) -> str:
+    """``@username`` of a reference's channel (its id when unknown)."""
+    for u, cid in users.items():
+        if cid == ref[0]:
+            return f"@{u}"
+    return str(ref[0])
 
 
 def _ref(users: dict[str, int], item: dict[str, Any]) -> tuple[int, int]:
@@ -115,10 +130,42 @@ class XrefScores:
     negatives: int = 0
     negatives_without_link: int = 0
     per_article: list[dict[str, Any]] = field(default_factory=list)
+    # Per language of the cited post ("post:ru") and of the article ("article:de").
+    per_language: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+_HEBREW = re.compile(r"[\u0590-\u05ff]")
+_TURKISH = re.compile(r"[ğışİĞŞ]")
+
+
+def post_language(text: str) -> str:
+    """The language of a post for the per-language figures: xref's guess
+    (fr/en/ar/fa/ru/uk), Hebrew and Turkish told by their letters."""
+    if _HEBREW.search(text):
+        return "he"
+    if _TURKISH.search(text):
+        return "tr"
+    return guess_language(text)
+
+
+def _by_language(rows: list[tuple[str, str, int]]) -> dict[str, dict[str, float]]:
+    """Recall@1/@5 per language from (article language, post language, rank)."""
+    groups: dict[str, list[int]] = {}
+    for art_lang, p_lang, rank in rows:
+        groups.setdefault(f"post:{p_lang}", []).append(rank)
+        groups.setdefault(f"article:{art_lang}", []).append(rank)
+    return {
+        k: {
+            "references": len(v),
+            "recall_at_1": sum(r < 1 for r in v) / len(v),
+            "recall_at_5": sum(r < 5 for r in v) / len(v),
+        }
+        for k, v in sorted(groups.items())
+    }
 
 
 def eval_xref(
-    root: Path, *, semantic: bool = False, progress: Callable[[str], None] | None = None
+    root: Path, *, semantic: bool = True, progress: Callable[[str], None] | None = None
 ) -> XrefScores:
     """Run xref on every article of the dataset against its channels."""
     from telewatch.xref.rank import cross_reference
@@ -142,6 +189,9 @@ def _score_xref(
     ranks: list[float] = []
     art_r1 = art_r5 = positives = 0
     links_ok = 0
+    lang_rows: list[tuple[str, str, int]] = []
+    from telewatch.xref.candidates import get_post
+
     for a in ds.articles:
         published = parse_time(str(a["published"])) if a.get("published") else None
         text = str(a["text"])
@@ -167,6 +217,8 @@ def _score_xref(
                 rank = 10**6
             art_ranks.append(rank)
             ranks.append(rank)
+            post = get_post(conn, *g)
+            lang_rows.append((art.language, post_language(post.text) if post else "und", rank))
         if gold:
             positives += 1
             worst = max(art_ranks)
@@ -177,14 +229,20 @@ def _score_xref(
             sc.negatives_without_link += not links
         row = {
             "id": a["id"],
+            "language": art.language,
             "expected": len(gold),
             "ranks": art_ranks,
             "links": len(links),
             "bad_links": len([r for r in links if r not in gold]),
+            "missed": [
+                f"{_name(users, g)}/{g[1]}" for g, r in zip(gold, art_ranks, strict=True) if r
+            ],
+            "wrong_links": [f"{_name(users, r)}/{r[1]}" for r in links if r not in gold],
         }
         sc.per_article.append(row)
         if progress:
             progress(f"{a['id']}: ranks {art_ranks} links {len(links)}")
+    sc.per_language = _by_language(lang_rows)
     sc.references = len(ranks)
     if ranks:
         sc.recall_at_1 = sum(r < 1 for r in ranks) / len(ranks)

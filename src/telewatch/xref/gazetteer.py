@@ -671,6 +671,61 @@ def _skeleton(word: str) -> str:
     return name_key(word).skeleton.replace(" ", "")
 
 
+_GLIDE = re.compile(r"^(?:w|v|y|ou|u)", re.I)
+# Arabic/Persian function words whose consonants collide with short Latin
+# names: "without", "other(s)", "between", "before", "after", "under", …
+_AR_STOP = frozenset(
+    normalize(w)
+    for w in [
+        "دون",
+        "بدون",
+        "الاخرين",
+        "اخرين",
+        "الاخرى",
+        "اخرى",
+        "بين",
+        "قبل",
+        "بعد",
+        "تحت",
+        "فوق",
+        "حول",
+        "ضد",
+        "عند",
+        "منذ",
+        "خلال",
+        "حتى",
+        "لدى",
+        "وراء",
+        "امام",
+        "عبر",
+        "نحو",
+        "دیگر",
+        "دیگری",
+        "بدون",
+        "بین",
+        "قبل",
+        "بعد",
+        "زیر",
+        "روی",
+        "برای",
+    ]
+)
+
+
+def _plausible_pair(alias: str, phrase: str, dropped: bool) -> bool:
+    """Script-aware check of a consonant-skeleton match between a Latin or
+    Cyrillic alias and a post phrase: across scripts the post word needs four
+    letters or more and must not be a function word, and the skeleton without
+    its first consonant is only accepted for an initial glide (w/v/y/ou)."""
+    cross = script_of(phrase) != script_of(alias)
+    if dropped and not _GLIDE.match(alias):
+        return False
+    if not cross:
+        return True
+    letters = sum(ch.isalpha() for ch in phrase)
+    return letters >= 4 and not any(w in _AR_STOP for w in phrase.split())
+
+
 class EntityMatcher:
     """Finds an article's entities in post texts.
 
@@ -682,6 +737,9 @@ class EntityMatcher:
         self.entities: dict[str, FoundEntity] = {}
         self._exact: dict[str, set[str]] = {}
         self._skeleton: dict[str, list[tuple[str, str]]] = {}
+        # Skeletons without their first consonant serve initial glides only
+        # ("Victory" / «ویکتوری»): (skeleton, entity key, alias) kept here.
+        self._dropped: set[tuple[str, str, str]] = set()
         for ent in entities:
             self.entities.setdefault(ent.key, ent)
             for alias in entity_aliases(ent, g):
@@ -694,6 +752,7 @@ class EntityMatcher:
                         self._skeleton.setdefault(sk, []).append((ent.key, alias))
                         if len(sk) >= 3:
                             self._skeleton.setdefault(sk[1:], []).append((ent.key, alias))
+                            self._dropped.add((sk[1:], ent.key, alias))
         # Every proper prefix, to stop extending a phrase early in ``match``.
         self._exact_prefixes = {
             " ".join(ws[:k])
@@ -727,6 +786,8 @@ class EntityMatcher:
                     by_skeleton = n <= 3 and len(head) >= 3
                     for key, alias in self._skeleton.get(sk, ()) if by_skeleton else ():
                         if key in hits:
+                            continue
+                        if not _plausible_pair(alias, phrase, (sk, key, alias) in self._dropped):
                             continue
                         sim = same_name(alias, phrase, strict=len(sk) <= 3)
                         # Unknown names with a two-consonant skeleton collide

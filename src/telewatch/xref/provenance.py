@@ -24,13 +24,14 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from telewatch.text import normalize
 from telewatch.xref.candidates import (
     PostRow,
+    attach_versions,
     forwards_of,
     get_post,
     posts_in_window,
@@ -125,6 +126,24 @@ class Signatures:
         sig = self.lines(post.channel_id, post.date)
         kept = [ln for ln in post.text.splitlines() if _line_key(ln) not in sig]
         return body_text("\n".join(kept))
+
+
+def versions_of(post: PostRow) -> list[PostRow]:
+    """The post once per version (oldest first; the post itself when it was
+    never edited or its versions are not attached): trace compares every
+    version, so an edit does not hide the copies of what it first said."""
+    if len(post.versions) <= 1:
+        return [post]
+    return [replace(post, text=v[1], versions=()) for v in post.versions]
+
+
+def best_jaccard(a: PostRow, b: PostRow, sigs: Signatures) -> float:
+    """The highest body Jaccard over every version pair of ``a`` and ``b``."""
+    return max(
+        jaccard(shingles(sigs.body(x)), shingles(sigs.body(y)))
+        for x in versions_of(a)
+        for y in versions_of(b)
+    )
 
 
 def _line_key(line: str) -> str:
@@ -254,13 +273,19 @@ def _earlier_source(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -
     candidate rewrites (up to ``BACK_HOURS`` older) or one that follows it —
     is about that post instead (mutual best match), and is skipped."""
     pool = posts_in_window(conn, post.date - timedelta(hours=2 * BACK_HOURS), post.date)
+    attach_versions(conn, pool)
     body = sigs.raw_body(post)
     sh = shingles(sigs.body(post))
     own = [p for p in pool if p.channel_id == post.channel_id and p.date < post.date and p.text]
 
     def sim(a: PostRow, b_body: str, b_sh: set[str]) -> float:
-        j = jaccard(shingles(sigs.body(a)), b_sh)
-        return 1.0 + j if j >= COPY_JACCARD else event_similarity(sigs.raw_body(a), b_body)
+        # Every version of ``a``: its first text may be what was copied.
+        best = 0.0
+        for v in versions_of(a):
+            j = jaccard(shingles(sigs.body(v)), b_sh)
+            s = 1.0 + j if j >= COPY_JACCARD else event_similarity(sigs.raw_body(v), b_body)
+            best = max(best, s)
+        return best
 
     back = timedelta(hours=BACK_HOURS)
     rewrites: list[tuple[float, PostRow]] = []
@@ -318,13 +343,15 @@ def trace(
     if start is None:
         raise LookupError(f"post {channel_id}/{message_id} is not in the archive")
     sigs = Signatures(conn)
+    attach_versions(conn, [start])
     origin = _find_origin(conn, start, sigs)
+    attach_versions(conn, [origin])
     window = timedelta(hours=window_hours)
     pool = posts_in_window(conn, origin.date - window, origin.date + window)
     pool = [p for p in pool if p.rowid != origin.rowid]
+    attach_versions(conn, pool)
     bodies = {p.rowid: sigs.body(p) for p in pool}
-    origin_body = sigs.body(origin)
-    origin_sh = shingles(origin_body)
+    origin_shs = [shingles(sigs.body(v)) for v in versions_of(origin)]
 
     result = TraceResult(start=start, origin=origin)
     result.spread.append(Spread(origin, "origin", 0.0, 1.0))
@@ -336,7 +363,8 @@ def trace(
     for f in forwards_of(conn, origin.channel_id, origin.message_id, origin.title):
         if f.rowid == origin.rowid or f.date < origin.date:
             continue
-        sim = jaccard(shingles(sigs.body(f)), origin_sh) if f.fwd_message_id is None else 1.0
+        attach_versions(conn, [f])
+        sim = best_jaccard(f, origin, sigs) if f.fwd_message_id is None else 1.0
         if f.fwd_message_id is not None or sim >= COPY_JACCARD:
             found[f.rowid] = Spread(f, "forward", delay(f), sim)
 
@@ -345,17 +373,20 @@ def trace(
     lsh = MinHashLSH(threshold=NEAR_JACCARD, num_perm=_NUM_PERM)
     hashes: dict[int, MinHash] = {}
     for p in pool:
-        sh = shingles(bodies[p.rowid])
-        if sh:
-            hashes[p.rowid] = _minhash(sh)
-            lsh.insert(str(p.rowid), hashes[p.rowid])
+        for i, v in enumerate(versions_of(p)):
+            sh = shingles(bodies[p.rowid] if i == 0 and len(p.versions) <= 1 else sigs.body(v))
+            if sh:
+                h = _minhash(sh)
+                hashes.setdefault(p.rowid, h)
+                lsh.insert(f"{p.rowid}:{i}", h)
     by_rowid = {p.rowid: p for p in pool}
-    if origin_sh:
-        for key in lsh.query(_minhash(origin_sh)):
+    keys = {k.split(":")[0] for sh in origin_shs if sh for k in lsh.query(_minhash(sh))}
+    if keys:
+        for key in sorted(keys, key=int):
             p = by_rowid[int(key)]
             if p.rowid in found or p.channel_id == origin.channel_id or p.date < origin.date:
                 continue
-            sim = jaccard(shingles(bodies[p.rowid]), origin_sh)
+            sim = best_jaccard(p, origin, sigs)
             if sim >= COPY_JACCARD:
                 found[p.rowid] = Spread(p, "copy", delay(p), sim)
             elif sim >= NEAR_JACCARD:
@@ -367,7 +398,7 @@ def trace(
         sh = shingles(bodies.get(s.post.rowid, ""))
         if not sh:
             continue
-        for key in lsh.query(_minhash(sh)):
+        for key in dict.fromkeys(k.split(":")[0] for k in lsh.query(_minhash(sh))):
             p = by_rowid[int(key)]
             if p.channel_id in (origin.channel_id, s.post.channel_id):
                 continue
@@ -435,7 +466,7 @@ def _paraphrases(
     ]
     if not later:
         return
-    obody = sigs.raw_body(origin)
+    obodies = [sigs.raw_body(v) for v in versions_of(origin)]
     sem: dict[int, float] = {}
     if semantic:
         from telewatch.xref.semantic import post_similarities
@@ -444,7 +475,9 @@ def _paraphrases(
     scored: dict[int, list[tuple[float, PostRow]]] = {}
     for p in later:
         hours = (p.date - origin.date).total_seconds() / 3600
-        score = event_similarity(obody, sigs.raw_body(p)) * (1.0 if hours <= 12 else 0.8)
+        score = max(
+            event_similarity(ob, sigs.raw_body(v)) for ob in obodies for v in versions_of(p)
+        ) * (1.0 if hours <= 12 else 0.8)
         s = sem.get(p.rowid)
         if s is not None and s >= SEMANTIC_PARAPHRASE and score >= SEMANTIC_FLOOR:
             # Embeddings rescue a rewrite that shares a little with the

@@ -1,0 +1,36 @@
+"""Entity matches across scripts: no short function words, no dropped-consonant collisions."""
+
+from __future__ import annotations
+
+import pytest
+
+from telewatch.xref.gazetteer import EntityMatcher, find_entities
+
+
+@pytest.mark.parametrize(
+    ("article", "post", "name"),
+    [
+        (
+            "Syrian officials spoke in Diwaniya on Monday.",
+            "قصف صاروخي دون ورود أنباء عن إصابات",
+            "دون",
+        ),
+        (
+            "Une délégation est arrivée à Téhéran mardi.",
+            "وصول الوفد مع الاخرين الى المدينة",
+            "الاخرين",
+        ),
+    ],
+)
+def test_function_words_do_not_match_names(article: str, post: str, name: str) -> None:
+    """A Latin name never matches an Arabic function word ("without", "the others")."""
+    matched = EntityMatcher(find_entities(article)).match(post)
+    assert all(name not in words for words in matched.values()), matched
+
+
+def test_real_cross_script_names_still_match() -> None:
+    """Samawa ↔ السماوة and al-Tanf ↔ التنف are still found."""
+    matched = EntityMatcher(find_entities("Convoy hit near Samawa; rockets at al-Tanf.")).match(
+        "استهداف رتل في السماوة وقصف قاعدة التنف"
+    )
+    assert len(matched) == 2, matched

@@ -8,7 +8,9 @@ import dataclasses
 import difflib
 import json
 import os
+import sqlite3
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +22,7 @@ import click
 from telewatch.cli import AppContext, main
 from telewatch.models import UserError
 from telewatch.store.chain import verify as verify_chain
-from telewatch.store.db import connect
+from telewatch.store.db import ArchiveCorrupt, check_integrity, connect
 from telewatch.store.queries import (
     EXPORT_FIELDS,
     PostDetail,
@@ -97,7 +99,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 
 
 @main.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--username", help="The channel's public username (one file only).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -323,8 +325,8 @@ def _print_detail(d: PostDetail) -> None:
 @click.option(
     "--output",
     "-o",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="File to write (default: stdout).",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="File to write, replaced only once complete (default or '-': stdout).",
 )
 @click.pass_obj
 def export_cmd(
@@ -337,6 +339,10 @@ def export_cmd(
 ) -> None:
     """Export one record per post (latest text, version count, deletion,
     forward origin, views ...) as JSON lines or CSV; fields in docs/SCHEMA.md."""
+    if output is not None and str(output) == "-":
+        output = None
+    if output is not None:
+        _refuse_archive_target(output, app.db_path)
     conn = connect(app.db_path)
     channel_id = resolve_channel(conn, channel_ref).id if channel_ref else None
     rows = export_rows(
@@ -351,9 +357,65 @@ def export_cmd(
             os.dup2(devnull, sys.stdout.fileno())
             click.get_current_context().exit(0)
     else:
-        with output.open("w", encoding="utf-8", newline="") as fh:
-            n = _write_rows(fh, fmt, rows)
+        n = _write_atomically(output, lambda fh: _write_rows(fh, fmt, rows))
         click.echo(f"exported {n} posts to {output}", err=True)
+
+
+_SIDECARS = ("", "-wal", "-shm", "-journal")
+
+
+def _refuse_archive_target(output: Path, db: Path) -> None:
+    """UserError when ``output`` is (resolves to, or is a hard link of) the
+    archive or one of its SQLite sidecar files: writing there destroys it."""
+    target = output.resolve()
+    base = db.resolve()
+    for suffix in _SIDECARS:
+        side = Path(f"{base}{suffix}")
+        same = target == side
+        if not same and target.exists() and side.exists():
+            a, b = target.stat(), side.stat()
+            same = (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+        if same:
+            what = "the archive" if not suffix else f"the archive's {suffix[1:]} file"
+            raise UserError(
+                f"--output {output} is {what} {side}; exporting there would destroy it:"
+                " choose another file"
+            )
+
+
+def _write_atomically(output: Path, write: Callable[[IO[str]], int]) -> int:
+    """Write through a temporary file in ``output``'s folder and rename it
+    over ``output`` only once complete: an export that fails half way (a
+    full disk, Ctrl-C) leaves whatever was there before."""
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"--output {output}: folder {folder} does not exist")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:
+        raise UserError(f"cannot write --output {output}: {err.strerror}") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            n = write(fh)
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, output)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise UserError(
+            f"cannot write --output {output}: {err.strerror or err}; nothing was replaced"
+        ) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return n
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _write_rows(fh: IO[str], fmt: str, rows: Iterator[dict[str, Any]]) -> int:
@@ -381,16 +443,31 @@ def _write_rows(fh: IO[str], fmt: str, rows: Iterator[dict[str, Any]]) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 def verify_cmd(app: AppContext, as_json: bool) -> None:
-    """Recompute the archive's hash chain; exit 1 naming the first record that
-    does not match."""
+    """Check the file with SQLite's integrity check, then recompute the
+    archive's hash chain; exit 1 naming the first problem found."""
     conn = connect(app.db_path)
-    result = verify_chain(conn)
+    try:
+        check_integrity(conn, app.db_path, quick=False)
+        result = verify_chain(conn)
+    except ArchiveCorrupt as err:
+        if as_json:
+            _dump({"archive": app.db_path, "ok": False, "problem": str(err)})
+        else:
+            click.echo(f"DAMAGED: {err}", err=True)
+        click.get_current_context().exit(1)
+    except sqlite3.DatabaseError as err:
+        # Damage the integrity check did not reach (it stops at 5 problems).
+        if as_json:
+            _dump({"archive": app.db_path, "ok": False, "problem": str(err)})
+        else:
+            click.echo(f"DAMAGED: archive {app.db_path}: {err}", err=True)
+        click.get_current_context().exit(1)
     if as_json:
         _dump({"archive": app.db_path, **dataclasses.asdict(result)})
     elif result.ok:
         click.echo(
             f"ok: {app.db_path}: {result.records} chain records verified"
-            f" ({result.versions} versions, {result.deletions} deletions)"
+            f" ({result.versions} versions, {result.deletions} deletions), file intact"
         )
     else:
         click.echo(f"TAMPERED: {app.db_path}: {result.problem}", err=True)

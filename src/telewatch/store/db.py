@@ -14,6 +14,7 @@ batches, so NORMAL is the usual trade-off (docs/SCHEMA.md).
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,11 +78,19 @@ def migrate(path: Path, *, busy_timeout_ms: int | None = None) -> None:
             raise UserError(
                 f"{path} is not a telewatch archive ({err}); choose another --db path"
             ) from None
+        foreign = _foreign(conn, path, version)
+        if foreign is not None:
+            raise UserError(foreign)
         if version > SCHEMA_VERSION:
             raise UserError(
                 f"archive {path} was written by a newer telewatch "
                 f"(schema {version} > {SCHEMA_VERSION}); upgrade telewatch"
             )
+        if version > 0:
+            # Never write into a damaged file: the writes would be lost or
+            # spread the damage. quick_check is O(pages) without the index
+            # cross-checks of integrity_check (docs/PERFORMANCE.md).
+            check_integrity(conn, path, quick=True)
         try:
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.OperationalError as err:
@@ -100,6 +109,58 @@ def migrate(path: Path, *, busy_timeout_ms: int | None = None) -> None:
         apply_migrations(conn, version)
     finally:
         conn.close()
+
+
+# Tables every telewatch archive has had since schema 1.
+_CORE_TABLES = frozenset({"channels", "posts", "post_versions", "deletions", "chain"})
+
+
+def _foreign(conn: sqlite3.Connection, path: Path, version: int) -> str | None:
+    """Why the SQLite file behind ``conn`` is not a telewatch archive, or
+    None when it is one (or is empty, so that ``migrate`` may create one)."""
+    tables = [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+            " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
+    if (
+        version < 0
+        or (version == 0 and tables)
+        or (version > 0 and not set(tables) >= _CORE_TABLES)
+    ):
+        has = (
+            f"it has tables {', '.join(tables[:5])}{', …' if len(tables) > 5 else ''}"
+            if tables
+            else "it has no telewatch tables"
+        )
+        return (
+            f"{path} is not a telewatch archive ({has}; schema version {version});"
+            " choose another --db"
+        )
+    return None
+
+
+class ArchiveCorrupt(UserError):
+    """SQLite's integrity check found damage in the archive file."""
+
+
+def check_integrity(conn: sqlite3.Connection, path: Path, *, quick: bool) -> None:
+    """Run ``PRAGMA quick_check`` (``quick``) or ``integrity_check`` on the
+    archive; raise ArchiveCorrupt naming the first problem SQLite found."""
+    pragma = "quick_check" if quick else "integrity_check"
+    try:
+        rows = [str(r[0]) for r in conn.execute(f"PRAGMA {pragma}(5)")]
+    except sqlite3.DatabaseError as err:
+        if _locked(err):
+            raise _busy(path) from None
+        rows = [str(err)]
+    if rows != ["ok"]:
+        raise ArchiveCorrupt(
+            f"archive {path} is damaged (SQLite {pragma}: {rows[0]}); nothing was written."
+            " Keep the file; restore a copy or use sqlite3's .recover on a copy"
+        )
 
 
 def apply_migrations(conn: sqlite3.Connection, version: int, upto: int = SCHEMA_VERSION) -> None:
@@ -219,14 +280,13 @@ def _open(path: Path, readonly: bool, busy_timeout_ms: int | None) -> sqlite3.Co
     conn: sqlite3.Connection | None = None
     try:
         if readonly:
-            conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-            )
+            conn = sqlite3.connect(_readonly_uri(path), uri=True, check_same_thread=False)
         else:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         _apply_pragmas(conn, busy_timeout_ms)
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        foreign = _foreign(conn, path, version)
         if not readonly:
             conn.execute("PRAGMA synchronous = NORMAL")
             # An import cut off in bulk mode (rollback journal) leaves the
@@ -241,6 +301,14 @@ def _open(path: Path, readonly: bool, busy_timeout_ms: int | None) -> sqlite3.Co
         if _locked(err):
             raise _busy(path) from None
         raise UserError(f"cannot open archive {path}: {err}") from None
+    if foreign is not None:
+        conn.close()
+        if version == 0 and "has no telewatch tables" in foreign:
+            raise UserError(
+                f"archive {path} is empty (no telewatch tables yet); run `telewatch import`"
+                " or `telewatch run` first, or choose another --db"
+            )
+        raise UserError(foreign)
     if version != SCHEMA_VERSION:
         conn.close()
         if version > SCHEMA_VERSION:
@@ -253,6 +321,28 @@ def _open(path: Path, readonly: bool, busy_timeout_ms: int | None) -> sqlite3.Co
             "run `telewatch import` or `telewatch run` once to migrate it"
         )
     return conn
+
+
+def _readonly_uri(path: Path) -> str:
+    """``file:…?mode=ro``, plus ``immutable=1`` for an archive in a folder
+    this process cannot write (an evidence copy, a read-only mount) that has
+    no ``-shm`` file: a WAL reader needs ``-shm`` and cannot create it
+    there. No ``-shm`` means no writer has it open, so reading it as
+    immutable (no locks, no ``-shm``) is safe. An existing read-only
+    ``-shm`` is left to SQLite, which reads through it."""
+    resolved = path.resolve()
+    uri = f"{resolved.as_uri()}?mode=ro"
+    if not os.access(resolved.parent, os.W_OK) and not Path(f"{resolved}-shm").exists():
+        wal = Path(f"{resolved}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            _log.warning(
+                "archive %s is read-only and has a non-empty %s without -shm: its last"
+                " commits are not visible until someone with write access opens it once",
+                path,
+                wal.name,
+            )
+        uri += "&immutable=1"
+    return uri
 
 
 def now_iso() -> str:

@@ -157,9 +157,12 @@ def check_integrity(conn: sqlite3.Connection, path: Path, *, quick: bool) -> Non
             raise _busy(path) from None
         rows = [str(err)]
     if rows != ["ok"]:
+        first = rows[0].splitlines()[0] if rows[0].strip() else "unknown damage"
+        more = f" and {len(rows) - 1} more" if len(rows) > 1 else ""
+        refuse = "; telewatch will not write into it" if quick else ""
         raise ArchiveCorrupt(
-            f"archive {path} is damaged (SQLite {pragma}: {rows[0]}); nothing was written."
-            " Keep the file; restore a copy or use sqlite3's .recover on a copy"
+            f"archive {path} is damaged (SQLite {pragma}: {first}{more}){refuse}."
+            " Keep the file as it is: restore a copy, or try sqlite3's .recover on a copy"
         )
 
 

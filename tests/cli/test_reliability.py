@@ -1,0 +1,330 @@
+"""Hostile inputs against the archive and import commands (issue 10): nothing
+typed or fed in may lose, damage or silently rewrite the archive's history."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from telewatch.cli import main
+from telewatch.store.schema import SCHEMA_VERSION
+
+CHANNEL = 1500000001
+BASE_TIME = 1646120520  # 2022-03-01
+
+
+def _run(db: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--db", str(db), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _msg(i: int, text: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": i,
+        "type": "message",
+        "date": "2022-03-01T10:00:00",
+        "date_unixtime": str(BASE_TIME + i),
+        "text": f"post {i}" if text is None else text,
+        **extra,
+    }
+
+
+def _export(path: Path, msgs: list[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"name": "Rafidain", "type": "public_channel", "id": CHANNEL, "messages": msgs}
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def small_archive(tmp_path: Path) -> Path:
+    """An archive of one channel with posts 1..20, checkpointed (no -wal)."""
+    db = tmp_path / "data" / "telewatch.db"
+    export = _export(tmp_path / "channels" / "rafidain_watch" / "result.json",
+                     [_msg(i) for i in range(1, 21)])  # fmt: skip
+    code, _, err = _run(db, "import", "-q", str(export))
+    assert code == 0, err
+    return db
+
+
+# --------------------------------------------------------------------------
+# 1. export never writes over the archive
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["archive", "symlink", "wal", "shm", "hardlink"])
+def test_export_refuses_to_write_over_the_archive(small_archive: Path, target: str) -> None:
+    """`export -o` naming the archive, a symlink or hard link to it, or its
+    -wal/-shm exits 2 with one line; the archive is unchanged and verifies."""
+    db = small_archive
+    before = _digest(db)
+    if target == "archive":
+        out = db
+    elif target == "symlink":
+        out = db.parent / "link.jsonl"
+        out.symlink_to(db)
+    elif target == "hardlink":
+        out = db.parent / "hard.jsonl"
+        os.link(db, out)
+    else:
+        out = Path(f"{db}-{target}")
+    code, stdout, err = _run(db, "export", "-o", str(out))
+    assert code == 2
+    assert err.count("\n") == 1 and "exporting there would destroy it" in err
+    assert _digest(db) == before
+    assert _run(db, "verify")[0] == 0
+
+
+def test_export_dash_means_stdout_and_a_file_is_replaced_whole(
+    small_archive: Path, tmp_path: Path
+) -> None:
+    """`-o -` writes to stdout (no file named '-'); `-o FILE` leaves no temporary file."""
+    db = small_archive
+    code, out, _ = _run(db, "export", "-o", "-")
+    assert code == 0 and len(out.splitlines()) == 20
+    assert not Path("-").exists()
+    target = tmp_path / "out.jsonl"
+    target.write_text("old\n")
+    assert _run(db, "export", "-o", str(target))[0] == 0
+    assert len(target.read_text().splitlines()) == 20
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+# --------------------------------------------------------------------------
+# 5. integrity check
+# --------------------------------------------------------------------------
+
+
+def _damage(db: Path) -> None:
+    """512 random bytes into the posts table's page, after its page header."""
+    conn = sqlite3.connect(db)
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'posts'").fetchone()[0]
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with db.open("r+b") as fh:
+        fh.seek((root - 1) * page + 8)
+        fh.write(random.Random(10).randbytes(512))
+
+
+def test_verify_and_import_refuse_a_damaged_file(small_archive: Path, tmp_path: Path) -> None:
+    """verify exits 1 with one line on a file with a damaged page; import
+    refuses to write into it (exit 2) and leaves the file as it was."""
+    db = small_archive
+    _damage(db)
+    code, out, err = _run(db, "verify")
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("DAMAGED: ")
+    before = _digest(db)
+    export = _export(tmp_path / "more.json", [_msg(30)])
+    code, _, err = _run(db, "import", str(export))
+    assert code == 2 and "is damaged" in err and err.count("\n") == 1
+    assert _digest(db) == before
+
+
+# --------------------------------------------------------------------------
+# 6. read-only archive
+# --------------------------------------------------------------------------
+
+_NO_ROOT_OVERRIDE = [
+    "setpriv",
+    "--inh-caps=-dac_override,-dac_read_search,-fowner",
+    "--bounding-set=-dac_override,-dac_read_search,-fowner",
+    "--",
+]
+
+
+def test_every_reading_command_works_on_a_read_only_copy(small_archive: Path) -> None:
+    """An evidence copy (file 0444 in a 0555 folder), read by a process
+    that honours file modes (root without CAP_DAC_OVERRIDE, so that the
+    test is real as root and on CI), verifies, searches, shows and exports."""
+    if os.geteuid() == 0:
+        prefix = _NO_ROOT_OVERRIDE
+    else:
+        prefix = []
+    db = small_archive
+    folder = db.parent
+    db.chmod(0o444)
+    folder.chmod(0o555)
+    exe = Path(sys.executable).with_name("telewatch")
+    try:
+        probe = subprocess.run([*prefix, "touch", str(folder / "x")], capture_output=True)
+        assert probe.returncode != 0, "the test process can still write the folder"
+        for args in (
+            ["verify"],
+            ["search", "post"],
+            ["show", "@rafidain_watch/3"],
+            ["export"],
+            ["export", "--format", "csv", "--channel", str(CHANNEL)],
+        ):
+            r = subprocess.run(
+                [*prefix, str(exe), "--db", str(db), *args], capture_output=True, text=True
+            )
+            assert r.returncode == 0, (args, r.stderr)
+            assert r.stdout
+        assert sorted(p.name for p in folder.iterdir()) == ["telewatch.db"]
+    finally:
+        folder.chmod(0o755)
+        db.chmod(0o644)
+
+
+# --------------------------------------------------------------------------
+# 7. foreign SQLite files
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("user_version", [0, -1, 7])
+def test_a_foreign_sqlite_file_is_refused_and_left_alone(tmp_path: Path, user_version: int) -> None:
+    """A SQLite file of another program (tables of its own, user_version 0,
+    -1 or any) is refused by reading and writing commands with one line
+    saying it is not a telewatch archive; it gets no table of ours."""
+    db = tmp_path / "notes.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.execute("INSERT INTO notes(body) VALUES ('mine')")
+    conn.execute(f"PRAGMA user_version = {user_version}")
+    conn.commit()
+    conn.close()
+    before = _digest(db)
+    export = _export(tmp_path / "e.json", [_msg(1)])
+    for args in (["import", str(export)], ["search", "x"], ["verify"], ["export"]):
+        code, _, err = _run(db, *args)
+        assert code == 2, (args, err)
+        assert err.count("\n") == 1
+        assert "is not a telewatch archive (it has tables notes" in err, err
+        assert "choose another --db" in err
+    assert _digest(db) == before
+
+
+# --------------------------------------------------------------------------
+# 9. disk full
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Any:
+    """A 1 MiB tmpfs (needs mount rights: root with CAP_SYS_ADMIN)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True
+    )
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=True)
+
+
+def test_disk_full_during_import_names_the_cause(tiny_disk: Path, tmp_path: Path) -> None:
+    """Importing onto a full disk (a real 1 MiB tmpfs) says "disk full while
+    importing …; nothing was written" and the archive keeps what it had."""
+    db = tiny_disk / "a.db"
+    first = _export(tmp_path / "first.json", [_msg(i) for i in range(1, 11)])
+    assert _run(db, "import", "-q", str(first))[0] == 0
+    big = [_msg(i, f"post {i} " + "x" * 2000 + f" {i}") for i in range(11, 2000)]
+    code, _, err = _run(db, "import", str(_export(tmp_path / "big.json", big)))
+    assert code == 2, err
+    assert err.count("\n") == 1 and "disk full while importing" in err
+    assert "nothing was written" in err
+    code, out, _ = _run(db, "export")
+    assert code == 0 and len(out.splitlines()) == 10
+    assert _run(db, "verify")[0] == 0
+
+
+# --------------------------------------------------------------------------
+# 10. a file that is not an export creates nothing
+# --------------------------------------------------------------------------
+
+
+def test_import_of_a_non_export_creates_no_archive(tmp_path: Path) -> None:
+    """Importing a non-JSON file, a JSON file that is not an export or a
+    folder exits 2 with one `error:` line and creates no archive file."""
+    db = tmp_path / "data" / "telewatch.db"
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello, not JSON\n")
+    other = tmp_path / "other.json"
+    other.write_text('{"a": 1}')
+    folder = tmp_path / "channels" / "rafidain_watch"
+    _export(folder / "result.json", [_msg(1)])
+    for path, words in (
+        (notes, "expected a JSON object"),
+        (other, 'no "messages" list'),
+        (folder, f"is a folder, not an export file; import {folder / 'result.json'}"),
+    ):
+        code, _, err = _run(db, "import", str(path))
+        assert code == 2
+        assert err.startswith("error: ") and err.count("\n") == 1 and words in err, err
+        assert not db.parent.exists()
+
+
+# --------------------------------------------------------------------------
+# 4. values no reader can show are refused at the import boundary
+# --------------------------------------------------------------------------
+
+_HOSTILE: list[tuple[str, dict[str, Any], str]] = [
+    ("year 999", {"date_unixtime": "-30610224000"}, "date_unixtime"),
+    ("1970", {"date_unixtime": "0"}, "date_unixtime"),
+    ("future", {"date_unixtime": "99999999999"}, "date_unixtime"),
+    ("date dict", {"date_unixtime": {"x": 1}}, "date_unixtime"),
+    ("edit year 999", {"edited_unixtime": "-30610224000"}, "edited_unixtime"),
+    ("id 2**63", {"id": 2**63}, "id"),
+    ("id negative", {"id": -5}, "id"),
+    ("id float", {"id": 5.5}, "id"),
+    ("width inf", {"photo": "p.jpg", "width": 1e999}, "width"),
+    ("height str", {"photo": "p.jpg", "height": "12"}, "height"),
+    ("size 2**70", {"file": "f.mp4", "file_size": 2**70}, "file_size"),
+    ("duration nan", {"file": "f.mp4", "duration_seconds": float("nan")}, "duration_seconds"),
+    ("author dict", {"author": {"name": "x"}}, "author"),
+    ("mime list", {"file": "f.mp4", "mime_type": ["video/mp4"]}, "mime_type"),
+    ("text dict", {"text": {"a": 1}}, "text"),
+    ("run text dict", {"text": [{"type": "bold", "text": {"a": 1}}]}, "text"),
+    ("href int", {"text_entities": [{"type": "text_link", "text": "x", "href": 5}]}, "href"),
+    ("reply 2**64", {"reply_to_message_id": 2**64}, "reply_to_message_id"),
+    ("reaction count", {"reactions": [{"emoji": "👍", "count": 1e999}]}, "count"),
+    ("forward dict", {"forwarded_from": {"id": 1}}, "forwarded_from"),
+]
+
+
+@pytest.mark.parametrize(("name", "fields", "field"), _HOSTILE, ids=[h[0] for h in _HOSTILE])
+def test_hostile_field_is_refused_naming_file_message_and_field(
+    small_archive: Path, tmp_path: Path, name: str, fields: dict[str, Any], field: str
+) -> None:
+    """An export message with a value no reader can show (a date before 2013
+    or in the future, an id ≥ 2**63, an infinite width, a dict where text
+    belongs) exits 2 naming file, message id and field; nothing is stored
+    and every reader still works."""
+    db = small_archive
+    bad = {**_msg(21), **fields}
+    export = tmp_path / "channels" / "rafidain_watch" / "result.json"
+    _export(export, [_msg(i) for i in range(1, 21)] + [bad, _msg(22)])
+    before = _run(db, "export")[1]
+    code, _, err = _run(db, "import", str(export))
+    assert code == 2, err
+    assert err.count("\n") == 1
+    assert str(export) in err and f"malformed message {bad['id']!r}"[:30] in err
+    assert field in err
+    assert _run(db, "export")[1] == before
+    for args in (["search", "post"], ["show", "@rafidain_watch/20"], ["verify"]):
+        assert _run(db, *args)[0] == 0, args
+
+
+def test_schema_version_constant_is_what_new_archives_get(small_archive: Path) -> None:
+    """An archive created by import is at SCHEMA_VERSION (no foreign-file false alarm)."""
+    conn = sqlite3.connect(small_archive)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()

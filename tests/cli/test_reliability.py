@@ -82,7 +82,7 @@ def test_export_refuses_to_write_over_the_archive(small_archive: Path, target: s
         os.link(db, out)
     else:
         out = Path(f"{db}-{target}")
-    code, stdout, err = _run(db, "export", "-o", str(out))
+    code, _, err = _run(db, "export", "-o", str(out))
     assert code == 2
     assert err.count("\n") == 1 and "exporting there would destroy it" in err
     assert _digest(db) == before
@@ -151,10 +151,7 @@ def test_every_reading_command_works_on_a_read_only_copy(small_archive: Path) ->
     """An evidence copy (file 0444 in a 0555 folder), read by a process
     that honours file modes (root without CAP_DAC_OVERRIDE, so that the
     test is real as root and on CI), verifies, searches, shows and exports."""
-    if os.geteuid() == 0:
-        prefix = _NO_ROOT_OVERRIDE
-    else:
-        prefix = []
+    prefix = _NO_ROOT_OVERRIDE if os.geteuid() == 0 else []
     db = small_archive
     folder = db.parent
     db.chmod(0o444)

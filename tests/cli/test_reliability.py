@@ -10,6 +10,7 @@ import random
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,11 @@ import pytest
 from click.testing import CliRunner
 
 from telewatch.cli import main
+from telewatch.models import Media, PostDeleted
+from telewatch.store.db import connect, migrate
 from telewatch.store.schema import SCHEMA_VERSION
+from telewatch.store.writer import apply_events
+from tests.fixtures.store import T0, post_seen
 
 CHANNEL = 1500000001
 BASE_TIME = 1646120520  # 2022-03-01
@@ -90,10 +95,11 @@ def test_export_refuses_to_write_over_the_archive(small_archive: Path, target: s
 
 
 def test_export_dash_means_stdout_and_a_file_is_replaced_whole(
-    small_archive: Path, tmp_path: Path
+    small_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`-o -` writes to stdout (no file named '-'); `-o FILE` leaves no temporary file."""
     db = small_archive
+    monkeypatch.chdir(tmp_path)
     code, out, _ = _run(db, "export", "-o", "-")
     assert code == 0 and len(out.splitlines()) == 20
     assert not Path("-").exists()
@@ -325,3 +331,155 @@ def test_schema_version_constant_is_what_new_archives_get(small_archive: Path) -
     conn = sqlite3.connect(small_archive)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
+
+
+# --------------------------------------------------------------------------
+# 2. inferred deletions: held back when massive, revived when seen alive
+# --------------------------------------------------------------------------
+
+
+def _show(db: Path, mid: int) -> dict[str, Any]:
+    code, out, err = _run(db, "show", f"{CHANNEL}/{mid}", "--json")
+    assert code == 0, err
+    detail: dict[str, Any] = json.loads(out)
+    return detail
+
+
+def _deleted_ids(db: Path) -> list[int]:
+    rows = [json.loads(line) for line in _run(db, "export")[1].splitlines()]
+    return sorted(r["message_id"] for r in rows if r["deleted"])
+
+
+def test_crafted_export_cannot_mark_a_channel_deleted(tmp_path: Path) -> None:
+    """An export of two messages (the first id and 99999999) marks nothing
+    deleted without --record-deletions and says so loudly; with it, the
+    deletions are recorded, and the genuine export afterwards revives every
+    post with a recorded change (the tombstones stay)."""
+    db = tmp_path / "a.db"
+    export = tmp_path / "channels" / "rafidain_watch" / "result.json"
+    genuine = [_msg(i) for i in range(1, 41)]
+    _export(export, genuine)
+    assert _run(db, "import", "-q", str(export))[0] == 0
+    _export(export, [_msg(1), _msg(99999999)])
+    code, out, err = _run(db, "import", str(export))
+    assert code == 0
+    assert "WARNING" in err and "would mark 39 of 41 archived posts" in err
+    assert "NOT recorded" in err and "--record-deletions" in err
+    assert "39 implied deletions NOT recorded" in out
+    assert _deleted_ids(db) == []
+
+    code, out, _ = _run(db, "import", "--record-deletions", str(export))
+    assert code == 0 and "39 deletions found" in out
+    assert _deleted_ids(db) == list(range(2, 41))
+
+    _export(export, genuine)
+    code, out, _ = _run(db, "import", str(export))
+    assert code == 0 and "39 posts recorded deleted before are alive (revived)" in out
+    assert _deleted_ids(db) == []
+    detail = _show(db, 7)
+    assert detail["deletion"]["method"] == "import"
+    assert [c[0] for c in detail["deletion"]["changes"]] == ["revived"]
+    code, text, _ = _run(db, "show", "@rafidain_watch/7")
+    assert "REVIVED" in text and "seen alive" in text
+    assert _run(db, "verify")[0] == 0
+
+
+def test_a_small_share_of_deletions_is_still_recorded(tmp_path: Path) -> None:
+    """A later export missing 3 of 40 posts records them deleted without a flag."""
+    db = tmp_path / "a.db"
+    export = tmp_path / "channels" / "rafidain_watch" / "result.json"
+    _export(export, [_msg(i) for i in range(1, 41)])
+    assert _run(db, "import", "-q", str(export))[0] == 0
+    _export(export, [_msg(i) for i in range(1, 41) if i not in (5, 6, 30)])
+    code, out, err = _run(db, "import", str(export))
+    assert code == 0 and "WARNING" not in err and "3 deletions found" in out
+    assert _deleted_ids(db) == [5, 6, 30]
+
+
+def test_daemon_capture_revives_only_inferred_deletions(tmp_path: Path) -> None:
+    """A live capture of a post tombstoned by an export gap revives it
+    (recorded); a deletion Telegram reported is not undone by a capture; a
+    revived post deleted again is deleted, with both changes recorded."""
+    db = tmp_path / "a.db"
+    migrate(db)
+    conn = connect(db, readonly=False)
+    later = T0.replace(hour=9)
+    conn.execute("BEGIN IMMEDIATE")
+    apply_events(conn, [post_seen(CHANNEL, 1, "one"), post_seen(CHANNEL, 2, "two")], ())
+    apply_events(
+        conn, [PostDeleted(CHANNEL, 1, T0, "import"), PostDeleted(CHANNEL, 2, T0, "event")], ()
+    )
+    seen = [post_seen(CHANNEL, 1, "one", seen=later), post_seen(CHANNEL, 2, "two", seen=later)]
+    seen = [type(ev)(ev.post, ev.seen_at, source="live") for ev in seen]
+    apply_events(conn, seen, ())
+    conn.execute("COMMIT")
+    conn.close()
+    assert _show(db, 1)["deletion"]["changes"][0][0] == "revived"
+    assert _deleted_ids(db) == [2]
+    conn = connect(db, readonly=False)
+    conn.execute("BEGIN IMMEDIATE")
+    apply_events(conn, [PostDeleted(CHANNEL, 1, later.replace(hour=10), "reconcile")], ())
+    conn.execute("COMMIT")
+    conn.close()
+    assert [c[0] for c in _show(db, 1)["deletion"]["changes"]] == ["revived", "deleted_again"]
+    assert _deleted_ids(db) == [1, 2]
+
+
+# --------------------------------------------------------------------------
+# 3. versions follow Telegram's edit dates, not import order
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("order", ["old-new-old-new", "new-old-new-old"])
+def test_alternating_exports_make_two_versions_and_keep_the_newest(
+    tmp_path: Path, order: str
+) -> None:
+    """Importing an older and a newer export alternately gives two versions,
+    and the post shows the text with the newest Telegram edit date."""
+    db = tmp_path / "a.db"
+    export = tmp_path / "channels" / "rafidain_watch" / "result.json"
+    old = [_msg(1, "casualties reported in Samawa")]
+    new = [_msg(1, "no casualties in Samawa", edited_unixtime=str(BASE_TIME + 3600))]
+    for step in order.split("-"):
+        _export(export, old if step == "old" else new)
+        assert _run(db, "import", "-q", str(export))[0] == 0
+    detail = _show(db, 1)
+    assert len(detail["versions"]) == 2
+    assert detail["text"] == "no casualties in Samawa"
+    rows = [json.loads(line) for line in _run(db, "export")[1].splitlines()]
+    assert rows[0]["text"] == "no casualties in Samawa" and rows[0]["versions"] == 2
+    code, out, _ = _run(db, "search", "casualties", "--json")
+    assert code == 0 and len(json.loads(out)) == 1
+    assert _run(db, "verify")[0] == 0
+
+
+def test_reimporting_the_backfilled_export_adds_no_media_only_versions(tmp_path: Path) -> None:
+    """A post the daemon captured (video with mime, size, dimensions) and an
+    export of the same post (video, other details; one post deleted since)
+    make no new version: only the fields both sources carry are compared."""
+    db = tmp_path / "a.db"
+    migrate(db)
+    conn = connect(db, readonly=False)
+    video = Media(kind="video", mime="video/mp4", size=1234, width=640, height=360, duration=3.0)
+    events = [
+        post_seen(
+            CHANNEL, i, f"post {i}", date=datetime.fromtimestamp(BASE_TIME + i, UTC), media=video
+        )
+        for i in (1, 2, 3)
+    ]
+    events = [type(ev)(ev.post, ev.seen_at, source="backfill") for ev in events]
+    conn.execute("BEGIN IMMEDIATE")
+    apply_events(conn, events, ())
+    apply_events(conn, [PostDeleted(CHANNEL, 2, events[0].seen_at, "event")], ())
+    conn.execute("COMMIT")
+    conn.close()
+    export = tmp_path / "channels" / "rafidain_watch" / "result.json"
+    extra = {"file": "(File not included)", "media_type": "video_file", "mime_type": "video/mp4"}
+    _export(export, [_msg(i, **extra) for i in (1, 2, 3)])
+    code, out, _ = _run(db, "import", str(export))
+    assert code == 0 and "0 versions written" in out, out
+    for mid in (1, 2, 3):
+        assert len(_show(db, mid)["versions"]) == 1
+    code, text, _ = _run(db, "show", "@rafidain_watch/1")
+    assert "media changed" not in text
+    assert _deleted_ids(db) == [2]

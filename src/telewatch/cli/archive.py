@@ -103,22 +103,53 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("--username", help="The channel's public username (one file only).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--record-deletions",
+    is_flag=True,
+    help="Record deletions even when an export implies more than 10% of a channel deleted.",
+)
 @click.pass_obj
 def import_cmd(
-    app: AppContext, paths: tuple[Path, ...], username: str | None, quiet: bool, as_json: bool
+    app: AppContext,
+    paths: tuple[Path, ...],
+    username: str | None,
+    quiet: bool,
+    as_json: bool,
+    record_deletions: bool,
 ) -> None:
     """Import Telegram Desktop JSON exports (result.json) into the archive.
 
     Each file is imported completely or not at all; importing the same
     export again adds nothing; a later export with changed text adds
     versions, and archived posts missing from inside its message range are
-    recorded as deleted (the archive keeps them). For the layout
-    channels/<username>/result.json the folder name is taken as the username."""
+    recorded as deleted (the archive keeps them) -- unless that would be more
+    than 10% of the channel (and more than 10 posts), which a partial export
+    also looks like: then they are only reported, and --record-deletions
+    records them. A post recorded deleted that way and seen again later is
+    revived (recorded). For the layout channels/<username>/result.json the
+    folder name is taken as the username."""
     show_bar = not quiet and not as_json and sys.stderr.isatty()
     with _progress(show_bar) as progress:
         from telewatch.sources.desktop_export import import_paths
 
-        summary = import_paths(app.db_path, list(paths), username=username, progress=progress)
+        summary = import_paths(
+            app.db_path,
+            list(paths),
+            username=username,
+            progress=progress,
+            record_mass_deletions=record_deletions,
+        )
+    for f in summary.files:
+        if f.held_deletions and not quiet:
+            share = 100 * f.held_deletions / max(f.live_posts, 1)
+            click.echo(
+                click.style("WARNING", fg="red", bold=True)
+                + f": {f.path} would mark {f.held_deletions} of {f.live_posts} archived posts"
+                f" of channel {f.username or f.channel_id} deleted ({share:.0f}%); NOT recorded."
+                " A partial or crafted export looks like this; if the export is complete,"
+                " import it again with --record-deletions",
+                err=True,
+            )
     if as_json:
         _dump(
             {
@@ -130,6 +161,8 @@ def import_cmd(
                 "new_posts": summary.new_posts,
                 "new_versions": summary.new_versions,
                 "found_deleted": summary.found_deleted,
+                "held_deletions": summary.held_deletions,
+                "revived": summary.revived,
             }
         )
         return
@@ -146,6 +179,12 @@ def import_cmd(
                 if f.found_deleted
                 else ""
             )
+            + (
+                f", {f.revived} posts recorded deleted before are alive (revived)"
+                if f.revived
+                else ""
+            )
+            + (f", {f.held_deletions} implied deletions NOT recorded" if f.held_deletions else "")
         )
     click.echo(
         f"imported {summary.messages} messages from {len(summary.files)} file(s) into"
@@ -288,6 +327,13 @@ def _print_detail(d: PostDetail) -> None:
             click.style("DELETED", fg="red", bold=True)
             + f"    detected {_when(d.deletion.detected_at)} ({d.deletion.method})"
         )
+        for change, at, source in d.deletion.changes:
+            label = "REVIVED" if change == "revived" else "DELETED"
+            how = "seen alive" if change == "revived" else "deleted again"
+            click.echo(
+                click.style(label, fg="green" if change == "revived" else "red", bold=True)
+                + f"    {how} {_when(at)} (via {source})"
+            )
     if d.engagement:
         last = d.engagement[-1]
         reactions = " ".join(f"{k} {v}" for k, v in last.reactions.items())

@@ -640,6 +640,13 @@ class FileSummary:
     # Archived posts inside this export's id range that it no longer has:
     # deleted since the archive captured them (tombstones, method "import").
     found_deleted: int = 0
+    # Deletions the export implies but that were NOT recorded: more than
+    # MASS_DELETION_SHARE of the channel's live archived posts (and more than
+    # MASS_DELETION_MIN) looks like a partial or crafted export.
+    held_deletions: int = 0
+    live_posts: int = 0  # the channel's archived, not deleted posts when gaps were judged
+    # Inferred deletions withdrawn because this export has the post.
+    revived: int = 0
 
     @property
     def unchanged(self) -> int:
@@ -673,6 +680,16 @@ class ImportSummary:
         """Archived posts the exports show as deleted since (tombstones written)."""
         return sum(f.found_deleted for f in self.files)
 
+    @property
+    def held_deletions(self) -> int:
+        """Deletions implied but not recorded (too many: see FileSummary)."""
+        return sum(f.held_deletions for f in self.files)
+
+    @property
+    def revived(self) -> int:
+        """Inferred deletions withdrawn: the exports have those posts."""
+        return sum(f.revived for f in self.files)
+
 
 def import_paths(
     db: Path,
@@ -680,6 +697,7 @@ def import_paths(
     *,
     username: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    record_mass_deletions: bool = False,
 ) -> ImportSummary:
     """Import Telegram Desktop exports into the archive at ``db`` (created
     or migrated as needed).
@@ -689,7 +707,13 @@ def import_paths(
     hash chain) is exactly as before that file; files before it stay
     imported. Re-importing an export changes nothing; changed text adds
     versions. ``username`` applies to a single file only. ``progress`` is
-    called with (bytes done, bytes total) over all files."""
+    called with (bytes done, bytes total) over all files.
+
+    Posts missing from inside an export's id range are recorded as deleted
+    (method ``import``), unless they are more than MASS_DELETION_SHARE of
+    the channel's live archived posts and more than MASS_DELETION_MIN: then
+    they are counted in ``held_deletions`` and not recorded unless
+    ``record_mass_deletions``."""
     paths = [Path(p) for p in paths]
     if username and len(paths) > 1:
         raise UserError("--username names one channel: import one file at a time with it")
@@ -715,7 +739,9 @@ def import_paths(
     done = 0
     try:
         for p in paths:
-            summary.files.append(_import_one(conn, p, username, done, total, progress))
+            summary.files.append(
+                _import_one(conn, p, username, done, total, progress, record_mass_deletions)
+            )
             done += p.stat().st_size
             if progress:
                 progress(done, total)
@@ -875,6 +901,7 @@ def _import_one(
     done: int,
     total: int,
     progress: Callable[[int, int], None] | None,
+    record_mass_deletions: bool = False,
 ) -> FileSummary:
     username = username_for(path, username)
     big = (
@@ -884,7 +911,7 @@ def _import_one(
     )
     source = _produced_elsewhere(path, username) if big else _produce(path, username)
     channel: Channel | None = None
-    new_posts = new_versions = messages = service = found_deleted = 0
+    new_posts = new_versions = messages = service = found_deleted = held = live = revived = 0
     gaps = _Gaps()
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -899,6 +926,7 @@ def _import_one(
                 written = write_prepared(conn, msg[1], ())
                 new_posts += written.posts_new
                 new_versions += written.versions
+                revived += written.revived
                 gaps.add(p.message_id for p in msg[1])
                 if progress:
                     progress(done + msg[2], total)
@@ -907,7 +935,9 @@ def _import_one(
             else:
                 messages, service = msg[1], msg[2]
         if channel is not None:
-            found_deleted = _tombstone_gaps(conn, channel.id, gaps)
+            found_deleted, held, live = _tombstone_gaps(
+                conn, channel.id, gaps, record_mass_deletions
+            )
         conn.execute("COMMIT")
     except BaseException as err:
         # SQLite rolls back by itself on some errors (SQLITE_FULL among
@@ -935,6 +965,9 @@ def _import_one(
         new_posts=new_posts,
         new_versions=new_versions,
         found_deleted=found_deleted,
+        held_deletions=held,
+        live_posts=live,
+        revived=revived,
     )
 
 
@@ -960,13 +993,23 @@ class _Gaps:
             self.last = mid if self.last is None else max(self.last, mid)
 
 
-def _tombstone_gaps(conn: sqlite3.Connection, channel_id: int, gaps: _Gaps) -> int:
+MASS_DELETION_SHARE = 0.10
+MASS_DELETION_MIN = 10
+
+
+def _tombstone_gaps(
+    conn: sqlite3.Connection, channel_id: int, gaps: _Gaps, record_mass: bool
+) -> tuple[int, int, int]:
     """Tombstone (method "import") the archived, not yet deleted posts of
-    ``channel_id`` that fall in the export's gaps; returns how many. Posts
-    before the export's first or after its last message are not judged (an
-    export may cover a date range only)."""
+    ``channel_id`` that fall in the export's gaps. Returns (recorded, held
+    back, live posts of the channel before). Posts before the export's
+    first or after its last message are not judged (an export may cover a
+    date range only). More than MASS_DELETION_SHARE of the live posts (and
+    more than MASS_DELETION_MIN) are held back unless ``record_mass``: a
+    partial or crafted export (its first id and 99999999) would otherwise
+    mark everything between deleted."""
     if not gaps.ordered or not gaps.ranges:
-        return 0
+        return 0, 0, 0
     now = datetime.now(UTC).replace(microsecond=0)
     events: list[Event] = []
     for lo, hi in gaps.ranges:
@@ -977,8 +1020,20 @@ def _tombstone_gaps(conn: sqlite3.Connection, channel_id: int, gaps: _Gaps) -> i
         ):
             events.append(PostDeleted(channel_id, int(mid), now, "import"))
     if not events:
-        return 0
+        return 0, 0, 0
+    live = int(
+        conn.execute(
+            "SELECT count(*) FROM posts WHERE channel_id = ? AND deleted_at IS NULL", (channel_id,)
+        ).fetchone()[0]
+    )
+    # `live` counts this export's own posts too: the share is of everything archived.
+    if (
+        not record_mass
+        and len(events) > MASS_DELETION_MIN
+        and len(events) > MASS_DELETION_SHARE * live
+    ):
+        return 0, len(events), live
     stats = apply_events(conn, events, ())
     if stats.errors:
         raise UserError(f"cannot record deletions ({stats.reasons[0]})")
-    return stats.deletions
+    return stats.deletions, 0, live

@@ -11,7 +11,7 @@ Nothing is ever deleted: deletions are tombstone rows; edits are version rows.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -232,5 +232,22 @@ INSERT INTO posts_fts(rowid, body, meta)
                ON v.channel_id = p.channel_id AND v.message_id = p.message_id
           GROUP BY p.id)
     WHERE body != '';
+""",
+    3: """
+-- Deletions inferred from an export's id gaps are a weaker claim than a
+-- deletion Telegram reported: a later capture that sees the post alive
+-- withdraws such a tombstone, and a later deletion can put it back. Each
+-- change is a row here; the tombstone itself is never removed, and
+-- posts.deleted_at follows the newest change.
+CREATE TABLE deletion_changes (
+    id            INTEGER PRIMARY KEY,
+    channel_id    INTEGER NOT NULL,
+    message_id    INTEGER NOT NULL,
+    deletion_id   INTEGER NOT NULL REFERENCES deletions(id),  -- the tombstone concerned
+    change        TEXT NOT NULL CHECK (change IN ('revived','deleted_again')),
+    detected_at   TEXT NOT NULL,
+    source        TEXT NOT NULL             -- capture that saw it: import|live|backfill|...
+);
+CREATE INDEX deletion_changes_post ON deletion_changes(channel_id, message_id);
 """,
 }

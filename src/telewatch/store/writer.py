@@ -317,6 +317,24 @@ def _post_deleted(
         (cid, mid, at, ev.method),
     )
     if cur.rowcount != 1:
+        # Already tombstoned. If a capture withdrew that (inferred) tombstone
+        # since, this deletion puts it back, recorded as a change.
+        prev = conn.execute(
+            "SELECT d.id FROM deletions d JOIN posts p ON p.channel_id = d.channel_id"
+            " AND p.message_id = d.message_id WHERE d.channel_id = ? AND d.message_id = ?"
+            " AND p.deleted_at IS NULL",
+            (cid, mid),
+        ).fetchone()
+        if prev is not None:
+            conn.execute(
+                "INSERT INTO deletion_changes(channel_id, message_id, deletion_id, change,"
+                " detected_at, source) VALUES (?,?,?,'deleted_again',?,?)",
+                (cid, mid, prev[0], at, ev.method),
+            )
+            conn.execute(
+                "UPDATE posts SET deleted_at=? WHERE channel_id=? AND message_id=?", (at, cid, mid)
+            )
+            stats.deletions += 1
         return
     assert cur.lastrowid is not None
     _append_chain(conn, "deletion", cur.lastrowid, chain.deletion_record(cid, mid, at, ev.method))

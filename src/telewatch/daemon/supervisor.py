@@ -340,7 +340,9 @@ class Daemon:
                         asyncio.ensure_future(stop.wait()),
                         asyncio.ensure_future(reload_event.wait()),
                     ]
-                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                    # A task that ends (the heartbeat, when the writer has
+                    # failed: archive deleted, disk full) stops the daemon now.
+                    await asyncio.wait([*waits, *tasks], return_when=asyncio.FIRST_COMPLETED)
                     for w in waits:
                         w.cancel()
                     for t in tasks:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +38,7 @@ from telewatch.models import (
     PostDeleted,
     PostSeen,
     RangeArchived,
+    UserError,
 )
 from telewatch.store import chain
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
@@ -60,6 +63,12 @@ __all__ = [
 ]
 
 MAX_REASONS = 50  # error reasons kept per BatchStats (the count is exact)
+_log = logging.getLogger(__name__)
+
+
+class ArchiveGone(UserError):
+    """The archive file was deleted or replaced under the writer: every
+    commit from now on would go to a file nobody can open again."""
 
 
 @dataclass
@@ -449,6 +458,7 @@ class Writer:
         self._conn: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
+        self._identity: tuple[int, int] | None = None
 
     def set_rules(self, rules: Sequence[AlertRule]) -> None:
         """Replace the alert rules (config reload); batches from now on use them."""
@@ -483,6 +493,23 @@ class Writer:
     def _open(self) -> None:
         migrate(self.path)
         self._conn = connect(self.path, readonly=False)
+        self._identity = _file_identity(self.path)
+
+    def _check_identity(self) -> None:
+        """ArchiveGone when the archive file is no longer the one opened (a
+        deleted file stays writable through our descriptor, so SQLite would
+        go on committing into it and everything would be lost at exit)."""
+        now = _file_identity(self.path)
+        if now == self._identity:
+            return
+        what = "was deleted" if now is None else "was replaced by another file"
+        msg = (
+            f"archive {self.path} {what} while the daemon was writing to it; stopping so that"
+            " nothing more is written where nobody can read it. Restore the file (or move the"
+            " new one away) and start again"
+        )
+        _log.error(msg)
+        raise ArchiveGone(msg)
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -536,11 +563,24 @@ class Writer:
     def _commit(self, batch: Sequence[Event]) -> BatchStats:
         conn = self._conn
         assert conn is not None
+        self._check_identity()
         conn.execute("BEGIN IMMEDIATE")
         try:
             st = apply_events(conn, batch, self._rules)
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite has already rolled back after some errors (disk full):
+            # a second ROLLBACK would replace the cause with "no transaction".
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         return st
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of ``path``, None when it does not exist."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)

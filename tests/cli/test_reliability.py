@@ -483,3 +483,31 @@ def test_reimporting_the_backfilled_export_adds_no_media_only_versions(tmp_path:
     code, text, _ = _run(db, "show", "@rafidain_watch/1")
     assert "media changed" not in text
     assert _deleted_ids(db) == [2]
+
+
+def test_truncated_zero_length_and_text_files_get_one_line_each(
+    small_archive: Path, tmp_path: Path
+) -> None:
+    """A truncated archive is DAMAGED for verify (exit 1) and refused by
+    import (unchanged); a zero-length file is an empty archive for readers;
+    a text file is not an archive; nothing ends in a traceback."""
+    trunc = tmp_path / "trunc.db"
+    trunc.write_bytes(small_archive.read_bytes()[: 64 * 1024])
+    code, _, err = _run(trunc, "verify")
+    assert code == 1 and err.startswith("DAMAGED: ") and err.count("\n") == 1
+    before = _digest(trunc)
+    export = _export(tmp_path / "e.json", [_msg(1)])
+    code, _, err = _run(trunc, "import", str(export))
+    assert code == 2 and "is damaged" in err and _digest(trunc) == before
+    zero = tmp_path / "zero.db"
+    zero.write_bytes(b"")
+    code, _, err = _run(zero, "search", "x")
+    assert code == 2 and "is empty (no telewatch tables yet)" in err
+    text = tmp_path / "text.db"
+    text.write_text("hello\n")
+    for args in (["verify"], ["import", str(export)]):
+        code, _, err = _run(text, *args)
+        assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert text.read_text() == "hello\n"
+    code, _, err = _run(small_archive, "export", "-o", str(tmp_path))
+    assert code == 2 and "is a folder; name a file in it" in err

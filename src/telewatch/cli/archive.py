@@ -371,7 +371,7 @@ def _print_detail(d: PostDetail) -> None:
 @click.option(
     "--output",
     "-o",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    type=click.Path(path_type=Path, allow_dash=True),
     help="File to write, replaced only once complete (default or '-': stdout).",
 )
 @click.pass_obj
@@ -434,6 +434,8 @@ def _write_atomically(output: Path, write: Callable[[IO[str]], int]) -> int:
     over ``output`` only once complete: an export that fails half way (a
     full disk, Ctrl-C) leaves whatever was there before."""
     folder = output.parent if str(output.parent) else Path(".")
+    if output.is_dir():
+        raise UserError(f"--output {output} is a folder; name a file in it")
     if not folder.is_dir():
         raise UserError(f"--output {output}: folder {folder} does not exist")
     try:
@@ -491,8 +493,8 @@ def _write_rows(fh: IO[str], fmt: str, rows: Iterator[dict[str, Any]]) -> int:
 def verify_cmd(app: AppContext, as_json: bool) -> None:
     """Check the file with SQLite's integrity check, then recompute the
     archive's hash chain; exit 1 naming the first problem found."""
-    conn = connect(app.db_path)
     try:
+        conn = connect(app.db_path)
         check_integrity(conn, app.db_path, quick=False)
         result = verify_chain(conn)
     except ArchiveCorrupt as err:

@@ -75,6 +75,8 @@ def migrate(path: Path, *, busy_timeout_ms: int | None = None) -> None:
         except sqlite3.DatabaseError as err:
             if _locked(err):
                 raise _busy(path) from None
+            if _corrupt(err):
+                raise _damaged(path, err) from None
             raise UserError(
                 f"{path} is not a telewatch archive ({err}); choose another --db path"
             ) from None
@@ -264,6 +266,19 @@ def _locked(err: sqlite3.Error) -> bool:
     return "locked" in str(err)
 
 
+def _corrupt(err: sqlite3.Error) -> bool:
+    return getattr(err, "sqlite_errorname", "").startswith("SQLITE_CORRUPT") or (
+        "malformed" in str(err)
+    )
+
+
+def _damaged(path: Path, err: sqlite3.Error) -> ArchiveCorrupt:
+    return ArchiveCorrupt(
+        f"archive {path} is damaged ({err}). Keep the file as it is: restore a copy,"
+        " or try sqlite3's .recover on a copy"
+    )
+
+
 def _busy(path: Path) -> ArchiveBusy:
     return ArchiveBusy(
         f"archive {path} is busy: another telewatch process holds it"
@@ -303,7 +318,15 @@ def _open(path: Path, readonly: bool, busy_timeout_ms: int | None) -> sqlite3.Co
             raise _HotJournal from None
         if _locked(err):
             raise _busy(path) from None
+        if _corrupt(err):
+            raise _damaged(path, err) from None
         raise UserError(f"cannot open archive {path}: {err}") from None
+    if version == 0 and foreign is None:
+        conn.close()
+        raise UserError(
+            f"archive {path} is empty (no telewatch tables yet); run `telewatch import`"
+            " or `telewatch run` first, or choose another --db"
+        )
     if foreign is not None:
         conn.close()
         if version == 0 and "has no telewatch tables" in foreign:

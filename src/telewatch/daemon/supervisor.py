@@ -284,7 +284,7 @@ class Daemon:
         waited = 0.0
         while not stop.is_set():
             try:
-                migrate(self.db, busy_timeout_ms=ARCHIVE_PROBE_MS)
+                migrate(self.db, busy_timeout_ms=ARCHIVE_PROBE_MS, check=True)
                 return hold_open(self.db, busy_timeout_ms=ARCHIVE_PROBE_MS)
             except ArchiveBusy:
                 if waited == 0.0 or waited % 60 < ARCHIVE_RETRY:

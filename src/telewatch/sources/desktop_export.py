@@ -729,7 +729,7 @@ def import_paths(
         # anything: a file that is not an export leaves no archive behind.
         _check_start(p, username)
     total = sum(p.stat().st_size for p in paths)
-    migrate(db)
+    migrate(db, check=True)
     conn = connect(db, readonly=False)
     # A file is one transaction: a larger page cache keeps the growing
     # B-trees and FTS segments in memory instead of re-reading the WAL.

@@ -50,7 +50,7 @@ def _apply_pragmas(conn: sqlite3.Connection, busy_timeout_ms: int | None = None)
     conn.execute("PRAGMA foreign_keys = ON")
 
 
-def migrate(path: Path, *, busy_timeout_ms: int | None = None) -> None:
+def migrate(path: Path, *, busy_timeout_ms: int | None = None, check: bool = False) -> None:
     """Create the archive at ``path`` (and its parent directory) or bring an
     older one up to ``SCHEMA_VERSION``; WAL mode is switched on.
 
@@ -58,7 +58,10 @@ def migrate(path: Path, *, busy_timeout_ms: int | None = None) -> None:
     archive at the previous version. Raises UserError when the archive was
     written by a newer telewatch or the file is not a SQLite database, and
     ArchiveBusy when another process holds it longer than ``busy_timeout_ms``
-    (default BUSY_TIMEOUT_MS)."""
+    (default BUSY_TIMEOUT_MS). ``check`` runs SQLite's quick_check on an
+    existing archive first (the start of a write session: import, daemon)
+    and raises ArchiveCorrupt when it finds damage; a file that is not a
+    telewatch archive is always refused."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,7 +91,7 @@ def migrate(path: Path, *, busy_timeout_ms: int | None = None) -> None:
                 f"archive {path} was written by a newer telewatch "
                 f"(schema {version} > {SCHEMA_VERSION}); upgrade telewatch"
             )
-        if version > 0:
+        if check and version > 0:
             # Never write into a damaged file: the writes would be lost or
             # spread the damage. quick_check is O(pages) without the index
             # cross-checks of integrity_check (docs/PERFORMANCE.md).

@@ -511,3 +511,26 @@ def test_truncated_zero_length_and_text_files_get_one_line_each(
     assert text.read_text() == "hello\n"
     code, _, err = _run(small_archive, "export", "-o", str(tmp_path))
     assert code == 2 and "is a folder; name a file in it" in err
+
+
+def test_nesting_bomb_non_utf8_and_duplicate_ids(tmp_path: Path) -> None:
+    """A [[[…]]] nesting bomb and a Latin-1 file get one line and create
+    nothing; duplicate and out-of-order ids import without inferring deletions."""
+    db = tmp_path / "a.db"
+    bomb = tmp_path / "bomb.json"
+    bomb.write_text(
+        '{"name": "R", "id": 1500000001, "messages": [{"id": 1, "text": '
+        + "[" * 100_000
+        + "]" * 100_000
+        + "}]}"
+    )
+    latin = tmp_path / "latin.json"
+    doc = {"name": "R", "type": "public_channel", "id": CHANNEL, "messages": [_msg(1, "é")]}
+    latin.write_bytes(json.dumps(doc, ensure_ascii=False).encode("latin-1"))
+    for path, words in ((bomb, "JSON nested too deeply"), (latin, "not UTF-8 text")):
+        code, _, err = _run(db, "import", str(path))
+        assert code == 2 and err.count("\n") == 1 and words in err, err
+        assert not db.exists()
+    export = _export(tmp_path / "dup.json", [_msg(1), _msg(1), _msg(5), _msg(3), _msg(9)])
+    code, out, _ = _run(db, "import", str(export))
+    assert code == 0 and "4 new posts, 4 versions written" in out and "deletions" not in out

@@ -142,6 +142,9 @@ class _Stream:
         while True:
             try:
                 obj, end = _decoder.raw_decode(self.buf, self.pos)
+            except RecursionError:
+                # A "nesting bomb" ([[[[…]]]]): no export nests this deep.
+                raise self.fail("JSON nested too deeply (not a Telegram export)") from None
             except json.JSONDecodeError as err:
                 # Incomplete only if the error is at the end of what we have.
                 if not self.eof and self._incomplete(err):

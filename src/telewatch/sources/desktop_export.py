@@ -195,14 +195,13 @@ def _check_unixtime(value: Any, name: str) -> int:
     Unix time within Telegram's lifetime; ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"{name} is {type(value).__name__}, expected a Unix time")
-    if isinstance(value, str):
-        if not value.isascii() or not value.isdigit() or len(value) > 12:
-            raise ValueError(f"{name} {value[:40]!r} is not a Unix time")
-        value = int(value)
+    if isinstance(value, str) and (not value.isascii() or not value.isdigit() or len(value) > 12):
+        raise ValueError(f"{name} {value[:40]!r} is not a Unix time")
+    when = int(value)
     latest = int(time.time()) + CLOCK_SKEW_S
-    if not MIN_UNIXTIME <= value <= latest:
-        raise ValueError(f"{name} {value} is outside Telegram's lifetime (2013 to now)")
-    return value
+    if not MIN_UNIXTIME <= when <= latest:
+        raise ValueError(f"{name} {when} is outside Telegram's lifetime (2013 to now)")
+    return when
 
 
 def _check_count(msg: dict[str, Any], name: str) -> None:

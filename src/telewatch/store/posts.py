@@ -14,6 +14,7 @@ process (sources.desktop_export does, for large files):
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -148,10 +149,31 @@ class PreparedPost(NamedTuple):
 
 
 def positive_id(value: object) -> int:
-    """``value`` if it is a positive int id; ValueError otherwise."""
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+    """``value`` if it is a positive int id below 2**63; ValueError otherwise."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
         raise ValueError(f"ids must be positive bare Telegram ids, got {value!r}")
     return value
+
+
+def _check_media(media: Media) -> None:
+    """ValueError for media numbers no reader can show (NaN, infinite,
+    negative, not numbers) or non-text strings: whatever the source, the
+    archive never stores them (Telegram's values are int32/double)."""
+    for name in ("size", "duration", "width", "height"):
+        v = getattr(media, name)
+        if v is None:
+            continue
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, int | float)
+            or not math.isfinite(v)
+            or not 0 <= v <= 2**53
+        ):
+            raise ValueError(f"media {name} {v!r} is not a finite number from 0 to 2**53")
+    for name in ("kind", "mime", "file_unique_id", "file_name"):
+        v = getattr(media, name)
+        if v is not None and not isinstance(v, str):
+            raise ValueError(f"media {name} is {type(v).__name__}, expected text")
 
 
 def prepare_post(ev: PostSeen) -> PreparedPost:
@@ -198,6 +220,10 @@ def prepare_fields(
     TypeError for a malformed post."""
     if not isinstance(text, str):
         raise TypeError(f"text must be str, got {type(text).__name__}")
+    if media is not None:
+        _check_media(media)
+    if post_author is not None and not isinstance(post_author, str):
+        raise TypeError(f"post_author must be str, got {type(post_author).__name__}")
     ents = entities_json(entities)
     med = media_json(media)
     links, refs = extract_links(text, entities)

@@ -534,3 +534,16 @@ def test_nesting_bomb_non_utf8_and_duplicate_ids(tmp_path: Path) -> None:
     export = _export(tmp_path / "dup.json", [_msg(1), _msg(1), _msg(5), _msg(3), _msg(9)])
     code, out, _ = _run(db, "import", str(export))
     assert code == 0 and "4 new posts, 4 versions written" in out and "deletions" not in out
+
+
+def test_a_folder_as_db_is_one_line_for_every_command(tmp_path: Path) -> None:
+    """`--db FOLDER` gets the same one-line `error:` style from reading and
+    writing commands (not click's usage block)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    export = _export(tmp_path / "e.json", [_msg(1)])
+    for args in (["search", "x"], ["import", str(export)], ["verify"]):
+        code, _, err = _run(folder, *args)
+        assert code == 2 and err.count("\n") == 1
+        assert err.startswith(f"error: archive {folder} is a folder"), err
+    assert list(folder.iterdir()) == []

@@ -63,6 +63,7 @@ def migrate(path: Path, *, busy_timeout_ms: int | None = None, check: bool = Fal
     and raises ArchiveCorrupt when it finds damage; a file that is not a
     telewatch archive is always refused."""
     path = Path(path)
+    _not_a_folder(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -293,7 +294,15 @@ class _HotJournal(Exception):
     """A read-only open found a hot rollback journal (SQLITE_READONLY_ROLLBACK)."""
 
 
+def _not_a_folder(path: Path) -> None:
+    if path.is_dir():
+        raise UserError(
+            f"archive {path} is a folder; name the archive file, e.g. {path / 'telewatch.db'}"
+        )
+
+
 def _open(path: Path, readonly: bool, busy_timeout_ms: int | None) -> sqlite3.Connection:
+    _not_a_folder(path)
     if not path.exists():
         raise UserError(
             f"archive {path} does not exist; run `telewatch import` or `telewatch run` first"

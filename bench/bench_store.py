@@ -4,6 +4,8 @@
   posts) through ``import_paths`` into a fresh archive (parsing, FTS,
   versions and hash chain included), against a plain ``sqlite3``
   ``executemany`` of the same rows into a bare table, in the same run.
+* Check: seconds of SQLite's quick_check / integrity_check on the search
+  archive (``python -m bench store:check``).
 * Search: p50/p95/max of ``queries.search`` over an archive of SEARCH_POSTS
   generated posts (Arabic, Persian, Russian, English, French), built once
   and cached under CACHE (delete the directory to rebuild).
@@ -339,13 +341,37 @@ def bench_search() -> None:
     print(f"search archive size: {size / 1e6:.0f} MB = {size / posts:,.0f} bytes/post")
 
 
-def main() -> None:
-    """Print the archive figures (see module docs)."""
+def bench_check() -> None:
+    """SQLite's quick_check (run before every write session: import, daemon
+    start) and integrity_check (run by `telewatch verify`) on the search
+    archive, cold page cache not forced (the file was just read or built)."""
+    from telewatch.store.db import check_integrity
+
+    db = _search_archive()
+    size = db.stat().st_size
+    for quick in (True, False):
+        conn = connect(db)
+        t0 = time.perf_counter()
+        check_integrity(conn, db, quick=quick)
+        took = time.perf_counter() - t0
+        conn.close()
+        name = "quick_check" if quick else "integrity_check"
+        print(f"{name} on {SEARCH_POSTS:,} posts ({size / 2**20:.0f} MiB): {took:.1f} s")
+
+
+def main(parts: list[str] | None = None) -> None:
+    """Print the archive figures (see module docs); ``parts`` picks some of
+    import, text, writer, search, check (``python -m bench store:check``)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    bench_import()
-    bench_text()
-    bench_writer()
-    bench_search()
+    benches = {
+        "import": bench_import,
+        "text": bench_text,
+        "writer": bench_writer,
+        "search": bench_search,
+        "check": bench_check,
+    }
+    for name in parts or list(benches):
+        benches[name]()
 
 
 if __name__ == "__main__":

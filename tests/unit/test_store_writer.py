@@ -322,3 +322,35 @@ def test_links_and_channel_references_are_extracted() -> None:
     assert refs == '[{"username":"rafidain_watch","message_id":18372},{"username":"furat_flash"}]'
     assert extract_links("mail me at a@b.c", ()) == (None, None)
     assert extract_links("see t.me/joinchat/abc", ()) == ('["t.me/joinchat/abc"]', None)
+
+
+def test_writer_skips_and_counts_events_no_reader_could_show(archive: Path) -> None:
+    """A PostSeen with an infinite media width, NaN duration, a dict author
+    or an id ≥ 2**63 (a hostile server on the daemon path) is skipped and
+    counted; the rest of the batch is written."""
+    import dataclasses
+
+    from telewatch.models import Media
+    from telewatch.store.db import connect
+    from telewatch.store.writer import apply_events
+    from tests.fixtures.store import post_seen
+
+    good = post_seen(1500000001, 1, "fine")
+    bad = [
+        post_seen(1500000001, 2, "w", media=Media(kind="photo", width=float("inf"))),  # type: ignore[arg-type]
+        post_seen(1500000001, 3, "d", media=Media(kind="video", duration=float("nan"))),
+        post_seen(1500000001, 2**63, "big id", date=good.post.date),
+    ]
+    author = post_seen(1500000001, 4, "a")
+    author = dataclasses.replace(
+        author,
+        post=dataclasses.replace(author.post, post_author={"x": 1}),  # type: ignore[arg-type]
+    )
+    conn = connect(archive, readonly=False)
+    conn.execute("BEGIN IMMEDIATE")
+    stats = apply_events(conn, [good, *bad, author], ())
+    conn.execute("COMMIT")
+    rows = conn.execute("SELECT message_id FROM posts").fetchall()
+    conn.close()
+    assert stats.errors == 4 and stats.posts_new == 1
+    assert [r[0] for r in rows] == [1]

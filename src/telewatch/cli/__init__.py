@@ -179,7 +179,8 @@ def _reader_left() -> None:
 @click.option(
     "--db",
     "db_override",
-    type=click.Path(path_type=Path, dir_okay=False),
+    # No dir_okay check here: store.db says "is a folder" in the one error style.
+    type=click.Path(path_type=Path),
     default=None,
     help="Archive database (overrides the config's storage.db).",
 )

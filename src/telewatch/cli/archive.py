@@ -8,7 +8,9 @@ import dataclasses
 import difflib
 import json
 import os
+import sqlite3
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -21,7 +23,7 @@ from telewatch.cli import AppContext, channels, main
 from telewatch.models import UserError
 from telewatch.store.chain import raw_digest as chain_digest
 from telewatch.store.chain import verify as verify_chain
-from telewatch.store.db import connect
+from telewatch.store.db import ArchiveCorrupt, check_integrity, connect
 from telewatch.store.queries import (
     EXPORT_FIELDS,
     PostDetail,
@@ -122,26 +124,57 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 
 
 @main.command("import", short_help="Import Telegram Desktop exports (result.json).")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--username", help="The channel's public username (one file only).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--record-deletions",
+    is_flag=True,
+    help="Record deletions even when an export implies more than 10% of a channel deleted.",
+)
 @click.pass_obj
 def import_cmd(
-    app: AppContext, paths: tuple[Path, ...], username: str | None, quiet: bool, as_json: bool
+    app: AppContext,
+    paths: tuple[Path, ...],
+    username: str | None,
+    quiet: bool,
+    as_json: bool,
+    record_deletions: bool,
 ) -> None:
     """Import Telegram Desktop JSON exports (result.json) into the archive.
 
     Each file is imported completely or not at all; importing the same
     export again adds nothing; a later export with changed text adds
     versions, and archived posts missing from inside its message range are
-    recorded as deleted (the archive keeps them). For the layout
-    channels/<username>/result.json the folder name is taken as the username."""
+    recorded as deleted (the archive keeps them) -- unless that would be more
+    than 10% of the channel (and more than 10 posts), which a partial export
+    also looks like: then they are only reported, and --record-deletions
+    records them. A post recorded deleted that way and seen again later is
+    revived (recorded). For the layout channels/<username>/result.json the
+    folder name is taken as the username."""
     show_bar = not quiet and not as_json and sys.stderr.isatty()
     with _progress(show_bar) as progress:
         from telewatch.sources.desktop_export import import_paths
 
-        summary = import_paths(app.db_path, list(paths), username=username, progress=progress)
+        summary = import_paths(
+            app.db_path,
+            list(paths),
+            username=username,
+            progress=progress,
+            record_mass_deletions=record_deletions,
+        )
+    for f in summary.files:
+        if f.held_deletions and not quiet:
+            share = 100 * f.held_deletions / max(f.live_posts, 1)
+            click.echo(
+                click.style("WARNING", fg="red", bold=True)
+                + f": {f.path} would mark {f.held_deletions} of {f.live_posts} archived posts"
+                f" of channel {f.username or f.channel_id} deleted ({share:.0f}%); NOT recorded."
+                " A partial or crafted export looks like this; if the export is complete,"
+                " import it again with --record-deletions",
+                err=True,
+            )
     if as_json:
         _dump(
             {
@@ -153,6 +186,8 @@ def import_cmd(
                 "new_posts": summary.new_posts,
                 "new_versions": summary.new_versions,
                 "found_deleted": summary.found_deleted,
+                "held_deletions": summary.held_deletions,
+                "revived": summary.revived,
             }
         )
         return
@@ -169,6 +204,12 @@ def import_cmd(
                 if f.found_deleted
                 else ""
             )
+            + (
+                f", {f.revived} posts recorded deleted before are alive (revived)"
+                if f.revived
+                else ""
+            )
+            + (f", {f.held_deletions} implied deletions NOT recorded" if f.held_deletions else "")
         )
     click.echo(
         f"imported {summary.messages} messages from {len(summary.files)} file(s) into"
@@ -366,6 +407,13 @@ def _print_detail(d: PostDetail) -> None:
             click.style("DELETED", fg="red", bold=True)
             + _line(f"    {alive}found gone {_when(d.deletion.detected_at)} ({d.deletion.method})")
         )
+        for change, at, source in d.deletion.changes:
+            label = "REVIVED" if change == "revived" else "DELETED"
+            how = "seen alive" if change == "revived" else "deleted again"
+            click.echo(
+                click.style(label, fg="green" if change == "revived" else "red", bold=True)
+                + f"    {how} {_when(at)} (via {source})"
+            )
     if d.engagement:
         last = d.engagement[-1]
         reactions = " ".join(f"{k} {v}" for k, v in last.reactions.items())
@@ -419,8 +467,8 @@ def _print_detail(d: PostDetail) -> None:
 @click.option(
     "--output",
     "-o",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="File to write (default: stdout).",
+    type=click.Path(path_type=Path, allow_dash=True),
+    help="File to write, replaced only once complete (default or '-': stdout).",
 )
 @click.pass_obj
 def export_cmd(
@@ -444,7 +492,11 @@ def export_cmd(
     if csv_raw and fmt == "jsonl":
         raise UserError("--csv-raw is for CSV; drop --format jsonl or --csv-raw")
     fmt = fmt or ("csv" if excel or csv_raw else "jsonl")
+    if output is not None and str(output) == "-":
+        output = None
     style = CsvStyle(excel=excel, raw=csv_raw, terminal=output is None and sys.stdout.isatty())
+    if output is not None:
+        _refuse_archive_target(output, app.db_path)
     lo, hi = _window(since, until)
     conn = connect(app.db_path)
     channel_id = resolve_channel(conn, channel_ref).id if channel_ref is not None else None
@@ -458,9 +510,67 @@ def export_cmd(
             os.dup2(devnull, sys.stdout.fileno())
             click.get_current_context().exit(0)
     else:
-        with output.open("w", encoding="utf-8", newline="") as fh:
-            n = _write_rows(fh, fmt, rows, style)
+        n = _write_atomically(output, lambda fh: _write_rows(fh, fmt, rows, style))
         click.echo(f"exported {n} posts to {output}", err=True)
+
+
+_SIDECARS = ("", "-wal", "-shm", "-journal")
+
+
+def _refuse_archive_target(output: Path, db: Path) -> None:
+    """UserError when ``output`` is (resolves to, or is a hard link of) the
+    archive or one of its SQLite sidecar files: writing there destroys it."""
+    target = output.resolve()
+    base = db.resolve()
+    for suffix in _SIDECARS:
+        side = Path(f"{base}{suffix}")
+        same = target == side
+        if not same and target.exists() and side.exists():
+            a, b = target.stat(), side.stat()
+            same = (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+        if same:
+            what = "the archive" if not suffix else f"the archive's {suffix[1:]} file"
+            raise UserError(
+                f"--output {output} is {what} {side}; exporting there would destroy it:"
+                " choose another file"
+            )
+
+
+def _write_atomically(output: Path, write: Callable[[IO[str]], int]) -> int:
+    """Write through a temporary file in ``output``'s folder and rename it
+    over ``output`` only once complete: an export that fails half way (a
+    full disk, Ctrl-C) leaves whatever was there before."""
+    folder = output.parent if str(output.parent) else Path(".")
+    if output.is_dir():
+        raise UserError(f"--output {output} is a folder; name a file in it")
+    if not folder.is_dir():
+        raise UserError(f"--output {output}: folder {folder} does not exist")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:
+        raise UserError(f"cannot write --output {output}: {err.strerror}") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            n = write(fh)
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, output)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise UserError(
+            f"cannot write --output {output}: {err.strerror or err}; nothing was replaced"
+        ) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return n
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @dataclasses.dataclass(frozen=True)
@@ -583,13 +693,11 @@ def _clean(text: str) -> str:
 )
 @click.pass_obj
 def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
-    """Check the archive's evidence: recompute the hash chain, check every
+    """Check the archive's evidence: SQLite's integrity check of the file, recompute the hash chain, check every
     fact shown (posts, channels, engagement, deletions, raw payloads) against
     its chained record, and check every stored RFC 3161 token against
     [evidence] tsa_roots. Exit 0 verified, 1 tampered (names the first bad
     record), 2 could not check."""
-    import sqlite3
-
     from telewatch.evidence.tsa import check_anchors, load_roots
 
     if expect_head is not None and not _is_hash(expect_head):
@@ -599,7 +707,15 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
         )
     roots_paths = app.settings().evidence.tsa_roots
     roots = load_roots(roots_paths)
-    conn = connect(app.db_path)
+    try:
+        conn = connect(app.db_path)
+        check_integrity(conn, app.db_path, quick=False)
+    except ArchiveCorrupt as err:
+        if as_json:
+            _dump({"archive": app.db_path, "status": "damaged", "ok": False, "problem": str(err)})
+        else:
+            click.echo(f"DAMAGED: {err}", err=True)
+        click.get_current_context().exit(1)
     try:
         result = verify_chain(conn, expect_head)
         tokens = check_anchors(conn, roots) if roots else []

@@ -396,7 +396,7 @@ class Daemon:
         waited = 0.0
         while not stop.is_set():
             try:
-                migrate(self.db, busy_timeout_ms=ARCHIVE_PROBE_MS)
+                migrate(self.db, busy_timeout_ms=ARCHIVE_PROBE_MS, check=True)
                 return hold_open(self.db, busy_timeout_ms=ARCHIVE_PROBE_MS)
             except ArchiveBusy:
                 if waited == 0.0 or waited % 60 < ARCHIVE_RETRY:
@@ -475,7 +475,9 @@ class Daemon:
                         asyncio.ensure_future(stop.wait()),
                         asyncio.ensure_future(reload_event.wait()),
                     ]
-                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                    # A task that ends (the heartbeat, when the writer has
+                    # failed: archive deleted, disk full) stops the daemon now.
+                    await asyncio.wait([*waits, *tasks], return_when=asyncio.FIRST_COMPLETED)
                     for w in waits:
                         w.cancel()
                     for t in tasks:

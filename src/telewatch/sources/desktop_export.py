@@ -17,6 +17,7 @@ the ``channels/<username>/result.json`` layout.
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -148,6 +149,9 @@ class _Stream:
         while True:
             try:
                 obj, end = _decoder.raw_decode(self.buf, self.pos)
+            except RecursionError:
+                # A "nesting bomb" ([[[[…]]]]): no export nests this deep.
+                raise self.fail("JSON nested too deeply (not a Telegram export)") from None
             except json.JSONDecodeError as err:
                 # Incomplete only if the error is at the end of what we have.
                 if not self.eof and self._incomplete(err):
@@ -184,6 +188,110 @@ class _Stream:
 # --------------------------------------------------------------------------
 # Message conversion
 # --------------------------------------------------------------------------
+
+
+# Telegram's first public release was in August 2013: an earlier date is
+# not a Telegram date. A capture may run a little ahead of the clock.
+MIN_UNIXTIME = 1356998400  # 2013-01-01T00:00:00Z
+CLOCK_SKEW_S = 86400
+MAX_ID = 2**63 - 1  # ids are signed 64-bit in SQLite and in Telegram's TL layer
+MAX_COUNT = 2**53  # sizes, dimensions, counters: exact in JSON doubles
+
+
+def _check_unixtime(value: Any, name: str) -> int:
+    """``value`` (an int or a string of digits, as exports write it) as a
+    Unix time within Telegram's lifetime; ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{name} is {type(value).__name__}, expected a Unix time")
+    if isinstance(value, str) and (not value.isascii() or not value.isdigit() or len(value) > 12):
+        raise ValueError(f"{name} {value[:40]!r} is not a Unix time")
+    when = int(value)
+    latest = int(time.time()) + CLOCK_SKEW_S
+    if not MIN_UNIXTIME <= when <= latest:
+        raise ValueError(f"{name} {when} is outside Telegram's lifetime (2013 to now)")
+    return when
+
+
+def _check_count(msg: dict[str, Any], name: str) -> None:
+    value = msg.get(name)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise ValueError(f"{name} {_short(value)} is not a whole number from 0 to 2**53")
+
+
+def _check_str(msg: dict[str, Any], name: str) -> None:
+    value = msg.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{name} is {type(value).__name__}, expected text")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+_STR_FIELDS = (
+    "author", "mime_type", "file_name", "photo", "file", "forwarded_from",
+    "forwarded_from_id", "media_type", "date", "thumbnail",
+)  # fmt: skip
+_COUNT_FIELDS = ("width", "height", "photo_file_size", "file_size")
+
+
+def validate_message(msg: dict[str, Any]) -> None:
+    """Check the fields of one export message that the archive stores
+    against Telegram's own limits (ids, dates, sizes, types), so that
+    nothing stored can later crash a reader. Raises ValueError naming the
+    field and the problem."""
+    for name in _STR_FIELDS:
+        _check_str(msg, name)
+    for name in _COUNT_FIELDS:
+        _check_count(msg, name)
+    if "date_unixtime" in msg:
+        _check_unixtime(msg["date_unixtime"], "date_unixtime")
+    elif "date" in msg:
+        try:
+            when = datetime.fromisoformat(msg["date"])
+        except ValueError:
+            raise ValueError(f"date {_short(msg['date'])} is not an ISO time") from None
+        _check_unixtime(int(when.replace(tzinfo=UTC).timestamp()), "date")
+    else:
+        raise ValueError("no date_unixtime or date")
+    if msg.get("edited_unixtime"):
+        _check_unixtime(msg["edited_unixtime"], "edited_unixtime")
+    dur = msg.get("duration_seconds")
+    if dur is not None and (
+        isinstance(dur, bool)
+        or not isinstance(dur, int | float)
+        or not math.isfinite(dur)
+        or not 0 <= dur <= MAX_COUNT
+    ):
+        raise ValueError(f"duration_seconds {_short(dur)} is not a finite number of seconds")
+    reply = msg.get("reply_to_message_id")
+    if reply is not None and (
+        isinstance(reply, bool) or not isinstance(reply, int) or not 0 < reply <= MAX_ID
+    ):
+        raise ValueError(f"reply_to_message_id {_short(reply)} is not a message id")
+    text = msg.get("text", "")
+    if not isinstance(text, str | list):
+        raise ValueError(f"text is {type(text).__name__}, expected text or a list of runs")
+    runs = msg.get("text_entities")
+    for run in runs if runs is not None else (text if isinstance(text, list) else ()):
+        if isinstance(run, str):
+            continue
+        if not isinstance(run, dict):
+            raise ValueError(f"a text run is {type(run).__name__}, expected an object")
+        for key in ("text", "type", "href"):
+            if run.get(key) is not None and not isinstance(run[key], str):
+                raise ValueError(f"a text run's {key} is {type(run[key]).__name__}, expected text")
+    reactions = msg.get("reactions")
+    if isinstance(reactions, list):
+        for r in reactions:
+            if not isinstance(r, dict):
+                raise ValueError(f"a reaction is {type(r).__name__}, expected an object")
+            _check_count(r, "count")
+            for key in ("emoji", "document_id", "type"):
+                _check_str(r, key)
 
 
 def _utf16_len(s: str) -> int:
@@ -300,8 +408,9 @@ def _reactions(msg: dict[str, Any]) -> Engagement | None:
 
 def _message_id(msg: dict[str, Any]) -> int:
     mid = msg["id"]
-    if not isinstance(mid, int) or mid <= 0:
-        raise ValueError(f"bad message id {mid!r}")
+    if isinstance(mid, bool) or not isinstance(mid, int) or not 0 < mid <= MAX_ID:
+        raise ValueError(f"id {_short(mid)} is not a message id (1 to 2**63-1)")
+    validate_message(msg)
     return mid
 
 
@@ -491,11 +600,13 @@ class ExportReader:
 
     def _channel(self, header: dict[str, Any], s: _Stream) -> Channel:
         cid = header.get("id")
-        if not isinstance(cid, int) or cid <= 0:
+        if isinstance(cid, bool) or not isinstance(cid, int) or not 0 < cid <= MAX_ID:
             raise s.fail(
                 'no channel "id" before "messages": not a single-chat Telegram Desktop export'
             )
         title = header.get("name")
+        if isinstance(title, str) and len(title) > 4096:
+            title = title[:4096]  # Telegram allows 128 characters
         return Channel(
             id=cid, title=title if isinstance(title, str) else None, username=self.username
         )
@@ -518,7 +629,11 @@ class ExportReader:
                     item = convert(msg, channel_id, raw)
                 except (KeyError, ValueError, TypeError, AttributeError) as err:
                     what = f"missing field {err}" if isinstance(err, KeyError) else str(err)
-                    raise s.fail(f"malformed message {msg.get('id')!r} ({what})", at) from None
+                    raise s.fail(
+                        f"malformed message {_short(msg.get('id'))} ({what}); nothing imported"
+                        " from this file",
+                        at,
+                    ) from None
                 self.messages += 1
                 yield item
             else:
@@ -560,6 +675,13 @@ class FileSummary:
     # Archived posts inside this export's id range that it no longer has:
     # deleted since the archive captured them (tombstones, method "import").
     found_deleted: int = 0
+    # Deletions the export implies but that were NOT recorded: more than
+    # MASS_DELETION_SHARE of the channel's live archived posts (and more than
+    # MASS_DELETION_MIN) looks like a partial or crafted export.
+    held_deletions: int = 0
+    live_posts: int = 0  # the channel's archived, not deleted posts when gaps were judged
+    # Inferred deletions withdrawn because this export has the post.
+    revived: int = 0
 
     @property
     def unchanged(self) -> int:
@@ -593,6 +715,16 @@ class ImportSummary:
         """Archived posts the exports show as deleted since (tombstones written)."""
         return sum(f.found_deleted for f in self.files)
 
+    @property
+    def held_deletions(self) -> int:
+        """Deletions implied but not recorded (too many: see FileSummary)."""
+        return sum(f.held_deletions for f in self.files)
+
+    @property
+    def revived(self) -> int:
+        """Inferred deletions withdrawn: the exports have those posts."""
+        return sum(f.revived for f in self.files)
+
 
 def import_paths(
     db: Path,
@@ -600,6 +732,7 @@ def import_paths(
     *,
     username: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    record_mass_deletions: bool = False,
 ) -> ImportSummary:
     """Import Telegram Desktop exports into the archive at ``db`` (created
     or migrated as needed).
@@ -609,15 +742,29 @@ def import_paths(
     hash chain) is exactly as before that file; files before it stay
     imported. Re-importing an export changes nothing; changed text adds
     versions. ``username`` applies to a single file only. ``progress`` is
-    called with (bytes done, bytes total) over all files."""
+    called with (bytes done, bytes total) over all files.
+
+    Posts missing from inside an export's id range are recorded as deleted
+    (method ``import``), unless they are more than MASS_DELETION_SHARE of
+    the channel's live archived posts and more than MASS_DELETION_MIN: then
+    they are counted in ``held_deletions`` and not recorded unless
+    ``record_mass_deletions``."""
     paths = [Path(p) for p in paths]
     if username and len(paths) > 1:
         raise UserError("--username names one channel: import one file at a time with it")
     for p in paths:
+        if p.is_dir():
+            inner = p / "result.json"
+            hint = f"import {inner}" if inner.is_file() else "give the result.json inside it"
+            raise UserError(f"export {p} is a folder, not an export file; {hint}")
         if not p.is_file():
             raise UserError(f"export {p} does not exist or is not a file")
+    for p in paths:
+        # Parse up to each file's first message before creating or opening
+        # anything: a file that is not an export leaves no archive behind.
+        _check_start(p, username)
     total = sum(p.stat().st_size for p in paths)
-    migrate(db)
+    migrate(db, check=True)
     conn = connect(db, readonly=False)
     # A file is one transaction: a larger page cache keeps the growing
     # B-trees and FTS segments in memory instead of re-reading the WAL.
@@ -627,7 +774,9 @@ def import_paths(
     done = 0
     try:
         for p in paths:
-            summary.files.append(_import_one(conn, p, username, done, total, progress))
+            summary.files.append(
+                _import_one(conn, p, username, done, total, progress, record_mass_deletions)
+            )
             done += p.stat().st_size
             if progress:
                 progress(done, total)
@@ -636,6 +785,26 @@ def import_paths(
             _leave_bulk_mode(conn)
         conn.close()
     return summary
+
+
+def _check_start(path: Path, username: str | None) -> None:
+    """Parse ``path`` up to its first message (or its empty message list);
+    raises ExportError/UserError as a full import would."""
+    items = ExportReader(path, username=username).prepared()
+    try:
+        for item in items:
+            if not isinstance(item, ChannelSeen):
+                break
+    finally:
+        if isinstance(items, Generator):
+            items.close()
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """Whether ``err`` is SQLite's SQLITE_FULL (the disk, or a size limit)."""
+    return isinstance(err, sqlite3.Error) and (
+        getattr(err, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(err)
+    )
 
 
 def _enter_bulk_mode(conn: sqlite3.Connection) -> bool:
@@ -771,6 +940,7 @@ def _import_one(
     done: int,
     total: int,
     progress: Callable[[int, int], None] | None,
+    record_mass_deletions: bool = False,
 ) -> FileSummary:
     username = username_for(path, username)
     big = (
@@ -790,7 +960,7 @@ def _import_one(
         else _produce(path, username, capture.id)
     )
     channel: Channel | None = None
-    new_posts = new_versions = messages = service = found_deleted = 0
+    new_posts = new_versions = messages = service = found_deleted = held = live = revived = 0
     gaps = _Gaps()
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -805,6 +975,7 @@ def _import_one(
                 written = write_prepared(conn, msg[1], ())
                 new_posts += written.posts_new
                 new_versions += written.versions
+                revived += written.revived
                 gaps.add(p.message_id for p in msg[1])
                 if progress:
                     progress(done + msg[2], total)
@@ -813,7 +984,9 @@ def _import_one(
             else:
                 messages, service = msg[1], msg[2]
         if channel is not None:
-            found_deleted = _tombstone_gaps(conn, channel.id, gaps)
+            found_deleted, held, live = _tombstone_gaps(
+                conn, channel.id, gaps, record_mass_deletions
+            )
         if new_versions:
             # The file's capture session, chained after the versions that name
             # it (an import that adds nothing leaves no trace).
@@ -821,8 +994,17 @@ def _import_one(
             if st.errors:
                 raise UserError(f"{path}: cannot record the capture ({st.reasons[0]})")
         conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
+    except BaseException as err:
+        # SQLite rolls back by itself on some errors (SQLITE_FULL among
+        # them): a second ROLLBACK would hide the cause behind "no
+        # transaction is active".
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if is_disk_full(err):
+            raise UserError(
+                f"disk full while importing {path}; nothing was written from this file"
+                " (free some space and import it again)"
+            ) from None
         raise
     finally:
         if isinstance(source, Generator):
@@ -838,6 +1020,9 @@ def _import_one(
         new_posts=new_posts,
         new_versions=new_versions,
         found_deleted=found_deleted,
+        held_deletions=held,
+        live_posts=live,
+        revived=revived,
     )
 
 
@@ -863,13 +1048,23 @@ class _Gaps:
             self.last = mid if self.last is None else max(self.last, mid)
 
 
-def _tombstone_gaps(conn: sqlite3.Connection, channel_id: int, gaps: _Gaps) -> int:
+MASS_DELETION_SHARE = 0.10
+MASS_DELETION_MIN = 10
+
+
+def _tombstone_gaps(
+    conn: sqlite3.Connection, channel_id: int, gaps: _Gaps, record_mass: bool
+) -> tuple[int, int, int]:
     """Tombstone (method "import") the archived, not yet deleted posts of
-    ``channel_id`` that fall in the export's gaps; returns how many. Posts
-    before the export's first or after its last message are not judged (an
-    export may cover a date range only)."""
+    ``channel_id`` that fall in the export's gaps. Returns (recorded, held
+    back, live posts of the channel before). Posts before the export's
+    first or after its last message are not judged (an export may cover a
+    date range only). More than MASS_DELETION_SHARE of the live posts (and
+    more than MASS_DELETION_MIN) are held back unless ``record_mass``: a
+    partial or crafted export (its first id and 99999999) would otherwise
+    mark everything between deleted."""
     if not gaps.ordered or not gaps.ranges:
-        return 0
+        return 0, 0, 0
     now = datetime.now(UTC).replace(microsecond=0)
     events: list[Event] = []
     for lo, hi in gaps.ranges:
@@ -880,8 +1075,20 @@ def _tombstone_gaps(conn: sqlite3.Connection, channel_id: int, gaps: _Gaps) -> i
         ):
             events.append(PostDeleted(channel_id, int(mid), now, "import"))
     if not events:
-        return 0
+        return 0, 0, 0
+    live = int(
+        conn.execute(
+            "SELECT count(*) FROM posts WHERE channel_id = ? AND deleted_at IS NULL", (channel_id,)
+        ).fetchone()[0]
+    )
+    # `live` counts this export's own posts too: the share is of everything archived.
+    if (
+        not record_mass
+        and len(events) > MASS_DELETION_MIN
+        and len(events) > MASS_DELETION_SHARE * live
+    ):
+        return 0, len(events), live
     stats = apply_events(conn, events, ())
     if stats.errors:
         raise UserError(f"cannot record deletions ({stats.reasons[0]})")
-    return stats.deletions
+    return stats.deletions, 0, live

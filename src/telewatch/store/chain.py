@@ -13,6 +13,10 @@ writer's clock when it was chained (never earlier than the record before):
 * ``["deletion", at, channel_id, message_id, detected_at, method,
   last_seen_at]`` — the deletion window: alive at ``last_seen_at``, gone at
   ``detected_at``;
+* ``["deletion_change", at, channel_id, message_id, change, detected_at,
+  source]`` — an inferred (``import``) tombstone withdrawn because a later
+  capture saw the post alive (``revived``), or put back by a later deletion
+  (``deleted_again``); posts.deleted_at follows the newest change;
 * ``["channel", at, channel_id, username, title, about, captured_at]`` — the
   channel's fields whenever one of them changes (or first becomes known);
 * ``["engagement", at, channel_id, message_id, sampled_at, views, forwards,
@@ -45,7 +49,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 GENESIS = "0" * 64
-KINDS = ("version", "deletion", "channel", "engagement", "capture", "migration")
+KINDS = ("version", "deletion", "deletion_change", "channel", "engagement", "capture", "migration")
 # The string encoder json.dumps(..., ensure_ascii=False) applies to a str.
 _json_str = encode_basestring
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -199,16 +203,20 @@ def version_fields(
     ]  # fmt: skip
 
 
-def is_newer_current(version_no: int, current_no: int) -> bool:
-    """Whether version ``version_no`` replaces ``current_no`` as the one the
-    posts row shows (the rule: the newest version number)."""
-    return version_no > current_no
+def is_newer_current(edit_date: str | None, current_edit_date: str | None) -> bool:
+    """Whether a later version (chain order) with Telegram edit date
+    ``edit_date`` replaces the current one as the version the posts row shows.
+    The rule (store.posts.write_prepared applies it too): the newest Telegram
+    edit date, a tie going to the later capture; so an older export imported
+    after a newer one adds its version without turning the post back."""
+    return (edit_date or "") >= (current_edit_date or "")
 
 
 def record_time(rec: Sequence[Any]) -> str | None:
     """The time of the fact a record states (capture, detection, sample)."""
     kind = rec[0]
-    i = {"version": 7, "deletion": 4, "channel": 6, "engagement": 4, "capture": 3}.get(kind)
+    i = {"version": 7, "deletion": 4, "deletion_change": 5, "channel": 6, "engagement": 4,
+         "capture": 3}.get(kind)  # fmt: skip
     if i is None or len(rec) <= i:
         return None
     value = rec[i]
@@ -296,6 +304,7 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
     samples: dict[tuple[int, int, str], list[Any]] = {}
     newest_sample: dict[tuple[int, int], list[Any]] = {}
     captures: dict[str, list[Any]] = {}
+    changes: dict[int, list[Any]] = {}
     expected_at: str | None = None
     migrating = 0
     rows = conn.execute(
@@ -364,6 +373,14 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
         elif kind == "deletion":
             _check_deletion(rec, r, seq, tombstones, deletion_ids)
             res.deletions += 1
+        elif kind == "deletion_change":
+            if len(rec) != 7 or rec[4] not in ("revived", "deleted_again"):
+                raise _Bad("malformed deletion_change record", seq)
+            if not isinstance(r[2], int) or r[2] in changes:
+                raise _Bad(f"{_describe(rec)}: bad or repeated deletion_changes id", seq)
+            if (rec[2], rec[3]) not in tombstones:
+                raise _Bad(f"{_describe(rec)}: the post has no chained deletion before it", seq)
+            changes[r[2]] = rec
         elif kind == "channel":
             if len(rec) != 7:
                 raise _Bad("malformed channel record", seq)
@@ -393,7 +410,8 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
     res.samples = len(samples)
     res.captures = len(captures)
     _check_tables(conn, version_ids, deletion_ids)
-    _check_posts(conn, versions, tombstones, newest_sample)
+    _check_deletion_changes(conn, changes)
+    _check_posts(conn, versions, tombstones, newest_sample, changes)
     _check_engagement(conn, samples)
     _check_channels(conn, snapshots)
     _check_captures(conn, captures)
@@ -418,6 +436,8 @@ def _describe(rec: Sequence[Any]) -> str:
         return f"version {rec[4]} of post {rec[2]}/{rec[3]}"
     if kind == "deletion" and len(rec) > 3:
         return f"the deletion of post {rec[2]}/{rec[3]}"
+    if kind == "deletion_change" and len(rec) > 4:
+        return f"the {rec[4]} change of post {rec[2]}/{rec[3]}'s deletion"
     if kind == "engagement" and len(rec) > 4:
         return f"the engagement sample of post {rec[2]}/{rec[3]} at {rec[4]}"
     if kind == "channel" and len(rec) > 2:
@@ -474,7 +494,7 @@ def _check_version(
         versions[key] = [1, rec[4], ref, rec[5], rec[6], tuple(rec[9:17])]
     else:
         post[0] += 1
-        if is_newer_current(rec[4], post[1]):
+        if is_newer_current(rec[6], post[4]):
             post[1:] = [rec[4], ref, rec[5], rec[6], tuple(rec[9:17])]
 
 
@@ -513,9 +533,14 @@ def _check_posts(
     versions: dict[tuple[int, int], list[Any]],
     tombstones: dict[tuple[int, int], list[Any]],
     newest_sample: dict[tuple[int, int], list[Any]],
+    changes: dict[int, list[Any]],
 ) -> None:
-    """Every posts row shows its current chained version, its tombstone and
-    its newest chained engagement sample."""
+    """Every posts row shows its current chained version, its tombstone (as
+    changed by chained deletion changes, in order) and its newest chained
+    engagement sample."""
+    deleted_at = {key: tomb[4] for key, tomb in tombstones.items()}
+    for _, ch in sorted(changes.items()):
+        deleted_at[(ch[2], ch[3])] = None if ch[4] == "revived" else ch[5]
     seen: set[tuple[int, int]] = set()
     for p in conn.execute(
         "SELECT channel_id, message_id, text, entities, media, edit_date, version_id,"
@@ -534,8 +559,7 @@ def _check_posts(
         diff = [n for n, a, b in zip(names, shown, derived, strict=True) if a != b]
         if tuple(p[12:20]) != facts:
             diff.append("publication date or forward origin")
-        tomb = tombstones.get(key)
-        if p[8] != (tomb[4] if tomb else None):
+        if p[8] != deleted_at.get(key):
             diff.append("deleted_at")
         sample = newest_sample.get(key)
         counts = (sample[5], sample[6], sample[7]) if sample else (None, None, None)
@@ -546,6 +570,22 @@ def _check_posts(
     if len(seen) != len(versions):
         cid, mid = min(set(versions) - seen)
         raise _Bad(f"post {cid}/{mid} has chained versions but no posts row (removed)")
+
+
+def _check_deletion_changes(conn: sqlite3.Connection, changes: dict[int, list[Any]]) -> None:
+    """The deletion_changes rows are exactly the chained ones."""
+    n = 0
+    for c in conn.execute(
+        "SELECT id, channel_id, message_id, change, detected_at, source FROM deletion_changes"
+    ):
+        rec = changes.get(c[0])
+        if rec is None or tuple(c[1:]) != tuple(rec[2:7]):
+            raise _Bad(
+                f"deletion_changes row {c[0]} is not as chained (added or changed outside telewatch)"
+            )
+        n += 1
+    if n != len(changes):
+        raise _Bad(f"{len(changes) - n} chained deletion change(s) were removed")
 
 
 def _check_engagement(
@@ -626,8 +666,11 @@ def records_of_post(conn: sqlite3.Connection, channel_id: int, message_id: int) 
             "SELECT c.seq FROM chain c JOIN post_versions v ON c.kind='version' AND v.id=c.ref_id"
             " WHERE v.channel_id=? AND v.message_id=?"
             " UNION SELECT c.seq FROM chain c JOIN deletions d"
-            " ON c.kind='deletion' AND d.id=c.ref_id WHERE d.channel_id=? AND d.message_id=?",
-            (channel_id, message_id, channel_id, message_id),
+            " ON c.kind='deletion' AND d.id=c.ref_id WHERE d.channel_id=? AND d.message_id=?"
+            " UNION SELECT c.seq FROM chain c JOIN deletion_changes x"
+            " ON c.kind='deletion_change' AND x.id=c.ref_id"
+            " WHERE x.channel_id=? AND x.message_id=?",
+            (channel_id, message_id, channel_id, message_id, channel_id, message_id),
         )
     ]
     prefix = '["engagement",'

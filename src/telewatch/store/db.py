@@ -14,6 +14,7 @@ batches, so NORMAL is the usual trade-off (docs/SCHEMA.md).
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +50,7 @@ def _apply_pragmas(conn: sqlite3.Connection, busy_timeout_ms: int | None = None)
     conn.execute("PRAGMA foreign_keys = ON")
 
 
-def migrate(path: Path, *, busy_timeout_ms: int | None = None) -> None:
+def migrate(path: Path, *, busy_timeout_ms: int | None = None, check: bool = False) -> None:
     """Create the archive at ``path`` (and its parent directory) or bring an
     older one up to ``SCHEMA_VERSION``; WAL mode is switched on.
 
@@ -57,8 +58,12 @@ def migrate(path: Path, *, busy_timeout_ms: int | None = None) -> None:
     archive at the previous version. Raises UserError when the archive was
     written by a newer telewatch or the file is not a SQLite database, and
     ArchiveBusy when another process holds it longer than ``busy_timeout_ms``
-    (default BUSY_TIMEOUT_MS)."""
+    (default BUSY_TIMEOUT_MS). ``check`` runs SQLite's quick_check on an
+    existing archive first (the start of a write session: import, daemon)
+    and raises ArchiveCorrupt when it finds damage; a file that is not a
+    telewatch archive is always refused."""
     path = Path(path)
+    _not_a_folder(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -74,14 +79,24 @@ def migrate(path: Path, *, busy_timeout_ms: int | None = None) -> None:
         except sqlite3.DatabaseError as err:
             if _locked(err):
                 raise _busy(path) from None
+            if _corrupt(err):
+                raise _damaged(path, err) from None
             raise UserError(
                 f"{path} is not a telewatch archive ({err}); choose another --db path"
             ) from None
+        foreign = _foreign(conn, path, version)
+        if foreign is not None:
+            raise UserError(foreign)
         if version > SCHEMA_VERSION:
             raise UserError(
                 f"archive {path} was written by a newer telewatch "
                 f"(schema {version} > {SCHEMA_VERSION}); upgrade telewatch"
             )
+        if check and version > 0:
+            # Never write into a damaged file: the writes would be lost or
+            # spread the damage. quick_check is O(pages) without the index
+            # cross-checks of integrity_check (docs/PERFORMANCE.md).
+            check_integrity(conn, path, quick=True)
         try:
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.OperationalError as err:
@@ -100,6 +115,61 @@ def migrate(path: Path, *, busy_timeout_ms: int | None = None) -> None:
         apply_migrations(conn, version)
     finally:
         conn.close()
+
+
+# Tables every telewatch archive has had since schema 1.
+_CORE_TABLES = frozenset({"channels", "posts", "post_versions", "deletions", "chain"})
+
+
+def _foreign(conn: sqlite3.Connection, path: Path, version: int) -> str | None:
+    """Why the SQLite file behind ``conn`` is not a telewatch archive, or
+    None when it is one (or is empty, so that ``migrate`` may create one)."""
+    tables = [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+            " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
+    if (
+        version < 0
+        or (version == 0 and tables)
+        or (version > 0 and not set(tables) >= _CORE_TABLES)
+    ):
+        has = (
+            f"it has tables {', '.join(tables[:5])}{', …' if len(tables) > 5 else ''}"
+            if tables
+            else "it has no telewatch tables"
+        )
+        return (
+            f"{path} is not a telewatch archive ({has}; schema version {version});"
+            " choose another --db"
+        )
+    return None
+
+
+class ArchiveCorrupt(UserError):
+    """SQLite's integrity check found damage in the archive file."""
+
+
+def check_integrity(conn: sqlite3.Connection, path: Path, *, quick: bool) -> None:
+    """Run ``PRAGMA quick_check`` (``quick``) or ``integrity_check`` on the
+    archive; raise ArchiveCorrupt naming the first problem SQLite found."""
+    pragma = "quick_check" if quick else "integrity_check"
+    try:
+        rows = [str(r[0]) for r in conn.execute(f"PRAGMA {pragma}(5)")]
+    except sqlite3.DatabaseError as err:
+        if _locked(err):
+            raise _busy(path) from None
+        rows = [str(err)]
+    if rows != ["ok"]:
+        first = rows[0].splitlines()[0] if rows[0].strip() else "unknown damage"
+        more = f" and {len(rows) - 1} more" if len(rows) > 1 else ""
+        refuse = "; telewatch will not write into it" if quick else ""
+        raise ArchiveCorrupt(
+            f"archive {path} is damaged (SQLite {pragma}: {first}{more}){refuse}."
+            " Keep the file as it is: restore a copy, or try sqlite3's .recover on a copy"
+        )
 
 
 def apply_migrations(conn: sqlite3.Connection, version: int, upto: int = SCHEMA_VERSION) -> None:
@@ -204,6 +274,19 @@ def _locked(err: sqlite3.Error) -> bool:
     return "locked" in str(err)
 
 
+def _corrupt(err: sqlite3.Error) -> bool:
+    return getattr(err, "sqlite_errorname", "").startswith("SQLITE_CORRUPT") or (
+        "malformed" in str(err)
+    )
+
+
+def _damaged(path: Path, err: sqlite3.Error) -> ArchiveCorrupt:
+    return ArchiveCorrupt(
+        f"archive {path} is damaged ({err}). Keep the file as it is: restore a copy,"
+        " or try sqlite3's .recover on a copy"
+    )
+
+
 def _busy(path: Path) -> ArchiveBusy:
     return ArchiveBusy(
         f"archive {path} is busy: another telewatch process holds it"
@@ -215,7 +298,15 @@ class _HotJournal(Exception):
     """A read-only open found a hot rollback journal (SQLITE_READONLY_ROLLBACK)."""
 
 
+def _not_a_folder(path: Path) -> None:
+    if path.is_dir():
+        raise UserError(
+            f"archive {path} is a folder; name the archive file, e.g. {path / 'telewatch.db'}"
+        )
+
+
 def _open(path: Path, readonly: bool, busy_timeout_ms: int | None) -> sqlite3.Connection:
+    _not_a_folder(path)
     if not path.exists():
         raise UserError(
             f"archive {path} does not exist; run `telewatch import` or `telewatch run` first"
@@ -223,14 +314,13 @@ def _open(path: Path, readonly: bool, busy_timeout_ms: int | None) -> sqlite3.Co
     conn: sqlite3.Connection | None = None
     try:
         if readonly:
-            conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-            )
+            conn = sqlite3.connect(_readonly_uri(path), uri=True, check_same_thread=False)
         else:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         _apply_pragmas(conn, busy_timeout_ms)
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        foreign = _foreign(conn, path, version)
         if not readonly:
             conn.execute("PRAGMA synchronous = NORMAL")
             # An import cut off in bulk mode (rollback journal) leaves the
@@ -244,7 +334,23 @@ def _open(path: Path, readonly: bool, busy_timeout_ms: int | None) -> sqlite3.Co
             raise _HotJournal from None
         if _locked(err):
             raise _busy(path) from None
+        if _corrupt(err):
+            raise _damaged(path, err) from None
         raise UserError(f"cannot open archive {path}: {err}") from None
+    if version == 0 and foreign is None:
+        conn.close()
+        raise UserError(
+            f"archive {path} is empty (no telewatch tables yet); run `telewatch import`"
+            " or `telewatch run` first, or choose another --db"
+        )
+    if foreign is not None:
+        conn.close()
+        if version == 0 and "has no telewatch tables" in foreign:
+            raise UserError(
+                f"archive {path} is empty (no telewatch tables yet); run `telewatch import`"
+                " or `telewatch run` first, or choose another --db"
+            )
+        raise UserError(foreign)
     if version != SCHEMA_VERSION:
         conn.close()
         if version > SCHEMA_VERSION:
@@ -257,6 +363,28 @@ def _open(path: Path, readonly: bool, busy_timeout_ms: int | None) -> sqlite3.Co
             "run `telewatch import` or `telewatch run` once to migrate it"
         )
     return conn
+
+
+def _readonly_uri(path: Path) -> str:
+    """``file:…?mode=ro``, plus ``immutable=1`` for an archive in a folder
+    this process cannot write (an evidence copy, a read-only mount) that has
+    no ``-shm`` file: a WAL reader needs ``-shm`` and cannot create it
+    there. No ``-shm`` means no writer has it open, so reading it as
+    immutable (no locks, no ``-shm``) is safe. An existing read-only
+    ``-shm`` is left to SQLite, which reads through it."""
+    resolved = path.resolve()
+    uri = f"{resolved.as_uri()}?mode=ro"
+    if not os.access(resolved.parent, os.W_OK) and not Path(f"{resolved}-shm").exists():
+        wal = Path(f"{resolved}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            _log.warning(
+                "archive %s is read-only and has a non-empty %s without -shm: its last"
+                " commits are not visible until someone with write access opens it once",
+                path,
+                wal.name,
+            )
+        uri += "&immutable=1"
+    return uri
 
 
 def now_iso() -> str:

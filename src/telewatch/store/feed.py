@@ -499,8 +499,9 @@ def post_history(conn: sqlite3.Connection, channel_id: int, message_id: int) -> 
         first_seen=parse_iso(p["first_seen"]),
         lang=p["lang"],
         versions=versions,
-        deleted_at=parse_iso(d["detected_at"]) if d else parse_iso(p["deleted_at"]),
-        deletion_method=d["method"] if d else None,
+        # A withdrawn (revived) inferred deletion leaves posts.deleted_at NULL.
+        deleted_at=parse_iso(p["deleted_at"]),
+        deletion_method=d["method"] if d and p["deleted_at"] else None,
         forward_from=forward_from,
         forward_message_id=p["fwd_message_id"],
         forward_date=parse_iso(p["fwd_date"]),

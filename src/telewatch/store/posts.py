@@ -14,6 +14,7 @@ process (sources.desktop_export does, for large files):
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ class PostsStats(NamedTuple):
     versions: int
     samples: int
     alerts: int
+    revived: int = 0  # inferred (import) deletions withdrawn: the post was seen alive
 
 
 # --------------------------------------------------------------------------
@@ -151,10 +153,31 @@ class PreparedPost(NamedTuple):
 
 
 def positive_id(value: object) -> int:
-    """``value`` if it is a positive int id; ValueError otherwise."""
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+    """``value`` if it is a positive int id below 2**63; ValueError otherwise."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
         raise ValueError(f"ids must be positive bare Telegram ids, got {value!r}")
     return value
+
+
+def _check_media(media: Media) -> None:
+    """ValueError for media numbers no reader can show (NaN, infinite,
+    negative, not numbers) or non-text strings: whatever the source, the
+    archive never stores them (Telegram's values are int32/double)."""
+    for name in ("size", "duration", "width", "height"):
+        v = getattr(media, name)
+        if v is None:
+            continue
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, int | float)
+            or not math.isfinite(v)
+            or not 0 <= v <= 2**53
+        ):
+            raise ValueError(f"media {name} {v!r} is not a finite number from 0 to 2**53")
+    for name in ("kind", "mime", "file_unique_id", "file_name"):
+        v = getattr(media, name)
+        if v is not None and not isinstance(v, str):
+            raise ValueError(f"media {name} is {type(v).__name__}, expected text")
 
 
 def prepare_post(ev: PostSeen) -> PreparedPost:
@@ -207,6 +230,10 @@ def prepare_fields(
     TypeError for a malformed post."""
     if not isinstance(text, str):
         raise TypeError(f"text must be str, got {type(text).__name__}")
+    if media is not None:
+        _check_media(media)
+    if post_author is not None and not isinstance(post_author, str):
+        raise TypeError(f"post_author must be str, got {type(post_author).__name__}")
     ents = entities_json(entities)
     med = media_json(media)
     links, refs = extract_links(text, entities)
@@ -270,6 +297,12 @@ class _State:
     sample_at: str | None = None  # sampled_at of latest_sample
     sample_loaded: bool = False
     new_texts: list[str] | None = None  # texts of the versions this run adds
+    deleted: bool = False  # posts.deleted_at set before this run
+    shown_edit: str | None = None  # Telegram edit date of the version the post row shows
+    shown: PreparedPost | None = None  # a version of this run the post row is to show
+    # (content_hash, text, media_kind, source) of every version, loaded when
+    # a capture with different content arrives.
+    history: list[tuple[str, str, str | None, str]] | None = None
 
 
 def _load_states(
@@ -284,8 +317,8 @@ def _load_states(
         if hi - lo < 4 * len(mids):
             # Dense ids (imports, backfill pages): one range scan of the index.
             rows = conn.execute(
-                "SELECT p.message_id, p.id, v.version_no, v.content_hash, p.text, p.date"
-                " FROM posts p LEFT JOIN post_versions v ON v.id = p.version_id"
+                "SELECT p.message_id, p.id, v.version_no, v.content_hash, p.text, p.date,"
+                " p.deleted_at, v.edit_date FROM posts p LEFT JOIN post_versions v ON v.id = p.version_id"
                 " WHERE p.channel_id = ? AND p.message_id BETWEEN ? AND ?",
                 (cid, lo, hi),
             ).fetchall()
@@ -294,13 +327,15 @@ def _load_states(
             for k in range(0, len(mids), 900):
                 part = mids[k : k + 900]
                 rows += conn.execute(
-                    "SELECT p.message_id, p.id, v.version_no, v.content_hash, p.text, p.date"
-                    " FROM posts p LEFT JOIN post_versions v ON v.id = p.version_id"
+                    "SELECT p.message_id, p.id, v.version_no, v.content_hash, p.text, p.date,"
+                    " p.deleted_at, v.edit_date FROM posts p LEFT JOIN post_versions v ON v.id = p.version_id"
                     f" WHERE p.channel_id = ? AND p.message_id IN ({','.join('?' * len(part))})",
                     (cid, *part),
                 ).fetchall()
         for r in rows:
-            out[(cid, r[0])] = _State(r[1], r[2] or 0, r[3], r[4], r[5])
+            out[(cid, r[0])] = _State(
+                r[1], r[2] or 0, r[3], r[4], r[5], deleted=r[6] is not None, shown_edit=r[7]
+            )
     return out
 
 
@@ -354,12 +389,18 @@ def write_prepared(
                 p.fwd_message_id, p.fwd_date, p.post_author, p.links, p.tme_refs, p.lang,
                 p.edit_date, None, 1, p.seen,
             ]  # fmt: skip
-        if st.chash != p.content_hash:
+        if st.chash != p.content_hash and not _seen_before(conn, key, st, p):
             vid = next_version
             next_version += 1
             st.version_no += 1
-            st.version_id = vid
             st.chash = p.content_hash
+            if st.history is not None:
+                st.history.append((p.content_hash, p.text, p.media_kind, p.source))
+            # The post row shows the version with the newest Telegram edit
+            # date (an older export imported after a newer one adds its
+            # version to the history, but the post keeps the newer text).
+            if st.version_no == 1 or (p.edit_date or "") >= (st.shown_edit or ""):
+                st.shown, st.version_id, st.shown_edit = p, vid, p.edit_date
             st.latest = p
             if st.new_texts is None:
                 st.new_texts = [p.text]
@@ -395,35 +436,40 @@ def write_prepared(
 
     rows = []
     updates = []
+    counts = []
     fts_delete = []
     fts_insert = []
     for key, st in states.items():
         if st.latest is None:
             continue
         p = st.latest
+        shown = st.shown
         row = new_posts.get(key)
         if row is not None:
-            if st.version_no > 1:  # edited within this run: the row shows the latest
-                row[3:8] = [p.date, p.text, p.entities, p.media_kind, p.media]
+            assert shown is not None  # a new post's first version is shown
+            if st.version_no > 1:  # edited within this run: the row shows the newest
+                row[3:8] = [shown.date, shown.text, shown.entities, shown.media_kind, shown.media]
                 row[8:15] = [
-                    p.grouped_id,
-                    p.reply_to,
-                    p.fwd_channel_id,
-                    p.fwd_name,
-                    p.fwd_message_id,
-                    p.fwd_date,
-                    p.post_author,
+                    shown.grouped_id,
+                    shown.reply_to,
+                    shown.fwd_channel_id,
+                    shown.fwd_name,
+                    shown.fwd_message_id,
+                    shown.fwd_date,
+                    shown.post_author,
                 ]
-                row[15:19] = [p.links, p.tme_refs, p.lang, p.edit_date]
+                row[15:19] = [shown.links, shown.tme_refs, shown.lang, shown.edit_date]
             row[19], row[20] = st.version_id, st.version_no
             rows.append(row)
-        else:
+        elif shown is not None:
             updates.append(
-                (p.text, p.entities, p.media_kind, p.media, p.links, p.tme_refs, p.lang,
-                 p.edit_date, st.version_id, st.version_no, p.date, p.fwd_channel_id,
-                 p.fwd_name, p.fwd_message_id, p.fwd_date, p.post_author, p.grouped_id,
-                 p.reply_to, st.post_id)
+                (shown.text, shown.entities, shown.media_kind, shown.media, shown.links,
+                 shown.tme_refs, shown.lang, shown.edit_date, st.version_id, st.version_no,
+                 shown.date, shown.fwd_channel_id, shown.fwd_name, shown.fwd_message_id,
+                 shown.fwd_date, shown.post_author, shown.grouped_id, shown.reply_to, st.post_id)
             )  # fmt: skip
+        else:
+            counts.append((st.version_no, st.post_id))
         # The index holds every version's words: an edit replaces the post's
         # entry (contentless FTS: deleting needs the exact indexed body).
         new_texts = st.new_texts or []
@@ -458,6 +504,8 @@ def write_prepared(
             " reply_to_id=? WHERE id=?",
             updates,
         )
+    if counts:
+        conn.executemany("UPDATE posts SET version_count=? WHERE id=?", counts)
     if fts_delete:
         conn.executemany(
             "INSERT INTO posts_fts(posts_fts, rowid, body, meta) VALUES (?,?,?,?)", fts_delete
@@ -476,6 +524,9 @@ def write_prepared(
             "UPDATE posts SET views=?, forwards=?, replies=? WHERE channel_id=? AND message_id=?",
             [(s[3], s[4], s[5], s[0], s[1]) for s in samples],
         )
+    revived = _revive(
+        conn, [(k, p) for p in posts if (st := states[k := (p.channel_id, p.message_id)]).deleted]
+    )
     n_alerts = 0
     usernames: dict[int, str | None] = {}
     for kind_, p in alerts:
@@ -485,7 +536,74 @@ def write_prepared(
         n_alerts += evaluate(
             conn, rules, kind_, p.channel_id, p.message_id, p.text, usernames[p.channel_id], p.seen
         )
-    return PostsStats(len(rows), len(versions), n_samples, n_alerts)
+    return PostsStats(len(rows), len(versions), n_samples, n_alerts, revived)
+
+
+def _revive(conn: sqlite3.Connection, seen: Sequence[tuple[tuple[int, int], PreparedPost]]) -> int:
+    """Posts seen alive whose tombstone was only inferred (method ``import``:
+    missing from an export's id range) are alive: record a ``revived``
+    deletion change and clear posts.deleted_at (the tombstone stays).
+    A deletion Telegram reported or reconciliation confirmed is not
+    withdrawn by a capture, which may be older than the deletion."""
+    done: set[tuple[int, int]] = set()
+    n = 0
+    for key, p in seen:
+        if key in done:
+            continue
+        done.add(key)
+        row = conn.execute(
+            "SELECT d.id, d.method FROM posts p JOIN deletions d"
+            " ON d.channel_id = p.channel_id AND d.message_id = p.message_id"
+            " WHERE p.channel_id = ? AND p.message_id = ? AND p.deleted_at IS NOT NULL",
+            key,
+        ).fetchone()
+        if row is None or row[1] != "import":
+            continue
+        cur = conn.execute(
+            "INSERT INTO deletion_changes(channel_id, message_id, deletion_id, change,"
+            " detected_at, source) VALUES (?,?,?,'revived',?,?)",
+            (*key, row[0], p.seen, p.source),
+        )
+        assert cur.lastrowid is not None
+        chain.append(conn, "deletion_change", cur.lastrowid, [*key, "revived", p.seen, p.source])
+        conn.execute(
+            "UPDATE posts SET deleted_at = NULL WHERE channel_id = ? AND message_id = ?", key
+        )
+        n += 1
+    return n
+
+
+def _source_class(source: str) -> str:
+    return "export" if source == "import" else "telegram"
+
+
+def _seen_before(
+    conn: sqlite3.Connection, key: tuple[int, int], st: _State, p: PreparedPost
+) -> bool:
+    """Whether ``p``'s content is one the archive already has for this post,
+    so that it makes no new version: the same content hash as any earlier
+    version (an older export re-imported), or, from the other kind of
+    source (a Desktop export vs the Telegram API), the same text and media
+    kind: the two carry different media details (mime, sizes, names), and
+    only the fields both carry are compared."""
+    if st.version_no == 0:
+        return False
+    if st.history is None:
+        st.history = [
+            (str(r[0]), str(r[1]), r[2], str(r[3]))
+            for r in conn.execute(
+                "SELECT content_hash, text, json_extract(media, '$.kind'), source"
+                " FROM post_versions WHERE channel_id = ? AND message_id = ? ORDER BY version_no",
+                key,
+            )
+        ]
+    mine = _source_class(p.source)
+    for chash, text, kind, source in st.history:
+        if chash == p.content_hash:
+            return True
+        if _source_class(source) != mine and text == p.text and kind == p.media_kind:
+            return True
+    return False
 
 
 def _texts_before(

@@ -497,11 +497,14 @@ class VersionRow:
 
 @dataclass(frozen=True)
 class DeletionRow:
-    """The tombstone of a post Telegram no longer has."""
+    """The tombstone of a post Telegram no longer has. ``changes`` lists
+    (change, detected_at, source) rows of ``deletion_changes``: an inferred
+    deletion withdrawn (``revived``) or put back (``deleted_again``)."""
 
     detected_at: datetime
     method: str
     last_seen_alive: datetime | None = None  # the window: alive then, gone at detected_at
+    changes: tuple[tuple[str, datetime, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -588,6 +591,14 @@ def get_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> Post
         " WHERE channel_id = ? AND message_id = ?",
         (channel_id, message_id),
     ).fetchone()
+    changes = tuple(
+        (str(c[0]), parse_iso(c[1]), str(c[2]))
+        for c in conn.execute(
+            "SELECT change, detected_at, source FROM deletion_changes"
+            " WHERE channel_id = ? AND message_id = ? ORDER BY id",
+            (channel_id, message_id),
+        )
+    )
     samples = tuple(
         EngagementRow(
             sampled_at=parse_iso(e["sampled_at"]),
@@ -627,7 +638,7 @@ def get_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> Post
         first_seen=parse_iso(r["first_seen"]),
         url=post_url(channel.username, message_id),
         versions=versions,
-        deletion=DeletionRow(parse_iso(d[0]), d[1], parse_iso(d[2]) if d[2] else None)
+        deletion=DeletionRow(parse_iso(d[0]), d[1], parse_iso(d[2]) if d[2] else None, changes)
         if d
         else None,
         engagement=samples,

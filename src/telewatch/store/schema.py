@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from telewatch.store import rechain
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -302,5 +302,32 @@ CREATE TABLE webhook_deliveries (
     PRIMARY KEY (target_id, hit_id)
 ) WITHOUT ROWID;
 CREATE INDEX webhook_deliveries_state ON webhook_deliveries(state) WHERE state != 'delivered';
+""",
+    6: """
+-- Deletions inferred from an export's id gaps are a weaker claim than a
+-- deletion Telegram reported: a later capture that sees the post alive
+-- withdraws such a tombstone, and a later deletion can put it back. Each
+-- change is a row here; the tombstone itself is never removed, and
+-- posts.deleted_at follows the newest change.
+CREATE TABLE deletion_changes (
+    id            INTEGER PRIMARY KEY,
+    channel_id    INTEGER NOT NULL,
+    message_id    INTEGER NOT NULL,
+    deletion_id   INTEGER NOT NULL REFERENCES deletions(id),  -- the tombstone concerned
+    change        TEXT NOT NULL CHECK (change IN ('revived','deleted_again')),
+    detected_at   TEXT NOT NULL,
+    source        TEXT NOT NULL             -- capture that saw it: import|live|backfill|...
+);
+CREATE INDEX deletion_changes_post ON deletion_changes(channel_id, message_id);
+-- The post shows the version with the newest Telegram edit date (a tie: the
+-- later capture), no longer the last one imported: bring older archives
+-- (where an older export imported last turned a post back) to that rule,
+-- which verify checks (store.chain.is_newer_current).
+UPDATE posts SET (text, entities, media, media_kind, edit_date, version_id) = (
+    SELECT v.text, v.entities, v.media, json_extract(v.media, '$.kind'), v.edit_date, v.id
+    FROM post_versions v
+    WHERE v.channel_id = posts.channel_id AND v.message_id = posts.message_id
+    ORDER BY coalesce(v.edit_date, '') DESC, v.version_no DESC LIMIT 1)
+WHERE version_count > 1;
 """,
 }

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +43,7 @@ from telewatch.models import (
     RangeArchived,
     RequestsSent,
     SweepProgressed,
+    UserError,
 )
 from telewatch.store import chain, sync
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
@@ -65,6 +68,12 @@ __all__ = [
 ]
 
 MAX_REASONS = 50  # error reasons kept per BatchStats (the count is exact)
+_log = logging.getLogger(__name__)
+
+
+class ArchiveGone(UserError):
+    """The archive file was deleted or replaced under the writer: every
+    commit from now on would go to a file nobody can open again."""
 
 
 @dataclass
@@ -356,9 +365,29 @@ def _post_deleted(
     if ev.method not in ("event", "reconcile", "import"):
         raise ValueError(f"unknown deletion method {ev.method!r}")
     at = iso(ev.detected_at)
-    if conn.execute(
-        "SELECT 1 FROM deletions WHERE channel_id=? AND message_id=?", (cid, mid)
-    ).fetchone():
+    prev = conn.execute(
+        "SELECT d.id, p.deleted_at IS NULL AND p.id IS NOT NULL FROM deletions d"
+        " LEFT JOIN posts p ON p.channel_id = d.channel_id AND p.message_id = d.message_id"
+        " WHERE d.channel_id = ? AND d.message_id = ?",
+        (cid, mid),
+    ).fetchone()
+    if prev is not None:
+        # Already tombstoned. If a capture withdrew that (inferred) tombstone
+        # since, this deletion puts it back, recorded (and chained) as a change.
+        if prev[1]:
+            cur = conn.execute(
+                "INSERT INTO deletion_changes(channel_id, message_id, deletion_id, change,"
+                " detected_at, source) VALUES (?,?,?,'deleted_again',?,?)",
+                (cid, mid, prev[0], at, ev.method),
+            )
+            assert cur.lastrowid is not None
+            chain.append(
+                conn, "deletion_change", cur.lastrowid, [cid, mid, "deleted_again", at, ev.method]
+            )
+            conn.execute(
+                "UPDATE posts SET deleted_at=? WHERE channel_id=? AND message_id=?", (at, cid, mid)
+            )
+            stats.deletions += 1
         return
     # The window: alive when last captured (a version or a sample) or when
     # the source last saw it, gone at ``at``.
@@ -492,6 +521,7 @@ class Writer:
         self._conn: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
+        self._identity: tuple[int, int] | None = None
 
     def set_rules(self, rules: Sequence[AlertRule]) -> None:
         """Replace the alert rules (config reload); batches from now on use them."""
@@ -526,6 +556,23 @@ class Writer:
     def _open(self) -> None:
         migrate(self.path)
         self._conn = connect(self.path, readonly=False)
+        self._identity = _file_identity(self.path)
+
+    def _check_identity(self) -> None:
+        """ArchiveGone when the archive file is no longer the one opened (a
+        deleted file stays writable through our descriptor, so SQLite would
+        go on committing into it and everything would be lost at exit)."""
+        now = _file_identity(self.path)
+        if now == self._identity:
+            return
+        what = "was deleted" if now is None else "was replaced by another file"
+        msg = (
+            f"archive {self.path} {what} while the daemon was writing to it; stopping so that"
+            " nothing more is written where nobody can read it. Restore the file (or move the"
+            " new one away) and start again"
+        )
+        _log.error(msg)
+        raise ArchiveGone(msg)
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -579,11 +626,24 @@ class Writer:
     def _commit(self, batch: Sequence[Event]) -> BatchStats:
         conn = self._conn
         assert conn is not None
+        self._check_identity()
         conn.execute("BEGIN IMMEDIATE")
         try:
             st = apply_events(conn, batch, self._rules)
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite has already rolled back after some errors (disk full):
+            # a second ROLLBACK would replace the cause with "no transaction".
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         return st
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of ``path``, None when it does not exist."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)

@@ -256,3 +256,9 @@ def test_bad_environment_variable_is_named_not_the_file(
     monkeypatch.delenv("TELEWATCH_DAEMON__POLL_INTERVAL")
     with pytest.raises(UserError, match=f"^{path}: storage.dbb: unknown key"):
         load_settings(_write(tmp_path, '[storage]\ndbb = "x"'))
+
+
+def test_an_empty_alert_keyword_is_rejected(tmp_path: Path) -> None:
+    """keywords = [""] would silently turn a rule into 'every post': it is an error."""
+    with pytest.raises(UserError, match=r"alerts\[0\]\.keywords: item 0 is empty; remove it"):
+        load_settings(_write(tmp_path, '[[alerts]]\nname = "x"\nkeywords = [" "]'))

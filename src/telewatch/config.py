@@ -343,6 +343,19 @@ class AlertSettings(_Strict):
             check_webhook_url(url.get_secret_value(), i)
         return v
 
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, v: list[str]) -> list[str]:
+        for i, k in enumerate(v):
+            if not k.strip():
+                # An empty keyword would be dropped, and a rule left without
+                # keywords matches every post: say so instead.
+                raise ValueError(
+                    f"item {i} is empty; remove it (a rule without keywords and regex"
+                    " matches every post)"
+                )
+        return v
+
     @field_validator("regex")
     @classmethod
     def _regex(cls, v: str | None) -> str | None:

@@ -276,3 +276,9 @@ def test_the_example_configs_commented_channels_are_valid_once_uncommented(
         "username:example_channel",
         "username:another_example",
     ]
+
+
+def test_an_empty_alert_keyword_is_rejected(tmp_path: Path) -> None:
+    """keywords = [""] would silently turn a rule into 'every post': it is an error."""
+    with pytest.raises(UserError, match=r"alerts\[0\]\.keywords: item 0 is empty; remove it"):
+        load_settings(_write(tmp_path, '[[alerts]]\nname = "x"\nkeywords = [" "]'))

@@ -588,15 +588,7 @@ class CsvStyle:
 # OWASP "CSV injection": a cell starting with one of these is a formula (or
 # becomes one) in Excel, LibreOffice and Google Sheets.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> Any:
-    """``value`` safe for a spreadsheet: a string starting with = + - @ tab
-    or CR gets a leading ``'`` (shown as text, never evaluated); other values
-    are unchanged. Numbers are never prefixed: they are not strings here."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+_FORMULA_CHARS = frozenset(_FORMULA_START)
 
 
 def _write_rows(
@@ -611,7 +603,12 @@ def _write_rows(
         writer.writeheader()
         for r in rows:
             if not st.raw:
-                r = {k: csv_cell(v) for k, v in r.items()}
+                # A string cell starting like a formula gets a leading ' (shown as
+                # text, never evaluated); numbers are never prefixed. In place:
+                # export_rows yields a fresh dict per post.
+                for k, v in r.items():
+                    if type(v) is str and v[:1] in _FORMULA_CHARS:
+                        r[k] = "'" + v
             if st.terminal:
                 r = {k: printable(v) if isinstance(v, str) else v for k, v in r.items()}
             writer.writerow(r)

@@ -16,7 +16,7 @@ from telewatch.store.queries import get_post, resolve_post_ref
 from telewatch.store.writer import apply_events
 
 
-@main.command("anchor")
+@main.command("anchor", short_help="Timestamp the chain head with RFC 3161 authorities.")
 @click.option(
     "--tsa",
     "tsas",
@@ -82,7 +82,7 @@ def anchor_cmd(app: AppContext, tsas: tuple[str, ...], as_json: bool) -> None:
         click.get_current_context().exit(1)
 
 
-@main.command("evidence")
+@main.command("evidence", short_help="Write a self-checking evidence bundle for posts.")
 @click.argument("post_refs", nargs=-1, required=True, metavar="CHANNEL/ID...")
 @click.option(
     "--output",

@@ -62,7 +62,9 @@ def _format_for(output: str, fmt: str | None) -> str:
     )
 
 
-@main.command("graph")
+@main.command(
+    "graph", short_help="Write the channel network (forwards, copies, mentions) for Gephi."
+)
 @click.option(
     "--format",
     "fmt",
@@ -124,11 +126,17 @@ def _alert_names(app: AppContext) -> list[str]:
     return [a.name for a in settings.alerts]
 
 
-@main.command("feed")
+@main.command("feed", short_help="Write an Atom feed of an alert rule, a search or a channel.")
 @click.argument("alert", required=False)
 @click.option("--search", "query", help="Feed of a full-text search instead of an alert rule.")
 @click.option("--channel", "channel_ref", help="Feed of one channel (@name, id or t.me link).")
-@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10000),
+    default=50,
+    show_default=True,
+    help="Entries in the feed, newest first.",
+)
 @click.option("-o", "--output", default="-", help="File to write (default: stdout).")
 @click.pass_obj
 def feed_cmd(

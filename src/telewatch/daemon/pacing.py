@@ -180,6 +180,7 @@ class Scheduler:
         self.flood_waits = 0
         self.flood_seconds = 0.0
         self._log: list[tuple[str, float]] = []
+        self._closed = False
 
     def preload(self, sent: Mapping[str, list[float]]) -> int:
         """Count requests a previous process sent (method → unix times) into
@@ -197,6 +198,8 @@ class Scheduler:
     async def reserve(self, method: str, priority: int = LIVE) -> None:
         """Take one slot of ``method``'s budget for a request sent outside
         ``call`` (Telethon's own update requests); it is logged like any."""
+        if self._closed:
+            return  # shutting down: never hold Telethon's update loop
         await self.budget(method).acquire(priority)
         self.requests += 1
         self._log.append((method, time.time()))
@@ -256,5 +259,6 @@ class Scheduler:
 
     def close(self) -> None:
         """Stop every budget's serving task."""
+        self._closed = True
         for b in self._budgets.values():
             b.close()

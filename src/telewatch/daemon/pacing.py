@@ -199,6 +199,7 @@ class Scheduler:
         """Told (method, until) whenever a FloodWait parks a method, so that
         every channel the park holds back can say so, not only the caller."""
         self._log: list[tuple[str, float]] = []
+        self._closed = False
 
     def preload(self, sent: Mapping[str, list[float]]) -> int:
         """Count requests a previous process sent (method → unix times) into
@@ -216,6 +217,8 @@ class Scheduler:
     async def reserve(self, method: str, priority: int = LIVE) -> None:
         """Take one slot of ``method``'s budget for a request sent outside
         ``call`` (Telethon's own update requests); it is logged like any."""
+        if self._closed:
+            return  # shutting down: never hold Telethon's update loop
         await self.budget(method).acquire(priority)
         self.requests += 1
         self._log.append((method, time.time()))
@@ -277,5 +280,6 @@ class Scheduler:
 
     def close(self) -> None:
         """Stop every budget's serving task."""
+        self._closed = True
         for b in self._budgets.values():
             b.close()

@@ -9,6 +9,12 @@ Order of operations matters: cut and wrap in logical order first (so that a
 preview keeps the *start* of a sentence, which for RTL text is on the right),
 then reorder each line. Letter shaping (joined Arabic forms) is left to the
 terminal: most do it, and pre-shaping would break those that do.
+
+Archived text is hostile: ``printable`` removes what a terminal would act on
+instead of drawing (C0/C1 control characters such as ESC, DEL) and the
+explicit bidi embeddings, overrides and isolates (U+202A–U+202E,
+U+2066–U+2069), which could make a line read differently from what was
+archived. Every function here that returns display text applies it.
 """
 
 from __future__ import annotations
@@ -23,6 +29,20 @@ from rich.cells import cell_len
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 _SPACES = re.compile(r"\s+")
 _STRONG = re.compile(r"[^\W\d_]")
+# C0 controls but tab and newline, DEL, C1 controls, and the explicit bidi formatting
+# characters (embeddings, overrides, isolates): a terminal acts on them instead of drawing.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (ESC, DEL, C1) and explicit bidi embeddings,
+    overrides and isolates; tabs become spaces. Safe to hand to a terminal."""
+    return _UNSAFE.sub("", text.replace("\t", " "))
+
+
+def has_unsafe(text: str) -> bool:
+    """True if ``printable`` would remove something from ``text``."""
+    return _UNSAFE.search(text) is not None
 
 
 def has_rtl(text: str) -> bool:
@@ -38,14 +58,18 @@ def is_rtl_paragraph(text: str) -> bool:
 
 
 def visual(line: str) -> str:
-    """One display line (no newlines) in visual order; LTR text is returned unchanged."""
+    """One display line (no newlines) in visual order, made ``printable``; LTR text is
+    otherwise returned unchanged."""
+    line = printable(line)
     if not has_rtl(line):
         return line
     return str(get_display(line))
 
 
 def truncate(text: str, width: int) -> str:
-    """``text`` cut (in logical order) to at most ``width`` terminal cells, with '…'."""
+    """``text`` made ``printable`` and cut (in logical order) to at most ``width`` terminal
+    cells, with '…'."""
+    text = printable(text)
     if cell_len(text) <= width:
         return text
     out = []
@@ -69,7 +93,7 @@ def wrapped(text: str, width: int) -> list[tuple[str, bool]]:
     """``text`` wrapped to ``width`` cells, each line in visual order, with a flag
     telling whether the line belongs to a right-to-left paragraph (right-align it)."""
     lines: list[tuple[str, bool]] = []
-    for paragraph in text.splitlines() or [""]:
+    for paragraph in printable(text).splitlines() or [""]:
         rtl = is_rtl_paragraph(paragraph)
         parts = textwrap.wrap(paragraph, width=max(width, 8)) or [""]
         lines.extend((visual(p), rtl) for p in parts)

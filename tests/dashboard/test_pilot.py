@@ -3,14 +3,19 @@ copying links, the stale-daemon banner, and live updates while a writer archives
 
 from __future__ import annotations
 
-from datetime import timedelta
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from telewatch.dashboard.app import make_app, screenshot_svg
+from textual.widgets import Static
+
+from telewatch.dashboard.app import DaemonLaunch, TelewatchApp, make_app, screenshot_svg
 from telewatch.dashboard.panels import AlertsPanel, ChannelsPanel, FeedPanel
 from telewatch.dashboard.rtl import visual
 from telewatch.dashboard.screens import HelpScreen, PostScreen, SearchScreen
-from telewatch.models import Post, PostDeleted, PostSeen
+from telewatch.models import DaemonHeartbeat, Post, PostDeleted, PostSeen
+from telewatch.store.db import migrate
 from telewatch.store.writer import Writer
 from tests.dashboard.helpers import fixed_app, until
 from tests.fixtures.dashboard import AR, EN, NOW, RU, RULES
@@ -212,3 +217,65 @@ async def test_an_import_while_the_dashboard_runs_shares_the_archive(
         import_paths(dash_archive, [export])
         assert import_journal_modes == ["wal"]
         await until(pilot, lambda: feed.row_count == before + 3)
+
+
+def _banner_text(app: TelewatchApp) -> str:
+    return str(app.query_one("#banner", Static).render())
+
+
+async def test_no_daemon_banner_without_a_launched_daemon(tmp_path: Path) -> None:
+    """`telewatch dash` on an archive no daemon ever wrote to says so and how to start one."""
+    db = tmp_path / "empty.db"
+    migrate(db)
+    app = make_app(db, live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.pause()
+        assert "no daemon has written to this archive yet" in _banner_text(app)
+        assert "telewatch run" in _banner_text(app)
+
+
+async def test_launched_daemon_is_starting_until_it_beats(tmp_path: Path) -> None:
+    """With a daemon launched beside it (the demo), the banner says "starting…" from the
+    first frame, then goes away at that daemon's first heartbeat."""
+    db = tmp_path / "archive.db"
+    migrate(db)
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        launch = DaemonLaunch(pid=proc.pid, running=lambda: proc.poll() is None)
+        app = make_app(db, live=True, poll_interval=0.1, status_interval=0.1, launch=launch)
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert "starting the daemon" in _banner_text(app)  # before any read
+            await until(pilot, lambda: app.loaded)
+            assert "starting the daemon" in _banner_text(app)
+            assert "no daemon" not in _banner_text(app)
+            now = datetime.now(UTC).replace(microsecond=0)
+            async with Writer(db) as writer:
+                await writer.put(DaemonHeartbeat(proc.pid, "0.1.0", now, now, ()))
+                await writer.flush()
+            banner = app.query_one("#banner", Static)
+            await until(pilot, lambda: not banner.has_class("starting"))
+            assert not banner.has_class("stale") and _banner_text(app) == ""
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+async def test_launched_daemon_that_exits_first_is_reported(tmp_path: Path) -> None:
+    """A launched daemon that exits before its first heartbeat: the banner says it exited
+    and where its log is, instead of "starting…" forever."""
+    db = tmp_path / "archive.db"
+    migrate(db)
+    proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    proc.wait()
+    launch = DaemonLaunch(
+        pid=proc.pid, running=lambda: proc.poll() is None, log=tmp_path / "daemon.log"
+    )
+    app = make_app(db, live=False, launch=launch)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.pause()
+        text = _banner_text(app)
+        assert f"the daemon (pid {proc.pid}) exited before writing" in text
+        assert str(tmp_path / "daemon.log") in text
+        assert app.query_one("#banner").has_class("stale")

@@ -74,8 +74,8 @@ DataTable:focus { border: round $success; }
 #search-status { height: 1; padding: 0 1; }
 #search-results { height: 1fr; }
 HelpScreen { align: center middle; }
-#help-body { width: auto; max-height: 100%; border: round $primary; padding: 0 2;
-             background: $surface; }
+#help-body { width: 96; max-width: 100%; height: auto; max-height: 100%;
+             border: round $primary; padding: 0 1; background: $surface; }
 #help-text { width: auto; height: auto; }
 """
 
@@ -131,7 +131,6 @@ class TelewatchApp(App[int]):
         Binding("question_mark", "help", "Keys"),
         Binding("slash", "search", "Search"),
         Binding("p", "toggle_follow", "Pause feed"),
-        Binding("tab", "app.focus_next", "Next panel"),
     ]
 
     def __init__(

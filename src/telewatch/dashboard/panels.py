@@ -60,10 +60,10 @@ KIND_MARK = {
     "delete": ("✖ deleted", "bad"),
 }
 
-# The alerts panel: at least this wide, a third of the terminal when there is room,
-# and never so wide that the channels panel drops below CHANNELS_ROOM cells.
+# The alerts panel is at least ALERTS_MIN wide and takes what the channels panel does
+# not need at its widest (CHANNELS_FULL: 28-cell names, one sparkline block per hour).
 ALERTS_MIN = 32
-CHANNELS_ROOM = 104
+CHANNELS_FULL = 97
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +205,10 @@ class Panel(DataTable[object]):
     Cells have no padding of their own; every column but the last is one cell wider than
     its content (the gap), and the first starts after one blank cell."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Open post")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open post"),
+        Binding("tab", "app.focus_next", "Next panel"),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=0)
@@ -348,7 +351,7 @@ class ChannelsPanel(Panel):
 
 def alerts_width(width: int) -> int:
     """The alerts panel's outer width at terminal ``width`` (see ALERTS_MIN)."""
-    return max(ALERTS_MIN, min(width // 3, width - CHANNELS_ROOM))
+    return max(ALERTS_MIN, width - CHANNELS_FULL)
 
 
 def feed_time(at: datetime, now: datetime) -> str:
@@ -498,9 +501,10 @@ class AlertsPanel(Panel):
     def columns_for(self, width: int) -> list[Column]:
         """Rule / hit (the rest), Hits, Last."""
         content = alerts_width(width) - 3 - 3  # border, gutter, leading blank, 2 gaps
+        hits = self.HITS_W if content < 40 else self.HITS_W + 6  # room for 3-digit counts
         return [
-            Column("rule", "Rule / hit", max(8, content - self.HITS_W - self.LAST_W)),
-            Column("n", "Hits", self.HITS_W),
+            Column("rule", "Rule / hit", max(8, content - hits - self.LAST_W)),
+            Column("n", "Hits", hits),
             Column("last", "Last", self.LAST_W),
         ]
 

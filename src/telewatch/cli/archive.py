@@ -27,6 +27,7 @@ from telewatch.store.queries import (
     export_rows,
     get_post,
     resolve_channel,
+    post_url,
     resolve_post_ref,
     search,
 )
@@ -66,7 +67,7 @@ def parse_when(value: str | None, *, end: bool = False) -> datetime | None:
 
 
 def _when(dt: datetime | None) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if dt else "-"
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if dt else "-"
 
 
 # --------------------------------------------------------------------------
@@ -263,6 +264,22 @@ def show_cmd(app: AppContext, post_ref: str, as_json: bool) -> None:
     _print_detail(detail)
 
 
+def _forward_origin(d: PostDetail) -> str:
+    """A forward's origin for people: an archived channel by title and @username with its
+    id (``مرصد الرافدين (@rafidain_watch, id 1500000101)``), else the name Telegram gave,
+    else the bare id."""
+    f = d.forward
+    assert f is not None
+    src = d.forward_channel
+    if src is not None and (src.title or src.username):
+        names = [n for n in (src.title, f"@{src.username}" if src.username else None) if n]
+        main, rest = names[0], names[1:]
+        return f"{main} ({', '.join([*rest, f'id {src.id}'])})"
+    if f.name:
+        return f.name + (f" (id {f.channel_id})" if f.channel_id else "")
+    return f"channel {f.channel_id} (not in the archive)" if f.channel_id else "?"
+
+
 def _print_detail(d: PostDetail) -> None:
     click.echo(
         click.style(f"{d.channel.label}/{d.message_id}", bold=True) + f"  {d.channel.title or ''}"
@@ -272,9 +289,12 @@ def _print_detail(d: PostDetail) -> None:
         click.echo(f"link       {d.url}")
     if d.forward:
         f = d.forward
-        origin = f.name or (str(f.channel_id) if f.channel_id else "?")
-        extra = f"/{f.message_id}" if f.message_id else ""
+        origin = _forward_origin(d)
+        extra = f" post {f.message_id}" if f.message_id else ""
         click.echo(f"forwarded  from {origin}{extra}" + (f" ({_when(f.date)})" if f.date else ""))
+        src = d.forward_channel
+        if src is not None and src.username and f.message_id:
+            click.echo(f"original   {post_url(src.username, f.message_id)}")
     if d.reply_to:
         click.echo(f"reply to   {d.reply_to}")
     if d.media:

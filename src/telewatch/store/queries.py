@@ -475,6 +475,7 @@ class PostDetail:
     versions: tuple[VersionRow, ...]
     deletion: DeletionRow | None
     engagement: tuple[EngagementRow, ...]
+    forward_channel: ChannelRow | None = None  # the forward's origin, when it is archived
 
 
 def decode_entities(data: str | None) -> tuple[Entity, ...]:
@@ -544,6 +545,12 @@ def get_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> Post
             message_id=r["fwd_message_id"],
             date=_dt(r["fwd_date"]),
         )
+    fwd_channel = None
+    if r["fwd_channel_id"] is not None:
+        frow = conn.execute(
+            "SELECT * FROM channels WHERE id = ?", (r["fwd_channel_id"],)
+        ).fetchone()
+        fwd_channel = channel_row(frow) if frow is not None else None
     return PostDetail(
         channel=channel,
         message_id=message_id,
@@ -564,6 +571,7 @@ def get_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> Post
         versions=versions,
         deletion=DeletionRow(parse_iso(d[0]), d[1]) if d else None,
         engagement=samples,
+        forward_channel=fwd_channel,
     )
 
 

@@ -26,8 +26,8 @@ from telewatch.store.queries import (
     PostDetail,
     export_rows,
     get_post,
-    resolve_channel,
     post_url,
+    resolve_channel,
     resolve_post_ref,
     search,
 )

@@ -279,3 +279,30 @@ async def test_launched_daemon_that_exits_first_is_reported(tmp_path: Path) -> N
         assert f"the daemon (pid {proc.pid}) exited before writing" in text
         assert str(tmp_path / "daemon.log") in text
         assert app.query_one("#banner").has_class("stale")
+
+
+async def test_control_and_bidi_override_characters_never_reach_the_screen(
+    dash_archive: Path,
+) -> None:
+    """Archived text with ESC sequences and a right-to-left override is shown without them,
+    in the feed and in the post detail (which says characters were removed)."""
+    hostile = "ok \x1b]0;pwned\x07 \x1b[31mred \u202eevil\u202c end"
+    async with Writer(dash_archive, rules=RULES) as writer:
+        await writer.put(PostSeen(Post(channel_id=EN, message_id=900, date=NOW, text=hostile), NOW))
+        await writer.flush()
+    app = fixed_app(dash_archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.pause()
+        screen_text = "".join(
+            s.text for strip in app.screen._compositor.render_strips() for s in strip
+        )
+        assert "ok ]0;pwned [31mred evil end" in screen_text
+        screen = PostScreen(EN, 900)
+        await app.push_screen(screen)
+        await until(pilot, lambda: screen.post is not None)
+        await pilot.pause()
+        detail = "".join(s.text for strip in app.screen._compositor.render_strips() for s in strip)
+        assert "control or bidi-override characters" in detail
+    for text in (screen_text, detail):
+        assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text

@@ -166,3 +166,14 @@ def test_demo_stops_its_daemon_on_sigterm(tmp_path: Path) -> None:
     else:
         os.kill(pid, signal.SIGKILL)
         raise AssertionError(f"the demo daemon (pid {pid}) was left running")
+
+
+def test_show_names_the_archived_origin_of_a_forward_and_says_utc(dash_archive: Path) -> None:
+    """`show` of a forward names its archived origin (title, @username, id) and links the
+    original post; every time it prints says UTC."""
+    r = CliRunner().invoke(main, ["--db", str(dash_archive), "show", "harbour_monitor/404"])
+    assert r.exit_code == 0, r.output
+    assert "forwarded  from مرصد الرافدين (@rafidain_watch, id 1500000101) post 103" in r.output
+    assert "original   https://t.me/rafidain_watch/103" in r.output
+    assert "published  2026-11-25 11:20:00 UTC" in r.output
+    assert "forwarded from 1500000101" not in r.output

@@ -1,5 +1,6 @@
 """End to end in a real terminal: `telewatch demo` (emulator + daemon + dashboard) in
-tmux at 120×40; the screen must show the channels, posts arriving, an edit and a
+tmux at 120×40; the first frames must say the daemon is starting (never that no daemon
+has written), then the screen must show the channels, posts arriving, an edit and a
 deletion within 60 s, and `q` must end everything with status 0."""
 
 from __future__ import annotations
@@ -48,6 +49,17 @@ def test_demo_in_tmux(tmp_path: Path) -> None:
     _tmux(socket, "new-session", "-d", "-s", "demo", "-x", "120", "-y", "40", command)
     try:
         started = time.monotonic()
+        # Every frame until the channels show: the dashboard knows the demo started the
+        # daemon, so it says "starting…" and never "no daemon has written".
+        frames: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            frames.append(_tmux(socket, "capture-pane", "-p", "-t", "demo"))
+            if "Вести Полесья" in frames[-1] and "Harbour Monitor" in frames[-1]:
+                break
+            time.sleep(0.1)
+        assert not [f for f in frames if "no daemon has written" in f], frames
+        assert any("starting the daemon" in f for f in frames), frames[-1]
         screen = _wait_for(socket, lambda s: "Вести Полесья" in s and "Harbour Monitor" in s, 30)
         assert visual("مرصد الرافدين") in screen
         assert visual("خبر فوری") in screen

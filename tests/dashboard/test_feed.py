@@ -49,7 +49,8 @@ def test_post_history_has_versions_deletion_and_forward(dash_archive: Path) -> N
     assert post is not None and [v.version_no for v in post.versions] == [1, 2]
     assert post.watched and post.url == "https://t.me/rafidain_watch/103"
     assert [e.views for e in post.engagement] == [120, 940, 2310]
-    assert fwd is not None and fwd.forward_from == "مرصد الرافدين" and fwd.forward_message_id == 103
+    assert fwd is not None and fwd.forward_from == "مرصد الرافدين (@rafidain_watch)"
+    assert fwd.forward_message_id == 103 and fwd.forward_url == "https://t.me/rafidain_watch/103"
     assert gone is not None and gone.deleted_at is not None and gone.deletion_method == "reconcile"
     assert missing is None
 
@@ -65,3 +66,15 @@ def test_alert_counters_and_hits(dash_archive: Path) -> None:
     assert (counters["watched-post"].total, counters["watched-post"].edit) == (1, 1)
     assert counters["port"].delete == 1
     assert hits[0].kind == "delete" and hits[0].channel == "Harbour Monitor"
+
+
+def test_feed_items_name_the_origin_of_a_forward(dash_archive: Path) -> None:
+    """A forwarded post's feed rows name the archived origin channel; other rows have none."""
+    conn = feed.open_reader(dash_archive)
+    try:
+        items, _ = feed.recent_activity(conn, limit=300)
+    finally:
+        conn.close()
+    origins = {(i.channel_id, i.message_id): i.forward_from for i in items}
+    assert origins[(EN, 404)] == "مرصد الرافدين"
+    assert origins[(EN, 402)] is None and origins[(AR, 103)] is None

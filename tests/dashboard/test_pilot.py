@@ -3,14 +3,19 @@ copying links, the stale-daemon banner, and live updates while a writer archives
 
 from __future__ import annotations
 
-from datetime import timedelta
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from telewatch.dashboard.app import make_app, screenshot_svg
+from textual.widgets import Static
+
+from telewatch.dashboard.app import DaemonLaunch, TelewatchApp, make_app, screenshot_svg
 from telewatch.dashboard.panels import AlertsPanel, ChannelsPanel, FeedPanel
 from telewatch.dashboard.rtl import visual
 from telewatch.dashboard.screens import HelpScreen, PostScreen, SearchScreen
-from telewatch.models import Post, PostDeleted, PostSeen
+from telewatch.models import DaemonHeartbeat, Post, PostDeleted, PostSeen
+from telewatch.store.db import migrate
 from telewatch.store.writer import Writer
 from tests.dashboard.helpers import fixed_app, until
 from tests.fixtures.dashboard import AR, EN, NOW, RU, RULES
@@ -73,15 +78,15 @@ async def test_panels_show_states_and_alert_counters(dash_archive: Path) -> None
         await until(pilot, lambda: app.loaded)
         channels = app.query_one(ChannelsPanel)
         states = {
-            str(channels.get_cell(r.key, "name")): str(channels.get_cell(r.key, "state"))
+            str(channels.get_cell(r.key, "name")).strip(): str(channels.get_cell(r.key, "state"))
             for r in app.channels
         }
         assert states["Вести Полесья"] == "backfilling"
         assert states["Harbour Monitor"] == "polling"
-        assert any(v == "flood-wait 95s" for v in states.values())
+        assert states[visual("خبر فوری")] == "flood-wait 1m35s"
         alerts = app.query_one(AlertsPanel)
-        assert str(alerts.get_cell("rule:watched-post", "n")) == "1 0/1/0"
-        assert str(alerts.get_cell("rule:port", "n")).startswith("7 ")
+        assert str(alerts.get_cell("rule:watched-post", "n")) == "1 ●0 ✎1 ✖0"
+        assert str(alerts.get_cell("rule:port", "n")) == "7 ●5 ✎1 ✖1"
 
 
 async def test_stale_heartbeat_banner(dash_archive: Path) -> None:
@@ -121,7 +126,8 @@ async def test_live_feed_follows_the_writer(dash_archive: Path) -> None:
         assert feed.selected_item().message_id == 402  # type: ignore[union-attr]
         # The post's earlier "new" row is struck through once it is deleted.
         first = next(k for k, i in feed.items.items() if i.message_id == 402 and i.kind == "new")
-        assert "strike" in str(feed.get_cell(first, "text").style)  # type: ignore[union-attr]
+        cell = feed.get_cell(first, "text")
+        assert any("strike" in str(span.style) for span in cell.spans)  # type: ignore[union-attr]
 
 
 async def test_mouse_click_opens_a_post(dash_archive: Path) -> None:
@@ -211,3 +217,92 @@ async def test_an_import_while_the_dashboard_runs_shares_the_archive(
         import_paths(dash_archive, [export])
         assert import_journal_modes == ["wal"]
         await until(pilot, lambda: feed.row_count == before + 3)
+
+
+def _banner_text(app: TelewatchApp) -> str:
+    return str(app.query_one("#banner", Static).render())
+
+
+async def test_no_daemon_banner_without_a_launched_daemon(tmp_path: Path) -> None:
+    """`telewatch dash` on an archive no daemon ever wrote to says so and how to start one."""
+    db = tmp_path / "empty.db"
+    migrate(db)
+    app = make_app(db, live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.pause()
+        assert "no daemon has written to this archive yet" in _banner_text(app)
+        assert "telewatch run" in _banner_text(app)
+
+
+async def test_launched_daemon_is_starting_until_it_beats(tmp_path: Path) -> None:
+    """With a daemon launched beside it (the demo), the banner says "starting…" from the
+    first frame, then goes away at that daemon's first heartbeat."""
+    db = tmp_path / "archive.db"
+    migrate(db)
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        launch = DaemonLaunch(pid=proc.pid, running=lambda: proc.poll() is None)
+        app = make_app(db, live=True, poll_interval=0.1, status_interval=0.1, launch=launch)
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert "starting the daemon" in _banner_text(app)  # before any read
+            await until(pilot, lambda: app.loaded)
+            assert "starting the daemon" in _banner_text(app)
+            assert "no daemon" not in _banner_text(app)
+            now = datetime.now(UTC).replace(microsecond=0)
+            async with Writer(db) as writer:
+                await writer.put(DaemonHeartbeat(proc.pid, "0.1.0", now, now, ()))
+                await writer.flush()
+            banner = app.query_one("#banner", Static)
+            await until(pilot, lambda: not banner.has_class("starting"))
+            assert not banner.has_class("stale") and _banner_text(app) == ""
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+async def test_launched_daemon_that_exits_first_is_reported(tmp_path: Path) -> None:
+    """A launched daemon that exits before its first heartbeat: the banner says it exited
+    and where its log is, instead of "starting…" forever."""
+    db = tmp_path / "archive.db"
+    migrate(db)
+    proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    proc.wait()
+    launch = DaemonLaunch(
+        pid=proc.pid, running=lambda: proc.poll() is None, log=tmp_path / "daemon.log"
+    )
+    app = make_app(db, live=False, launch=launch)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.pause()
+        text = _banner_text(app)
+        assert f"the daemon (pid {proc.pid}) exited before writing" in text
+        assert str(tmp_path / "daemon.log") in text
+        assert app.query_one("#banner").has_class("stale")
+
+
+async def test_control_and_bidi_override_characters_never_reach_the_screen(
+    dash_archive: Path,
+) -> None:
+    """Archived text with ESC sequences and a right-to-left override is shown as visible
+    symbols (text.printable), never obeyed, in the feed and in the post detail (which says so)."""
+    hostile = "ok \x1b]0;pwned\x07 \x1b[31mred \u202eevil\u202c end"
+    async with Writer(dash_archive, rules=RULES) as writer:
+        await writer.put(PostSeen(Post(channel_id=EN, message_id=900, date=NOW, text=hostile), NOW))
+        await writer.flush()
+    app = fixed_app(dash_archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.pause()
+        screen_text = "".join(
+            s.text for strip in app.screen._compositor.render_strips() for s in strip
+        )
+        assert "ok ␛]0;pwned␇ ␛[31mred <U+202E>evil<U+202C> end" in screen_text
+        screen = PostScreen(EN, 900)
+        await app.push_screen(screen)
+        await until(pilot, lambda: screen.post is not None)
+        await pilot.pause()
+        detail = "".join(s.text for strip in app.screen._compositor.render_strips() for s in strip)
+        assert "control or bidi-override characters" in detail
+    for text in (screen_text, detail):
+        assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text

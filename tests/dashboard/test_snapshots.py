@@ -1,5 +1,6 @@
 """Snapshot tests (pytest-textual-snapshot) of the dashboard's screens on the fixed
-archive. Update after a deliberate change with ``pytest --snapshot-update``."""
+archive. Update after a deliberate change with ``pytest --snapshot-update``, then look
+at the SVGs (tests/dashboard/__snapshots__/)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from telewatch.dashboard.app import TelewatchApp
 from telewatch.dashboard.screens import PostScreen, SearchScreen
 from tests.dashboard.helpers import fixed_app, until
-from tests.fixtures.dashboard import AR, FA, RU
+from tests.fixtures.dashboard import AR, EN, FA, RU
 
 SIZE = (120, 40)
 Snap = Callable[..., bool]
@@ -71,3 +73,52 @@ async def _search(pilot: Pilot[Any]) -> None:
 def test_search_results(snap_compare: Snap, dash_archive: Path) -> None:
     """Typing a query shows matching posts as you type, deleted ones struck through."""
     assert snap_compare(fixed_app(dash_archive), terminal_size=SIZE, run_before=_search)
+
+
+@pytest.mark.parametrize(
+    "size", [(100, 30), (120, 40), (160, 40)], ids=["100x30", "120x40", "160x40"]
+)
+def test_main_screen_fits(snap_compare: Snap, crowded_archive: Path, size: tuple[int, int]) -> None:
+    """At 100, 120 and 160 columns every column of every panel fits (Err included, no
+    horizontal scrollbar) with an hour-long flood-wait countdown, long Russian and
+    Arabic titles, a three-digit error count and a long rule name."""
+    assert snap_compare(fixed_app(crowded_archive), terminal_size=size, run_before=_loaded)
+
+
+def _light(then: Callable[[Pilot[Any]], Any] | None = None) -> Callable[[Pilot[Any]], Any]:
+    async def run(pilot: Pilot[Any]) -> None:
+        pilot.app.theme = "textual-light"
+        await (then or _loaded)(pilot)
+        await pilot.pause()
+
+    return run
+
+
+def test_main_screen_light_theme(snap_compare: Snap, crowded_archive: Path) -> None:
+    """On a light theme (textual-light) the states, marks and counters use the theme's
+    text colours, which read on white."""
+    assert snap_compare(fixed_app(crowded_archive), terminal_size=SIZE, run_before=_light())
+
+
+def test_post_detail_light_theme(snap_compare: Snap, dash_archive: Path) -> None:
+    """The post detail (word diff with [-removed-] and {+added+} markers) on a light theme."""
+    assert snap_compare(
+        fixed_app(dash_archive), terminal_size=SIZE, run_before=_light(_open_post(RU, 302))
+    )
+
+
+def test_post_detail_forward(snap_compare: Snap, dash_archive: Path) -> None:
+    """A forward names its origin channel by title and @username, with the original link."""
+    assert snap_compare(fixed_app(dash_archive), terminal_size=SIZE, run_before=_open_post(EN, 404))
+
+
+async def _help(pilot: Pilot[Any]) -> None:
+    await _loaded(pilot)
+    await pilot.press("question_mark")
+    await pilot.pause()
+
+
+def test_help_screen(snap_compare: Snap, dash_archive: Path) -> None:
+    """`?` shows a titled box with every key, how to read the screen, and "escape closes",
+    readable at 100×30."""
+    assert snap_compare(fixed_app(dash_archive), terminal_size=(100, 30), run_before=_help)

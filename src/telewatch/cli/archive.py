@@ -30,6 +30,7 @@ from telewatch.store.queries import (
     export_rows,
     get_post,
     list_channels,
+    post_url,
     resolve_channel,
     resolve_post_ref,
     search,
@@ -93,7 +94,7 @@ def _window(since: str | None, until: str | None) -> tuple[datetime | None, date
 
 
 def _when(dt: datetime | None) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if dt else "-"
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if dt else "-"
 
 
 # --------------------------------------------------------------------------
@@ -376,6 +377,22 @@ def _print_raw(conn: Any, cid: int, mid: int, label: str, as_json: bool) -> None
         click.echo(printable(str(o["decoded"])))
 
 
+def _forward_origin(d: PostDetail) -> str:
+    """A forward's origin for people: an archived channel by title and @username with its
+    id (``مرصد الرافدين (@rafidain_watch, id 1500000101)``), else the name Telegram gave,
+    else the bare id."""
+    f = d.forward
+    assert f is not None
+    src = d.forward_channel
+    if src is not None and (src.title or src.username):
+        names = [n for n in (src.title, f"@{src.username}" if src.username else None) if n]
+        main, rest = names[0], names[1:]
+        return f"{main} ({', '.join([*rest, f'id {src.id}'])})"
+    if f.name:
+        return f.name + (f" (id {f.channel_id})" if f.channel_id else "")
+    return f"channel {f.channel_id} (not in the archive)" if f.channel_id else "?"
+
+
 def _print_detail(d: PostDetail) -> None:
     # Every field below may come from a hostile channel or export: each line
     # goes through printable() before it reaches the terminal.
@@ -388,11 +405,14 @@ def _print_detail(d: PostDetail) -> None:
         click.echo(_line(f"link       {d.url}"))
     if d.forward:
         f = d.forward
-        origin = f.name or (str(f.channel_id) if f.channel_id else "?")
-        extra = f"/{f.message_id}" if f.message_id else ""
+        origin = _forward_origin(d)
+        extra = f" post {f.message_id}" if f.message_id else ""
         click.echo(
             _line(f"forwarded  from {origin}{extra}" + (f" ({_when(f.date)})" if f.date else ""))
         )
+        src = d.forward_channel
+        if src is not None and src.username and f.message_id:
+            click.echo(_line(f"original   {post_url(src.username, f.message_id)}"))
     if d.reply_to:
         click.echo(f"reply to   {d.reply_to}")
     if d.media:

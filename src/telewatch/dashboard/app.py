@@ -5,6 +5,12 @@ worker to poll the archive (its own read-only connection, cheap cursor
 queries from ``store.feed``); the worker reports back with past-tense
 messages (``ActivityArrived``, ``StatusRefreshed``), which the UI renders.
 Start-up does no query at all before the first frame.
+
+The banner (one line under the header) says when the archive is not being
+updated: no daemon ever wrote to it, the daemon stopped, or its heartbeat is
+stale. A launcher that has just started a daemon (``telewatch demo``) passes
+``DaemonLaunch``: until that daemon's first heartbeat the banner says it is
+starting, and says so honestly if the process exits first.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.message import Message
+from textual.theme import Theme
 from textual.widgets import DataTable, Footer, Header, Static
 
-from telewatch.dashboard.panels import AlertsPanel, ChannelsPanel, FeedPanel
+from telewatch.dashboard.panels import AlertsPanel, ChannelsPanel, FeedPanel, alerts_width
 from telewatch.dashboard.screens import HelpScreen, PostScreen, SearchScreen
 from telewatch.models import UserError
 from telewatch.store.db import hold_open
@@ -51,9 +59,13 @@ CSS = """
 Screen { layout: vertical; }
 #banner { display: none; height: 1; background: $error; color: $text; text-style: bold; padding: 0 1; }
 #banner.stale { display: block; }
+#banner.starting { display: block; background: $warning; }
 #top { height: 14; }
-ChannelsPanel { width: 2fr; border: round $primary; }
-AlertsPanel { width: 1fr; border: round $secondary; }
+ChannelsPanel, AlertsPanel, FeedPanel {
+    scrollbar-gutter: stable; scrollbar-size-vertical: 1; overflow-x: hidden;
+}
+ChannelsPanel { width: 1fr; height: 100%; border: round $primary; }
+AlertsPanel { width: 32; height: 100%; border: round $secondary; }
 FeedPanel { height: 1fr; border: round $accent; }
 DataTable:focus { border: round $success; }
 #post-scroll { padding: 0 1; }
@@ -62,8 +74,26 @@ DataTable:focus { border: round $success; }
 #search-status { height: 1; padding: 0 1; }
 #search-results { height: 1fr; }
 HelpScreen { align: center middle; }
-#help-body { width: auto; height: auto; border: round $primary; padding: 1 2; background: $surface; }
+#help-body { width: 96; max-width: 100%; height: auto; max-height: 100%;
+             border: round $primary; padding: 0 1; background: $surface; }
+#help-text { width: auto; height: auto; }
 """
+
+
+@dataclass(frozen=True)
+class DaemonLaunch:
+    """A daemon the caller has just started for this archive (``telewatch demo`` does):
+    its pid, a check that the process still runs, and where it logs."""
+
+    pid: int
+    running: Callable[[], bool]
+    log: Path | None = None
+    started_at: datetime | None = None
+
+
+STARTING_PATIENCE = 60.0
+"""Seconds a launched daemon may take to write its first heartbeat before the banner
+stops saying "starting" and says it has not written yet."""
 
 
 @dataclass
@@ -112,8 +142,10 @@ class TelewatchApp(App[int]):
         clock: Clock | None = None,
         live: bool = True,
         title: str | None = None,
+        launch: DaemonLaunch | None = None,
     ) -> None:
         super().__init__()
+        self.launch = launch
         self.db_path = db_path
         self.poll_interval = poll_interval
         self.status_interval = status_interval
@@ -128,7 +160,8 @@ class TelewatchApp(App[int]):
         self._poll_lock = threading.Lock()
         self._status_lock = threading.Lock()
         self._presence: sqlite3.Connection | None = None
-        self.sub_title = title or str(db_path)
+        self.archive_name = title or str(db_path)
+        self.sub_title = self.archive_name
 
     @contextmanager
     def reader(self) -> Iterator[sqlite3.Connection]:
@@ -141,7 +174,8 @@ class TelewatchApp(App[int]):
 
     def compose(self) -> ComposeResult:
         """Banner, channels + alerts, live feed, key footer."""
-        yield Header(show_clock=self.live)
+        # No local-time clock: every time on screen is UTC, and the sub-title says the time.
+        yield Header()
         yield Static("", id="banner")
         with Vertical():
             with Horizontal(id="top"):
@@ -163,6 +197,10 @@ class TelewatchApp(App[int]):
             except (sqlite3.Error, UserError):
                 self._presence = None  # polls will say what is wrong
         self.query_one(FeedPanel).focus()
+        self._layout()
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self._clock_title(self.clock())
+        self._banner(self.clock())  # "starting…" from the first frame when a daemon was launched
         self.poll_activity()
         self.refresh_status()
         if self.live:
@@ -223,7 +261,7 @@ class TelewatchApp(App[int]):
         """Append the changes to the feed."""
         self.polls += 1
         if message.items:
-            self.query_one(FeedPanel).add_items(message.items)
+            self.query_one(FeedPanel).add_items(message.items, self.clock())
 
     def on_read_failed(self, message: ReadFailed) -> None:
         """Show the error in the banner until a read succeeds again."""
@@ -243,12 +281,37 @@ class TelewatchApp(App[int]):
         self.query_one(AlertsPanel).show(message.counters, message.hits, now)
         self._banner(now)
 
+    def _launch_banner(self, now: datetime) -> str | None:
+        """While the launched daemon has not beaten yet: what to say about it, or None
+        when there is no launched daemon or it has written its first heartbeat."""
+        launch = self.launch
+        hb = self.heartbeat_row
+        if launch is None or (hb is not None and hb.pid == launch.pid):
+            return None
+        log = f" — see {launch.log}" if launch.log is not None else ""
+        if not launch.running():
+            return f"⚠ the daemon (pid {launch.pid}) exited before writing to the archive{log}"
+        waited = (now - launch.started_at).total_seconds() if launch.started_at else 0.0
+        if waited > STARTING_PATIENCE:
+            return (
+                f"⚠ the daemon (pid {launch.pid}) started {int(waited)}s ago and has not "
+                f"written to the archive yet{log}"
+            )
+        return f"⏳ starting the daemon (pid {launch.pid})… channels appear as it reports them"
+
     def _banner(self, now: datetime) -> None:
         if self.read_error is not None:
             return  # the read error stays up until a refresh succeeds
         banner = self.query_one("#banner", Static)
         hb = self.heartbeat_row
-        if hb is None:
+        launched = self._launch_banner(now)
+        if launched is None and self.status_refreshes == 0:
+            return  # nothing read yet: no heartbeat is not yet "no daemon"
+        banner.set_class(launched is not None and launched.startswith("⏳"), "starting")
+        if launched is not None:
+            banner.update(launched)
+            banner.set_class(not launched.startswith("⏳"), "stale")
+        elif hb is None:
             banner.update("⚠ no daemon has written to this archive yet — start `telewatch run`")
             banner.add_class("stale")
         elif hb.stopped:
@@ -274,6 +337,23 @@ class TelewatchApp(App[int]):
         if self.channels:
             self.query_one(ChannelsPanel).show(self.channels, now)
         self._banner(now)
+        self._clock_title(now)
+
+    def _clock_title(self, now: datetime) -> None:
+        self.sub_title = f"{self.archive_name} · {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+    def on_resize(self, event: Resize) -> None:
+        """Size the panels' columns for the new terminal width."""
+        self._layout()
+
+    def _layout(self) -> None:
+        self.query_one(AlertsPanel).styles.width = alerts_width(self.size.width)
+        for panel in (ChannelsPanel, AlertsPanel, FeedPanel):
+            self.query_one(panel).relayout()
+
+    def _theme_changed(self, theme: Theme) -> None:
+        # Cell colours come from the theme (panels.Palette): redraw them in the new one.
+        self._layout()
 
     @property
     def loaded(self) -> bool:
@@ -315,12 +395,14 @@ def make_app(
     clock: Clock | None = None,
     live: bool = True,
     title: str | None = None,
+    launch: DaemonLaunch | None = None,
 ) -> TelewatchApp:
     """Build the dashboard for the archive at ``db_path``.
 
     ``clock`` fixes "now" (snapshot tests); ``live=False`` reads once and never
-    polls again (deterministic screenshots). Raises UserError when there is no
-    archive at ``db_path``."""
+    polls again (deterministic screenshots); ``launch`` names a daemon the caller has
+    just started (the banner says "starting…" until it writes). Raises UserError when
+    there is no archive at ``db_path``."""
     open_reader(db_path).close()  # raises the UserError naming a missing or foreign archive
     return TelewatchApp(
         db_path,
@@ -329,6 +411,7 @@ def make_app(
         clock=clock,
         live=live,
         title=title,
+        launch=launch,
     )
 
 

@@ -9,6 +9,12 @@ Order of operations matters: cut and wrap in logical order first (so that a
 preview keeps the *start* of a sentence, which for RTL text is on the right),
 then reorder each line. Letter shaping (joined Arabic forms) is left to the
 terminal: most do it, and pre-shaping would break those that do.
+
+Archived text is hostile: ``text.printable`` shows visibly what a terminal
+would act on instead of drawing (C0/C1 control characters such as ESC, DEL) and the
+explicit bidi embeddings, overrides and isolates (U+202A–U+202E,
+U+2066–U+2069), which could make a line read differently from what was
+archived. Every function here that returns display text applies it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,14 @@ from telewatch.text import printable
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 _SPACES = re.compile(r"\s+")
 _STRONG = re.compile(r"[^\W\d_]")
+# C0 controls but tab and newline, DEL, C1 controls, and the explicit bidi formatting
+# characters (embeddings, overrides, isolates): a terminal acts on them instead of drawing.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def has_unsafe(text: str) -> bool:
+    """True if ``text`` holds characters a terminal would act on (``printable`` shows them)."""
+    return _UNSAFE.search(text) is not None
 
 
 def has_rtl(text: str) -> bool:
@@ -40,14 +54,18 @@ def is_rtl_paragraph(text: str) -> bool:
 
 
 def visual(line: str) -> str:
-    """One display line (no newlines) in visual order; LTR text is returned unchanged."""
+    """One display line (no newlines) in visual order, made ``printable``; LTR text is
+    otherwise returned unchanged."""
+    line = printable(line)
     if not has_rtl(line):
         return line
     return str(get_display(line))
 
 
 def truncate(text: str, width: int) -> str:
-    """``text`` cut (in logical order) to at most ``width`` terminal cells, with '…'."""
+    """``text`` made ``printable`` and cut (in logical order) to at most ``width`` terminal
+    cells, with '…'."""
+    text = printable(text)
     if cell_len(text) <= width:
         return text
     out = []

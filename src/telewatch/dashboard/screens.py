@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import Group, RenderableType
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -20,10 +21,12 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from telewatch.dashboard.rtl import has_rtl, preview, truncate, wrapped
+from telewatch.dashboard.panels import Palette
+from telewatch.dashboard.rtl import has_rtl, has_unsafe, preview, truncate, wrapped
 from telewatch.models import UserError
 from telewatch.store.feed import PostHistory, parse_iso, post_history
 from telewatch.store.queries import SearchHit, resolve_channel, search
+from telewatch.text import printable
 
 if TYPE_CHECKING:
     from telewatch.dashboard.app import TelewatchApp
@@ -31,20 +34,76 @@ if TYPE_CHECKING:
 _WORDS = re.compile(r"\S+|\s+")
 
 
-def word_diff(old: str, new: str) -> Text:
-    """``new`` with the words removed since ``old`` struck in red and the added ones green."""
-    a = _WORDS.findall(old)
-    b = _WORDS.findall(new)
+def word_diff(old: str, new: str, palette: Palette | None = None) -> Text:
+    """``new`` with the words removed since ``old`` as ``[-removed-]`` (struck, error
+    colour) and the added ones as ``{+added+}`` (bold, success colour): the markers make
+    the diff read without colour. Both texts are made ``printable`` first."""
+    a = _WORDS.findall(printable(old))
+    b = _WORDS.findall(printable(new))
+    removed = Style(strike=True) + (palette.bad if palette else Style(color="red"))
+    added = Style(bold=True) + (palette.ok if palette else Style(color="green"))
     out = Text()
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if op == "equal":
             out.append("".join(a[i1:i2]))
             continue
         if op in ("delete", "replace"):
-            out.append("".join(a[i1:i2]), style="strike red")
+            out.append(_marked("[-", a[i1:i2], "-]"), style=removed)
         if op in ("insert", "replace"):
-            out.append("".join(b[j1:j2]), style="bold green")
+            out.append(_marked("{+", b[j1:j2], "+}"), style=added)
     return out
+
+
+def _marked(opening: str, words: list[str], closing: str) -> str:
+    # Keep the spaces around a changed run outside its markers: "a [-b-] c", not "a[- b -]c".
+    run = "".join(words)
+    core = run.strip()
+    if not core:
+        return run
+    lead = run[: len(run) - len(run.lstrip())]
+    trail = run[len(run.rstrip()) :]
+    return f"{lead}{opening}{core}{closing}{trail}"
+
+
+def media_summary(media: dict[str, object]) -> str:
+    """A readable media line: ``photo 1280×720, 179 KB``, ``video 0:42, 1920×1080,
+    12.3 MB (video/mp4)``, ``document "report.pdf", 245 KB (application/pdf)``."""
+    kind = str(media.get("kind") or "media")
+    parts: list[str] = []
+    name = media.get("file_name")
+    if name:
+        parts.append(f'"{preview(str(name), 40)}"')
+    duration = media.get("duration")
+    if isinstance(duration, int | float) and duration > 0:
+        minutes, seconds = divmod(round(duration), 60)
+        hours, minutes = divmod(minutes, 60)
+        parts.append(
+            f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+        )
+    width, height = media.get("width"), media.get("height")
+    if isinstance(width, int) and isinstance(height, int) and width and height:
+        parts.append(f"{width}×{height}")
+    size = media.get("size")
+    if isinstance(size, int) and size > 0:
+        parts.append(file_size(size))
+    line = kind + (" " + ", ".join(parts) if parts else "")
+    mime = media.get("mime")
+    default_mime = {"photo": "image/jpeg"}.get(kind)
+    if mime and mime != default_mime:
+        line += f" ({preview(str(mime), 40)})"
+    return line
+
+
+def file_size(n: int) -> str:
+    """Bytes for people: ``812 B``, ``179 KB``, ``12.3 MB``, ``1.4 GB`` (powers of 1024)."""
+    if n < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KB", "MB", "GB", "TB"):
+        value /= 1024
+        if value < 1024 or unit == "TB":
+            break
+    return f"{value:.0f} {unit}" if unit == "KB" or value >= 100 else f"{value:.1f} {unit}"
 
 
 def _when(dt: datetime | None) -> str:
@@ -61,48 +120,59 @@ def _body(text: str, width: int) -> Text:
     return out
 
 
-def render_history(post: PostHistory, width: int) -> RenderableType:
+def render_history(post: PostHistory, width: int, palette: Palette | None = None) -> RenderableType:
     """The whole post detail: header, every version (diffed against the previous), deletion,
-    forward origin, media and engagement history."""
+    forward origin, media and engagement history. Every archived string is made
+    ``printable``; colours come from ``palette`` (the theme's), plain without one."""
+    pal = palette or Palette.plain()
     parts: list[RenderableType] = []
     head = Text()
     head.append(preview(post.channel, 40), style="bold")
-    head.append(f"  #{post.message_id}", style="dim")
+    head.append(f"  #{post.message_id}", style=pal.muted)
     head.append(f"  posted {_when(post.posted_at)}")
     if post.lang:
-        head.append(f"  lang {post.lang}", style="dim")
+        head.append(f"  lang {printable(post.lang)}", style=pal.muted)
     head.append("\n")
-    head.append(post.url, style="underline cyan")
+    head.append(printable(post.url), style=pal.info + Style(underline=True))
     if post.watched:
-        head.append("  ★ watched as evidence", style="bold magenta")
+        head.append("  ★ watched as evidence", style=pal.rule)
     parts.append(head)
     if post.deleted_at is not None:
         parts.append(
             Text(
                 f"✖ DELETED — detected {_when(post.deleted_at)}"
-                + (f" by {post.deletion_method}" if post.deletion_method else ""),
-                style="bold red",
+                + (f" by {printable(post.deletion_method)}" if post.deletion_method else ""),
+                style=pal.bad,
             )
         )
     else:
-        parts.append(Text("present on Telegram at the last check", style="green"))
+        parts.append(Text("present on Telegram at the last check", style=pal.ok))
     if post.forward_from:
-        fwd = Text(f"↪ forwarded from {post.forward_from}", style="yellow")
+        fwd = Text(f"↪ forwarded from {preview(post.forward_from, 60)}", style=pal.accent)
         if post.forward_message_id:
             fwd.append(f" #{post.forward_message_id}")
         if post.forward_date:
             fwd.append(f" (originally {_when(post.forward_date)})")
+        if post.forward_url:
+            fwd.append(f"  {printable(post.forward_url)}", style=pal.info)
         parts.append(fwd)
     if post.media:
-        summary = ", ".join(f"{k}={v}" for k, v in post.media.items() if v not in (None, ""))
-        parts.append(Text(f"media: {summary}", style="blue"))
+        parts.append(Text(f"media: {media_summary(post.media)}", style=pal.info))
+    if any(has_unsafe(v.text) for v in post.versions) or has_unsafe(post.channel):
+        parts.append(
+            Text(
+                "⚠ the archived text holds control or bidi-override characters; they are "
+                "shown as symbols (␛, <U+202E>), not obeyed (telewatch show --json has the exact text)",
+                style=pal.warn,
+            )
+        )
     parts.append(Text(f"{len(post.versions)} version(s)", style="bold underline"))
     previous: str | None = None
     for v in post.versions:
-        title = Text(f"v{v.version_no}", style="bold yellow" if v.version_no > 1 else "bold")
-        title.append(f"  captured {_when(v.captured_at)} ({v.source})", style="dim")
+        title = Text(f"v{v.version_no}", style=pal.warn if v.version_no > 1 else "bold")
+        title.append(f"  captured {_when(v.captured_at)} ({printable(v.source)})", style=pal.muted)
         if v.edit_date:
-            title.append(f"  edited {_when(v.edit_date)}", style="yellow")
+            title.append(f"  edited {_when(v.edit_date)}", style=pal.warn)
         parts.append(title)
         if previous is None or has_rtl(v.text) or has_rtl(previous):
             # A word diff interleaves words; in RTL text that would be reordered line by
@@ -111,14 +181,16 @@ def render_history(post: PostHistory, width: int) -> RenderableType:
             if previous is not None:
                 removed = set(previous.split()) - set(v.text.split())
                 added = set(v.text.split()) - set(previous.split())
-                change = Text("  changes: ", style="dim")
+                change = Text("  changes:", style=pal.muted)
                 for w in sorted(removed):
-                    change.append(preview(w, 40) + " ", style="strike red")
+                    change.append(" ")
+                    change.append("−" + preview(w, 40), style=Style(strike=True) + pal.bad)
                 for w in sorted(added):
-                    change.append(preview(w, 40) + " ", style="bold green")
+                    change.append(" ")
+                    change.append("+" + preview(w, 40), style=Style(bold=True) + pal.ok)
                 parts.append(change)
         else:
-            parts.append(word_diff(previous, v.text))
+            parts.append(word_diff(previous, v.text, pal))
         previous = v.text
     if post.engagement:
         table = Table(title="engagement", title_justify="left", expand=False, box=None)
@@ -130,7 +202,7 @@ def render_history(post: PostHistory, width: int) -> RenderableType:
                 "" if e.views is None else str(e.views),
                 "" if e.forwards is None else str(e.forwards),
                 "" if e.replies is None else str(e.replies),
-                " ".join(f"{k}{n}" for k, n in e.reactions.items()),
+                printable(" ".join(f"{k}{n}" for k, n in e.reactions.items())),
             )
         parts.append(table)
     return Group(*(p for part in parts for p in (part, Text(""))))
@@ -158,6 +230,7 @@ class PostScreen(Screen[None]):
         self.channel_id = channel_id
         self.message_id = message_id
         self.post: PostHistory | None = None
+        self.error: str | None = None
 
     def compose(self) -> ComposeResult:
         """A scrolling body and the footer."""
@@ -167,7 +240,8 @@ class PostScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Read the post in a worker."""
+        """Read the post in a worker; redraw it in a new theme's colours."""
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._show_post())
         self.action_reload()
 
     def action_reload(self) -> None:
@@ -188,16 +262,23 @@ class PostScreen(Screen[None]):
     def on_post_loaded(self, message: PostLoaded) -> None:
         """Show the post."""
         self.post = message.post
+        self.error = message.error
+        self._show_post()
+
+    def _show_post(self) -> None:
         body = self.query_one("#post-body", Static)
-        if message.error is not None:
-            body.update(Text(f"cannot read the archive: {message.error} (r retries)", style="red"))
+        palette = Palette.of(self.app)
+        if self.error is not None:
+            body.update(
+                Text(f"cannot read the archive: {self.error} (r retries)", style=palette.bad)
+            )
             return
-        if message.post is None:
+        if self.post is None:
             body.update(Text(f"post {self.channel_id}/{self.message_id} is not in the archive"))
             return
-        self.sub_title = message.post.url
+        self.sub_title = printable(self.post.url)
         width = max(30, self.size.width - 4)
-        body.update(render_history(message.post, width))
+        body.update(render_history(self.post, width, palette))
 
     def action_copy_link(self) -> None:
         """Copy the post's t.me link to the clipboard."""
@@ -240,8 +321,14 @@ class SearchScreen(Screen[None]):
     def on_mount(self) -> None:
         """Columns, and the cursor in the query box."""
         table = self.query_one("#search-results", DataTable)
-        for label in ("Date", "Channel", "Post", "State", "Match"):
-            table.add_column(label, key=label.lower())
+        for label, key in (
+            ("Date (UTC)", "date"),
+            ("Channel", "channel"),
+            ("Post", "post"),
+            ("State", "state"),
+            ("Match", "match"),
+        ):
+            table.add_column(label, key=key)
         self.query_one("#search-query", Input).focus()
         self.hits: dict[str, SearchHit] = {}
         self.finished_query: str | None = None
@@ -297,26 +384,30 @@ class SearchScreen(Screen[None]):
         table = self.query_one("#search-results", DataTable)
         table.clear()
         self.hits = {}
+        palette = Palette.of(self.app)
         if message.error:
-            status.update(Text(message.error, style="bold red"))
+            status.update(Text(printable(message.error), style=palette.bad))
             return
         status.update(
-            Text(f"{len(message.hits)} result(s) for {message.query!r}", style="dim")
+            Text(
+                f"{len(message.hits)} result(s) for {printable(message.query)!r} (times in UTC)",
+                style=palette.muted,
+            )
             if message.query
             else ""
         )
         for i, hit in enumerate(message.hits):
             key = f"hit:{i}"
             self.hits[key] = hit
-            mark = Text("✖ deleted", style="bold red") if hit.deleted else Text("")
+            mark = Text("✖ deleted", style=palette.bad) if hit.deleted else Text("")
             if hit.version_count > 1:
-                mark.append(f" ✎ v{hit.version_count}", style="yellow")
+                mark.append(f" ✎ v{hit.version_count}", style=palette.warn)
             if hit.matched_version is not None:
-                mark.append(f" (words in v{hit.matched_version})", style="yellow")
+                mark.append(f" (words in v{hit.matched_version})", style=palette.warn)
             table.add_row(
                 hit.date.strftime("%Y-%m-%d %H:%M"),
                 Text(preview(hit.channel_title or hit.username or str(hit.channel_id), 20)),
-                Text(f"#{hit.message_id}", style="dim"),
+                Text(f"#{hit.message_id}", style=palette.muted),
                 mark,
                 snippet_text(hit, max(30, self.size.width - 62)),
                 key=key,
@@ -333,7 +424,8 @@ def snippet_text(hit: SearchHit, width: int) -> Text:
     """The hit's snippet cut to ``width`` cells with the matched words highlighted
     (right-to-left snippets are reordered for display; their highlights are dropped,
     since reordering moves the words)."""
-    if has_rtl(hit.snippet):
+    if has_rtl(hit.snippet) or has_unsafe(hit.snippet):
+        # (Highlight offsets are into the raw snippet; removing characters would move them.)
         return Text(preview(hit.snippet, width), style="strike dim" if hit.deleted else "")
     cut = truncate(hit.snippet, width)
     text = Text(cut, style="strike dim" if hit.deleted else "")
@@ -371,25 +463,45 @@ KEYS = [
     ("tab", "query → channel → since → until → results"),
     ("enter", "from a box: go to the results; on a result: open the post"),
     ("escape", "back"),
+    ("Anywhere", ""),
+    ("ctrl+p", "command palette: change theme (light or dark), quit…"),
     ("Mouse", "click a row to highlight it, click again to open; wheel scrolls"),
+]
+
+LEGEND = [
+    ("Reading the screen", ""),
+    ("times", "all in UTC (the header shows the current UTC time)"),
+    ("● ✎ ✖", "new post · edit (a new version) · deletion"),
+    ("↪ from", "a forward, with the channel it came from"),
+    ("Posts 24h", "posts in the last 24 h, one block per hour (per 2–4 h when narrow)"),
+    ("Hits", "total, then ● new ✎ edit ✖ delete"),
+    ("[-old-] {+new+}", "words removed and added by an edit"),
 ]
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every key of every screen."""
+    """Every key of every screen, and how to read the screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "app.pop_screen", "Close")
     ]
 
     def compose(self) -> ComposeResult:
-        """A table of keys."""
+        """A titled, scrollable box with the keys and the legend."""
+        palette = Palette.of(self.app)
         table = Table(box=None, show_header=False, padding=(0, 2))
-        table.add_column(style="bold cyan")
+        table.add_column(style=palette.info + Style(bold=True), no_wrap=True)
         table.add_column()
-        for key, what in KEYS:
+        for i, (key, what) in enumerate(KEYS + LEGEND):
             if what:
                 table.add_row(key, what)
             else:
+                if i:
+                    table.add_row("", "")
                 table.add_row(Text(key, style="bold underline"), "")
-        yield Static(table, id="help-body")
+        table.add_row("", "")
+        table.add_row("", Text("escape, q or ? closes this help", style="bold"))
+        body = VerticalScroll(Static(table, id="help-text"), id="help-body")
+        body.border_title = "telewatch — keys"
+        body.border_subtitle = "escape closes"
+        yield body

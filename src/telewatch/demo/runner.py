@@ -6,7 +6,8 @@
 2. Write a config (channels, alert rules, short daemon intervals) and start
    the real daemon as a child process: ``telewatch --config FILE run``, exactly
    what a user runs, logging to ``daemon.log`` beside the archive.
-3. Open the dashboard on the archive at once (or, headless, wait ``duration``
+3. Open the dashboard on the archive at once, telling it which daemon is
+   starting (its banner says "starting…" until the first heartbeat) (or, headless, wait ``duration``
    seconds after the daemon is ready and print a summary). When the daemon has
    reported on every channel (at most WARMUP_LIMIT), a director thread plays
    the scenario's timeline into the emulator: new posts every few seconds, an
@@ -322,9 +323,18 @@ def run_demo(*, headless: bool, duration: float, data_dir: Path | None, speed: f
                             f"{time.monotonic() - started:.0f} s{_log_tail(log_path)}"
                         )
                 else:
-                    from telewatch.dashboard.app import make_app
+                    from telewatch.dashboard.app import DaemonLaunch, make_app
 
-                    app = make_app(db, title=f"demo — {base}")
+                    # The dashboard opens before the daemon's first heartbeat: tell it
+                    # which daemon is starting, so that it says "starting…" (and says so
+                    # if that process exits first) instead of "no daemon has written".
+                    launch = DaemonLaunch(
+                        pid=proc.pid,
+                        running=lambda: proc.poll() is None,
+                        log=log_path,
+                        started_at=datetime.now(UTC),
+                    )
+                    app = make_app(db, title=f"demo — {base}", launch=launch)
                     stop.app = app
                     if not stop.event.is_set():
                         app.run()

@@ -74,6 +74,7 @@ class FeedItem:
     text: str
     version_no: int
     deleted: bool  # the post is deleted now (also for new/edit rows of a deleted post)
+    forward_from: str | None = None  # a forward's origin: channel label, else its name or id
 
     @property
     def key(self) -> str:
@@ -83,17 +84,21 @@ class FeedItem:
 
 _VERSIONS_SQL = """
 SELECT v.id, v.channel_id, v.message_id, v.version_no, v.text, v.captured_at,
-       p.date, p.lang, p.deleted_at, c.title, c.username
+       p.date, p.lang, p.deleted_at, c.title, c.username,
+       p.fwd_channel_id, p.fwd_name, fc.title AS fwd_title, fc.username AS fwd_username
 FROM post_versions v
 LEFT JOIN posts p ON p.channel_id = v.channel_id AND p.message_id = v.message_id
 LEFT JOIN channels c ON c.id = v.channel_id
+LEFT JOIN channels fc ON fc.id = p.fwd_channel_id
 """
 _DELETIONS_SQL = """
 SELECT d.id, d.channel_id, d.message_id, d.detected_at,
-       p.text, p.date, p.lang, p.version_count, c.title, c.username
+       p.text, p.date, p.lang, p.version_count, c.title, c.username,
+       p.fwd_channel_id, p.fwd_name, fc.title AS fwd_title, fc.username AS fwd_username
 FROM deletions d
 LEFT JOIN posts p ON p.channel_id = d.channel_id AND p.message_id = d.message_id
 LEFT JOIN channels c ON c.id = d.channel_id
+LEFT JOIN channels fc ON fc.id = p.fwd_channel_id
 """
 
 
@@ -144,7 +149,18 @@ def _row_item(
         text=r["text"] or "",
         version_no=version_no,
         deleted=deleted,
+        forward_from=_forward_label(r),
     )
+
+
+def _forward_label(r: sqlite3.Row) -> str | None:
+    """How a forward's origin is named: the archived channel's title or @username, else
+    the name Telegram gave (hidden senders, exports), else the bare channel id."""
+    if r["fwd_channel_id"] is not None:
+        if r["fwd_title"] or r["fwd_username"]:
+            return channel_label(r["fwd_channel_id"], r["fwd_title"], r["fwd_username"])
+        return r["fwd_name"] or str(r["fwd_channel_id"])
+    return r["fwd_name"] or None
 
 
 def _merge(versions: list[FeedItem], deletions: list[FeedItem]) -> list[FeedItem]:
@@ -415,12 +431,13 @@ class PostHistory:
     versions: tuple[VersionRow, ...]
     deleted_at: datetime | None
     deletion_method: str | None
-    forward_from: str | None  # channel label or display name of the forward origin
+    forward_from: str | None  # 'Title (@username)' of an archived origin, else its name or id
     forward_message_id: int | None
     forward_date: datetime | None
     media: dict[str, object] | None
     engagement: tuple[EngagementRow, ...]
     watched: bool
+    forward_url: str | None = None  # t.me link of the original post, when its id is known
 
     @property
     def url(self) -> str:
@@ -463,13 +480,20 @@ def post_history(conn: sqlite3.Connection, channel_id: int, message_id: int) -> 
         (channel_id, message_id),
     ).fetchone()
     forward_from = None
+    forward_url = None
     if p["fwd_channel_id"] is not None:
         src = conn.execute(
             "SELECT title, username FROM channels WHERE id = ?", (p["fwd_channel_id"],)
         ).fetchone()
-        forward_from = channel_label(
-            p["fwd_channel_id"], src["title"] if src else None, src["username"] if src else None
-        )
+        title, username = (src["title"], src["username"]) if src else (None, None)
+        if title and username:
+            forward_from = f"{title} (@{username})"
+        elif title or username:
+            forward_from = channel_label(p["fwd_channel_id"], title, username)
+        else:
+            forward_from = p["fwd_name"] or str(p["fwd_channel_id"])
+        if p["fwd_message_id"]:
+            forward_url = tme_url(p["fwd_channel_id"], p["fwd_message_id"], username)
     elif p["fwd_name"]:
         forward_from = p["fwd_name"]
     engagement = tuple(
@@ -508,6 +532,7 @@ def post_history(conn: sqlite3.Connection, channel_id: int, message_id: int) -> 
         media=media,
         engagement=engagement,
         watched=watched is not None,
+        forward_url=forward_url,
     )
 
 

@@ -542,6 +542,7 @@ class PostDetail:
     versions: tuple[VersionRow, ...]
     deletion: DeletionRow | None
     engagement: tuple[EngagementRow, ...]
+    forward_channel: ChannelRow | None = None  # the forward's origin, when it is archived
 
 
 def decode_entities(data: str | None) -> tuple[Entity, ...]:
@@ -620,6 +621,12 @@ def get_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> Post
             message_id=r["fwd_message_id"],
             date=_dt(r["fwd_date"]),
         )
+    fwd_channel = None
+    if r["fwd_channel_id"] is not None:
+        frow = conn.execute(
+            "SELECT * FROM channels WHERE id = ?", (r["fwd_channel_id"],)
+        ).fetchone()
+        fwd_channel = channel_row(frow) if frow is not None else None
     return PostDetail(
         channel=channel,
         message_id=message_id,
@@ -642,6 +649,7 @@ def get_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> Post
         if d
         else None,
         engagement=samples,
+        forward_channel=fwd_channel,
     )
 
 

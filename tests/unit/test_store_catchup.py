@@ -142,7 +142,7 @@ def test_request_log_is_kept_an_hour_and_read_back_by_method(archive: Path) -> N
 def test_dashboard_backfill_cell_shows_the_sweep_pass(archive: Path) -> None:
     """The channels panel's backfill cell reads 'done · sweep 50%' for a
     backfilled channel whose sweep is half through, plain 'done' before any sweep."""
-    from telewatch.dashboard.panels import backfill_text
+    from telewatch.dashboard.panels import Palette, backfill_text
     from telewatch.models import BackfillProgressed
     from telewatch.store.feed import ChannelRow
 
@@ -160,7 +160,7 @@ def test_dashboard_backfill_cell_shows_the_sweep_pass(archive: Path) -> None:
         r = _read(archive)
         row = next(x for x in channel_statuses(r) if x.channel_id == CH)
         r.close()
-        return backfill_text(ChannelRow(row, (0,) * 24)).plain
+        return backfill_text(ChannelRow(row, (0,) * 24), 20, Palette.plain()).plain
 
     assert cell() == "done"
     _apply(archive, [SweepProgressed(CH, 101, 100, False)])

@@ -371,9 +371,9 @@ class ChannelWorker:
     async def _main(self) -> None:
         backoff = 1.0
         while True:
+            started = time.monotonic()
             try:
                 await self._resolve()
-                backoff = 1.0
                 owner = self._claim()
                 if owner != self.key:
                     await self._set("duplicate", f"same channel as {owner}, archived through it")
@@ -407,6 +407,11 @@ class ChannelWorker:
             except* SourceError as eg:
                 self._error(str(eg.exceptions[0]))
                 await self._set("error", str(eg.exceptions[0])[:200])
+                # Back off from 1 s again only after a run that lasted: an
+                # error that comes back at once must not spin (it did when
+                # every successful resolve reset the backoff).
+                if time.monotonic() - started > ERROR_BACKOFF_MAX * max(self.s.scale, 0.01):
+                    backoff = 1.0
                 await asyncio.sleep(backoff * max(self.s.scale, 0.01))
                 backoff = min(backoff * 2, ERROR_BACKOFF_MAX)
 
@@ -712,11 +717,25 @@ class ChannelWorker:
             return
         while True:
             pts = self.pts
-            d = await self._req(
-                "updates.GetChannelDifference",
-                lambda p=pts: self.s.source.difference(cid, p),  # type: ignore[misc]
-                LIVE,
-            )
+            floor = max(self._pts_seen, pts)
+            try:
+                d = await self._req(
+                    "updates.GetChannelDifference",
+                    lambda p=pts: self.s.source.difference(cid, p),  # type: ignore[misc]
+                    LIVE,
+                )
+            except SourceError as err:
+                # Our stored pts is beyond anything this server has: its world
+                # is not the archive's (see _server_went_back), never a reason
+                # to apply what it says, nor to ask again at once.
+                if "PERSISTENT_TIMESTAMP" not in str(err).upper().replace(" ", "_"):
+                    raise
+                self._server_went_back(0, floor)
+                await self._running_state()
+                return
+            if self._server_went_back(d.pts, floor):
+                await self._running_state()
+                return
             now = _now()
             self._log_malformed(d.malformed)
             evs: list[Event] = [ChannelSeen(ch, now) for ch in d.channels]

@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import faulthandler
 import logging
 import os
 import signal
 import sqlite3
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,11 +82,28 @@ LINK_CHECK = 0.5
 """Seconds between two looks at the connection (a drop shows within it)."""
 
 
+STOP_DEADLINE = 8.0
+"""Seconds after SIGTERM/SIGINT by which the process exits, whatever still
+runs: past it a watchdog thread logs every thread's stack and exits. Nothing
+committed is lost (the archive survives kill -9 by design, and what was not
+committed is fetched again on the next start), and a supervisor (systemd,
+the tests) never waits on a stuck shutdown."""
+
+
 def install_signal_handlers(stop: asyncio.Event, reload_event: asyncio.Event | None = None) -> None:
-    """SIGTERM/SIGINT set ``stop``; SIGHUP sets ``reload_event``."""
+    """SIGTERM/SIGINT set ``stop`` (and arm the STOP_DEADLINE watchdog);
+    SIGHUP sets ``reload_event``."""
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
+
+    def on_stop() -> None:
+        if not stop.is_set():
+            watchdog = threading.Timer(STOP_DEADLINE, _stop_overdue)
+            watchdog.daemon = True
+            watchdog.start()
+        stop.set()
+
+    loop.add_signal_handler(signal.SIGTERM, on_stop)
+    loop.add_signal_handler(signal.SIGINT, on_stop)
     if reload_event is not None:
         loop.add_signal_handler(signal.SIGHUP, reload_event.set)
 
@@ -493,10 +512,21 @@ class Daemon:
                     await feeds.close()
                 for t in tasks:
                     t.cancel()
-                await asyncio.gather(
-                    *(w.stop(None) for w in self.workers.values()), return_exceptions=True
+                # Bounded: a worker or task that does not end in time (one
+                # parked behind a budget, say) must not hold SIGTERM past the
+                # stop budget; what was archived is committed either way.
+                await _within(
+                    asyncio.gather(
+                        *(w.stop(None) for w in self.workers.values()), return_exceptions=True
+                    ),
+                    STOP_BUDGET / 2 - (time.monotonic() - t0),
+                    "channel workers",
                 )
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await _within(
+                    asyncio.gather(*tasks, return_exceptions=True),
+                    STOP_BUDGET / 2 - (time.monotonic() - t0),
+                    "daemon tasks",
+                )
                 scheduler.close()
                 sweeper.close()
                 await self._save_request_log(scheduler)
@@ -645,3 +675,23 @@ async def run_daemon(
     )
     daemon = Daemon(settings)
     return await daemon.run(stop, reload_event or asyncio.Event(), reload)
+
+
+async def _within(aw: Awaitable[Any], seconds: float, what: str) -> None:
+    """Await ``aw`` for at most ``seconds`` (at least 0.2 s); past that, log
+    and go on: the stop must not wait for it."""
+    try:
+        await asyncio.wait_for(aw, max(0.2, seconds))
+    except TimeoutError:
+        log.warning("stop: %s did not end in time; stopping without them", what)
+
+
+def _stop_overdue() -> None:
+    """The stop took longer than STOP_DEADLINE: say where it hangs, then exit."""
+    log.error("stop: still running %.0f s after the signal; exiting now", STOP_DEADLINE)
+    with contextlib.suppress(Exception):
+        faulthandler.dump_traceback(all_threads=True)
+    for h in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            h.flush()
+    os._exit(0)

@@ -67,7 +67,10 @@ def test_kill_9_twenty_times_then_restart_gives_the_full_archive(daemon_world: D
     try:
         for _ in range(KILLS):
             p = w.start()
-            time.sleep(rng.uniform(0.9, 2.2))
+            # Killed at a random moment of its work, once it is running (a
+            # start-up slowed by load must not turn a kill into no run at all).
+            w.wait_running(p)
+            time.sleep(rng.uniform(0.2, 1.5))
             assert w.stop(p, signal.SIGKILL) == -signal.SIGKILL
     finally:
         stop.set()

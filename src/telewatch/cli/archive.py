@@ -10,7 +10,6 @@ import json
 import os
 import sqlite3
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +19,7 @@ from typing import IO, Any
 import click
 
 from telewatch.cli import AppContext, channels, main
+from telewatch.cli.output import refuse_archive_target, write_atomically
 from telewatch.models import UserError
 from telewatch.store.chain import raw_digest as chain_digest
 from telewatch.store.chain import verify as verify_chain
@@ -516,7 +516,7 @@ def export_cmd(
         output = None
     style = CsvStyle(excel=excel, raw=csv_raw, terminal=output is None and sys.stdout.isatty())
     if output is not None:
-        _refuse_archive_target(output, app.db_path)
+        refuse_archive_target(output, app.db_path)
     lo, hi = _window(since, until)
     conn = connect(app.db_path)
     channel_id = resolve_channel(conn, channel_ref).id if channel_ref is not None else None
@@ -530,67 +530,8 @@ def export_cmd(
             os.dup2(devnull, sys.stdout.fileno())
             click.get_current_context().exit(0)
     else:
-        n = _write_atomically(output, lambda fh: _write_rows(fh, fmt, rows, style))
+        n = write_atomically(output, lambda fh: _write_rows(fh, fmt, rows, style))
         click.echo(f"exported {n} posts to {output}", err=True)
-
-
-_SIDECARS = ("", "-wal", "-shm", "-journal")
-
-
-def _refuse_archive_target(output: Path, db: Path) -> None:
-    """UserError when ``output`` is (resolves to, or is a hard link of) the
-    archive or one of its SQLite sidecar files: writing there destroys it."""
-    target = output.resolve()
-    base = db.resolve()
-    for suffix in _SIDECARS:
-        side = Path(f"{base}{suffix}")
-        same = target == side
-        if not same and target.exists() and side.exists():
-            a, b = target.stat(), side.stat()
-            same = (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-        if same:
-            what = "the archive" if not suffix else f"the archive's {suffix[1:]} file"
-            raise UserError(
-                f"--output {output} is {what} {side}; exporting there would destroy it:"
-                " choose another file"
-            )
-
-
-def _write_atomically(output: Path, write: Callable[[IO[str]], int]) -> int:
-    """Write through a temporary file in ``output``'s folder and rename it
-    over ``output`` only once complete: an export that fails half way (a
-    full disk, Ctrl-C) leaves whatever was there before."""
-    folder = output.parent if str(output.parent) else Path(".")
-    if output.is_dir():
-        raise UserError(f"--output {output} is a folder; name a file in it")
-    if not folder.is_dir():
-        raise UserError(f"--output {output}: folder {folder} does not exist")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=folder)
-    except OSError as err:
-        raise UserError(f"cannot write --output {output}: {err.strerror}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            n = write(fh)
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, output)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise UserError(
-            f"cannot write --output {output}: {err.strerror or err}; nothing was replaced"
-        ) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return n
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,9 +3,8 @@ and ``feed`` (Atom). Formats and fields: docs/EXPORTS.md."""
 
 from __future__ import annotations
 
-import os
+import io
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,40 +12,19 @@ import click
 
 from telewatch.cli import AppContext, main
 from telewatch.cli.archive import parse_when
+from telewatch.cli.output import refuse_archive_target, write_bytes_atomically
 from telewatch.models import UserError
 from telewatch.store.db import connect
 
-_ARCHIVE_SUFFIXES = ("", "-wal", "-shm", "-journal")
-
 
 def _check_output(output: Path, db: Path, example: str) -> None:
-    """Refuse to write over the archive or its companion files, or into a
-    directory that does not exist (one line each)."""
+    """Refuse a directory, a missing directory, or the archive or one of its
+    sidecar files as the output (one line each)."""
     if output.is_dir():
         raise UserError(f"{output} is a directory; give a file name, e.g. -o {output / example}")
-    target = output.resolve()
-    base = db.resolve()
-    for suffix in _ARCHIVE_SUFFIXES:
-        if target == Path(str(base) + suffix):
-            raise UserError(
-                f"refusing to write to {output}: it is the archive{' ' + suffix[1:] + ' file' if suffix else ''}"
-                " (choose another -o file)"
-            )
-    if not target.parent.is_dir():
+    if not output.resolve().parent.is_dir():
         raise UserError(f"directory {output.parent} does not exist; create it or choose another -o")
-
-
-def _write_atomically(output: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    refuse_archive_target(output, db)
 
 
 def _format_for(output: str, fmt: str | None) -> str:
@@ -94,7 +72,7 @@ def graph_cmd(
     lo, hi = parse_when(since), parse_when(until, end=True)
     if lo is not None and hi is not None and lo >= hi:
         raise UserError(f"--since {since} is not before --until {until}")
-    from telewatch.xref.graph import build_graph, summarize, write_graph, write_graph_file
+    from telewatch.xref.graph import build_graph, summarize, write_graph
 
     conn = connect(db)
     try:
@@ -105,7 +83,9 @@ def graph_cmd(
         write_graph(g, fmt, sys.stdout.buffer)  # type: ignore[arg-type]
         sys.stdout.buffer.flush()
     else:
-        write_graph_file(g, fmt, path)  # type: ignore[arg-type]
+        buf = io.BytesIO()
+        write_graph(g, fmt, buf)  # type: ignore[arg-type]
+        write_bytes_atomically(path, buf.getvalue())
     s = summarize(g)
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(s.edges.items())) or "no edges"
     where = "stdout" if path is None else str(path)
@@ -182,6 +162,6 @@ def feed_cmd(
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     else:
-        _write_atomically(path, data)
+        write_bytes_atomically(path, data)
         n = data.count(b"<entry>")
         click.echo(f"wrote an Atom feed of {what} ({n} entries) to {path}", err=True)

@@ -19,12 +19,9 @@ dates of the forwarding, copying or mentioning posts.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import IO, Any, Literal
 
 import networkx as nx
@@ -174,19 +171,3 @@ def write_graph(g: nx.MultiDiGraph, fmt: GraphFormat, out: IO[bytes]) -> None:
         nx.write_graphml(g, out)
     else:  # pragma: no cover - the CLI offers only these
         raise ValueError(f"unknown graph format {fmt!r}")
-
-
-def write_graph_file(g: nx.MultiDiGraph, fmt: GraphFormat, path: Path) -> None:
-    """Write ``g`` to ``path`` through a temporary file in the same directory,
-    renamed into place: a reader never sees half a file, and a failure leaves
-    any earlier file as it was."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write_graph(g, fmt, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -498,7 +498,7 @@ def _json_escape(m: re.Match[str]) -> str:
 
 def json_printable(document: str) -> str:
     """A JSON document (``json.dumps(..., ensure_ascii=False)``) with the
-    characters a terminal would act on written as ``\\uXXXX`` escapes. JSON
+    characters a terminal would act on written as ``\\u`` + 4-hex-digit escapes. JSON
     already escapes C0 controls; this adds DEL, C1, the bidi embeddings,
     overrides and isolates, U+2028/U+2029 and lone surrogates. Lossless:
     parsing the result gives the same data (those characters only occur

@@ -33,6 +33,7 @@ MediaKind = Literal[
 DeletionMethod = Literal["event", "reconcile", "import"]
 RawFormat = Literal["tl", "export-json"]
 CaptureSource = Literal["live", "backfill", "poll", "repair", "reconcile", "import"]
+PinMethod = Literal["push", "service", "state"]
 ChannelState = Literal[
     "pending",
     "resolving",
@@ -59,6 +60,50 @@ class Channel:
     about: str | None = None
     access_hash: int | None = None
     subscribers: int | None = None
+    # The profile photo as Telegram describes it (None: not in this answer).
+    photo: ChannelPhoto | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelPhoto:
+    """A channel's profile photo: Telegram's photo id (None: the channel has
+    no photo), its dc, and sha256 of the small thumbnail bytes Telegram sends
+    inline (``stripped_thumb``; the photo file itself is not downloaded)."""
+
+    photo_id: int | None
+    dc_id: int | None = None
+    thumb_sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollAnswer:
+    """One answer of a poll: Telegram's ``option`` bytes (hex) and its text."""
+
+    option: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PollResults:
+    """A poll's results at one moment: closed or open, total voters (None
+    when Telegram hides them) and ((option hex, voters), ...)."""
+
+    closed: bool = False
+    total_voters: int | None = None
+    voters: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """A poll attached to a post: its definition and the results seen with it."""
+
+    poll_id: int
+    question: str
+    answers: tuple[PollAnswer, ...]
+    multiple: bool = False
+    quiz: bool = False
+    public_voters: bool = False
+    results: PollResults = PollResults()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +170,10 @@ class Post:
     edit_date: datetime | None = None
     post_author: str | None = None
     engagement: Engagement | None = None
+    # A poll's definition and current results (media kind "poll"), and
+    # whether the post is pinned (None: the source does not say).
+    poll: Poll | None = None
+    pinned: bool | None = None
     # Telethon's TL serialisation of the message as received (sources.telegram),
     # kept as the version's evidentiary copy; not part of the post's identity.
     raw: bytes | None = field(default=None, compare=False, repr=False)
@@ -307,6 +356,47 @@ class RequestsSent:
     requests: tuple[tuple[str, float], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class PollResultsSeen:
+    """Results of a poll pushed without its message (``updateMessagePoll``):
+    addressed by Telegram's poll id (the post is found through the archive)."""
+
+    poll_id: int
+    results: PollResults
+    seen_at: datetime
+    source: CaptureSource = "live"
+
+
+@dataclass(frozen=True, slots=True)
+class PinChanged:
+    """Posts pinned (or unpinned) in a channel, as told by a push
+    (``updatePinnedChannelMessages``), a pin service message or the
+    ``pinned`` flag of a message read later (``state``). The writer records
+    a pin event only when it changes the post's archived pin state."""
+
+    channel_id: int
+    message_ids: tuple[int, ...]
+    pinned: bool
+    detected_at: datetime
+    method: PinMethod
+    event_date: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelActionSeen:
+    """A service message of the channel (id ``message_id``, Telegram's
+    ``date``): ``action`` is pin|title|photo|photo_removed|other, ``value``
+    the new title or photo id, ``target_id`` the pinned post."""
+
+    channel_id: int
+    message_id: int
+    date: datetime
+    action: str
+    seen_at: datetime
+    value: str | None = None
+    target_id: int | None = None
+
+
 Event = (
     ChannelSeen
     | CaptureStarted
@@ -321,4 +411,7 @@ Event = (
     | DifferenceApplied
     | SweepProgressed
     | RequestsSent
+    | PollResultsSeen
+    | PinChanged
+    | ChannelActionSeen
 )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from telethon.tl import functions, types
 
+from telewatch.emulator import events
 from telewatch.emulator.login import Account
 from telewatch.emulator.transport import vector
 from telewatch.emulator.world import (
@@ -336,6 +337,16 @@ class Methods:
                             message=message_tl(ch, msg), pts=event.pts, pts_count=1
                         )
                     )
+            elif event.kind in ("pin", "unpin"):
+                other.append(
+                    types.UpdatePinnedChannelMessages(
+                        channel_id=ch.id,
+                        messages=list(event.message_ids),
+                        pts=event.pts,
+                        pts_count=1,
+                        pinned=event.kind == "pin",
+                    )
+                )
             elif event.kind == "delete":
                 gone = [i for i in event.message_ids if i not in batch_new]
                 if gone:
@@ -393,11 +404,12 @@ class Methods:
             read_inbox_max_id=top,
             read_outbox_max_id=0,
             unread_count=0,
-            chat_photo=types.PhotoEmpty(id=0),
+            chat_photo=events.photo_tl(ch.photo, ch.created),
             notify_settings=types.PeerNotifySettings(),
             bot_info=[],
             pts=ch.pts,
             participants_count=ch.subscribers,
+            pinned_msg_id=max(events.pinned_ids(ch), default=None),
         )
         return types.messages.ChatFull(full_chat=full, chats=self.world.chats_for([ch]), users=[])
 

@@ -19,6 +19,8 @@ from typing import Any
 from telethon.tl import types
 from telethon.tl.tlobject import TLObject
 
+from telewatch.emulator import events
+
 # Timeline actions and the arguments each one needs ("delete" needs "id" or "ids").
 REQUIRED: dict[str, tuple[str, ...]] = {
     "post": ("channel",),
@@ -31,6 +33,13 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "gap": ("channel",),
     "too_long": ("channel",),
     "views": ("channel", "id", "views"),
+    # emulator/events.py
+    "vote": ("channel", "id", "votes"),
+    "pin": ("channel", "id"),
+    "unpin": ("channel", "id"),
+    "title": ("channel", "title"),
+    "about": ("channel", "about"),
+    "photo": ("channel",),
 }
 ACTIONS = set(REQUIRED)
 
@@ -329,9 +338,25 @@ class Scenario:
             missing = missing_args(kind, args)
             if missing:
                 raise ScenarioError(f"{where}: action {kind!r} needs {', '.join(missing)}")
+            if kind == "post" and args.get("media"):
+                args["media"] = _checked_media(args["media"], where)
             scenario.timeline.append(Action(float(raw["at"]), kind, args))
         scenario.timeline.sort(key=lambda a: a.at)
         return scenario
+
+
+def _checked_media(raw: Any, where: str) -> dict[str, Any] | None:
+    """A message's media dict; a poll is checked (emulator/events.py)."""
+    if not raw:
+        return None
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: media must be a table, got {raw!r}")
+    if raw.get("type") == "poll":
+        try:
+            return events.poll_spec(raw, where)
+        except ValueError as err:
+            raise ScenarioError(str(err)) from None
+    return dict(raw)
 
 
 def _channel_spec(raw: Any, where: str, base: Path | None) -> ChannelSpec:
@@ -366,7 +391,7 @@ def _channel_spec(raw: Any, where: str, base: Path | None) -> ChannelSpec:
                 text=str(msg.get("text", "")),
                 date=_stamp(msg["date"], at),
                 entities=entity_list(msg.get("entities", []), at),
-                media=dict(msg["media"]) if msg.get("media") else None,
+                media=_checked_media(msg.get("media"), at),
                 fwd_from=(int(fwd[0]), int(fwd[1])) if fwd else None,
                 reply_to=msg.get("reply_to"),
                 grouped_id=msg.get("grouped_id"),

@@ -32,7 +32,7 @@ from telethon.sessions import SQLiteSession
 from telethon.tl import functions, types
 from telethon.tl.tlobject import TLRequest
 
-from telewatch.emulator import state
+from telewatch.emulator import events, state
 from telewatch.emulator.login import Account
 from telewatch.emulator.methods import KeyState, Methods
 from telewatch.emulator.rates import RateLimiter, RateModel
@@ -130,7 +130,7 @@ def session_address(path: Path) -> tuple[str, int] | None:
     return str(row[0]), int(row[1])
 
 
-class Emulator:
+class Emulator(events.EventsMixin):
     """A local Telegram server for real Telethon clients (see docs/EMULATOR.md).
 
     ``speed`` scales the scenario timeline (2.0 = twice as fast); ``rate``
@@ -519,8 +519,13 @@ class Emulator:
         views: int | None = None,
         push: bool = True,
     ) -> int:
-        """Post a new message; returns its id and pushes UpdateNewChannelMessage."""
+        """Post a new message; returns its id and pushes UpdateNewChannelMessage.
+
+        ``media={"type": "poll", "question", "answers", "votes"?, ...}`` posts
+        a poll (emulator/events.py)."""
         ch = self.world.channel(channel_id)
+        if media is not None and media.get("type") == "poll":
+            media = events.poll_spec(media, f"poll in channel {channel_id}")
         msg = self.world.add_message(
             ch,
             text,
@@ -751,6 +756,23 @@ class Emulator:
             self.suppress_pushes(cid, int(a.get("count", 1)))
         elif action.kind == "too_long":
             self.too_long(cid)
+        elif action.kind == "vote":
+            closed = a.get("closed")
+            self.vote(
+                cid,
+                int(a["id"]),
+                [int(v) for v in a["votes"]],
+                closed=bool(closed) if closed is not None else None,
+            )
+        elif action.kind in ("pin", "unpin"):
+            self.pin_post(cid, int(a["id"]), pinned=action.kind == "pin")
+        elif action.kind == "title":
+            self.set_title(cid, str(a["title"]))
+        elif action.kind == "about":
+            self.set_about(cid, str(a["about"]))
+        elif action.kind == "photo":
+            seed = a.get("seed")
+            self.set_photo(cid, int(seed) if seed is not None else None)
         elif action.kind == "views":
             forwards = a.get("forwards")
             self.set_views(

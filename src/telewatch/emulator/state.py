@@ -114,6 +114,7 @@ def _channel(ch: EmulatedChannel) -> dict[str, Any]:
         "last_id": ch.last_id,
         "base_pts": ch.base_pts,
         "old_usernames": sorted(ch.old_usernames),
+        "photo": ch.photo,
         "log": [[e.pts, e.kind, list(e.message_ids), e.wall_time] for e in ch.log],
         "messages": [_message(m) for m in sorted(ch.messages.values(), key=lambda m: m.id)],
     }
@@ -133,6 +134,7 @@ def _unchannel(c: dict[str, Any]) -> EmulatedChannel:
         last_id=int(c["last_id"]),
         base_pts=int(c["base_pts"]),
         old_usernames=set(c["old_usernames"]),
+        photo=c.get("photo"),
     )
     ch.log = [
         PtsEvent(int(p), str(k), tuple(int(i) for i in ids), float(t)) for p, k, ids, t in c["log"]
@@ -163,6 +165,7 @@ def _message(m: EmulatedMessage) -> dict[str, Any]:
         "post_author": m.post_author,
         "pinned": m.pinned,
         "deleted": m.deleted,
+        "action": m.action,
     }
     for name in _DATES:
         value = getattr(m, name)
@@ -190,6 +193,7 @@ def _unmessage(m: dict[str, Any]) -> EmulatedMessage:
         post_author=m["post_author"],
         pinned=bool(m.get("pinned", False)),
         deleted=bool(m["deleted"]),
+        action=m.get("action"),
         fwd_date=dates["fwd_date"],
         edit_date=dates["edit_date"],
     )

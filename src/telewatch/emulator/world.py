@@ -22,6 +22,8 @@ from typing import Any
 
 from telethon.tl import types
 
+from telewatch.emulator import events
+
 # The one emulated account (every session logs in as this user).
 SELF_USER_ID = 777000001
 
@@ -56,6 +58,8 @@ class EmulatedMessage:
     post_author: str | None = None
     pinned: bool = False
     deleted: bool = False
+    # A service message (emulator/events.py): {"type": "pin"|"title"|"photo"|..., ...}.
+    action: dict[str, Any] | None = None
 
 
 @dataclass
@@ -63,7 +67,9 @@ class PtsEvent:
     """One entry of a channel's update log (pts numbering, one per change)."""
 
     pts: int
-    kind: str  # "new" | "edit" | "delete" | "join" (the account joined; no content)
+    kind: (
+        str  # "new" | "edit" | "delete" | "join" (the account joined; no content) | "pin" | "unpin"
+    )
     message_ids: tuple[int, ...]
     wall_time: float
 
@@ -91,6 +97,8 @@ class EmulatedChannel:
     old_usernames: set[str] = field(default_factory=set)
     # Dialog folder of the account's chat list: 0 main, 1 archive.
     folder: int = 0
+    # Profile photo {"id", "seed"} (emulator/events.py) or None.
+    photo: dict[str, Any] | None = None
 
     @property
     def pts(self) -> int:
@@ -129,7 +137,7 @@ class EmulatedChannel:
         return types.Channel(
             id=self.id,
             title=self.title,
-            photo=types.ChatPhotoEmpty(),
+            photo=events.chat_photo_tl(self.photo),
             date=self.created,
             broadcast=not self.megagroup,
             megagroup=self.megagroup,
@@ -206,6 +214,8 @@ def media_tl(msg: EmulatedMessage, channel_id: int) -> types.TypeMessageMedia | 
     if not media:
         return None
     kind = str(media.get("type", "photo"))
+    if kind == "poll":
+        return events.poll_media_tl(channel_id, msg.id, media)
     if kind == "photo":
         return types.MessageMediaPhoto(photo=_photo(msg.id, channel_id, media, msg.date))
     if kind == "webpage":
@@ -222,6 +232,8 @@ def message_tl(channel: EmulatedChannel, msg: EmulatedMessage) -> types.TypeMess
     peer = types.PeerChannel(channel.id)
     if msg.deleted:
         return types.MessageEmpty(id=msg.id, peer_id=peer)
+    if msg.action is not None:
+        return events.service_tl(channel, msg)
     fwd = None
     if msg.fwd_from is not None:
         fwd = types.MessageFwdHeader(
@@ -493,7 +505,8 @@ class World:
         return out
 
     def truth(self) -> dict[str, Any]:
-        """The world as the ``--dump-state`` JSON shape (every message, deleted ones marked)."""
+        """The world as the ``--dump-state`` JSON shape (every message, deleted
+        ones marked; service messages under ``service``, emulator/events.py)."""
         out: list[dict[str, Any]] = []
         for ch in sorted(self.channels.values(), key=lambda c: c.id):
             out.append(
@@ -504,6 +517,7 @@ class World:
                     "title": ch.title,
                     "private": ch.private,
                     "pts": ch.pts,
+                    **events.truth_of(ch),
                     "messages": [
                         {
                             "id": m.id,
@@ -516,8 +530,11 @@ class World:
                             "grouped_id": m.grouped_id,
                             "fwd_from": list(m.fwd_from) if m.fwd_from else None,
                             "media": m.media.get("type", "photo") if m.media else None,
+                            "pinned": m.pinned,
+                            "poll": events.poll_truth(m),
                         }
                         for m in sorted(ch.messages.values(), key=lambda m: m.id)
+                        if m.action is None
                     ],
                 }
             )

@@ -365,6 +365,9 @@ class PollResultsSeen:
     results: PollResults
     seen_at: datetime
     source: CaptureSource = "live"
+    # False when Telegram sent the results without the poll (closed unknown:
+    # the writer keeps the closed state it has).
+    closed_known: bool = True
 
 
 @dataclass(frozen=True, slots=True)

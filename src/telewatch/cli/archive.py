@@ -336,10 +336,13 @@ def show_cmd(app: AppContext, post_ref: str, as_json: bool, raw: bool) -> None:
     if raw:
         _print_raw(conn, channel.id, message_id, f"{channel.label}/{message_id}", as_json)
         return
+    from telewatch.cli.events import post_events, print_post_events
+
     if as_json:
-        _dump(dataclasses.asdict(detail))
+        _dump({**dataclasses.asdict(detail), **post_events(conn, channel.id, message_id)})
         return
     _print_detail(detail)
+    print_post_events(conn, channel.id, message_id)  # poll and pins
 
 
 def _print_raw(conn: Any, cid: int, mid: int, label: str, as_json: bool) -> None:
@@ -570,6 +573,9 @@ def _write_rows(
                 for k, v in r.items():
                     if type(v) is str and v[:1] in _FORMULA_CHARS:
                         r[k] = "'" + v
+            for k, v in r.items():  # list fields (poll answers, counts) as JSON text
+                if isinstance(v, list):
+                    r[k] = json.dumps(v, ensure_ascii=False)
             if st.terminal:
                 r = {k: printable(v) if isinstance(v, str) else v for k, v in r.items()}
             writer.writerow(r)

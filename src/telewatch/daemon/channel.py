@@ -669,6 +669,8 @@ class ChannelWorker:
             await self.s.put(PostSeen(p, now, source))  # type: ignore[arg-type]
             self.s.counters["posts"] += 1
             self._schedule_engagement(p.message_id, p.date.timestamp(), now.timestamp())
+        for action in page.actions:  # service messages: pins, title, photo
+            await self.s.put(action)
 
     def live_update(self) -> None:
         """A live update (post, edit, deletion) of this channel arrived: ask
@@ -745,6 +747,7 @@ class ChannelWorker:
             evs += [PostSeen(p, now, "live") for p in d.posts]
             evs += [PostSeen(p, now, "live") for p in d.edits]
             evs += [PostDeleted(cid, mid, now, "event") for mid in d.deleted]
+            evs += d.events  # service messages and pin updates (store/events.py)
             if evs or d.pts != pts:
                 await self.s.put(DifferenceApplied(cid, d.pts, tuple(evs)))
             c = self.s.counters

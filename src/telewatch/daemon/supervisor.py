@@ -194,6 +194,16 @@ class Daemon:
         if w is not None:
             w.recheck.set()
 
+    async def _on_channel_event(self, cid: int | None, ev: Event) -> None:
+        """A pushed pin change, service message or poll result (by poll id:
+        the writer finds its post, so it needs no channel here)."""
+        if cid is not None:
+            w = self._worker_for(cid)
+            if w is None or w.paused:
+                return
+        await self.put(ev)
+        self.counters["channel_events"] += 1
+
     async def _on_reconnected(self) -> None:
         self.connected.set()
         self.counters["reconnects"] += 1
@@ -470,6 +480,7 @@ class Daemon:
             source.on_post(self._on_post)
             source.on_deleted(self._on_deleted)
             source.on_channel_changed(self._on_channel_changed)
+            source.on_channel_event(self._on_channel_event)
             source.on_reconnected(self._on_reconnected)
             source.pace_internal(scheduler.reserve)
             self.connected.set()

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import contextvars
 import fcntl
+import hashlib
 import logging
 import os
 import uuid
@@ -45,11 +46,19 @@ from telewatch import __version__
 from telewatch.models import (
     CaptureStarted,
     Channel,
+    ChannelActionSeen,
+    ChannelPhoto,
     Engagement,
     Entity,
+    Event,
     ForwardOrigin,
     Media,
     MediaKind,
+    PinChanged,
+    Poll,
+    PollAnswer,
+    PollResults,
+    PollResultsSeen,
     Post,
     UserError,
 )
@@ -224,6 +233,106 @@ def to_media(media: Any) -> Media | None:
     return Media(kind="other")
 
 
+def _tl_text(value: Any) -> str:
+    """A TextWithEntities (layer 200+) or a plain str as text."""
+    text = getattr(value, "text", value)
+    return text if isinstance(text, str) else ""
+
+
+def to_poll_results(results: Any, closed: bool) -> PollResults:
+    """A TL ``PollResults`` (``min``: counts may be absent) as models.PollResults."""
+    voters = tuple(
+        sorted(
+            (bytes(r.option).hex(), int(r.voters))
+            for r in getattr(results, "results", None) or ()
+            if getattr(r, "voters", None) is not None
+        )
+    )
+    total = getattr(results, "total_voters", None)
+    return PollResults(closed=closed, total_voters=total, voters=voters)
+
+
+def to_poll(media: Any) -> Poll | None:
+    """A ``MessageMediaPoll`` as models.Poll (definition + current results)."""
+    if not isinstance(media, types.MessageMediaPoll) or not isinstance(media.poll, types.Poll):
+        return None
+    poll = media.poll
+    return Poll(
+        poll_id=int(poll.id),
+        question=_tl_text(poll.question),
+        answers=tuple(PollAnswer(bytes(a.option).hex(), _tl_text(a.text)) for a in poll.answers),
+        multiple=bool(poll.multiple_choice),
+        quiz=bool(poll.quiz),
+        public_voters=bool(poll.public_voters),
+        results=to_poll_results(media.results, bool(poll.closed)),
+    )
+
+
+def to_channel_photo(photo: Any) -> ChannelPhoto | None:
+    """``Channel.photo`` as models.ChannelPhoto (the thumbnail bytes hashed,
+    nothing downloaded); None when the constructor carries no photo field."""
+    if isinstance(photo, types.ChatPhotoEmpty):
+        return ChannelPhoto(None)
+    if isinstance(photo, types.ChatPhoto):
+        thumb = photo.stripped_thumb
+        return ChannelPhoto(
+            int(photo.photo_id),
+            photo.dc_id,
+            hashlib.sha256(thumb).hexdigest() if thumb else None,
+        )
+    return None
+
+
+def to_action(msg: Any, channel_id: int, seen_at: datetime) -> ChannelActionSeen | None:
+    """A channel's ``MessageService`` as models.ChannelActionSeen (None otherwise)."""
+    if not isinstance(msg, types.MessageService):
+        return None
+    date = _aware(msg.date)
+    if date is None or not isinstance(msg.id, int) or msg.id <= 0:
+        return None
+    action = msg.action
+    value: str | None = None
+    target: int | None = None
+    if isinstance(action, types.MessageActionPinMessage):
+        kind = "pin"
+        target = getattr(msg.reply_to, "reply_to_msg_id", None)
+    elif isinstance(action, types.MessageActionChatEditTitle):
+        kind, value = "title", action.title
+    elif isinstance(action, types.MessageActionChatEditPhoto):
+        kind, value = "photo", str(getattr(action.photo, "id", "")) or None
+    elif isinstance(action, types.MessageActionChatDeletePhoto):
+        kind = "photo_removed"
+    else:
+        kind, value = "other", type(action).__name__
+    return ChannelActionSeen(channel_id, msg.id, date, kind, seen_at, value, target)
+
+
+def to_update_event(update: Any, seen_at: datetime) -> tuple[int | None, Event] | None:
+    """A pushed update about polls, pins or service messages as
+    (channel id or None, event); None for other updates."""
+    if isinstance(update, types.UpdateNewChannelMessage) and isinstance(
+        update.message, types.MessageService
+    ):
+        peer = update.message.peer_id
+        if not isinstance(peer, types.PeerChannel):
+            return None
+        ev = to_action(update.message, peer.channel_id, seen_at)
+        return (peer.channel_id, ev) if ev is not None else None
+    if isinstance(update, types.UpdatePinnedChannelMessages):
+        pin = PinChanged(
+            update.channel_id, tuple(update.messages), bool(update.pinned), seen_at, "push"
+        )
+        return update.channel_id, pin
+    if isinstance(update, types.UpdateMessagePoll):
+        peer = update.peer
+        cid = peer.channel_id if isinstance(peer, types.PeerChannel) else None
+        known = isinstance(update.poll, types.Poll)
+        closed = bool(update.poll.closed) if known else False
+        results = to_poll_results(update.results, closed)
+        return cid, PollResultsSeen(int(update.poll_id), results, seen_at, "live", known)
+    return None
+
+
 def _reactions(raw: Any) -> tuple[tuple[str, int], ...]:
     out = []
     for rc in getattr(raw, "results", None) or ():
@@ -307,6 +416,8 @@ def _to_post(msg: Any, channel_id: int | None) -> Post | None:
         edit_date=_aware(msg.edit_date),
         post_author=msg.post_author,
         engagement=to_engagement(msg),
+        poll=to_poll(msg.media),
+        pinned=bool(msg.pinned),
         raw=_tl_bytes(msg),
     )
 
@@ -371,6 +482,7 @@ def to_channel(chat: Any, about: str | None = None) -> Channel | None:
         about=about,
         access_hash=chat.access_hash,
         subscribers=getattr(chat, "participants_count", None),
+        photo=to_channel_photo(getattr(chat, "photo", None)),
     )
 
 
@@ -463,6 +575,8 @@ class HistoryPage:
     count: int | None
     pts: int | None = None
     """The channel's pts in the answer (it never decreases on Telegram)."""
+    actions: tuple[ChannelActionSeen, ...] = ()
+    """The service messages on the page (title, photo, pin...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -496,6 +610,8 @@ class ChannelDifference:
     deleted: list[int]
     malformed: list[tuple[int, str]]
     channels: list[Channel]
+    events: tuple[Event, ...] = ()
+    """Service messages and pin updates of the answer, in pts order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,6 +631,8 @@ PostHandler = Callable[[Post | None, int, int, bool, str | None], Awaitable[None
 DeleteHandler = Callable[[int, list[int]], Awaitable[None]]
 ChannelHandler = Callable[[int], Awaitable[None]]
 ReconnectHandler = Callable[[], Awaitable[None]]
+EventHandler = Callable[[int | None, Event], Awaitable[None]]
+"""``(channel_id or None, event)`` for pushed pins, service messages, poll results."""
 
 
 Gate = Callable[[str], Awaitable[None]]
@@ -736,6 +854,26 @@ class TelegramSource:
 
         self.client.add_event_handler(raw, events.Raw(types.UpdateChannel))
 
+    def on_channel_event(self, handler: EventHandler) -> None:
+        """Call ``handler(channel_id or None, event)`` for pushed service
+        messages, pin changes and poll results (to_update_event)."""
+
+        async def raw(update: Any) -> None:
+            got = to_update_event(update, datetime.now(UTC).replace(microsecond=0))
+            if got is not None:
+                await handler(*got)
+
+        self.client.add_event_handler(
+            raw,
+            events.Raw(
+                [
+                    types.UpdateNewChannelMessage,
+                    types.UpdatePinnedChannelMessages,
+                    types.UpdateMessagePoll,
+                ]
+            ),
+        )
+
     def on_reconnected(self, handler: ReconnectHandler) -> None:
         """Call ``handler()`` after every automatic reconnection."""
         self.client.on_reconnected = handler
@@ -851,6 +989,7 @@ class TelegramSource:
         chans = self._channels(getattr(r, "chats", None) or [])
         if isinstance(r, types.updates.ChannelDifferenceEmpty):
             return ChannelDifference(r.pts, True, False, [], [], [], bad, chans)
+        now = datetime.now(UTC).replace(microsecond=0)
         if isinstance(r, types.updates.ChannelDifferenceTooLong):
             posts = [
                 p
@@ -858,9 +997,11 @@ class TelegramSource:
                 if not isinstance(m, types.MessageEmpty)
                 and (p := _convert(m, channel_id, bad)) is not None
             ]
+            acts = _actions(r.messages, channel_id, now)
             dpts = getattr(r.dialog, "pts", None) or pts
-            return ChannelDifference(dpts, True, True, posts, [], [], bad, chans)
+            return ChannelDifference(dpts, True, True, posts, [], [], bad, chans, acts)
         new: list[Post] = []
+        extra: list[Event] = list(_actions(r.new_messages, channel_id, now))
         for m in sorted(r.new_messages, key=lambda m: getattr(m, "id", 0)):
             if isinstance(m, types.MessageEmpty):
                 continue
@@ -882,7 +1023,13 @@ class TelegramSource:
                     (edits if isinstance(u, types.UpdateEditChannelMessage) else new).append(p)
             elif isinstance(u, types.UpdateDeleteChannelMessages) and u.channel_id == channel_id:
                 deleted.extend(int(i) for i in u.messages)
-        return ChannelDifference(r.pts, bool(r.final), False, new, edits, deleted, bad, chans)
+            elif isinstance(u, types.UpdatePinnedChannelMessages) and u.channel_id == channel_id:
+                got = to_update_event(u, now)
+                if got is not None:
+                    extra.append(got[1])
+        return ChannelDifference(
+            r.pts, bool(r.final), False, new, edits, deleted, bad, chans, tuple(extra)
+        )
 
     async def dialogs(
         self,
@@ -1016,6 +1163,9 @@ class TelegramSource:
             full,
             getattr(r, "count", None),
             getattr(r, "pts", None),
+            _actions(
+                [m for m in msgs if keep(m)], channel_id, datetime.now(UTC).replace(microsecond=0)
+            ),
         )
 
     async def messages(self, channel_id: int, ids: Sequence[int]) -> MessagesAnswer:
@@ -1039,6 +1189,14 @@ class TelegramSource:
                 found[p.message_id] = p
         missing = [i for i in ids if i not in returned]
         return MessagesAnswer(found, missing, bad, self._channels(r.chats), getattr(r, "pts", None))
+
+
+def _actions(
+    msgs: Sequence[Any], channel_id: int, seen_at: datetime
+) -> tuple[ChannelActionSeen, ...]:
+    """The service messages among ``msgs``, as events, by id."""
+    out = [to_action(m, channel_id, seen_at) for m in msgs]
+    return tuple(sorted((a for a in out if a is not None), key=lambda a: a.message_id))
 
 
 def _convert(msg: Any, channel_id: int, bad: list[tuple[int, str]]) -> Post | None:

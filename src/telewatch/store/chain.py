@@ -24,7 +24,11 @@ writer's clock when it was chained (never earlier than the record before):
 * ``["capture", at, id, started_at, source, account, telewatch_version,
   telethon_version, api_layer, clock_offset_ms]`` — one capture session;
 * ``["migration", at, from_schema, old_head, old_records, migrated]`` — the
-  ``migrated`` records that follow re-chain the facts of an older archive.
+  ``migrated`` records that follow re-chain the facts of an older archive;
+* ``poll``, ``poll_sample``, ``pin``, ``channel_action``, ``channel_photo``
+  and ``subscribers``: polls, pins, service messages, channel photos and
+  subscriber counts (store/events.py; formats in docs/EVIDENCE.md, checked
+  by store/events_check.py).
 
 ``content_hash = sha256(json([text, entities, media]))`` (stored JSON strings
 or null). The link is ``hash = sha256(prev_hash + sha256(record))`` in
@@ -48,8 +52,13 @@ from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring
 from typing import Any
 
+from telewatch.store import events_check
+
 GENESIS = "0" * 64
-KINDS = ("version", "deletion", "deletion_change", "channel", "engagement", "capture", "migration")
+KINDS = (
+    "version", "deletion", "deletion_change", "channel", "engagement", "capture", "migration",
+    *events_check.KINDS,
+)  # fmt: skip
 # The string encoder json.dumps(..., ensure_ascii=False) applies to a str.
 _json_str = encode_basestring
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -216,7 +225,7 @@ def record_time(rec: Sequence[Any]) -> str | None:
     """The time of the fact a record states (capture, detection, sample)."""
     kind = rec[0]
     i = {"version": 7, "deletion": 4, "deletion_change": 5, "channel": 6, "engagement": 4,
-         "capture": 3}.get(kind)  # fmt: skip
+         "capture": 3, **events_check.TIME_INDEX}.get(kind)  # fmt: skip
     if i is None or len(rec) <= i:
         return None
     value = rec[i]
@@ -305,6 +314,7 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
     newest_sample: dict[tuple[int, int], list[Any]] = {}
     captures: dict[str, list[Any]] = {}
     changes: dict[int, list[Any]] = {}
+    extra = events_check.Collected()
     expected_at: str | None = None
     migrating = 0
     rows = conn.execute(
@@ -399,6 +409,10 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
             if len(rec) != 10:
                 raise _Bad("malformed capture record", seq)
             captures[rec[2]] = rec
+        elif kind in events_check.LENGTHS:
+            why = extra.add(rec, r[2])
+            if why is not None:
+                raise _Bad(why, seq)
     if expect is not None:
         res.expected = expected_at is not None or expect == GENESIS
         if not res.expected:
@@ -415,6 +429,9 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
     _check_engagement(conn, samples)
     _check_channels(conn, snapshots)
     _check_captures(conn, captures)
+    why = events_check.check(conn, extra)
+    if why is not None:
+        raise _Bad(why)
 
 
 def _minus(at: str, delta: timedelta) -> str:

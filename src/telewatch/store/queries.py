@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telewatch.models import Entity, ForwardOrigin, Media, UserError
+from telewatch.store import events
 from telewatch.store.db import iso, parse_iso
 from telewatch.text import fts_query, query_stems, quoted, stem, tokens
 
@@ -679,6 +680,12 @@ EXPORT_FIELDS = (
     "lang",
     "first_seen",
     "url",
+    "pinned",
+    "poll_question",
+    "poll_answers",
+    "poll_counts",
+    "poll_total_voters",
+    "poll_closed",
 )
 """Fields of one exported post, in column order (docs/SCHEMA.md)."""
 
@@ -700,7 +707,9 @@ def export_rows(
         args.append(channel_id)
     _date_window(where, args, since, until)
     sql = (
-        "SELECT p.*, c.username FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
+        "SELECT p.*, c.username, (SELECT e.pinned FROM pin_events e WHERE e.channel_id ="
+        " p.channel_id AND e.message_id = p.message_id ORDER BY e.id DESC LIMIT 1) AS pinned_now"
+        " FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + " ORDER BY p.channel_id, p.message_id"
     )
@@ -728,4 +737,21 @@ def export_rows(
             "lang": r["lang"],
             "first_seen": r["first_seen"],
             "url": post_url(r["username"], r["message_id"]),
+            "pinned": bool(r["pinned_now"]),
+            **_poll_fields(conn, r["channel_id"], r["message_id"], r["media_kind"]),
         }
+
+
+def _poll_fields(
+    conn: sqlite3.Connection, channel_id: int, message_id: int, media_kind: str | None
+) -> dict[str, Any]:
+    """The export's poll columns: question, answers, newest counts, total, closed."""
+    poll = events.poll_of(conn, channel_id, message_id) if media_kind == "poll" else None
+    last = poll.samples[-1] if poll is not None and poll.samples else None
+    return {
+        "poll_question": poll.question if poll is not None else None,
+        "poll_answers": list(poll.answers) if poll is not None else None,
+        "poll_counts": list(last.counts) if last is not None else None,
+        "poll_total_voters": last.total_voters if last is not None else None,
+        "poll_closed": last.closed if last is not None else None,
+    }

@@ -14,9 +14,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from telewatch.store import rechain
+from telewatch.store import events_schema, rechain
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -330,4 +330,7 @@ UPDATE posts SET (text, entities, media, media_kind, edit_date, version_id) = (
     ORDER BY coalesce(v.edit_date, '') DESC, v.version_no DESC LIMIT 1)
 WHERE version_count > 1;
 """,
+    # Polls, pins, service messages, channel photos; subscriber counts chained
+    # (store/events_schema.py: DDL, and the counts an older archive holds chained).
+    7: events_schema.migrate,
 }

@@ -31,6 +31,7 @@ from telewatch.models import (
     AlertRule,
     BackfillProgressed,
     CaptureStarted,
+    ChannelActionSeen,
     ChannelSeen,
     ChannelStatusChanged,
     DaemonHeartbeat,
@@ -38,6 +39,8 @@ from telewatch.models import (
     EngagementSampled,
     Event,
     HeadAnchored,
+    PinChanged,
+    PollResultsSeen,
     PostDeleted,
     PostSeen,
     RangeArchived,
@@ -45,7 +48,7 @@ from telewatch.models import (
     SweepProgressed,
     UserError,
 )
-from telewatch.store import chain, sync
+from telewatch.store import chain, events, sync
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
 from telewatch.store.db import connect, iso, migrate, now_iso
 from telewatch.store.posts import (
@@ -233,6 +236,12 @@ def _apply_one(
         sync.save_sweep(conn, positive_id(ev.channel_id), ev.cursor, ev.checked, ev.done)
     elif isinstance(ev, RequestsSent):
         sync.log_requests(conn, ev.requests)
+    elif isinstance(ev, PollResultsSeen):
+        events.results_seen(conn, ev)
+    elif isinstance(ev, PinChanged):
+        events.pin_changed(conn, ev)
+    elif isinstance(ev, ChannelActionSeen):
+        events.action_seen(conn, ev)
     elif isinstance(ev, BackfillProgressed):
         conn.execute(
             "INSERT INTO sync_state(channel_id, backfill_oldest, backfill_done, backfill_target,"
@@ -292,6 +301,7 @@ def _channel_seen(conn: sqlite3.Connection, ev: ChannelSeen) -> None:
     ch = ev.channel
     cid = positive_id(ch.id)
     at = iso(ev.seen_at)
+    events.channel_seen(conn, ch, at)  # subscriber count and photo (store/events.py)
     row = conn.execute("SELECT title, username, about FROM channels WHERE id=?", (cid,)).fetchone()
     new = {"title": ch.title, "username": ch.username, "about": ch.about}
     if row is None:
@@ -473,12 +483,18 @@ def _apply_posts(
     """Prepare each event (a malformed one is counted and skipped), then
     write the run with store.posts.write_prepared."""
     prepared: list[PreparedPost] = []
+    extras: list[PostSeen] = []
     for ev in group:
         try:
             prepared.append(prepare_post(ev))
         except Exception as err:
             stats.fail(ev, err)
+            continue
+        if ev.post.poll is not None or ev.post.pinned is not None:
+            extras.append(ev)
     st = write_prepared(conn, prepared, rules)
+    for ev in extras:  # polls and pinned state (store/events.py)
+        events.post_seen(conn, ev)
     stats.posts_new += st.posts_new
     stats.versions += st.versions
     stats.samples += st.samples

@@ -22,6 +22,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from telewatch.dashboard.panels import Palette
+from telewatch.dashboard.post_events import render_post_events
 from telewatch.dashboard.rtl import has_rtl, has_unsafe, preview, truncate, wrapped
 from telewatch.models import UserError
 from telewatch.store.feed import PostHistory, parse_iso, post_history
@@ -158,6 +159,7 @@ def render_history(post: PostHistory, width: int, palette: Palette | None = None
         parts.append(fwd)
     if post.media:
         parts.append(Text(f"media: {media_summary(post.media)}", style=pal.info))
+    parts.extend(render_post_events(post, pal))  # pinned state and poll
     if any(has_unsafe(v.text) for v in post.versions) or has_unsafe(post.channel):
         parts.append(
             Text(

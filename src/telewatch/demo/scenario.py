@@ -131,6 +131,24 @@ def build(now: datetime, *, duration: float = 3600.0) -> DemoScenario:
         elif kind == "delete":
             username, mid, _ = keyed[step["key"]]
             timeline.append({"at": at, "action": "delete", "channel": ids[username], "id": mid})
+        elif kind in ("pin", "unpin", "vote"):
+            username, mid, _ = keyed[step["key"]]
+            extra = {"votes": step["votes"]} if kind == "vote" else {}
+            timeline.append(
+                {"at": at, "action": kind, "channel": ids[username], "id": mid, **extra}
+            )
+            if kind == "pin":
+                next_id[username] += 1  # Telegram posts a pin service message
+        elif kind == "title":
+            timeline.append(
+                {
+                    "at": at,
+                    "action": "title",
+                    "channel": ids[step["channel"]],
+                    "title": step["title"],
+                }
+            )
+            next_id[step["channel"]] += 1  # and a title service message
         else:  # flood, disconnect: passed through as the emulator spells them
             timeline.append({"at": at, **{k: v for k, v in step.items() if k != "key"}})
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from telewatch.store import events
 from telewatch.store.db import connect
 from telewatch.store.status import ChannelStatusRow, DaemonStatus, channel_statuses, daemon_status
 from telewatch.store.webhooks import dead_letters_by_rule
@@ -438,6 +439,8 @@ class PostHistory:
     engagement: tuple[EngagementRow, ...]
     watched: bool
     forward_url: str | None = None  # t.me link of the original post, when its id is known
+    poll: events.PollView | None = None  # question, answers, result samples (store/events.py)
+    pins: tuple[events.PinEvent, ...] = ()  # pin state changes, oldest first
 
     @property
     def url(self) -> str:
@@ -533,6 +536,8 @@ def post_history(conn: sqlite3.Connection, channel_id: int, message_id: int) -> 
         engagement=engagement,
         watched=watched is not None,
         forward_url=forward_url,
+        poll=events.poll_of(conn, channel_id, message_id),
+        pins=tuple(events.pin_history(conn, channel_id, message_id)),
     )
 
 

@@ -383,6 +383,9 @@ class PinChanged:
     detected_at: datetime
     method: PinMethod
     event_date: datetime | None = None
+    # The update's pts (push, difference): the same update seen again (a
+    # replayed difference after a restart) changes nothing.
+    pts: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

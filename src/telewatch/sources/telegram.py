@@ -320,7 +320,12 @@ def to_update_event(update: Any, seen_at: datetime) -> tuple[int | None, Event] 
         return (peer.channel_id, ev) if ev is not None else None
     if isinstance(update, types.UpdatePinnedChannelMessages):
         pin = PinChanged(
-            update.channel_id, tuple(update.messages), bool(update.pinned), seen_at, "push"
+            update.channel_id,
+            tuple(update.messages),
+            bool(update.pinned),
+            seen_at,
+            "push",
+            pts=update.pts,
         )
         return update.channel_id, pin
     if isinstance(update, types.UpdateMessagePoll):

@@ -137,16 +137,24 @@ def _pin(
     at: str,
     method: str,
     event_date: str | None,
+    pts: int | None = None,
 ) -> None:
+    if (
+        pts is not None
+        and conn.execute(
+            "SELECT 1 FROM pin_events WHERE channel_id=? AND pts=?", (cid, pts)
+        ).fetchone()
+    ):
+        return  # this very update was applied before (a replayed difference)
     state = _pin_state(conn, cid, mid)
     if (state if state is not None else False) == pinned:
         return
     if method == "service" and state is not None:
         return  # a pin service message is history: the newer state wins
-    fields = [cid, mid, int(pinned), at, method, event_date]
+    fields = [cid, mid, int(pinned), at, method, event_date, pts]
     cur = conn.execute(
-        "INSERT INTO pin_events(channel_id, message_id, pinned, detected_at, method, event_date)"
-        " VALUES (?,?,?,?,?,?)",
+        "INSERT INTO pin_events(channel_id, message_id, pinned, detected_at, method, event_date,"
+        " pts) VALUES (?,?,?,?,?,?,?)",
         fields,
     )
     chain.append(conn, "pin", cur.lastrowid, fields)
@@ -160,7 +168,7 @@ def pin_changed(conn: sqlite3.Connection, ev: PinChanged) -> None:
     at = iso(ev.detected_at)
     when = iso(ev.event_date) if ev.event_date is not None else None
     for mid in ev.message_ids:
-        _pin(conn, cid, positive_id(mid), bool(ev.pinned), at, ev.method, when)
+        _pin(conn, cid, positive_id(mid), bool(ev.pinned), at, ev.method, when, ev.pts)
 
 
 def action_seen(conn: sqlite3.Connection, ev: ChannelActionSeen) -> None:

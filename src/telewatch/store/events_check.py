@@ -16,7 +16,7 @@ from typing import Any
 LENGTHS = {
     "poll": 11,
     "poll_sample": 9,
-    "pin": 8,
+    "pin": 9,
     "channel_action": 9,
     "channel_photo": 7,
     "subscribers": 5,
@@ -92,7 +92,7 @@ def check(conn: sqlite3.Connection, c: Collected) -> str | None:
         ),
         (
             "pin_events",
-            "SELECT id, channel_id, message_id, pinned, detected_at, method, event_date"
+            "SELECT id, channel_id, message_id, pinned, detected_at, method, event_date, pts"
             " FROM pin_events",
             c.pins,
             1,

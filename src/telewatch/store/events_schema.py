@@ -44,9 +44,11 @@ CREATE TABLE pin_events (
     pinned        INTEGER NOT NULL,         -- 1 pinned, 0 unpinned
     detected_at   TEXT NOT NULL,
     method        TEXT NOT NULL CHECK (method IN ('push','service','state')),
-    event_date    TEXT                      -- Telegram's time of the pin (service message) or NULL
+    event_date    TEXT,                     -- Telegram's time of the pin (service message) or NULL
+    pts           INTEGER                   -- the channel pts of the update (push), else NULL
 );
 CREATE INDEX pin_events_post ON pin_events(channel_id, message_id, id);
+CREATE INDEX pin_events_pts ON pin_events(channel_id, pts) WHERE pts IS NOT NULL;
 -- Service messages of channels (pin, title, photo, photo_removed, other).
 CREATE TABLE channel_actions (
     channel_id    INTEGER NOT NULL,

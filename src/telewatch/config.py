@@ -254,6 +254,11 @@ class DaemonSettings(_Strict):
     """How many of each channel's most recent posts deletion reconciliation re-checks."""
     reconcile_interval: float = Field(default=600.0, gt=0, le=WEEK)
     gap_repair_interval: float = Field(default=1800.0, gt=0, le=WEEK)
+    channel_info_interval: float = Field(default=21600.0, gt=0, le=WEEK)
+    """How often each channel's full info (description, photo, subscriber
+    count) is read again with channels.getFullChannel, besides once per run
+    and whenever Telegram pushes updateChannel (a description change pushes
+    nothing else)."""
     sweep_rate: float = Field(default=20.0, ge=0, le=10_000)
     """channels.getMessages requests a minute (100 posts each) for the slow
     full sweep that re-reads every archived post, least recently checked

@@ -712,6 +712,7 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
                 "capture_sessions": result.captures,
                 "raw_payloads": result.raw_payloads,
                 "migrated_records": result.migrated,
+                "event_records": result.events,
                 "expected_head": None
                 if expect_head is None
                 else {"hash": expect_head.lower(), "found": bool(result.expected),
@@ -726,7 +727,8 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
             f"ok: {app.db_path}: {result.records} chain records verified"
             f" ({result.versions} versions, {result.deletions} deletions,"
             f" {result.channels} channels, {result.samples} engagement samples,"
-            f" {result.captures} capture sessions, {result.raw_payloads} raw payloads)"
+            f" {result.captures} capture sessions, {result.raw_payloads} raw payloads,"
+            f" {result.events} poll/pin/channel event records)"
         )
         click.echo(f"head: {result.head} (record {result.records}, chained {result.at or '-'})")
         if expect_head is not None:

@@ -224,6 +224,7 @@ class ChannelWorker:
         self.catchup = asyncio.Event()
         self.reconcile_now = asyncio.Event()
         self._about_due = True
+        self._about_next = time.monotonic() + shared.settings.channel_info_interval
         self._diff_pending = False
 
     # -- lifecycle --------------------------------------------------------
@@ -496,6 +497,7 @@ class ChannelWorker:
             "channels.GetFullChannel", lambda: self.s.source.full(cid), priority
         )
         self._about_due = False
+        self._about_next = time.monotonic() + self.s.settings.channel_info_interval
         await self.s.put(ChannelSeen(full, _now()))
         if self.joined and self.pts is None and pts is not None:
             await self._save_pts(pts)
@@ -823,6 +825,9 @@ class ChannelWorker:
             wait = next_reconcile - now_mono
             if self._eng:
                 wait = min(wait, self._eng[0][0] - now)
+            if time.monotonic() >= self._about_next:
+                self._about_due = True  # the periodic getFullChannel (channel_info_interval)
+            wait = min(wait, self._about_next - now_mono)
             if self._about_due:
                 wait = 0.0
             if wait > 0 and not self.reconcile_now.is_set():

@@ -257,6 +257,8 @@ class VerifyResult:
     captures: int = 0
     raw_payloads: int = 0
     migrated: int = 0
+    events: int = 0
+    """Poll, pin, service-message, photo and subscriber records (store/events.py)."""
     expected: bool | None = None
     after_expected: int = 0
     details: list[str] = field(default_factory=list)
@@ -410,6 +412,7 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
                 raise _Bad("malformed capture record", seq)
             captures[rec[2]] = rec
         elif kind in events_check.LENGTHS:
+            res.events += 1
             why = extra.add(rec, r[2])
             if why is not None:
                 raise _Bad(why, seq)

@@ -36,6 +36,7 @@ from telewatch.models import (
     DaemonHeartbeat,
     Event,
     HeadAnchored,
+    PollResultsSeen,
     Post,
     PostDeleted,
     PostSeen,
@@ -201,6 +202,10 @@ class Daemon:
             w = self._worker_for(cid)
             if w is None or w.paused:
                 return
+            if not isinstance(ev, PollResultsSeen):
+                # A pts update: our own difference follows soon (Telethon drops
+                # the other_updates of the differences it asks itself).
+                w.live_update()
         await self.put(ev)
         self.counters["channel_events"] += 1
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from telewatch.models import (
@@ -46,15 +47,31 @@ def voters_json(results: PollResults) -> str:
 # --------------------------------------------------------------------------
 
 
-def post_seen(conn: sqlite3.Connection, ev: PostSeen) -> None:
-    """The poll and pinned state a captured post carries."""
-    post = ev.post
-    cid, mid = positive_id(post.channel_id), positive_id(post.message_id)
-    at = iso(ev.seen_at)
-    if post.poll is not None:
-        poll_seen(conn, cid, mid, post.poll, at, ev.source)
-    if post.pinned is not None:
+def posts_seen(conn: sqlite3.Connection, group: Sequence[PostSeen]) -> None:
+    """The polls and pinned states a run of captured posts carries. An
+    unpinned post of a channel with no pin event at all needs no look-up
+    (one query per channel per run: the usual case costs next to nothing)."""
+    has_pins: dict[int, bool] = {}
+    for ev in group:
+        post = ev.post
+        cid, mid = positive_id(post.channel_id), positive_id(post.message_id)
+        at = iso(ev.seen_at)
+        if post.poll is not None:
+            poll_seen(conn, cid, mid, post.poll, at, ev.source)
+        if post.pinned is None:
+            continue
+        if not post.pinned:
+            if cid not in has_pins:
+                has_pins[cid] = (
+                    conn.execute(
+                        "SELECT 1 FROM pin_events WHERE channel_id=? LIMIT 1", (cid,)
+                    ).fetchone()
+                    is not None
+                )
+            if not has_pins[cid]:
+                continue
         _pin(conn, cid, mid, post.pinned, at, "state", None)
+        has_pins[cid] = True
 
 
 def poll_seen(

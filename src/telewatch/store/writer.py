@@ -493,8 +493,7 @@ def _apply_posts(
         if ev.post.poll is not None or ev.post.pinned is not None:
             extras.append(ev)
     st = write_prepared(conn, prepared, rules)
-    for ev in extras:  # polls and pinned state (store/events.py)
-        events.post_seen(conn, ev)
+    events.posts_seen(conn, extras)  # polls and pinned state (store/events.py)
     stats.posts_new += st.posts_new
     stats.versions += st.versions
     stats.samples += st.samples

@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -140,3 +143,20 @@ def test_dashboard_post_detail_shows_poll_and_pin(archive: Path) -> None:
     assert "PINNED" in text and "closed, 7 voters" in text and "North" in text
     assert "poll results over time" in text
     assert "\x1b[31m" not in text
+
+
+def test_evidence_bundle_carries_the_poll_and_pin_records(archive: Path, tmp_path: Path) -> None:
+    bundle = tmp_path / "b.zip"
+    code, out = _run(archive, "evidence", "@bridges/1", "-o", str(bundle))
+    assert code == 0, out
+    zipfile.ZipFile(bundle).extractall(tmp_path / "x")
+    base = tmp_path / "x" / "evidence"
+    kinds = [
+        json.loads(json.loads(line)["record"])[0]
+        for line in (base / "chain" / "records.jsonl").read_text().splitlines()
+    ]
+    assert kinds.count("poll") == 1 and kinds.count("poll_sample") == 2 and "pin" in kinds
+    ok = subprocess.run(
+        [sys.executable, "-I", "verify.py"], cwd=base, capture_output=True, text=True, timeout=60
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr

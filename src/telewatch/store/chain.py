@@ -679,7 +679,8 @@ def _check_captures(conn: sqlite3.Connection, captures: dict[str, list[Any]]) ->
 
 
 def records_of_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> list[int]:
-    """Seqs of every record about one post (versions, deletion, samples)."""
+    """Seqs of every record about one post (versions, deletion, samples,
+    poll, poll samples, pin events)."""
     seqs = [
         int(r[0])
         for r in conn.execute(
@@ -700,6 +701,15 @@ def records_of_post(conn: sqlite3.Connection, channel_id: int, message_id: int) 
         (f"%{like}",),
     ):
         if rec.startswith(prefix):
+            seqs.append(int(seq))
+    # Its poll, poll samples and pin events (store/events.py): [kind, at, cid, mid, ...].
+    for seq, rec in conn.execute(
+        "SELECT seq, record FROM chain WHERE kind IN ('poll', 'poll_sample', 'pin')"
+        " AND record LIKE ?",
+        (f"%,{channel_id},{message_id},%",),
+    ):
+        fields = json.loads(rec)
+        if fields[2:4] == [channel_id, message_id]:
             seqs.append(int(seq))
     return sorted(seqs)
 

@@ -49,8 +49,8 @@ def voters_json(results: PollResults) -> str:
 
 def posts_seen(conn: sqlite3.Connection, group: Sequence[PostSeen]) -> None:
     """The polls and pinned states a run of captured posts carries. An
-    unpinned post of a channel with no pin event at all needs no look-up
-    (one query per channel per run: the usual case costs next to nothing)."""
+    unpinned post of a channel with no pin event at all needs no look-up of
+    its own (one query per channel per run of posts)."""
     has_pins: dict[int, bool] = {}
     for ev in group:
         post = ev.post

@@ -57,6 +57,7 @@ def _events() -> list[Event]:
         PollResultsSeen(9001, PollResults(True, 7, (("00", 5), ("01", 2))), at),
         PinChanged(CID, (1,), True, at, "push", pts=10),
         ChannelActionSeen(CID, 3, at, "title", at, "Bridges Daily"),
+        ChannelActionSeen(CID, 4, at, "title", at, HOSTILE),
         ChannelSeen(
             Channel(CID, "Bridges Daily", "bridges", "second", photo=ChannelPhoto(5, 2, "cd" * 32)),
             at,
@@ -85,6 +86,7 @@ def _run(db: Path, *args: str) -> tuple[int, str]:
 def test_channels_show_lists_the_history(archive: Path) -> None:
     code, out = _run(archive, "channels", "show", "@bridges")
     assert code == 0, out
+    assert "\x1b" not in out and "\u202e" not in out
     assert "pinned     post 1" in out
     for needle in ("Bridges → Bridges Daily", "first → second", "photo 5", "service:title", "push"):
         assert needle in out, (needle, out)

@@ -14,7 +14,7 @@ from telewatch.cli import AppContext, channels
 from telewatch.store import events
 from telewatch.store.db import connect
 from telewatch.store.queries import resolve_channel
-from telewatch.text import printable
+from telewatch.text import json_printable, printable
 
 
 def _line(text: str) -> str:
@@ -63,7 +63,7 @@ def channels_show(app: AppContext, channel_ref: str, as_json: bool) -> None:
                 for e in history
             ],
         }
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        click.echo(json_printable(json.dumps(doc, ensure_ascii=False, indent=2)))
         return
     click.echo(click.style(_line(f"{ch.label}  {ch.title or ''}"), bold=True))
     click.echo(f"id         {ch.id}")

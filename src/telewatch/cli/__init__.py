@@ -198,16 +198,8 @@ def channels() -> None:
 
 def _register() -> None:
     # Each area module attaches its commands to `main` / `channels` on import.
-    from telewatch.cli import (  # noqa: F401
-        archive,
-        daemon,
-        dash,
-        emulator,
-        events,
-        evidence,
-        publish,
-        xref,
-    )
+    import telewatch.cli.events  # noqa: F401  (channels show: store/events.py)
+    from telewatch.cli import archive, daemon, dash, emulator, evidence, publish, xref  # noqa: F401
 
 
 _register()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,3 +154,21 @@ def test_scenario_steps_and_bad_polls() -> None:
         Scenario.from_dict(
             {"timeline": [{"at": 1, "action": "vote", "channel": 1500000301, "id": 1}]}
         )
+
+
+async def test_state_file_keeps_polls_pins_service_messages_and_photo(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    mid = emulator.post(EMU_CHANNEL, "poll", media=POLL, push=False)
+    emulator.vote(EMU_CHANNEL, mid, [2, 7], push=False)
+    emulator.pin_post(EMU_CHANNEL, mid, push=False)
+    emulator.set_title(EMU_CHANNEL, "Renamed", push=False)
+    emulator.set_photo(EMU_CHANNEL, 4, push=False)
+    before = emulator.truth()
+    path = tmp_path / "world.json"
+    emulator.save_state(path)
+    async with Emulator() as other:
+        other.load_state(path)
+        assert other.truth() == before
+        ch = other.world.channel(EMU_CHANNEL)
+        assert isinstance(ch.tl().photo, types.ChatPhoto)

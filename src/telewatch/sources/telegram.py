@@ -268,6 +268,19 @@ def to_poll(media: Any) -> Poll | None:
     )
 
 
+def _safe_poll(media: Any, channel_id: int, message_id: int) -> Poll | None:
+    """``to_poll``, except that a poll that cannot be read is logged and left
+    out: the post itself is still archived (its media kind says poll)."""
+    try:
+        return to_poll(media)
+    except Exception as err:
+        log.warning(
+            "unreadable poll", extra={"channel": channel_id, "message_id": message_id,
+                                      "reason": f"{type(err).__name__}: {err}"},
+        )  # fmt: skip
+        return None
+
+
 def to_channel_photo(photo: Any) -> ChannelPhoto | None:
     """``Channel.photo`` as models.ChannelPhoto (the thumbnail bytes hashed,
     nothing downloaded); None when the constructor carries no photo field."""
@@ -421,7 +434,7 @@ def _to_post(msg: Any, channel_id: int | None) -> Post | None:
         edit_date=_aware(msg.edit_date),
         post_author=msg.post_author,
         engagement=to_engagement(msg),
-        poll=to_poll(msg.media),
+        poll=_safe_poll(msg.media, cid, msg.id),
         pinned=bool(msg.pinned),
         raw=_tl_bytes(msg),
     )
@@ -864,7 +877,11 @@ class TelegramSource:
         messages, pin changes and poll results (to_update_event)."""
 
         async def raw(update: Any) -> None:
-            got = to_update_event(update, datetime.now(UTC).replace(microsecond=0))
+            try:
+                got = to_update_event(update, datetime.now(UTC).replace(microsecond=0))
+            except Exception as err:  # one odd update is logged, never the connection's end
+                log.warning("unreadable update", extra={"reason": f"{type(err).__name__}: {err}"})
+                return
             if got is not None:
                 await handler(*got)
 
@@ -1199,9 +1216,22 @@ class TelegramSource:
 def _actions(
     msgs: Sequence[Any], channel_id: int, seen_at: datetime
 ) -> tuple[ChannelActionSeen, ...]:
-    """The service messages among ``msgs``, as events, by id."""
-    out = [to_action(m, channel_id, seen_at) for m in msgs]
-    return tuple(sorted((a for a in out if a is not None), key=lambda a: a.message_id))
+    """The service messages among ``msgs``, as events, by id (one that
+    cannot be read is logged and skipped, never the page)."""
+    out: list[ChannelActionSeen] = []
+    for m in msgs:
+        try:
+            a = to_action(m, channel_id, seen_at)
+        except Exception as err:
+            log.warning(
+                "unreadable service message",
+                extra={"channel": channel_id, "message_id": getattr(m, "id", None),
+                       "reason": f"{type(err).__name__}: {err}"},
+            )  # fmt: skip
+            continue
+        if a is not None:
+            out.append(a)
+    return tuple(sorted(out, key=lambda a: a.message_id))
 
 
 def _convert(msg: Any, channel_id: int, bad: list[tuple[int, str]]) -> Post | None:

@@ -746,10 +746,12 @@ class ChannelWorker:
             for ch in d.channels:
                 if ch.id == cid:
                     self._note_username(ch.username)
+            # Service messages and pin updates first (store/events.py): the
+            # messages below are their current state, which then changes nothing.
+            evs += d.events
             evs += [PostSeen(p, now, "live") for p in d.posts]
             evs += [PostSeen(p, now, "live") for p in d.edits]
             evs += [PostDeleted(cid, mid, now, "event") for mid in d.deleted]
-            evs += d.events  # service messages and pin updates (store/events.py)
             if evs or d.pts != pts:
                 await self.s.put(DifferenceApplied(cid, d.pts, tuple(evs)))
             c = self.s.counters

@@ -4,9 +4,9 @@ What Telegram does, and so the emulator:
 
 * A poll is a message whose media is ``messageMediaPoll(poll, results)``.
   Votes change the results without a pts: members are pushed
-  ``updateMessagePoll(poll_id, results)`` (with ``poll`` when it closes);
-  the message read again (history, ``channels.getMessages``) carries the
-  current results.
+  ``updateMessagePoll(poll_id, results)``; the message read again (history,
+  ``channels.getMessages``) carries the current results. Closing a poll is
+  an edit of its message (one pts, ``updateEditChannelMessage``).
 * Pinning takes a pts (``updatePinnedChannelMessages`` pushed, and returned
   by ``getChannelDifference``), sets the message's ``pinned`` flag and posts a
   ``messageService(action=messageActionPinMessage)`` replying to the pinned
@@ -33,6 +33,13 @@ from telethon.tl import types
 
 if TYPE_CHECKING:
     from telewatch.emulator.world import EmulatedChannel, EmulatedMessage, World
+
+
+def message_tl(channel: EmulatedChannel, msg: EmulatedMessage) -> Any:
+    """world.message_tl (imported late: world imports this module)."""
+    from telewatch.emulator.world import message_tl as build
+
+    return build(channel, msg)
 
 
 def poll_id(channel_id: int, message_id: int) -> int:
@@ -239,7 +246,10 @@ class EventsMixin:
         push: bool = True,
     ) -> None:
         """Set a poll's vote counts (one per answer) and, with ``closed``, close
-        or reopen it; pushes ``updateMessagePoll`` (no pts, as Telegram)."""
+        or reopen it. Votes take no pts (as on Telegram): ``updateMessagePoll``
+        is pushed. Closing is an edit of the message (``messages.editMessage``
+        with the poll closed): one pts, ``updateEditChannelMessage`` with the
+        closed poll, then ``updateMessagePoll`` with the poll."""
         ch = self.world.channel(channel_id)
         msg = self.world.live_message(ch, message_id)
         media = msg.media
@@ -252,6 +262,15 @@ class EventsMixin:
         changed_state = closed is not None and bool(closed) != bool(media.get("closed"))
         if closed is not None:
             media["closed"] = bool(closed)
+        if changed_state:
+            ch.append_event("edit", (msg.id,))
+            self._push(
+                ch,
+                types.UpdateEditChannelMessage(
+                    message=message_tl(ch, msg), pts=ch.pts, pts_count=1
+                ),
+                push=push,
+            )
         update = types.UpdateMessagePoll(
             poll_id=poll_id(ch.id, msg.id),
             results=poll_results_tl(media),

@@ -93,7 +93,7 @@ def test_channels_show_lists_the_history(archive: Path) -> None:
     code, out = _run(archive, "channels", "show", "--json", str(CID))
     assert code == 0, out
     doc = json.loads(out)
-    assert doc["pinned"] == [1]
+    assert doc["pinned"] == [1] and doc["photo"] == {"photo_id": 5, "thumb_sha256": "cd" * 32}
     assert {h["what"] for h in doc["history"]} >= {
         "title",
         "about",

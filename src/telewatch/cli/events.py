@@ -40,6 +40,7 @@ def channels_show(app: AppContext, channel_ref: str, as_json: bool) -> None:
         ch = resolve_channel(conn, channel_ref)
         history = events.channel_history(conn, ch.id)
         pinned = events.pinned_now(conn, ch.id)
+        photo = events.current_photo(conn, ch.id)
     finally:
         conn.close()
     if as_json:
@@ -50,6 +51,7 @@ def channels_show(app: AppContext, channel_ref: str, as_json: bool) -> None:
             "about": ch.about,
             "subscribers": ch.subscribers,
             "pinned": pinned,
+            "photo": None if photo is None else {"photo_id": photo[0], "thumb_sha256": photo[1]},
             "history": [
                 {
                     "at": e.at,
@@ -72,6 +74,9 @@ def channels_show(app: AppContext, channel_ref: str, as_json: bool) -> None:
     if ch.subscribers is not None:
         click.echo(f"members    {ch.subscribers}")
     click.echo(f"pinned     {', '.join(f'post {i}' for i in pinned) or 'none'}")
+    if photo is not None:
+        shown = f"photo {photo[0]}" if photo[0] is not None else "none (removed)"
+        click.echo(f"photo      {shown}" + (f" (thumb sha256 {photo[1]})" if photo[1] else ""))
     if not history:
         click.echo("history    no changes seen yet")
         return

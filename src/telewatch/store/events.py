@@ -363,6 +363,18 @@ def channel_history(conn: sqlite3.Connection, channel_id: int) -> list[ChannelEv
     return out
 
 
+def current_photo(
+    conn: sqlite3.Connection, channel_id: int
+) -> tuple[int | None, str | None] | None:
+    """(photo id or None if removed, thumbnail sha256) of the newest photo row, or None."""
+    row = conn.execute(
+        "SELECT photo_id, thumb_sha256 FROM channel_photos WHERE channel_id=? ORDER BY id DESC"
+        " LIMIT 1",
+        (channel_id,),
+    ).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
 def pinned_now(conn: sqlite3.Connection, channel_id: int) -> list[int]:
     """Ids of the channel's posts whose newest pin event says pinned."""
     return [

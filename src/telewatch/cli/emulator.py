@@ -15,7 +15,6 @@ import contextlib
 import json
 import logging
 import signal
-import sqlite3
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -220,6 +219,7 @@ async def _serve(
     o: _Options,
 ) -> None:
     from telewatch.emulator import Emulator
+    from telewatch.emulator.server import SessionLocked
     from telewatch.emulator.state import StateError
 
     emu = Emulator(
@@ -248,7 +248,7 @@ async def _serve(
             session = emu.write_session(o.session_path)
         except FileExistsError as err:
             raise UserError(str(err)) from None
-        except sqlite3.OperationalError as err:
+        except SessionLocked as err:
             raise UserError(
                 f"cannot update {o.session_path} ({err}): a running telewatch holds it; restart "
                 "the emulator on the port the session points at (omit --port) or stop the daemon"

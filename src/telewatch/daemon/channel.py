@@ -36,7 +36,6 @@ import contextlib
 import heapq
 import logging
 import random
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -68,7 +67,7 @@ from telewatch.sources.telegram import (
     UsernameUnknown,
 )
 from telewatch.store import sync
-from telewatch.store.db import connect
+from telewatch.store.db import Connection, connect
 from telewatch.store.watchlist import WatchEntry
 
 from .pacing import BACKFILL, LIVE, MAINTENANCE, FloodTooLong, Scheduler
@@ -170,7 +169,7 @@ class Shared:
     # until it is back: meanwhile every channel shows "disconnected".
     offline_since: datetime | None = None
 
-    def reader(self) -> sqlite3.Connection:
+    def reader(self) -> Connection:
         """A fresh read-only connection to the archive."""
         return connect(self.db_path, readonly=True)
 
@@ -785,21 +784,17 @@ class ChannelWorker:
 
     # -- reconciliation and engagement -------------------------------------
 
-    def _load_engagement(self, conn: sqlite3.Connection) -> None:
+    def _load_engagement(self, conn: Connection) -> None:
         ages = sorted(self.s.settings.engagement_ages)
         if not ages:
             return
         now = time.time()
         since = datetime.fromtimestamp(now - ages[-1], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self._eng.clear()
-        rows = conn.execute(
-            "SELECT p.message_id, p.date, (SELECT MAX(sampled_at) FROM engagement e "
-            "WHERE e.channel_id = p.channel_id AND e.message_id = p.message_id) "
-            "FROM posts p WHERE p.channel_id = ? AND p.date >= ? AND p.deleted_at IS NULL",
-            (self.channel_id, since),
-        )
-        for mid, d, last in rows:
-            self._schedule_engagement(int(mid), _ts(d), _ts(last) if last else 0.0)
+        if self.channel_id is None:  # not resolved yet: nothing archived to sample
+            return
+        for mid, d, last in sync.engagement_candidates(conn, self.channel_id, since):
+            self._schedule_engagement(mid, _ts(d), _ts(last) if last else 0.0)
 
     def _schedule_engagement(self, message_id: int, post_date: float, after: float) -> None:
         """Queue the first sample age of the post that falls after ``after``."""

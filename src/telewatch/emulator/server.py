@@ -109,6 +109,11 @@ class _Client:
         return self.active and not self.no_updates and self.key is not None and self.key.authorized
 
 
+class SessionLocked(OSError):
+    """The session file could not be written: another process (a running
+    client) holds it locked. The message is the database's own reason."""
+
+
 def session_address(path: Path) -> tuple[str, int] | None:
     """The (host, port) a Telethon session file points at, or None when the
     file does not exist or holds no address. Read-only: a running client
@@ -239,7 +244,8 @@ class Emulator:
         holds a session with a key, that key is kept and re-registered, so a
         client's update state survives an emulator restart. A session that
         points at any other server (a real Telegram login) is never touched:
-        ``FileExistsError``. Telethon adds the ``.session`` suffix when
+        ``FileExistsError``. A file a running client holds locked:
+        ``SessionLocked``. Telethon adds the ``.session`` suffix when
         missing; the real file path is returned."""
         name = str(path)
         real = Path(name if name.endswith(".session") else name + ".session")
@@ -247,6 +253,16 @@ class Emulator:
         if not real.exists():
             os.close(os.open(real, os.O_CREAT | os.O_WRONLY, 0o600))
         os.chmod(real, 0o600)
+        try:
+            key = self._write_key(real)
+        except sqlite3.OperationalError as err:
+            raise SessionLocked(str(err)) from None
+        self._keys[auth_key_id(key)] = KeyState(key=key, authorized=authorized)
+        return real
+
+    def _write_key(self, real: Path) -> bytes:
+        """Point the session file ``real`` at this emulator; its auth key
+        (kept when it had one) is returned."""
         session = SQLiteSession(str(real))
         try:
             if session.auth_key is not None and session.server_address not in _LOOPBACK | {
@@ -271,8 +287,7 @@ class Emulator:
         finally:
             session.close()
         os.chmod(real, 0o600)
-        self._keys[auth_key_id(key)] = KeyState(key=key, authorized=authorized)
-        return real
+        return key
 
     # -- state on disk ---------------------------------------------------------
 

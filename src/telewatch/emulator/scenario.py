@@ -31,6 +31,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "gap": ("channel",),
     "too_long": ("channel",),
     "views": ("channel", "id", "views"),
+    "ban": ("account",),
+    "logout": ("account",),
 }
 ACTIONS = set(REQUIRED)
 

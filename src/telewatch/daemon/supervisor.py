@@ -465,6 +465,7 @@ class Daemon:
                 counters=self.counters,
                 connected=self.connected,
                 scale=d.rate_scale,
+                max_joined=self.settings.telegram.max_joined,
             )
             source.on_post(self._on_post)
             source.on_deleted(self._on_deleted)

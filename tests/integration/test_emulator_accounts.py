@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 import stat
 import subprocess
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from telethon.errors import (
 )
 
 from telewatch.emulator import Emulator, RateModel, Scenario, ScenarioError
+from telewatch.emulator.server import SessionLocked
 from telewatch.emulator.world import SELF_USER_ID
 from tests.fixtures.daemon import TELEWATCH
 from tests.fixtures.emulator import (
@@ -295,3 +297,20 @@ def test_serve_accounts_writes_one_session_per_account(tmp_path: Path) -> None:
     assert refused.stderr.strip().splitlines() == [
         "error: --accounts 2 writes one session per account: give --session-dir DIR"
     ]
+
+
+async def test_a_session_file_locked_by_a_client_raises_session_locked(tmp_path: Path) -> None:
+    """Rewriting a session that another process holds locked raises SessionLocked (an
+    OSError with the database's reason), never a driver error, and leaves it as it was."""
+    async with Emulator() as first:
+        path = first.write_session(tmp_path / "held.session")
+    before = path.read_bytes()
+    holder = sqlite3.connect(path)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        async with Emulator() as second:  # another port: the session must be rewritten
+            with pytest.raises(SessionLocked, match="locked"):
+                second.write_session(path)
+    finally:
+        holder.close()
+    assert path.read_bytes() == before

@@ -238,18 +238,21 @@ def test_ban_and_logout_steps_need_the_account() -> None:
 
 
 async def test_accounts_survive_a_state_file(tmp_path: Path) -> None:
-    """--state keeps which account each key is and every account's joined channels."""
+    """--state keeps which account each key is, every account's joined channels and
+    bans."""
     state = tmp_path / "world.json"
     async with Emulator(accounts=2) as emu:
         emu.add_channel(EMU_CHANNEL, EMU_USERNAME, "Emu News")
         sessions = emu.write_sessions(tmp_path / "s")
         emu.join(EMU_CHANNEL, account=2)
+        emu.ban(1)
         emu.save_state(state)
     restored = Emulator(accounts=2)
     restored.load_state(state)
     async with restored:
         assert restored.joined(EMU_CHANNEL, account=2)
         assert not restored.joined(EMU_CHANNEL, account=1)
+        assert [a.banned for a in restored.accounts] == [True, False]
         restored.write_sessions(tmp_path / "s")
         client = TelegramClient(str(sessions[1]), 1, "x")
         await client.connect()

@@ -258,6 +258,7 @@ class Emulator:
         ``FileExistsError``. A file a running client holds locked:
         ``SessionLocked``. Telethon adds the ``.session`` suffix when
         missing; the real file path is returned."""
+        index = self._account(account).index  # KeyError for an account not served
         name = str(path)
         real = Path(name if name.endswith(".session") else name + ".session")
         real.parent.mkdir(parents=True, exist_ok=True)
@@ -268,9 +269,7 @@ class Emulator:
             key = self._write_key(real)
         except sqlite3.OperationalError as err:
             raise SessionLocked(str(err)) from None
-        self._keys[auth_key_id(key)] = KeyState(
-            key=key, authorized=authorized, account=self._account(account).index
-        )
+        self._keys[auth_key_id(key)] = KeyState(key=key, authorized=authorized, account=index)
         return real
 
     def write_sessions(self, folder: Path) -> list[Path]:
@@ -321,11 +320,15 @@ class Emulator:
         """Write the world, the known auth keys and the timeline position to
         ``path`` atomically (see :mod:`telewatch.emulator.state`)."""
         data = state.dump(self.world, self._keys, self.timeline_next)
-        if len(self.accounts) > 1:  # accounts 2…N: their joined channels and fate
-            data["accounts"] = {
-                str(a.index): {"joined": sorted(a.world.joined), "banned": a.banned}
-                for a in self.accounts[1:]
-            }
+        # Accounts 2…N (and a banned account 1): their joined channels and fate.
+        # Account 1's joined channels are "joined"; one account writes nothing more.
+        accounts = {
+            str(a.index): {"joined": sorted(a.world.joined), "banned": a.banned}
+            for a in self.accounts
+            if a.index > 1 or a.banned
+        }
+        if accounts:
+            data["accounts"] = accounts
         state.save(path, data)
 
     def load_state(self, path: Path) -> None:
@@ -335,9 +338,10 @@ class Emulator:
         self.timeline_next = state.restore(data, self.world, self._keys)
         try:
             for index, saved in dict(data.get("accounts", {})).items():
-                if 2 <= int(index) <= len(self.accounts):
+                if 1 <= int(index) <= len(self.accounts):
                     account = self.accounts[int(index) - 1]
-                    account.world.joined = {int(i) for i in saved["joined"]}
+                    if account.index > 1:
+                        account.world.joined = {int(i) for i in saved["joined"]}
                     account.banned = bool(saved["banned"])
         except (KeyError, TypeError, ValueError) as err:
             raise state.StateError(

@@ -967,9 +967,11 @@ class EmulatorThread:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(_invoke(), self._loop)
         return future.result(timeout)
 
-    def write_session(self, path: Path, *, authorized: bool = True) -> Path:
+    def write_session(self, path: Path, *, authorized: bool = True, account: int = 1) -> Path:
         """Thread-safe :meth:`Emulator.write_session`."""
-        return self.call(lambda emu: emu.write_session(path, authorized=authorized))
+        return self.call(
+            lambda emu: emu.write_session(path, authorized=authorized, account=account)
+        )
 
     def truth(self) -> dict[str, Any]:
         """Thread-safe :meth:`Emulator.truth`."""

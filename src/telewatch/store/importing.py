@@ -30,10 +30,14 @@ class ImportSession:
     def __init__(self, db: Path) -> None:
         migrate(db, check=True)
         self.conn: Connection = connect(db, readonly=False)
-        # A file is one transaction: a larger page cache keeps the growing
-        # B-trees and FTS segments in memory instead of re-reading the WAL.
-        self.conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
-        self.bulk = enter_bulk_mode(self.conn)
+        try:
+            # A file is one transaction: a larger page cache keeps the growing
+            # B-trees and FTS segments in memory instead of re-reading the WAL.
+            self.conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+            self.bulk = enter_bulk_mode(self.conn)
+        except BaseException:
+            self.conn.close()
+            raise
 
     def close(self) -> None:
         if self.bulk:

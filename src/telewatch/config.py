@@ -71,6 +71,10 @@ class TelegramSettings(_Strict):
     """FloodWaits up to this many seconds are slept inside Telethon. 0 (the
     default) hands every FloodWait to telewatch's scheduler, which parks only
     the work that hit it."""
+    max_joined: int = Field(default=500, ge=0, le=100_000)
+    """At most this many joined channels for the account (Telegram's limit is
+    500). A join-mode channel past it, or one Telegram refuses with
+    CHANNELS_TOO_MUCH, is polled instead (shown in its status)."""
 
     @field_validator("proxy")
     @classmethod

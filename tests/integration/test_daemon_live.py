@@ -235,9 +235,9 @@ def test_daemon_waits_for_a_bulk_import_instead_of_failing(daemon_world: DaemonW
     import sqlite3
     import time
 
-    from telewatch.sources.desktop_export import _enter_bulk_mode, _leave_bulk_mode
     from telewatch.store.db import connect as open_archive
     from telewatch.store.db import migrate
+    from telewatch.store.importing import enter_bulk_mode, leave_bulk_mode
 
     w = daemon_world
     d = 1500000805
@@ -251,7 +251,7 @@ def test_daemon_waits_for_a_bulk_import_instead_of_failing(daemon_world: DaemonW
     w.write_config([{"username": "busy_chan"}])
     migrate(w.db)
     holder = open_archive(w.db, readonly=False)
-    assert _enter_bulk_mode(holder)  # nobody else has it: an import would hold it like this
+    assert enter_bulk_mode(holder)  # nobody else has it: an import would hold it like this
     holder.execute("BEGIN IMMEDIATE")
     holder.execute("INSERT INTO watched_posts VALUES (1, 1, NULL, '2022-03-01T00:00:00Z')")
     holder.execute("COMMIT")  # the exclusive lock stays with the "import" until it closes
@@ -266,7 +266,7 @@ def test_daemon_waits_for_a_bulk_import_instead_of_failing(daemon_world: DaemonW
         time.sleep(1.5)
         assert p.poll() is None
     finally:
-        _leave_bulk_mode(holder)
+        leave_bulk_mode(holder)
         holder.close()
     w.wait_running(p)
     w.wait_for(

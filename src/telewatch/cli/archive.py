@@ -8,7 +8,6 @@ import dataclasses
 import difflib
 import json
 import os
-import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,9 +20,10 @@ import click
 from telewatch.cli import AppContext, channels, main
 from telewatch.cli.output import refuse_archive_target, write_atomically
 from telewatch.models import UserError
+from telewatch.store.anchors import anchor_count
 from telewatch.store.chain import raw_digest as chain_digest
 from telewatch.store.chain import verify as verify_chain
-from telewatch.store.db import ArchiveCorrupt, check_integrity, connect
+from telewatch.store.db import ArchiveCorrupt, DatabaseError, check_integrity, connect
 from telewatch.store.queries import (
     EXPORT_FIELDS,
     PostDetail,
@@ -683,8 +683,8 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
     try:
         result = verify_chain(conn, expect_head)
         tokens = check_anchors(conn, roots) if roots else []
-        stored = conn.execute("SELECT count(*) FROM anchors").fetchone()[0]
-    except sqlite3.DatabaseError as err:
+        stored = anchor_count(conn)
+    except DatabaseError as err:
         if as_json:
             _dump({"archive": app.db_path, "status": "error", "ok": False, "problem": str(err)})
         click.echo(f"error: could not check {app.db_path}: {err}", err=True)

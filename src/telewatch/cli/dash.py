@@ -214,10 +214,7 @@ def watch_post(
             else:
                 raise UserError(f"{url} was not watched; see `telewatch watch-post --list`")
             return
-        exists = conn.execute(
-            "SELECT 1 FROM posts WHERE channel_id = ? AND message_id = ?", (cid, message_id)
-        ).fetchone()
-        if exists is None:
+        if not feed.post_exists(conn, cid, message_id):
             raise UserError(
                 f"{url} is not in the archive; check the id (telewatch search) "
                 "or wait until the daemon has archived it"

@@ -15,7 +15,6 @@ import contextlib
 import json
 import logging
 import signal
-import sqlite3
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,6 +102,28 @@ def emulator_group() -> None:
     "one keeps its key.",
 )
 @click.option(
+    "--accounts",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Serve this many accounts, each with its own joined channels, access hashes and "
+    "rate model; their sessions go to --session-dir.",
+)
+@click.option(
+    "--session-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Write one session per account here: account1.session … accountN.session (instead "
+    "of --session).",
+)
+@click.option(
+    "--max-joined",
+    type=click.IntRange(min=0),
+    default=None,
+    help="channels.joinChannel answers CHANNELS_TOO_MUCH past this many joined channels per "
+    "account (Telegram's limit is 500; default: no limit).",
+)
+@click.option(
     "--state",
     "state_path",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -136,6 +157,9 @@ def serve(
     port: int | None,
     config_path: Path | None,
     session_path: Path | None,
+    accounts: int,
+    session_dir: Path | None,
+    max_joined: int | None,
     state_path: Path | None,
     speed: float | None,
     dump_path: Path | None,
@@ -161,7 +185,17 @@ def serve(
     if demo and scenario_path is not None:
         raise UserError("--demo and --scenario both give the channels; use one")
     exports = [_parse_channel(spec) for spec in channels]
-    if session_path is None:
+    if session_dir is not None and session_path is not None:
+        raise UserError("--session and --session-dir both say where sessions go; use one")
+    if accounts > 1 and session_dir is None:
+        raise UserError(
+            f"--accounts {accounts} writes one session per account: give --session-dir DIR"
+        )
+    if session_dir is not None and session_dir.exists() and not session_dir.is_dir():
+        raise UserError(f"--session-dir {session_dir} is a file; give a folder")
+    if session_dir is not None:
+        session_path = session_dir / "account1.session"
+    elif session_path is None:
         session_path = _config_session(config_path or app.config_path)
     scenario = None
     if scenario_path is not None:
@@ -176,7 +210,19 @@ def serve(
     kept = session_address(session_path)
     if port is None:
         port = kept[1] if kept is not None and kept[0] in ("127.0.0.1", "::1", host) else 0
-    opts = _Options(host, port, session_path, state_path, speed, dump_path, login_code, password)
+    opts = _Options(
+        host,
+        port,
+        session_path,
+        state_path,
+        speed,
+        dump_path,
+        login_code,
+        password,
+        accounts,
+        session_dir,
+        max_joined,
+    )
     try:
         asyncio.run(_serve(scenario, exports, opts))
     except ScenarioError as err:
@@ -208,6 +254,9 @@ class _Options:
     dump_path: Path | None
     login_code: str | None
     password: str | None
+    accounts: int = 1
+    session_dir: Path | None = None
+    max_joined: int | None = None
 
 
 STATE_SAVE_EVERY = 2.0
@@ -220,6 +269,7 @@ async def _serve(
     o: _Options,
 ) -> None:
     from telewatch.emulator import Emulator
+    from telewatch.emulator.server import SessionLocked
     from telewatch.emulator.state import StateError
 
     emu = Emulator(
@@ -229,6 +279,8 @@ async def _serve(
         speed=o.speed if o.speed is not None else (scenario.speed if scenario is not None else 1.0),
         login_code=o.login_code,
         password=o.password,
+        accounts=o.accounts,
+        max_joined=o.max_joined,
     )
     for username, path in exports:
         emu.load_export(path, username=username)
@@ -245,16 +297,20 @@ async def _serve(
         loop.add_signal_handler(sig, stop.set)
     async with emu:
         try:
-            session = emu.write_session(o.session_path)
+            if o.session_dir is not None:
+                sessions = emu.write_sessions(o.session_dir)
+            else:
+                sessions = [emu.write_session(o.session_path)]
         except FileExistsError as err:
             raise UserError(str(err)) from None
-        except sqlite3.OperationalError as err:
+        except SessionLocked as err:
             raise UserError(
                 f"cannot update {o.session_path} ({err}): a running telewatch holds it; restart "
                 "the emulator on the port the session points at (omit --port) or stop the daemon"
             ) from None
         click.echo(f"listening on {emu.host}:{emu.port}")
-        click.echo(f"session written to {session}")
+        for session in sessions:
+            click.echo(f"session written to {session}")
         click.echo(
             f"login code {emu.account.login_code}"
             + (" (2FA enabled)" if emu.account.password else ""),

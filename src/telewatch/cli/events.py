@@ -5,14 +5,13 @@ and pin section of ``show`` (store/events.py)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 import click
 
 from telewatch.cli import AppContext, channels
 from telewatch.store import events
-from telewatch.store.db import connect
+from telewatch.store.db import Connection, connect
 from telewatch.store.queries import resolve_channel
 from telewatch.text import json_printable, printable
 
@@ -87,7 +86,7 @@ def channels_show(app: AppContext, channel_ref: str, as_json: bool) -> None:
         click.echo(_line(f"{_when(e.at):<20} {e.what:<22} {change}{captured}"))
 
 
-def post_events(conn: sqlite3.Connection, channel_id: int, message_id: int) -> dict[str, Any]:
+def post_events(conn: Connection, channel_id: int, message_id: int) -> dict[str, Any]:
     """The poll (with every sample) and pin history of a post, for ``show --json``."""
     poll = events.poll_of(conn, channel_id, message_id)
     return {
@@ -122,7 +121,7 @@ def post_events(conn: sqlite3.Connection, channel_id: int, message_id: int) -> d
     }
 
 
-def print_post_events(conn: sqlite3.Connection, channel_id: int, message_id: int) -> None:
+def print_post_events(conn: Connection, channel_id: int, message_id: int) -> None:
     """The poll and pin lines of ``show``."""
     pins = events.pin_history(conn, channel_id, message_id)
     if pins:

@@ -11,7 +11,7 @@ import click
 
 from telewatch.cli import AppContext, main
 from telewatch.models import UserError
-from telewatch.store.db import connect
+from telewatch.store.db import connect, write_transaction
 from telewatch.store.queries import get_post, resolve_post_ref
 from telewatch.store.writer import apply_events
 
@@ -49,13 +49,8 @@ def anchor_cmd(app: AppContext, tsas: tuple[str, ...], as_json: bool) -> None:
             raise UserError(f"archive {app.db_path} has no chain records yet: nothing to anchor")
         events = [a.event for a in attempts if a.event is not None]
         if events:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 st = apply_events(conn, events, ())
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
             if st.errors:
                 raise UserError(f"cannot store the tokens ({st.reasons[0]})")
     finally:

@@ -8,7 +8,6 @@ first; ``eval xref|trace DIR`` measures both on a dataset.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -17,24 +16,25 @@ import click
 
 from telewatch.cli import AppContext, FiniteFloatRange, main
 from telewatch.models import UserError
+from telewatch.store.db import Connection, DatabaseError
 from telewatch.text import json_printable, printable
 from telewatch.xref.fetch import DEFAULT_MAX_BYTES, DEFAULT_MAX_REDIRECTS, DEFAULT_TIMEOUT
 
 
-def _open(ctx: AppContext, writable: bool) -> sqlite3.Connection:
+def _open(ctx: AppContext, writable: bool) -> Connection:
     from telewatch.store import db
 
     return db.connect(ctx.db_path, readonly=not writable)
 
 
-def _cache_conn(ctx: AppContext) -> sqlite3.Connection | None:
+def _cache_conn(ctx: AppContext) -> Connection | None:
     """A writable connection for the embeddings cache, or None when the
     archive cannot be written (vectors are then used and not kept)."""
     from telewatch.store import db
 
     try:
         return db.connect(ctx.db_path, readonly=False)
-    except (UserError, sqlite3.Error):
+    except (UserError, DatabaseError):
         return None
 
 

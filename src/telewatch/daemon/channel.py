@@ -36,7 +36,6 @@ import contextlib
 import heapq
 import logging
 import random
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -63,12 +62,13 @@ from telewatch.sources.telegram import (
     Dialog,
     Disconnected,
     HistoryPage,
+    JoinRefused,
     SourceError,
     TelegramSource,
     UsernameUnknown,
 )
 from telewatch.store import sync
-from telewatch.store.db import connect
+from telewatch.store.db import Connection, connect
 from telewatch.store.watchlist import WatchEntry
 
 from .pacing import BACKFILL, LIVE, MAINTENANCE, FloodTooLong, Scheduler
@@ -169,8 +169,16 @@ class Shared:
     # Set by the supervisor from the moment the connection to Telegram drops
     # until it is back: meanwhile every channel shows "disconnected".
     offline_since: datetime | None = None
+    # The account's limit of joined channels ([telegram] max_joined) and the
+    # channels this run knows it has joined (or is joining) besides dialogs.
+    max_joined: int = 500
+    joined_ids: set[int] = field(default_factory=set)
 
-    def reader(self) -> sqlite3.Connection:
+    def joined_count(self) -> int:
+        """How many channels the account has joined, as far as this run knows."""
+        return len(self.joined_ids | self.dialogs.keys())
+
+    def reader(self) -> Connection:
         """A fresh read-only connection to the archive."""
         return connect(self.db_path, readonly=True)
 
@@ -210,6 +218,11 @@ class ChannelWorker:
         # is paused when an answer went below it (see _server_went_back).
         self._pts_seen = 0
         self._reset: str | None = None
+        # How the channel is archived: the entry's mode, or "poll" for a
+        # join-mode channel the account may not join (max_joined, or
+        # Telegram's CHANNELS_TOO_MUCH); _join_note says which.
+        self.mode = entry.mode
+        self._join_note: str | None = None
         self._base: tuple[ChannelState, str | None] = ("pending", None)
         self.renamed_to: str | None = None
         self.repair = asyncio.Event()
@@ -302,9 +315,7 @@ class ChannelWorker:
         """A FloodWait parked ``method`` until ``until``: show ``flood_wait`` if
         this channel's next work needs it (poll-mode and backfilling channels
         all need getHistory; live channels keep receiving pushes)."""
-        needs = method == "messages.GetHistory" and (
-            self.entry.mode == "poll" or not self.backfill_done
-        )
+        needs = method == "messages.GetHistory" and (self.mode == "poll" or not self.backfill_done)
         if needs and self.state in ("polling", "backfilling", "flood_wait"):
             self._held_by = method
             await self._set("flood_wait", _flood_detail(method, until), until, base=False)
@@ -316,8 +327,8 @@ class ChannelWorker:
             await self._set("renamed", f"now {self.renamed_to}; still archived by id")
         elif not self.backfill_done:
             await self._set("backfilling", None)
-        elif self.entry.mode == "poll":
-            await self._set("polling", None)
+        elif self.mode == "poll":
+            await self._set("polling", self._join_note)
         else:
             await self._set("live", None)
 
@@ -480,14 +491,41 @@ class ChannelWorker:
         else:
             joined = await self._channel_seen(cid, about=False)
         if self.entry.mode == "join" and not joined:
-            await self._req("channels.JoinChannel", lambda: self.s.source.join(cid), MAINTENANCE)
-            joined = True
+            joined = await self._join(cid)
         self.joined = joined
+        if joined:
+            self.s.joined_ids.add(cid)
         if joined and self.pts is None:
             # Where our own catch-up starts: the pts of getFullChannel, read
             # before backfill, so that backfill plus the difference from here
             # leave nothing out.
             await self._fetch_about(cid)
+
+    async def _join(self, cid: int) -> bool:
+        """Join the channel unless the account is at its limit of joined
+        channels; a channel it may not join is polled instead (logged,
+        counted, said in its status). Returns whether it joined."""
+        self.mode, self._join_note = "join", None
+        limit = self.s.max_joined
+        if cid not in self.s.joined_ids and self.s.joined_count() >= limit:
+            return self._poll_instead(f"the account has joined max_joined = {limit} channels")
+        self.s.joined_ids.add(cid)  # the slot is taken before the request: workers run at once
+        try:
+            await self._req("channels.JoinChannel", lambda: self.s.source.join(cid), MAINTENANCE)
+        except JoinRefused:
+            self.s.joined_ids.discard(cid)
+            return self._poll_instead("Telegram refused the join (CHANNELS_TOO_MUCH)")
+        except BaseException:
+            self.s.joined_ids.discard(cid)
+            raise
+        return True
+
+    def _poll_instead(self, why: str) -> bool:
+        self.mode = "poll"
+        self._join_note = f"not joined: {why}; polled instead"
+        self.s.counters["join_refused"] += 1
+        log.warning("channel polled instead of joined", extra={"channel": self.key, "reason": why})
+        return False
 
     async def _fetch_about(self, cid: int, priority: int = MAINTENANCE) -> None:
         # Once per run (off the start-up path) and after Telegram says the
@@ -563,7 +601,7 @@ class ChannelWorker:
             source = (
                 "backfill"
                 if not self.backfill_done
-                else ("poll" if self.entry.mode == "poll" else "repair")
+                else ("poll" if self.mode == "poll" else "repair")
             )
             await self._running_state()
             await self._fill(floor, target, source)
@@ -575,7 +613,7 @@ class ChannelWorker:
             await self._running_state()
             interval = (
                 self.s.settings.poll_interval
-                if self.entry.mode == "poll"
+                if self.mode == "poll"
                 else self.s.settings.gap_repair_interval
             )
             await self._sleep(interval, self.repair)
@@ -792,21 +830,17 @@ class ChannelWorker:
 
     # -- reconciliation and engagement -------------------------------------
 
-    def _load_engagement(self, conn: sqlite3.Connection) -> None:
+    def _load_engagement(self, conn: Connection) -> None:
         ages = sorted(self.s.settings.engagement_ages)
         if not ages:
             return
         now = time.time()
         since = datetime.fromtimestamp(now - ages[-1], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self._eng.clear()
-        rows = conn.execute(
-            "SELECT p.message_id, p.date, (SELECT MAX(sampled_at) FROM engagement e "
-            "WHERE e.channel_id = p.channel_id AND e.message_id = p.message_id) "
-            "FROM posts p WHERE p.channel_id = ? AND p.date >= ? AND p.deleted_at IS NULL",
-            (self.channel_id, since),
-        )
-        for mid, d, last in rows:
-            self._schedule_engagement(int(mid), _ts(d), _ts(last) if last else 0.0)
+        if self.channel_id is None:  # not resolved yet: nothing archived to sample
+            return
+        for mid, d, last in sync.engagement_candidates(conn, self.channel_id, since):
+            self._schedule_engagement(mid, _ts(d), _ts(last) if last else 0.0)
 
     def _schedule_engagement(self, message_id: int, post_date: float, after: float) -> None:
         """Queue the first sample age of the post that falls after ``after``."""

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import html
 import logging
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -29,7 +28,7 @@ from urllib.parse import quote, unquote, urlsplit
 from telewatch.config import FeedSettings
 from telewatch.models import UserError
 from telewatch.publish.atom import alert_feed, channel_feed, xml_safe
-from telewatch.store.db import connect
+from telewatch.store.db import Connection, connect
 from telewatch.store.entries import channel_by_username, public_channels, rule_names
 
 log = logging.getLogger("telewatch.daemon.feeds")
@@ -149,7 +148,7 @@ class FeedServer:
         finally:
             conn.close()
 
-    def _index(self, conn: sqlite3.Connection) -> bytes:
+    def _index(self, conn: Connection) -> bytes:
         rules = sorted(set(self.rules()) | set(rule_names(conn)))
         feeds = [(f"/alerts/{quote(r, safe='')}.atom", f"alert: {r}") for r in rules]
         for _, username, title in public_channels(conn):

@@ -19,7 +19,6 @@ import faulthandler
 import logging
 import os
 import signal
-import sqlite3
 import threading
 import time
 from collections import Counter
@@ -55,7 +54,7 @@ from telewatch.sources.telegram import (
 from telewatch.store import sync, watchlist
 from telewatch.store.anchors import last_anchored_seq
 from telewatch.store.chain import chain_head
-from telewatch.store.db import ArchiveBusy, connect, hold_open, migrate
+from telewatch.store.db import ArchiveBusy, Connection, connect, hold_open, migrate
 from telewatch.store.writer import Writer
 
 from . import webhooks
@@ -396,7 +395,7 @@ class Daemon:
             )
         lock = SessionLock(tg.session)
         lock.acquire()
-        presence: sqlite3.Connection | None = None
+        presence: Connection | None = None
         try:
             presence = await self._open_archive(stop)
             if presence is None:
@@ -421,7 +420,7 @@ class Daemon:
                 presence.close()
             lock.release()
 
-    async def _open_archive(self, stop: asyncio.Event) -> sqlite3.Connection | None:
+    async def _open_archive(self, stop: asyncio.Event) -> Connection | None:
         """Migrate the archive and keep a connection to it open for the
         daemon's life (after one read), so that a `telewatch import` started
         meanwhile shares it (WAL) instead of taking it for itself. While a
@@ -481,6 +480,7 @@ class Daemon:
                 counters=self.counters,
                 connected=self.connected,
                 scale=d.rate_scale,
+                max_joined=self.settings.telegram.max_joined,
             )
             source.on_post(self._on_post)
             source.on_deleted(self._on_deleted)

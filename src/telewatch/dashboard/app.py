@@ -15,7 +15,6 @@ starting, and says so honestly if the process exits first.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,7 +35,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from telewatch.dashboard.panels import AlertsPanel, ChannelsPanel, FeedPanel, alerts_width
 from telewatch.dashboard.screens import HelpScreen, PostScreen, SearchScreen
 from telewatch.models import UserError
-from telewatch.store.db import hold_open
+from telewatch.store.db import Connection, DatabaseError, hold_open
 from telewatch.store.feed import (
     AlertCounter,
     AlertHit,
@@ -159,12 +158,12 @@ class TelewatchApp(App[int]):
         self.read_error: str | None = None
         self._poll_lock = threading.Lock()
         self._status_lock = threading.Lock()
-        self._presence: sqlite3.Connection | None = None
+        self._presence: Connection | None = None
         self.archive_name = title or str(db_path)
         self.sub_title = self.archive_name
 
     @contextmanager
-    def reader(self) -> Iterator[sqlite3.Connection]:
+    def reader(self) -> Iterator[Connection]:
         """A fresh read-only connection for one worker job (closed afterwards)."""
         conn = open_reader(self.db_path)
         try:
@@ -194,7 +193,7 @@ class TelewatchApp(App[int]):
             # poll waiting on a lock until it finishes.
             try:
                 self._presence = hold_open(self.db_path)
-            except (sqlite3.Error, UserError):
+            except (DatabaseError, UserError):
                 self._presence = None  # polls will say what is wrong
         self.query_one(FeedPanel).focus()
         self._layout()
@@ -229,7 +228,7 @@ class TelewatchApp(App[int]):
                     items, cursor = activity_since(conn, self.cursor, limit=1000)
             self.cursor = cursor
             self.post_message(ActivityArrived(items, cursor))
-        except (sqlite3.Error, UserError) as err:
+        except (DatabaseError, UserError) as err:
             # A busy or vanished archive must not kill the dashboard: say so, retry next tick.
             self.post_message(ReadFailed(str(err)))
         finally:
@@ -250,7 +249,7 @@ class TelewatchApp(App[int]):
                     hits=alert_hits(conn, limit=20),
                 )
             self.post_message(message)
-        except (sqlite3.Error, UserError) as err:
+        except (DatabaseError, UserError) as err:
             self.post_message(ReadFailed(str(err)))
         finally:
             self._status_lock.release()

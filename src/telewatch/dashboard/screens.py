@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
@@ -25,6 +24,7 @@ from telewatch.dashboard.panels import Palette
 from telewatch.dashboard.post_events import render_post_events
 from telewatch.dashboard.rtl import has_rtl, has_unsafe, preview, truncate, wrapped
 from telewatch.models import UserError
+from telewatch.store.db import DatabaseError
 from telewatch.store.feed import PostHistory, parse_iso, post_history
 from telewatch.store.queries import SearchHit, resolve_channel, search
 from telewatch.text import printable
@@ -256,7 +256,7 @@ class PostScreen(Screen[None]):
         try:
             with app.reader() as conn:
                 post = post_history(conn, self.channel_id, self.message_id)
-        except (sqlite3.Error, UserError) as err:
+        except (DatabaseError, UserError) as err:
             self.post_message(PostLoaded(None, error=str(err)))
             return
         self.post_message(PostLoaded(post))
@@ -372,7 +372,7 @@ class SearchScreen(Screen[None]):
                     until=_date(until, "until"),
                     limit=200,
                 )
-        except (sqlite3.Error, UserError) as err:
+        except (DatabaseError, UserError) as err:
             self.post_message(SearchFinished(query, [], error=str(err)))
             return
         self.post_message(SearchFinished(query, list(hits)))

@@ -44,6 +44,7 @@ from telewatch.emulator.scenario import Scenario
 from telewatch.emulator.server import EmulatorThread
 from telewatch.models import AlertRule, UserError
 from telewatch.store import feed
+from telewatch.store import status as status_store
 from telewatch.store.db import migrate
 
 STOP_GRACE = 15.0  # seconds the daemon gets to shut down cleanly before SIGKILL
@@ -168,9 +169,7 @@ def _channels_reported(db: Path, expected: int, proc: subprocess.Popen[bytes]) -
         return True
     conn = feed.open_reader(db)
     try:
-        n = conn.execute(
-            "SELECT count(*) FROM channel_status WHERE state NOT IN ('pending', 'resolving')"
-        ).fetchone()[0]
+        n = status_store.reported_count(conn)
     finally:
         conn.close()
     return int(n) >= expected
@@ -253,10 +252,7 @@ def summary(db: Path, seconds: float, rules: tuple[AlertRule, ...]) -> str:
     try:
         t = feed.totals(conn)
         counters = {c.rule: c.total for c in feed.alert_counters(conn)}
-        names = [
-            c[0]
-            for c in conn.execute("SELECT coalesce(title, username, id) FROM channels ORDER BY id")
-        ]
+        names = feed.channel_names(conn)
     finally:
         conn.close()
     per_rule = ", ".join(f"{r.name} {counters.get(r.name, 0)}" for r in rules)

@@ -59,6 +59,8 @@ class KeyState:
     # Channels whose updates this key missed while it had no live connection.
     missed: set[int] = field(default_factory=set)
     code_ok: bool = False
+    # Which account (1…N, emulator/accounts.py) the key is logged in as.
+    account: int = 1
 
 
 def method_name(request: Any) -> str:
@@ -157,7 +159,7 @@ class Methods:
             ch = self.world.channels.get(peer.channel_id)
             if ch is None:
                 raise RpcFailure(400, "CHANNEL_INVALID")
-            return self.world.checked(ch.id, ch.access_hash)
+            return self.world.checked(ch.id, self.world.access_hash_of(ch))
         raise RpcFailure(400, "PEER_ID_INVALID")
 
     def _messages_result(self, ch: EmulatedChannel, msgs: list[EmulatedMessage], count: int) -> Any:
@@ -388,9 +390,9 @@ class Methods:
         chats: list[Any] = []
         for wanted in req.id:
             ch = self.world.channels.get(getattr(wanted, "channel_id", 0))
-            if ch is None or ch.access_hash != getattr(wanted, "access_hash", None):
+            if ch is None or self.world.access_hash_of(ch) != getattr(wanted, "access_hash", None):
                 raise RpcFailure(400, "CHANNEL_INVALID")
-            chats.append(ch.tl(left=ch.id not in self.world.joined))
+            chats.extend(self.world.chats_for([ch]))
         return types.messages.Chats(chats=chats)
 
     def _get_full_channel(

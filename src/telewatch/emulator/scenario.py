@@ -40,6 +40,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "title": ("channel", "title"),
     "about": ("channel", "about"),
     "photo": ("channel",),
+    "ban": ("account",),
+    "logout": ("account",),
 }
 ACTIONS = set(REQUIRED)
 

@@ -33,8 +33,9 @@ from telethon.tl import functions, types
 from telethon.tl.tlobject import TLRequest
 
 from telewatch.emulator import events, state
+from telewatch.emulator.accounts import AccountMethods, EmulatedAccount, make_accounts
 from telewatch.emulator.login import Account
-from telewatch.emulator.methods import KeyState, Methods
+from telewatch.emulator.methods import KeyState
 from telewatch.emulator.rates import RateLimiter, RateModel
 from telewatch.emulator.scenario import (
     Action,
@@ -109,6 +110,11 @@ class _Client:
         return self.active and not self.no_updates and self.key is not None and self.key.authorized
 
 
+class SessionLocked(OSError):
+    """The session file could not be written: another process (a running
+    client) holds it locked. The message is the database's own reason."""
+
+
 def session_address(path: Path) -> tuple[str, int] | None:
     """The (host, port) a Telethon session file points at, or None when the
     file does not exist or holds no address. Read-only: a running client
@@ -149,6 +155,8 @@ class Emulator(events.EventsMixin):
         login_code: str | None = None,
         password: str | None = None,
         difference_depth: int | None = None,
+        accounts: int = 1,
+        max_joined: int | None = None,
     ) -> None:
         self.scenario = scenario
         self._bind = (host, port)
@@ -164,9 +172,16 @@ class Emulator(events.EventsMixin):
         self.world = World()
         self.limiter = RateLimiter(rate or RateModel())
         depth = difference_depth or (scenario.difference_depth if scenario is not None else 1000)
-        self.methods = Methods(
-            self.world, self.account, self.limiter, self._address, difference_depth=depth
+        # Accounts 1…N (emulator/accounts.py); account 1 is self.account over
+        # self.world with self.limiter, so one account behaves as it always did.
+        self.accounts: list[EmulatedAccount] = make_accounts(
+            self.world, self.account, self.limiter, accounts, max_joined
         )
+        self.methods = AccountMethods(self.accounts[0], self._address, difference_depth=depth)
+        self._methods = [self.methods] + [
+            AccountMethods(a, self._address, difference_depth=depth, shared=self.methods)
+            for a in self.accounts[1:]
+        ]
         self._keys: dict[int, KeyState] = {}
         self._clients: set[_Client] = set()
         self._suppressed: dict[int, int] = {}
@@ -231,22 +246,48 @@ class Emulator(events.EventsMixin):
 
     # -- sessions --------------------------------------------------------------
 
-    def write_session(self, path: Path, *, authorized: bool = True) -> Path:
-        """Write a Telethon SQLiteSession (mode 0600) pointing at this emulator.
+    def write_session(self, path: Path, *, authorized: bool = True, account: int = 1) -> Path:
+        """Write a Telethon SQLiteSession (mode 0600) pointing at this emulator,
+        logged in as ``account`` (1…N; see :mod:`telewatch.emulator.accounts`).
 
         A new auth key is registered (``authorized=False`` makes it a fresh,
         logged-out device for testing ``telewatch login``). If ``path`` already
         holds a session with a key, that key is kept and re-registered, so a
         client's update state survives an emulator restart. A session that
         points at any other server (a real Telegram login) is never touched:
-        ``FileExistsError``. Telethon adds the ``.session`` suffix when
+        ``FileExistsError``. A file a running client holds locked:
+        ``SessionLocked``. Telethon adds the ``.session`` suffix when
         missing; the real file path is returned."""
+        index = self._account(account).index  # KeyError for an account not served
         name = str(path)
         real = Path(name if name.endswith(".session") else name + ".session")
         real.parent.mkdir(parents=True, exist_ok=True)
         if not real.exists():
             os.close(os.open(real, os.O_CREAT | os.O_WRONLY, 0o600))
         os.chmod(real, 0o600)
+        try:
+            key = self._write_key(real)
+        except sqlite3.OperationalError as err:
+            raise SessionLocked(str(err)) from None
+        self._keys[auth_key_id(key)] = KeyState(key=key, authorized=authorized, account=index)
+        return real
+
+    def write_sessions(self, folder: Path) -> list[Path]:
+        """One session per account: ``folder/account1.session`` …
+        ``folder/accountN.session`` (as :meth:`write_session`)."""
+        return [
+            self.write_session(Path(folder) / f"account{a.index}.session", account=a.index)
+            for a in self.accounts
+        ]
+
+    def _account(self, account: int) -> EmulatedAccount:
+        if not 1 <= account <= len(self.accounts):
+            raise KeyError(f"no account {account} in the emulator (it serves {len(self.accounts)})")
+        return self.accounts[account - 1]
+
+    def _write_key(self, real: Path) -> bytes:
+        """Point the session file ``real`` at this emulator; its auth key
+        (kept when it had one) is returned."""
         session = SQLiteSession(str(real))
         try:
             if session.auth_key is not None and session.server_address not in _LOOPBACK | {
@@ -271,21 +312,44 @@ class Emulator(events.EventsMixin):
         finally:
             session.close()
         os.chmod(real, 0o600)
-        self._keys[auth_key_id(key)] = KeyState(key=key, authorized=authorized)
-        return real
+        return key
 
     # -- state on disk ---------------------------------------------------------
 
     def save_state(self, path: Path) -> None:
         """Write the world, the known auth keys and the timeline position to
         ``path`` atomically (see :mod:`telewatch.emulator.state`)."""
-        state.save(path, state.dump(self.world, self._keys, self.timeline_next))
+        data = state.dump(self.world, self._keys, self.timeline_next)
+        # Accounts 2…N (and a banned account 1): their joined channels and fate.
+        # Account 1's joined channels are "joined"; one account writes nothing more.
+        accounts = {
+            str(a.index): {"joined": sorted(a.world.joined), "banned": a.banned}
+            for a in self.accounts
+            if a.index > 1 or a.banned
+        }
+        if accounts:
+            data["accounts"] = accounts
+        state.save(path, data)
 
     def load_state(self, path: Path) -> None:
         """Replace the world with the one saved in ``path`` (raises
         ``state.StateError``). Call before :meth:`start`."""
         data = state.load(path)
         self.timeline_next = state.restore(data, self.world, self._keys)
+        try:
+            for index, saved in dict(data.get("accounts", {})).items():
+                if 1 <= int(index) <= len(self.accounts):
+                    account = self.accounts[int(index) - 1]
+                    if account.index > 1:
+                        account.world.joined = {int(i) for i in saved["joined"]}
+                    account.banned = bool(saved["banned"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise state.StateError(
+                f"{path}: the emulator state is damaged ({type(err).__name__}: {err})"
+            ) from None
+        for key in self._keys.values():
+            if key.account > len(self.accounts):  # saved with more accounts than served now
+                key.account, key.authorized = 1, False
 
     def _key_bytes(self, key_id: int) -> bytes | None:
         state = self._keys.get(key_id)
@@ -383,7 +447,7 @@ class Emulator(events.EventsMixin):
             obj = obj.query
         assert client.key is not None
         try:
-            result = self.methods.call(obj, client.key)
+            result = self._methods[client.key.account - 1].call(obj, client.key)
         except RpcFailure as err:
             body = bytes(types.RpcError(error_code=err.code, error_message=err.message))
         except Exception:
@@ -401,16 +465,17 @@ class Emulator(events.EventsMixin):
         # which channels moved so it fetches their difference (Telegram does the
         # same with updateChannelTooLong after a long disconnect).
         assert client.key is not None
+        view = self.accounts[client.key.account - 1].world
         missed = [
             self.world.channels[c] for c in sorted(client.key.missed) if c in self.world.channels
         ]
         client.key.missed.clear()
-        missed = [c for c in missed if not c.private and c.id in self.world.joined]
+        missed = [c for c in missed if not c.private and c.id in view.joined]
         if missed and not client.no_updates:
             updates = types.Updates(
                 updates=[types.UpdateChannelTooLong(channel_id=c.id, pts=c.pts) for c in missed],
                 users=[],
-                chats=self.world.chats_for(missed),
+                chats=view.chats_for(missed),
                 date=_now(),
                 seq=0,
             )
@@ -419,31 +484,40 @@ class Emulator(events.EventsMixin):
     def _push(
         self, ch: EmulatedChannel, update: Any, *, push: bool = True, chats: list[Any] | None = None
     ) -> None:
-        """Send one update to every connection whose account joined ``ch``."""
-        if ch.id not in self.world.joined:
+        """Send one update to every connection whose account joined ``ch``
+        (each account's copy carries its own access hashes)."""
+        members = [a for a in self.accounts if ch.id in a.world.joined and not a.banned]
+        if not members:
             return
         if not push:
             return
         if self._suppressed.get(ch.id, 0) > 0:
             self._suppressed[ch.id] -= 1
             return
-        payload = bytes(
-            types.Updates(
-                updates=[update],
-                users=[],
-                chats=chats if chats is not None else self.world.chats_for([ch]),
-                date=_now(),
-                seq=0,
+        chats = chats if chats is not None else self.world.chats_for([ch])
+        for account in members:
+            payload = bytes(
+                types.Updates(
+                    updates=[update],
+                    users=[],
+                    chats=account.localise(chats),
+                    date=_now(),
+                    seq=0,
+                )
             )
-        )
-        live_keys: set[int] = set()
-        for client in list(self._clients):
-            if client.receives_updates and client.key is not None and not client.retired:
-                client.outbox.put_nowait((payload, (ch.id,)))
-                live_keys.add(id(client.key))
-        for key in self._keys.values():
-            if key.authorized and id(key) not in live_keys:
-                key.missed.add(ch.id)
+            live_keys: set[int] = set()
+            for client in list(self._clients):
+                if (
+                    client.receives_updates
+                    and client.key is not None
+                    and client.key.account == account.index
+                    and not client.retired
+                ):
+                    client.outbox.put_nowait((payload, (ch.id,)))
+                    live_keys.add(id(client.key))
+            for key in self._keys.values():
+                if key.authorized and key.account == account.index and id(key) not in live_keys:
+                    key.missed.add(ch.id)
 
     async def disconnect_all(self) -> None:
         """Drop every client connection (Telethon will reconnect on its own)."""
@@ -607,11 +681,13 @@ class Emulator(events.EventsMixin):
         ch = self.world.channel(channel_id)
         ch.private = True
         self._push(ch, types.UpdateChannel(channel_id=ch.id))
-        self.world.joined.discard(ch.id)
+        for account in self.accounts:
+            account.world.joined.discard(ch.id)
 
-    def inject_flood(self, method: str, seconds: int, count: int = 1) -> None:
-        """The next ``count`` calls of ``method`` (e.g. "messages.GetHistory") answer FLOOD_WAIT_seconds."""
-        self.limiter.inject(method, seconds, count)
+    def inject_flood(self, method: str, seconds: int, count: int = 1, *, account: int = 1) -> None:
+        """The next ``count`` calls of ``method`` (e.g. "messages.GetHistory") by
+        ``account`` answer FLOOD_WAIT_seconds."""
+        self._account(account).limiter.inject(method, seconds, count)
 
     def suppress_pushes(self, channel_id: int, count: int) -> None:
         """Do not push the channel's next ``count`` updates (a gap; they stay in the pts log)."""
@@ -623,10 +699,32 @@ class Emulator(events.EventsMixin):
         self.world.channel(channel_id)
         self.methods.too_long.add(channel_id)
 
-    def join(self, channel_id: int) -> None:
-        """Make the account a member, as if it had called channels.joinChannel."""
+    def join(self, channel_id: int, *, account: int = 1) -> None:
+        """Make the account a member, as if it had called channels.joinChannel
+        (``max_joined`` is not checked)."""
         self.world.channel(channel_id)
-        self.world.joined.add(channel_id)
+        self._account(account).world.joined.add(channel_id)
+
+    def ban(self, account: int) -> None:
+        """Ban the account: every call of its sessions answers
+        ``401 USER_DEACTIVATED_BAN`` from now on, and nothing is pushed to it."""
+        self._account(account).banned = True
+
+    def log_out(self, account: int) -> None:
+        """Log the account out on the server side (as when the user ends the
+        session from another device): its keys answer ``401
+        AUTH_KEY_UNREGISTERED`` from their next call, and nothing is pushed
+        to them."""
+        index = self._account(account).index
+        for key in self._keys.values():
+            if key.account == index:
+                key.authorized = False
+                key.missed.clear()
+
+    def access_hash(self, channel_id: int, *, account: int = 1) -> int:
+        """The channel's access hash as ``account`` knows it."""
+        ch = self.world.channel(channel_id)
+        return self._account(account).world.access_hash_of(ch)
 
     # -- introspection ---------------------------------------------------------
 
@@ -634,16 +732,16 @@ class Emulator(events.EventsMixin):
         """The world in the ``--dump-state`` JSON shape."""
         return self.world.truth()
 
-    def joined(self, channel_id: int) -> bool:
+    def joined(self, channel_id: int, *, account: int = 1) -> bool:
         """True if the account has joined the channel."""
-        return channel_id in self.world.joined
+        return channel_id in self._account(account).world.joined
 
     @property
     def stats(self) -> dict[str, Any]:
         """Requests per method, flood waits sent, live and total client connections."""
         return {
             "requests": dict(self.methods.counts),
-            "flood_waits": self.methods.flood_waits,
+            "flood_waits": sum(m.flood_waits for m in self._methods),
             "clients": len(self._clients),
             "connections_total": self._connections_total,
         }
@@ -773,6 +871,10 @@ class Emulator(events.EventsMixin):
         elif action.kind == "photo":
             seed = a.get("seed")
             self.set_photo(cid, int(seed) if seed is not None else None)
+        elif action.kind == "ban":
+            self.ban(int(a["account"]))
+        elif action.kind == "logout":
+            self.log_out(int(a["account"]))
         elif action.kind == "views":
             forwards = a.get("forwards")
             self.set_views(
@@ -887,9 +989,11 @@ class EmulatorThread:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(_invoke(), self._loop)
         return future.result(timeout)
 
-    def write_session(self, path: Path, *, authorized: bool = True) -> Path:
+    def write_session(self, path: Path, *, authorized: bool = True, account: int = 1) -> Path:
         """Thread-safe :meth:`Emulator.write_session`."""
-        return self.call(lambda emu: emu.write_session(path, authorized=authorized))
+        return self.call(
+            lambda emu: emu.write_session(path, authorized=authorized, account=account)
+        )
 
     def truth(self) -> dict[str, Any]:
         """Thread-safe :meth:`Emulator.truth`."""

@@ -45,6 +45,7 @@ def dump(world: World, keys: dict[int, KeyState], timeline_next: int) -> dict[st
         "joined": sorted(world.joined),
         "keys": [
             {"key": k.key.hex(), "authorized": k.authorized}
+            | ({"account": k.account} if k.account != 1 else {})
             for k in sorted(keys.values(), key=lambda k: k.key)
         ],
         "channels": [_channel(ch) for ch in sorted(world.channels.values(), key=lambda c: c.id)],
@@ -91,7 +92,9 @@ def restore(data: dict[str, Any], world: World, keys: dict[int, KeyState]) -> in
         keys.clear()
         for k in data["keys"]:
             key = bytes.fromhex(k["key"])
-            keys[auth_key_id(key)] = KeyState(key=key, authorized=bool(k["authorized"]))
+            keys[auth_key_id(key)] = KeyState(
+                key=key, authorized=bool(k["authorized"]), account=int(k.get("account", 1))
+            )
         return int(data.get("timeline_next", 0))
     except (KeyError, TypeError, ValueError) as err:
         raise StateError(f"the emulator state is damaged ({type(err).__name__}: {err})") from None

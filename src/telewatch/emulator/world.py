@@ -319,11 +319,17 @@ class World:
                 return ch
         return None
 
+    def access_hash_of(self, ch: EmulatedChannel) -> int:
+        """The channel's access hash for the account this world serves (each
+        account has its own: emulator/accounts.py); the first account's is
+        ``ch.access_hash``."""
+        return ch.access_hash
+
     def checked(self, channel_id: int, access_hash: int) -> EmulatedChannel:
         """Resolve an ``InputChannel`` like Telegram: wrong hash → CHANNEL_INVALID,
         private → CHANNEL_PRIVATE."""
         ch = self.channels.get(channel_id)
-        if ch is None or ch.access_hash != access_hash:
+        if ch is None or self.access_hash_of(ch) != access_hash:
             raise RpcFailure(400, "CHANNEL_INVALID")
         if ch.private:
             raise RpcFailure(400, "CHANNEL_PRIVATE")

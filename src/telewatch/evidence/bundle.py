@@ -7,7 +7,6 @@ and trust roots, a stdlib-only ``verify.py`` and a plain-words README.txt
 from __future__ import annotations
 
 import json
-import sqlite3
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from telewatch import __version__
 from telewatch.models import UserError
 from telewatch.store.anchors import anchors
 from telewatch.store.chain import head, record_at
+from telewatch.store.db import Connection
 from telewatch.store.evidence import post_versions, record_hashes, related_seqs
 
 FORMAT = "telewatch-evidence-1"
@@ -49,7 +49,7 @@ class BundleSummary:
 
 
 def write_bundle(
-    conn: sqlite3.Connection, posts: Sequence[PostRef], out: Path, roots: Sequence[Path]
+    conn: Connection, posts: Sequence[PostRef], out: Path, roots: Sequence[Path]
 ) -> BundleSummary:
     """Write the bundle for ``posts`` to ``out`` (a zip). The chain span runs
     from the first record about any of the posts to the earliest anchored

@@ -9,7 +9,6 @@ checks) on ``cryptography`` certificates; nothing here writes DER by hand.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +27,8 @@ from rfc3161_client import (
 
 from telewatch.models import HeadAnchored, UserError
 from telewatch.store.anchors import StoredAnchor, anchors
-from telewatch.store.chain import head
+from telewatch.store.chain import head, record_at
+from telewatch.store.db import Connection
 
 CONTENT_TYPE = "application/timestamp-query"
 
@@ -134,7 +134,7 @@ def _plain(err: str) -> str:
     return f"the token does not verify: {err[:200]}"
 
 
-def check_anchors(conn: sqlite3.Connection, roots: Sequence[x509.Certificate]) -> list[TokenCheck]:
+def check_anchors(conn: Connection, roots: Sequence[x509.Certificate]) -> list[TokenCheck]:
     """Check every stored token against ``roots`` and the chain: it must
     verify and stamp the hash of the chain record it names."""
     out: list[TokenCheck] = []
@@ -143,11 +143,9 @@ def check_anchors(conn: sqlite3.Connection, roots: Sequence[x509.Certificate]) -
     return out
 
 
-def _check_one(
-    conn: sqlite3.Connection, a: StoredAnchor, roots: Sequence[x509.Certificate]
-) -> TokenCheck:
-    row = conn.execute("SELECT hash FROM chain WHERE seq=?", (a.seq,)).fetchone()
-    if row is None or row[0] != a.hash:
+def _check_one(conn: Connection, a: StoredAnchor, roots: Sequence[x509.Certificate]) -> TokenCheck:
+    row = record_at(conn, a.seq)
+    if row is None or row[2] != a.hash:
         return TokenCheck(
             a.id, a.tsa, a.seq, a.hash, False, None,
             f"stamps {a.hash}, which is not chain record {a.seq}'s hash",
@@ -171,7 +169,7 @@ class AnchorAttempt:
 
 
 def anchor_head(
-    conn: sqlite3.Connection,
+    conn: Connection,
     tsas: Sequence[str],
     roots: Sequence[x509.Certificate],
     *,

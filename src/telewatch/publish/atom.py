@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import html
 import re
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -26,6 +25,7 @@ from urllib.parse import quote
 from feedgen.feed import FeedGenerator
 
 from telewatch import __version__
+from telewatch.store.db import Connection
 from telewatch.store.entries import FeedEntry, alert_entries, channel_entries, post_entries
 from telewatch.store.queries import search
 
@@ -135,7 +135,7 @@ def build_feed(
 
 
 def alert_feed(
-    conn: sqlite3.Connection, rule: str, *, limit: int = 50, self_url: str | None = None
+    conn: Connection, rule: str, *, limit: int = 50, self_url: str | None = None
 ) -> bytes:
     """The feed of alert rule ``rule``: the posts it fired on, most recently hit first."""
     return build_feed(
@@ -148,7 +148,7 @@ def alert_feed(
 
 
 def channel_feed(
-    conn: sqlite3.Connection,
+    conn: Connection,
     channel_id: int,
     label: str,
     *,
@@ -166,7 +166,7 @@ def channel_feed(
 
 
 def search_feed(
-    conn: sqlite3.Connection, query: str, *, limit: int = 50, self_url: str | None = None
+    conn: Connection, query: str, *, limit: int = 50, self_url: str | None = None
 ) -> bytes:
     """The feed of a full-text search (``telewatch search`` rules), best first.
     Raises UserError for a query with no words."""

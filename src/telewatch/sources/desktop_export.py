@@ -21,7 +21,6 @@ import math
 import multiprocessing
 import os
 import re
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -47,7 +46,8 @@ from telewatch.models import (
     PostSeen,
     UserError,
 )
-from telewatch.store.db import BUSY_TIMEOUT_MS, connect, iso, migrate
+from telewatch.store.db import Connection, is_disk_full, iso, write_transaction
+from telewatch.store.importing import ImportSession, live_count, live_ids_between
 from telewatch.store.writer import PreparedPost, apply_events, prepare_fields, write_prepared
 
 ExportItem = ChannelSeen | PostSeen
@@ -56,9 +56,6 @@ USERNAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 CHUNK_CHARS = 1 << 18
 MAX_MESSAGE_CHARS = 64 << 20  # one message larger than this is not an export
 BATCH = 2000
-# Page cache while importing (KiB); the environment variable lowers it on
-# small machines (and lets tests make an import spill to the file early).
-IMPORT_CACHE_KIB = int(os.environ.get("TELEWATCH_IMPORT_CACHE_KIB", 131072))
 QUEUE_BATCHES = 4  # prepared batches in flight between parser and writer
 # Files from this size are parsed in a forked child process (where fork exists).
 PARALLEL_MIN_BYTES = int(os.environ.get("TELEWATCH_IMPORT_PARALLEL_BYTES", 8 << 20))
@@ -764,26 +761,18 @@ def import_paths(
         # anything: a file that is not an export leaves no archive behind.
         _check_start(p, username)
     total = sum(p.stat().st_size for p in paths)
-    migrate(db, check=True)
-    conn = connect(db, readonly=False)
-    # A file is one transaction: a larger page cache keeps the growing
-    # B-trees and FTS segments in memory instead of re-reading the WAL.
-    conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
-    bulk = _enter_bulk_mode(conn)
     summary = ImportSummary()
     done = 0
-    try:
+    # The store's import session: a large page cache and, when nobody else
+    # has the archive open, bulk mode (store/importing.py, SCHEMA.md).
+    with ImportSession(db) as session:
         for p in paths:
             summary.files.append(
-                _import_one(conn, p, username, done, total, progress, record_mass_deletions)
+                _import_one(session.conn, p, username, done, total, progress, record_mass_deletions)
             )
             done += p.stat().st_size
             if progress:
                 progress(done, total)
-    finally:
-        if bulk:
-            _leave_bulk_mode(conn)
-        conn.close()
     return summary
 
 
@@ -798,53 +787,6 @@ def _check_start(path: Path, username: str | None) -> None:
     finally:
         if isinstance(items, Generator):
             items.close()
-
-
-def is_disk_full(err: BaseException) -> bool:
-    """Whether ``err`` is SQLite's SQLITE_FULL (the disk, or a size limit)."""
-    return isinstance(err, sqlite3.Error) and (
-        getattr(err, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(err)
-    )
-
-
-def _enter_bulk_mode(conn: sqlite3.Connection) -> bool:
-    """Switch the import's connection from WAL to a rollback journal with an
-    exclusive lock when nobody else has the archive open; False (and WAL
-    kept, nothing changed) otherwise.
-
-    Why: in WAL mode every page of a large import is written twice, once to
-    the WAL inside the transaction and again by the checkpoint after COMMIT,
-    which runs after the parser has finished (≈ 10 % of the import's time).
-    With a rollback journal new pages go straight to the database file and
-    only the pages that existed before are journaled. Each file is still one
-    transaction: a crash (kill -9 included) leaves a hot journal that the
-    next connection rolls back (store.db.connect sees to it for readers).
-    The exclusive lock keeps other processes out until the archive is back
-    in WAL mode; they wait (busy timeout) or say the archive is busy."""
-    conn.execute("PRAGMA busy_timeout = 0")  # someone else has it open: give up at once
-    conn.execute("PRAGMA locking_mode = EXCLUSIVE")
-    try:
-        mode = str(conn.execute("PRAGMA journal_mode = TRUNCATE").fetchone()[0])
-    except sqlite3.OperationalError:  # locked: a daemon, dashboard or reader is using it
-        mode = "wal"
-    if mode != "truncate":
-        conn.execute("PRAGMA locking_mode = NORMAL")
-    else:
-        # Rollback-journal mode syncs the journal before the database:
-        # NORMAL there can corrupt on power loss, FULL cannot.
-        conn.execute("PRAGMA synchronous = FULL")
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    return mode == "truncate"
-
-
-def _leave_bulk_mode(conn: sqlite3.Connection) -> None:
-    """Back to WAL (we still hold the exclusive lock, so this cannot be
-    refused); closing the connection then releases the lock."""
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-    except sqlite3.Error:
-        pass  # e.g. disk full: the archive is intact; the next migrate() restores WAL
 
 
 # Messages between the parsing side and the writing side of an import:
@@ -934,7 +876,7 @@ def _produced_elsewhere(path: Path, username: str | None, capture_id: str | None
 
 
 def _import_one(
-    conn: sqlite3.Connection,
+    conn: Connection,
     path: Path,
     username: str | None,
     done: int,
@@ -962,44 +904,38 @@ def _import_one(
     channel: Channel | None = None
     new_posts = new_versions = messages = service = found_deleted = held = live = revived = 0
     gaps = _Gaps()
-    conn.execute("BEGIN IMMEDIATE")
     try:
-        for msg in source:
-            kind = msg[0]
-            if kind == "channel":
-                channel = msg[1].channel
-                st = apply_events(conn, [msg[1]], ())
+        with write_transaction(conn):
+            for msg in source:
+                kind = msg[0]
+                if kind == "channel":
+                    channel = msg[1].channel
+                    st = apply_events(conn, [msg[1]], ())
+                    if st.errors:
+                        raise UserError(f"{path}: cannot import ({st.reasons[0]})")
+                elif kind == "posts":
+                    written = write_prepared(conn, msg[1], ())
+                    new_posts += written.posts_new
+                    new_versions += written.versions
+                    revived += written.revived
+                    gaps.add(p.message_id for p in msg[1])
+                    if progress:
+                        progress(done + msg[2], total)
+                elif kind == "error":
+                    raise UserError(msg[1])
+                else:
+                    messages, service = msg[1], msg[2]
+            if channel is not None:
+                found_deleted, held, live = _tombstone_gaps(
+                    conn, channel.id, gaps, record_mass_deletions
+                )
+            if new_versions:
+                # The file's capture session, chained after the versions that name
+                # it (an import that adds nothing leaves no trace).
+                st = apply_events(conn, [capture], ())
                 if st.errors:
-                    raise UserError(f"{path}: cannot import ({st.reasons[0]})")
-            elif kind == "posts":
-                written = write_prepared(conn, msg[1], ())
-                new_posts += written.posts_new
-                new_versions += written.versions
-                revived += written.revived
-                gaps.add(p.message_id for p in msg[1])
-                if progress:
-                    progress(done + msg[2], total)
-            elif kind == "error":
-                raise UserError(msg[1])
-            else:
-                messages, service = msg[1], msg[2]
-        if channel is not None:
-            found_deleted, held, live = _tombstone_gaps(
-                conn, channel.id, gaps, record_mass_deletions
-            )
-        if new_versions:
-            # The file's capture session, chained after the versions that name
-            # it (an import that adds nothing leaves no trace).
-            st = apply_events(conn, [capture], ())
-            if st.errors:
-                raise UserError(f"{path}: cannot record the capture ({st.reasons[0]})")
-        conn.execute("COMMIT")
+                    raise UserError(f"{path}: cannot record the capture ({st.reasons[0]})")
     except BaseException as err:
-        # SQLite rolls back by itself on some errors (SQLITE_FULL among
-        # them): a second ROLLBACK would hide the cause behind "no
-        # transaction is active".
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
         if is_disk_full(err):
             raise UserError(
                 f"disk full while importing {path}; nothing was written from this file"
@@ -1053,7 +989,7 @@ MASS_DELETION_MIN = 10
 
 
 def _tombstone_gaps(
-    conn: sqlite3.Connection, channel_id: int, gaps: _Gaps, record_mass: bool
+    conn: Connection, channel_id: int, gaps: _Gaps, record_mass: bool
 ) -> tuple[int, int, int]:
     """Tombstone (method "import") the archived, not yet deleted posts of
     ``channel_id`` that fall in the export's gaps. Returns (recorded, held
@@ -1068,19 +1004,11 @@ def _tombstone_gaps(
     now = datetime.now(UTC).replace(microsecond=0)
     events: list[Event] = []
     for lo, hi in gaps.ranges:
-        for (mid,) in conn.execute(
-            "SELECT message_id FROM posts WHERE channel_id = ? AND message_id BETWEEN ? AND ?"
-            " AND deleted_at IS NULL",
-            (channel_id, lo, hi),
-        ):
-            events.append(PostDeleted(channel_id, int(mid), now, "import"))
+        for mid in live_ids_between(conn, channel_id, lo, hi):
+            events.append(PostDeleted(channel_id, mid, now, "import"))
     if not events:
         return 0, 0, 0
-    live = int(
-        conn.execute(
-            "SELECT count(*) FROM posts WHERE channel_id = ? AND deleted_at IS NULL", (channel_id,)
-        ).fetchone()[0]
-    )
+    live = live_count(conn, channel_id)
     # `live` counts this export's own posts too: the share is of everything archived.
     if (
         not record_mass

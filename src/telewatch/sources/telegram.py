@@ -100,6 +100,11 @@ class UsernameUnknown(SourceError):
     """No public channel has this username (renamed, deleted or a typo)."""
 
 
+class JoinRefused(SourceError):
+    """Telegram refused channels.joinChannel: the account has joined as many
+    channels as it may (CHANNELS_TOO_MUCH, 500 on Telegram)."""
+
+
 class NotAuthorized(SourceError):
     """The session is not logged in (run ``telewatch login``)."""
 
@@ -703,6 +708,8 @@ def _translate(err: BaseException, channel_id: int | None = None) -> SourceError
         return ChannelUnavailable(channel_id, "invalid")
     if isinstance(err, errors.UsernameNotOccupiedError | errors.UsernameInvalidError):
         return UsernameUnknown(str(err))
+    if isinstance(err, errors.ChannelsTooMuchError):
+        return JoinRefused("CHANNELS_TOO_MUCH: the account has joined as many channels as it may")
     if isinstance(err, errors.AuthKeyUnregisteredError | errors.UnauthorizedError):
         return NotAuthorized("the session is not logged in; run `telewatch login`")
     if isinstance(

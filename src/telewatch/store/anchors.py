@@ -45,3 +45,8 @@ def last_anchored_seq(conn: sqlite3.Connection) -> int:
     """The highest chain seq any stored token stamps (0 when none)."""
     row = conn.execute("SELECT coalesce(max(seq), 0) FROM anchors").fetchone()
     return int(row[0])
+
+
+def anchor_count(conn: sqlite3.Connection) -> int:
+    """How many tokens the archive stores."""
+    return int(conn.execute("SELECT count(*) FROM anchors").fetchone()[0])

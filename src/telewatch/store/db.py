@@ -16,8 +16,11 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeAlias
 
 from telewatch.models import UserError
 from telewatch.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -25,6 +28,43 @@ from telewatch.text import index_body
 
 BUSY_TIMEOUT_MS = 10_000
 _log = logging.getLogger(__name__)
+
+# The archive as the rest of telewatch sees it. Callers outside store/ hold
+# a Connection and pass it to store functions; they never execute SQL on it,
+# nor import the driver (import-linter: "Only the store talks to the
+# database"). Today both names are SQLite's; a second backend makes them
+# its own union, so callers written against these names need no change.
+Connection: TypeAlias = sqlite3.Connection
+# The base class of every error the archive's driver raises (a damaged,
+# locked or vanished archive); callers catch this, never a driver's class.
+DatabaseError: TypeAlias = sqlite3.Error
+
+
+@contextmanager
+def write_transaction(conn: Connection) -> Iterator[None]:
+    """One write transaction on a writable connection (``connect(...,
+    readonly=False)``): the write lock is taken up front (``BEGIN
+    IMMEDIATE``, so it waits for the busy timeout instead of failing half
+    way), committed when the block ends, rolled back when it raises.
+
+    SQLite rolls back by itself on some errors (SQLITE_FULL among them):
+    then no second ROLLBACK hides the cause behind "no transaction is
+    active"."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """Whether ``err`` is the archive's "disk full" (the disk, or a size limit)."""
+    return isinstance(err, sqlite3.Error) and (
+        getattr(err, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(err)
+    )
 
 
 def iso(dt: datetime) -> str:

@@ -390,6 +390,22 @@ def totals(conn: sqlite3.Connection) -> Totals:
     )
 
 
+def channel_names(conn: sqlite3.Connection) -> list[str]:
+    """Every archived channel's title (or username, or id), by channel id."""
+    return [
+        str(r[0])
+        for r in conn.execute("SELECT coalesce(title, username, id) FROM channels ORDER BY id")
+    ]
+
+
+def post_exists(conn: sqlite3.Connection, channel_id: int, message_id: int) -> bool:
+    """Whether the archive holds the post (deleted or not)."""
+    row = conn.execute(
+        "SELECT 1 FROM posts WHERE channel_id = ? AND message_id = ?", (channel_id, message_id)
+    ).fetchone()
+    return row is not None
+
+
 def approximate_post_count(conn: sqlite3.Connection) -> int:
     """The largest local post rowid: an O(1) stand-in for ``count(*)`` (posts are
     never deleted, so it equals the count unless inserts were rolled back)."""

@@ -263,3 +263,13 @@ def channel_statuses(conn: sqlite3.Connection) -> list[ChannelStatusRow]:
 
 def _opt_str(v: object) -> str | None:
     return None if v is None else str(v)
+
+
+def reported_count(conn: sqlite3.Connection) -> int:
+    """How many channels the daemon has reported a working state for (past
+    ``pending`` and ``resolving``)."""
+    return int(
+        conn.execute(
+            "SELECT count(*) FROM channel_status WHERE state NOT IN ('pending', 'resolving')"
+        ).fetchone()[0]
+    )

@@ -232,3 +232,20 @@ def recent_requests(conn: sqlite3.Connection, since: float) -> dict[str, list[fl
     ):
         out.setdefault(str(method), []).append(float(at))
     return out
+
+
+def engagement_candidates(
+    conn: sqlite3.Connection, channel_id: int, since: str
+) -> list[tuple[int, str, str | None]]:
+    """(message_id, date, last sample time or None) of the channel's live
+    posts published at or after ``since`` (archive time text): the posts
+    whose engagement the daemon still samples."""
+    return [
+        (int(r[0]), str(r[1]), None if r[2] is None else str(r[2]))
+        for r in conn.execute(
+            "SELECT p.message_id, p.date, (SELECT MAX(sampled_at) FROM engagement e "
+            "WHERE e.channel_id = p.channel_id AND e.message_id = p.message_id) "
+            "FROM posts p WHERE p.channel_id = ? AND p.date >= ? AND p.deleted_at IS NULL",
+            (channel_id, since),
+        )
+    ]

@@ -46,6 +46,16 @@ def put(conn: sqlite3.Connection, model: str, vectors: dict[int, bytes]) -> None
         raise
 
 
+def put_if_writable(conn: sqlite3.Connection, model: str, vectors: dict[int, bytes]) -> bool:
+    """``put``, or nothing on a read-only connection (or a read-only archive
+    file); True when stored."""
+    try:
+        put(conn, model, vectors)
+    except sqlite3.OperationalError:
+        return False
+    return True
+
+
 def missing(
     conn: sqlite3.Connection, model: str, *, after_id: int = 0, limit: int = 256
 ) -> list[tuple[int, str]]:

@@ -13,7 +13,9 @@ running), and the writer's transactions are never part of it — the
 archive's writer is not involved, vectors are not chained facts (they are
 derived from chained text and can be recomputed). It starts from the first
 version without a vector, so versions captured while it was off (or
-before a restart) are embedded later. A failure (archive busy, disk full)
+before a restart) are embedded later; once it has found none up to the
+archive's last version id it only looks past that id (a 1,000,000-version
+archive is scanned once per start, not at every look). A failure (archive busy, disk full)
 is logged and counted (``embed_failures``) and retried after a pause.
 """
 
@@ -26,6 +28,7 @@ from collections import Counter
 from pathlib import Path
 
 from telewatch.config import DaemonSettings
+from telewatch.store import embeddings as store_embeddings
 from telewatch.store.db import connect
 
 log = logging.getLogger("telewatch.daemon")
@@ -83,7 +86,11 @@ class Embedder:
             try:
                 if conn is None:
                     conn = connect(self.db, readonly=False)
-                got, after = vectors.embed_missing(conn, after_id=after, batch=self.batch)
+                top = store_embeddings.last_version_id(conn)
+                got, last = vectors.embed_missing(conn, after_id=after, batch=self.batch)
+                # Nothing missing up to ``top``: the next look starts there
+                # instead of scanning the whole archive again.
+                after = last if got else max(after, top)
             except Exception as err:
                 self.counters["embed_failures"] += 1
                 log.warning(

@@ -72,6 +72,14 @@ def missing(
     return [(int(r[0]), str(r[1])) for r in rows]
 
 
+def last_version_id(conn: sqlite3.Connection) -> int:
+    """The highest post version id committed so far (0 for none). A version
+    inserted later gets a higher id (``post_versions.id`` grows with capture
+    order), so a scan for missing vectors may resume from here."""
+    row = conn.execute("SELECT max(id) FROM post_versions").fetchone()
+    return int(row[0] or 0)
+
+
 def counts(conn: sqlite3.Connection, model: str) -> tuple[int, int]:
     """(versions with text, versions with a vector for ``model``)."""
     total = conn.execute("SELECT count(*) FROM post_versions WHERE text != ''").fetchone()[0]

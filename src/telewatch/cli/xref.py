@@ -298,6 +298,12 @@ def xref_cmd(
         allow_hosts=frozenset(h.strip().lower() for h in allow_hosts),
     )
     art = read_article(article, pub, limits)
+    if semantic:
+        from telewatch.xref.semantic import prefetch_query
+
+        # The article's vector is encoded on another core while the lexical
+        # ranking runs (rank._score embeds exactly this text).
+        prefetch_query(f"{art.title}\n{art.text}")
     conn = _open(ctx, writable=watch)
     # Dense vectors missing from the store are computed for a few candidates
     # and kept through a writable connection when the archive allows it.

@@ -59,6 +59,7 @@ from telewatch.store.writer import Writer
 
 from . import webhooks
 from .channel import ChannelWorker, Shared
+from .embedder import Embedder
 from .feeds import FeedServer
 from .logs import setup_logging
 from .pacing import LIVE, Scheduler
@@ -494,6 +495,9 @@ class Daemon:
                 return 0
             sweeper = Sweeper(shared, lambda: list(self.workers.values()))
             scheduler.on_park = self._on_park
+            embedder = Embedder(self.db, d, self.counters) if d.embed else None
+            if embedder is not None:
+                embedder.start()
             tasks = [
                 asyncio.create_task(self._connection_loop(source), name="connection"),
                 asyncio.create_task(self._link_loop(shared, source), name="link"),
@@ -528,6 +532,9 @@ class Daemon:
                     await feeds.close()
                 for t in tasks:
                     t.cancel()
+                if embedder is not None:
+                    # Bounded: it stops after its batch (a few hundred ms).
+                    await asyncio.to_thread(embedder.stop, STOP_BUDGET / 4)
                 # Bounded: a worker or task that does not end in time (one
                 # parked behind a budget, say) must not hold SIGTERM past the
                 # stop budget; what was archived is committed either way.

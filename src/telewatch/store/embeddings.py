@@ -46,6 +46,16 @@ def put(conn: sqlite3.Connection, model: str, vectors: dict[int, bytes]) -> None
         raise
 
 
+def put_if_writable(conn: sqlite3.Connection, model: str, vectors: dict[int, bytes]) -> bool:
+    """``put``, or nothing on a read-only connection (or a read-only archive
+    file); True when stored."""
+    try:
+        put(conn, model, vectors)
+    except sqlite3.OperationalError:
+        return False
+    return True
+
+
 def missing(
     conn: sqlite3.Connection, model: str, *, after_id: int = 0, limit: int = 256
 ) -> list[tuple[int, str]]:
@@ -60,6 +70,14 @@ def missing(
         (after_id, model, limit),
     ).fetchall()
     return [(int(r[0]), str(r[1])) for r in rows]
+
+
+def last_version_id(conn: sqlite3.Connection) -> int:
+    """The highest post version id committed so far (0 for none). A version
+    inserted later gets a higher id (``post_versions.id`` grows with capture
+    order), so a scan for missing vectors may resume from here."""
+    row = conn.execute("SELECT max(id) FROM post_versions").fetchone()
+    return int(row[0] or 0)
 
 
 def counts(conn: sqlite3.Connection, model: str) -> tuple[int, int]:

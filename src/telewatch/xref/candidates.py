@@ -1,20 +1,22 @@
-"""All of xref's SQL: channels, candidate posts, versions, embeddings cache.
+"""xref's view of the archive: channels, candidate posts, their versions.
 
-Reads go through a ``store.db.connect(path, readonly=True)`` connection
-(sqlite3, Row factory) and use the indexes of the schema: ``posts(channel_id,
-date)`` for cited channels, ``posts(date)`` for vague citations, the FTS
-index through ``store.queries.search`` when it is present. Embeddings are
-read and written through ``store.embeddings`` (xref.semantic); the watch list
-through ``store.watchlist``.
+The SQL lives in ``store.xref`` (reads through a ``store.db.connect(path,
+readonly=True)`` connection, on the indexes ``posts(channel_id, date)`` for
+cited channels and ``posts(date)`` for vague citations); this module turns
+its rows into ``PostRow`` objects. Embeddings are read and written through
+``store.embeddings`` (xref.semantic); the watch list through
+``store.watchlist``.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from telewatch.store import xref as store_xref
+from telewatch.store.xref import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +78,9 @@ def parse_iso(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def list_channels(conn: sqlite3.Connection) -> list[ChannelInfo]:
+def list_channels(conn: Connection) -> list[ChannelInfo]:
     """Every archived channel."""
-    rows = conn.execute("SELECT id, username, title FROM channels ORDER BY id").fetchall()
-    return [ChannelInfo(r[0], r[1], r[2]) for r in rows]
-
-
-_POST_COLS = """p.id, p.channel_id, p.message_id, p.date, p.text, p.lang, p.edit_date,
-    p.version_count, p.deleted_at, p.fwd_name, p.fwd_channel_id, p.fwd_message_id,
-    p.version_id, c.username, c.title"""
+    return [ChannelInfo(*r) for r in store_xref.channels(conn)]
 
 
 def _row(r: Sequence[object]) -> PostRow:
@@ -108,92 +104,61 @@ def _row(r: Sequence[object]) -> PostRow:
 
 
 def posts_in_window(
-    conn: sqlite3.Connection,
+    conn: Connection,
     start: datetime,
     end: datetime,
     channel_ids: Iterable[int] | None = None,
     limit: int = 20000,
 ) -> list[PostRow]:
     """Non-empty posts dated in ``[start, end]``, optionally of some channels."""
-    ids = sorted(set(channel_ids)) if channel_ids is not None else None
-    sql = f"SELECT {_POST_COLS} FROM posts p JOIN channels c ON c.id = p.channel_id "
-    params: list[object] = []
-    if ids:
-        sql += f"WHERE p.channel_id IN ({','.join('?' * len(ids))}) AND "
-        params.extend(ids)
-    else:
-        sql += "WHERE "
-    sql += "p.date >= ? AND p.date <= ? AND p.text != '' ORDER BY p.date LIMIT ?"
-    params.extend([iso(start), iso(end), limit])
-    return [_row(r) for r in conn.execute(sql, params).fetchall()]
+    rows = store_xref.posts_in_window(conn, iso(start), iso(end), channel_ids, limit)
+    return [_row(r) for r in rows]
 
 
-def get_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> PostRow | None:
+def get_post(conn: Connection, channel_id: int, message_id: int) -> PostRow | None:
     """One post, or None."""
-    r = conn.execute(
-        f"SELECT {_POST_COLS} FROM posts p JOIN channels c ON c.id = p.channel_id "
-        "WHERE p.channel_id = ? AND p.message_id = ?",
-        (channel_id, message_id),
-    ).fetchone()
+    r = store_xref.post(conn, channel_id, message_id)
     return _row(r) if r else None
 
 
-def attach_versions(conn: sqlite3.Connection, posts: Iterable[PostRow]) -> None:
-    """Fill ``versions`` and ``older_texts`` of edited posts (oldest first).
+def channel_id_by_title(conn: Connection, title: str) -> int | None:
+    """The channel with this exact title (a forward's display name), or None."""
+    return store_xref.channel_id_by_title(conn, title)
+
+
+def attach_versions(conn: Connection, posts: Iterable[PostRow]) -> None:
+    """Fill ``versions`` and ``older_texts`` of edited posts (oldest first),
+    read in one query per channel.
 
     A version became current at the post's date (the first) or at its edit
     date (Telegram's ``edit_date``; when unknown, its capture time)."""
-    for p in posts:
-        if p.version_count > 1 and not p.versions:
-            rows = conn.execute(
-                "SELECT id, text, edit_date, captured_at FROM post_versions "
-                "WHERE channel_id = ? AND message_id = ? ORDER BY version_no",
-                (p.channel_id, p.message_id),
-            ).fetchall()
-            p.versions = tuple(
-                (
-                    int(r[0]),
-                    str(r[1]),
-                    p.date if i == 0 else parse_iso(str(r[2] or r[3])),
-                )
-                for i, r in enumerate(rows)
-            )
-            p.older_texts = tuple(v[1] for v in p.versions[:-1])
+    todo = [p for p in posts if p.version_count > 1 and not p.versions]
+    if not todo:
+        return
+    found = store_xref.versions(conn, ((p.channel_id, p.message_id) for p in todo))
+    for p in todo:
+        rows = found.get((p.channel_id, p.message_id), [])
+        p.versions = tuple(
+            (vid, text, p.date if i == 0 else parse_iso(edit_date or captured))
+            for i, (vid, text, edit_date, captured) in enumerate(rows)
+        )
+        p.older_texts = tuple(v[1] for v in p.versions[:-1])
 
 
 def forwards_of(
-    conn: sqlite3.Connection, channel_id: int, message_id: int, title: str | None
+    conn: Connection, channel_id: int, message_id: int, title: str | None
 ) -> list[PostRow]:
     """Posts whose forward header points at the post: by id when Telegram gave
     it, else by the origin's display name (Desktop exports)."""
-    sql = (
-        f"SELECT {_POST_COLS} FROM posts p JOIN channels c ON c.id = p.channel_id "
-        "WHERE p.fwd_channel_id = ? AND p.fwd_message_id = ?"
-    )
-    rows = conn.execute(sql, (channel_id, message_id)).fetchall()
-    out = [_row(r) for r in rows]
-    if title:
-        sql2 = (
-            f"SELECT {_POST_COLS} FROM posts p JOIN channels c ON c.id = p.channel_id "
-            "WHERE p.fwd_name = ? AND p.fwd_message_id IS NULL"
-        )
-        out.extend(_row(r) for r in conn.execute(sql2, (title,)).fetchall())
-    return out
+    return [_row(r) for r in store_xref.forwards_of(conn, channel_id, message_id, title)]
 
 
-def recent_texts(
-    conn: sqlite3.Connection, channel_id: int, before: datetime, n: int = 200
-) -> list[str]:
+def recent_texts(conn: Connection, channel_id: int, before: datetime, n: int = 200) -> list[str]:
     """The channel's last ``n`` post texts before ``before`` (signature detection)."""
-    rows = conn.execute(
-        "SELECT text FROM posts WHERE channel_id = ? AND date <= ? AND text != '' "
-        "ORDER BY date DESC LIMIT ?",
-        (channel_id, iso(before), n),
-    ).fetchall()
-    return [str(r[0]) for r in rows]
+    return store_xref.recent_texts(conn, channel_id, iso(before), n)
 
 
-def add_to_watchlist(conn: sqlite3.Connection, usernames: Iterable[str]) -> list[str]:
+def add_to_watchlist(conn: Connection, usernames: Iterable[str]) -> list[str]:
     """Add usernames to the daemon's watch list (origin ``xref``) through
     ``store.watchlist``; returns the usernames added."""
     from telewatch.store import watchlist

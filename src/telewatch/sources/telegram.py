@@ -46,13 +46,13 @@ from telewatch import __version__
 from telewatch.models import (
     CaptureStarted,
     Channel,
+    CommentAuthor,
+    Discussion,
     Engagement,
     Entity,
     ForwardOrigin,
     Media,
     MediaKind,
-    CommentAuthor,
-    Discussion,
     Post,
     UserError,
 )
@@ -291,9 +291,7 @@ def to_post(
         ) from None
 
 
-def _to_post(
-    msg: Any, channel_id: int | None, users: dict[int, Any], authors: bool
-) -> Post | None:
+def _to_post(msg: Any, channel_id: int | None, users: dict[int, Any], authors: bool) -> Post | None:
     if isinstance(msg, types.MessageService | types.MessageEmpty):
         return None
     if not isinstance(msg, types.Message):
@@ -354,9 +352,7 @@ def _discussion(msg: Any, users: dict[int, Any], authors: bool) -> Discussion | 
             if user is not None
             else None
         )
-        author = CommentAuthor(
-            sender.user_id, name, user.username if user is not None else None
-        )
+        author = CommentAuthor(sender.user_id, name, user.username if user is not None else None)
     return Discussion(thread=int(top), author=author)
 
 

@@ -135,8 +135,7 @@ def check_rows(
         rec = comments.get((r[0], r[1]))
         if rec is None or list(r) != rec[2:13]:
             return (
-                f"comments row {r[0]}/{r[1]} is not as chained (added or changed outside"
-                " telewatch)"
+                f"comments row {r[0]}/{r[1]} is not as chained (added or changed outside telewatch)"
             )
         n += 1
     if n != len(comments):

@@ -32,7 +32,9 @@ async def _replies(client: Any, peer: Any, msg_id: int, **kw: Any) -> Any:
     return await client(functions.messages.GetRepliesRequest(peer=peer, msg_id=msg_id, **args))
 
 
-async def test_comments_threads_and_paging(emulator: Emulator, telethon_client: ClientFactory) -> None:
+async def test_comments_threads_and_paging(
+    emulator: Emulator, telethon_client: ClientFactory
+) -> None:
     _discussion(emulator)
     post = emulator.post(EMU_CHANNEL, "the post")
     other = emulator.post(EMU_CHANNEL, "another post")

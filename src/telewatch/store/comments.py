@@ -281,6 +281,14 @@ class CommentHit:
 
     hit: SearchHit
     comment: Comment
+    username: str | None  # the channel's, for CHANNEL/ID labels
+
+    @property
+    def url(self) -> str | None:
+        """Telegram's link to the comment."""
+        return _comment_url(
+            self.username, self.comment.post_message_id, self.hit.username, self.comment.message_id
+        )
 
 
 def search_comments(
@@ -309,7 +317,11 @@ def search_comments(
             (h.channel_id, h.message_id),
         ).fetchone()
         if row is not None:
-            out.append(CommentHit(h, _comment(row)))
+            c = _comment(row)
+            name = conn.execute(
+                "SELECT username FROM channels WHERE id = ?", (c.channel_id,)
+            ).fetchone()
+            out.append(CommentHit(h, c, name[0] if name else None))
         if len(out) >= limit:
             break
     return out

@@ -702,15 +702,20 @@ def export_rows(
     channel_id: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    exclude_channels: Sequence[int] = (),
 ) -> Iterator[dict[str, Any]]:
     """One dict per post (keys = EXPORT_FIELDS), by channel then message id,
     streamed. Times are archive time text (``YYYY-MM-DDTHH:MM:SSZ``);
-    ``forward_from`` is the origin's name, else its channel id as text."""
+    ``forward_from`` is the origin's name, else its channel id as text.
+    ``exclude_channels`` leaves those channels out (discussion groups)."""
     where: list[str] = []
     args: list[Any] = []
     if channel_id is not None:
         where.append("p.channel_id = ?")
         args.append(channel_id)
+    if exclude_channels:
+        where.append(f"p.channel_id NOT IN ({','.join('?' * len(exclude_channels))})")
+        args.extend(int(c) for c in exclude_channels)
     _date_window(where, args, since, until)
     sql = (
         "SELECT p.*, c.username FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"

@@ -142,3 +142,35 @@ def test_truth_includes_comments(emulator: Emulator) -> None:
     assert [m["channel_post"] for m in msgs] == [post, None, None]
     assert [m["from_user"] for m in msgs] == [None, ALICE, BOB]
     assert msgs[2]["reply_to"] == first and msgs[2]["thread"] == msgs[0]["id"]
+
+
+async def test_bundled_demo_has_a_channel_with_comments() -> None:
+    """The demo's @harbour_monitor has a discussion group: comments in its
+    history (one a reply) and, in the opening script, a comment, a reply to
+    it and an edit of it; the demo config asks for them."""
+    from datetime import UTC, datetime
+
+    from telewatch.demo.scenario import build
+    from telewatch.emulator.scenario import Scenario
+
+    demo = build(datetime(2026, 12, 1, 12, 0, tzinfo=UTC), duration=60)
+    assert [c.username for c in demo.channels if c.comments] == ["harbour_monitor"]
+    scenario = Scenario.from_dict(demo.emulator)
+    async with Emulator(scenario) as emu:
+        for action in scenario.timeline:
+            if action.at <= demo.scripted_until:
+                await emu.apply(action)
+        truth = {c["id"]: c for c in emu.truth()["channels"]}
+    harbour = next(c for c in truth.values() if c["username"] == "harbour_monitor")
+    group = truth[harbour["linked_chat_id"]]
+    comments = [m for m in group["messages"] if m["from_user"] is not None]
+    copies = [m for m in group["messages"] if m["channel_post"] is not None]
+    assert len(copies) == len(harbour["messages"])
+    texts = {m["text"]: m for m in comments}
+    assert len(comments) == 6
+    quay = texts["I am at the quay: smoke over berth 4, three ambulances arriving"]
+    assert quay["edit_date"] is not None
+    assert texts["Which side of berth 4? The grain silos?"]["reply_to"] == quay["id"]
+    assert texts["Gulf Star left at 02:10, the pilot boat confirms"]["reply_to"] == next(
+        m["id"] for m in comments if m["text"].startswith("One of them")
+    )

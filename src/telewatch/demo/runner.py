@@ -82,7 +82,8 @@ def write_config(path: Path, demo: DemoScenario, db: Path, session: Path) -> Pat
         "",
     ]
     for ch in demo.channels:
-        lines += ["[[channels]]", f"username = {_toml_str(ch.username)}", f'mode = "{ch.mode}"', ""]
+        lines += ["[[channels]]", f"username = {_toml_str(ch.username)}", f'mode = "{ch.mode}"']
+        lines += ["comments = true", ""] if ch.comments else [""]
     for rule in demo.alerts:
         lines += ["[[alerts]]", f"name = {_toml_str(rule.name)}"]
         if rule.keywords:

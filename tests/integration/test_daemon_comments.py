@@ -194,6 +194,14 @@ def test_comments_archived_live_and_across_a_stop(daemon_world: DaemonWorld) -> 
     with csv_out.open(newline="") as fh:
         assert {"post_message_id", "thread"} <= set(csv.DictReader(fh).fieldnames or [])
 
+    # The discussion group is no node of the network: its copies of the posts
+    # are neither forwards nor verbatim copies.
+    import networkx as nx
+
+    gexf = w.root / "net.gexf"
+    _cli(w, "graph", "--format", "gexf", "-o", str(gexf))
+    assert str(GROUP) not in nx.read_gexf(gexf).nodes and str(CHANNEL) in nx.read_gexf(gexf).nodes
+
     assert w.stop(second) == 0
     conn = sqlite3.connect(w.db)
     try:

@@ -145,8 +145,9 @@ class CommentLinks:
         if group is None or group.access_hash is None:
             log.info("channel has no discussion group", extra={"channel": key})
             return
-        await self.s.put(ChannelSeen(group, now))
+        # The link first: a group row is never without the link that makes it one.
         await self.s.put(DiscussionLinked(cid, group.id, now))
+        await self.s.put(ChannelSeen(group, now))
         if key not in self.workers or comments_key(key) in self.workers:
             return  # unwatched meanwhile, or already started
         cw = CommentsWorker(self.s, key, group)

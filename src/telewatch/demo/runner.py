@@ -43,7 +43,7 @@ from telewatch.demo.scenario import DemoScenario, build
 from telewatch.emulator.scenario import Scenario
 from telewatch.emulator.server import EmulatorThread
 from telewatch.models import AlertRule, UserError
-from telewatch.store import feed
+from telewatch.store import comments, feed
 from telewatch.store.db import migrate
 
 STOP_GRACE = 15.0  # seconds the daemon gets to shut down cleanly before SIGKILL
@@ -254,10 +254,8 @@ def summary(db: Path, seconds: float, rules: tuple[AlertRule, ...]) -> str:
     try:
         t = feed.totals(conn)
         counters = {c.rule: c.total for c in feed.alert_counters(conn)}
-        names = [
-            c[0]
-            for c in conn.execute("SELECT coalesce(title, username, id) FROM channels ORDER BY id")
-        ]
+        names = comments.channel_labels(conn)  # discussion groups are counted as comments
+        n_comments, n_groups, group_posts = comments.total(conn)
     finally:
         conn.close()
     per_rule = ", ".join(f"{r.name} {counters.get(r.name, 0)}" for r in rules)
@@ -266,8 +264,9 @@ def summary(db: Path, seconds: float, rules: tuple[AlertRule, ...]) -> str:
     return "\n".join(
         [
             f"telewatch demo: {seconds:.0f} s against the local emulator",
-            f"channels   {t.channels}  ({', '.join(str(n) for n in names)})",
-            f"posts      {t.posts}",
+            f"channels   {len(names)}  ({', '.join(str(n) for n in names)})",
+            f"posts      {t.posts - group_posts}",
+            f"comments   {n_comments}  (in {n_groups} discussion group(s))",
             f"versions   {t.versions}  ({t.edits} edits)",
             f"deletions  {t.deletions}",
             f"alerts     {t.alerts}  ({per_rule})",

@@ -173,9 +173,14 @@ class Methods:
         )
 
     def _chats(self, ch: EmulatedChannel, msgs: list[EmulatedMessage]) -> list[Any]:
-        """The channel, forward origins and, for a discussion group, its channel."""
+        """The channel, forward origins and, for a discussion group, its channel
+        (the sender of its discussion copies)."""
         chans = self.world.forward_origins(ch, msgs)
-        linked = self.world.channels.get(ch.linked_chat_id) if ch.linked_chat_id else None
+        linked = (
+            self.world.channels.get(ch.linked_chat_id)
+            if ch.megagroup and ch.linked_chat_id
+            else None
+        )
         if linked is not None and not linked.private:
             chans.append(linked)
         return self.world.chats_for(chans)

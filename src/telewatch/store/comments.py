@@ -394,3 +394,27 @@ def _comment_url(
     if username and post_id:
         return f"https://t.me/{username}/{post_id}?comment={message_id}"
     return post_url(group_username, message_id)
+
+
+def channel_labels(conn: sqlite3.Connection) -> list[str]:
+    """Title (else username, else id) of every archived channel that is not a
+    discussion group, by id."""
+    return [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT coalesce(title, username, id) FROM channels"
+            " WHERE id NOT IN (SELECT group_id FROM discussion_links) ORDER BY id"
+        )
+    ]
+
+
+def total(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    """(comments archived, discussion groups they are in, posts rows of
+    discussion groups: comments, discussion copies and other group messages)."""
+    row = conn.execute(
+        "SELECT count(*), count(DISTINCT group_id) FROM comments WHERE kind = 'comment'"
+    ).fetchone()
+    in_groups = conn.execute(
+        "SELECT count(*) FROM posts WHERE channel_id IN (SELECT group_id FROM discussion_links)"
+    ).fetchone()[0]
+    return int(row[0]), int(row[1]), int(in_groups)

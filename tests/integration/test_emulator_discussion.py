@@ -174,3 +174,37 @@ async def test_bundled_demo_has_a_channel_with_comments() -> None:
     assert texts["Gulf Star left at 02:10, the pilot boat confirms"]["reply_to"] == next(
         m["id"] for m in comments if m["text"].startswith("One of them")
     )
+
+
+def test_scenario_comment_mistakes_are_one_line_errors() -> None:
+    """A comment by an undeclared user, under a post without id, or in a channel
+    without a discussion group: ScenarioError naming it, before anything runs."""
+    import pytest
+
+    from telewatch.emulator.scenario import Scenario, ScenarioError
+
+    def scenario(user: int, *, post_id: int | None = 1, discussion: bool = True) -> dict[str, Any]:
+        channel: dict[str, Any] = {
+            "id": 1500000301,
+            "username": "chan_x",
+            "history": [
+                {
+                    "id": post_id,
+                    "date": "2024-01-01T00:00:00Z",
+                    "text": "p",
+                    "comments": [{"user": user, "text": "c", "date": "2024-01-01T00:01:00Z"}],
+                }
+            ],
+        }
+        if discussion:
+            channel["discussion"] = 1500000302
+        group = {"id": 1500000302, "title": "chat", "megagroup": True}
+        return {"users": [{"id": 5, "first_name": "U"}], "channels": [channel, group]}
+
+    Scenario.from_dict(scenario(5))
+    with pytest.raises(ScenarioError, match="user 6 is not declared"):
+        Scenario.from_dict(scenario(6))
+    with pytest.raises(ScenarioError, match="with comments needs an 'id'"):
+        Scenario.from_dict(scenario(5, post_id=None))
+    with pytest.raises(ScenarioError, match="no 'discussion' group"):
+        Scenario.from_dict(scenario(5, discussion=False))

@@ -333,6 +333,10 @@ class Scenario:
         users = {u["id"] for u in scenario.users}
         for c in scenario.channels:
             if c.discussion is None:
+                if any(m.comments for m in c.history):
+                    raise ScenarioError(
+                        f"{name}: channel {c.id} has comments but no 'discussion' group"
+                    )
                 continue
             group = ids.get(c.discussion)
             if group is None or not group.megagroup or c.megagroup:
@@ -341,6 +345,10 @@ class Scenario:
                     " declared among the channels (megagroup = true)"
                 )
             for m in c.history:
+                if m.comments and m.id is None:
+                    raise ScenarioError(
+                        f"{name}: a history message of {c.id} with comments needs an 'id'"
+                    )
                 for k, cm in enumerate(m.comments):
                     if cm.get("user") not in users:
                         raise ScenarioError(

@@ -766,7 +766,7 @@ class Emulator:
                     _group, comment = discussion.add_comment(
                         self.world,
                         ch,
-                        msg.id if msg.id is not None else ch.last_id,
+                        int(msg.id or 0),  # Scenario.load requires ids here
                         int(c["user"]),
                         c["text"],
                         reply_to=made[ref] if ref is not None else None,

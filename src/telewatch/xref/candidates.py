@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from telewatch.store import comments
+
 
 @dataclass(frozen=True, slots=True)
 class ChannelInfo:
@@ -114,7 +116,9 @@ def posts_in_window(
     channel_ids: Iterable[int] | None = None,
     limit: int = 20000,
 ) -> list[PostRow]:
-    """Non-empty posts dated in ``[start, end]``, optionally of some channels."""
+    """Non-empty posts dated in ``[start, end]``, optionally of some channels.
+    Messages of discussion groups (comments and the groups' copies of the
+    posts, store/comments.py) are never candidates."""
     ids = sorted(set(channel_ids)) if channel_ids is not None else None
     sql = f"SELECT {_POST_COLS} FROM posts p JOIN channels c ON c.id = p.channel_id "
     params: list[object] = []
@@ -125,7 +129,12 @@ def posts_in_window(
         sql += "WHERE "
     sql += "p.date >= ? AND p.date <= ? AND p.text != '' ORDER BY p.date LIMIT ?"
     params.extend([iso(start), iso(end), limit])
-    return [_row(r) for r in conn.execute(sql, params).fetchall()]
+    groups = set(comments.group_ids(conn))
+    return [
+        row
+        for r in conn.execute(sql, params).fetchall()
+        if (row := _row(r)).channel_id not in groups
+    ]
 
 
 def get_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> PostRow | None:

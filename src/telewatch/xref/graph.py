@@ -26,7 +26,6 @@ from typing import IO, Any, Literal
 
 import networkx as nx
 
-from telewatch.store import comments
 from telewatch.store import graph as queries
 from telewatch.xref.candidates import iso, parse_iso, posts_in_window
 from telewatch.xref.provenance import Signatures, copy_pairs
@@ -124,7 +123,6 @@ def build_graph(
         edge(str(r.channel_id), dst, "mention", r.posts, r.first, r.last)
 
     span = queries.date_range(conn, lo, hi)
-    groups = set(comments.group_ids(conn))  # discussion groups: comments, not channels
     if span is not None:
         sigs = Signatures(conn)
         start, end = parse_iso(span[0]), parse_iso(span[1]) + timedelta(seconds=1)
@@ -133,11 +131,8 @@ def build_graph(
         done = 0
         while t < end:
             t_end = min(t + _SLICE, end)
-            pool = [
-                p
-                for p in posts_in_window(conn, t - COPY_WINDOW, t_end, limit=10**9)
-                if p.channel_id not in groups
-            ]
+            # (discussion groups' messages are never in the pool: posts_in_window)
+            pool = posts_in_window(conn, t - COPY_WINDOW, t_end, limit=10**9)
             for pair in copy_pairs(pool, sigs, window=COPY_WINDOW, targets=(t, t_end)):
                 when = iso(pair.copy.date)
                 edge(

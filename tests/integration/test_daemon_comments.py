@@ -249,3 +249,50 @@ def test_comment_authors_can_be_switched_off(daemon_world: DaemonWorld) -> None:
 
         msg = BinaryReader(decompress_raw(data)).tgread_object()
         assert msg.from_id is None or not hasattr(msg.from_id, "user_id")
+
+
+def test_gap_repair_and_reconciliation_cover_comments(daemon_world: DaemonWorld) -> None:
+    """Comments whose pushes never arrive and a group difference Telegram
+    answers with ChannelDifferenceTooLong: gap repair finds the new comments,
+    reconciliation the deleted one."""
+    w = daemon_world
+    w.emu.call(_world)
+    w.write_config([{"username": "withcomments", "comments": True}])
+    p = w.start()
+    w.wait_for(
+        lambda: w.query("SELECT state FROM channel_status WHERE key = ?", KEY) == [("live",)],
+        90,
+        "the discussion group live",
+    )
+    _settled(w, 60)
+
+    def unseen(emu: Any) -> None:
+        emu.suppress_pushes(GROUP, 3)
+        emu.too_long(GROUP)
+        post = min(emu.world.channel(CHANNEL).live)
+        first = emu.comment(CHANNEL, post, CAROL, "never pushed, found by repair")
+        emu.comment(CHANNEL, post, ALICE, "a reply never pushed either", reply_to=first)
+        alice = min(
+            m.id for m in emu.world.channel(GROUP).messages.values() if m.from_user == ALICE
+        )
+        emu.delete(GROUP, [alice])
+
+    w.emu.call(unseen)
+    _settled(w, 90)
+
+    def told_too_long() -> bool:
+        rows = w.query(
+            "SELECT counters FROM daemon_runs WHERE pid = ? ORDER BY rowid DESC LIMIT 1", p.pid
+        )
+        return (
+            bool(rows and rows[0][0]) and json.loads(rows[0][0]).get("difference_too_long", 0) >= 1
+        )
+
+    # The group's own difference met the TooLong answer (and repaired, reconciled).
+    w.wait_for(told_too_long, 30, "the group's ChannelDifferenceTooLong")
+    assert w.query(
+        "SELECT method FROM deletions d JOIN comments m ON m.group_id = d.channel_id"
+        " AND m.message_id = d.message_id WHERE m.author_id = ?",
+        ALICE,
+    ) == [("reconcile",)]
+    assert w.stop(p) == 0

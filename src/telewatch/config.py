@@ -183,6 +183,9 @@ class ChannelEntry(_Strict):
     link: str | None = None
     mode: Literal["join", "poll"] = "join"
     backfill: str = "all"
+    comments: bool | None = None
+    """Archive the comments of the channel's linked discussion group (None:
+    the ``[comments] enabled`` default)."""
 
     @field_validator("backfill", mode="before")
     @classmethod
@@ -246,6 +249,9 @@ DEFAULT_BUDGETS: dict[str, tuple[int, float]] = {
     "updates.GetChannelDifference": (55, 31.0),
     "updates.GetDifference": (28, 31.0),
     "messages.GetDialogs": (9, 31.0),
+    # The comment backfill's own getHistory budget (discussion groups), so
+    # that comments never slow the channels' own backfill and repair.
+    "comments.GetHistory": (3, 31.0),
 }
 
 
@@ -320,6 +326,18 @@ class DaemonSettings(_Strict):
                     f"item {i} is {age:g}; each age must be above 0 and at most {YEAR:.0f} s"
                 )
         return v
+
+
+class CommentSettings(_Strict):
+    """``[comments]``: comments from linked discussion groups (docs/DAEMON.md)."""
+
+    enabled: bool = False
+    """The default for channels whose ``[[channels]]`` entry does not say
+    ``comments`` (and for channels added with the CLI)."""
+    authors: bool = True
+    """Keep each comment's author (user id, display name, username at
+    capture time). False for data protection: authors are then never stored,
+    not even inside the raw copy of the message."""
 
 
 class EvidenceSettings(_Strict):
@@ -469,6 +487,7 @@ class Settings(BaseSettings):
     evidence: EvidenceSettings = EvidenceSettings()
     webhooks: WebhookSettings = WebhookSettings()
     feeds: FeedSettings = FeedSettings()
+    comments: CommentSettings = CommentSettings()
 
     @model_validator(mode="after")
     def _unique(self) -> Settings:
@@ -482,6 +501,13 @@ class Settings(BaseSettings):
             if n in names[:i]:
                 raise ValueError(f"alerts[{i}].name: {n!r} is used twice")
         return self
+
+    def comments_for(self, key: str) -> bool:
+        """Whether the watch-list entry ``key`` has its comments archived."""
+        for ch in self.channels:
+            if ch.key == key and ch.comments is not None:
+                return ch.comments
+        return self.comments.enabled
 
     @classmethod
     def settings_customise_sources(

@@ -155,6 +155,34 @@ class Engagement:
 
 
 @dataclass(frozen=True, slots=True)
+class CommentAuthor:
+    """Who wrote a comment, as Telegram showed the user at capture time."""
+
+    user_id: int
+    name: str | None = None
+    username: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Discussion:
+    """Where a message of a linked discussion group sits (set by sources on
+    group messages only). A *discussion copy* (the group's copy of a channel
+    post, the top of its comment thread) names the post in ``channel_id`` /
+    ``post_message_id``; a *comment* names its thread's top message in the
+    group (``thread``) and its ``author`` (None when author capture is off)."""
+
+    thread: int | None = None
+    author: CommentAuthor | None = None
+    channel_id: int | None = None
+    post_message_id: int | None = None
+
+    @property
+    def is_copy(self) -> bool:
+        """Whether this is the discussion copy of a channel post."""
+        return self.post_message_id is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Post:
     """One channel message as seen at one moment (its current content)."""
 
@@ -177,6 +205,8 @@ class Post:
     # Telethon's TL serialisation of the message as received (sources.telegram),
     # kept as the version's evidentiary copy; not part of the post's identity.
     raw: bytes | None = field(default=None, compare=False, repr=False)
+    # Set for messages of a discussion group (comments, discussion copies).
+    discussion: Discussion | None = field(default=None, compare=False)
 
 
 class UserError(Exception):
@@ -349,6 +379,16 @@ class SweepProgressed:
 
 
 @dataclass(frozen=True, slots=True)
+class DiscussionLinked:
+    """``channels.getFullChannel`` of a channel named ``group_id`` as its
+    linked discussion group (``linked_chat_id``) at ``seen_at``."""
+
+    channel_id: int
+    group_id: int
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class RequestsSent:
     """Telegram requests the daemon sent: (method, unix time) pairs, kept so
     that a restart's budgets start from what Telegram still counts."""
@@ -420,4 +460,5 @@ Event = (
     | PollResultsSeen
     | PinChanged
     | ChannelActionSeen
+    | DiscussionLinked
 )

@@ -9,7 +9,7 @@ import difflib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,8 +18,10 @@ from typing import IO, Any
 import click
 
 from telewatch.cli import AppContext, channels, main
+from telewatch.cli.comments import print_hits, print_thread, thread_json
 from telewatch.cli.output import refuse_archive_target, write_atomically
 from telewatch.models import UserError
+from telewatch.store import comments
 from telewatch.store.anchors import anchor_count
 from telewatch.store.chain import raw_digest as chain_digest
 from telewatch.store.chain import verify as verify_chain
@@ -240,6 +242,12 @@ def import_cmd(
     "--raw", is_flag=True, help='QUERY is FTS5 syntax (AND, OR, NOT, NEAR, "phrase", x*).'
 )
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
+@click.option(
+    "--comments",
+    "in_comments",
+    is_flag=True,
+    help="Search comments from linked discussion groups instead of posts.",
+)
 @click.pass_obj
 def search_cmd(
     app: AppContext,
@@ -250,6 +258,7 @@ def search_cmd(
     limit: int,
     raw: bool,
     as_json: bool,
+    in_comments: bool,
 ) -> None:
     """Full-text search of the archive, best matches first (BM25).
 
@@ -260,6 +269,17 @@ def search_cmd(
     lo, hi = _window(since, until)
     conn = connect(app.db_path)
     channel_id = resolve_channel(conn, channel_ref).id if channel_ref is not None else None
+    if in_comments:
+        found = comments.search_comments(
+            conn, query, channel_id=channel_id, since=lo, until=hi, limit=limit, raw=raw
+        )
+        if as_json:
+            _dump([{**dataclasses.asdict(h.comment), "url": h.url} for h in found])
+        elif not found:
+            click.echo("no matching comments", err=True)
+        else:
+            print_hits(found)
+        return
     hits = search(
         conn,
         query,
@@ -268,6 +288,8 @@ def search_cmd(
         until=hi,
         limit=limit,
         raw=raw,
+        # A discussion group's messages are comments: searched with --comments.
+        exclude_channels=() if channel_id is not None else comments.group_ids(conn),
     )
     if as_json:
         _dump([dataclasses.asdict(h) for h in hits])
@@ -338,11 +360,19 @@ def show_cmd(app: AppContext, post_ref: str, as_json: bool, raw: bool) -> None:
         return
     from telewatch.cli.events import post_events, print_post_events
 
+    thread = comments.thread(conn, channel.id, message_id)
     if as_json:
-        _dump({**dataclasses.asdict(detail), **post_events(conn, channel.id, message_id)})
+        _dump(
+            {
+                **dataclasses.asdict(detail),
+                **post_events(conn, channel.id, message_id),
+                "comments": thread_json(thread),
+            }
+        )
         return
     _print_detail(detail)
     print_post_events(conn, channel.id, message_id)  # poll and pins
+    print_thread(thread)
 
 
 def _print_raw(conn: Any, cid: int, mid: int, label: str, as_json: bool) -> None:
@@ -493,6 +523,12 @@ def _print_detail(d: PostDetail) -> None:
     type=click.Path(path_type=Path, allow_dash=True),
     help="File to write, replaced only once complete (default or '-': stdout).",
 )
+@click.option(
+    "--comments",
+    "of_comments",
+    is_flag=True,
+    help="Export comments (with post_message_id and thread) instead of posts.",
+)
 @click.pass_obj
 def export_cmd(
     app: AppContext,
@@ -503,6 +539,7 @@ def export_cmd(
     output: Path | None,
     excel: bool,
     csv_raw: bool,
+    of_comments: bool,
 ) -> None:
     """Export one record per post (latest text, version count, deletion,
     forward origin, views ...) as JSON lines or CSV; fields in docs/SCHEMA.md.
@@ -523,18 +560,24 @@ def export_cmd(
     lo, hi = _window(since, until)
     conn = connect(app.db_path)
     channel_id = resolve_channel(conn, channel_ref).id if channel_ref is not None else None
-    rows = export_rows(conn, channel_id=channel_id, since=lo, until=hi)
+    fields = comments.EXPORT_FIELDS if of_comments else EXPORT_FIELDS
+    what = "comments" if of_comments else "posts"
+    if of_comments:
+        rows = comments.export_rows(conn, channel_id=channel_id, since=lo, until=hi)
+    else:
+        groups = () if channel_id is not None else comments.group_ids(conn)
+        rows = export_rows(conn, channel_id=channel_id, since=lo, until=hi, exclude_channels=groups)
     if output is None:
         try:
-            _write_rows(sys.stdout, fmt, rows, style)
+            _write_rows(sys.stdout, fmt, rows, style, fields)
         except BrokenPipeError:
             # `telewatch export | head`: the reader left; that is not an error.
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             click.get_current_context().exit(0)
     else:
-        n = write_atomically(output, lambda fh: _write_rows(fh, fmt, rows, style))
-        click.echo(f"exported {n} posts to {output}", err=True)
+        n = write_atomically(output, lambda fh: _write_rows(fh, fmt, rows, style, fields))
+        click.echo(f"exported {n} {what} to {output}", err=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -556,14 +599,18 @@ _FORMULA_CHARS = frozenset(_FORMULA_START)
 
 
 def _write_rows(
-    fh: IO[str], fmt: str, rows: Iterator[dict[str, Any]], style: CsvStyle | None = None
+    fh: IO[str],
+    fmt: str,
+    rows: Iterator[dict[str, Any]],
+    style: CsvStyle | None = None,
+    fields: Sequence[str] = EXPORT_FIELDS,
 ) -> int:
     n = 0
     st = style or CsvStyle()
     if fmt == "csv":
         if st.excel:
             fh.write("\ufeff")
-        writer = csv.DictWriter(fh, fieldnames=list(EXPORT_FIELDS), lineterminator="\r\n")
+        writer = csv.DictWriter(fh, fieldnames=list(fields), lineterminator="\r\n")
         writer.writeheader()
         for r in rows:
             if not st.raw:

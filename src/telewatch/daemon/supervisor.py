@@ -59,6 +59,8 @@ from telewatch.store.writer import Writer
 
 from . import webhooks
 from .channel import ChannelWorker, Shared
+from .comments import PREFIX as COMMENTS_PREFIX
+from .comments import CommentLinks
 from .embedder import Embedder
 from .feeds import FeedServer
 from .logs import setup_logging
@@ -329,6 +331,13 @@ class Daemon:
             await w.held_back(method, until)
 
     async def _watchlist_loop(self, shared: Shared) -> None:
+        links = CommentLinks(shared, lambda: self.settings, self.workers)
+        try:
+            await self._watch(shared, links)
+        finally:
+            await links.close()
+
+    async def _watch(self, shared: Shared, links: CommentLinks) -> None:
         while True:
             conn = connect(self.db, readonly=True)
             try:
@@ -336,6 +345,8 @@ class Daemon:
             finally:
                 conn.close()
             for key in list(self.workers):
+                if key.startswith(COMMENTS_PREFIX):
+                    continue  # a channel's comments: CommentLinks keeps them
                 e = entries.get(key)
                 old = self.workers[key].entry
                 if e is None or (e.mode, e.backfill) != (old.mode, old.backfill):
@@ -356,6 +367,7 @@ class Daemon:
                         await w.show_disconnected(shared.offline_since)
                     w.start()
                     log.info("channel watched", extra={"channel": key, "mode": e.mode})
+            await links.step()
             await asyncio.sleep(self.settings.daemon.watchlist_interval)
 
     async def _connection_loop(self, source: TelegramSource) -> None:
@@ -411,6 +423,7 @@ class Daemon:
                 proxy=proxy,
                 flood_sleep_threshold=tg.flood_sleep_threshold,
             )
+            source.comment_authors = self.settings.comments.authors
             self.source = source
             try:
                 return await self._run_connected(source, stop, reload_event, reload)
@@ -638,6 +651,8 @@ class Daemon:
         if self.sender is not None:
             self.sender.set_targets(webhooks.register(self.db, new), new.webhooks)
         self.settings = new
+        if self.source is not None:
+            self.source.comment_authors = new.comments.authors
         if self.shared is not None:
             # Workers read intervals and windows from here on every cycle.
             self.shared.settings = new.daemon

@@ -20,10 +20,13 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from telewatch.dashboard.comments import hit_labels, render_thread
 from telewatch.dashboard.panels import Palette
 from telewatch.dashboard.post_events import render_post_events
 from telewatch.dashboard.rtl import has_rtl, has_unsafe, preview, truncate, wrapped
 from telewatch.models import UserError
+from telewatch.store import comments
+from telewatch.store.comments import Comment, CommentHit
 from telewatch.store.db import DatabaseError
 from telewatch.store.feed import PostHistory, parse_iso, post_history
 from telewatch.store.queries import SearchHit, resolve_channel, search
@@ -216,6 +219,7 @@ class PostLoaded(Message):
 
     post: PostHistory | None
     error: str | None = None
+    thread: list[Comment] | None = None
 
 
 class PostScreen(Screen[None]):
@@ -225,6 +229,7 @@ class PostScreen(Screen[None]):
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("y", "copy_link", "Copy t.me link"),
         Binding("r", "reload", "Reload"),
+        Binding("c", "toggle_comments", "Comments"),
     ]
 
     def __init__(self, channel_id: int, message_id: int) -> None:
@@ -233,6 +238,13 @@ class PostScreen(Screen[None]):
         self.message_id = message_id
         self.post: PostHistory | None = None
         self.error: str | None = None
+        self.thread: list[Comment] = []
+        self.show_comments = True
+
+    def action_toggle_comments(self) -> None:
+        """Show or hide the comments under the post."""
+        self.show_comments = not self.show_comments
+        self._show_post()
 
     def compose(self) -> ComposeResult:
         """A scrolling body and the footer."""
@@ -256,15 +268,17 @@ class PostScreen(Screen[None]):
         try:
             with app.reader() as conn:
                 post = post_history(conn, self.channel_id, self.message_id)
+                thread = comments.thread(conn, self.channel_id, self.message_id)
         except (DatabaseError, UserError) as err:
             self.post_message(PostLoaded(None, error=str(err)))
             return
-        self.post_message(PostLoaded(post))
+        self.post_message(PostLoaded(post, thread=thread))
 
     def on_post_loaded(self, message: PostLoaded) -> None:
         """Show the post."""
         self.post = message.post
         self.error = message.error
+        self.thread = message.thread or []
         self._show_post()
 
     def _show_post(self) -> None:
@@ -280,7 +294,10 @@ class PostScreen(Screen[None]):
             return
         self.sub_title = printable(self.post.url)
         width = max(30, self.size.width - 4)
-        body.update(render_history(self.post, width, palette))
+        history = render_history(self.post, width, palette)
+        if self.show_comments and self.thread:
+            history = Group(history, render_thread(self.thread, width, palette))
+        body.update(history)
 
     def action_copy_link(self) -> None:
         """Copy the post's t.me link to the clipboard."""
@@ -297,6 +314,7 @@ class SearchFinished(Message):
     query: str
     hits: list[SearchHit]
     error: str | None = None
+    comments: list[CommentHit] | None = None  # set when comments were searched
 
 
 class SearchScreen(Screen[None]):
@@ -305,7 +323,20 @@ class SearchScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("down", "focus_results", "Results", show=False),
+        Binding("ctrl+t", "toggle_comments", "Posts/comments"),
     ]
+    in_comments = False
+
+    def action_toggle_comments(self) -> None:
+        """Search comments from discussion groups instead of posts (and back)."""
+        self.in_comments = not self.in_comments
+        box = self.query_one("#search-query", Input)
+        box.placeholder = (
+            "search comments (ctrl+t: posts)…"
+            if self.in_comments
+            else "search the archive (any language)…"
+        )
+        self._changed()
 
     def compose(self) -> ComposeResult:
         """Query, channel filter, date range, results table."""
@@ -333,6 +364,7 @@ class SearchScreen(Screen[None]):
             table.add_column(label, key=key)
         self.query_one("#search-query", Input).focus()
         self.hits: dict[str, SearchHit] = {}
+        self.comment_hits: dict[str, CommentHit] = {}
         self.finished_query: str | None = None
 
     @on(Input.Changed)
@@ -364,6 +396,17 @@ class SearchScreen(Screen[None]):
                 channel_id = None
                 if channel.strip():
                     channel_id = resolve_channel(conn, channel.strip()).id
+                if self.in_comments:
+                    found = comments.search_comments(
+                        conn,
+                        query,
+                        channel_id=channel_id,
+                        since=_date(since, "since"),
+                        until=_date(until, "until"),
+                        limit=200,
+                    )
+                    self.post_message(SearchFinished(query, [f.hit for f in found], comments=found))
+                    return
                 hits = search(
                     conn,
                     query,
@@ -371,6 +414,7 @@ class SearchScreen(Screen[None]):
                     since=_date(since, "since"),
                     until=_date(until, "until"),
                     limit=200,
+                    exclude_channels=() if channel_id is not None else comments.group_ids(conn),
                 )
         except (DatabaseError, UserError) as err:
             self.post_message(SearchFinished(query, [], error=str(err)))
@@ -386,18 +430,23 @@ class SearchScreen(Screen[None]):
         table = self.query_one("#search-results", DataTable)
         table.clear()
         self.hits = {}
+        self.comment_hits = {}
         palette = Palette.of(self.app)
         if message.error:
             status.update(Text(printable(message.error), style=palette.bad))
             return
+        what = "comment(s)" if message.comments is not None else "result(s)"
         status.update(
             Text(
-                f"{len(message.hits)} result(s) for {printable(message.query)!r} (times in UTC)",
+                f"{len(message.hits)} {what} for {printable(message.query)!r} (times in UTC)",
                 style=palette.muted,
             )
             if message.query
             else ""
         )
+        if message.comments is not None:
+            self._show_comments(message.comments, palette)
+            return
         for i, hit in enumerate(message.hits):
             key = f"hit:{i}"
             self.hits[key] = hit
@@ -415,9 +464,35 @@ class SearchScreen(Screen[None]):
                 key=key,
             )
 
+    def _show_comments(self, found: list[CommentHit], palette: Palette) -> None:
+        table = self.query_one("#search-results", DataTable)
+        for i, ch in enumerate(found):
+            key = f"comment:{i}"
+            self.comment_hits[key] = ch
+            post, author = hit_labels(ch)
+            mark = Text("✖ deleted", style=palette.bad) if ch.hit.deleted else Text("")
+            if ch.comment.versions > 1:
+                mark.append(f" ✎ v{ch.comment.versions}", style=palette.warn)
+            table.add_row(
+                ch.hit.date.strftime("%Y-%m-%d %H:%M"),
+                Text(post),
+                Text(author, style=palette.muted),
+                mark,
+                snippet_text(ch.hit, max(30, self.size.width - 62)),
+                key=key,
+            )
+
     @on(DataTable.RowSelected, "#search-results")
     def _open(self, event: DataTable.RowSelected) -> None:
-        hit = self.hits.get(event.row_key.value or "")
+        key = event.row_key.value or ""
+        found = self.comment_hits.get(key)
+        if found is not None:
+            # The post the comment belongs to, with its thread.
+            cid, pid = found.comment.channel_id, found.comment.post_message_id
+            if cid is not None and pid is not None:
+                self.app.push_screen(PostScreen(cid, pid))
+            return
+        hit = self.hits.get(key)
         if hit is not None:
             self.app.push_screen(PostScreen(hit.channel_id, hit.message_id))
 
@@ -460,9 +535,11 @@ KEYS = [
     ("Post detail", ""),
     ("y", "copy the post's t.me link"),
     ("r", "reload the post"),
+    ("c", "show or hide the comments under the post"),
     ("escape / q", "back"),
     ("Search", ""),
     ("tab", "query → channel → since → until → results"),
+    ("ctrl+t", "search comments (discussion groups) instead of posts, and back"),
     ("enter", "from a box: go to the results; on a result: open the post"),
     ("escape", "back"),
     ("Anywhere", ""),

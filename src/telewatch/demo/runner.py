@@ -43,7 +43,7 @@ from telewatch.demo.scenario import DemoScenario, build
 from telewatch.emulator.scenario import Scenario
 from telewatch.emulator.server import EmulatorThread
 from telewatch.models import AlertRule, UserError
-from telewatch.store import feed
+from telewatch.store import comments, feed
 from telewatch.store import status as status_store
 from telewatch.store.db import migrate
 
@@ -83,7 +83,8 @@ def write_config(path: Path, demo: DemoScenario, db: Path, session: Path) -> Pat
         "",
     ]
     for ch in demo.channels:
-        lines += ["[[channels]]", f"username = {_toml_str(ch.username)}", f'mode = "{ch.mode}"', ""]
+        lines += ["[[channels]]", f"username = {_toml_str(ch.username)}", f'mode = "{ch.mode}"']
+        lines += ["comments = true", ""] if ch.comments else [""]
     for rule in demo.alerts:
         lines += ["[[alerts]]", f"name = {_toml_str(rule.name)}"]
         if rule.keywords:
@@ -252,7 +253,8 @@ def summary(db: Path, seconds: float, rules: tuple[AlertRule, ...]) -> str:
     try:
         t = feed.totals(conn)
         counters = {c.rule: c.total for c in feed.alert_counters(conn)}
-        names = feed.channel_names(conn)
+        names = comments.channel_labels(conn)  # discussion groups are counted as comments
+        n_comments, n_groups, group_posts = comments.total(conn)
     finally:
         conn.close()
     per_rule = ", ".join(f"{r.name} {counters.get(r.name, 0)}" for r in rules)
@@ -261,8 +263,9 @@ def summary(db: Path, seconds: float, rules: tuple[AlertRule, ...]) -> str:
     return "\n".join(
         [
             f"telewatch demo: {seconds:.0f} s against the local emulator",
-            f"channels   {t.channels}  ({', '.join(str(n) for n in names)})",
-            f"posts      {t.posts}",
+            f"channels   {len(names)}  ({', '.join(str(n) for n in names)})",
+            f"posts      {t.posts - group_posts}",
+            f"comments   {n_comments}  (in {n_groups} discussion group(s))",
             f"versions   {t.versions}  ({t.edits} edits)",
             f"deletions  {t.deletions}",
             f"alerts     {t.alerts}  ({per_rule})",

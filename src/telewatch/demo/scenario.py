@@ -38,6 +38,7 @@ class DemoChannel:
     username: str
     title: str
     mode: str
+    comments: bool = False  # has a discussion group whose comments are archived
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def build(now: datetime, *, duration: float = 3600.0) -> DemoScenario:
     next_id: dict[str, int] = {}
     channels: list[dict[str, Any]] = []
     demo_channels: list[DemoChannel] = []
+    discussion: dict[int, int] = {}  # channel id -> its discussion group's id
     for ch in data["channels"]:
         history = []
         for n, msg in enumerate(sorted(ch["history"], key=lambda m: -m["ago_minutes"]), start=1):
@@ -77,6 +79,16 @@ def build(now: datetime, *, duration: float = 3600.0) -> DemoScenario:
             }
             if msg.get("media"):
                 entry["media"] = msg["media"]
+            if msg.get("comments"):
+                entry["comments"] = [
+                    {
+                        "user": c["user"],
+                        "text": c["text"],
+                        "date": (now - timedelta(minutes=c["ago_minutes"])).isoformat(),
+                        "reply_to_comment": c.get("reply_to_comment"),
+                    }
+                    for c in msg["comments"]
+                ]
             history.append(entry)
         next_id[ch["username"]] = len(history) + 1
         ids[ch["username"]] = int(ch["id"])
@@ -90,7 +102,16 @@ def build(now: datetime, *, duration: float = 3600.0) -> DemoScenario:
                 "history": history,
             }
         )
-        demo_channels.append(DemoChannel(int(ch["id"]), ch["username"], ch["title"], ch["mode"]))
+        group = ch.get("discussion")
+        if group is not None:
+            channels[-1]["discussion"] = int(group["id"])
+            channels.append({"id": group["id"], "title": group["title"], "megagroup": True})
+            discussion[ids[ch["username"]]] = int(group["id"])
+        demo_channels.append(
+            DemoChannel(
+                int(ch["id"]), ch["username"], ch["title"], ch["mode"], comments=group is not None
+            )
+        )
 
     timeline: list[dict[str, Any]] = []
     keyed: dict[str, tuple[str, int, str]] = {}  # key -> (username, message id, text)
@@ -149,6 +170,23 @@ def build(now: datetime, *, duration: float = 3600.0) -> DemoScenario:
                 }
             )
             next_id[step["channel"]] += 1  # and a title service message
+        elif kind == "comment":
+            username, mid, _ = keyed[step["key"]]
+            comment: dict[str, Any] = {
+                "at": at,
+                "action": "comment",
+                "channel": ids[username],
+                "post": mid,
+                "user": step["user"],
+                "text": step["text"],
+            }
+            for name in ("comment_key", "reply_to"):
+                if step.get(name):
+                    comment["_" + name] = step[name]
+            timeline.append(comment)
+        elif kind == "edit_comment":
+            timeline.append({"at": at, "action": "edit", "_comment_key": step["comment_key"],
+                             "text": step["text"]})  # fmt: skip
         else:  # flood, disconnect: passed through as the emulator spells them
             timeline.append({"at": at, **{k: v for k, v in step.items() if k != "key"}})
 
@@ -184,6 +222,7 @@ def build(now: datetime, *, duration: float = 3600.0) -> DemoScenario:
         at += every
 
     timeline.sort(key=lambda s: s["at"])
+    _number_comments(timeline, channels, discussion)
     alerts = tuple(
         AlertRule(
             name=a["name"],
@@ -195,8 +234,44 @@ def build(now: datetime, *, duration: float = 3600.0) -> DemoScenario:
         for a in data["alerts"]
     )
     return DemoScenario(
-        emulator={"channels": channels, "timeline": timeline, "autostart": True},
+        emulator={
+            "channels": channels,
+            "timeline": timeline,
+            "autostart": True,
+            "users": data.get("users", []),
+        },
         channels=tuple(demo_channels),
         alerts=alerts,
         scripted_until=scripted_until,
     )
+
+
+def _number_comments(
+    timeline: list[dict[str, Any]], channels: list[dict[str, Any]], discussion: dict[int, int]
+) -> None:
+    """Give the script's comments their ids in the discussion group, in play
+    order: the group holds a discussion copy of every post of its channel
+    (history first, then each timeline post) and every comment, numbered as
+    they come; replies and comment edits then name the ids."""
+    next_id: dict[int, int] = {}
+    for ch in channels:
+        group = discussion.get(int(ch["id"]))
+        if group is not None:
+            history = ch["history"]
+            next_id[group] = 1 + len(history) + sum(len(m.get("comments", [])) for m in history)
+    named: dict[str, tuple[int, int]] = {}  # comment key -> (group, id)
+    for step in timeline:
+        group = discussion.get(int(step.get("channel", 0)))
+        if step["action"] == "post" and group is not None:
+            next_id[group] += 1
+        elif step["action"] == "comment" and group is not None:
+            reply = step.pop("_reply_to", None)
+            if reply is not None:
+                step["reply_to"] = named[reply][1]
+            key = step.pop("_comment_key", None)
+            if key is not None:
+                named[key] = (group, next_id[group])
+            next_id[group] += 1
+        elif step["action"] == "edit" and "_comment_key" in step:
+            group, mid = named[step.pop("_comment_key")]
+            step["channel"], step["id"] = group, mid

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from telethon.tl import functions, types
 
-from telewatch.emulator import events
+from telewatch.emulator import discussion, events
 from telewatch.emulator.login import Account
 from telewatch.emulator.transport import vector
 from telewatch.emulator.world import (
@@ -118,6 +118,8 @@ class Methods:
             functions.messages.GetDialogsRequest: self._get_dialogs,
             functions.messages.GetDialogFiltersRequest: self._get_dialog_filters,
             functions.messages.SearchRequest: self._search,
+            functions.messages.GetRepliesRequest: self._get_replies,
+            functions.messages.GetDiscussionMessageRequest: self._get_discussion_message,
             functions.auth.SendCodeRequest: self._send_code,
             functions.auth.SignInRequest: self._sign_in,
             functions.auth.CheckPasswordRequest: self._check_password,
@@ -163,15 +165,27 @@ class Methods:
         raise RpcFailure(400, "PEER_ID_INVALID")
 
     def _messages_result(self, ch: EmulatedChannel, msgs: list[EmulatedMessage], count: int) -> Any:
-        chans = self.world.forward_origins(ch, msgs)
         return types.messages.ChannelMessages(
             pts=ch.pts,
             count=count,
             messages=[message_tl(ch, m) for m in msgs],
             topics=[],
-            chats=self.world.chats_for(chans),
-            users=[],
+            chats=self._chats(ch, msgs),
+            users=discussion.users_for(self.world, msgs),
         )
+
+    def _chats(self, ch: EmulatedChannel, msgs: list[EmulatedMessage]) -> list[Any]:
+        """The channel, forward origins and, for a discussion group, its channel
+        (the sender of its discussion copies)."""
+        chans = self.world.forward_origins(ch, msgs)
+        linked = (
+            self.world.channels.get(ch.linked_chat_id)
+            if ch.megagroup and ch.linked_chat_id
+            else None
+        )
+        if linked is not None and not linked.private:
+            chans.append(linked)
+        return self.world.chats_for(chans)
 
     # -- connection and account ------------------------------------------------
 
@@ -316,7 +330,7 @@ class Methods:
                 dialog=dialog,
                 messages=[message_tl(ch, m) for m in latest],
                 chats=chats,
-                users=[],
+                users=discussion.users_for(self.world, latest),
                 final=True,
                 timeout=30,
             )
@@ -358,12 +372,13 @@ class Methods:
                         )
                     )
         msgs = [ch.messages[i] for i in new_ids]
+        edited = [ch.messages[e.message_ids[0]] for e in batch if e.kind == "edit"]
         return types.updates.ChannelDifference(
             pts=batch[-1].pts,
             new_messages=[message_tl(ch, m) for m in msgs],
             other_updates=other,
-            chats=self.world.chats_for(self.world.forward_origins(ch, msgs)),
-            users=[],
+            chats=self._chats(ch, msgs),
+            users=discussion.users_for(self.world, msgs + edited),
             final=final,
             timeout=30 if final else None,
         )
@@ -412,8 +427,13 @@ class Methods:
             pts=ch.pts,
             participants_count=ch.subscribers,
             pinned_msg_id=max(events.pinned_ids(ch), default=None),
+            linked_chat_id=ch.linked_chat_id,
         )
-        return types.messages.ChatFull(full_chat=full, chats=self.world.chats_for([ch]), users=[])
+        chans = [ch]
+        linked = self.world.channels.get(ch.linked_chat_id) if ch.linked_chat_id else None
+        if linked is not None and not linked.private:
+            chans.append(linked)  # Telegram sends the linked chat along
+        return types.messages.ChatFull(full_chat=full, chats=self.world.chats_for(chans), users=[])
 
     def _join(self, req: functions.channels.JoinChannelRequest, _key: KeyState) -> Any:
         ch = self._channel(req.channel)
@@ -565,6 +585,40 @@ class Methods:
             max_date=req.max_date,
         )
         return self._messages_result(ch, page, count)
+
+    def _get_replies(self, req: functions.messages.GetRepliesRequest, _key: KeyState) -> Any:
+        ch = self._channel(req.peer)
+        group, copy = discussion.resolve_thread(self.world, ch, req.msg_id)
+        self.world.checked(group.id, group.access_hash)
+        page, count = discussion.replies(
+            group,
+            copy.id,
+            offset_id=req.offset_id,
+            offset_date=req.offset_date,
+            add_offset=req.add_offset,
+            limit=req.limit,
+            max_id=req.max_id,
+            min_id=req.min_id,
+        )
+        return self._messages_result(group, page, count)
+
+    def _get_discussion_message(
+        self, req: functions.messages.GetDiscussionMessageRequest, _key: KeyState
+    ) -> Any:
+        ch = self._channel(req.peer)
+        group, copy = discussion.resolve_thread(self.world, ch, req.msg_id)
+        self.world.checked(group.id, group.access_hash)
+        ids = discussion.thread_messages(group, copy.id)
+        top = ids[-1] if ids else None
+        return types.messages.DiscussionMessage(
+            messages=[message_tl(group, copy)],
+            unread_count=0,
+            chats=self._chats(group, [copy]),
+            users=[],
+            max_id=top,
+            read_inbox_max_id=top,
+            read_outbox_max_id=None,
+        )
 
 
 _MEDIA_FILTERS: dict[type, frozenset[str]] = {

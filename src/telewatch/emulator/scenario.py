@@ -42,6 +42,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "photo": ("channel",),
     "ban": ("account",),
     "logout": ("account",),
+    "comment": ("channel", "post", "user", "text"),
 }
 ACTIONS = set(REQUIRED)
 
@@ -129,6 +130,9 @@ class HistoryMessage:
     forwards: int | None = None
     edit_date: datetime | None = None
     reactions: dict[str, int] = field(default_factory=dict)
+    # Comments under the post in the channel's discussion group: each
+    # {user, text, date, reply_to_comment?} (index of an earlier comment of this post).
+    comments: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _stamp(value: Any, where: str) -> datetime:
@@ -259,6 +263,7 @@ class ChannelSpec:
     joined: bool = False
     export: Path | None = None
     history: list[HistoryMessage] = field(default_factory=list)
+    discussion: int | None = None  # id of the megagroup linked as discussion group
 
 
 @dataclass
@@ -282,6 +287,7 @@ class Scenario:
     account: dict[str, Any] = field(default_factory=dict)
     difference_depth: int = 1000
     source: Path | None = None
+    users: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path) -> Scenario:
@@ -311,6 +317,7 @@ class Scenario:
             "rate",
             "account",
             "difference_depth",
+            "users",
         }
         unknown = set(data) - known
         if unknown:
@@ -327,8 +334,38 @@ class Scenario:
         )
         if scenario.speed <= 0:
             raise ScenarioError(f"{name}: speed must be positive, got {scenario.speed}")
+        for n, raw in enumerate(data.get("users", [])):
+            if not isinstance(raw, dict) or not isinstance(raw.get("id"), int) or raw["id"] <= 0:
+                raise ScenarioError(f"{name} users[{n}]: a user needs a positive integer 'id'")
+            scenario.users.append(dict(raw))
         for n, raw in enumerate(data.get("channels", [])):
             scenario.channels.append(_channel_spec(raw, f"{name} channels[{n}]", base))
+        ids = {c.id: c for c in scenario.channels}
+        users = {u["id"] for u in scenario.users}
+        for c in scenario.channels:
+            if c.discussion is None:
+                if any(m.comments for m in c.history):
+                    raise ScenarioError(
+                        f"{name}: channel {c.id} has comments but no 'discussion' group"
+                    )
+                continue
+            group = ids.get(c.discussion)
+            if group is None or not group.megagroup or c.megagroup:
+                raise ScenarioError(
+                    f"{name}: channel {c.id}'s discussion {c.discussion} must be a megagroup"
+                    " declared among the channels (megagroup = true)"
+                )
+            for m in c.history:
+                if m.comments and m.id is None:
+                    raise ScenarioError(
+                        f"{name}: a history message of {c.id} with comments needs an 'id'"
+                    )
+                for k, cm in enumerate(m.comments):
+                    if cm.get("user") not in users:
+                        raise ScenarioError(
+                            f"{name}: comment {k} of {c.id}/{m.id}: user {cm.get('user')!r}"
+                            " is not declared under users"
+                        )
         for n, raw in enumerate(data.get("timeline", [])):
             where = f"{name} timeline[{n}]"
             if not isinstance(raw, dict) or "at" not in raw or "action" not in raw:
@@ -381,6 +418,7 @@ def _channel_spec(raw: Any, where: str, base: Path | None) -> ChannelSpec:
         megagroup=bool(raw.get("megagroup", False)),
         joined=bool(raw.get("joined", False)),
         export=export_path,
+        discussion=int(raw["discussion"]) if raw.get("discussion") is not None else None,
     )
     for n, msg in enumerate(raw.get("history", [])):
         at = f"{where} history[{n}]"
@@ -401,9 +439,32 @@ def _channel_spec(raw: Any, where: str, base: Path | None) -> ChannelSpec:
                 forwards=msg.get("forwards"),
                 edit_date=_stamp(msg["edit_date"], at) if msg.get("edit_date") else None,
                 reactions={str(k): int(v) for k, v in dict(msg.get("reactions", {})).items()},
+                comments=_comments(msg.get("comments", []), at),
             )
         )
     return spec
+
+
+def _comments(raw: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(raw, list):
+        raise ScenarioError(f"{where}: 'comments' must be a list")
+    out: list[dict[str, Any]] = []
+    for k, c in enumerate(raw):
+        at = f"{where} comments[{k}]"
+        if not isinstance(c, dict) or "user" not in c or "date" not in c:
+            raise ScenarioError(f"{at}: a comment needs 'user', 'text' and 'date'")
+        ref = c.get("reply_to_comment")
+        if ref is not None and (not isinstance(ref, int) or not 0 <= ref < k):
+            raise ScenarioError(f"{at}: reply_to_comment must index an earlier comment")
+        out.append(
+            {
+                "user": c["user"],
+                "text": str(c.get("text", "")),
+                "date": _stamp(c["date"], at),
+                "reply_to_comment": ref,
+            }
+        )
+    return out
 
 
 def entity_list(raw: Any, where: str) -> list[Any]:

@@ -32,7 +32,7 @@ from telethon.sessions import SQLiteSession
 from telethon.tl import functions, types
 from telethon.tl.tlobject import TLRequest
 
-from telewatch.emulator import events, state
+from telewatch.emulator import discussion, events, state
 from telewatch.emulator.accounts import AccountMethods, EmulatedAccount, make_accounts
 from telewatch.emulator.login import Account
 from telewatch.emulator.methods import KeyState
@@ -482,7 +482,13 @@ class Emulator(events.EventsMixin):
             client.outbox.put_nowait((bytes(updates), tuple(c.id for c in missed)))
 
     def _push(
-        self, ch: EmulatedChannel, update: Any, *, push: bool = True, chats: list[Any] | None = None
+        self,
+        ch: EmulatedChannel,
+        update: Any,
+        *,
+        push: bool = True,
+        chats: list[Any] | None = None,
+        users: list[Any] | None = None,
     ) -> None:
         """Send one update to every connection whose account joined ``ch``
         (each account's copy carries its own access hashes)."""
@@ -499,7 +505,7 @@ class Emulator(events.EventsMixin):
             payload = bytes(
                 types.Updates(
                     updates=[update],
-                    users=[],
+                    users=users or [],
                     chats=account.localise(chats),
                     date=_now(),
                     seq=0,
@@ -615,6 +621,63 @@ class Emulator(events.EventsMixin):
         self._push(
             ch, update, push=push, chats=self.world.chats_for(self.world.forward_origins(ch, [msg]))
         )
+        copy = discussion.add_copy(self.world, ch, msg)
+        group = discussion.group_of(self.world, ch)
+        if copy is not None and group is not None:
+            self._push_new(group, copy)
+        return msg.id
+
+    def _push_new(self, group: EmulatedChannel, msg: Any) -> None:
+        """Push a new group message (a discussion copy or a comment) with its
+        author and the linked channel."""
+        update = types.UpdateNewChannelMessage(
+            message=message_tl(group, msg), pts=group.pts, pts_count=1
+        )
+        self._push(
+            group,
+            update,
+            chats=self.methods._chats(group, [msg]),
+            users=discussion.users_for(self.world, [msg]),
+        )
+
+    def add_user(
+        self,
+        user_id: int,
+        first_name: str,
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+    ) -> None:
+        """Create a user who can comment (``comment``)."""
+        discussion.add_user(self.world, user_id, first_name, last_name=last_name, username=username)
+
+    def link_discussion(self, channel_id: int, group_id: int) -> None:
+        """Make megagroup ``group_id`` the discussion group of ``channel_id``;
+        posts from now on get their discussion copy (existing ones too)."""
+        ch, group = self.world.channel(channel_id), self.world.channel(group_id)
+        discussion.link(self.world, ch, group)
+        for mid in list(ch.live):
+            if discussion.copy_of(group, mid) is None:
+                discussion.add_copy(self.world, ch, ch.messages[mid], log=False)
+
+    def comment(
+        self,
+        channel_id: int,
+        post_id: int,
+        user_id: int,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        date: datetime | None = None,
+    ) -> int:
+        """A user comments under a channel post (or replies to its comment
+        ``reply_to``); returns the comment's id in the discussion group and
+        pushes it to clients that joined the group."""
+        ch = self.world.channel(channel_id)
+        group, msg = discussion.add_comment(
+            self.world, ch, post_id, user_id, text, reply_to=reply_to, date=date
+        )
+        self._push_new(group, msg)
         return msg.id
 
     def edit(self, channel_id: int, message_id: int, text: str, *, push: bool = True) -> None:
@@ -627,7 +690,12 @@ class Emulator(events.EventsMixin):
         update = types.UpdateEditChannelMessage(
             message=message_tl(ch, msg), pts=ch.pts, pts_count=1
         )
-        self._push(ch, update, push=push)
+        self._push(ch, update, push=push, users=discussion.users_for(self.world, [msg]))
+        group = discussion.group_of(self.world, ch)
+        copy = discussion.copy_of(group, message_id) if group is not None else None
+        if group is not None and copy is not None and not copy.deleted:
+            # Telegram edits the discussion copy along with the post.
+            self.edit(group.id, copy.id, text, push=push)
 
     def delete(self, channel_id: int, message_ids: Sequence[int], *, push: bool = True) -> None:
         """Delete messages (kept in the truth, marked deleted) and push the deletion."""
@@ -635,6 +703,7 @@ class Emulator(events.EventsMixin):
         ids = [self.world.live_message(ch, i).id for i in message_ids]
         for i in ids:
             ch.mark_deleted(i)
+            discussion.comment_deleted(self.world, ch, ch.messages[i])
         ch.append_event("delete", ids)
         update = types.UpdateDeleteChannelMessages(
             channel_id=ch.id, messages=ids, pts=ch.pts, pts_count=1
@@ -749,6 +818,13 @@ class Emulator(events.EventsMixin):
     # -- scenarios -------------------------------------------------------------
 
     def _apply_scenario(self, scenario: Scenario) -> None:
+        for user in scenario.users:
+            self.add_user(
+                int(user["id"]),
+                str(user.get("first_name") or f"user {user['id']}"),
+                last_name=user.get("last_name"),
+                username=user.get("username"),
+            )
         for spec in scenario.channels:
             self.add_channel(
                 spec.id,
@@ -781,6 +857,26 @@ class Emulator(events.EventsMixin):
                 )
             if spec.joined:
                 self.world.joined.add(spec.id)
+        for spec in scenario.channels:
+            if spec.discussion is None:
+                continue
+            self.link_discussion(spec.id, spec.discussion)
+            ch = self.world.channel(spec.id)
+            for msg in spec.history:
+                made: list[int] = []
+                for c in msg.comments:
+                    ref = c["reply_to_comment"]
+                    _group, comment = discussion.add_comment(
+                        self.world,
+                        ch,
+                        int(msg.id or 0),  # Scenario.load requires ids here
+                        int(c["user"]),
+                        c["text"],
+                        reply_to=made[ref] if ref is not None else None,
+                        date=c["date"],
+                        log=False,
+                    )
+                    made.append(comment.id)
 
     def start_timeline(self) -> asyncio.Task[None]:
         """Start playing the scenario's timeline in the background and return at once.
@@ -875,6 +971,15 @@ class Emulator(events.EventsMixin):
             self.ban(int(a["account"]))
         elif action.kind == "logout":
             self.log_out(int(a["account"]))
+        elif action.kind == "comment":
+            reply = a.get("reply_to")
+            self.comment(
+                cid,
+                int(a["post"]),
+                int(a["user"]),
+                str(a["text"]),
+                reply_to=int(reply) if reply is not None else None,
+            )
         elif action.kind == "views":
             forwards = a.get("forwards")
             self.set_views(

@@ -24,6 +24,7 @@ from typing import Any
 
 from telethon.extensions import BinaryReader
 
+from telewatch.emulator.discussion import add_user
 from telewatch.emulator.methods import KeyState
 from telewatch.emulator.transport import auth_key_id
 from telewatch.emulator.world import EmulatedChannel, EmulatedMessage, PtsEvent, World
@@ -43,6 +44,10 @@ def dump(world: World, keys: dict[int, KeyState], timeline_next: int) -> dict[st
         "version": VERSION,
         "timeline_next": timeline_next,
         "joined": sorted(world.joined),
+        "users": [
+            [u.id, u.first_name, u.last_name, u.username]
+            for u in sorted(world.users.values(), key=lambda u: u.id)
+        ],
         "keys": [
             {"key": k.key.hex(), "authorized": k.authorized}
             | ({"account": k.account} if k.account != 1 else {})
@@ -89,6 +94,8 @@ def restore(data: dict[str, Any], world: World, keys: dict[int, KeyState]) -> in
     try:
         world.channels = {int(c["id"]): _unchannel(c) for c in data["channels"]}
         world.joined = {int(i) for i in data["joined"]}
+        for uid, first, last, username in data.get("users", []):
+            add_user(world, int(uid), str(first), last_name=last, username=username)
         keys.clear()
         for k in data["keys"]:
             key = bytes.fromhex(k["key"])
@@ -118,6 +125,7 @@ def _channel(ch: EmulatedChannel) -> dict[str, Any]:
         "base_pts": ch.base_pts,
         "old_usernames": sorted(ch.old_usernames),
         "photo": ch.photo,
+        "linked_chat_id": ch.linked_chat_id,
         "log": [[e.pts, e.kind, list(e.message_ids), e.wall_time] for e in ch.log],
         "messages": [_message(m) for m in sorted(ch.messages.values(), key=lambda m: m.id)],
     }
@@ -138,6 +146,7 @@ def _unchannel(c: dict[str, Any]) -> EmulatedChannel:
         base_pts=int(c["base_pts"]),
         old_usernames=set(c["old_usernames"]),
         photo=c.get("photo"),
+        linked_chat_id=c.get("linked_chat_id"),
     )
     ch.log = [
         PtsEvent(int(p), str(k), tuple(int(i) for i in ids), float(t)) for p, k, ids, t in c["log"]
@@ -169,6 +178,9 @@ def _message(m: EmulatedMessage) -> dict[str, Any]:
         "pinned": m.pinned,
         "deleted": m.deleted,
         "action": m.action,
+        "from_user": m.from_user,
+        "thread": m.thread,
+        "channel_post": m.channel_post,
     }
     for name in _DATES:
         value = getattr(m, name)
@@ -199,4 +211,7 @@ def _unmessage(m: dict[str, Any]) -> EmulatedMessage:
         action=m.get("action"),
         fwd_date=dates["fwd_date"],
         edit_date=dates["edit_date"],
+        from_user=m.get("from_user"),
+        thread=m.get("thread"),
+        channel_post=m.get("channel_post"),
     )

@@ -60,6 +60,12 @@ class EmulatedMessage:
     deleted: bool = False
     # A service message (emulator/events.py): {"type": "pin"|"title"|"photo"|..., ...}.
     action: dict[str, Any] | None = None
+    # Discussion groups (emulator/discussion.py): the commenting user, the
+    # thread's top message (the discussion copy of a channel post) and, on a
+    # discussion copy, the id of the channel post it copies.
+    from_user: int | None = None
+    thread: int | None = None
+    channel_post: int | None = None
 
 
 @dataclass
@@ -99,6 +105,8 @@ class EmulatedChannel:
     folder: int = 0
     # Profile photo {"id", "seed"} (emulator/events.py) or None.
     photo: dict[str, Any] | None = None
+    # A broadcast channel's discussion group, or a group's channel (both ways, as Telegram).
+    linked_chat_id: int | None = None
 
     @property
     def pts(self) -> int:
@@ -252,6 +260,23 @@ def message_tl(channel: EmulatedChannel, msg: EmulatedMessage) -> types.TypeMess
         )
     # views and forwards share one TL flag: send both or neither.
     has_counts = msg.views is not None or msg.forwards is not None
+    from_id: Any = None if not channel.megagroup else types.PeerChannel(channel.id)
+    if msg.from_user is not None:
+        from_id = types.PeerUser(msg.from_user)
+    elif msg.channel_post is not None and channel.linked_chat_id is not None:
+        # A discussion copy is sent as the linked channel, forwarded from its post.
+        from_id = types.PeerChannel(channel.linked_chat_id)
+        fwd = types.MessageFwdHeader(
+            date=msg.date,
+            from_id=types.PeerChannel(channel.linked_chat_id),
+            channel_post=msg.channel_post,
+            saved_from_peer=types.PeerChannel(channel.linked_chat_id),
+            saved_from_msg_id=msg.channel_post,
+        )
+    reply_to = None
+    if msg.reply_to:
+        top = msg.thread if msg.thread is not None and msg.thread != msg.reply_to else None
+        reply_to = types.MessageReplyHeader(reply_to_msg_id=msg.reply_to, reply_to_top_id=top)
     return types.Message(
         id=msg.id,
         peer_id=peer,
@@ -259,16 +284,14 @@ def message_tl(channel: EmulatedChannel, msg: EmulatedMessage) -> types.TypeMess
         message=msg.text,
         out=False,
         post=not channel.megagroup,
-        from_id=None if not channel.megagroup else types.PeerChannel(channel.id),
+        from_id=from_id,
         fwd_from=fwd,
-        reply_to=types.MessageReplyHeader(reply_to_msg_id=msg.reply_to) if msg.reply_to else None,
+        reply_to=reply_to,
         media=media_tl(msg, channel.id),
         entities=list(msg.entities) or None,
         views=(msg.views or 0) if has_counts else None,
         forwards=(msg.forwards or 0) if has_counts else None,
-        replies=types.MessageReplies(replies=msg.replies, replies_pts=channel.pts)
-        if msg.replies is not None
-        else None,
+        replies=replies_tl(channel, msg),
         edit_date=msg.edit_date,
         edit_hide=None,
         post_author=msg.post_author,
@@ -276,6 +299,22 @@ def message_tl(channel: EmulatedChannel, msg: EmulatedMessage) -> types.TypeMess
         reactions=reactions,
         pinned=msg.pinned or None,
     )
+
+
+def replies_tl(channel: EmulatedChannel, msg: EmulatedMessage) -> types.MessageReplies | None:
+    """A message's ``replies`` field. A post of a channel with a discussion
+    group always carries it (``comments`` and the group's ``channel_id``);
+    other messages only when counted."""
+    if not channel.megagroup and channel.linked_chat_id is not None:
+        return types.MessageReplies(
+            replies=msg.replies or 0,
+            replies_pts=channel.pts,
+            comments=True,
+            channel_id=channel.linked_chat_id,
+        )
+    if msg.replies is None:
+        return None
+    return types.MessageReplies(replies=msg.replies, replies_pts=channel.pts)
 
 
 def self_user(
@@ -300,6 +339,8 @@ class World:
     def __init__(self) -> None:
         self.channels: dict[int, EmulatedChannel] = {}
         self.joined: set[int] = set()
+        # Users that wrote comments (emulator/discussion.py), by id.
+        self.users: dict[int, Any] = {}
         self._rng = random.Random(0x7E1E)
 
     # -- lookup ----------------------------------------------------------------
@@ -524,6 +565,7 @@ class World:
                     "private": ch.private,
                     "pts": ch.pts,
                     **events.truth_of(ch),
+                    "linked_chat_id": ch.linked_chat_id,
                     "messages": [
                         {
                             "id": m.id,
@@ -538,6 +580,10 @@ class World:
                             "media": m.media.get("type", "photo") if m.media else None,
                             "pinned": m.pinned,
                             "poll": events.poll_truth(m),
+                            "from_user": m.from_user,
+                            "reply_to": m.reply_to,
+                            "thread": m.thread,
+                            "channel_post": m.channel_post,
                         }
                         for m in sorted(ch.messages.values(), key=lambda m: m.id)
                         if m.action is None

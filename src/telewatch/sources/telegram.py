@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import copy
 import fcntl
 import hashlib
 import logging
@@ -48,6 +49,8 @@ from telewatch.models import (
     Channel,
     ChannelActionSeen,
     ChannelPhoto,
+    CommentAuthor,
+    Discussion,
     Engagement,
     Entity,
     Event,
@@ -396,12 +399,22 @@ def _forward(fwd: Any) -> ForwardOrigin | None:
     )
 
 
-def to_post(msg: Any, channel_id: int | None = None) -> Post | None:
+def to_post(
+    msg: Any,
+    channel_id: int | None = None,
+    *,
+    users: dict[int, Any] | None = None,
+    authors: bool = True,
+) -> Post | None:
     """A Telethon message → models.Post; None for service/empty messages.
     Raises MalformedMessage when required fields are missing or invalid
-    (any conversion failure: one odd message must never wedge a channel)."""
+    (any conversion failure: one odd message must never wedge a channel).
+
+    A message of a group (not a broadcast post) gets its ``discussion``
+    (thread, author from ``users`` of the answer or the message's sender);
+    ``authors=False`` leaves the author out, and out of the raw copy too."""
     try:
-        return _to_post(msg, channel_id)
+        return _to_post(msg, channel_id, users or {}, authors)
     except MalformedMessage:
         raise
     except Exception as err:
@@ -410,7 +423,7 @@ def to_post(msg: Any, channel_id: int | None = None) -> Post | None:
         ) from None
 
 
-def _to_post(msg: Any, channel_id: int | None) -> Post | None:
+def _to_post(msg: Any, channel_id: int | None, users: dict[int, Any], authors: bool) -> Post | None:
     if isinstance(msg, types.MessageService | types.MessageEmpty):
         return None
     if not isinstance(msg, types.Message):
@@ -426,6 +439,10 @@ def _to_post(msg: Any, channel_id: int | None) -> Post | None:
         raise MalformedMessage(f"message {cid}/{msg.id} has no date")
     text = msg.message if isinstance(msg.message, str) else ""
     reply = msg.reply_to
+    disc = None if msg.post else _discussion(msg, users, authors)
+    if disc is not None and not authors and msg.from_id is not None:
+        msg = copy.copy(msg)  # the evidentiary copy keeps no user id either
+        msg.from_id = None
     return Post(
         channel_id=cid,
         message_id=msg.id,
@@ -442,7 +459,40 @@ def _to_post(msg: Any, channel_id: int | None) -> Post | None:
         poll=_safe_poll(msg.media, cid, msg.id),
         pinned=bool(msg.pinned),
         raw=_tl_bytes(msg),
+        discussion=disc,
     )
+
+
+def _discussion(msg: Any, users: dict[int, Any], authors: bool) -> Discussion | None:
+    """A group message's place in a discussion: a discussion copy (its
+    forward header names the channel post it was saved from) or a comment (a
+    user's reply inside a thread); None for other group messages."""
+    fwd = msg.fwd_from
+    saved = getattr(fwd, "saved_from_peer", None) if fwd is not None else None
+    if isinstance(saved, types.PeerChannel) and getattr(fwd, "saved_from_msg_id", None):
+        return Discussion(channel_id=saved.channel_id, post_message_id=int(fwd.saved_from_msg_id))
+    reply = msg.reply_to
+    top = getattr(reply, "reply_to_top_id", None) or getattr(reply, "reply_to_msg_id", None)
+    if top is None:
+        return None
+    author = None
+    sender = msg.from_id
+    if authors and isinstance(sender, types.PeerUser):
+        user = users.get(sender.user_id) or getattr(msg, "_sender", None)
+        if not isinstance(user, types.User) or user.id != sender.user_id:
+            user = None
+        name = (
+            " ".join(p for p in (user.first_name, user.last_name) if p) or None
+            if user is not None
+            else None
+        )
+        author = CommentAuthor(sender.user_id, name, user.username if user is not None else None)
+    return Discussion(thread=int(top), author=author)
+
+
+def _users(answer: Any) -> dict[int, Any]:
+    """The answer's users by id (authors of group messages)."""
+    return {u.id: u for u in getattr(answer, "users", None) or [] if isinstance(u, types.User)}
 
 
 def _tl_bytes(msg: Any) -> bytes | None:
@@ -766,6 +816,8 @@ class TelegramSource:
             base_logger="telewatch.telethon",
         )
         self._inputs: dict[int, types.InputChannel] = {}
+        # Capture comment authors (user id, name, username); off for data protection.
+        self.comment_authors = True
 
     # -- lifecycle --------------------------------------------------------
 
@@ -850,7 +902,7 @@ class TelegramSource:
         if not isinstance(peer, types.PeerChannel):
             return
         try:
-            post = to_post(msg)
+            post = to_post(msg, authors=self.comment_authors)
         except MalformedMessage as err:
             await handler(None, peer.channel_id, int(getattr(msg, "id", 0) or 0), edited, str(err))
             return
@@ -1002,6 +1054,26 @@ class TelegramSource:
                     return ch, pts
         raise ChannelUnavailable(channel_id, "invalid")
 
+    async def linked(self, channel_id: int) -> tuple[Channel | None, Channel | None]:
+        """channels.getFullChannel → (the channel with its ``about``, its linked
+        discussion group or None). The group's access hash is remembered, so
+        it can be read by id from now on."""
+        r = await self._call(
+            functions.channels.GetFullChannelRequest(channel=self._input(channel_id)), channel_id
+        )
+        about = getattr(r.full_chat, "about", None)
+        linked = getattr(r.full_chat, "linked_chat_id", None)
+        channel = group = None
+        for c in r.chats:
+            if isinstance(c, types.ChannelForbidden):
+                continue
+            if getattr(c, "id", None) == channel_id:
+                channel = to_channel(c, about=about)
+            elif linked is not None and getattr(c, "id", None) == linked:
+                group = to_channel(c)
+        self._channels([c for c in r.chats if not isinstance(c, types.ChannelForbidden)])
+        return channel, group
+
     async def difference(self, channel_id: int, pts: int, limit: int = 100) -> ChannelDifference:
         """updates.getChannelDifference from ``pts`` (one request), raw: the
         edits and deletions it carries are returned, not left to Telethon's
@@ -1024,7 +1096,7 @@ class TelegramSource:
                 p
                 for m in sorted(r.messages, key=lambda m: getattr(m, "id", 0))
                 if not isinstance(m, types.MessageEmpty)
-                and (p := _convert(m, channel_id, bad)) is not None
+                and (p := _convert(m, channel_id, bad, _users(r), self.comment_authors)) is not None
             ]
             acts = _actions(r.messages, channel_id, now)
             dpts = getattr(r.dialog, "pts", None) or pts
@@ -1034,7 +1106,7 @@ class TelegramSource:
         for m in sorted(r.new_messages, key=lambda m: getattr(m, "id", 0)):
             if isinstance(m, types.MessageEmpty):
                 continue
-            p = _convert(m, channel_id, bad)
+            p = _convert(m, channel_id, bad, _users(r), self.comment_authors)
             if p is not None:
                 new.append(p)
         edits: list[Post] = []
@@ -1047,7 +1119,7 @@ class TelegramSource:
                     continue
                 if isinstance(m, types.MessageEmpty):
                     continue
-                p = _convert(m, channel_id, bad)
+                p = _convert(m, channel_id, bad, _users(r), self.comment_authors)
                 if p is not None:
                     (edits if isinstance(u, types.UpdateEditChannelMessage) else new).append(p)
             elif isinstance(u, types.UpdateDeleteChannelMessages) and u.channel_id == channel_id:
@@ -1181,7 +1253,7 @@ class TelegramSource:
         bad: list[tuple[int, str]] = []
         for m in sorted((m for m in msgs if keep(m)), key=lambda m: m.id):
             ids.append(m.id)
-            p = _convert(m, channel_id, bad)
+            p = _convert(m, channel_id, bad, _users(r), self.comment_authors)
             if p is not None:
                 posts.append(p)
         return HistoryPage(
@@ -1213,7 +1285,7 @@ class TelegramSource:
             if isinstance(m, types.MessageEmpty):
                 continue
             returned.add(m.id)
-            p = _convert(m, channel_id, bad)
+            p = _convert(m, channel_id, bad, _users(r), self.comment_authors)
             if p is not None:
                 found[p.message_id] = p
         missing = [i for i in ids if i not in returned]
@@ -1241,11 +1313,17 @@ def _actions(
     return tuple(sorted(out, key=lambda a: a.message_id))
 
 
-def _convert(msg: Any, channel_id: int, bad: list[tuple[int, str]]) -> Post | None:
+def _convert(
+    msg: Any,
+    channel_id: int,
+    bad: list[tuple[int, str]],
+    users: dict[int, Any] | None = None,
+    authors: bool = True,
+) -> Post | None:
     """``to_post``, except that a malformed message is appended to ``bad``
     as (id, reason) and gives None instead of raising."""
     try:
-        return to_post(msg, channel_id)
+        return to_post(msg, channel_id, users=users, authors=authors)
     except MalformedMessage as err:
         bad.append((msg.id, str(err)))
         return None

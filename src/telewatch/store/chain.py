@@ -23,6 +23,13 @@ writer's clock when it was chained (never earlier than the record before):
   replies, reactions]`` (``reactions`` the stored JSON text or null);
 * ``["capture", at, id, started_at, source, account, telewatch_version,
   telethon_version, api_layer, clock_offset_ms]`` — one capture session;
+* ``["comment", at, group_id, message_id, kind, channel_id, post_message_id,
+  thread, reply_to, author_id, author_name, author_username, captured_at]`` —
+  a discussion-group message that is a post's discussion copy (``kind``
+  ``copy``: channel_id, post_message_id) or a comment (``comment``: thread,
+  reply_to, author), once (store/comments.py);
+* ``["discussion_link", at, channel_id, group_id, seen_at]`` — the channel's
+  linked discussion group when first seen or changed;
 * ``["migration", at, from_schema, old_head, old_records, migrated]`` — the
   ``migrated`` records that follow re-chain the facts of an older archive;
 * ``poll``, ``poll_sample``, ``pin``, ``channel_action``, ``channel_photo``
@@ -57,6 +64,7 @@ from telewatch.store import events_check
 GENESIS = "0" * 64
 KINDS = (
     "version", "deletion", "deletion_change", "channel", "engagement", "capture", "migration",
+    "comment", "discussion_link",
     *events_check.KINDS,
 )  # fmt: skip
 # The string encoder json.dumps(..., ensure_ascii=False) applies to a str.
@@ -225,7 +233,8 @@ def record_time(rec: Sequence[Any]) -> str | None:
     """The time of the fact a record states (capture, detection, sample)."""
     kind = rec[0]
     i = {"version": 7, "deletion": 4, "deletion_change": 5, "channel": 6, "engagement": 4,
-         "capture": 3, **events_check.TIME_INDEX}.get(kind)  # fmt: skip
+         "capture": 3, "comment": 12, "discussion_link": 4,
+         **events_check.TIME_INDEX}.get(kind)  # fmt: skip
     if i is None or len(rec) <= i:
         return None
     value = rec[i]
@@ -317,6 +326,8 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
     captures: dict[str, list[Any]] = {}
     changes: dict[int, list[Any]] = {}
     extra = events_check.Collected()
+    comment_recs: dict[tuple[int, int], list[Any]] = {}
+    link_recs: dict[int, list[Any]] = {}
     expected_at: str | None = None
     migrating = 0
     rows = conn.execute(
@@ -416,6 +427,16 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
             why = extra.add(rec, r[2])
             if why is not None:
                 raise _Bad(why, seq)
+        elif kind == "comment":
+            if len(rec) != 13 or rec[4] not in ("copy", "comment"):
+                raise _Bad("malformed comment record", seq)
+            if (rec[2], rec[3]) in comment_recs:
+                raise _Bad(f"the comment row of {rec[2]}/{rec[3]} is chained twice", seq)
+            comment_recs[(rec[2], rec[3])] = rec
+        elif kind == "discussion_link":
+            if len(rec) != 5 or not isinstance(r[2], int) or r[2] in link_recs:
+                raise _Bad("malformed or repeated discussion_link record", seq)
+            link_recs[r[2]] = rec
     if expect is not None:
         res.expected = expected_at is not None or expect == GENESIS
         if not res.expected:
@@ -435,6 +456,11 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
     why = events_check.check(conn, extra)
     if why is not None:
         raise _Bad(why)
+    from telewatch.store.comments import check_rows  # comments uses this module
+
+    problem = check_rows(conn, comment_recs, link_recs)
+    if problem is not None:
+        raise _Bad(problem)
 
 
 def _minus(at: str, delta: timedelta) -> str:

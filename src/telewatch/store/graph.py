@@ -41,8 +41,13 @@ class EdgeRow:
     last: str
 
 
+# Discussion groups (store/comments.py) are not channels of the network: their
+# posts are comments and copies of their channel's posts, never forwards or copies.
+_NOT_GROUP = " AND p.channel_id NOT IN (SELECT group_id FROM discussion_links)"
+
+
 def _window(since: str | None, until: str | None, col: str = "p.date") -> tuple[str, list[str]]:
-    where, args = "", []
+    where, args = _NOT_GROUP, []
     if since is not None:
         where += f" AND {col} >= ?"
         args.append(since)
@@ -79,7 +84,10 @@ def channels(conn: sqlite3.Connection, since: str | None, until: str | None) -> 
             lang=langs.get(int(r[0])),
             posts=counts.get(int(r[0]), 0),
         )
-        for r in conn.execute("SELECT id, username, title, subscribers FROM channels ORDER BY id")
+        for r in conn.execute(
+            "SELECT id, username, title, subscribers FROM channels"
+            " WHERE id NOT IN (SELECT group_id FROM discussion_links) ORDER BY id"
+        )
     ]
 
 

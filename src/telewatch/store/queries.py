@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -356,8 +356,13 @@ def search(
     until: datetime | None = None,
     limit: int = 20,
     raw: bool = False,
+    channel_ids: Sequence[int] | None = None,
+    exclude_channels: Sequence[int] = (),
 ) -> list[SearchHit]:
     """Posts matching ``query``, best first (BM25 over normalised text).
+
+    ``channel_ids`` keeps posts of those channels only; ``exclude_channels``
+    leaves those out (discussion groups, store/comments.py).
 
     Plain mode (default): every word of ``query`` must match, with
     normalisation and light stemming (text.fts_query); FTS syntax characters
@@ -387,6 +392,10 @@ def search(
     match = [f"body : ({expr})"]
     if channel_id is not None:
         match.append(f"meta : c{int(channel_id)}")
+    if channel_ids is not None:
+        if not channel_ids:
+            return []
+        match.append("meta : (" + " OR ".join(f"c{int(c)}" for c in channel_ids) + ")")
     lo, hi = since, until
     if (lo is None) != (hi is None):
         # Half-open range: bound it by the archive's own dates so that a
@@ -399,7 +408,11 @@ def search(
     if days:
         match.append("meta : (" + " OR ".join(days) + ")")
     where = ["posts_fts MATCH ?"]
-    args: list[Any] = [" AND ".join(match)]
+    expression = " AND ".join(match)
+    if exclude_channels:
+        left_out = " OR ".join(f"c{int(c)}" for c in exclude_channels)
+        expression = f"({expression}) NOT meta : ({left_out})"
+    args: list[Any] = [expression]
     _date_window(where, args, since, until)
     # CROSS JOIN keeps FTS the outer loop: the planner would otherwise walk a
     # date index and run the MATCH once per post (minutes on a big archive).
@@ -696,15 +709,20 @@ def export_rows(
     channel_id: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    exclude_channels: Sequence[int] = (),
 ) -> Iterator[dict[str, Any]]:
     """One dict per post (keys = EXPORT_FIELDS), by channel then message id,
     streamed. Times are archive time text (``YYYY-MM-DDTHH:MM:SSZ``);
-    ``forward_from`` is the origin's name, else its channel id as text."""
+    ``forward_from`` is the origin's name, else its channel id as text.
+    ``exclude_channels`` leaves those channels out (discussion groups)."""
     where: list[str] = []
     args: list[Any] = []
     if channel_id is not None:
         where.append("p.channel_id = ?")
         args.append(channel_id)
+    if exclude_channels:
+        where.append(f"p.channel_id NOT IN ({','.join('?' * len(exclude_channels))})")
+        args.extend(int(c) for c in exclude_channels)
     _date_window(where, args, since, until)
     sql = (
         "SELECT p.*, c.username, (SELECT e.pinned FROM pin_events e WHERE e.channel_id ="

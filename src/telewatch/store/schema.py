@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from telewatch.store import events_schema, rechain
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -333,4 +333,40 @@ WHERE version_count > 1;
     # Polls, pins, service messages, channel photos; subscriber counts chained
     # (store/events_schema.py: DDL, and the counts an older archive holds chained).
     7: events_schema.migrate,
+    8: """
+-- Comments from linked discussion groups (docs/SCHEMA.md, "Comments"). A
+-- discussion group's messages are archived as posts of the group (its own
+-- channels row, versions, tombstones, FTS); these tables say what they are.
+-- The channel → group link as getFullChannel reported it (chained
+-- "discussion_link"); a changed link is a new row.
+CREATE TABLE discussion_links (
+    id            INTEGER PRIMARY KEY,
+    channel_id    INTEGER NOT NULL,         -- the broadcast channel
+    group_id      INTEGER NOT NULL,         -- its linked_chat_id
+    seen_at       TEXT NOT NULL
+);
+CREATE INDEX discussion_links_channel ON discussion_links(channel_id, id);
+CREATE INDEX discussion_links_group ON discussion_links(group_id);
+-- A group message that is a discussion copy (the thread's top) or a comment,
+-- once, at first capture (chained "comment"). kind 'copy': channel_id and
+-- post_message_id name the channel post; kind 'comment': thread is the copy's
+-- id in the group, reply_to the message answered (the copy or a comment), and
+-- author_* the user as shown at capture (NULL when author capture is off).
+CREATE TABLE comments (
+    group_id        INTEGER NOT NULL,
+    message_id      INTEGER NOT NULL,
+    kind            TEXT NOT NULL CHECK (kind IN ('copy','comment')),
+    channel_id      INTEGER,
+    post_message_id INTEGER,
+    thread          INTEGER,
+    reply_to        INTEGER,
+    author_id       INTEGER,
+    author_name     TEXT,
+    author_username TEXT,
+    captured_at     TEXT NOT NULL,
+    PRIMARY KEY (group_id, message_id)
+) WITHOUT ROWID;
+CREATE INDEX comments_thread ON comments(group_id, thread);
+CREATE INDEX comments_post ON comments(channel_id, post_message_id) WHERE kind = 'copy';
+""",
 }

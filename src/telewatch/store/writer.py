@@ -36,6 +36,7 @@ from telewatch.models import (
     ChannelStatusChanged,
     DaemonHeartbeat,
     DifferenceApplied,
+    DiscussionLinked,
     EngagementSampled,
     Event,
     HeadAnchored,
@@ -48,7 +49,7 @@ from telewatch.models import (
     SweepProgressed,
     UserError,
 )
-from telewatch.store import chain, events, sync
+from telewatch.store import chain, comments, events, sync
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
 from telewatch.store.db import connect, iso, migrate, now_iso
 from telewatch.store.posts import (
@@ -232,6 +233,8 @@ def _apply_one(
         inner.batches = 0
         stats.merge(inner)
         sync.save_pts(conn, positive_id(ev.channel_id), ev.pts)
+    elif isinstance(ev, DiscussionLinked):
+        comments.link(conn, ev)
     elif isinstance(ev, SweepProgressed):
         sync.save_sweep(conn, positive_id(ev.channel_id), ev.cursor, ev.checked, ev.done)
     elif isinstance(ev, RequestsSent):
@@ -494,6 +497,11 @@ def _apply_posts(
             extras.append(ev)
     st = write_prepared(conn, prepared, rules)
     events.posts_seen(conn, extras)  # polls and pinned state (store/events.py)
+    ok = {(p.channel_id, p.message_id) for p in prepared}
+    for ev in group:
+        post = ev.post
+        if post.discussion is not None and (positive_id(post.channel_id), post.message_id) in ok:
+            comments.record(conn, post, iso(ev.seen_at))
     stats.posts_new += st.posts_new
     stats.versions += st.versions
     stats.samples += st.samples

@@ -46,7 +46,9 @@ def posts_in_window(
     limit: int = 20000,
 ) -> list[Sequence[object]]:
     """Rows (``POST_COLS``) of non-empty posts dated in ``[start, end]``,
-    optionally only of some channels, oldest first."""
+    optionally only of some channels, oldest first. Messages of discussion
+    groups (comments and the groups' copies of the posts, store/comments.py)
+    are never candidates."""
     ids = sorted(set(channel_ids)) if channel_ids is not None else None
     sql = _FROM
     params: list[object] = []
@@ -55,7 +57,10 @@ def posts_in_window(
         params.extend(ids)
     else:
         sql += "WHERE "
-    sql += "p.date >= ? AND p.date <= ? AND p.text != '' ORDER BY p.date LIMIT ?"
+    sql += (
+        "p.channel_id NOT IN (SELECT group_id FROM discussion_links) "
+        "AND p.date >= ? AND p.date <= ? AND p.text != '' ORDER BY p.date LIMIT ?"
+    )
     params.extend([start, end, limit])
     return list(conn.execute(sql, params).fetchall())
 

@@ -110,7 +110,8 @@ def posts_in_window(
     channel_ids: Iterable[int] | None = None,
     limit: int = 20000,
 ) -> list[PostRow]:
-    """Non-empty posts dated in ``[start, end]``, optionally of some channels."""
+    """Non-empty posts dated in ``[start, end]``, optionally of some channels
+    (never messages of discussion groups)."""
     rows = store_xref.posts_in_window(conn, iso(start), iso(end), channel_ids, limit)
     return [_row(r) for r in rows]
 

@@ -131,6 +131,7 @@ def build_graph(
         done = 0
         while t < end:
             t_end = min(t + _SLICE, end)
+            # (discussion groups' messages are never in the pool: posts_in_window)
             pool = posts_in_window(conn, t - COPY_WINDOW, t_end, limit=10**9)
             for pair in copy_pairs(pool, sigs, window=COPY_WINDOW, targets=(t, t_end)):
                 when = iso(pair.copy.date)

@@ -26,7 +26,7 @@ from telewatch.models import (
     Post,
     PostSeen,
 )
-from telewatch.store import events, schema
+from telewatch.store import events, events_schema, schema
 from telewatch.store.chain import verify
 from telewatch.store.db import apply_migrations, connect, migrate
 from telewatch.store.writer import apply_events
@@ -206,13 +206,15 @@ def test_tampering_is_detected(archive: Path, sql: str, needle: str) -> None:
 def test_migration_chains_the_subscriber_counts_of_an_older_archive(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     raw = sqlite3.connect(path, isolation_level=None)
-    apply_migrations(raw, 0, schema.SCHEMA_VERSION - 1)
+    # The archive as it was just before the migration that chains the counts.
+    n = next(k for k, v in schema.MIGRATIONS.items() if v is events_schema.migrate)
+    apply_migrations(raw, 0, n - 1)
     raw.execute(
         "INSERT INTO channels(id, subscribers, first_seen, last_seen)"
         " VALUES (?, 321, '2022-01-01T00:00:00Z', '2022-01-01T00:00:00Z')",
         (CID,),
     )
-    apply_migrations(raw, schema.SCHEMA_VERSION - 1)
+    apply_migrations(raw, n - 1)
     recs = [
         json.loads(r[0]) for r in raw.execute("SELECT record FROM chain WHERE kind = 'subscribers'")
     ]

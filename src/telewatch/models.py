@@ -307,6 +307,16 @@ class RequestsSent:
     requests: tuple[tuple[str, float], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class MediaHashed:
+    """The perceptual hash (store.phash, 64-bit pHash) of a stored image file
+    (``sha256``: its content address). Written and chained once per file."""
+
+    sha256: str
+    phash: int
+    algo: str = "phash64"
+
+
 Event = (
     ChannelSeen
     | CaptureStarted
@@ -321,4 +331,5 @@ Event = (
     | DifferenceApplied
     | SweepProgressed
     | RequestsSent
+    | MediaHashed
 )

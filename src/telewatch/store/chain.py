@@ -23,6 +23,8 @@ writer's clock when it was chained (never earlier than the record before):
   replies, reactions]`` (``reactions`` the stored JSON text or null);
 * ``["capture", at, id, started_at, source, account, telewatch_version,
   telethon_version, api_layer, clock_offset_ms]`` — one capture session;
+* ``["phash", at, sha256, algo, phash]`` — the
+  perceptual hash of one media file (store/phash.py);
 * ``["migration", at, from_schema, old_head, old_records, migrated]`` — the
   ``migrated`` records that follow re-chain the facts of an older archive.
 
@@ -49,7 +51,10 @@ from json.encoder import encode_basestring
 from typing import Any
 
 GENESIS = "0" * 64
-KINDS = ("version", "deletion", "deletion_change", "channel", "engagement", "capture", "migration")
+KINDS = (
+    "version", "deletion", "deletion_change", "channel", "engagement", "capture", "migration",
+    "phash",
+)  # fmt: skip
 # The string encoder json.dumps(..., ensure_ascii=False) applies to a str.
 _json_str = encode_basestring
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -246,6 +251,7 @@ class VerifyResult:
     channels: int = 0
     samples: int = 0
     captures: int = 0
+    phashes: int = 0
     raw_payloads: int = 0
     migrated: int = 0
     expected: bool | None = None
@@ -305,6 +311,7 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
     newest_sample: dict[tuple[int, int], list[Any]] = {}
     captures: dict[str, list[Any]] = {}
     changes: dict[int, list[Any]] = {}
+    phashes: dict[int, list[Any]] = {}
     expected_at: str | None = None
     migrating = 0
     rows = conn.execute(
@@ -399,6 +406,10 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
             if len(rec) != 10:
                 raise _Bad("malformed capture record", seq)
             captures[rec[2]] = rec
+        elif kind == "phash":
+            if len(rec) != 5 or not isinstance(r[2], int) or r[2] in phashes:
+                raise _Bad("malformed or repeated phash record", seq)
+            phashes[r[2]] = rec
     if expect is not None:
         res.expected = expected_at is not None or expect == GENESIS
         if not res.expected:
@@ -409,12 +420,14 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
     res.channels = len(snapshots)
     res.samples = len(samples)
     res.captures = len(captures)
+    res.phashes = len(phashes)
     _check_tables(conn, version_ids, deletion_ids)
     _check_deletion_changes(conn, changes)
     _check_posts(conn, versions, tombstones, newest_sample, changes)
     _check_engagement(conn, samples)
     _check_channels(conn, snapshots)
     _check_captures(conn, captures)
+    _check_phashes(conn, phashes)
 
 
 def _minus(at: str, delta: timedelta) -> str:
@@ -651,6 +664,14 @@ def _check_captures(conn: sqlite3.Connection, captures: dict[str, list[Any]]) ->
         n += 1
     if n != len(captures):
         raise _Bad(f"{len(captures) - n} chained capture session(s) were removed")
+
+
+def _check_phashes(conn: sqlite3.Connection, phashes: dict[int, list[Any]]) -> None:
+    from telewatch.store import phash  # phash imports this module
+
+    problem = phash.check_rows(conn, phashes)
+    if problem is not None:
+        raise _Bad(problem)
 
 
 # --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from telewatch.store import rechain
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -329,5 +329,26 @@ UPDATE posts SET (text, entities, media, media_kind, edit_date, version_id) = (
     WHERE v.channel_id = posts.channel_id AND v.message_id = posts.message_id
     ORDER BY coalesce(v.edit_date, '') DESC, v.version_no DESC LIMIT 1)
 WHERE version_count > 1;
+""",
+    7: """
+-- Perceptual hashes of archived media (store/phash.py, docs/SCHEMA.md): one
+-- row per media file, keyed by the file's SHA-256 (the content-addressed
+-- store's name for it). phash: 64-bit pHash as 16 hex digits; b0..b3 its four
+-- 16-bit bands (lowest bits first), each indexed, for multi-index lookups of
+-- near hashes. Chained (kind phash).
+CREATE TABLE media_phash (
+    id            INTEGER PRIMARY KEY,
+    sha256        TEXT NOT NULL UNIQUE,
+    algo          TEXT NOT NULL,
+    phash         TEXT NOT NULL,
+    b0            INTEGER NOT NULL,
+    b1            INTEGER NOT NULL,
+    b2            INTEGER NOT NULL,
+    b3            INTEGER NOT NULL
+);
+CREATE INDEX media_phash_b0 ON media_phash(b0);
+CREATE INDEX media_phash_b1 ON media_phash(b1);
+CREATE INDEX media_phash_b2 ON media_phash(b2);
+CREATE INDEX media_phash_b3 ON media_phash(b3);
 """,
 }

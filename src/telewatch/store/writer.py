@@ -38,6 +38,7 @@ from telewatch.models import (
     EngagementSampled,
     Event,
     HeadAnchored,
+    MediaHashed,
     PostDeleted,
     PostSeen,
     RangeArchived,
@@ -45,7 +46,7 @@ from telewatch.models import (
     SweepProgressed,
     UserError,
 )
-from telewatch.store import chain, sync
+from telewatch.store import chain, phash, sync
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
 from telewatch.store.db import connect, iso, migrate, now_iso
 from telewatch.store.posts import (
@@ -233,6 +234,8 @@ def _apply_one(
         sync.save_sweep(conn, positive_id(ev.channel_id), ev.cursor, ev.checked, ev.done)
     elif isinstance(ev, RequestsSent):
         sync.log_requests(conn, ev.requests)
+    elif isinstance(ev, MediaHashed):
+        phash.record(conn, phash.PerceptualHash(ev.sha256, ev.phash, ev.algo))
     elif isinstance(ev, BackfillProgressed):
         conn.execute(
             "INSERT INTO sync_state(channel_id, backfill_oldest, backfill_done, backfill_target,"

@@ -1,0 +1,162 @@
+"""Posts that carry the same picture: exact (same SHA-256) and perceptual
+(pHash within a distance) matches over the media references.
+
+The media store (store/media.py) says which post version carries which
+stored file (``media_refs``); store/phash.py says which files look alike.
+This module joins the two for ``trace`` (xref/media.py), ``search --media``
+and the media lines of ``show``/``export``/the dashboard. Reads only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from telewatch.store import phash
+
+
+@dataclass(frozen=True, slots=True)
+class MediaItem:
+    """One stored media file of a post version, with its perceptual hash."""
+
+    channel_id: int
+    message_id: int
+    version_no: int
+    role: str  # file | thumb
+    kind: str | None
+    mime: str | None
+    size: int | None
+    sha256: str
+    path: str | None  # relative to the media root
+    phash: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaMatch:
+    """A post version whose media ``item`` matches the query file
+    ``query_sha256``: ``distance`` 0 with ``exact`` for the same bytes, else
+    the pHash distance in bits."""
+
+    item: MediaItem
+    query_sha256: str
+    distance: int
+    exact: bool
+
+
+_ITEM_COLS = (
+    "r.channel_id, r.message_id, r.version_no, r.role, r.kind, coalesce(f.mime, r.mime),"
+    " coalesce(f.size, r.size), r.sha256, f.path, h.phash"
+)
+_ITEM_FROM = (
+    " FROM media_refs r JOIN media_files f ON f.sha256 = r.sha256"
+    " LEFT JOIN media_phash h ON h.sha256 = r.sha256"
+)
+
+
+def _item(row: Sequence[object]) -> MediaItem:
+    ph = row[9]
+    return MediaItem(
+        int(row[0]),  # type: ignore[call-overload]
+        int(row[1]),  # type: ignore[call-overload]
+        int(row[2]),  # type: ignore[call-overload]
+        str(row[3]),
+        row[4] if isinstance(row[4], str) else None,
+        row[5] if isinstance(row[5], str) else None,
+        row[6] if isinstance(row[6], int) else None,
+        str(row[7]),
+        row[8] if isinstance(row[8], str) else None,
+        phash.from_hex(ph) if isinstance(ph, str) else None,
+    )
+
+
+def stored_media_of_post(
+    conn: sqlite3.Connection, channel_id: int, message_id: int
+) -> list[MediaItem]:
+    """Every stored file of every version of a post (version order, file
+    before thumb)."""
+    return [
+        _item(r)
+        for r in conn.execute(
+            f"SELECT {_ITEM_COLS}{_ITEM_FROM} WHERE r.channel_id = ? AND r.message_id = ?"
+            " AND r.state = 'stored' ORDER BY r.version_no, r.role",
+            (channel_id, message_id),
+        )
+    ]
+
+
+def items_with_sha(conn: sqlite3.Connection, sha256s: Iterable[str]) -> list[MediaItem]:
+    """Every stored reference to any of the files ``sha256s``."""
+    shas = list(dict.fromkeys(s.lower() for s in sha256s))
+    out: list[MediaItem] = []
+    for start in range(0, len(shas), 500):
+        chunk = shas[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        out.extend(
+            _item(r)
+            for r in conn.execute(
+                f"SELECT {_ITEM_COLS}{_ITEM_FROM} WHERE r.sha256 IN ({marks})"
+                " AND r.state = 'stored' ORDER BY r.channel_id, r.message_id, r.version_no",
+                chunk,
+            )
+        )
+    return out
+
+
+def matches_of_file(
+    conn: sqlite3.Connection,
+    sha256: str | None,
+    h: int | None,
+    max_distance: int = phash.NEAR_DISTANCE,
+    *,
+    limit: int = 1000,
+) -> list[MediaMatch]:
+    """Posts carrying the file ``sha256`` (exact, distance 0), then posts
+    carrying a file whose pHash is within ``max_distance`` of ``h`` (nearest
+    first). Either may be None (a file not in the archive has only ``h``; a
+    file that is not an image only ``sha256``)."""
+    query = sha256.lower() if sha256 else ""
+    out: list[MediaMatch] = []
+    seen: set[tuple[int, int, int, str]] = set()
+    if sha256:
+        for it in items_with_sha(conn, [query]):
+            seen.add((it.channel_id, it.message_id, it.version_no, it.role))
+            out.append(MediaMatch(it, query, 0, True))
+    if h is not None:
+        near = phash.neighbours(conn, h, max_distance, limit=limit)
+        dist = {n.sha256: n.distance for n in near if n.sha256 != query}
+        found = [it for it in items_with_sha(conn, dist) if it.sha256 in dist]
+        found.sort(key=lambda it: (dist[it.sha256], it.channel_id, it.message_id, it.version_no))
+        for it in found:
+            key = (it.channel_id, it.message_id, it.version_no, it.role)
+            if key not in seen:
+                seen.add(key)
+                out.append(MediaMatch(it, query, dist[it.sha256], False))
+    return out[:limit]
+
+
+def version_with_content(
+    conn: sqlite3.Connection, channel_id: int, message_id: int, content_hash: str
+) -> int | None:
+    """The number of the post's version with this content hash (the newest
+    when several), or None."""
+    row = conn.execute(
+        "SELECT max(version_no) FROM post_versions WHERE channel_id = ? AND message_id = ?"
+        " AND content_hash = ?",
+        (channel_id, message_id, content_hash),
+    ).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def unhashed_images(conn: sqlite3.Connection, limit: int = 1000) -> list[tuple[str, str]]:
+    """(sha256, path) of stored image files without a perceptual hash yet
+    (``telewatch media phash`` computes them)."""
+    return [
+        (str(r[0]), str(r[1]))
+        for r in conn.execute(
+            "SELECT f.sha256, f.path FROM media_files f"
+            " LEFT JOIN media_phash h ON h.sha256 = f.sha256"
+            " WHERE h.sha256 IS NULL AND f.mime LIKE 'image/%' ORDER BY f.sha256 LIMIT ?",
+            (limit,),
+        )
+    ]

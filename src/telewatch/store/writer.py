@@ -38,6 +38,10 @@ from telewatch.models import (
     EngagementSampled,
     Event,
     HeadAnchored,
+    MediaLost,
+    MediaProgress,
+    MediaQueued,
+    MediaStored,
     PostDeleted,
     PostSeen,
     RangeArchived,
@@ -45,7 +49,7 @@ from telewatch.models import (
     SweepProgressed,
     UserError,
 )
-from telewatch.store import chain, sync
+from telewatch.store import chain, media, sync
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
 from telewatch.store.db import connect, iso, migrate, now_iso
 from telewatch.store.posts import (
@@ -117,7 +121,7 @@ class BatchStats:
 def _describe(event: object) -> str:
     if isinstance(event, PostSeen):
         return f"PostSeen {event.post.channel_id}/{event.post.message_id}"
-    if isinstance(event, PostDeleted | EngagementSampled):
+    if isinstance(event, PostDeleted | EngagementSampled | MediaQueued | MediaStored | MediaLost):
         return f"{type(event).__name__} {event.channel_id}/{event.message_id}"
     return type(event).__name__
 
@@ -233,6 +237,8 @@ def _apply_one(
         sync.save_sweep(conn, positive_id(ev.channel_id), ev.cursor, ev.checked, ev.done)
     elif isinstance(ev, RequestsSent):
         sync.log_requests(conn, ev.requests)
+    elif isinstance(ev, MediaQueued | MediaStored | MediaLost | MediaProgress):
+        media.apply_event(conn, ev)
     elif isinstance(ev, BackfillProgressed):
         conn.execute(
             "INSERT INTO sync_state(channel_id, backfill_oldest, backfill_done, backfill_target,"

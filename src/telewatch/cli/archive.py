@@ -21,6 +21,7 @@ import click
 from telewatch.cli import AppContext, channels, main
 from telewatch.cli.output import refuse_archive_target, write_atomically
 from telewatch.models import UserError
+from telewatch.store import media as media_store
 from telewatch.store.chain import raw_digest as chain_digest
 from telewatch.store.chain import verify as verify_chain
 from telewatch.store.db import ArchiveCorrupt, check_integrity, connect
@@ -649,13 +650,15 @@ def _clean(text: str) -> str:
     metavar="HASH",
     help="A head written down earlier (verify --json, an anchor): fail unless the chain has it.",
 )
+@click.option("--media", "check_media", is_flag=True, help="Also re-hash every stored media file.")
 @click.pass_obj
-def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
+def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None, check_media: bool) -> None:
     """Check the archive's evidence: SQLite's integrity check of the file, recompute the hash chain, check every
     fact shown (posts, channels, engagement, deletions, raw payloads) against
     its chained record, and check every stored RFC 3161 token against
-    [evidence] tsa_roots. Exit 0 verified, 1 tampered (names the first bad
-    record), 2 could not check."""
+    [evidence] tsa_roots; with --media, re-hash every file of the media
+    store (a file missing or replaced is named). Exit 0 verified, 1 tampered
+    (names the first bad record), 2 could not check."""
     from telewatch.evidence.tsa import check_anchors, load_roots
 
     if expect_head is not None and not _is_hash(expect_head):
@@ -678,6 +681,13 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
         result = verify_chain(conn, expect_head)
         tokens = check_anchors(conn, roots) if roots else []
         stored = conn.execute("SELECT count(*) FROM anchors").fetchone()[0]
+        files = (
+            media_store.verify_files(
+                conn, media_store.default_root(app.db_path, app.settings().media.root)
+            )
+            if check_media
+            else None
+        )
     except sqlite3.DatabaseError as err:
         if as_json:
             _dump({"archive": app.db_path, "status": "error", "ok": False, "problem": str(err)})
@@ -688,6 +698,10 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
     problem = result.problem
     if result.ok and bad_token is not None:
         problem = f"anchor {bad_token.anchor_id} from {bad_token.tsa}: {bad_token.problem}"
+    if files is not None and not files.ok and files.problems:
+        ok = False
+        more = len(files.problems) - 1
+        problem = problem or (files.problems[0] + (f" (and {more} more)" if more else ""))
     anchored = max((t.seq for t in tokens if t.ok), default=0)
     if as_json:
         _dump(
@@ -705,6 +719,10 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
                 "engagement_samples": result.samples,
                 "capture_sessions": result.captures,
                 "raw_payloads": result.raw_payloads,
+                "media_records": result.media,
+                "media_files": None
+                if files is None
+                else {"checked": files.files, "bytes": files.bytes, "problems": files.problems},
                 "migrated_records": result.migrated,
                 "expected_head": None
                 if expect_head is None
@@ -720,8 +738,11 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
             f"ok: {app.db_path}: {result.records} chain records verified"
             f" ({result.versions} versions, {result.deletions} deletions,"
             f" {result.channels} channels, {result.samples} engagement samples,"
-            f" {result.captures} capture sessions, {result.raw_payloads} raw payloads)"
+            f" {result.captures} capture sessions, {result.raw_payloads} raw payloads,"
+            f" {result.media} media records)"
         )
+        if files is not None:
+            click.echo(f"media: {files.files} files re-hashed ({files.bytes} bytes), all intact")
         click.echo(f"head: {result.head} (record {result.records}, chained {result.at or '-'})")
         if expect_head is not None:
             click.echo(f"expected head found; {result.after_expected} records chained after it")
@@ -744,7 +765,11 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
         else:
             click.echo("anchors: none (run `telewatch anchor` with [evidence] tsa configured)")
     else:
-        click.echo(f"TAMPERED: {app.db_path}: {problem}", err=True)
+        click.echo(
+            f"TAMPERED: {app.db_path}: {printable(problem or '', multiline=False)}", err=True
+        )
+        for extra in (files.problems or [])[1:] if files is not None else []:
+            click.echo(f"  also: {printable(extra, multiline=False)}", err=True)
     if not ok:
         click.get_current_context().exit(1)
 

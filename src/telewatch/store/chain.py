@@ -23,6 +23,11 @@ writer's clock when it was chained (never earlier than the record before):
   replies, reactions]`` (``reactions`` the stored JSON text or null);
 * ``["capture", at, id, started_at, source, account, telewatch_version,
   telethon_version, api_layer, clock_offset_ms]`` — one capture session;
+* ``["media", at, channel_id, message_id, version_no, role, state, kind,
+  sha256, size, mime, file_unique_id, reason, decided_at]`` — a media
+  reference of that version (role ``file`` or ``thumb``) stored (sha256 and
+  size of the file's bytes), ``lost`` or ``not_in_export`` (with reason); the
+  newest record of a reference is what ``media_refs`` shows (store/media.py);
 * ``["phash", at, sha256, algo, phash]`` — the
   perceptual hash of one media file (store/phash.py);
 * ``["migration", at, from_schema, old_head, old_records, migrated]`` — the
@@ -52,8 +57,8 @@ from typing import Any
 
 GENESIS = "0" * 64
 KINDS = (
-    "version", "deletion", "deletion_change", "channel", "engagement", "capture", "migration",
-    "phash",
+    "version", "deletion", "deletion_change", "channel", "engagement", "capture", "media",
+    "migration", "phash",
 )  # fmt: skip
 # The string encoder json.dumps(..., ensure_ascii=False) applies to a str.
 _json_str = encode_basestring
@@ -221,7 +226,7 @@ def record_time(rec: Sequence[Any]) -> str | None:
     """The time of the fact a record states (capture, detection, sample)."""
     kind = rec[0]
     i = {"version": 7, "deletion": 4, "deletion_change": 5, "channel": 6, "engagement": 4,
-         "capture": 3}.get(kind)  # fmt: skip
+         "capture": 3, "media": 13}.get(kind)  # fmt: skip
     if i is None or len(rec) <= i:
         return None
     value = rec[i]
@@ -253,6 +258,7 @@ class VerifyResult:
     captures: int = 0
     phashes: int = 0
     raw_payloads: int = 0
+    media: int = 0
     migrated: int = 0
     expected: bool | None = None
     after_expected: int = 0
@@ -300,6 +306,8 @@ def verify(conn: sqlite3.Connection, expect_head: str | None = None) -> VerifyRe
 
 
 def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> None:
+    from telewatch.store import media  # store.media chains through this module
+
     prev = GENESIS
     last_at = ""
     versions: dict[tuple[int, int], list[Any]] = {}
@@ -311,6 +319,7 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
     newest_sample: dict[tuple[int, int], list[Any]] = {}
     captures: dict[str, list[Any]] = {}
     changes: dict[int, list[Any]] = {}
+    media_refs: dict[tuple[int, int, int, str], list[Any]] = {}
     phashes: dict[int, list[Any]] = {}
     expected_at: str | None = None
     migrating = 0
@@ -406,6 +415,15 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
             if len(rec) != 10:
                 raise _Bad("malformed capture record", seq)
             captures[rec[2]] = rec
+        elif kind == "media":
+            post_versions = versions.get((rec[2], rec[3])) if len(rec) > 3 else None
+            why = media.check_record(rec, post_versions[0] if post_versions else 0)
+            if why is not None:
+                raise _Bad(why, seq)
+            mkey = (rec[2], rec[3], rec[4], rec[5])
+            media_refs.pop(mkey, None)  # keeps the dict in order of last record
+            media_refs[mkey] = rec
+            res.media += 1
         elif kind == "phash":
             if len(rec) != 5 or not isinstance(r[2], int) or r[2] in phashes:
                 raise _Bad("malformed or repeated phash record", seq)
@@ -427,6 +445,9 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
     _check_engagement(conn, samples)
     _check_channels(conn, snapshots)
     _check_captures(conn, captures)
+    problem = media.check_rows(conn, media_refs)
+    if problem is not None:
+        raise _Bad(problem)
     _check_phashes(conn, phashes)
 
 
@@ -457,6 +478,8 @@ def _describe(rec: Sequence[Any]) -> str:
         return f"channel {rec[2]}'s fields"
     if kind == "capture" and len(rec) > 2:
         return f"capture session {rec[2]}"
+    if kind == "media" and len(rec) > 5:
+        return f"the media {rec[5]} of version {rec[4]} of post {rec[2]}/{rec[3]}"
     return f"a {kind} record"
 
 
@@ -680,7 +703,7 @@ def _check_phashes(conn: sqlite3.Connection, phashes: dict[int, list[Any]]) -> N
 
 
 def records_of_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> list[int]:
-    """Seqs of every record about one post (versions, deletion, samples)."""
+    """Seqs of every record about one post (versions, deletion, samples, media)."""
     seqs = [
         int(r[0])
         for r in conn.execute(
@@ -690,8 +713,19 @@ def records_of_post(conn: sqlite3.Connection, channel_id: int, message_id: int) 
             " ON c.kind='deletion' AND d.id=c.ref_id WHERE d.channel_id=? AND d.message_id=?"
             " UNION SELECT c.seq FROM chain c JOIN deletion_changes x"
             " ON c.kind='deletion_change' AND x.id=c.ref_id"
-            " WHERE x.channel_id=? AND x.message_id=?",
-            (channel_id, message_id, channel_id, message_id, channel_id, message_id),
+            " WHERE x.channel_id=? AND x.message_id=?"
+            " UNION SELECT c.seq FROM chain c JOIN media_refs m"
+            " ON c.kind='media' AND m.id=c.ref_id WHERE m.channel_id=? AND m.message_id=?",
+            (
+                channel_id,
+                message_id,
+                channel_id,
+                message_id,
+                channel_id,
+                message_id,
+                channel_id,
+                message_id,
+            ),
         )
     ]
     prefix = '["engagement",'

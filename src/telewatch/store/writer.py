@@ -39,6 +39,10 @@ from telewatch.models import (
     Event,
     HeadAnchored,
     MediaHashed,
+    MediaLost,
+    MediaProgress,
+    MediaQueued,
+    MediaStored,
     PostDeleted,
     PostSeen,
     RangeArchived,
@@ -46,7 +50,7 @@ from telewatch.models import (
     SweepProgressed,
     UserError,
 )
-from telewatch.store import chain, phash, sync
+from telewatch.store import chain, media, phash, sync
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
 from telewatch.store.db import connect, iso, migrate, now_iso
 from telewatch.store.posts import (
@@ -118,7 +122,7 @@ class BatchStats:
 def _describe(event: object) -> str:
     if isinstance(event, PostSeen):
         return f"PostSeen {event.post.channel_id}/{event.post.message_id}"
-    if isinstance(event, PostDeleted | EngagementSampled):
+    if isinstance(event, PostDeleted | EngagementSampled | MediaQueued | MediaStored | MediaLost):
         return f"{type(event).__name__} {event.channel_id}/{event.message_id}"
     return type(event).__name__
 
@@ -234,6 +238,8 @@ def _apply_one(
         sync.save_sweep(conn, positive_id(ev.channel_id), ev.cursor, ev.checked, ev.done)
     elif isinstance(ev, RequestsSent):
         sync.log_requests(conn, ev.requests)
+    elif isinstance(ev, MediaQueued | MediaStored | MediaLost | MediaProgress):
+        media.apply_event(conn, ev)
     elif isinstance(ev, MediaHashed):
         phash.record(conn, phash.PerceptualHash(ev.sha256, ev.phash, ev.algo))
     elif isinstance(ev, BackfillProgressed):

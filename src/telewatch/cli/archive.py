@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -37,6 +37,9 @@ from telewatch.store.queries import (
     search,
 )
 from telewatch.text import json_printable, printable, quoted
+
+if TYPE_CHECKING:
+    from telewatch.sources import export_media
 
 
 def _json_default(obj: Any) -> Any:
@@ -125,6 +128,18 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield update
 
 
+def _media_line(m: export_media.MediaSummary | None) -> str:
+    """The media part of an import's summary line."""
+    if m is None or not (m.stored or m.not_in_export or m.missing):
+        return ""
+    return (
+        f"; media: {m.stored} files ({m.copied} new to the store, {m.bytes_copied} bytes,"
+        f" {m.hashed} images hashed)"
+        + (f", {m.not_in_export} not included in the export" if m.not_in_export else "")
+        + (f", {m.missing} missing from the export folder" if m.missing else "")
+    )
+
+
 @main.command("import", short_help="Import Telegram Desktop exports (result.json).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--username", help="The channel's public username (one file only).")
@@ -165,6 +180,7 @@ def import_cmd(
             username=username,
             progress=progress,
             record_mass_deletions=record_deletions,
+            media_root=app.settings().media.root,
         )
     for f in summary.files:
         if f.held_deletions and not quiet:
@@ -212,6 +228,7 @@ def import_cmd(
                 else ""
             )
             + (f", {f.held_deletions} implied deletions NOT recorded" if f.held_deletions else "")
+            + _media_line(f.media)
         )
     click.echo(
         f"imported {summary.messages} messages from {len(summary.files)} file(s) into"

@@ -47,6 +47,8 @@ from telewatch.models import (
     PostSeen,
     UserError,
 )
+from telewatch.sources.export_media import ExportMedia, MediaSummary
+from telewatch.store import media as media_store
 from telewatch.store.db import BUSY_TIMEOUT_MS, connect, iso, migrate
 from telewatch.store.writer import PreparedPost, apply_events, prepare_fields, write_prepared
 
@@ -682,6 +684,7 @@ class FileSummary:
     live_posts: int = 0  # the channel's archived, not deleted posts when gaps were judged
     # Inferred deletions withdrawn because this export has the post.
     revived: int = 0
+    media: MediaSummary | None = None  # the export's media files (sources/export_media.py)
 
     @property
     def unchanged(self) -> int:
@@ -733,6 +736,7 @@ def import_paths(
     username: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     record_mass_deletions: bool = False,
+    media_root: Path | None = None,
 ) -> ImportSummary:
     """Import Telegram Desktop exports into the archive at ``db`` (created
     or migrated as needed).
@@ -748,7 +752,13 @@ def import_paths(
     (method ``import``), unless they are more than MASS_DELETION_SHARE of
     the channel's live archived posts and more than MASS_DELETION_MIN: then
     they are counted in ``held_deletions`` and not recorded unless
-    ``record_mass_deletions``."""
+    ``record_mass_deletions``.
+
+    The files the messages name (``photo``, ``file``, ``thumbnail``, relative
+    to the export's folder) are stored in the media store at ``media_root``
+    (default: ``media/`` beside the archive) and their placeholders recorded
+    as not in the export (sources/export_media.py); a path leading outside
+    the folder is a UserError and that file is not imported."""
     paths = [Path(p) for p in paths]
     if username and len(paths) > 1:
         raise UserError("--username names one channel: import one file at a time with it")
@@ -772,10 +782,11 @@ def import_paths(
     bulk = _enter_bulk_mode(conn)
     summary = ImportSummary()
     done = 0
+    root = media_store.default_root(db, media_root)
     try:
         for p in paths:
             summary.files.append(
-                _import_one(conn, p, username, done, total, progress, record_mass_deletions)
+                _import_one(conn, p, username, done, total, progress, record_mass_deletions, root)
             )
             done += p.stat().st_size
             if progress:
@@ -941,8 +952,10 @@ def _import_one(
     total: int,
     progress: Callable[[int, int], None] | None,
     record_mass_deletions: bool = False,
+    media_root: Path | None = None,
 ) -> FileSummary:
     username = username_for(path, username)
+    media = ExportMedia(path, media_root) if media_root is not None else None
     big = (
         path.stat().st_size >= PARALLEL_MIN_BYTES
         and (os.cpu_count() or 1) > 1
@@ -975,6 +988,8 @@ def _import_one(
                 written = write_prepared(conn, msg[1], ())
                 new_posts += written.posts_new
                 new_versions += written.versions
+                if media is not None:
+                    media.add_batch(conn, msg[1])
                 revived += written.revived
                 gaps.add(p.message_id for p in msg[1])
                 if progress:
@@ -993,6 +1008,8 @@ def _import_one(
             st = apply_events(conn, [capture], ())
             if st.errors:
                 raise UserError(f"{path}: cannot record the capture ({st.reasons[0]})")
+        if media is not None:
+            media.finish()  # the new files into the store, then the rows they back
         conn.execute("COMMIT")
     except BaseException as err:
         # SQLite rolls back by itself on some errors (SQLITE_FULL among
@@ -1023,6 +1040,7 @@ def _import_one(
         held_deletions=held,
         live_posts=live,
         revived=revived,
+        media=media.summary if media is not None else None,
     )
 
 

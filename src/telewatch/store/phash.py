@@ -52,9 +52,6 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-import imagehash
-from PIL import Image, UnidentifiedImageError
-
 from telewatch.store import chain
 
 ALGO = "phash64"
@@ -101,6 +98,11 @@ def compute(data: bytes | Path) -> int | None:
     an image Pillow can decode (truncated, unknown format, a video, larger
     than ``MAX_PIXELS``). Never raises for bad input: a bad file in an
     export or a download is counted, never fatal."""
+    # Imported here: numpy/scipy/Pillow cost ~0.3 s, which every command
+    # importing the store would otherwise pay.
+    import imagehash
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

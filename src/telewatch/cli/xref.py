@@ -338,29 +338,58 @@ def xref_cmd(
     help="Hours around the origin to search.",
 )
 @click.option("--semantic", is_flag=True, help="Add paraphrases found by embeddings.")
+@click.option(
+    "--media-distance",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, 24),
+    help="Largest perceptual-hash distance (bits of 64) for a re-uploaded picture.",
+)
+@click.option("--no-media", is_flag=True, help="Do not match posts by their media.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def trace_cmd(
-    ctx: AppContext, post: str, window_hours: float, semantic: bool, as_json: bool
+    ctx: AppContext,
+    post: str,
+    window_hours: float,
+    semantic: bool,
+    media_distance: int,
+    no_media: bool,
+    as_json: bool,
 ) -> None:
     """Show the spread of POST (CHANNEL/ID or t.me link): origin first, then
-    forwards, copies and paraphrases with their delay and similarity."""
+    forwards, copies and paraphrases with their delay and similarity, and
+    posts of other channels carrying the same picture (same file, or
+    re-encoded: perceptual-hash distance shown) at any time."""
     from telewatch.store.queries import resolve_post_ref
+    from telewatch.xref.media import describe, post_media
     from telewatch.xref.provenance import trace
 
     conn = _open(ctx, writable=semantic)
     try:
         channel, message_id = resolve_post_ref(conn, post)
         try:
-            res = trace(conn, channel.id, message_id, window_hours=window_hours, semantic=semantic)
+            res = trace(
+                conn,
+                channel.id,
+                message_id,
+                window_hours=window_hours,
+                semantic=semantic,
+                media_distance=None if no_media else media_distance,
+            )
         except LookupError as err:
             raise UserError(f"{err}; check the id with `telewatch show`") from None
+        origin_media = post_media(conn, res.origin.channel_id, res.origin.message_id)
     finally:
         conn.close()
     if as_json:
         doc = {
             "post": {"channel_id": res.start.channel_id, "message_id": res.start.message_id},
-            "origin": {"channel_id": res.origin.channel_id, "message_id": res.origin.message_id},
+            "origin": {
+                "channel_id": res.origin.channel_id,
+                "message_id": res.origin.message_id,
+                "media": origin_media,
+            },
             "spread": [s.to_json(_url(s.post.username, s.post.message_id)) for s in res.spread],
         }
         click.echo(json_printable(json.dumps(doc, ensure_ascii=False, indent=2)))
@@ -374,18 +403,30 @@ def trace_cmd(
         s = res.start
         _say(f"  (traced from {_post_label(s.username, s.channel_id, s.message_id)})")
     _say(f"  {_one_line(o.text)}")
+    for entry in origin_media:
+        _say(f"  media: {describe(entry)}")
     if len(res.spread) == 1:
-        _say("No forward, copy or paraphrase found in the other archived channels.")
+        _say("No forward, copy, paraphrase or re-upload found in the other archived channels.")
         return
-    _say(f"{'kind':<11} {'post':<28} {'delay':>9}  {'sim':>5}")
+    _say(f"{'kind':<13} {'post':<28} {'delay':>9}  {'sim':>5}")
     for item in res.spread[1:]:
         p = item.post
         via = f"  via {item.via}" if item.via else ""
         flags = " (deleted)" if p.deleted_at else ""
+        if item.media is not None and item.delay_minutes < 0:
+            flags += " (posted earlier: a candidate source)"
         _say(
-            f"{item.kind:<11} {_post_label(p.username, p.channel_id, p.message_id):<28} "
+            f"{item.kind:<13} {_post_label(p.username, p.channel_id, p.message_id):<28} "
             f"{item.delay_minutes:>7.0f} m  {item.similarity:>5.2f}{via}{flags}"
         )
+        if item.media is not None:
+            m = item.media
+            how = (
+                "the same file"
+                if m.exact
+                else f"the same picture re-encoded, pHash distance {m.distance}/64"
+            )
+            _say(f"  {'':<11} media: {how} ({m.kind or 'media'} {m.role} {m.sha256[:16]}…)")
 
 
 @main.command("embed", short_help="Compute the vectors xref's dense retrieval uses.")

@@ -24,7 +24,7 @@ from telewatch.models import UserError
 from telewatch.store import media as media_store
 from telewatch.store.chain import raw_digest as chain_digest
 from telewatch.store.chain import verify as verify_chain
-from telewatch.store.db import ArchiveCorrupt, check_integrity, connect
+from telewatch.store.db import ArchiveCorrupt, check_integrity, connect, iso
 from telewatch.store.queries import (
     EXPORT_FIELDS,
     PostDetail,
@@ -243,7 +243,7 @@ def import_cmd(
 
 
 @main.command("search")
-@click.argument("query")
+@click.argument("query", required=False)
 @click.option("--channel", "channel_ref", help="@username, username or numeric id.")
 @click.option("--since", help="Posts published at or after (YYYY-MM-DD or ISO time, UTC).")
 @click.option("--until", help="Posts published before (a bare date includes that day).")
@@ -257,16 +257,31 @@ def import_cmd(
 @click.option(
     "--raw", is_flag=True, help='QUERY is FTS5 syntax (AND, OR, NOT, NEAR, "phrase", x*).'
 )
+@click.option(
+    "--media",
+    "media_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Find posts carrying this picture/file instead: same bytes first, then look-alikes.",
+)
+@click.option(
+    "--distance",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, 24),
+    help="With --media: largest perceptual-hash distance (bits of 64) of a look-alike.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
 @click.pass_obj
 def search_cmd(
     app: AppContext,
-    query: str,
+    query: str | None,
     channel_ref: str | None,
     since: str | None,
     until: str | None,
     limit: int,
     raw: bool,
+    media_file: Path | None,
+    distance: int,
     as_json: bool,
 ) -> None:
     """Full-text search of the archive, best matches first (BM25).
@@ -274,10 +289,21 @@ def search_cmd(
     Words are matched after normalisation (diacritics, Arabic letter forms,
     clitics and inflections), so السماوة also finds السّماوة and بالسماوة.
     Every version is searched: a post edited since is found by its earlier
-    words, and the hit says which version had them."""
+    words, and the hit says which version had them.
+
+    With --media FILE (and no QUERY): the posts whose archived media is that
+    file (same SHA-256), then those whose picture looks the same
+    (perceptual-hash distance up to --distance: re-encoded, rescaled,
+    lightly cropped copies), nearest first."""
+    if (query is None) == (media_file is None):
+        raise UserError("give a QUERY to search words, or --media FILE to search by a picture")
     lo, hi = _window(since, until)
     conn = connect(app.db_path)
     channel_id = resolve_channel(conn, channel_ref).id if channel_ref is not None else None
+    if media_file is not None:
+        _search_media(conn, media_file, channel_id, lo, hi, limit, distance, as_json)
+        return
+    assert query is not None
     hits = search(
         conn,
         query,
@@ -304,6 +330,76 @@ def search_cmd(
         click.echo("  " + _highlight(h.snippet, h.highlights))
         if h.url:
             click.echo(f"  {_line(h.url)}")
+
+
+def _search_media(
+    conn: Any,
+    path: Path,
+    channel_id: int | None,
+    lo: datetime | None,
+    hi: datetime | None,
+    limit: int,
+    distance: int,
+    as_json: bool,
+) -> None:
+    """``search --media``: exact file first, then perceptual neighbours."""
+    from telewatch.store import media_match, phash
+
+    try:
+        sha, _ = media_store.hash_file(path)
+    except OSError as err:
+        raise UserError(f"cannot read {path}: {err.strerror}") from None
+    h = phash.compute(path)
+    found = media_match.hits(
+        conn,
+        media_match.matches_of_file(conn, sha, h, distance, limit=limit * 4),
+        channel_id=channel_id,
+        since=iso(lo) if lo else None,
+        until=iso(hi) if hi else None,
+    )[:limit]
+    if as_json:
+        _dump(
+            {
+                "file": {"sha256": sha, "phash": phash.to_hex(h) if h is not None else None},
+                "hits": [
+                    {
+                        "channel_id": f.match.item.channel_id,
+                        "username": f.username,
+                        "message_id": f.match.item.message_id,
+                        "version": f.match.item.version_no,
+                        "date": f.date,
+                        "url": post_url(f.username, f.match.item.message_id),
+                        "match": "same-file" if f.match.exact else "perceptual",
+                        "phash_distance": f.match.distance,
+                        "sha256": f.match.item.sha256,
+                        "role": f.match.item.role,
+                        "kind": f.match.item.kind,
+                        "deleted": f.deleted_at is not None,
+                    }
+                    for f in found
+                ],
+            }
+        )
+        return
+    if h is None:
+        click.echo(f"{path} is not an image telewatch can read: only identical files are found")
+    if not found:
+        click.echo("no post carries this file or a picture like it", err=True)
+        return
+    for f in found:
+        it = f.match.item
+        who = _line(f"@{f.username}" if f.username else (f.title or str(it.channel_id)))
+        how = "same file" if f.match.exact else f"looks alike, pHash distance {f.match.distance}/64"
+        flags = " [deleted]" if f.deleted_at else ""
+        click.echo(
+            click.style(f"{who}/{it.message_id}", bold=True)
+            + f"  {f.date}  {how}  ({it.kind or 'media'} {it.role}, v{it.version_no},"
+            f" {it.sha256[:16]}…){flags}"
+        )
+        click.echo("  " + _line(f.text[:160].replace("\n", " ")))
+        url = post_url(f.username, it.message_id)
+        if url:
+            click.echo(f"  {_line(url)}")
 
 
 def _highlight(snippet: str, spans: tuple[tuple[int, int], ...]) -> str:

@@ -160,3 +160,44 @@ def unhashed_images(conn: sqlite3.Connection, limit: int = 1000) -> list[tuple[s
             (limit,),
         )
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaHit:
+    """A post found by its media (``search --media``): the match and the post."""
+
+    match: MediaMatch
+    username: str | None
+    title: str | None
+    date: str  # publication time (archive time text)
+    text: str
+    deleted_at: str | None
+
+
+def hits(
+    conn: sqlite3.Connection,
+    matches: Sequence[MediaMatch],
+    *,
+    channel_id: int | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> list[MediaHit]:
+    """The posts of ``matches`` (in their order), those of ``channel_id``
+    published in [since, until) only, each post once (its best match)."""
+    out: list[MediaHit] = []
+    seen: set[tuple[int, int]] = set()
+    for m in matches:
+        key = (m.item.channel_id, m.item.message_id)
+        if key in seen or (channel_id is not None and key[0] != channel_id):
+            continue
+        row = conn.execute(
+            "SELECT c.username, c.title, p.date, p.text, p.deleted_at FROM posts p"
+            " LEFT JOIN channels c ON c.id = p.channel_id"
+            " WHERE p.channel_id = ? AND p.message_id = ?",
+            key,
+        ).fetchone()
+        if row is None or (since and row[2] < since) or (until and row[2] >= until):
+            continue
+        seen.add(key)
+        out.append(MediaHit(m, row[0], row[1], str(row[2]), str(row[3] or ""), row[4]))
+    return out

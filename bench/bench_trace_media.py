@@ -14,6 +14,7 @@ which the trace must find."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 import sqlite3
 import statistics
@@ -28,11 +29,12 @@ from telewatch.store import media_match, phash
 from telewatch.store.db import connect, migrate
 from telewatch.store.media import rel_path
 from telewatch.xref.media import media_spread
+from telewatch.xref.provenance import trace
 
 POSTS = 1_000_000
 IMAGES = 200_000
 CHANNELS = 200
-CACHE = Path("/tmp/telewatch-bench-trace-media-1m.db")
+CACHE = Path("/tmp/telewatch-bench-trace-media-1m-v2.db")
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 PLANTED = 2_000_000  # message ids of the planted posts start here
 QUERIES = 40
@@ -87,6 +89,11 @@ def build_archive(path: Path) -> None:
         "INSERT INTO channels(id, username, title, first_seen, last_seen) VALUES (?,?,?,?,?)",
         [(1600000000 + c, f"bench_{c}", f"Bench {c}", first, first) for c in range(CHANNELS)],
     )
+    # Posts of 12 words from a 20,000-word vocabulary (Zipf-like: a few words
+    # common, most rare), so that text copies are as rare as in real channels.
+    vocab = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9)))
+             for _ in range(20_000)]  # fmt: skip
+    cum = list(itertools.accumulate(1 / (k + 10) for k in range(len(vocab))))
     span = 60 * 86400
     every = POSTS // IMAGES
     posts, versions, files, refs, hashes = [], [], [], [], []
@@ -94,7 +101,7 @@ def build_archive(path: Path) -> None:
     for i in range(1, POSTS + 1):
         cid = 1600000000 + rng.randrange(CHANNELS)
         date = _iso(NOW - timedelta(seconds=span * (POSTS - i) / POSTS))
-        text = f"bench post {i} " + " ".join(rng.choice("abcdefgh") * 3 for _ in range(8))
+        text = " ".join(rng.choices(vocab, cum_weights=cum, k=12))
         posts.append((i, cid, i, date, text, i, 1, date, "en"))
         versions.append((i, cid, i, 1, text, hashlib.sha256(text.encode()).hexdigest(), date))
         if i % every == 0:
@@ -239,6 +246,18 @@ def main() -> None:
         + ", ".join(f"{k[0]}/{k[1]} at distance {v.distance}" for k, v in sorted(planted.items()))
     )
     assert {k[1] for k in planted} == {PLANTED + 1, PLANTED + 2, PLANTED + 3}
+    # The whole trace (text copies in a ±1 h window, the CLI's smallest, plus
+    # media), with and without media matching, from a fresh connection each.
+    for label, d in (("with media", phash.NEAR_DISTANCE), ("text only (--no-media)", None)):
+        times = []
+        for _ in range(3):
+            c = connect(CACHE)
+            t = time.perf_counter()
+            res = trace(c, 1600000000, PLANTED, window_hours=1, media_distance=d)
+            times.append(time.perf_counter() - t)
+            c.close()
+        kinds = sorted(s.kind for s in res.spread[1:])
+        print(f"trace {label}: median {1000 * statistics.median(times):.0f} ms; spread {kinds}")
     conn.close()
 
 

@@ -450,10 +450,24 @@ def show_cmd(app: AppContext, post_ref: str, as_json: bool, raw: bool) -> None:
     if raw:
         _print_raw(conn, channel.id, message_id, f"{channel.label}/{message_id}", as_json)
         return
+    root = media_store.default_root(app.db_path, app.settings().media.root)
+    files = _media_of(conn, root, channel.id, message_id)
     if as_json:
-        _dump(dataclasses.asdict(detail))
+        _dump({**dataclasses.asdict(detail), "media_files": files})
         return
-    _print_detail(detail)
+    _print_detail(detail, files)
+
+
+def _media_of(conn: Any, root: Path, cid: int, mid: int) -> list[dict[str, Any]]:
+    """Every media reference of a post (each version's file and thumbnail),
+    with the absolute path of a stored file."""
+    from telewatch.xref.media import post_media
+
+    out = []
+    for entry in post_media(conn, cid, mid):
+        rel = entry.get("path")
+        out.append({**entry, "path": str(root / str(rel)) if rel else None})
+    return out
 
 
 def _print_raw(conn: Any, cid: int, mid: int, label: str, as_json: bool) -> None:
@@ -507,7 +521,7 @@ def _forward_origin(d: PostDetail) -> str:
     return f"channel {f.channel_id} (not in the archive)" if f.channel_id else "?"
 
 
-def _print_detail(d: PostDetail) -> None:
+def _print_detail(d: PostDetail, files: list[dict[str, Any]] | None = None) -> None:
     # Every field below may come from a hostile channel or export: each line
     # goes through printable() before it reaches the terminal.
     click.echo(
@@ -569,7 +583,20 @@ def _print_detail(d: PostDetail) -> None:
         if prev is not None and prev.media != v.media:
             click.echo(_line(f"(media changed: {prev.media.kind if prev.media else 'none'} → "
                        f"{v.media.kind if v.media else 'none'})"))  # fmt: skip
+        for entry in files or ():
+            if entry["version"] == v.version_no:
+                click.echo(_line(_media_entry(entry)))
         prev = v
+
+
+def _media_entry(f: dict[str, Any]) -> str:
+    """One media line of ``show``: kind and role, then hash, size and path
+    when stored, else the state and its reason."""
+    what = f"{f['kind'] or 'media'}{' thumbnail' if f['role'] == 'thumb' else ''}"
+    if f["state"] == "stored":
+        return f"  media {what}: sha256 {f['sha256']}  {f['size']} bytes  {f['path']}"
+    reason = f" ({f['reason']})" if f.get("reason") else ""
+    return f"  media {what}: {str(f['state']).replace('_', ' ')}{reason}"
 
 
 # --------------------------------------------------------------------------
@@ -684,6 +711,7 @@ def _write_rows(
                 for k, v in r.items():
                     if type(v) is str and v[:1] in _FORMULA_CHARS:
                         r[k] = "'" + v
+            r["media"] = json.dumps(r.get("media") or [], separators=(",", ":"))
             if st.terminal:
                 r = {k: printable(v) if isinstance(v, str) else v for k, v in r.items()}
             writer.writerow(r)

@@ -201,3 +201,36 @@ def hits(
         seen.add(key)
         out.append(MediaHit(m, row[0], row[1], str(row[2]), str(row[3] or ""), row[4]))
     return out
+
+
+class MediaByPost:
+    """The stored media of the version each post shows, for a stream of
+    posts read in (channel_id, message_id) order (``export``): one ordered
+    query merged alongside the posts, not one query per post. ``where`` and
+    ``args`` filter ``posts p`` as the posts' own query does."""
+
+    def __init__(self, conn: sqlite3.Connection, where: Sequence[str], args: Sequence[object]):
+        sql = (
+            "SELECT r.channel_id, r.message_id, r.role, r.kind, f.mime, f.size, r.sha256, f.path"
+            " FROM posts p JOIN post_versions v ON v.id = p.version_id"
+            " JOIN media_refs r ON r.channel_id = p.channel_id AND r.message_id = p.message_id"
+            " AND r.version_no = v.version_no AND r.state = 'stored'"
+            " JOIN media_files f ON f.sha256 = r.sha256"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + " ORDER BY p.channel_id, p.message_id, r.role"
+        )
+        self._rows = iter(conn.execute(sql, list(args)))
+        self._next = next(self._rows, None)
+
+    def of(self, channel_id: int, message_id: int) -> list[dict[str, object]]:
+        """[{sha256, path, mime, size, kind, role}] of this post (call in
+        the posts' order; ``path`` is relative to the media root)."""
+        key = (channel_id, message_id)
+        out: list[dict[str, object]] = []
+        while self._next is not None and (self._next[0], self._next[1]) <= key:
+            r = self._next
+            if (r[0], r[1]) == key:
+                out.append({"sha256": r[6], "path": r[7], "mime": r[4], "size": r[5],
+                            "kind": r[3], "role": r[2]})  # fmt: skip
+            self._next = next(self._rows, None)
+        return out

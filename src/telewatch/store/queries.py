@@ -679,6 +679,7 @@ EXPORT_FIELDS = (
     "lang",
     "first_seen",
     "url",
+    "media",
 )
 """Fields of one exported post, in column order (docs/SCHEMA.md)."""
 
@@ -692,7 +693,10 @@ def export_rows(
 ) -> Iterator[dict[str, Any]]:
     """One dict per post (keys = EXPORT_FIELDS), by channel then message id,
     streamed. Times are archive time text (``YYYY-MM-DDTHH:MM:SSZ``);
-    ``forward_from`` is the origin's name, else its channel id as text."""
+    ``forward_from`` is the origin's name, else its channel id as text;
+    ``media`` the stored files of the version shown (store.media_match)."""
+    from telewatch.store.media_match import MediaByPost
+
     where: list[str] = []
     args: list[Any] = []
     if channel_id is not None:
@@ -704,6 +708,7 @@ def export_rows(
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + " ORDER BY p.channel_id, p.message_id"
     )
+    media = MediaByPost(conn, where, args)
     for r in conn.execute(sql, args):
         fwd = r["fwd_name"] or (str(r["fwd_channel_id"]) if r["fwd_channel_id"] else None)
         yield {
@@ -728,4 +733,5 @@ def export_rows(
             "lang": r["lang"],
             "first_seen": r["first_seen"],
             "url": post_url(r["username"], r["message_id"]),
+            "media": media.of(r["channel_id"], r["message_id"]),
         }

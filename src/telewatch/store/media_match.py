@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from telewatch.store import phash
+from telewatch.store import media, phash
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,3 +234,36 @@ class MediaByPost:
                             "kind": r[3], "role": r[2]})  # fmt: skip
             self._next = next(self._rows, None)
         return out
+
+
+def media_entries(
+    conn: sqlite3.Connection, channel_id: int, message_id: int
+) -> list[dict[str, object]]:
+    """A post's media references as shown (``show``, ``trace``, the
+    dashboard): for each version's file and thumbnail its state (stored,
+    not_in_export, lost, queued, skipped) and reason, and when stored the
+    SHA-256, size, mime, path in the media store (relative to its root) and
+    perceptual hash."""
+    hashes = {
+        it.sha256: it.phash
+        for it in stored_media_of_post(conn, channel_id, message_id)
+        if it.phash is not None
+    }
+    out: list[dict[str, object]] = []
+    for r in media.refs_of_post(conn, channel_id, message_id):
+        h = hashes.get(r.sha256 or "")
+        out.append(
+            {
+                "version": r.version_no,
+                "role": r.role,
+                "kind": r.kind,
+                "state": r.state,
+                "reason": r.reason,
+                "sha256": r.sha256,
+                "size": r.size,
+                "mime": r.mime,
+                "path": r.path,
+                "phash": phash.to_hex(h) if h is not None else None,
+            }
+        )
+    return out

@@ -16,7 +16,6 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from telewatch.store import media as media_store
 from telewatch.store import media_match, phash
 
 
@@ -78,33 +77,10 @@ def media_spread(
 def post_media(
     conn: sqlite3.Connection, channel_id: int, message_id: int
 ) -> list[dict[str, object]]:
-    """A post's media references as evidence: for each version's file and
-    thumbnail its state (stored, not_in_export, lost, queued, skipped), and
-    when stored the SHA-256, size, mime and path in the media store; the
-    perceptual hash when there is one."""
-    hashes = {
-        it.sha256: it.phash
-        for it in media_match.stored_media_of_post(conn, channel_id, message_id)
-        if it.phash is not None
-    }
-    out: list[dict[str, object]] = []
-    for r in media_store.refs_of_post(conn, channel_id, message_id):
-        h = hashes.get(r.sha256 or "")
-        out.append(
-            {
-                "version": r.version_no,
-                "role": r.role,
-                "kind": r.kind,
-                "state": r.state,
-                "reason": r.reason,
-                "sha256": r.sha256,
-                "size": r.size,
-                "mime": r.mime,
-                "path": r.path,
-                "phash": phash.to_hex(h) if h is not None else None,
-            }
-        )
-    return out
+    """A post's media references as evidence (store.media_match.media_entries):
+    each version's file and thumbnail, its state, and when stored its
+    SHA-256, size, mime, path and perceptual hash."""
+    return media_match.media_entries(conn, channel_id, message_id)
 
 
 def describe(entry: dict[str, object]) -> str:

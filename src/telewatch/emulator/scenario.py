@@ -31,6 +31,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "gap": ("channel",),
     "too_long": ("channel",),
     "views": ("channel", "id", "views"),
+    "expire_file_references": (),
 }
 ACTIONS = set(REQUIRED)
 

@@ -149,6 +149,7 @@ class Emulator:
         login_code: str | None = None,
         password: str | None = None,
         difference_depth: int | None = None,
+        file_reference_ttl: float | None = None,
     ) -> None:
         self.scenario = scenario
         self._bind = (host, port)
@@ -167,6 +168,8 @@ class Emulator:
         self.methods = Methods(
             self.world, self.account, self.limiter, self._address, difference_depth=depth
         )
+        if file_reference_ttl is not None:
+            self.methods.files.reference_ttl = file_reference_ttl
         self._keys: dict[int, KeyState] = {}
         self._clients: set[_Client] = set()
         self._suppressed: dict[int, int] = {}
@@ -538,10 +541,22 @@ class Emulator:
         )
         return msg.id
 
-    def edit(self, channel_id: int, message_id: int, text: str, *, push: bool = True) -> None:
-        """Edit a message's text (sets edit_date) and push UpdateEditChannelMessage."""
+    def edit(
+        self,
+        channel_id: int,
+        message_id: int,
+        text: str,
+        *,
+        push: bool = True,
+        media: dict[str, Any] | None = None,
+    ) -> None:
+        """Edit a message's text (sets edit_date) and push UpdateEditChannelMessage.
+        ``media`` replaces its media (the old files stay downloadable)."""
         ch = self.world.channel(channel_id)
         msg = self.world.live_message(ch, message_id)
+        if media is not None:
+            self.methods.files.retire(ch.id, msg)
+            msg.media = dict(media)
         msg.text = text
         msg.edit_date = max(_now(), msg.date)
         ch.append_event("edit", (message_id,))
@@ -604,6 +619,15 @@ class Emulator:
         self._push(ch, types.UpdateChannel(channel_id=ch.id))
         self.world.joined.discard(ch.id)
 
+    def expire_file_references(self) -> None:
+        """Every file reference handed out so far answers FILE_REFERENCE_EXPIRED."""
+        self.methods.files.expire_references()
+
+    def migrate_files(self, channel_id: int, message_id: int, dc: int) -> None:
+        """The message's files live on DC ``dc``: upload.getFile answers FILE_MIGRATE_<dc>."""
+        self.world.live_message(self.world.channel(channel_id), message_id)
+        self.methods.files.migrate(channel_id, message_id, dc)
+
     def inject_flood(self, method: str, seconds: int, count: int = 1) -> None:
         """The next ``count`` calls of ``method`` (e.g. "messages.GetHistory") answer FLOOD_WAIT_seconds."""
         self.limiter.inject(method, seconds, count)
@@ -626,8 +650,9 @@ class Emulator:
     # -- introspection ---------------------------------------------------------
 
     def truth(self) -> dict[str, Any]:
-        """The world in the ``--dump-state`` JSON shape."""
-        return self.world.truth()
+        """The world in the ``--dump-state`` JSON shape, with every file's
+        SHA-256 (emulator/media.py)."""
+        return self.methods.files.annotate(self.world.truth())
 
     def joined(self, channel_id: int) -> bool:
         """True if the account has joined the channel."""
@@ -736,7 +761,7 @@ class Emulator:
                 push=bool(a.get("push", True)),
             )
         elif action.kind == "edit":
-            self.edit(cid, int(a["id"]), str(a["text"]))
+            self.edit(cid, int(a["id"]), str(a["text"]), media=a.get("media"))
         elif action.kind == "delete":
             self.delete(cid, [int(i) for i in (a.get("ids") or [a["id"]])])
         elif action.kind == "rename":
@@ -751,6 +776,8 @@ class Emulator:
             self.suppress_pushes(cid, int(a.get("count", 1)))
         elif action.kind == "too_long":
             self.too_long(cid)
+        elif action.kind == "expire_file_references":
+            self.expire_file_references()
         elif action.kind == "views":
             forwards = a.get("forwards")
             self.set_views(

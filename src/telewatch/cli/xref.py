@@ -429,6 +429,28 @@ def trace_cmd(
             _say(f"  {'':<11} media: {how} ({m.kind or 'media'} {m.role} {m.sha256[:16]}…)")
 
 
+@main.command("phash", short_help="Compute the perceptual hashes trace and search --media use.")
+@click.option("--limit", default=None, type=click.IntRange(1), help="Hash at most N stored images.")
+@click.pass_obj
+def phash_cmd(ctx: AppContext, limit: int | None) -> None:
+    """Compute the perceptual hash (pHash) of every image in the media store
+    that has none yet — files stored by an older telewatch or by a path that
+    does not hash them — so that trace and search --media find their
+    re-uploads. Safe while the daemon runs; an interrupted run keeps what
+    it stored. Files that are not decodable images are counted and skipped."""
+    from telewatch.store import media as media_store
+    from telewatch.store.media_match import hash_stored_images
+
+    root = media_store.default_root(ctx.db_path, ctx.settings().media.root)
+    conn = _open(ctx, writable=True)
+    try:
+        st = hash_stored_images(conn, root, limit=limit)
+    finally:
+        conn.close()
+    skipped = f"; {st.unreadable} not decodable (left without a hash)" if st.unreadable else ""
+    click.echo(f"hashed {st.hashed} stored images in {st.seconds:.1f} s{skipped}")
+
+
 @main.command("embed", short_help="Compute the vectors xref's dense retrieval uses.")
 @click.option(
     "--limit", default=None, type=click.IntRange(1), help="Embed at most N post versions."

@@ -10,10 +10,12 @@ and the media lines of ``show``/``export``/the dashboard. Reads only.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from telewatch.store import media, phash
+from telewatch.store import chain, media, phash
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,18 +150,74 @@ def version_with_content(
     return None if row is None or row[0] is None else int(row[0])
 
 
-def unhashed_images(conn: sqlite3.Connection, limit: int = 1000) -> list[tuple[str, str]]:
-    """(sha256, path) of stored image files without a perceptual hash yet
-    (``telewatch media phash`` computes them)."""
+def unhashed_images(
+    conn: sqlite3.Connection, after: str = "", limit: int = 1000
+) -> list[tuple[str, str]]:
+    """(sha256, path) of stored image files without a perceptual hash, in
+    sha256 order after ``after`` (a cursor, so unreadable files are passed)."""
     return [
         (str(r[0]), str(r[1]))
         for r in conn.execute(
             "SELECT f.sha256, f.path FROM media_files f"
             " LEFT JOIN media_phash h ON h.sha256 = f.sha256"
-            " WHERE h.sha256 IS NULL AND f.mime LIKE 'image/%' ORDER BY f.sha256 LIMIT ?",
-            (limit,),
+            " WHERE h.sha256 IS NULL AND f.mime LIKE 'image/%' AND f.sha256 > ?"
+            " ORDER BY f.sha256 LIMIT ?",
+            (after, limit),
         )
     ]
+
+
+@dataclass
+class HashingDone:
+    """What ``hash_stored_images`` did: images hashed, images that could not
+    be decoded or read (left without a hash), seconds."""
+
+    hashed: int = 0
+    unreadable: int = 0
+    seconds: float = 0.0
+
+
+def hash_stored_images(
+    conn: sqlite3.Connection,
+    root: Path,
+    *,
+    limit: int | None = None,
+    batch: int = 200,
+    progress: Callable[[int], None] | None = None,
+) -> HashingDone:
+    """Compute the perceptual hash of every stored image that has none (files
+    stored before hashing existed, or by a path that does not hash) and
+    record each (chained) in short ``BEGIN IMMEDIATE`` transactions on the
+    writable connection ``conn``: safe while the daemon runs; an interrupted
+    run keeps what it recorded. Files are decoded outside the transactions."""
+    started = time.monotonic()
+    done = HashingDone()
+    after = ""
+    while limit is None or done.hashed + done.unreadable < limit:
+        want = batch if limit is None else min(batch, limit - done.hashed - done.unreadable)
+        rows = unhashed_images(conn, after, want)
+        if not rows:
+            break
+        after = rows[-1][0]
+        computed = [(sha, phash.compute(Path(root) / rel)) for sha, rel in rows]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            app = chain.Appender(conn)
+            for sha, h in computed:
+                if h is None:
+                    done.unreadable += 1
+                elif phash.record(conn, phash.PerceptualHash(sha, h), app):
+                    done.hashed += 1
+            app.flush(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        if progress:
+            progress(done.hashed)
+    done.seconds = time.monotonic() - started
+    return done
 
 
 @dataclass(frozen=True, slots=True)

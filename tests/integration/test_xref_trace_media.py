@@ -81,3 +81,27 @@ def test_trace_cli_shows_media_evidence(tmp_path: Path, media_exports: MediaExpo
     assert "the same picture re-encoded, pHash distance" in text.output
     strict = run.invoke(main, ["--db", str(db), "trace", "alpha_wire/1", "--media-distance", "0"])
     assert strict.exit_code == 0 and "@beta_mirror/20" not in strict.output
+
+
+def test_xref_shows_each_matchs_media(tmp_path: Path, media_exports: MediaExports) -> None:
+    """`xref --json`: every match carries post_media (its files with state,
+    sha256, size, path); the photo post's file is there, stored."""
+    db = _archive(tmp_path, media_exports)
+    article = tmp_path / "article.txt"
+    article.write_text(
+        "Alpha Wire reported on its Telegram channel (t.me/alpha_wire) that a crater"
+        " appeared at the bridge this morning.",
+        encoding="utf-8",
+    )
+    r = CliRunner().invoke(
+        main,
+        ["--db", str(db), "xref", str(article), "--published", "2024-05-06T12:00:00+00:00",
+         "--json"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    matches = {m["message_id"]: m for m in json.loads(r.output)["matches"]}
+    assert 1 in matches
+    (photo,) = matches[1]["evidence"]["post_media"]
+    assert photo["state"] == "stored" and photo["sha256"] == sha256(media_exports.photo)
+    assert photo["size"] == len(media_exports.photo) and photo["path"].endswith(".jpg")
+    assert all("post_media" in m["evidence"] for m in matches.values())

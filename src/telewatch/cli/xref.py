@@ -11,7 +11,7 @@ import json
 import sqlite3
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -99,6 +99,8 @@ def _missing(res: Any) -> list[dict[str, Any]]:
 
 
 def _print_xref(res: Any) -> None:
+    from telewatch.xref.media import describe
+
     art = res.article
     pub = art.published.isoformat() if art.published else "unknown (pass --published ISO)"
     _say(f"Article: {art.title or art.source} [{art.language}], published {pub}")
@@ -198,6 +200,8 @@ def _print_xref(res: Any) -> None:
         if ev.get("relayed_verbatim"):
             history.append("carried verbatim by another channel")
         _say(f"      history: {'; '.join(history) if history else 'unchanged since capture'}")
+        for entry in cast(list[dict[str, object]], ev.get("post_media") or []):
+            _say(f"      media: {describe(entry)}")
         _say(f"      text: {_one_line(p.text)}")
     if not any(m.confidence == "link" for m in res.matches):
         _say("")
@@ -276,6 +280,7 @@ def xref_cmd(
     from telewatch.xref.article import parse_time, plausible, read_article
     from telewatch.xref.candidates import add_to_watchlist
     from telewatch.xref.fetch import FetchLimits
+    from telewatch.xref.media import attach_media
     from telewatch.xref.rank import cross_reference
 
     pub = None
@@ -304,6 +309,7 @@ def xref_cmd(
     cache = _cache_conn(ctx) if semantic else None
     try:
         res = cross_reference(conn, art, limit=limit, semantic=semantic, semantic_conn=cache)
+        attach_media(conn, res.matches)
         added: list[str] = []
         if watch:
             users = [m["username"] for m in _missing(res) if m["username"]]

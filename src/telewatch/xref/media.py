@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from telewatch.store import media_match, phash
 
@@ -93,3 +94,10 @@ def describe(entry: dict[str, object]) -> str:
         return f"{what}: {sha[:16]}… {entry['size']} bytes {entry['mime'] or ''}".rstrip()
     reason = f" ({entry['reason']})" if entry.get("reason") else ""
     return f"{what}: {entry['state']}{reason}"
+
+
+def attach_media(conn: sqlite3.Connection, matches: Iterable[Any]) -> None:
+    """Add ``post_media`` (``post_media``'s list; [] without media) to the
+    evidence of each xref match (objects with ``post`` and ``evidence``)."""
+    for m in matches:
+        m.evidence["post_media"] = post_media(conn, m.post.channel_id, m.post.message_id)

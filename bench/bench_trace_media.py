@@ -240,6 +240,19 @@ def main() -> None:
             f" p95 {1000 * _pct(slow_t, 0.95):.0f} ms"
             f" ({statistics.median(slow_t) / statistics.median(fast_t):.0f}× slower)"
         )
+    # A fresh connection per trace, as one `telewatch trace` process has (SQLite's page
+    # cache empty; the OS cache warm).
+    cold = []
+    for cid, mid in starts[:10]:
+        c = connect(CACHE)
+        t = time.perf_counter()
+        media_spread(c, [(cid, mid)])
+        cold.append(time.perf_counter() - t)
+        c.close()
+    print(
+        f"fresh connection, distance ≤ 10: p50 {1000 * statistics.median(cold):.1f} ms,"
+        f" max {1000 * max(cold):.1f} ms"
+    )
     planted = media_spread(conn, [(1600000000, PLANTED)])
     print(
         "planted photo: re-posts found "

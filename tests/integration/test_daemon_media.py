@@ -67,7 +67,7 @@ def _config(w: DaemonWorld, **budget: Any) -> None:
             "backoff": 0.5,
             "backoff_max": 2.0,
             "max_attempts": 50,
-        },  # fmt: skip
+        },
     )
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
 from telethon import errors, functions, types
 
 from telewatch.emulator import Emulator
+from telewatch.sources.telegram import FileMigrate, TelegramSource, remote_files
 from tests.fixtures.emulator import EMU_CHANNEL, EMU_USERNAME, ClientFactory
 
 
@@ -160,3 +162,33 @@ async def test_flood_wait_and_file_migrate_on_get_file(
     with pytest.raises(errors.FloodWaitError) as flood:
         await client(functions.upload.GetFileRequest(loc, 0, 4096))
     assert flood.value.seconds == 7
+
+
+async def test_source_reads_files_and_follows_file_migrate(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """sources.telegram: a message's files (file and thumb) with their
+    locations, chunks by upload.getFile, and FILE_MIGRATE_4 followed to DC 4
+    (which the emulator does not serve: the source says so, naming the DC,
+    and remembers where the file lives)."""
+    mid = emulator.post(EMU_CHANNEL, "", media={"type": "photo", "w": 640, "h": 480})
+    source = TelegramSource(emulator.write_session(tmp_path / "src.session"), 1, "emulator")
+    await source.connect()
+    try:
+        await source.resolve(EMU_USERNAME)
+        answer = await source.messages(EMU_CHANNEL, [mid])
+        files = {f.role: f for f in remote_files(answer.found[mid].raw)}
+        truth = _files(emulator, mid)
+        assert set(files) == {"file", "thumb"}
+        for role, f in files.items():
+            data = await source.file_chunk(f.file_id, f.reference, 0, 1 << 20)
+            assert hashlib.sha256(data).hexdigest() == truth[role]["sha256"]
+            assert len(data) == f.size
+        f = files["file"]
+        emulator.migrate_files(EMU_CHANNEL, mid, 4)
+        with pytest.raises(FileMigrate) as moved:
+            await source.file_chunk(f.file_id, f.reference, 0, 1 << 20)
+        assert moved.value.dc == 4
+        assert source.file_dcs[f.file_id] == 4
+    finally:
+        await source.close()

@@ -198,7 +198,7 @@ def channels() -> None:
 
 def _register() -> None:
     # Each area module attaches its commands to `main` / `channels` on import.
-    from telewatch.cli import archive, daemon, dash, emulator, evidence, publish, xref  # noqa: F401
+    from telewatch.cli import archive, daemon, dash, emulator, evidence, media, publish, xref  # noqa: F401
 
 
 _register()

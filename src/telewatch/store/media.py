@@ -428,6 +428,42 @@ def total_bytes(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT coalesce(sum(size), 0) FROM media_files").fetchone()[0])
 
 
+def stored_copy(
+    conn: sqlite3.Connection, file_unique_id: str, role: str
+) -> tuple[str, int, str | None] | None:
+    """(sha256, size, mime) of a stored reference to the same Telegram file
+    (same ``file_unique_id`` and role: a forward, a re-post), so its bytes
+    need not be downloaded again; None when there is none."""
+    row = conn.execute(
+        "SELECT r.sha256, f.size, f.mime FROM media_refs r JOIN media_files f"
+        " ON f.sha256 = r.sha256 WHERE r.file_unique_id=? AND r.role=? AND r.state='stored'"
+        " LIMIT 1",
+        (file_unique_id, role),
+    ).fetchone()
+    return None if row is None else (str(row[0]), int(row[1]), row[2])
+
+
+def channel_usernames(conn: sqlite3.Connection) -> dict[int, str]:
+    """Channel id → current username (lower case) of every known channel."""
+    return {
+        int(cid): str(name).lower()
+        for cid, name in conn.execute(
+            "SELECT id, username FROM channels WHERE username IS NOT NULL"
+        )
+    }
+
+
+def find_ref(conn: sqlite3.Connection, channel_id: int, message_id: int) -> list[MediaRef]:
+    """The references of a post's newest version (for ``media fetch``)."""
+    row = conn.execute(
+        "SELECT max(version_no) FROM post_versions WHERE channel_id=? AND message_id=?",
+        (channel_id, message_id),
+    ).fetchone()
+    if row is None or row[0] is None:
+        return []
+    return refs_of_version(conn, channel_id, message_id, int(row[0]))
+
+
 def is_stored(conn: sqlite3.Connection, sha256: str) -> bool:
     """Whether a file with this hash is already in the store."""
     return (

@@ -17,6 +17,7 @@ from typing import Any
 
 from telewatch.emulator import Emulator
 from telewatch.store import media as store
+from telewatch.store import phash
 from telewatch.store.chain import verify
 from tests.fixtures.daemon import TELEWATCH, DaemonWorld
 
@@ -88,6 +89,13 @@ def _wanted_stored(w: DaemonWorld, truth: dict[tuple[int, int], dict[str, Any]])
                 continue
             elif ref[0] != "stored" or ref[1] != f["sha256"] or ref[2] != f["size"]:
                 problems.append(f"{cid}/{mid} {role}: {ref[:3]} != {f['sha256'][:12]}")
+    # Every stored picture (photo, thumbnail) also has its perceptual hash.
+    for (sha,) in w.query(
+        "SELECT DISTINCT r.sha256 FROM media_refs r LEFT JOIN media_phash h USING (sha256)"
+        " WHERE r.state = 'stored' AND (r.kind = 'photo' OR r.role = 'thumb')"
+        " AND h.sha256 IS NULL"
+    ):
+        problems.append(f"{sha[:12]}: stored picture without a perceptual hash")
     return problems
 
 
@@ -127,6 +135,9 @@ def _check_archive(w: DaemonWorld, truth: dict[tuple[int, int], dict[str, Any]])
     for sha, path in files:
         assert (root / path).is_file()
         assert store.hash_file(root / path)[0] == sha
+    for sha, hexhash in w.query("SELECT sha256, phash FROM media_phash"):
+        path = next(root / p for s, p in files if s == sha)
+        assert phash.compute(path) == phash.from_hex(hexhash)
     # nothing partial is left or counted
     assert list((root / store.PARTIAL_DIR).glob("*.part")) == []
     r = subprocess.run(

@@ -55,6 +55,7 @@ from telewatch.config import ChannelEntry, MediaPolicy, MediaSettings
 from telewatch.models import (
     DifferenceApplied,
     Event,
+    MediaHashed,
     MediaLost,
     MediaProgress,
     MediaQueued,
@@ -73,6 +74,7 @@ from telewatch.sources.telegram import (
     remote_files,
 )
 from telewatch.store import media as store
+from telewatch.store import media_match, phash
 from telewatch.store.db import connect, iso
 
 from .pacing import BACKFILL, FloodTooLong, Scheduler
@@ -236,6 +238,7 @@ class MediaDownloader:
             asyncio.create_task(self._worker(), name=f"media-{i}")
             for i in range(self.settings.concurrency)
         ]
+        workers.append(asyncio.create_task(self._hash_leftovers(), name="media-phash"))
         try:
             while True:
                 now = time.monotonic()
@@ -397,7 +400,42 @@ class MediaDownloader:
         stored = await asyncio.to_thread(store.store_file, self.root, part, ref.mime, move=True)
         await self._stored(ref, stored.sha256, stored.size, ref.mime)
         self.counters["media_stored"] += 1
+        if _is_image(ref):
+            await self._hash(stored.sha256, stored.path)
         return "stored"
+
+    async def _hash(self, sha: str, path: Path) -> None:
+        """The perceptual hash of a stored image (store/phash.py: trace and
+        search --media), decoded on a thread, written after its MediaStored."""
+        h = await asyncio.to_thread(phash.compute, path)
+        if h is None:
+            self.counters["media_unhashable"] += 1
+            return
+        await self.put(MediaHashed(sha, h))
+        self.counters["media_hashed"] += 1
+
+    async def _hash_leftovers(self) -> None:
+        """Hash stored images that have no perceptual hash (stored before a
+        kill -9 took the hash with it, or by an older telewatch), once at start."""
+        after = ""
+        while True:
+            try:
+                rows = await asyncio.to_thread(self._unhashed, after)
+            except (sqlite3.Error, UserError) as err:
+                log.warning("media hashes not readable", extra={"error": str(err)})
+                return
+            if not rows:
+                return
+            after = rows[-1][0]
+            for sha, rel in rows:
+                await self._hash(sha, self.root / rel)
+
+    def _unhashed(self, after: str) -> list[tuple[str, str]]:
+        conn = connect(self.db)
+        try:
+            return media_match.unhashed_images(conn, after, 200)
+        finally:
+            conn.close()
 
     async def _refresh(self, ref: store.MediaRef) -> bytes | str:
         """A fresh file reference for ``ref`` (channels.getMessages), or the
@@ -462,6 +500,11 @@ class MediaDownloader:
                           next_try=datetime.now(UTC) + timedelta(seconds=delay * self.scale),
                           error=error[:500])
         )  # fmt: skip
+
+
+def _is_image(ref: store.MediaRef) -> bool:
+    """Whether a reference's file is a picture worth a perceptual hash."""
+    return (ref.mime or "").startswith("image/") or ref.kind == "photo" or ref.role == "thumb"
 
 
 def _role(role: str) -> MediaRoleName:

@@ -19,6 +19,8 @@ from telewatch.emulator import Emulator
 from telewatch.store import media as store
 from telewatch.store import phash
 from telewatch.store.chain import verify
+from telewatch.store.db import connect
+from telewatch.xref.provenance import trace
 from tests.fixtures.daemon import TELEWATCH, DaemonWorld
 
 A, B = 1500000801, 1500000802
@@ -121,6 +123,13 @@ def test_daemon_stores_what_the_policy_wants(daemon_world: DaemonWorld) -> None:
     _settle(w, truth, 90)
     assert w.stop(p) == 0
     _check_archive(w, truth)
+    # B's post of A's photo (no forward header, other words) is in A's trace by its media.
+    conn = connect(w.db)
+    try:
+        spread = {(s.post.channel_id, s.post.message_id): s for s in trace(conn, A, 1).spread}
+    finally:
+        conn.close()
+    assert spread[(B, 1)].kind == "same-media" and spread[(B, 1)].media is not None
 
 
 def _check_archive(w: DaemonWorld, truth: dict[tuple[int, int], dict[str, Any]]) -> None:

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.console import Group, RenderableType
 from rich.style import Style
@@ -131,7 +131,7 @@ def media_to_open(files: tuple[dict[str, object], ...]) -> dict[str, object] | N
     stored = [f for f in files if f["state"] == "stored" and f.get("path")]
     if not stored:
         return None
-    return max(stored, key=lambda f: (f["version"], f["role"] == "file"))  # type: ignore[return-value]
+    return max(stored, key=lambda f: (int(cast(int, f["version"])), f["role"] == "file"))
 
 
 def file_size(n: int) -> str:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 import zlib
 from collections.abc import Sequence
@@ -185,7 +186,7 @@ class ExportMedia:
         """The export folder (where result.json is)."""
         return self.export.parent
 
-    def add_batch(self, conn: Any, posts: Sequence[PreparedPost]) -> None:
+    def add_batch(self, conn: sqlite3.Connection, posts: Sequence[PreparedPost]) -> None:
         """Record the media of ``posts`` (just written by write_prepared in
         the caller's transaction)."""
         events: list[Event] = []
@@ -207,7 +208,12 @@ class ExportMedia:
                 raise UserError(f"{self.export}: cannot record media ({st.reasons[0]})")
 
     def _one(
-        self, conn: Any, p: PreparedPost, vno: int | None, f: MediaField, now: datetime
+        self,
+        conn: sqlite3.Connection,
+        p: PreparedPost,
+        vno: int | None,
+        f: MediaField,
+        now: datetime,
     ) -> list[Event]:
         where = f"{self.export}: message {p.message_id}"
         reason = skip_reason(f.value)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from telewatch.store import chain, media, phash
 
@@ -56,12 +57,12 @@ _ITEM_FROM = (
 )
 
 
-def _item(row: Sequence[object]) -> MediaItem:
+def _item(row: Sequence[Any]) -> MediaItem:
     ph = row[9]
     return MediaItem(
-        int(row[0]),  # type: ignore[call-overload]
-        int(row[1]),  # type: ignore[call-overload]
-        int(row[2]),  # type: ignore[call-overload]
+        int(row[0]),
+        int(row[1]),
+        int(row[2]),
         str(row[3]),
         row[4] if isinstance(row[4], str) else None,
         row[5] if isinstance(row[5], str) else None,

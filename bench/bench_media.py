@@ -40,6 +40,7 @@ FILE_MB = 20
 TOTAL_MB = int(os.environ.get("TELEWATCH_BENCH_MEDIA_MB", "1000"))
 MEDIA_CHANNEL, LIVE_CHANNEL = 1500003001, 1500003002
 LIVE_RATE = 10
+CONCURRENCY = int(os.environ.get("TELEWATCH_BENCH_MEDIA_CONCURRENCY", "2"))
 
 
 def _config(root: Path) -> Path:
@@ -58,7 +59,7 @@ def _config(root: Path) -> Path:
         "max_file_size = 0",
         "channel_budget = 0",
         "total_budget = 0",
-        "concurrency = 2",
+        f"concurrency = {CONCURRENCY}",
         "[[channels]]",
         'username = "bench_media"',
         "[[channels]]",

@@ -41,8 +41,8 @@ def _truth_files(w: DaemonWorld) -> dict[tuple[int, int], dict[str, Any]]:
 def _refs(w: DaemonWorld) -> dict[tuple[int, int, str], tuple[Any, ...]]:
     rows = w.query(
         "SELECT channel_id, message_id, role, state, sha256, size, reason, resume_offset"
-        " FROM media_refs"
-    )
+        " FROM media_refs ORDER BY version_no"
+    )  # the newest version's reference wins
     return {(r[0], r[1], r[2]): r[3:] for r in rows}
 
 
@@ -119,10 +119,26 @@ def test_daemon_stores_what_the_policy_wants(daemon_world: DaemonWorld) -> None:
     _config(w, getfile=50)
     p = w.start()
     w.wait_running(p)
-    truth = w.emu.call(lambda emu: None) or _truth_files(w)
+    truth = _truth_files(w)
     _settle(w, truth, 90)
+    # An edit that changes the photo: version 2 gets its own file, version 1 keeps its.
+    w.emu.call(
+        lambda emu: emu.edit(A, 2, "photo 1, replaced", media={"type": "photo", "seed": 555})
+    )
+    new = _truth_files(w)[(A, 2)]["files"]["file"]["sha256"]
+    w.wait_for(
+        lambda: bool(w.query("SELECT 1 FROM media_refs WHERE channel_id=? AND message_id=2"
+                             " AND version_no=2 AND role='file' AND sha256=?", A, new)),
+        60, "version 2's photo",
+    )  # fmt: skip
+    versions = w.query(
+        "SELECT version_no, sha256 FROM media_refs WHERE channel_id=? AND message_id=2"
+        " AND role='file' ORDER BY version_no",
+        A,
+    )
+    assert versions == [(1, truth[(A, 2)]["files"]["file"]["sha256"]), (2, new)]
     assert w.stop(p) == 0
-    _check_archive(w, truth)
+    _check_archive(w, _truth_files(w))
     # B's post of A's photo (no forward header, other words) is in A's trace by its media.
     conn = connect(w.db)
     try:
@@ -134,7 +150,7 @@ def test_daemon_stores_what_the_policy_wants(daemon_world: DaemonWorld) -> None:
 
 def _check_archive(w: DaemonWorld, truth: dict[tuple[int, int], dict[str, Any]]) -> None:
     refs = _refs(w)
-    stored = {r[1] for r in refs.values() if r[0] == "stored"}
+    stored = {r[0] for r in w.query("SELECT sha256 FROM media_refs WHERE state='stored'")}
     files = w.query("SELECT sha256, path FROM media_files")
     assert {f[0] for f in files} == stored  # each distinct content once
     dup = truth[(A, 1)]["files"]["file"]["sha256"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,44 @@ async def test_source_reads_files_and_follows_file_migrate(
         assert source.file_dcs[f.file_id] == 4
     finally:
         await source.close()
+
+
+async def test_desktop_export_serves_its_own_files(
+    emulator: Emulator, telethon_client: ClientFactory, tmp_path: Path
+) -> None:
+    """An export loaded into the emulator serves the files it includes, byte
+    for byte; a file the export left out is generated as usual."""
+    folder = tmp_path / "export"
+    (folder / "photos").mkdir(parents=True)
+    (folder / "files").mkdir()
+    img = io.BytesIO()
+    Image.new("RGB", (800, 600), (200, 30, 30)).save(img, "JPEG")
+    (folder / "photos" / "photo_1.jpg").write_bytes(img.getvalue())
+    doc = bytes(range(256)) * 3000
+    (folder / "files" / "report.pdf").write_bytes(doc)
+    messages = [
+        {"id": 1, "type": "message", "date_unixtime": "1700000000", "text": "photo",
+         "photo": "photos/photo_1.jpg", "width": 800, "height": 600},
+        {"id": 2, "type": "message", "date_unixtime": "1700000100", "text": "report",
+         "file": "files/report.pdf", "mime_type": "application/pdf", "file_size": len(doc)},
+        {"id": 3, "type": "message", "date_unixtime": "1700000200", "text": "left out",
+         "file": "(File not included. Change data exporting settings to download.)",
+         "mime_type": "application/pdf", "file_size": 5000},
+    ]  # fmt: skip
+    (folder / "result.json").write_text(
+        json.dumps(
+            {"name": "Exported", "type": "public_channel", "id": 1500000190, "messages": messages}
+        )
+    )
+    cid = emulator.load_export(folder / "result.json", username="emu_exported")
+    client = await telethon_client()
+    channel = await client.get_entity("emu_exported")
+    msgs = {m.id: m for m in await client.get_messages(channel, ids=[1, 2, 3])}
+    assert await client.download_media(msgs[1], file=bytes) == img.getvalue()
+    assert await client.download_media(msgs[2], file=bytes) == doc
+    generated = await client.download_media(msgs[3], file=bytes)
+    assert len(generated) == 5000
+    ch = next(c for c in emulator.truth()["channels"] if c["id"] == cid)
+    sha = {m["id"]: m["files"][0]["sha256"] for m in ch["messages"]}
+    assert sha[1] == hashlib.sha256(img.getvalue()).hexdigest()
+    assert sha[2] == hashlib.sha256(doc).hexdigest()

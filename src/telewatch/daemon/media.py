@@ -50,6 +50,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from telewatch.config import ChannelEntry, MediaPolicy, MediaSettings
 from telewatch.models import (
@@ -83,11 +84,12 @@ log = logging.getLogger("telewatch.media")
 
 CHUNK = 1 << 20
 """Bytes per upload.getFile request (Telegram's largest limit)."""
-PERSIST_EVERY = 4 << 20
+PERSIST_EVERY = 8 << 20
 """Bytes between two fsynced, recorded resume offsets."""
 SCAN_INTERVAL = 1.0
 """Seconds between two reads of the queue in the archive (sooner when new
 references were queued)."""
+WAKE_DELAY = 0.15
 MAX_REFRESHES = 3
 """File reference renewals within one attempt before it counts as failed."""
 SETTLE = 3.0
@@ -263,6 +265,9 @@ class MediaDownloader:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), SCAN_INTERVAL)
+                    # New references were put: read them once the writer has
+                    # committed them (its batches wait at most 50 ms).
+                    await asyncio.sleep(WAKE_DELAY)
         finally:
             for w in workers:
                 w.cancel()
@@ -341,46 +346,57 @@ class MediaDownloader:
         persisted = offset
         last_persist = time.monotonic()
         file_id = ref.file_id
+        checkpoint: asyncio.Task[int] | None = None
         try:
-            with open(part, "r+b") as f:
-                f.seek(offset)
-                while True:
-                    try:
-                        data = await self.scheduler.call(
-                            "upload.GetFile",
-                            functools.partial(
-                                self.source.file_chunk, file_id, reference, offset, CHUNK
-                            ),
-                            priority=BACKFILL,
+            # Unbuffered: the checkpoint's fdatasync (another thread) runs
+            # while the next chunks are written, without a shared buffer.
+            with open(part, "r+b", buffering=0) as f:
+                try:
+                    f.seek(offset)
+                    while True:
+                        try:
+                            data = await self.scheduler.call(
+                                "upload.GetFile",
+                                functools.partial(
+                                    self.source.file_chunk, file_id, reference, offset, CHUNK
+                                ),
+                                priority=BACKFILL,
+                            )
+                        except FileReferenceExpired:
+                            refreshes += 1
+                            self.counters["media_reference_refreshes"] += 1
+                            if refreshes > MAX_REFRESHES:
+                                raise
+                            got = await self._refresh(ref)
+                            if isinstance(got, str):
+                                await asyncio.to_thread(_discard, part)
+                                await self._lost(ref, got)
+                                return "lost"
+                            reference = got
+                            continue
+                        await asyncio.to_thread(_write_all, f, data)
+                        offset += len(data)
+                        self.counters["media_bytes"] += len(data)
+                        if ref.size is not None and offset > ref.size:
+                            raise ValueError(f"got {offset} bytes of a {ref.size}-byte file")
+                        if len(data) < CHUNK:
+                            break
+                        if checkpoint is not None and checkpoint.done():
+                            persisted, checkpoint = checkpoint.result(), None
+                        due = (
+                            offset - persisted >= PERSIST_EVERY
+                            or time.monotonic() - last_persist > 5
                         )
-                    except FileReferenceExpired:
-                        refreshes += 1
-                        self.counters["media_reference_refreshes"] += 1
-                        if refreshes > MAX_REFRESHES:
-                            raise
-                        got = await self._refresh(ref)
-                        if isinstance(got, str):
-                            await asyncio.to_thread(_discard, part)
-                            await self._lost(ref, got)
-                            return "lost"
-                        reference = got
-                        continue
-                    await asyncio.to_thread(f.write, data)
-                    offset += len(data)
-                    self.counters["media_bytes"] += len(data)
-                    if ref.size is not None and offset > ref.size:
-                        raise ValueError(f"got {offset} bytes of a {ref.size}-byte file")
-                    if len(data) < CHUNK:
-                        break
-                    if offset - persisted >= PERSIST_EVERY or time.monotonic() - last_persist > 5:
-                        await asyncio.to_thread(_sync, f)
-                        persisted, last_persist = offset, time.monotonic()
-                        await self.put(
-                            MediaProgress(ref.channel_id, ref.message_id, ref.version_no,
-                                          _role(ref.role), ref.attempts, persisted, datetime.now(UTC),
-                                          error=ref.last_error)
-                        )  # fmt: skip
-                await asyncio.to_thread(_sync, f)
+                        if checkpoint is None and due:
+                            checkpoint = asyncio.create_task(
+                                self._checkpoint(f.fileno(), offset, ref)
+                            )
+                            last_persist = time.monotonic()
+                finally:
+                    if checkpoint is not None:
+                        with contextlib.suppress(Exception):
+                            persisted = await checkpoint
+                await asyncio.to_thread(os.fdatasync, f.fileno())
         except (SourceError, FloodTooLong, OSError, ValueError) as err:
             if isinstance(err, FileUnavailable):
                 await asyncio.to_thread(_discard, part)
@@ -436,6 +452,16 @@ class MediaDownloader:
             return media_match.unhashed_images(conn, after, 200)
         finally:
             conn.close()
+
+    async def _checkpoint(self, fd: int, upto: int, ref: store.MediaRef) -> int:
+        """Make the first ``upto`` bytes of a partial file durable, then
+        record them as the resume offset; returns ``upto``."""
+        await asyncio.to_thread(os.fdatasync, fd)
+        await self.put(
+            MediaProgress(ref.channel_id, ref.message_id, ref.version_no, _role(ref.role),
+                          ref.attempts, upto, datetime.now(UTC), error=ref.last_error)
+        )  # fmt: skip
+        return upto
 
     async def _refresh(self, ref: store.MediaRef) -> bytes | str:
         """A fresh file reference for ``ref`` (channels.getMessages), or the
@@ -529,9 +555,11 @@ def _prepare_partial(part: Path, resume: int) -> int:
     return resume
 
 
-def _sync(f: object) -> None:
-    f.flush()  # type: ignore[attr-defined]
-    os.fsync(f.fileno())  # type: ignore[attr-defined]
+def _write_all(f: BinaryIO, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = f.write(view)
+        view = view[n or 0 :]
 
 
 def _discard(part: Path) -> None:

@@ -38,12 +38,14 @@ import functools
 import hashlib
 import io
 import json
+import os
 import random
 import struct
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw
@@ -77,6 +79,8 @@ class FileSpec:
     thumb: bool  # documents: carries an "m" thumbnail
     channel_id: int
     message_id: int
+    path: str | None = None  # a Desktop export's own file (served as is)
+    thumb_path: str | None = None  # its exported thumbnail
 
 
 def _digest(*parts: object) -> bytes:
@@ -94,7 +98,13 @@ def spec_of(channel_id: int, message_id: int, media: dict[str, Any]) -> FileSpec
     access = int.from_bytes(d[8:16], "little") & 0x7FFFFFFFFFFFFFFF
     seed = int(media["seed"]) if "seed" in media else int.from_bytes(d[16:24], "little")
     w, h = int(media.get("w", 1280)), int(media.get("h", 720))
+    path = _existing(media.get("path"))
+    thumb_path = _existing(media.get("thumb_path"))
     if kind == "photo":
+        if path is not None:
+            size = os.path.getsize(path)
+            return FileSpec(fid, access, "photo", "image/jpeg", seed, w, h, size, False, False,
+                            channel_id, message_id, path)  # fmt: skip
         size = photo_sizes(seed, w, h)[2]
         return FileSpec(fid, access, "photo", "image/jpeg", seed, w, h, size, False, False,
                         channel_id, message_id)  # fmt: skip
@@ -102,9 +112,58 @@ def spec_of(channel_id: int, message_id: int, media: dict[str, Any]) -> FileSpec
                     "gif": "video/mp4"}.get(kind, "application/octet-stream")  # fmt: skip
     mime = str(media.get("mime_type", default_mime))
     video = kind in ("video", "gif") or mime.startswith("video/")
+    if path is not None:
+        return FileSpec(fid, access, "document", mime, seed, w, h, os.path.getsize(path), video,
+                        thumb_path is not None, channel_id, message_id, path,
+                        thumb_path)  # fmt: skip
     size = int(media.get("size") or 1_000_000)
     return FileSpec(fid, access, "document", mime, seed, w, h, size, video, video,
                     channel_id, message_id)  # fmt: skip
+
+
+def _existing(value: object) -> str | None:
+    return str(value) if isinstance(value, str) and os.path.isfile(value) else None
+
+
+@functools.lru_cache(maxsize=256)
+def _file_photo(path: str, size_type: str) -> bytes:
+    """An exported photo's size: the file itself ("y") or a JPEG of it
+    scaled down ("m", "x")."""
+    data = Path(path).read_bytes()
+    if size_type == "y":
+        return data
+    try:
+        img = Image.open(io.BytesIO(data)).convert("RGB")
+    except Exception:  # not an image Pillow reads: its sizes are the file too
+        return data
+    side = dict(PHOTO_SIZES)[size_type]
+    if max(img.width, img.height) <= side:
+        return data  # no smaller size to make: Telegram keeps the upload as it is
+    img = img.resize(_scaled(img.width, img.height, side))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=85)
+    return min(out.getvalue(), data, key=len)
+
+
+def spec_photo(spec: FileSpec, size_type: str) -> bytes:
+    """A photo's size (or a document's "m" thumbnail) of a spec."""
+    if spec.kind == "document":
+        if spec.thumb_path is not None:
+            return Path(spec.thumb_path).read_bytes()
+        return photo_bytes(spec.seed, spec.w, spec.h, size_type)
+    if spec.path is not None:
+        return _file_photo(spec.path, size_type)
+    return photo_bytes(spec.seed, spec.w, spec.h, size_type)
+
+
+def spec_photo_sizes(spec: FileSpec) -> tuple[int, int, int]:
+    """Byte counts of sizes m, x, y of a spec's photo."""
+    if spec.kind == "photo" and spec.path is not None:
+        return (len(_file_photo(spec.path, "m")), len(_file_photo(spec.path, "x")), spec.size)
+    if spec.kind == "document" and spec.thumb_path is not None:
+        n = os.path.getsize(spec.thumb_path)
+        return (n, n, n)
+    return photo_sizes(spec.seed, spec.w, spec.h)
 
 
 # -- bytes ---------------------------------------------------------------------
@@ -168,6 +227,10 @@ def document_range(spec: FileSpec, offset: int, limit: int) -> bytes:
     end = min(offset + limit, spec.size)
     if offset >= end:
         return b""
+    if spec.path is not None:
+        with open(spec.path, "rb") as f:
+            f.seek(offset)
+            return f.read(end - offset)
     parts: list[bytes] = []
     for index in range(offset // BLOCK, (end - 1) // BLOCK + 1):
         block = _block(spec, index)
@@ -187,10 +250,10 @@ def file_bytes(spec: FileSpec, thumb_size: str) -> bytes | None:
     """A photo size's or a document thumbnail's bytes (None: no such size)."""
     if spec.kind == "photo":
         if thumb_size in ("m", "x", "y"):
-            return photo_bytes(spec.seed, spec.w, spec.h, thumb_size)
+            return spec_photo(spec, thumb_size)
         return None
     if thumb_size == "m" and spec.thumb:
-        return photo_bytes(spec.seed, spec.w, spec.h, "m")
+        return spec_photo(spec, "m")
     return None
 
 
@@ -209,14 +272,14 @@ def files_of(spec: FileSpec) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if spec.kind == "photo":
         for t, role in (("y", "file"), ("x", "size"), ("m", "thumb")):
-            data = photo_bytes(spec.seed, spec.w, spec.h, t)
+            data = spec_photo(spec, t)
             out.append({"role": role, "thumb_size": t, "mime": "image/jpeg", "size": len(data),
                         "sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
         return out
     out.append({"role": "file", "thumb_size": "", "mime": spec.mime, "size": spec.size,
                 "sha256": _document_sha(spec)})  # fmt: skip
     if spec.thumb:
-        data = photo_bytes(spec.seed, spec.w, spec.h, "m")
+        data = spec_photo(spec, "m")
         out.append({"role": "thumb", "thumb_size": "m", "mime": "image/jpeg", "size": len(data),
                     "sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
     return out
@@ -241,7 +304,7 @@ def photo_tl(spec: FileSpec, date: datetime) -> types.Photo:
     sizes: list[Any] = [
         types.PhotoStrippedSize("i", b"\x01\x28\x28" + spec.seed.to_bytes(8, "little"))
     ]
-    counts = photo_sizes(spec.seed, spec.w, spec.h)
+    counts = spec_photo_sizes(spec)
     for (t, side), n in zip(PHOTO_SIZES, counts, strict=False):
         w, h = _scaled(spec.w, spec.h, side)
         sizes.append(types.PhotoSize(t, w, h, n))
@@ -264,7 +327,7 @@ def document_tl(spec: FileSpec, date: datetime, attributes: list[Any]) -> types.
     thumbs: list[Any] | None = None
     if spec.thumb:
         w, h = _scaled(spec.w, spec.h, PHOTO_SIZES[0][1])
-        thumbs = [types.PhotoSize("m", w, h, photo_sizes(spec.seed, spec.w, spec.h)[0])]
+        thumbs = [types.PhotoSize("m", w, h, spec_photo_sizes(spec)[0])]
     return types.Document(
         id=spec.id,
         access_hash=spec.access_hash,

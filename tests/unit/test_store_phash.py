@@ -124,3 +124,23 @@ def test_distance_outside_range_is_refused(archive: Path) -> None:
     with pytest.raises(ValueError, match=r"0\.\.24"):
         phash.neighbours(conn, 0, 40)
     conn.close()
+
+
+def test_writer_counts_a_bad_hash_event_and_keeps_the_rest(archive: Path) -> None:
+    """MediaHashed with a malformed sha256 or a hash over 64 bits is one
+    counted error; the good event of the same batch is written and chained."""
+    from telewatch.models import MediaHashed
+    from telewatch.store.writer import apply_events
+
+    good = sha256(b"good")
+    conn = connect(archive, readonly=False)
+    conn.execute("BEGIN IMMEDIATE")
+    st = apply_events(
+        conn, [MediaHashed("not-a-sha", 5), MediaHashed(good, 1 << 64), MediaHashed(good, 7)], ()
+    )
+    conn.execute("COMMIT")
+    assert st.errors == 2
+    got = phash.get(conn, good)
+    assert got is not None and got.phash == 7
+    assert chain.verify(conn).ok
+    conn.close()

@@ -175,6 +175,123 @@ def watch_key(username: str | None, channel_id: int | None) -> str:
     return f"id:{channel_id}"
 
 
+DownloadKind = Literal[
+    "photo", "video", "document", "audio", "voice", "sticker", "round", "animation"
+]
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 10**6, "mb": 10**6,
+          "mib": 2**20, "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12,
+          "tib": 2**40}  # fmt: skip
+MAX_BYTES = 2**53
+
+
+def parse_size(value: Any) -> int:
+    """A size in bytes from an int or a text like ``"20 MB"``, ``"2 GiB"``
+    (0 = no limit where a key allows it). ValueError with a user message."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError('must be a number of bytes or a size like "20 MB" or "2 GiB"')
+    if isinstance(value, int):
+        n = value
+    else:
+        m = _SIZE.match(value)
+        unit = (m.group(2) or "").lower() if m else ""
+        if m is None or unit not in _UNITS:
+            raise ValueError(f'{value!r} is not a size: write e.g. "20 MB", "512 KiB" or "2 GiB"')
+        n = int(float(m.group(1)) * _UNITS[unit])
+    if not 0 <= n <= MAX_BYTES:
+        raise ValueError(f"must be from 0 to {MAX_BYTES} bytes")
+    return n
+
+
+class MediaOverride(_Strict):
+    """``media`` of one ``[[channels]]`` entry: keys replacing ``[media]``'s
+    for that channel (any subset)."""
+
+    kinds: list[DownloadKind] | None = None
+    max_file_size: int | None = None
+    channel_budget: int | None = None
+    thumbnails: bool | None = None
+
+    @field_validator("max_file_size", "channel_budget", mode="before")
+    @classmethod
+    def _size(cls, v: Any) -> int | None:
+        return None if v is None else parse_size(v)
+
+
+class MediaPolicy(BaseModel):
+    """The download policy in force for one channel (``[media]`` with the
+    channel's overrides applied). Sizes in bytes; 0 = no limit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    enabled: bool
+    kinds: tuple[str, ...]
+    max_file_size: int
+    channel_budget: int
+    total_budget: int
+    thumbnails: bool
+
+    def wants(self, kind: str, size: int | None) -> str | None:
+        """None when the full file of a ``kind`` media of ``size`` bytes is
+        to be downloaded; otherwise the reason it is skipped (one line)."""
+        if not self.enabled:
+            return "media downloads are off ([media] enabled = false)"
+        if kind not in self.kinds:
+            return f"{kind} is not in [media] kinds"
+        if self.max_file_size and size is not None and size > self.max_file_size:
+            return f"{size} bytes is over the {self.max_file_size}-byte max_file_size"
+        return None
+
+
+class MediaSettings(_Strict):
+    """``[media]``: which media files the daemon downloads and where they go
+    (docs/DAEMON.md, "Media"). Sizes are bytes or texts like ``"20 MB"``."""
+
+    enabled: bool = True
+    root: Path | None = None
+    """The content-addressed file store; default ``media/`` beside the archive."""
+    kinds: list[DownloadKind] = ["photo", "video"]
+    """Kinds whose full file is downloaded (photo, video, document, audio,
+    voice, sticker, round, animation)."""
+    max_file_size: int = 20 * 10**6
+    """Full files larger than this are skipped (their thumbnail is kept). 0: no cap."""
+    channel_budget: int = 2 * 10**9
+    """Disk used per channel (distinct files it refers to) beyond which new
+    files are skipped. 0: no limit."""
+    total_budget: int = 20 * 10**9
+    """Disk used by the whole store beyond which new files are skipped. 0: no limit."""
+    thumbnails: bool = True
+    """Keep the small preview of every photo and video, even when the full file is skipped."""
+    concurrency: int = Field(default=2, ge=1, le=16)
+    """Files downloaded at the same time."""
+    queue_size: int = Field(default=64, ge=1, le=10_000)
+    """References held in memory for the downloaders (the rest wait in the archive)."""
+    max_attempts: int = Field(default=8, ge=1, le=1000)
+    """Failed attempts of one file before it is recorded lost."""
+    backoff: float = Field(default=10.0, gt=0, le=DAY)
+    """First retry delay (seconds), doubled per failed attempt up to backoff_max."""
+    backoff_max: float = Field(default=3600.0, gt=0, le=WEEK)
+
+    @field_validator("max_file_size", "channel_budget", "total_budget", mode="before")
+    @classmethod
+    def _size(cls, v: Any) -> int:
+        return parse_size(v)
+
+    def policy(self, override: MediaOverride | None = None) -> MediaPolicy:
+        """The policy for a channel with ``override`` (its ``media`` table)."""
+        o = override or MediaOverride()
+        return MediaPolicy(
+            enabled=self.enabled,
+            kinds=tuple(o.kinds if o.kinds is not None else self.kinds),
+            max_file_size=o.max_file_size if o.max_file_size is not None else self.max_file_size,
+            channel_budget=(
+                o.channel_budget if o.channel_budget is not None else self.channel_budget
+            ),
+            total_budget=self.total_budget,
+            thumbnails=o.thumbnails if o.thumbnails is not None else self.thumbnails,
+        )
+
+
 class ChannelEntry(_Strict):
     """One ``[[channels]]`` table. Exactly one of ``username``, ``id`` or ``link``."""
 
@@ -186,6 +303,8 @@ class ChannelEntry(_Strict):
     comments: bool | None = None
     """Archive the comments of the channel's linked discussion group (None:
     the ``[comments] enabled`` default)."""
+    media: MediaOverride | None = None
+    """Download policy keys replacing ``[media]``'s for this channel."""
 
     @field_validator("backfill", mode="before")
     @classmethod
@@ -252,6 +371,8 @@ DEFAULT_BUDGETS: dict[str, tuple[int, float]] = {
     # The comment backfill's own getHistory budget (discussion groups), so
     # that comments never slow the channels' own backfill and repair.
     "comments.GetHistory": (3, 31.0),
+    # Media downloads (daemon/media.py): one request per chunk of up to 512 KiB.
+    "upload.GetFile": (300, 31.0),
 }
 
 
@@ -488,6 +609,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     feeds: FeedSettings = FeedSettings()
     comments: CommentSettings = CommentSettings()
+    media: MediaSettings = MediaSettings()
 
     @model_validator(mode="after")
     def _unique(self) -> Settings:

@@ -121,7 +121,8 @@ class Entity:
 
 @dataclass(frozen=True, slots=True)
 class Media:
-    """A summary of a post's media; the file itself is never downloaded."""
+    """A summary of a post's media (the file itself, when downloaded, is in
+    the media store: store.media, events MediaQueued/MediaStored/MediaLost)."""
 
     kind: MediaKind
     mime: str | None = None
@@ -443,6 +444,100 @@ class ChannelActionSeen:
     target_id: int | None = None
 
 
+MediaRoleName = Literal["file", "thumb"]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaQueued:
+    """A post version's media file (``role`` "file") or preview ("thumb")
+    became known: to download (``queued``), not wanted by the download
+    policy (``skipped``, with ``reason``) or left out of a Desktop export
+    (``not_in_export``). ``version_no`` None: the newest version whose media
+    has ``file_unique_id`` (else the newest). An existing reference is kept
+    as it is, except that ``force`` (``telewatch media fetch``) queues a
+    skipped or lost one again. ``file_id`` is Telegram's file id (a location
+    without its expiring file reference)."""
+
+    channel_id: int
+    message_id: int
+    role: MediaRoleName
+    queued_at: datetime
+    kind: str | None = None
+    mime: str | None = None
+    size: int | None = None
+    file_id: str | None = None
+    file_unique_id: str | None = None
+    version_no: int | None = None
+    state: Literal["queued", "skipped", "not_in_export"] = "queued"
+    reason: str | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MediaStored:
+    """A media reference's bytes are in the content-addressed store
+    (store.media.store_file/store_chunks gave ``sha256`` and ``size``)."""
+
+    channel_id: int
+    message_id: int
+    role: MediaRoleName
+    sha256: str
+    size: int
+    stored_at: datetime
+    mime: str | None = None
+    kind: str | None = None
+    file_id: str | None = None
+    file_unique_id: str | None = None
+    version_no: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaLost:
+    """A media reference's file can no longer be had: ``reason`` says why
+    (e.g. "deleted before download"); ``error`` the last error seen."""
+
+    channel_id: int
+    message_id: int
+    role: MediaRoleName
+    reason: str
+    lost_at: datetime
+    error: str | None = None
+    kind: str | None = None
+    mime: str | None = None
+    size: int | None = None
+    file_id: str | None = None
+    file_unique_id: str | None = None
+    version_no: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaProgress:
+    """The download queue's state of one queued reference: attempts so far,
+    not before ``next_try``, ``resume_offset`` bytes already in its partial
+    file (fsynced), the last error."""
+
+    channel_id: int
+    message_id: int
+    version_no: int
+    role: MediaRoleName
+    attempts: int
+    resume_offset: int
+    at: datetime
+    next_try: datetime | None = None
+    error: str | None = None
+    file_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaHashed:
+    """The perceptual hash (store.phash, 64-bit pHash) of a stored image file
+    (``sha256``: its content address). Written and chained once per file."""
+
+    sha256: str
+    phash: int
+    algo: str = "phash64"
+
+
 Event = (
     ChannelSeen
     | CaptureStarted
@@ -461,4 +556,9 @@ Event = (
     | PinChanged
     | ChannelActionSeen
     | DiscussionLinked
+    | MediaQueued
+    | MediaStored
+    | MediaLost
+    | MediaProgress
+    | MediaHashed
 )

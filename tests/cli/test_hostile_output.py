@@ -227,7 +227,7 @@ def test_errors_echo_hostile_input_visibly_and_briefly(hostile_archive: Path) ->
         (["xref", "-", "--published", "0001-01-03T00:00+00:00"], "before Telegram existed"),
         (["xref", "-", "--published", "2202-01-01T00:00"], "or in the future; check the year"),
         (["xref", "/"], "/ is a directory"),
-        (["search"], "Missing argument 'QUERY'. (see `main search --help`)"),
+        (["search"], "give a QUERY to search words, or --media FILE to search by a picture"),
         (["--bogus"], "No such option '--bogus'. (see `main --help`)"),
         (["channels", "bogus"], "No such command 'bogus'. (see `main channels --help`)"),
     ],

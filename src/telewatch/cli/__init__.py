@@ -199,7 +199,7 @@ def channels() -> None:
 def _register() -> None:
     # Each area module attaches its commands to `main` / `channels` on import.
     import telewatch.cli.events  # noqa: F401  (channels show: store/events.py)
-    from telewatch.cli import archive, daemon, dash, emulator, evidence, publish, xref  # noqa: F401
+    from telewatch.cli import archive, daemon, dash, emulator, evidence, media, publish, xref  # noqa: F401
 
 
 _register()

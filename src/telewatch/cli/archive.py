@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -22,10 +22,11 @@ from telewatch.cli.comments import print_hits, print_thread, thread_json
 from telewatch.cli.output import refuse_archive_target, write_atomically
 from telewatch.models import UserError
 from telewatch.store import comments
+from telewatch.store import media as media_store
 from telewatch.store.anchors import anchor_count
 from telewatch.store.chain import raw_digest as chain_digest
 from telewatch.store.chain import verify as verify_chain
-from telewatch.store.db import ArchiveCorrupt, DatabaseError, check_integrity, connect
+from telewatch.store.db import ArchiveCorrupt, DatabaseError, check_integrity, connect, iso
 from telewatch.store.queries import (
     EXPORT_FIELDS,
     PostDetail,
@@ -38,6 +39,9 @@ from telewatch.store.queries import (
     search,
 )
 from telewatch.text import json_printable, printable, quoted
+
+if TYPE_CHECKING:
+    from telewatch.sources import export_media
 
 
 def _json_default(obj: Any) -> Any:
@@ -126,6 +130,18 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield update
 
 
+def _media_line(m: export_media.MediaSummary | None) -> str:
+    """The media part of an import's summary line."""
+    if m is None or not (m.stored or m.not_in_export or m.missing):
+        return ""
+    return (
+        f"; media: {m.stored} files ({m.copied} new to the store, {m.bytes_copied} bytes,"
+        f" {m.hashed} images hashed)"
+        + (f", {m.not_in_export} not included in the export" if m.not_in_export else "")
+        + (f", {m.missing} missing from the export folder" if m.missing else "")
+    )
+
+
 @main.command("import", short_help="Import Telegram Desktop exports (result.json).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--username", help="The channel's public username (one file only).")
@@ -166,6 +182,7 @@ def import_cmd(
             username=username,
             progress=progress,
             record_mass_deletions=record_deletions,
+            media_root=app.settings().media.root,
         )
     for f in summary.files:
         if f.held_deletions and not quiet:
@@ -213,6 +230,7 @@ def import_cmd(
                 else ""
             )
             + (f", {f.held_deletions} implied deletions NOT recorded" if f.held_deletions else "")
+            + _media_line(f.media)
         )
     click.echo(
         f"imported {summary.messages} messages from {len(summary.files)} file(s) into"
@@ -227,7 +245,7 @@ def import_cmd(
 
 
 @main.command("search")
-@click.argument("query")
+@click.argument("query", required=False)
 @click.option("--channel", "channel_ref", help="@username, username or numeric id.")
 @click.option("--since", help="Posts published at or after (YYYY-MM-DD or ISO time, UTC).")
 @click.option("--until", help="Posts published before (a bare date includes that day).")
@@ -241,6 +259,19 @@ def import_cmd(
 @click.option(
     "--raw", is_flag=True, help='QUERY is FTS5 syntax (AND, OR, NOT, NEAR, "phrase", x*).'
 )
+@click.option(
+    "--media",
+    "media_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Find posts carrying this picture/file instead: same bytes first, then look-alikes.",
+)
+@click.option(
+    "--distance",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, 24),
+    help="With --media: largest perceptual-hash distance (bits of 64) of a look-alike.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
 @click.option(
     "--comments",
@@ -251,12 +282,14 @@ def import_cmd(
 @click.pass_obj
 def search_cmd(
     app: AppContext,
-    query: str,
+    query: str | None,
     channel_ref: str | None,
     since: str | None,
     until: str | None,
     limit: int,
     raw: bool,
+    media_file: Path | None,
+    distance: int,
     as_json: bool,
     in_comments: bool,
 ) -> None:
@@ -265,11 +298,20 @@ def search_cmd(
     Words are matched after normalisation (diacritics, Arabic letter forms,
     clitics and inflections), so السماوة also finds السّماوة and بالسماوة.
     Every version is searched: a post edited since is found by its earlier
-    words, and the hit says which version had them."""
+    words, and the hit says which version had them.
+
+    With --media FILE (and no QUERY): the posts whose archived media is that
+    file (same SHA-256), then those whose picture looks the same
+    (perceptual-hash distance up to --distance: re-encoded, rescaled,
+    lightly cropped copies), nearest first."""
+    if (query is None) == (media_file is None):
+        raise UserError("give a QUERY to search words, or --media FILE to search by a picture")
     lo, hi = _window(since, until)
     conn = connect(app.db_path)
     channel_id = resolve_channel(conn, channel_ref).id if channel_ref is not None else None
     if in_comments:
+        if query is None:
+            raise UserError("--comments searches words: give a QUERY (--media is for posts)")
         found = comments.search_comments(
             conn, query, channel_id=channel_id, since=lo, until=hi, limit=limit, raw=raw
         )
@@ -280,6 +322,10 @@ def search_cmd(
         else:
             print_hits(found)
         return
+    if media_file is not None:
+        _search_media(conn, media_file, channel_id, lo, hi, limit, distance, as_json)
+        return
+    assert query is not None
     hits = search(
         conn,
         query,
@@ -308,6 +354,76 @@ def search_cmd(
         click.echo("  " + _highlight(h.snippet, h.highlights))
         if h.url:
             click.echo(f"  {_line(h.url)}")
+
+
+def _search_media(
+    conn: Any,
+    path: Path,
+    channel_id: int | None,
+    lo: datetime | None,
+    hi: datetime | None,
+    limit: int,
+    distance: int,
+    as_json: bool,
+) -> None:
+    """``search --media``: exact file first, then perceptual neighbours."""
+    from telewatch.store import media_match, phash
+
+    try:
+        sha, _ = media_store.hash_file(path)
+    except OSError as err:
+        raise UserError(f"cannot read {path}: {err.strerror}") from None
+    h = phash.compute(path)
+    found = media_match.hits(
+        conn,
+        media_match.matches_of_file(conn, sha, h, distance, limit=limit * 4),
+        channel_id=channel_id,
+        since=iso(lo) if lo else None,
+        until=iso(hi) if hi else None,
+    )[:limit]
+    if as_json:
+        _dump(
+            {
+                "file": {"sha256": sha, "phash": phash.to_hex(h) if h is not None else None},
+                "hits": [
+                    {
+                        "channel_id": f.match.item.channel_id,
+                        "username": f.username,
+                        "message_id": f.match.item.message_id,
+                        "version": f.match.item.version_no,
+                        "date": f.date,
+                        "url": post_url(f.username, f.match.item.message_id),
+                        "match": "same-file" if f.match.exact else "perceptual",
+                        "phash_distance": f.match.distance,
+                        "sha256": f.match.item.sha256,
+                        "role": f.match.item.role,
+                        "kind": f.match.item.kind,
+                        "deleted": f.deleted_at is not None,
+                    }
+                    for f in found
+                ],
+            }
+        )
+        return
+    if h is None:
+        click.echo(f"{path} is not an image telewatch can read: only identical files are found")
+    if not found:
+        click.echo("no post carries this file or a picture like it", err=True)
+        return
+    for f in found:
+        it = f.match.item
+        who = _line(f"@{f.username}" if f.username else (f.title or str(it.channel_id)))
+        how = "same file" if f.match.exact else f"looks alike, pHash distance {f.match.distance}/64"
+        flags = " [deleted]" if f.deleted_at else ""
+        click.echo(
+            click.style(f"{who}/{it.message_id}", bold=True)
+            + f"  {f.date}  {how}  ({it.kind or 'media'} {it.role}, v{it.version_no},"
+            f" {it.sha256[:16]}…){flags}"
+        )
+        click.echo("  " + _line(f.text[:160].replace("\n", " ")))
+        url = post_url(f.username, it.message_id)
+        if url:
+            click.echo(f"  {_line(url)}")
 
 
 def _highlight(snippet: str, spans: tuple[tuple[int, int], ...]) -> str:
@@ -360,6 +476,8 @@ def show_cmd(app: AppContext, post_ref: str, as_json: bool, raw: bool) -> None:
         return
     from telewatch.cli.events import post_events, print_post_events
 
+    root = media_store.default_root(app.db_path, app.settings().media.root)
+    files = _media_of(conn, root, channel.id, message_id)
     thread = comments.thread(conn, channel.id, message_id)
     if as_json:
         _dump(
@@ -367,12 +485,25 @@ def show_cmd(app: AppContext, post_ref: str, as_json: bool, raw: bool) -> None:
                 **dataclasses.asdict(detail),
                 **post_events(conn, channel.id, message_id),
                 "comments": thread_json(thread),
+                "media_files": files,
             }
         )
         return
-    _print_detail(detail)
+    _print_detail(detail, files)
     print_post_events(conn, channel.id, message_id)  # poll and pins
     print_thread(thread)
+
+
+def _media_of(conn: Any, root: Path, cid: int, mid: int) -> list[dict[str, Any]]:
+    """Every media reference of a post (each version's file and thumbnail),
+    with the absolute path of a stored file."""
+    from telewatch.xref.media import post_media
+
+    out = []
+    for entry in post_media(conn, cid, mid):
+        rel = entry.get("path")
+        out.append({**entry, "path": str(root / str(rel)) if rel else None})
+    return out
 
 
 def _print_raw(conn: Any, cid: int, mid: int, label: str, as_json: bool) -> None:
@@ -426,7 +557,7 @@ def _forward_origin(d: PostDetail) -> str:
     return f"channel {f.channel_id} (not in the archive)" if f.channel_id else "?"
 
 
-def _print_detail(d: PostDetail) -> None:
+def _print_detail(d: PostDetail, files: list[dict[str, Any]] | None = None) -> None:
     # Every field below may come from a hostile channel or export: each line
     # goes through printable() before it reaches the terminal.
     click.echo(
@@ -488,7 +619,20 @@ def _print_detail(d: PostDetail) -> None:
         if prev is not None and prev.media != v.media:
             click.echo(_line(f"(media changed: {prev.media.kind if prev.media else 'none'} → "
                        f"{v.media.kind if v.media else 'none'})"))  # fmt: skip
+        for entry in files or ():
+            if entry["version"] == v.version_no:
+                click.echo(_line(_media_entry(entry)))
         prev = v
+
+
+def _media_entry(f: dict[str, Any]) -> str:
+    """One media line of ``show``: kind and role, then hash, size and path
+    when stored, else the state and its reason."""
+    what = f"{f['kind'] or 'media'}{' thumbnail' if f['role'] == 'thumb' else ''}"
+    if f["state"] == "stored":
+        return f"  media {what}: sha256 {f['sha256']}  {f['size']} bytes  {f['path']}"
+    reason = f" ({f['reason']})" if f.get("reason") else ""
+    return f"  media {what}: {str(f['state']).replace('_', ' ')}{reason}"
 
 
 # --------------------------------------------------------------------------
@@ -620,6 +764,8 @@ def _write_rows(
                 for k, v in r.items():
                     if type(v) is str and v[:1] in _FORMULA_CHARS:
                         r[k] = "'" + v
+            if "media" in r:  # the stored files, compact JSON
+                r["media"] = json.dumps(r.get("media") or [], separators=(",", ":"))
             for k, v in r.items():  # list fields (poll answers, counts) as JSON text
                 if isinstance(v, list):
                     r[k] = json.dumps(v, ensure_ascii=False)
@@ -702,13 +848,15 @@ def _clean(text: str) -> str:
     metavar="HASH",
     help="A head written down earlier (verify --json, an anchor): fail unless the chain has it.",
 )
+@click.option("--media", "check_media", is_flag=True, help="Also re-hash every stored media file.")
 @click.pass_obj
-def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
+def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None, check_media: bool) -> None:
     """Check the archive's evidence: SQLite's integrity check of the file, recompute the hash chain, check every
     fact shown (posts, channels, engagement, deletions, raw payloads) against
     its chained record, and check every stored RFC 3161 token against
-    [evidence] tsa_roots. Exit 0 verified, 1 tampered (names the first bad
-    record), 2 could not check."""
+    [evidence] tsa_roots; with --media, re-hash every file of the media
+    store (a file missing or replaced is named). Exit 0 verified, 1 tampered
+    (names the first bad record), 2 could not check."""
     from telewatch.evidence.tsa import check_anchors, load_roots
 
     if expect_head is not None and not _is_hash(expect_head):
@@ -731,6 +879,13 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
         result = verify_chain(conn, expect_head)
         tokens = check_anchors(conn, roots) if roots else []
         stored = anchor_count(conn)
+        files = (
+            media_store.verify_files(
+                conn, media_store.default_root(app.db_path, app.settings().media.root)
+            )
+            if check_media
+            else None
+        )
     except DatabaseError as err:
         if as_json:
             _dump({"archive": app.db_path, "status": "error", "ok": False, "problem": str(err)})
@@ -741,6 +896,10 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
     problem = result.problem
     if result.ok and bad_token is not None:
         problem = f"anchor {bad_token.anchor_id} from {bad_token.tsa}: {bad_token.problem}"
+    if files is not None and not files.ok and files.problems:
+        ok = False
+        more = len(files.problems) - 1
+        problem = problem or (files.problems[0] + (f" (and {more} more)" if more else ""))
     anchored = max((t.seq for t in tokens if t.ok), default=0)
     if as_json:
         _dump(
@@ -758,6 +917,10 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
                 "engagement_samples": result.samples,
                 "capture_sessions": result.captures,
                 "raw_payloads": result.raw_payloads,
+                "media_records": result.media,
+                "media_files": None
+                if files is None
+                else {"checked": files.files, "bytes": files.bytes, "problems": files.problems},
                 "migrated_records": result.migrated,
                 "event_records": result.events,
                 "expected_head": None
@@ -775,8 +938,10 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
             f" ({result.versions} versions, {result.deletions} deletions,"
             f" {result.channels} channels, {result.samples} engagement samples,"
             f" {result.captures} capture sessions, {result.raw_payloads} raw payloads,"
-            f" {result.events} poll/pin/channel event records)"
+            f" {result.events} poll/pin/channel event records, {result.media} media records)"
         )
+        if files is not None:
+            click.echo(f"media: {files.files} files re-hashed ({files.bytes} bytes), all intact")
         click.echo(f"head: {result.head} (record {result.records}, chained {result.at or '-'})")
         if expect_head is not None:
             click.echo(f"expected head found; {result.after_expected} records chained after it")
@@ -799,7 +964,11 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
         else:
             click.echo("anchors: none (run `telewatch anchor` with [evidence] tsa configured)")
     else:
-        click.echo(f"TAMPERED: {app.db_path}: {problem}", err=True)
+        click.echo(
+            f"TAMPERED: {app.db_path}: {printable(problem or '', multiline=False)}", err=True
+        )
+        for extra in (files.problems or [])[1:] if files is not None else []:
+            click.echo(f"  also: {printable(extra, multiline=False)}", err=True)
     if not ok:
         click.get_current_context().exit(1)
 

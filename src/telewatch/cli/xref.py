@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -99,6 +99,8 @@ def _missing(res: Any) -> list[dict[str, Any]]:
 
 
 def _print_xref(res: Any) -> None:
+    from telewatch.xref.media import describe
+
     art = res.article
     pub = art.published.isoformat() if art.published else "unknown (pass --published ISO)"
     _say(f"Article: {art.title or art.source} [{art.language}], published {pub}")
@@ -198,6 +200,8 @@ def _print_xref(res: Any) -> None:
         if ev.get("relayed_verbatim"):
             history.append("carried verbatim by another channel")
         _say(f"      history: {'; '.join(history) if history else 'unchanged since capture'}")
+        for entry in cast(list[dict[str, object]], ev.get("post_media") or []):
+            _say(f"      media: {describe(entry)}")
         _say(f"      text: {_one_line(p.text)}")
     if not any(m.confidence == "link" for m in res.matches):
         _say("")
@@ -276,6 +280,7 @@ def xref_cmd(
     from telewatch.xref.article import parse_time, plausible, read_article
     from telewatch.xref.candidates import add_to_watchlist
     from telewatch.xref.fetch import FetchLimits
+    from telewatch.xref.media import attach_media
     from telewatch.xref.rank import cross_reference
 
     pub = None
@@ -310,6 +315,7 @@ def xref_cmd(
     cache = _cache_conn(ctx) if semantic else None
     try:
         res = cross_reference(conn, art, limit=limit, semantic=semantic, semantic_conn=cache)
+        attach_media(conn, res.matches)
         added: list[str] = []
         if watch:
             users = [m["username"] for m in _missing(res) if m["username"]]
@@ -344,29 +350,58 @@ def xref_cmd(
     help="Hours around the origin to search.",
 )
 @click.option("--semantic", is_flag=True, help="Add paraphrases found by embeddings.")
+@click.option(
+    "--media-distance",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, 24),
+    help="Largest perceptual-hash distance (bits of 64) for a re-uploaded picture.",
+)
+@click.option("--no-media", is_flag=True, help="Do not match posts by their media.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def trace_cmd(
-    ctx: AppContext, post: str, window_hours: float, semantic: bool, as_json: bool
+    ctx: AppContext,
+    post: str,
+    window_hours: float,
+    semantic: bool,
+    media_distance: int,
+    no_media: bool,
+    as_json: bool,
 ) -> None:
     """Show the spread of POST (CHANNEL/ID or t.me link): origin first, then
-    forwards, copies and paraphrases with their delay and similarity."""
+    forwards, copies and paraphrases with their delay and similarity, and
+    posts of other channels carrying the same picture (same file, or
+    re-encoded: perceptual-hash distance shown) at any time."""
     from telewatch.store.queries import resolve_post_ref
+    from telewatch.xref.media import describe, post_media
     from telewatch.xref.provenance import trace
 
     conn = _open(ctx, writable=semantic)
     try:
         channel, message_id = resolve_post_ref(conn, post)
         try:
-            res = trace(conn, channel.id, message_id, window_hours=window_hours, semantic=semantic)
+            res = trace(
+                conn,
+                channel.id,
+                message_id,
+                window_hours=window_hours,
+                semantic=semantic,
+                media_distance=None if no_media else media_distance,
+            )
         except LookupError as err:
             raise UserError(f"{err}; check the id with `telewatch show`") from None
+        origin_media = post_media(conn, res.origin.channel_id, res.origin.message_id)
     finally:
         conn.close()
     if as_json:
         doc = {
             "post": {"channel_id": res.start.channel_id, "message_id": res.start.message_id},
-            "origin": {"channel_id": res.origin.channel_id, "message_id": res.origin.message_id},
+            "origin": {
+                "channel_id": res.origin.channel_id,
+                "message_id": res.origin.message_id,
+                "media": origin_media,
+            },
             "spread": [s.to_json(_url(s.post.username, s.post.message_id)) for s in res.spread],
         }
         click.echo(json_printable(json.dumps(doc, ensure_ascii=False, indent=2)))
@@ -380,18 +415,52 @@ def trace_cmd(
         s = res.start
         _say(f"  (traced from {_post_label(s.username, s.channel_id, s.message_id)})")
     _say(f"  {_one_line(o.text)}")
+    for entry in origin_media:
+        _say(f"  media: {describe(entry)}")
     if len(res.spread) == 1:
-        _say("No forward, copy or paraphrase found in the other archived channels.")
+        _say("No forward, copy, paraphrase or re-upload found in the other archived channels.")
         return
-    _say(f"{'kind':<11} {'post':<28} {'delay':>9}  {'sim':>5}")
+    _say(f"{'kind':<13} {'post':<28} {'delay':>9}  {'sim':>5}")
     for item in res.spread[1:]:
         p = item.post
         via = f"  via {item.via}" if item.via else ""
         flags = " (deleted)" if p.deleted_at else ""
+        if item.media is not None and item.delay_minutes < 0:
+            flags += " (posted earlier: a candidate source)"
         _say(
-            f"{item.kind:<11} {_post_label(p.username, p.channel_id, p.message_id):<28} "
+            f"{item.kind:<13} {_post_label(p.username, p.channel_id, p.message_id):<28} "
             f"{item.delay_minutes:>7.0f} m  {item.similarity:>5.2f}{via}{flags}"
         )
+        if item.media is not None:
+            m = item.media
+            how = (
+                "the same file"
+                if m.exact
+                else f"the same picture re-encoded, pHash distance {m.distance}/64"
+            )
+            _say(f"  {'':<11} media: {how} ({m.kind or 'media'} {m.role} {m.sha256[:16]}…)")
+
+
+@main.command("phash", short_help="Compute the perceptual hashes trace and search --media use.")
+@click.option("--limit", default=None, type=click.IntRange(1), help="Hash at most N stored images.")
+@click.pass_obj
+def phash_cmd(ctx: AppContext, limit: int | None) -> None:
+    """Compute the perceptual hash (pHash) of every image in the media store
+    that has none yet — files stored by an older telewatch or by a path that
+    does not hash them — so that trace and search --media find their
+    re-uploads. Safe while the daemon runs; an interrupted run keeps what
+    it stored. Files that are not decodable images are counted and skipped."""
+    from telewatch.store import media as media_store
+    from telewatch.store.media_match import hash_stored_images
+
+    root = media_store.default_root(ctx.db_path, ctx.settings().media.root)
+    conn = _open(ctx, writable=True)
+    try:
+        st = hash_stored_images(conn, root, limit=limit)
+    finally:
+        conn.close()
+    skipped = f"; {st.unreadable} not decodable (left without a hash)" if st.unreadable else ""
+    click.echo(f"hashed {st.hashed} stored images in {st.seconds:.1f} s{skipped}")
 
 
 @main.command("embed", short_help="Compute the vectors xref's dense retrieval uses.")

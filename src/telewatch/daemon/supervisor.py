@@ -64,6 +64,7 @@ from .comments import CommentLinks
 from .embedder import Embedder
 from .feeds import FeedServer
 from .logs import setup_logging
+from .media import MediaDownloader
 from .pacing import LIVE, Scheduler
 from .sweep import Sweeper
 
@@ -144,6 +145,7 @@ class Daemon:
         self.capture_id: str | None = None  # the running capture session (capture log)
         self._account = "?"
         self.sender: webhooks.WebhookSender | None = None
+        self.media: MediaDownloader | None = None
 
     # -- events into the writer -------------------------------------------
 
@@ -153,6 +155,9 @@ class Daemon:
         if isinstance(ev, PostSeen) and ev.capture_id is None and self.capture_id is not None:
             ev = dataclasses.replace(ev, capture_id=self.capture_id)
         await self.writer.put(ev)
+        if self.media is not None:  # its files follow the post through the writer
+            for queued in self.media.events_for(ev):
+                await self.writer.put(queued)
 
     def _worker_for(self, channel_id: int) -> ChannelWorker | None:
         owner = self.shared.owners.get(channel_id) if self.shared is not None else None
@@ -506,6 +511,10 @@ class Daemon:
             self._preload_budgets(scheduler)
             if not await _unless_stopped(self._load_dialogs(shared), stop):
                 return 0
+            self.media = MediaDownloader(
+                self.settings.media, self.settings.channels, self.db, source, scheduler,
+                writer.put, self.counters, scale=d.rate_scale,
+            )  # fmt: skip
             sweeper = Sweeper(shared, lambda: list(self.workers.values()))
             scheduler.on_park = self._on_park
             embedder = Embedder(self.db, d, self.counters) if d.embed else None
@@ -520,6 +529,7 @@ class Daemon:
                 asyncio.create_task(self._request_log_loop(scheduler), name="request-log"),
                 asyncio.create_task(sweeper.run(), name="sweep"),
                 asyncio.create_task(self.sender.run(), name="webhooks"),
+                asyncio.create_task(self.media.run(), name="media"),
             ]
             try:
                 while not stop.is_set():
@@ -658,6 +668,8 @@ class Daemon:
             self.shared.settings = new.daemon
         if self.writer is not None:
             self.writer.set_rules(new.alert_rules())
+        if self.media is not None:
+            self.media.set_channels(new.channels)  # the rest of [media]: at the next start
         log.info(
             "config reloaded", extra={"channels": len(new.channels), "alerts": len(new.alerts)}
         )

@@ -35,6 +35,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from telewatch.dashboard.panels import AlertsPanel, ChannelsPanel, FeedPanel, alerts_width
 from telewatch.dashboard.screens import HelpScreen, PostScreen, SearchScreen
 from telewatch.models import UserError
+from telewatch.store import media as media_store
 from telewatch.store.db import Connection, DatabaseError, hold_open
 from telewatch.store.feed import (
     AlertCounter,
@@ -142,10 +143,13 @@ class TelewatchApp(App[int]):
         live: bool = True,
         title: str | None = None,
         launch: DaemonLaunch | None = None,
+        media_root: Path | None = None,
     ) -> None:
         super().__init__()
         self.launch = launch
         self.db_path = db_path
+        # The media store (post detail's `o` opens files from it).
+        self.media_root = media_store.default_root(db_path, media_root)
         self.poll_interval = poll_interval
         self.status_interval = status_interval
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
@@ -395,12 +399,14 @@ def make_app(
     live: bool = True,
     title: str | None = None,
     launch: DaemonLaunch | None = None,
+    media_root: Path | None = None,
 ) -> TelewatchApp:
     """Build the dashboard for the archive at ``db_path``.
 
     ``clock`` fixes "now" (snapshot tests); ``live=False`` reads once and never
     polls again (deterministic screenshots); ``launch`` names a daemon the caller has
-    just started (the banner says "starting…" until it writes). Raises UserError when
+    just started (the banner says "starting…" until it writes); ``media_root`` is the
+    media store (``[media] root``; default ``media/`` beside the archive). Raises UserError when
     there is no archive at ``db_path``."""
     open_reader(db_path).close()  # raises the UserError naming a missing or foreign archive
     return TelewatchApp(
@@ -411,6 +417,7 @@ def make_app(
         live=live,
         title=title,
         launch=launch,
+        media_root=media_root,
     )
 
 

@@ -417,6 +417,8 @@ class FeedPanel(Panel):
         if item.forward_from:
             label = f"↪ from {preview(item.forward_from, max(8, width // 3))}"
             out.append(label + " ", style=palette.accent)
+        if item.media_kind:
+            out.append(f"[{preview(item.media_kind, 12)}] ", style=palette.info)
         body = Text(preview(item.text, max(8, width - out.cell_len)) or "(no text)")
         if struck:
             body.stylize("strike dim")

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import shlex
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.console import Group, RenderableType
 from rich.style import Style
@@ -98,6 +103,41 @@ def media_summary(media: dict[str, object]) -> str:
     return line
 
 
+def media_files_text(files: tuple[dict[str, object], ...], palette: Palette) -> Text:
+    """One line per media reference of the post: version, kind and role, then the
+    stored file's hash and size, or why there is no file (not in the export, lost…)."""
+    out = Text()
+    stored = False
+    for f in files:
+        what = f"v{f['version']} {printable(str(f['kind'] or 'media'))}"
+        what += " thumbnail" if f["role"] == "thumb" else ""
+        out.append(f"  {what}: ", style=palette.muted)
+        if f["state"] == "stored":
+            stored = True
+            size = f["size"] if isinstance(f["size"], int) else 0
+            out.append(f"{str(f['sha256'])[:16]}…  {file_size(size)}", style=palette.info)
+            if f.get("mime"):
+                out.append(f"  {preview(str(f['mime']), 30)}", style=palette.muted)
+        else:
+            reason = f" ({preview(str(f['reason']), 50)})" if f.get("reason") else ""
+            out.append(f"{str(f['state']).replace('_', ' ')}{reason}", style=palette.warn)
+        out.append("\n")
+    if stored:
+        out.append("  o opens the newest stored file in the system viewer", style=palette.muted)
+    else:
+        out.rstrip()
+    return out
+
+
+def media_to_open(files: tuple[dict[str, object], ...]) -> dict[str, object] | None:
+    """The file ``o`` opens: the newest version's stored file, else its
+    thumbnail, else the newest stored file of any version."""
+    stored = [f for f in files if f["state"] == "stored" and f.get("path")]
+    if not stored:
+        return None
+    return max(stored, key=lambda f: (int(cast(int, f["version"])), f["role"] == "file"))
+
+
 def file_size(n: int) -> str:
     """Bytes for people: ``812 B``, ``179 KB``, ``12.3 MB``, ``1.4 GB`` (powers of 1024)."""
     if n < 1024:
@@ -163,6 +203,8 @@ def render_history(post: PostHistory, width: int, palette: Palette | None = None
     if post.media:
         parts.append(Text(f"media: {media_summary(post.media)}", style=pal.info))
     parts.extend(render_post_events(post, pal))  # pinned state and poll
+    if post.media_files:
+        parts.append(media_files_text(post.media_files, pal))
     if any(has_unsafe(v.text) for v in post.versions) or has_unsafe(post.channel):
         parts.append(
             Text(
@@ -228,6 +270,7 @@ class PostScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("y", "copy_link", "Copy t.me link"),
+        Binding("o", "open_media", "Open media"),
         Binding("r", "reload", "Reload"),
         Binding("c", "toggle_comments", "Comments"),
     ]
@@ -305,6 +348,62 @@ class PostScreen(Screen[None]):
             return
         self.app.copy_to_clipboard(self.post.url)
         self.notify(f"copied {self.post.url}")
+
+    def action_open_media(self) -> None:
+        """Open the post's newest stored media file with the system viewer
+        (``TELEWATCH_OPENER``, else ``open`` on macOS, ``xdg-open`` elsewhere)."""
+        app: TelewatchApp = self.app  # type: ignore[assignment]
+        chosen = media_to_open(self.post.media_files) if self.post else None
+        if chosen is None:
+            self.notify("this post has no stored media file", severity="warning")
+            return
+        path = app.media_root / str(chosen["path"])
+        if not path.is_file():
+            self.notify(f"missing from the media store: {path}", severity="error")
+            return
+        self._open(path)
+
+    @work(thread=True, group="open")
+    def _open(self, path: Path) -> None:
+        try:
+            code = open_with_viewer(path)
+        except OSError as err:
+            self.app.call_from_thread(
+                self.notify,
+                f"cannot start the viewer ({err.strerror}); set TELEWATCH_OPENER",
+                severity="error",
+            )
+            return
+        if code != 0:
+            self.app.call_from_thread(
+                self.notify, f"the viewer exited with status {code}", severity="warning"
+            )
+
+
+def viewer_command() -> list[str]:
+    """The command that opens a file in the system viewer: ``TELEWATCH_OPENER``
+    (split like a shell would), else ``open`` on macOS, else ``xdg-open``."""
+    configured = os.environ.get("TELEWATCH_OPENER", "").strip()
+    if configured:
+        return shlex.split(configured)
+    return ["open"] if sys.platform == "darwin" else ["xdg-open"]
+
+
+def open_with_viewer(path: Path, timeout: float = 60.0) -> int | None:
+    """Run the viewer on ``path``, detached from the terminal (no input, output
+    discarded, own session); its exit status (None when still running after
+    ``timeout``: a viewer that stays open). OSError when it cannot start."""
+    proc = subprocess.Popen(
+        [*viewer_command(), str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 @dataclass

@@ -115,6 +115,7 @@ def build(now: datetime, *, duration: float = 3600.0) -> DemoScenario:
 
     timeline: list[dict[str, Any]] = []
     keyed: dict[str, tuple[str, int, str]] = {}  # key -> (username, message id, text)
+    keyed_media: dict[str, dict[str, Any]] = {}  # key -> {"media": …} of a keyed post
 
     def post(at: float, username: str, text: str, **extra: Any) -> int:
         mid = next_id[username]
@@ -134,6 +135,7 @@ def build(now: datetime, *, duration: float = 3600.0) -> DemoScenario:
             mid = post(at, step["channel"], step["text"], **extra)
             if step.get("key"):
                 keyed[step["key"]] = (step["channel"], mid, step["text"])
+                keyed_media[step["key"]] = extra
         elif kind == "edit":
             username, mid, _ = keyed[step["key"]]
             timeline.append(
@@ -148,7 +150,9 @@ def build(now: datetime, *, duration: float = 3600.0) -> DemoScenario:
             keyed[step["key"]] = (username, mid, step["text"])
         elif kind == "forward":
             username, mid, text = keyed[step["from_key"]]
-            post(at, step["channel"], text, fwd_from=[ids[username], mid])
+            # A forward carries the original's media (the same picture).
+            post(at, step["channel"], text, fwd_from=[ids[username], mid],
+                 **keyed_media.get(step["from_key"], {}))  # fmt: skip
         elif kind == "delete":
             username, mid, _ = keyed[step["key"]]
             timeline.append({"at": at, "action": "delete", "channel": ids[username], "id": mid})

@@ -155,9 +155,11 @@ class AccountMethods(Methods):
         )
         self.emulated = account
         if shared is not None:
-            # One server: forced TooLong answers and request counts are global.
+            # One server: forced TooLong answers, request counts and the file
+            # server (references, expiry, DCs: emulator/media.py) are global.
             self.too_long = shared.too_long
             self.counts = shared.counts
+            self.files = shared.files
 
     def call(self, request: Any, key: KeyState) -> Any:
         name = method_name(request)

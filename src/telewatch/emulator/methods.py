@@ -19,6 +19,7 @@ from telethon.tl import functions, types
 
 from telewatch.emulator import discussion, events
 from telewatch.emulator.login import Account
+from telewatch.emulator.media import FileServer
 from telewatch.emulator.transport import vector
 from telewatch.emulator.world import (
     EmulatedChannel,
@@ -61,6 +62,8 @@ class KeyState:
     code_ok: bool = False
     # Which account (1…N, emulator/accounts.py) the key is logged in as.
     account: int = 1
+    # The DC this key is authorised on (emulator/media.py: FILE_MIGRATE).
+    dc: int = 2
 
 
 def method_name(request: Any) -> str:
@@ -99,6 +102,7 @@ class Methods:
         self.too_long: set[int] = set()
         self.counts: dict[str, int] = {}
         self.flood_waits = 0
+        self.files = FileServer(world)
         self._table: dict[type, Callable[[Any, KeyState], Any]] = {
             functions.help.GetConfigRequest: self._get_config,
             functions.help.GetNearestDcRequest: self._nearest_dc,
@@ -125,6 +129,7 @@ class Methods:
             functions.auth.CheckPasswordRequest: self._check_password,
             functions.auth.LogOutRequest: self._log_out,
             functions.account.GetPasswordRequest: self._get_password,
+            functions.upload.GetFileRequest: self._get_file,
         }
 
     # -- entry point -----------------------------------------------------------
@@ -269,6 +274,9 @@ class Methods:
     def _log_out(self, _req: Any, key: KeyState) -> types.auth.LoggedOut:
         key.authorized = False
         return types.auth.LoggedOut()
+
+    def _get_file(self, req: functions.upload.GetFileRequest, key: KeyState) -> Any:
+        return self.files.get_file(req, key.dc)
 
     # -- updates ---------------------------------------------------------------
 

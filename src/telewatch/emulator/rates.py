@@ -32,6 +32,8 @@ DEFAULT_BUDGETS: dict[str, tuple[int, float]] = {
     "channels.JoinChannel": (5, 60.0),
     "contacts.ResolveUsername": (5, 60.0),
     "auth.SendCode": (5, 300.0),
+    # Downloads (emulator/media.py): one request per chunk of up to 1 MiB.
+    "upload.GetFile": (600, 30.0),
 }
 
 # Escalating methods: first wait, then doubled per violation, capped; forgiven after `quiet`.

@@ -43,6 +43,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "ban": ("account",),
     "logout": ("account",),
     "comment": ("channel", "post", "user", "text"),
+    "expire_file_references": (),
 }
 ACTIONS = set(REQUIRED)
 
@@ -149,7 +150,33 @@ def _stamp(value: Any, where: str) -> datetime:
     raise ScenarioError(f"{where}: date {value!r} is not ISO 8601 or a unix time")
 
 
-def _media_from_export(raw: dict[str, Any]) -> dict[str, Any] | None:
+def _exported(base: Path | None, rel: object) -> str | None:
+    """The absolute path of a file the export includes (Desktop writes a
+    placeholder text in parentheses for files it left out)."""
+    if base is None or not isinstance(rel, str) or not rel or rel.startswith("("):
+        return None
+    path = (base / rel).resolve()
+    if not path.is_relative_to(base.resolve()) or not path.is_file():
+        return None
+    return str(path)
+
+
+def _media_from_export(raw: dict[str, Any], base: Path | None = None) -> dict[str, Any] | None:
+    """The emulator's media dict of an export message; files the export
+    includes (``photo``, ``file``, ``thumbnail``, relative to ``base``) are
+    served as they are (emulator/media.py)."""
+    media = _media_fields(raw)
+    if media is not None:
+        path = _exported(base, raw.get("photo") if "photo" in raw else raw.get("file"))
+        if path is not None:
+            media["path"] = path
+        thumb = _exported(base, raw.get("thumbnail"))
+        if thumb is not None and "photo" not in raw:
+            media["thumb_path"] = thumb
+    return media
+
+
+def _media_fields(raw: dict[str, Any]) -> dict[str, Any] | None:
     if "photo" in raw:
         photo: dict[str, Any] = {
             "type": "photo",
@@ -237,7 +264,7 @@ def read_export(path: Path) -> ExportedChannel:
                 text=text,
                 date=date,
                 entities=entities,
-                media=_media_from_export(raw),
+                media=_media_from_export(raw, Path(path).parent),
                 fwd_name=raw.get("forwarded_from"),
                 reply_to=raw.get("reply_to_message_id"),
                 edit_date=datetime.fromtimestamp(int(edited), UTC) if edited else None,

@@ -157,6 +157,7 @@ class Emulator(events.EventsMixin):
         difference_depth: int | None = None,
         accounts: int = 1,
         max_joined: int | None = None,
+        file_reference_ttl: float | None = None,
     ) -> None:
         self.scenario = scenario
         self._bind = (host, port)
@@ -182,6 +183,8 @@ class Emulator(events.EventsMixin):
             AccountMethods(a, self._address, difference_depth=depth, shared=self.methods)
             for a in self.accounts[1:]
         ]
+        if file_reference_ttl is not None:
+            self.methods.files.reference_ttl = file_reference_ttl
         self._keys: dict[int, KeyState] = {}
         self._clients: set[_Client] = set()
         self._suppressed: dict[int, int] = {}
@@ -680,10 +683,22 @@ class Emulator(events.EventsMixin):
         self._push_new(group, msg)
         return msg.id
 
-    def edit(self, channel_id: int, message_id: int, text: str, *, push: bool = True) -> None:
-        """Edit a message's text (sets edit_date) and push UpdateEditChannelMessage."""
+    def edit(
+        self,
+        channel_id: int,
+        message_id: int,
+        text: str,
+        *,
+        push: bool = True,
+        media: dict[str, Any] | None = None,
+    ) -> None:
+        """Edit a message's text (sets edit_date) and push UpdateEditChannelMessage.
+        ``media`` replaces its media (the old files stay downloadable)."""
         ch = self.world.channel(channel_id)
         msg = self.world.live_message(ch, message_id)
+        if media is not None:
+            self.methods.files.retire(ch.id, msg)
+            msg.media = dict(media)
         msg.text = text
         msg.edit_date = max(_now(), msg.date)
         ch.append_event("edit", (message_id,))
@@ -758,6 +773,15 @@ class Emulator(events.EventsMixin):
         ``account`` answer FLOOD_WAIT_seconds."""
         self._account(account).limiter.inject(method, seconds, count)
 
+    def expire_file_references(self) -> None:
+        """Every file reference handed out so far answers FILE_REFERENCE_EXPIRED."""
+        self.methods.files.expire_references()
+
+    def migrate_files(self, channel_id: int, message_id: int, dc: int) -> None:
+        """The message's files live on DC ``dc``: upload.getFile answers FILE_MIGRATE_<dc>."""
+        self.world.live_message(self.world.channel(channel_id), message_id)
+        self.methods.files.migrate(channel_id, message_id, dc)
+
     def suppress_pushes(self, channel_id: int, count: int) -> None:
         """Do not push the channel's next ``count`` updates (a gap; they stay in the pts log)."""
         self.world.channel(channel_id)
@@ -798,8 +822,9 @@ class Emulator(events.EventsMixin):
     # -- introspection ---------------------------------------------------------
 
     def truth(self) -> dict[str, Any]:
-        """The world in the ``--dump-state`` JSON shape."""
-        return self.world.truth()
+        """The world in the ``--dump-state`` JSON shape, with every file's
+        SHA-256 (emulator/media.py)."""
+        return self.methods.files.annotate(self.world.truth())
 
     def joined(self, channel_id: int, *, account: int = 1) -> bool:
         """True if the account has joined the channel."""
@@ -935,7 +960,7 @@ class Emulator(events.EventsMixin):
                 push=bool(a.get("push", True)),
             )
         elif action.kind == "edit":
-            self.edit(cid, int(a["id"]), str(a["text"]))
+            self.edit(cid, int(a["id"]), str(a["text"]), media=a.get("media"))
         elif action.kind == "delete":
             self.delete(cid, [int(i) for i in (a.get("ids") or [a["id"]])])
         elif action.kind == "rename":
@@ -980,6 +1005,8 @@ class Emulator(events.EventsMixin):
                 str(a["text"]),
                 reply_to=int(reply) if reply is not None else None,
             )
+        elif action.kind == "expire_file_references":
+            self.expire_file_references()
         elif action.kind == "views":
             forwards = a.get("forwards")
             self.set_views(

@@ -160,27 +160,7 @@ class EmulatedChannel:
         return types.InputPeerChannel(self.id, self.access_hash)
 
 
-def _photo(msg_id: int, channel_id: int, media: dict[str, Any], date: datetime) -> types.Photo:
-    w, h = int(media.get("w", 1280)), int(media.get("h", 720))
-    size = int(media.get("size") or w * h // 8)
-    return types.Photo(
-        id=channel_id * 1_000_000 + msg_id,
-        access_hash=(channel_id ^ msg_id) & 0x7FFFFFFFFFFFFFFF,
-        file_reference=b"\x01" + msg_id.to_bytes(8, "little"),
-        date=date,
-        sizes=[
-            types.PhotoStrippedSize("i", b"\x01\x28\x28"),
-            types.PhotoSize("m", w // 4 or 1, h // 4 or 1, max(size // 16, 1)),
-            types.PhotoSize("x", w // 2 or 1, h // 2 or 1, max(size // 4, 1)),
-            types.PhotoSizeProgressive("y", w, h, [size // 4 or 1, size // 2 or 1, size]),
-        ],
-        dc_id=2,
-    )
-
-
-def _document(
-    msg_id: int, channel_id: int, media: dict[str, Any], date: datetime
-) -> types.Document:
+def _attributes(media: dict[str, Any]) -> list[Any]:
     kind = str(media.get("type", "document"))
     default_mime = {"video": "video/mp4", "audio": "audio/mpeg", "voice": "audio/ogg"}.get(
         kind, "application/octet-stream"
@@ -204,33 +184,30 @@ def _document(
         )
     if media.get("file_name"):
         attributes.append(types.DocumentAttributeFilename(str(media["file_name"])))
-    return types.Document(
-        id=channel_id * 1_000_000 + msg_id,
-        access_hash=(channel_id ^ (msg_id << 1)) & 0x7FFFFFFFFFFFFFFF,
-        file_reference=b"\x02" + msg_id.to_bytes(8, "little"),
-        date=date,
-        mime_type=mime,
-        size=int(media.get("size") or 1_000_000),
-        dc_id=2,
-        attributes=attributes,
-    )
+    return attributes
 
 
 def media_tl(msg: EmulatedMessage, channel_id: int) -> types.TypeMessageMedia | None:
-    """Media stub for a message: ``MessageMediaPhoto`` or ``MessageMediaDocument``."""
+    """A message's ``MessageMediaPhoto`` or ``MessageMediaDocument``, whose
+    files ``upload.getFile`` serves (emulator/media.py), with a fresh file
+    reference."""
+    from telewatch.emulator import media as files  # media imports this module
+
     media = msg.media
     if not media:
         return None
     kind = str(media.get("type", "photo"))
     if kind == "poll":
         return events.poll_media_tl(channel_id, msg.id, media)
-    if kind == "photo":
-        return types.MessageMediaPhoto(photo=_photo(msg.id, channel_id, media, msg.date))
+    spec = files.spec_of(channel_id, msg.id, media)
+    if kind == "photo" and spec is not None:
+        return types.MessageMediaPhoto(photo=files.photo_tl(spec, msg.date))
     if kind == "webpage":
         url = str(media.get("url", "https://example.org/"))
         return types.MessageMediaWebPage(webpage=types.WebPageEmpty(id=msg.id, url=url))
+    assert spec is not None
     return types.MessageMediaDocument(
-        document=_document(msg.id, channel_id, media, msg.date),
+        document=files.document_tl(spec, msg.date, _attributes(media)),
         video=kind == "video" or None,
     )
 

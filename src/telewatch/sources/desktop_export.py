@@ -46,6 +46,8 @@ from telewatch.models import (
     PostSeen,
     UserError,
 )
+from telewatch.sources.export_media import ExportMedia, MediaSummary
+from telewatch.store import media as media_store
 from telewatch.store.db import Connection, is_disk_full, iso, write_transaction
 from telewatch.store.importing import ImportSession, live_count, live_ids_between
 from telewatch.store.writer import PreparedPost, apply_events, prepare_fields, write_prepared
@@ -679,6 +681,7 @@ class FileSummary:
     live_posts: int = 0  # the channel's archived, not deleted posts when gaps were judged
     # Inferred deletions withdrawn because this export has the post.
     revived: int = 0
+    media: MediaSummary | None = None  # the export's media files (sources/export_media.py)
 
     @property
     def unchanged(self) -> int:
@@ -730,6 +733,7 @@ def import_paths(
     username: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     record_mass_deletions: bool = False,
+    media_root: Path | None = None,
 ) -> ImportSummary:
     """Import Telegram Desktop exports into the archive at ``db`` (created
     or migrated as needed).
@@ -745,7 +749,13 @@ def import_paths(
     (method ``import``), unless they are more than MASS_DELETION_SHARE of
     the channel's live archived posts and more than MASS_DELETION_MIN: then
     they are counted in ``held_deletions`` and not recorded unless
-    ``record_mass_deletions``."""
+    ``record_mass_deletions``.
+
+    The files the messages name (``photo``, ``file``, ``thumbnail``, relative
+    to the export's folder) are stored in the media store at ``media_root``
+    (default: ``media/`` beside the archive) and their placeholders recorded
+    as not in the export (sources/export_media.py); a path leading outside
+    the folder is a UserError and that file is not imported."""
     paths = [Path(p) for p in paths]
     if username and len(paths) > 1:
         raise UserError("--username names one channel: import one file at a time with it")
@@ -765,10 +775,13 @@ def import_paths(
     done = 0
     # The store's import session: a large page cache and, when nobody else
     # has the archive open, bulk mode (store/importing.py, SCHEMA.md).
+    root = media_store.default_root(db, media_root)
     with ImportSession(db) as session:
         for p in paths:
             summary.files.append(
-                _import_one(session.conn, p, username, done, total, progress, record_mass_deletions)
+                _import_one(
+                    session.conn, p, username, done, total, progress, record_mass_deletions, root
+                )
             )
             done += p.stat().st_size
             if progress:
@@ -883,8 +896,10 @@ def _import_one(
     total: int,
     progress: Callable[[int, int], None] | None,
     record_mass_deletions: bool = False,
+    media_root: Path | None = None,
 ) -> FileSummary:
     username = username_for(path, username)
+    media = ExportMedia(path, media_root) if media_root is not None else None
     big = (
         path.stat().st_size >= PARALLEL_MIN_BYTES
         and (os.cpu_count() or 1) > 1
@@ -917,6 +932,8 @@ def _import_one(
                     written = write_prepared(conn, msg[1], ())
                     new_posts += written.posts_new
                     new_versions += written.versions
+                    if media is not None:
+                        media.add_batch(conn, msg[1])
                     revived += written.revived
                     gaps.add(p.message_id for p in msg[1])
                     if progress:
@@ -935,6 +952,8 @@ def _import_one(
                 st = apply_events(conn, [capture], ())
                 if st.errors:
                     raise UserError(f"{path}: cannot record the capture ({st.reasons[0]})")
+            if media is not None:
+                media.finish()  # the new files into the store, then the rows they back
     except BaseException as err:
         if is_disk_full(err):
             raise UserError(
@@ -959,6 +978,7 @@ def _import_one(
         held_deletions=held,
         live_posts=live,
         revived=revived,
+        media=media.summary if media is not None else None,
     )
 
 

@@ -818,6 +818,8 @@ class TelegramSource:
         self._inputs: dict[int, types.InputChannel] = {}
         # Capture comment authors (user id, name, username); off for data protection.
         self.comment_authors = True
+        # Files Telegram said live on another DC (FILE_MIGRATE_X): file id → DC.
+        self.file_dcs: dict[str, int] = {}
 
     # -- lifecycle --------------------------------------------------------
 
@@ -1269,6 +1271,16 @@ class TelegramSource:
             ),
         )
 
+    async def file_chunk(self, file_id: str, reference: bytes, offset: int, limit: int) -> bytes:
+        """upload.getFile: ``limit`` bytes of a file (``RemoteFile.file_id``)
+        from ``offset``, fewer at its end. Raises FileReferenceExpired,
+        FileMigrate, FileUnavailable, FloodWait, Disconnected."""
+        token = _OURS.set(True)
+        try:
+            return await _file_chunk(self, file_id, reference, offset, limit)
+        finally:
+            _OURS.reset(token)
+
     async def messages(self, channel_id: int, ids: Sequence[int]) -> MessagesAnswer:
         """channels.getMessages for up to 100 ids: present ones and the ids
         Telegram answers with MessageEmpty (deleted)."""
@@ -1386,3 +1398,171 @@ async def login(
         raise UserError(f"login failed: {err}") from None
     finally:
         await src.close()
+
+
+# --------------------------------------------------------------------------
+# Media files (daemon/media.py): what a message's media is made of, and
+# upload.getFile.
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFile:
+    """One downloadable file of a message's media: the full file (``role``
+    "file": a photo's largest size, a document) or its preview ("thumb").
+
+    ``kind`` is the download policy's kind (photo, video, document, audio,
+    voice, sticker, round, animation); ``file_id`` the file's location
+    without its file reference (``photo|document:id:access_hash:dc:size``,
+    stored in the archive); ``file_unique_id`` the media's id as in the
+    post's media summary; ``reference`` the expiring file reference this
+    copy of the message carried."""
+
+    role: str
+    kind: str
+    mime: str | None
+    size: int | None
+    file_id: str
+    file_unique_id: str
+    reference: bytes
+
+
+class FileReferenceExpired(SourceError):
+    """The file reference expired (or its message is gone): re-fetch the
+    message (``messages``) for a fresh one."""
+
+
+class FileMigrate(SourceError):
+    """The file lives on another DC (``dc``) and that DC refused us."""
+
+    def __init__(self, dc: int, why: str) -> None:
+        super().__init__(f"the file lives on DC {dc}: {why}")
+        self.dc = dc
+
+
+class FileUnavailable(SourceError):
+    """Telegram does not know this file (FILE_ID_INVALID, LOCATION_INVALID)."""
+
+
+def _photo_size_bytes(s: Any) -> int:
+    if isinstance(s, types.PhotoSizeProgressive):
+        return int(max(s.sizes or [0]))
+    return int(getattr(s, "size", 0) or 0)
+
+
+def _downloadable_sizes(sizes: Sequence[Any] | None) -> list[Any]:
+    return [
+        s
+        for s in sizes or ()
+        if isinstance(s, types.PhotoSize | types.PhotoSizeProgressive) and _photo_size_bytes(s)
+    ]
+
+
+def _thumb(sizes: list[Any], full: Any | None) -> Any | None:
+    """The preview a client shows: size 'm' when there, else the smallest."""
+    rest = [s for s in sizes if s is not full]
+    for s in rest:
+        if s.type == "m":
+            return s
+    return min(rest, key=_photo_size_bytes) if rest else None
+
+
+def media_files(media: Any) -> list[RemoteFile]:
+    """The files of a Telethon ``MessageMedia`` (file first, then thumb)."""
+    out: list[RemoteFile] = []
+    if isinstance(media, types.MessageMediaPhoto) and isinstance(media.photo, types.Photo):
+        p = media.photo
+        sizes = _downloadable_sizes(p.sizes)
+        if not sizes:
+            return out
+        full = max(sizes, key=_photo_size_bytes)
+        uid = f"photo:{p.id}"
+        for role, s in (("file", full), ("thumb", _thumb(sizes, full))):
+            if s is not None:
+                fid = f"photo:{p.id}:{p.access_hash}:{p.dc_id}:{s.type}"
+                out.append(RemoteFile(role, "photo", "image/jpeg", _photo_size_bytes(s), fid, uid,
+                                      bytes(p.file_reference or b"")))  # fmt: skip
+        return out
+    if isinstance(media, types.MessageMediaDocument) and isinstance(media.document, types.Document):
+        d = media.document
+        summary = _document_media(d)
+        kind: str = summary.kind
+        for a in d.attributes or ():
+            if isinstance(a, types.DocumentAttributeVideo) and a.round_message:
+                kind = "round"
+        uid = f"doc:{d.id}"
+        ref = bytes(d.file_reference or b"")
+        out.append(RemoteFile("file", kind, d.mime_type, int(d.size),
+                              f"document:{d.id}:{d.access_hash}:{d.dc_id}:", uid, ref))  # fmt: skip
+        thumbs = _downloadable_sizes(d.thumbs)
+        if thumbs:
+            t = max(thumbs, key=_photo_size_bytes)
+            out.append(RemoteFile("thumb", kind, "image/jpeg", _photo_size_bytes(t),
+                                  f"document:{d.id}:{d.access_hash}:{d.dc_id}:{t.type}", uid,
+                                  ref))  # fmt: skip
+    return out
+
+
+def remote_files(raw: bytes | None) -> list[RemoteFile]:
+    """The files of a message given as its TL bytes (``Post.raw``); [] when
+    it has none or the bytes are not a message of this layer."""
+    if not raw:
+        return []
+    try:
+        msg = BinaryReader(raw).tgread_object()
+    except Exception:
+        return []
+    return media_files(getattr(msg, "media", None))
+
+
+def _location(file_id: str, reference: bytes) -> Any:
+    kind, fid, access, _dc, size = file_id.split(":", 4)
+    if kind == "photo":
+        return types.InputPhotoFileLocation(int(fid), int(access), reference, size)
+    if kind == "document":
+        return types.InputDocumentFileLocation(int(fid), int(access), reference, size)
+    raise ValueError(f"not a telewatch file id: {file_id!r}")
+
+
+async def _file_chunk(
+    source: TelegramSource, file_id: str, reference: bytes, offset: int, limit: int
+) -> bytes:
+    """``limit`` bytes of a file from ``offset`` (upload.getFile); fewer at
+    its end. A file on another DC is fetched there, through an exported
+    authorisation, as Telegram asks (FILE_MIGRATE_X)."""
+    req = functions.upload.GetFileRequest(_location(file_id, reference), offset, limit)
+    client = source.client
+    dc = source.file_dcs.get(file_id)
+    try:
+        if dc is None:
+            r = await client(req)
+        else:
+            sender = await client._borrow_exported_sender(dc)
+            try:
+                r = await client._call(sender, req)
+            finally:
+                await client._return_exported_sender(sender)
+    except errors.FileMigrateError as err:
+        if dc is not None:
+            raise FileMigrate(err.new_dc, "moved again") from None
+        source.file_dcs[file_id] = err.new_dc
+        try:
+            return await _file_chunk(source, file_id, reference, offset, limit)
+        except FileMigrate:
+            raise
+        except SourceError as inner:
+            raise FileMigrate(err.new_dc, str(inner)) from None
+    except (errors.FileReferenceExpiredError, errors.FilerefUpgradeNeededError):
+        raise FileReferenceExpired(file_id) from None
+    except errors.RPCError as err:
+        name = type(err).__name__
+        if "FileReference" in name:
+            raise FileReferenceExpired(file_id) from None
+        if isinstance(err, errors.FileIdInvalidError | errors.LocationInvalidError):
+            raise FileUnavailable(f"{name}: {err}") from None
+        raise _translate(err) from None
+    except Exception as err:
+        raise _translate(err) from None
+    if not isinstance(r, types.upload.File):
+        raise FileUnavailable(f"upload.getFile answered {type(r).__name__} (CDN files unsupported)")
+    return bytes(r.bytes)

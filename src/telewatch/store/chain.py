@@ -30,6 +30,13 @@ writer's clock when it was chained (never earlier than the record before):
   reply_to, author), once (store/comments.py);
 * ``["discussion_link", at, channel_id, group_id, seen_at]`` — the channel's
   linked discussion group when first seen or changed;
+* ``["media", at, channel_id, message_id, version_no, role, state, kind,
+  sha256, size, mime, file_unique_id, reason, decided_at]`` — a media
+  reference of that version (role ``file`` or ``thumb``) stored (sha256 and
+  size of the file's bytes), ``lost`` or ``not_in_export`` (with reason); the
+  newest record of a reference is what ``media_refs`` shows (store/media.py);
+* ``["phash", at, sha256, algo, phash]`` — the
+  perceptual hash of one media file (store/phash.py);
 * ``["migration", at, from_schema, old_head, old_records, migrated]`` — the
   ``migrated`` records that follow re-chain the facts of an older archive;
 * ``poll``, ``poll_sample``, ``pin``, ``channel_action``, ``channel_photo``
@@ -64,7 +71,7 @@ from telewatch.store import events_check
 GENESIS = "0" * 64
 KINDS = (
     "version", "deletion", "deletion_change", "channel", "engagement", "capture", "migration",
-    "comment", "discussion_link",
+    "comment", "discussion_link", "media", "phash",
     *events_check.KINDS,
 )  # fmt: skip
 # The string encoder json.dumps(..., ensure_ascii=False) applies to a str.
@@ -233,7 +240,7 @@ def record_time(rec: Sequence[Any]) -> str | None:
     """The time of the fact a record states (capture, detection, sample)."""
     kind = rec[0]
     i = {"version": 7, "deletion": 4, "deletion_change": 5, "channel": 6, "engagement": 4,
-         "capture": 3, "comment": 12, "discussion_link": 4,
+         "capture": 3, "comment": 12, "discussion_link": 4, "media": 13,
          **events_check.TIME_INDEX}.get(kind)  # fmt: skip
     if i is None or len(rec) <= i:
         return None
@@ -264,7 +271,9 @@ class VerifyResult:
     channels: int = 0
     samples: int = 0
     captures: int = 0
+    phashes: int = 0
     raw_payloads: int = 0
+    media: int = 0
     migrated: int = 0
     events: int = 0
     """Poll, pin, service-message, photo and subscriber records (store/events.py)."""
@@ -314,6 +323,8 @@ def verify(conn: sqlite3.Connection, expect_head: str | None = None) -> VerifyRe
 
 
 def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> None:
+    from telewatch.store import media  # store.media chains through this module
+
     prev = GENESIS
     last_at = ""
     versions: dict[tuple[int, int], list[Any]] = {}
@@ -328,6 +339,8 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
     extra = events_check.Collected()
     comment_recs: dict[tuple[int, int], list[Any]] = {}
     link_recs: dict[int, list[Any]] = {}
+    media_refs: dict[tuple[int, int, int, str], list[Any]] = {}
+    phashes: dict[int, list[Any]] = {}
     expected_at: str | None = None
     migrating = 0
     rows = conn.execute(
@@ -437,6 +450,19 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
             if len(rec) != 5 or not isinstance(r[2], int) or r[2] in link_recs:
                 raise _Bad("malformed or repeated discussion_link record", seq)
             link_recs[r[2]] = rec
+        elif kind == "media":
+            post_versions = versions.get((rec[2], rec[3])) if len(rec) > 3 else None
+            why = media.check_record(rec, post_versions[0] if post_versions else 0)
+            if why is not None:
+                raise _Bad(why, seq)
+            mkey = (rec[2], rec[3], rec[4], rec[5])
+            media_refs.pop(mkey, None)  # keeps the dict in order of last record
+            media_refs[mkey] = rec
+            res.media += 1
+        elif kind == "phash":
+            if len(rec) != 5 or not isinstance(r[2], int) or r[2] in phashes:
+                raise _Bad("malformed or repeated phash record", seq)
+            phashes[r[2]] = rec
     if expect is not None:
         res.expected = expected_at is not None or expect == GENESIS
         if not res.expected:
@@ -447,6 +473,7 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
     res.channels = len(snapshots)
     res.samples = len(samples)
     res.captures = len(captures)
+    res.phashes = len(phashes)
     _check_tables(conn, version_ids, deletion_ids)
     _check_deletion_changes(conn, changes)
     _check_posts(conn, versions, tombstones, newest_sample, changes)
@@ -461,6 +488,10 @@ def _verify(conn: sqlite3.Connection, res: VerifyResult, expect: str | None) -> 
     problem = check_rows(conn, comment_recs, link_recs)
     if problem is not None:
         raise _Bad(problem)
+    problem = media.check_rows(conn, media_refs)
+    if problem is not None:
+        raise _Bad(problem)
+    _check_phashes(conn, phashes)
 
 
 def _minus(at: str, delta: timedelta) -> str:
@@ -490,6 +521,8 @@ def _describe(rec: Sequence[Any]) -> str:
         return f"channel {rec[2]}'s fields"
     if kind == "capture" and len(rec) > 2:
         return f"capture session {rec[2]}"
+    if kind == "media" and len(rec) > 5:
+        return f"the media {rec[5]} of version {rec[4]} of post {rec[2]}/{rec[3]}"
     return f"a {kind} record"
 
 
@@ -699,6 +732,14 @@ def _check_captures(conn: sqlite3.Connection, captures: dict[str, list[Any]]) ->
         raise _Bad(f"{len(captures) - n} chained capture session(s) were removed")
 
 
+def _check_phashes(conn: sqlite3.Connection, phashes: dict[int, list[Any]]) -> None:
+    from telewatch.store import phash  # phash imports this module
+
+    problem = phash.check_rows(conn, phashes)
+    if problem is not None:
+        raise _Bad(problem)
+
+
 # --------------------------------------------------------------------------
 # Reading records (evidence bundles)
 # --------------------------------------------------------------------------
@@ -706,7 +747,7 @@ def _check_captures(conn: sqlite3.Connection, captures: dict[str, list[Any]]) ->
 
 def records_of_post(conn: sqlite3.Connection, channel_id: int, message_id: int) -> list[int]:
     """Seqs of every record about one post (versions, deletion, samples,
-    poll, poll samples, pin events)."""
+    poll, poll samples, pin events, media)."""
     seqs = [
         int(r[0])
         for r in conn.execute(
@@ -716,8 +757,19 @@ def records_of_post(conn: sqlite3.Connection, channel_id: int, message_id: int) 
             " ON c.kind='deletion' AND d.id=c.ref_id WHERE d.channel_id=? AND d.message_id=?"
             " UNION SELECT c.seq FROM chain c JOIN deletion_changes x"
             " ON c.kind='deletion_change' AND x.id=c.ref_id"
-            " WHERE x.channel_id=? AND x.message_id=?",
-            (channel_id, message_id, channel_id, message_id, channel_id, message_id),
+            " WHERE x.channel_id=? AND x.message_id=?"
+            " UNION SELECT c.seq FROM chain c JOIN media_refs m"
+            " ON c.kind='media' AND m.id=c.ref_id WHERE m.channel_id=? AND m.message_id=?",
+            (
+                channel_id,
+                message_id,
+                channel_id,
+                message_id,
+                channel_id,
+                message_id,
+                channel_id,
+                message_id,
+            ),
         )
     ]
     prefix = '["engagement",'

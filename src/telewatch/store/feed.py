@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from telewatch.store import events
+from telewatch.store import events, media_match
 from telewatch.store.db import connect
 from telewatch.store.status import ChannelStatusRow, DaemonStatus, channel_statuses, daemon_status
 from telewatch.store.webhooks import dead_letters_by_rule
@@ -76,6 +76,7 @@ class FeedItem:
     version_no: int
     deleted: bool  # the post is deleted now (also for new/edit rows of a deleted post)
     forward_from: str | None = None  # a forward's origin: channel label, else its name or id
+    media_kind: str | None = None  # the version's media (photo, video, ...), None without
 
     @property
     def key(self) -> str:
@@ -86,6 +87,7 @@ class FeedItem:
 _VERSIONS_SQL = """
 SELECT v.id, v.channel_id, v.message_id, v.version_no, v.text, v.captured_at,
        p.date, p.lang, p.deleted_at, c.title, c.username,
+       CASE WHEN json_valid(v.media) THEN json_extract(v.media, '$.kind') END AS media_kind,
        p.fwd_channel_id, p.fwd_name, fc.title AS fwd_title, fc.username AS fwd_username
 FROM post_versions v
 LEFT JOIN posts p ON p.channel_id = v.channel_id AND p.message_id = v.message_id
@@ -94,7 +96,7 @@ LEFT JOIN channels fc ON fc.id = p.fwd_channel_id
 """
 _DELETIONS_SQL = """
 SELECT d.id, d.channel_id, d.message_id, d.detected_at,
-       p.text, p.date, p.lang, p.version_count, c.title, c.username,
+       p.text, p.date, p.lang, p.version_count, c.title, c.username, p.media_kind,
        p.fwd_channel_id, p.fwd_name, fc.title AS fwd_title, fc.username AS fwd_username
 FROM deletions d
 LEFT JOIN posts p ON p.channel_id = d.channel_id AND p.message_id = d.message_id
@@ -151,6 +153,7 @@ def _row_item(
         version_no=version_no,
         deleted=deleted,
         forward_from=_forward_label(r),
+        media_kind=r["media_kind"],
     )
 
 
@@ -457,6 +460,8 @@ class PostHistory:
     forward_url: str | None = None  # t.me link of the original post, when its id is known
     poll: events.PollView | None = None  # question, answers, result samples (store/events.py)
     pins: tuple[events.PinEvent, ...] = ()  # pin state changes, oldest first
+    # Each version's media references (store.media_match.media_entries).
+    media_files: tuple[dict[str, object], ...] = ()
 
     @property
     def url(self) -> str:
@@ -554,6 +559,7 @@ def post_history(conn: sqlite3.Connection, channel_id: int, message_id: int) -> 
         forward_url=forward_url,
         poll=events.poll_of(conn, channel_id, message_id),
         pins=tuple(events.pin_history(conn, channel_id, message_id)),
+        media_files=tuple(media_match.media_entries(conn, channel_id, message_id)),
     )
 
 

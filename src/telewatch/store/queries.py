@@ -699,6 +699,7 @@ EXPORT_FIELDS = (
     "poll_counts",
     "poll_total_voters",
     "poll_closed",
+    "media",
 )
 """Fields of one exported post, in column order (docs/SCHEMA.md)."""
 
@@ -713,8 +714,11 @@ def export_rows(
 ) -> Iterator[dict[str, Any]]:
     """One dict per post (keys = EXPORT_FIELDS), by channel then message id,
     streamed. Times are archive time text (``YYYY-MM-DDTHH:MM:SSZ``);
-    ``forward_from`` is the origin's name, else its channel id as text.
+    ``forward_from`` is the origin's name, else its channel id as text;
+    ``media`` the stored files of the version shown (store.media_match).
     ``exclude_channels`` leaves those channels out (discussion groups)."""
+    from telewatch.store.media_match import MediaByPost
+
     where: list[str] = []
     args: list[Any] = []
     if channel_id is not None:
@@ -731,6 +735,7 @@ def export_rows(
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + " ORDER BY p.channel_id, p.message_id"
     )
+    media = MediaByPost(conn, where, args)
     for r in conn.execute(sql, args):
         fwd = r["fwd_name"] or (str(r["fwd_channel_id"]) if r["fwd_channel_id"] else None)
         yield {
@@ -757,6 +762,7 @@ def export_rows(
             "url": post_url(r["username"], r["message_id"]),
             "pinned": bool(r["pinned_now"]),
             **_poll_fields(conn, r["channel_id"], r["message_id"], r["media_kind"]),
+            "media": media.of(r["channel_id"], r["message_id"]),
         }
 
 

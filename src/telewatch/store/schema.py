@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from telewatch.store import events_schema, rechain
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 10
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -368,5 +368,72 @@ CREATE TABLE comments (
 ) WITHOUT ROWID;
 CREATE INDEX comments_thread ON comments(group_id, thread);
 CREATE INDEX comments_post ON comments(channel_id, post_message_id) WHERE kind = 'copy';
+""",
+    9: """
+-- Media archive (docs/SCHEMA.md, "Media"; store/media.py). media_files: one
+-- row per distinct content (content-addressed; the same bytes posted in ten
+-- channels are one row and one file). path is relative to the media root
+-- (media/ beside the archive unless [media] root says otherwise):
+-- ab/cd/<sha256>.<ext>.
+CREATE TABLE media_files (
+    sha256        TEXT PRIMARY KEY,         -- lowercase hex of the file's bytes
+    size          INTEGER NOT NULL,         -- bytes
+    mime          TEXT,
+    path          TEXT NOT NULL,            -- relative to the media root
+    stored_at     TEXT NOT NULL
+) WITHOUT ROWID;
+-- Every (post, version, media) reference: the file of a version's media
+-- (role 'file') and its preview (role 'thumb'). state: queued (to
+-- download), stored (sha256 set, the file is in media_files), lost (reason
+-- says why: deleted before download, ...), skipped (the policy did not want
+-- it; reason), not_in_export (a Desktop export made without this file).
+-- attempts/next_try/resume_offset are the download queue's own state (the
+-- bytes of a partial download live in <media root>/.partial/, never counted
+-- as stored). stored/lost/not_in_export rows are chained ('media' records).
+CREATE TABLE media_refs (
+    id             INTEGER PRIMARY KEY,
+    channel_id     INTEGER NOT NULL,
+    message_id     INTEGER NOT NULL,
+    version_no     INTEGER NOT NULL,        -- post_versions.version_no it belongs to
+    role           TEXT NOT NULL CHECK (role IN ('file','thumb')),
+    kind           TEXT,                    -- photo|video|document|... (models.MediaKind)
+    mime           TEXT,
+    size           INTEGER,                 -- bytes: expected while queued, stored once stored
+    file_id        TEXT,                    -- Telegram's file id (location, no file reference)
+    file_unique_id TEXT,                    -- Telegram's stable id of the content
+    state          TEXT NOT NULL
+                   CHECK (state IN ('queued','stored','lost','skipped','not_in_export')),
+    reason         TEXT,
+    sha256         TEXT REFERENCES media_files(sha256),
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    next_try       TEXT,                    -- queued: not before this time
+    resume_offset  INTEGER NOT NULL DEFAULT 0,  -- bytes already in the partial file
+    last_error     TEXT,
+    updated_at     TEXT NOT NULL,
+    UNIQUE (channel_id, message_id, version_no, role)
+);
+CREATE INDEX media_refs_state ON media_refs(state, next_try) WHERE state = 'queued';
+CREATE INDEX media_refs_sha ON media_refs(sha256) WHERE sha256 IS NOT NULL;
+""",
+    10: """
+-- Perceptual hashes of archived media (store/phash.py, docs/SCHEMA.md): one
+-- row per media file, keyed by the file's SHA-256 (the content-addressed
+-- store's name for it). phash: 64-bit pHash as 16 hex digits; b0..b3 its four
+-- 16-bit bands (lowest bits first), each indexed, for multi-index lookups of
+-- near hashes. Chained (kind phash).
+CREATE TABLE media_phash (
+    id            INTEGER PRIMARY KEY,
+    sha256        TEXT NOT NULL UNIQUE,
+    algo          TEXT NOT NULL,
+    phash         TEXT NOT NULL,
+    b0            INTEGER NOT NULL,
+    b1            INTEGER NOT NULL,
+    b2            INTEGER NOT NULL,
+    b3            INTEGER NOT NULL
+);
+CREATE INDEX media_phash_b0 ON media_phash(b0);
+CREATE INDEX media_phash_b1 ON media_phash(b1);
+CREATE INDEX media_phash_b2 ON media_phash(b2);
+CREATE INDEX media_phash_b3 ON media_phash(b3);
 """,
 }

@@ -40,6 +40,11 @@ from telewatch.models import (
     EngagementSampled,
     Event,
     HeadAnchored,
+    MediaHashed,
+    MediaLost,
+    MediaProgress,
+    MediaQueued,
+    MediaStored,
     PinChanged,
     PollResultsSeen,
     PostDeleted,
@@ -49,7 +54,7 @@ from telewatch.models import (
     SweepProgressed,
     UserError,
 )
-from telewatch.store import chain, comments, events, sync
+from telewatch.store import chain, comments, events, media, phash, sync
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
 from telewatch.store.db import connect, iso, migrate, now_iso
 from telewatch.store.posts import (
@@ -121,7 +126,7 @@ class BatchStats:
 def _describe(event: object) -> str:
     if isinstance(event, PostSeen):
         return f"PostSeen {event.post.channel_id}/{event.post.message_id}"
-    if isinstance(event, PostDeleted | EngagementSampled):
+    if isinstance(event, PostDeleted | EngagementSampled | MediaQueued | MediaStored | MediaLost):
         return f"{type(event).__name__} {event.channel_id}/{event.message_id}"
     return type(event).__name__
 
@@ -245,6 +250,10 @@ def _apply_one(
         events.pin_changed(conn, ev)
     elif isinstance(ev, ChannelActionSeen):
         events.action_seen(conn, ev)
+    elif isinstance(ev, MediaQueued | MediaStored | MediaLost | MediaProgress):
+        media.apply_event(conn, ev)
+    elif isinstance(ev, MediaHashed):
+        phash.record(conn, phash.PerceptualHash(ev.sha256, ev.phash, ev.algo))
     elif isinstance(ev, BackfillProgressed):
         conn.execute(
             "INSERT INTO sync_state(channel_id, backfill_oldest, backfill_done, backfill_target,"

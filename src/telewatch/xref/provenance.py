@@ -9,6 +9,9 @@ a time window that is
   Telegram gave it, by display name for Desktop exports, with the same body);
 * a ``copy`` (body Jaccard ≥ ``COPY_JACCARD`` on word 3-shingles, MinHash/LSH
   over the window) or ``near-copy`` (≥ ``NEAR_JACCARD``);
+* ``same-media`` / ``similar-media``: a post carrying the same file, or the
+  same picture re-encoded (perceptual hash within ``media_distance`` bits),
+  at any time and whatever its text (xref/media.py);
 * a ``paraphrase``: a rewrite, usually in another language, found by the
   overlap of script-independent name keys, event terms and numbers (IDF
   weighted over the window) and, with ``semantic``, embedding similarity
@@ -23,10 +26,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from telewatch.store.phash import NEAR_DISTANCE
 from telewatch.store.xref import Connection
 from telewatch.text import normalize
 from telewatch.xref.candidates import (
@@ -38,6 +43,7 @@ from telewatch.xref.candidates import (
     posts_in_window,
     recent_texts,
 )
+from telewatch.xref.media import MediaEvidence, media_spread
 from telewatch.xref.names import name_key, script_of, strip_arabic_clitics, words
 from telewatch.xref.terms import concepts, numbers
 
@@ -62,10 +68,11 @@ class Spread:
     """One post in the spread of the traced post."""
 
     post: PostRow
-    kind: str  # origin | forward | copy | near-copy | paraphrase
+    kind: str  # origin | forward | copy | near-copy | paraphrase | same-media | similar-media
     delay_minutes: float
     similarity: float
     via: str | None = None
+    media: MediaEvidence | None = None  # its media matches the traced post's
 
     def to_json(self, url: str | None) -> dict[str, object]:
         """JSON form (``trace --json`` ``spread[]``)."""
@@ -82,6 +89,7 @@ class Spread:
             "via": self.via,
             "edited": self.post.version_count > 1 or self.post.edit_date is not None,
             "deleted": self.post.deleted_at is not None,
+            "media": self.media.to_json() if self.media is not None else None,
         }
 
 
@@ -337,9 +345,11 @@ def trace(
     window_hours: float = 24.0,
     semantic: bool = False,
     semantic_conn: Connection | None = None,
+    media_distance: int | None = NEAR_DISTANCE,
 ) -> TraceResult:
-    """The spread of a post (see module docstring). Raises LookupError when
-    the post is not archived."""
+    """The spread of a post (see module docstring). ``media_distance``: the
+    largest pHash distance (bits) for a ``similar-media`` post; None: no
+    media matching. Raises LookupError when the post is not archived."""
     start = get_post(conn, channel_id, message_id)
     if start is None:
         raise LookupError(f"post {channel_id}/{message_id} is not in the archive")
@@ -409,8 +419,35 @@ def trace(
             if sim >= COPY_JACCARD and p.date > s.post.date:
                 via = f"{s.post.username or s.post.channel_id}/{s.post.message_id}"
                 found[p.rowid] = Spread(p, "copy", delay(p), sim, via=via)
+    if media_distance is not None:
+        _media_spread(conn, start, origin, found, delay, media_distance)
     result.spread.extend(sorted(found.values(), key=lambda s: s.post.date))
     return result
+
+
+def _media_spread(
+    conn: Connection,
+    start: PostRow,
+    origin: PostRow,
+    found: dict[int, Spread],
+    delay: Callable[[PostRow], float],
+    max_distance: int,
+) -> None:
+    """Add the posts of other channels whose media matches the traced post's
+    or the origin's (and give a post found by its text its media evidence)."""
+    keys = {(start.channel_id, start.message_id), (origin.channel_id, origin.message_id)}
+    by_key = {(s.post.channel_id, s.post.message_id): s for s in found.values()}
+    for key, ev in media_spread(conn, keys, max_distance).items():
+        if key[0] == origin.channel_id:
+            continue
+        if key in by_key:
+            by_key[key].media = ev
+            continue
+        p = get_post(conn, *key)
+        if p is None:
+            continue
+        kind = "same-media" if ev.exact else "similar-media"
+        found[p.rowid] = Spread(p, kind, delay(p), ev.similarity, media=ev)
 
 
 def _closer_source(

@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.fixtures.tsa",
     "tests.fixtures.socks",
     "tests.fixtures.venv",
+    "tests.fixtures.postgres",
 ]
 
 REPO = Path(__file__).resolve().parent.parent

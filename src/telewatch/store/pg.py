@@ -13,8 +13,8 @@ What it translates, statement by statement (``translate``; cached):
   CONFLICT DO NOTHING``; two-argument scalar ``max``/``min`` →
   ``greatest``/``least``; ``json_extract(x, '$.k')`` → ``x::jsonb ->> 'k'``;
   ``json_each(x) j`` → ``jsonb_array_elements(x::jsonb) AS j(value)``;
-  ``group_concat(x)`` → ``string_agg(x, ',')``; ``IN ()`` → an empty
-  subquery;
+  ``group_concat(x)`` → ``string_agg(x, ',')``; ``IN ()`` → ``= ANY
+  ('{}')`` (``NOT IN ()`` → ``<> ALL ('{}')``);
 * in CREATE/ALTER TABLE: ``INTEGER`` → ``BIGINT``, ``REAL`` → ``DOUBLE
   PRECISION``, ``BLOB`` → ``BYTEA``, ``TEXT`` → ``TEXT COLLATE "C"`` (text
   sorts by code point as in SQLite, whatever the server's locale), ``WITHOUT
@@ -38,10 +38,11 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from types import TracebackType
+from typing import Any, Literal
 
 import psycopg
 from psycopg import pq
@@ -182,7 +183,7 @@ class PgCursor(sqlite3.Cursor):
         self._pos = len(self._rows)
         return out
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> PgCursor:
         return self
 
     def __next__(self) -> Any:
@@ -302,11 +303,18 @@ class PgConnection(sqlite3.Connection):
     def __enter__(self) -> PgConnection:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if exc[0] is None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> Literal[False]:
+        if exc_type is None:
             self.commit()
         else:
             self.rollback()
+        return False
 
     # -- execution --------------------------------------------------------
 
@@ -317,6 +325,7 @@ class PgConnection(sqlite3.Connection):
             rows = self.pg.execute(
                 "SELECT c.table_name FROM information_schema.columns c"
                 " WHERE c.table_schema = current_schema() AND c.column_name = 'id'"
+                " AND c.data_type = 'bigint'"
             ).fetchall()
             self._id_tables = frozenset(str(r[0]) for r in rows)
         return self._id_tables
@@ -337,9 +346,7 @@ class PgConnection(sqlite3.Connection):
             cur._set([], None, 0, None)
             return
         text = t.sql
-        returning = (
-            not many and t.insert_into is not None and t.insert_into in self.id_tables()
-        )
+        returning = not many and t.insert_into is not None and t.insert_into in self.id_tables()
         if returning:
             text += " RETURNING id"
         with self._lock:
@@ -403,16 +410,20 @@ def _params(p: Any) -> Any:
 # Translation of the store's SQLite SQL.
 # --------------------------------------------------------------------------
 
+# FTS5 commands ('rank', 'delete') and the schema-2 rebuild of the index.
+_FTS5_ONLY = re.compile(r"posts_fts\s*\(\s*posts_fts\b|telewatch_fts_body", re.I)
 _LEADING_COMMENTS = re.compile(r"^(\s*--[^\n]*\n)*\s*")
 _PRAGMA = re.compile(r"\s*PRAGMA\s+(\w+)\s*(?:=\s*(\S+?)\s*)?(?:\(\s*\d*\s*\))?\s*;?\s*$", re.I)
-_BEGIN = re.compile(r"^\s*BEGIN(\s+(IMMEDIATE|DEFERRED|EXCLUSIVE))?(\s+TRANSACTION)?\s*;?\s*$", re.I)
+_BEGIN = re.compile(
+    r"^\s*BEGIN(\s+(IMMEDIATE|DEFERRED|EXCLUSIVE))?(\s+TRANSACTION)?\s*;?\s*$", re.I
+)
 _OR_IGNORE = re.compile(r"\bINSERT\s+OR\s+IGNORE\s+INTO\b", re.I)
 _INSERT_INTO = re.compile(r"^\s*INSERT\s+(?:OR\s+IGNORE\s+)?INTO\s+(\w+)", re.I)
 _SCALAR_MINMAX = re.compile(r"\b(max|min)\(\s*([^(),]+?)\s*,\s*([^(),]+?)\s*\)", re.I)
 _JSON_EXTRACT = re.compile(r"\bjson_extract\(\s*([\w.]+)\s*,\s*'\$\.(\w+)'\s*\)", re.I)
 _JSON_EACH = re.compile(r"\bjson_each\(\s*([\w.]+)\s*\)\s+(?:AS\s+)?(\w+)", re.I)
 _GROUP_CONCAT = re.compile(r"\bgroup_concat\(\s*([\w.]+)\s*\)", re.I)
-_EMPTY_IN = re.compile(r"\bIN\s*\(\s*\)", re.I)
+_EMPTY_IN = re.compile(r"\b(NOT\s+)?IN\s*\(\s*\)", re.I)
 _DDL = re.compile(r"^\s*(CREATE|ALTER|DROP)\b", re.I)
 _TABLE_DDL = re.compile(r"^\s*(CREATE\s+TABLE|ALTER\s+TABLE)\b", re.I)
 _CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.I)
@@ -453,7 +464,7 @@ FTS_DDL = (
 class Translated:
     """One statement in PostgreSQL's dialect."""
 
-    __slots__ = ("sql", "insert_into", "ddl", "skip")
+    __slots__ = ("ddl", "insert_into", "skip", "sql")
 
     def __init__(self, sql: str, insert_into: str | None, ddl: bool, skip: bool) -> None:
         self.sql = sql
@@ -475,7 +486,7 @@ def translate(sql: str, with_params: bool) -> Translated:
     if _BEGIN.match(sql):
         return Translated("BEGIN", None, False, False)
     ddl = bool(_DDL.match(sql))
-    if "posts_fts" in sql and (ddl or sql.lstrip().upper().startswith("INSERT")):
+    if "posts_fts" in sql and (ddl or _FTS5_ONLY.search(sql)):
         return _fts_ddl(sql)
     out = sql
     ignore = bool(_OR_IGNORE.search(out))
@@ -486,13 +497,15 @@ def translate(sql: str, with_params: bool) -> Translated:
 
     def rewrite(seg: str) -> str:
         seg = _SCALAR_MINMAX.sub(
-            lambda m: f"{'greatest' if m.group(1).lower() == 'max' else 'least'}"
-            f"({m.group(2)}, {m.group(3)})",
+            lambda m: (
+                f"{'greatest' if m.group(1).lower() == 'max' else 'least'}"
+                f"({m.group(2)}, {m.group(3)})"
+            ),
             seg,
         )
         seg = _GROUP_CONCAT.sub(r"string_agg(\1, ',')", seg)
         seg = _JSON_EACH.sub(r"jsonb_array_elements(\1::jsonb) AS \2(value)", seg)
-        seg = _EMPTY_IN.sub("IN (SELECT NULL WHERE FALSE)", seg)
+        seg = _EMPTY_IN.sub(lambda m: "<> ALL ('{}')" if m.group(1) else "= ANY ('{}')", seg)
         if with_params:
             seg = seg.replace("%", "%%").replace("?", "%s")
         return seg
@@ -501,9 +514,7 @@ def translate(sql: str, with_params: bool) -> Translated:
     out = _JSON_EXTRACT.sub(r"(\1::jsonb ->> '\2')", out)
     if with_params:
         parts = _OPAQUE.split(out)
-        out = "".join(
-            (p.replace("%", "%%") if i % 2 else rewrite(p)) for i, p in enumerate(parts)
-        )
+        out = "".join((p.replace("%", "%%") if i % 2 else rewrite(p)) for i, p in enumerate(parts))
     else:
         out = _outside_literals(out, rewrite)
     out = out.rstrip().rstrip(";")
@@ -515,9 +526,7 @@ def translate(sql: str, with_params: bool) -> Translated:
 
 def _strip_comments(sql: str) -> str:
     parts = _OPAQUE.split(sql)
-    return "".join(
-        "" if i % 2 and p.startswith("--") else p for i, p in enumerate(parts)
-    )
+    return "".join("" if i % 2 and p.startswith("--") else p for i, p in enumerate(parts))
 
 
 def _table_ddl(sql: str) -> str:
@@ -560,3 +569,189 @@ def _fts_ddl(sql: str) -> Translated:
     if _DDL.match(sql):
         return Translated(sql, None, True, False)
     return Translated("", None, False, True)
+
+
+# --------------------------------------------------------------------------
+# Full-text search on PostgreSQL (the FTS5 statements of posts.py and
+# queries.py, explicitly).
+# --------------------------------------------------------------------------
+
+# FTS5's 'ascii' tokenizer: ASCII letters and digits and every non-ASCII
+# character are word characters; any other ASCII character separates.
+_ASCII_SEPARATORS = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
+MAX_POSITION = 16383  # tsvector positions stop here (words after it share it)
+
+
+def ascii_tokens(text: str) -> list[str]:
+    """``text`` split as the FTS5 'ascii' tokenizer splits it (ASCII folded)."""
+    return [t for t in _ASCII_SEPARATORS.split(text.lower()) if t]
+
+
+def _lexeme(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(body: str) -> str:
+    """The tsvector text of an index body: each word with its position."""
+    return " ".join(
+        f"{_lexeme(t)}:{min(i, MAX_POSITION)}" for i, t in enumerate(ascii_tokens(body), 1)
+    )
+
+
+def fts_write(
+    conn: PgConnection,
+    deletes: Sequence[tuple[Any, ...]],
+    inserts: Sequence[tuple[Any, ...]],
+) -> None:
+    """posts.py's FTS5 writes: ``deletes`` are ('delete', rowid, body, meta),
+    ``inserts`` (rowid, body, meta) with meta = 'c<channel> d<YYYYMMDD>'."""
+    if deletes:
+        conn.executemany("DELETE FROM posts_fts WHERE rowid = ?", [(d[1],) for d in deletes])
+    if inserts:
+        rows = []
+        for rowid, body, meta in inserts:
+            c, d = meta.split()
+            rows.append((rowid, tsvector_literal(body), int(c[1:]), d[1:]))
+        conn.executemany(
+            "INSERT INTO posts_fts(rowid, body, channel_id, day) VALUES (?, ?::tsvector, ?, ?)"
+            " ON CONFLICT (rowid) DO UPDATE SET body = excluded.body,"
+            " channel_id = excluded.channel_id, day = excluded.day",
+            rows,
+        )
+
+
+class FtsSyntaxError(ValueError):
+    """A raw FTS5 expression this backend cannot run."""
+
+
+_FTS_TOKEN = re.compile(r'\s*(?:("(?:[^"]|"")*")|([()*+:^])|([^\s"()*+:^]+))')
+
+
+def _fts_lex(expr: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(expr):
+        if expr[pos:].strip() == "":
+            break
+        m = _FTS_TOKEN.match(expr, pos)
+        if m is None:
+            raise FtsSyntaxError(f"syntax error near {expr[pos : pos + 10]!r}")
+        pos = m.end()
+        if m.group(1) is not None:
+            out.append(("phrase", m.group(1)[1:-1].replace('""', '"')))
+        elif m.group(2) is not None:
+            out.append((m.group(2), m.group(2)))
+        else:
+            word = m.group(3)
+            if word in ("AND", "OR", "NOT"):
+                out.append((word, word))
+            elif word.startswith("NEAR"):
+                raise FtsSyntaxError("NEAR groups are not supported on PostgreSQL")
+            else:
+                out.append(("phrase", word))
+    return out
+
+
+class _FtsParser:
+    """FTS5 query syntax (phrases, prefix ``*``, ``+``, AND/OR/NOT,
+    implicit AND, parentheses; NOT binds tighter than AND, AND than OR) to
+    a tsquery over the same tokens."""
+
+    def __init__(self, expr: str) -> None:
+        self.toks = _fts_lex(expr)
+        self.i = 0
+
+    def peek(self) -> str | None:
+        return self.toks[self.i][0] if self.i < len(self.toks) else None
+
+    def take(self, kind: str) -> str:
+        if self.peek() != kind:
+            raise FtsSyntaxError(f"expected {kind!r}")
+        self.i += 1
+        return self.toks[self.i - 1][1]
+
+    def parse(self) -> str:
+        q = self.or_()
+        if self.peek() is not None:
+            raise FtsSyntaxError(f"unexpected {self.toks[self.i][1]!r}")
+        return q
+
+    def or_(self) -> str:
+        parts = [self.and_()]
+        while self.peek() == "OR":
+            self.i += 1
+            parts.append(self.and_())
+        return parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")"
+
+    def and_(self) -> str:
+        parts = [self.not_()]
+        while self.peek() in ("AND", "phrase", "("):
+            if self.peek() == "AND":
+                self.i += 1
+            parts.append(self.not_())
+        return parts[0] if len(parts) == 1 else "(" + " & ".join(parts) + ")"
+
+    def not_(self) -> str:
+        q = self.primary()
+        while self.peek() == "NOT":
+            self.i += 1
+            q = f"({q} & !{self.primary()})"
+        return q
+
+    def primary(self) -> str:
+        if self.peek() == "(":
+            self.i += 1
+            q = self.or_()
+            self.take(")")
+            return q
+        if self.peek() in (":", "^"):
+            raise FtsSyntaxError("column filters and ^ are not supported on PostgreSQL")
+        words = ascii_tokens(self.take("phrase"))
+        while self.peek() == "+":
+            self.i += 1
+            words += ascii_tokens(self.take("phrase"))
+        prefix = self.peek() == "*"
+        if prefix:
+            self.i += 1
+        if not words:
+            # An empty phrase matches nothing in FTS5.
+            return "('telewatch-no-such-word' & !'telewatch-no-such-word')"
+        lex = [_lexeme(w) for w in words]
+        if prefix:
+            lex[-1] += ":*"
+        return lex[0] if len(lex) == 1 else "(" + " <-> ".join(lex) + ")"
+
+
+def tsquery(expr: str) -> str:
+    """The tsquery text of an FTS5 MATCH expression over index bodies.
+    Raises FtsSyntaxError."""
+    return _FtsParser(expr).parse()
+
+
+def fts_search(
+    conn: PgConnection,
+    expr: str,
+    *,
+    channel_id: int | None,
+    date_where: Sequence[str],
+    date_args: Sequence[Any],
+    window: int,
+) -> list[tuple[int, float]]:
+    """(post id, score) of the ``window`` newest posts matching ``expr``;
+    score is minus ``ts_rank`` (lower is better, like bm25)."""
+    where = ["f.body @@ ?::tsquery"]
+    args: list[Any] = [tsquery(expr)]
+    if channel_id is not None:
+        where.append("f.channel_id = ?")
+        args.append(int(channel_id))
+    join = ""
+    if date_where:
+        join = " JOIN posts p ON p.id = f.rowid"
+        where.extend(date_where)
+        args.extend(date_args)
+    rows = conn.execute(
+        f"SELECT f.rowid, -ts_rank(f.body, ?::tsquery) FROM posts_fts f{join}"
+        f" WHERE {' AND '.join(where)} ORDER BY f.rowid DESC LIMIT ?",
+        (args[0], *args, window),
+    ).fetchall()
+    return [(int(r[0]), float(r[1])) for r in rows]

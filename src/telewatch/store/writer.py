@@ -394,7 +394,7 @@ def _post_deleted(
     seen = conn.execute(
         "SELECT max(t) FROM (SELECT max(captured_at) AS t FROM post_versions"
         " WHERE channel_id=? AND message_id=? UNION ALL SELECT max(sampled_at) FROM engagement"
-        " WHERE channel_id=? AND message_id=?)",
+        " WHERE channel_id=? AND message_id=?) AS seen",
         (cid, mid, cid, mid),
     ).fetchone()[0]
     if ev.last_seen_alive is not None:

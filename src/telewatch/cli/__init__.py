@@ -198,7 +198,16 @@ def channels() -> None:
 
 def _register() -> None:
     # Each area module attaches its commands to `main` / `channels` on import.
-    from telewatch.cli import archive, daemon, dash, emulator, evidence, publish, xref  # noqa: F401
+    from telewatch.cli import (  # noqa: F401
+        archive,
+        daemon,
+        dash,
+        emulator,
+        evidence,
+        migrate,
+        publish,
+        xref,
+    )
 
 
 _register()

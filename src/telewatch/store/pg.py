@@ -289,6 +289,12 @@ class PgConnection(sqlite3.Connection):
         finally:
             super().close()
 
+    def __del__(self) -> None:
+        # As a sqlite3 connection does: one dropped without close() is closed.
+        pgconn = getattr(self, "pg", None)
+        if pgconn is not None and not pgconn.closed:
+            pgconn.close()
+
     @property
     def in_transaction(self) -> bool:  # type: ignore[override]
         return self.pg.info.transaction_status != pq.TransactionStatus.IDLE
@@ -652,6 +658,9 @@ def _fts_lex(expr: str) -> list[tuple[str, str]]:
     return out
 
 
+_NOTHING = "('telewatch-no-such-word' & !'telewatch-no-such-word')"
+
+
 class _FtsParser:
     """FTS5 query syntax (phrases, prefix ``*``, ``+``, AND/OR/NOT,
     implicit AND, parentheses; NOT binds tighter than AND, AND than OR) to
@@ -704,8 +713,23 @@ class _FtsParser:
             q = self.or_()
             self.take(")")
             return q
-        if self.peek() in (":", "^"):
-            raise FtsSyntaxError("column filters and ^ are not supported on PostgreSQL")
+        if self.peek() == "^":
+            raise FtsSyntaxError("^ (initial token) is not supported on PostgreSQL")
+        if (
+            self.peek() == "phrase"
+            and self.i + 1 < len(self.toks)
+            and self.toks[self.i + 1][0] == ":"
+        ):
+            # A column filter: the words are the body; `meta` (channel and
+            # day tokens, columns here) inside the group matches nothing.
+            column = self.take("phrase")
+            self.i += 1
+            q = self.primary()
+            if column == "body":
+                return q
+            if column == "meta":
+                return _NOTHING
+            raise FtsSyntaxError(f"no such column: {column}")
         words = ascii_tokens(self.take("phrase"))
         while self.peek() == "+":
             self.i += 1
@@ -715,7 +739,7 @@ class _FtsParser:
             self.i += 1
         if not words:
             # An empty phrase matches nothing in FTS5.
-            return "('telewatch-no-such-word' & !'telewatch-no-such-word')"
+            return _NOTHING
         lex = [_lexeme(w) for w in words]
         if prefix:
             lex[-1] += ":*"

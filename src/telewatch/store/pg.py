@@ -22,8 +22,10 @@ What it translates, statement by statement (``translate``; cached):
   (an INSERT without it gets max + 1) through a trigger;
 * ``COLLATE NOCASE`` names the ``nocase`` collation created with the schema
   (ICU, case-insensitive);
-* ``PRAGMA user_version`` reads and writes ``telewatch_meta``; other pragmas
-  are SQLite's own and do nothing here;
+* ``PRAGMA user_version`` reads and writes ``telewatch_meta``;
+  ``journal_mode`` is always ``wal`` (an import's bulk mode is declined, as
+  on a shared SQLite archive); other pragmas are SQLite's own and do
+  nothing here;
 * the full-text table ``posts_fts`` is a plain table on PostgreSQL (store.fts
   writes and searches it with explicit SQL per backend).
 
@@ -384,6 +386,11 @@ class PgConnection(sqlite3.Connection):
     def _pragma(
         self, name: str, value: str | None
     ) -> tuple[list[Any], tuple[tuple[Any, ...], ...] | None, int, int | None]:
+        if name == "journal_mode":
+            # The server's own write-ahead log: asking for another journal
+            # (an import's bulk mode) leaves it as it is, as a shared WAL
+            # archive refuses it.
+            return [("wal",)], (("journal_mode",) + (None,) * 6,), -1, None
         if name != "user_version":
             return [], None, -1, None
         try:

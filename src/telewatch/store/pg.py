@@ -13,7 +13,8 @@ What it translates, statement by statement (``translate``; cached):
   CONFLICT DO NOTHING``; two-argument scalar ``max``/``min`` →
   ``greatest``/``least``; ``json_extract(x, '$.k')`` → ``x::jsonb ->> 'k'``;
   ``json_each(x) j`` → ``jsonb_array_elements(x::jsonb) AS j(value)``;
-  ``group_concat(x)`` → ``string_agg(x, ',')``; ``IN ()`` → ``= ANY
+  ``group_concat(x)`` → ``string_agg(x, ',')``; ``a IS [NOT] b`` → ``a IS
+  [NOT] DISTINCT FROM b``; ``IN ()`` → ``= ANY
   ('{}')`` (``NOT IN ()`` → ``<> ALL ('{}')``);
 * in CREATE/ALTER TABLE: ``INTEGER`` → ``BIGINT``, ``REAL`` → ``DOUBLE
   PRECISION``, ``BLOB`` → ``BYTEA``, ``TEXT`` → ``TEXT COLLATE "C"`` (text
@@ -436,6 +437,9 @@ _SCALAR_MINMAX = re.compile(r"\b(max|min)\(\s*([^(),]+?)\s*,\s*([^(),]+?)\s*\)",
 _JSON_EXTRACT = re.compile(r"\bjson_extract\(\s*([\w.]+)\s*,\s*'\$\.(\w+)'\s*\)", re.I)
 _JSON_EACH = re.compile(r"\bjson_each\(\s*([\w.]+)\s*\)\s+(?:AS\s+)?(\w+)", re.I)
 _GROUP_CONCAT = re.compile(r"\bgroup_concat\(\s*([\w.]+)\s*\)", re.I)
+# SQLite's null-safe IS / IS NOT between two values.
+_IS_NOT = re.compile(r"\bIS\s+NOT\s+(?!NULL\b|TRUE\b|FALSE\b|DISTINCT\b)", re.I)
+_IS = re.compile(r"\bIS\s+(?!NOT\b|NULL\b|TRUE\b|FALSE\b|DISTINCT\b)", re.I)
 _EMPTY_IN = re.compile(r"\b(NOT\s+)?IN\s*\(\s*\)", re.I)
 _DDL = re.compile(r"^\s*(CREATE|ALTER|DROP)\b", re.I)
 _TABLE_DDL = re.compile(r"^\s*(CREATE\s+TABLE|ALTER\s+TABLE)\b", re.I)
@@ -518,6 +522,8 @@ def translate(sql: str, with_params: bool) -> Translated:
         )
         seg = _GROUP_CONCAT.sub(r"string_agg(\1, ',')", seg)
         seg = _JSON_EACH.sub(r"jsonb_array_elements(\1::jsonb) AS \2(value)", seg)
+        seg = _IS_NOT.sub("IS DISTINCT FROM ", seg)
+        seg = _IS.sub("IS NOT DISTINCT FROM ", seg)
         seg = _EMPTY_IN.sub(lambda m: "<> ALL ('{}')" if m.group(1) else "= ANY ('{}')", seg)
         if with_params:
             seg = seg.replace("%", "%%").replace("?", "%s")

@@ -17,11 +17,12 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from tests.fixtures.postgres import PostgresCluster
+
 from bench.bench_store import CACHE, CHANNELS, QUERIES, _p95, write_export
 from telewatch.sources.desktop_export import import_paths
 from telewatch.store.db import connect
 from telewatch.store.queries import search
-from tests.fixtures.postgres import PostgresCluster
 
 POSTS = int(os.environ.get("TELEWATCH_BENCH_PG_POSTS", "100000"))
 

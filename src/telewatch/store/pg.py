@@ -773,14 +773,20 @@ def fts_search(
     date_where: Sequence[str],
     date_args: Sequence[Any],
     window: int,
+    days: tuple[str, str] | None = None,
 ) -> list[tuple[int, float]]:
     """(post id, score) of the ``window`` newest posts matching ``expr``;
-    score is minus ``ts_rank`` (lower is better, like bm25)."""
+    score is minus ``ts_rank`` (lower is better, like bm25). ``days``
+    (first, last YYYYMMDD) narrows by the indexed publication day before
+    ``date_where`` checks the exact times on ``posts``."""
     where = ["f.body @@ ?::tsquery"]
     args: list[Any] = [tsquery(expr)]
     if channel_id is not None:
         where.append("f.channel_id = ?")
         args.append(int(channel_id))
+    if days is not None:
+        where.append("f.day BETWEEN ? AND ?")
+        args.extend(days)
     join = ""
     if date_where:
         join = " JOIN posts p ON p.id = f.rowid"

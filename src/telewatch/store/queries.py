@@ -410,6 +410,7 @@ def search(
                 date_where=where[1:],
                 date_args=args[1:],
                 window=SCORE_WINDOW,
+                days=(days[0][1:], days[-1][1:]) if days else None,
             )
         except pg.FtsSyntaxError as err:
             raise UserError(

@@ -257,3 +257,85 @@ def test_migrate_refuses_a_target_holding_another_archive(
     assert head(connect(Path(pg_url))).hash == before
     with pytest.raises(UserError, match="between a SQLite file and PostgreSQL"):
         copy_archive(dev_archive, tmp_path / "x.db")
+
+
+_PORTABLE_MIGRATION = """
+-- A migration as docs/SCHEMA.md asks other engineers to write one.
+CREATE TABLE media_files (
+    id            INTEGER PRIMARY KEY,      -- rowid alias: max + 1 when not given
+    version_id    INTEGER NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('photo','video')),
+    size          REAL,
+    data          BLOB,
+    meta          TEXT,                     -- JSON
+    UNIQUE (version_id, kind)
+);
+CREATE INDEX media_files_kind ON media_files(kind) WHERE kind != 'photo';
+CREATE TABLE media_tags (
+    version_id    INTEGER NOT NULL,
+    tag           TEXT NOT NULL,
+    PRIMARY KEY (version_id, tag)
+) WITHOUT ROWID;
+ALTER TABLE media_files ADD COLUMN note TEXT;
+"""
+
+
+def test_a_portable_migration_runs_the_same_on_both(pg_url: str, tmp_path: Path) -> None:
+    """DDL and statements in the portable subset of docs/SCHEMA.md give the
+    same rows on SQLite and PostgreSQL: rowid ids, lastrowid, INSERT OR
+    IGNORE, upserts, json_extract, null-safe IS, group_concat, empty IN."""
+    from telewatch.store.db import split_statements
+
+    lite = tmp_path / "m.db"
+    migrate(lite)
+    migrate(Path(pg_url))
+    results = []
+    for address in (lite, Path(pg_url)):
+        conn = connect(address, readonly=False)
+        conn.execute("BEGIN IMMEDIATE")
+        for stmt in split_statements(_PORTABLE_MIGRATION):
+            conn.execute(stmt)
+        cur = conn.execute(
+            "INSERT INTO media_files(version_id, kind, size, data, meta) VALUES (?,?,?,?,?)",
+            (7, "photo", 1.5, b"\x00\xff", '{"w": "4", "h": 3}'),
+        )
+        first = cur.lastrowid
+        conn.execute(
+            "INSERT OR IGNORE INTO media_files(version_id, kind) VALUES (?, ?)", (7, "photo")
+        )
+        conn.execute("INSERT INTO media_files(id, version_id, kind) VALUES (10, 8, 'video')")
+        second = conn.execute(
+            "INSERT INTO media_files(version_id, kind, note) VALUES (9, 'video', '100%')"
+        ).lastrowid
+        conn.executemany(
+            "INSERT OR IGNORE INTO media_tags(version_id, tag) VALUES (?, ?)",
+            [(7, "a"), (7, "b"), (7, "a")],
+        )
+        conn.execute(
+            "INSERT INTO media_tags(version_id, tag) VALUES (7, 'b')"
+            " ON CONFLICT(version_id, tag) DO UPDATE SET tag = excluded.tag"
+            " WHERE media_tags.tag IS NOT excluded.tag"
+        )
+        conn.execute("COMMIT")
+        rows = conn.execute(
+            "SELECT id, version_id, kind, size, data, json_extract(meta, '$.w'), note,"
+            " max(id, version_id), note IS NULL FROM media_files ORDER BY id"
+        ).fetchall()
+        tags = conn.execute(
+            "SELECT version_id, group_concat(tag) FROM media_tags GROUP BY version_id"
+        ).fetchall()
+        empty = conn.execute(
+            f"SELECT count(*) FROM media_files WHERE id IN ({','.join('?' * 0)})"
+        ).fetchone()[0]
+        results.append(
+            (
+                first,
+                second,
+                [tuple(r) for r in rows],
+                [(t[0], sorted(t[1].split(","))) for t in tags],
+                empty,
+            )
+        )
+        conn.close()
+    assert results[0] == results[1]
+    assert results[0][:2] == (1, 11)

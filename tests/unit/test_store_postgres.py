@@ -117,6 +117,11 @@ def test_same_events_give_same_chain_and_same_outputs(
                 _cli(a, "search", "first"),
                 _unscored(_cli(a, "search", "--json", "second")),
                 _cli(a, "channels", "archived"),
+                _cli(a, "channels", "add", "@some_channel", "--mode", "poll"),
+                [
+                    {k: v for k, v in e.items() if k != "added_at"}
+                    for e in json.loads(_cli(a, "channels", "list", "--json"))
+                ],
                 _cli(a, "status"),
             )
         )
@@ -201,7 +206,7 @@ def test_migrate_round_trip_sqlite_postgres_sqlite(
         f = tmp_path / f"e{i}.jsonl"
         _cli(a, "export", "-o", str(f))
         exports.append(f.read_bytes())
-        assert "ok:" in _cli(a, "verify")
+        assert f"ok: {a}: " in _cli(a, "verify")
     assert exports[0] == exports[1] == exports[2]
     assert exports[0].count(b"\n") == 326
     # The rebuilt search index finds what the original finds.

@@ -179,7 +179,7 @@ def import_cmd(
     if as_json:
         _dump(
             {
-                "archive": app.db_path,
+                "archive": app.db_name,
                 "files": [
                     {**dataclasses.asdict(f), "unchanged": f.unchanged} for f in summary.files
                 ],
@@ -214,7 +214,7 @@ def import_cmd(
         )
     click.echo(
         f"imported {summary.messages} messages from {len(summary.files)} file(s) into"
-        f" {app.db_path}: {summary.new_posts} new posts, {summary.new_versions} versions written"
+        f" {app.db_name}: {summary.new_posts} new posts, {summary.new_versions} versions written"
         + (f", {summary.found_deleted} deletions found" if summary.found_deleted else "")
     )
 
@@ -617,7 +617,7 @@ def channels_archived(app: AppContext, as_json: bool) -> None:
         return
     if not rows:
         click.echo(
-            f"the archive {app.db_path} has no channels yet; `telewatch import` an export "
+            f"the archive {app.db_name} has no channels yet; `telewatch import` an export "
             "or run the daemon"
         )
         return
@@ -670,7 +670,7 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
         check_integrity(conn, app.db_path, quick=False)
     except ArchiveCorrupt as err:
         if as_json:
-            _dump({"archive": app.db_path, "status": "damaged", "ok": False, "problem": str(err)})
+            _dump({"archive": app.db_name, "status": "damaged", "ok": False, "problem": str(err)})
         else:
             click.echo(f"DAMAGED: {err}", err=True)
         click.get_current_context().exit(1)
@@ -680,8 +680,8 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
         stored = conn.execute("SELECT count(*) FROM anchors").fetchone()[0]
     except sqlite3.DatabaseError as err:
         if as_json:
-            _dump({"archive": app.db_path, "status": "error", "ok": False, "problem": str(err)})
-        click.echo(f"error: could not check {app.db_path}: {err}", err=True)
+            _dump({"archive": app.db_name, "status": "error", "ok": False, "problem": str(err)})
+        click.echo(f"error: could not check {app.db_name}: {err}", err=True)
         click.get_current_context().exit(2)
     bad_token = next((t for t in tokens if not t.ok), None)
     ok = result.ok and bad_token is None
@@ -692,7 +692,7 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
     if as_json:
         _dump(
             {
-                "archive": app.db_path,
+                "archive": app.db_name,
                 "status": "verified" if ok else "tampered",
                 "ok": ok,
                 "problem": problem,
@@ -717,7 +717,7 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
         )  # fmt: skip
     elif ok:
         click.echo(
-            f"ok: {app.db_path}: {result.records} chain records verified"
+            f"ok: {app.db_name}: {result.records} chain records verified"
             f" ({result.versions} versions, {result.deletions} deletions,"
             f" {result.channels} channels, {result.samples} engagement samples,"
             f" {result.captures} capture sessions, {result.raw_payloads} raw payloads)"
@@ -744,7 +744,7 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None) -> None:
         else:
             click.echo("anchors: none (run `telewatch anchor` with [evidence] tsa configured)")
     else:
-        click.echo(f"TAMPERED: {app.db_path}: {problem}", err=True)
+        click.echo(f"TAMPERED: {app.db_name}: {problem}", err=True)
     if not ok:
         click.get_current_context().exit(1)
 

@@ -62,7 +62,7 @@ def migrate_cmd(app: AppContext, target: Path, quiet: bool, as_json: bool, batch
         dst.close()
     same = check.ok and check.head == src_head
     summary = {
-        "source": _shown(source),
+        "source": app.db_name,
         "target": _shown(target),
         "rows_copied": sum(res.copied.values()),
         "rows_already_there": res.already,

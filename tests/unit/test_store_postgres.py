@@ -62,6 +62,20 @@ def test_address_survives_a_path() -> None:
     assert "secret" not in pg.masked(url)
 
 
+def test_env_and_config_name_a_postgres_archive(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TELEWATCH_STORAGE__DB and the config's storage.db take an address too."""
+    _write_history(pg_url)
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(main, ["verify"], env={"TELEWATCH_STORAGE__DB": pg_url})
+    assert r.exit_code == 0 and f"ok: {pg_url}: 9 chain records" in r.output, r.output
+    cfg = tmp_path / "tw.toml"
+    cfg.write_text(f'[storage]\ndb = "{pg_url}"\n')
+    r = CliRunner().invoke(main, ["--config", str(cfg), "search", "first"])
+    assert r.exit_code == 0 and "rafidain/10" in r.output, r.output
+
+
 def test_migrations_create_the_current_schema_once(pg_url: str) -> None:
     """A fresh database is brought to SCHEMA_VERSION; migrating again changes
     nothing; the connection answers like SQLite (rows by name and index)."""

@@ -136,3 +136,37 @@ def test_daemon_on_postgres_matches_truth_and_verifies(pg_world: PgWorld) -> Non
         conn.close()
     assert counters["stopped"] == 1
     assert "writer_errors" not in counters
+
+
+class _SqliteOrPostgres:
+    """The ``sqlite3`` name of a SQLite scenario module, with ``connect``
+    opening the world's PostgreSQL archive through the store (its
+    ``sqlite3.Connection`` interface) instead of a file."""
+
+    def __init__(self) -> None:
+        self._real = sqlite3
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def connect(self, database: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        if str(database).startswith("postgresql:"):
+            return connect(Path(database))
+        return self._real.connect(database, *args, **kwargs)
+
+
+@pytest.mark.parametrize("scenario", ["scenario", "kill"])
+def test_the_sqlite_daemon_scenarios_pass_on_postgres(
+    scenario: str, pg_world: PgWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Must show: the integration scenarios that prove the daemon on SQLite
+    (20 channels with faults and a restart against the truth; kill -9 × 20)
+    run unchanged against a PostgreSQL archive."""
+    from tests.integration import test_daemon_kill, test_daemon_scenario
+
+    if scenario == "scenario":
+        monkeypatch.setattr(test_daemon_scenario, "sqlite3", _SqliteOrPostgres())
+        test_daemon_scenario.test_twenty_channels_with_faults_and_restart_match_truth(pg_world)
+    else:
+        monkeypatch.setattr(test_daemon_kill, "sqlite3", _SqliteOrPostgres())
+        test_daemon_kill.test_kill_9_twenty_times_then_restart_gives_the_full_archive(pg_world)

@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.socks",
     "tests.fixtures.venv",
     "tests.fixtures.media",
+    "tests.fixtures.postgres",
 ]
 
 REPO = Path(__file__).resolve().parent.parent

@@ -46,6 +46,24 @@ class AppContext:
         env = os.environ.get("TELEWATCH_STORAGE__DB")
         return Path(env) if env else DEFAULT_DB
 
+    @property
+    def db_name(self) -> str:
+        """The archive as messages name it: the path, or the PostgreSQL
+        address without its password."""
+        from telewatch.store.db import pg_address
+        from telewatch.store.pg import masked
+
+        url = pg_address(self.db_path)
+        return masked(url) if url is not None else str(self.db_path)
+
+    @property
+    def db_exists(self) -> bool:
+        """Whether there is an archive to read (a PostgreSQL address: always
+        asked of the server)."""
+        from telewatch.store.db import pg_address
+
+        return pg_address(self.db_path) is not None or self.db_path.exists()
+
 
 class FiniteFloatRange(click.FloatRange):
     """``click.FloatRange`` that also refuses ``nan`` and ``inf`` (which pass
@@ -199,7 +217,17 @@ def channels() -> None:
 def _register() -> None:
     # Each area module attaches its commands to `main` / `channels` on import.
     import telewatch.cli.events  # noqa: F401  (channels show: store/events.py)
-    from telewatch.cli import archive, daemon, dash, emulator, evidence, media, publish, xref  # noqa: F401
+    from telewatch.cli import (  # noqa: F401
+        archive,
+        daemon,
+        dash,
+        emulator,
+        evidence,
+        media,
+        migrate,
+        publish,
+        xref,
+    )
 
 
 _register()

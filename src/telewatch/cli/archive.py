@@ -198,7 +198,7 @@ def import_cmd(
     if as_json:
         _dump(
             {
-                "archive": app.db_path,
+                "archive": app.db_name,
                 "files": [
                     {**dataclasses.asdict(f), "unchanged": f.unchanged} for f in summary.files
                 ],
@@ -234,7 +234,7 @@ def import_cmd(
         )
     click.echo(
         f"imported {summary.messages} messages from {len(summary.files)} file(s) into"
-        f" {app.db_path}: {summary.new_posts} new posts, {summary.new_versions} versions written"
+        f" {app.db_name}: {summary.new_posts} new posts, {summary.new_versions} versions written"
         + (f", {summary.found_deleted} deletions found" if summary.found_deleted else "")
     )
 
@@ -816,7 +816,7 @@ def channels_archived(app: AppContext, as_json: bool) -> None:
         return
     if not rows:
         click.echo(
-            f"the archive {app.db_path} has no channels yet; `telewatch import` an export "
+            f"the archive {app.db_name} has no channels yet; `telewatch import` an export "
             "or run the daemon"
         )
         return
@@ -871,7 +871,7 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None, check_me
         check_integrity(conn, app.db_path, quick=False)
     except ArchiveCorrupt as err:
         if as_json:
-            _dump({"archive": app.db_path, "status": "damaged", "ok": False, "problem": str(err)})
+            _dump({"archive": app.db_name, "status": "damaged", "ok": False, "problem": str(err)})
         else:
             click.echo(f"DAMAGED: {err}", err=True)
         click.get_current_context().exit(1)
@@ -888,8 +888,8 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None, check_me
         )
     except DatabaseError as err:
         if as_json:
-            _dump({"archive": app.db_path, "status": "error", "ok": False, "problem": str(err)})
-        click.echo(f"error: could not check {app.db_path}: {err}", err=True)
+            _dump({"archive": app.db_name, "status": "error", "ok": False, "problem": str(err)})
+        click.echo(f"error: could not check {app.db_name}: {err}", err=True)
         click.get_current_context().exit(2)
     bad_token = next((t for t in tokens if not t.ok), None)
     ok = result.ok and bad_token is None
@@ -904,7 +904,7 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None, check_me
     if as_json:
         _dump(
             {
-                "archive": app.db_path,
+                "archive": app.db_name,
                 "status": "verified" if ok else "tampered",
                 "ok": ok,
                 "problem": problem,
@@ -934,7 +934,7 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None, check_me
         )  # fmt: skip
     elif ok:
         click.echo(
-            f"ok: {app.db_path}: {result.records} chain records verified"
+            f"ok: {app.db_name}: {result.records} chain records verified"
             f" ({result.versions} versions, {result.deletions} deletions,"
             f" {result.channels} channels, {result.samples} engagement samples,"
             f" {result.captures} capture sessions, {result.raw_payloads} raw payloads,"
@@ -965,7 +965,7 @@ def verify_cmd(app: AppContext, as_json: bool, expect_head: str | None, check_me
             click.echo("anchors: none (run `telewatch anchor` with [evidence] tsa configured)")
     else:
         click.echo(
-            f"TAMPERED: {app.db_path}: {printable(problem or '', multiline=False)}", err=True
+            f"TAMPERED: {app.db_name}: {printable(problem or '', multiline=False)}", err=True
         )
         for extra in (files.problems or [])[1:] if files is not None else []:
             click.echo(f"  also: {printable(extra, multiline=False)}", err=True)

@@ -399,7 +399,7 @@ def channels_list(app: AppContext, show_all: bool, as_json: bool) -> None:
     from telewatch.store import watchlist
     from telewatch.store.db import connect
 
-    if not app.db_path.exists():
+    if not app.db_exists:
         entries: list[Any] = []
     else:
         conn = connect(app.db_path, readonly=True)

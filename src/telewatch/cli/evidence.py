@@ -46,7 +46,7 @@ def anchor_cmd(app: AppContext, tsas: tuple[str, ...], as_json: bool) -> None:
     try:
         attempts = anchor_head(conn, urls, roots, timeout=ev.timeout)
         if not attempts:
-            raise UserError(f"archive {app.db_path} has no chain records yet: nothing to anchor")
+            raise UserError(f"archive {app.db_name} has no chain records yet: nothing to anchor")
         events = [a.event for a in attempts if a.event is not None]
         if events:
             with write_transaction(conn):

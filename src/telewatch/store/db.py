@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from telewatch.models import UserError
+from telewatch.store import pg
 from telewatch.store.schema import MIGRATIONS, SCHEMA_VERSION
 from telewatch.text import index_body
 
@@ -101,7 +102,12 @@ def migrate(path: Path, *, busy_timeout_ms: int | None = None, check: bool = Fal
     (default BUSY_TIMEOUT_MS). ``check`` runs SQLite's quick_check on an
     existing archive first (the start of a write session: import, daemon)
     and raises ArchiveCorrupt when it finds damage; a file that is not a
-    telewatch archive is always refused."""
+    telewatch archive is always refused. A ``postgresql://`` address
+    (``pg_address``) migrates that PostgreSQL database instead."""
+    url = pg_address(path)
+    if url is not None:
+        _pg_migrate(url)
+        return
     path = Path(path)
     _not_a_folder(path)
     try:
@@ -195,6 +201,10 @@ class ArchiveCorrupt(UserError):
 def check_integrity(conn: sqlite3.Connection, path: Path, *, quick: bool) -> None:
     """Run ``PRAGMA quick_check`` (``quick``) or ``integrity_check`` on the
     archive; raise ArchiveCorrupt naming the first problem SQLite found."""
+    if isinstance(conn, pg.PgConnection):
+        # The server keeps its own pages consistent (WAL, checksums); there is
+        # no file for telewatch to check: `verify` checks the facts themselves.
+        return
     pragma = "quick_check" if quick else "integrity_check"
     try:
         rows = [str(r[0]) for r in conn.execute(f"PRAGMA {pragma}(5)")]
@@ -277,7 +287,11 @@ def connect(
     owns transactions with explicit ``BEGIN IMMEDIATE``. Raises UserError
     when the archive does not exist or has an unexpected schema version, and
     ArchiveBusy when another process holds it longer than ``busy_timeout_ms``
-    (default BUSY_TIMEOUT_MS; the connection keeps that timeout)."""
+    (default BUSY_TIMEOUT_MS; the connection keeps that timeout). A
+    ``postgresql://`` address opens a ``pg.PgConnection`` (same interface)."""
+    url = pg_address(path)
+    if url is not None:
+        return _pg_open(url, readonly)
     try:
         return _open(Path(path), readonly, busy_timeout_ms)
     except _HotJournal:
@@ -299,6 +313,8 @@ def hold_open(path: Path, *, busy_timeout_ms: int | None = None) -> sqlite3.Conn
     `telewatch import` sees the archive in use and shares it (WAL) instead of
     taking it for itself. Raises like ``connect``."""
     conn = connect(path, busy_timeout_ms=busy_timeout_ms)
+    if isinstance(conn, pg.PgConnection):
+        return conn
     try:
         # A WAL reader registers in the shared-memory index on its first read.
         conn.execute("SELECT 1 FROM posts LIMIT 1").fetchall()
@@ -430,3 +446,125 @@ def _readonly_uri(path: Path) -> str:
 def now_iso() -> str:
     """The current time as archive time text."""
     return iso(datetime.now(UTC))
+
+
+# --------------------------------------------------------------------------
+# PostgreSQL archives (store.pg).
+# --------------------------------------------------------------------------
+
+
+def pg_address(path: Path | str) -> str | None:
+    """The ``postgresql://`` URL an archive address names, or None for a
+    SQLite path. An address that went through ``Path`` lost one slash of
+    ``//`` (``postgresql:/user@host/db``): it is put back, so a URL keeps
+    working wherever the CLI and config carry the archive as a Path (a URL
+    needs its host: ``postgresql://localhost/db``, not ``postgresql:///db``)."""
+    text = str(path)
+    for scheme in ("postgresql:", "postgres:"):
+        if text.startswith(scheme + "/"):
+            return f"{scheme}//{text[len(scheme) :].lstrip('/')}"
+    return None
+
+
+def is_postgres(conn: sqlite3.Connection) -> bool:
+    """Whether ``conn`` is a PostgreSQL archive (store modules choose their
+    per-dialect SQL with this)."""
+    return isinstance(conn, pg.PgConnection)
+
+
+# One migrator at a time per database (two daemons starting together).
+_PG_MIGRATE_LOCK = 0x7E1E_3A7C
+
+_PG_BOOTSTRAP = (
+    "CREATE TABLE IF NOT EXISTS telewatch_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # COLLATE NOCASE in the store's SQL names this collation (case-insensitive).
+    "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'nocase'"
+    " AND collnamespace = current_schema()::regnamespace) THEN"
+    " CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2',"
+    " deterministic = false); END IF; END $$",
+)
+
+
+def _pg_connect(url: str, readonly: bool) -> pg.PgConnection:
+    try:
+        return pg.PgConnection(url, readonly=readonly)
+    except sqlite3.Error as err:
+        raise UserError(
+            f"cannot open archive {pg.masked(url)}: {err}; check the address, that the"
+            " server runs and that the database exists (createdb)"
+        ) from None
+
+
+def _pg_tables(conn: pg.PgConnection) -> list[str]:
+    return [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = current_schema() ORDER BY table_name"
+        )
+    ]
+
+
+def _pg_foreign(conn: pg.PgConnection, url: str, version: int) -> str | None:
+    tables = [t for t in _pg_tables(conn) if t != "telewatch_meta"]
+    if (version == 0 and tables) or (version > 0 and not set(tables) >= _CORE_TABLES):
+        has = (
+            f"it has tables {', '.join(tables[:5])}{', …' if len(tables) > 5 else ''}"
+            if tables
+            else "it has no telewatch tables"
+        )
+        return (
+            f"{pg.masked(url)} is not a telewatch archive ({has}; schema version {version});"
+            " choose another database"
+        )
+    return None
+
+
+def _pg_migrate(url: str) -> None:
+    conn = _pg_connect(url, readonly=False)
+    try:
+        conn.execute("SELECT pg_advisory_lock(?)", (_PG_MIGRATE_LOCK,))
+        for stmt in _PG_BOOTSTRAP:
+            conn.execute(stmt)
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        foreign = _pg_foreign(conn, url, version)
+        if foreign is not None:
+            raise UserError(foreign)
+        if version > SCHEMA_VERSION:
+            raise UserError(
+                f"archive {pg.masked(url)} was written by a newer telewatch "
+                f"(schema {version} > {SCHEMA_VERSION}); upgrade telewatch"
+            )
+        apply_migrations(conn, version)
+    finally:
+        conn.close()
+
+
+def _pg_open(url: str, readonly: bool) -> sqlite3.Connection:
+    conn = _pg_connect(url, readonly)
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        foreign = _pg_foreign(conn, url, version)
+    except BaseException:
+        conn.close()
+        raise
+    if foreign is not None or version == 0:
+        conn.close()
+        if version == 0:
+            raise UserError(
+                f"archive {pg.masked(url)} is empty (no telewatch tables yet); run"
+                " `telewatch import`, `telewatch run` or `telewatch migrate --to` first"
+            )
+        raise UserError(str(foreign))
+    if version != SCHEMA_VERSION:
+        conn.close()
+        if version > SCHEMA_VERSION:
+            raise UserError(
+                f"archive {pg.masked(url)} was written by a newer telewatch "
+                f"(schema {version} > {SCHEMA_VERSION}); upgrade telewatch"
+            )
+        raise UserError(
+            f"archive {pg.masked(url)} is at schema {version}, expected {SCHEMA_VERSION};"
+            " run `telewatch import` or `telewatch run` once to migrate it"
+        )
+    return conn

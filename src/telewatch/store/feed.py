@@ -297,8 +297,8 @@ def alert_counters(conn: sqlite3.Connection) -> list[AlertCounter]:
     dead = dead_letters_by_rule(conn)
     for r in conn.execute(
         "SELECT rule, count(*) AS total,"
-        " sum(kind = 'new') AS n_new, sum(kind = 'edit') AS n_edit,"
-        " sum(kind = 'delete') AS n_delete, max(id) AS last_id"
+        " sum(CASE WHEN kind = 'new' THEN 1 ELSE 0 END) AS n_new, sum(CASE WHEN kind = 'edit' THEN 1 ELSE 0 END) AS n_edit,"
+        " sum(CASE WHEN kind = 'delete' THEN 1 ELSE 0 END) AS n_delete, max(id) AS last_id"
         " FROM alert_hits GROUP BY rule ORDER BY last_id DESC"
     ):
         last = conn.execute(

@@ -71,7 +71,7 @@ def channels(conn: sqlite3.Connection, since: str | None, until: str | None) -> 
     counts = {
         int(r[0]): int(r[1])
         for r in conn.execute(
-            f"SELECT p.channel_id, count(*) FROM posts p WHERE 1{where} GROUP BY p.channel_id",
+            f"SELECT p.channel_id, count(*) FROM posts p WHERE 1 = 1{where} GROUP BY p.channel_id",
             args,
         )
     }
@@ -157,6 +157,6 @@ def date_range(
     """The first and last post dates in the period (None when it has no posts)."""
     where, args = _window(since, until)
     r = conn.execute(
-        f"SELECT min(p.date), max(p.date) FROM posts p WHERE 1{where}", args
+        f"SELECT min(p.date), max(p.date) FROM posts p WHERE 1 = 1{where}", args
     ).fetchone()
     return None if r is None or r[0] is None else (str(r[0]), str(r[1]))

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 from telewatch.models import Engagement, Entity, ForwardOrigin, Media, PostSeen
-from telewatch.store import chain
+from telewatch.store import chain, pg
 from telewatch.store.alerts import AlertKind, CompiledRule, evaluate
 from telewatch.store.db import iso
 from telewatch.text import analyze, index_body
@@ -506,12 +506,15 @@ def write_prepared(
         )
     if counts:
         conn.executemany("UPDATE posts SET version_count=? WHERE id=?", counts)
-    if fts_delete:
-        conn.executemany(
-            "INSERT INTO posts_fts(posts_fts, rowid, body, meta) VALUES (?,?,?,?)", fts_delete
-        )
-    if fts_insert:
-        conn.executemany("INSERT INTO posts_fts(rowid, body, meta) VALUES (?,?,?)", fts_insert)
+    if isinstance(conn, pg.PgConnection):
+        pg.fts_write(conn, fts_delete, fts_insert)
+    else:
+        if fts_delete:
+            conn.executemany(
+                "INSERT INTO posts_fts(posts_fts, rowid, body, meta) VALUES (?,?,?,?)", fts_delete
+            )
+        if fts_insert:
+            conn.executemany("INSERT INTO posts_fts(rowid, body, meta) VALUES (?,?,?)", fts_insert)
     n_samples = 0
     if samples:
         cur = conn.executemany(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telewatch.models import Entity, ForwardOrigin, Media, UserError
-from telewatch.store import events
+from telewatch.store import events, pg
 from telewatch.store.db import iso, parse_iso
 from telewatch.text import fts_query, query_stems, quoted, stem, tokens
 
@@ -414,6 +414,22 @@ def search(
         expression = f"({expression}) NOT meta : ({left_out})"
     args: list[Any] = [expression]
     _date_window(where, args, since, until)
+    if isinstance(conn, pg.PgConnection):
+        try:
+            scored: list[Any] = pg.fts_search(
+                conn,
+                expr,
+                channel_id=channel_id,
+                date_where=where[1:],
+                date_args=args[1:],
+                window=SCORE_WINDOW,
+                days=(days[0][1:], days[-1][1:]) if days else None,
+            )
+        except pg.FtsSyntaxError as err:
+            raise UserError(
+                f"bad FTS5 query {quoted(query)} ({err}); drop --raw to search plain words"
+            ) from None
+        return _hits(conn, query, raw, scored, limit)
     # CROSS JOIN keeps FTS the outer loop: the planner would otherwise walk a
     # date index and run the MATCH once per post (minutes on a big archive).
     join = " CROSS JOIN posts p ON p.id = posts_fts.rowid" if len(where) > 1 else ""
@@ -432,6 +448,12 @@ def search(
                 f"bad FTS5 query {quoted(query)} ({err}); drop --raw to search plain words"
             ) from None
         raise
+    return _hits(conn, query, raw, scored, limit)
+
+
+def _hits(
+    conn: sqlite3.Connection, query: str, raw: bool, scored: list[Any], limit: int
+) -> list[SearchHit]:
     best = sorted(scored, key=lambda r: (r[1], -r[0]))[: max(1, limit)]
     score = {r[0]: float(r[1]) for r in best}
     details = {

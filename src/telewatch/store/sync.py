@@ -101,7 +101,7 @@ def save_pts(conn: sqlite3.Connection, channel_id: int, pts: int) -> None:
     conn.execute(
         "INSERT INTO channel_pts(channel_id, pts, updated_at) VALUES (?,?,?)"
         " ON CONFLICT(channel_id) DO UPDATE SET pts=excluded.pts, updated_at=excluded.updated_at"
-        " WHERE excluded.pts > pts",
+        " WHERE excluded.pts > channel_pts.pts",
         (channel_id, int(pts), now_iso()),
     )
 
@@ -136,14 +136,14 @@ def save_sweep(
             "INSERT INTO sweep_state(channel_id, cursor, checked, pass_started, last_pass_at,"
             " passes, updated_at) VALUES (?, NULL, 0, NULL, ?, 1, ?)"
             " ON CONFLICT(channel_id) DO UPDATE SET cursor=NULL, checked=0, pass_started=NULL,"
-            " last_pass_at=excluded.last_pass_at, passes=passes+1, updated_at=excluded.updated_at",
+            " last_pass_at=excluded.last_pass_at, passes=sweep_state.passes+1, updated_at=excluded.updated_at",
             (channel_id, now, now),
         )
         return
     conn.execute(
         "INSERT INTO sweep_state(channel_id, cursor, checked, pass_started, updated_at)"
         " VALUES (?,?,?,?,?) ON CONFLICT(channel_id) DO UPDATE SET cursor=excluded.cursor,"
-        " checked=excluded.checked, pass_started=coalesce(pass_started, excluded.pass_started),"
+        " checked=excluded.checked, pass_started=coalesce(sweep_state.pass_started, excluded.pass_started),"
         " updated_at=excluded.updated_at",
         (channel_id, cursor, checked, now, now),
     )

@@ -259,12 +259,12 @@ def _apply_one(
             "INSERT INTO sync_state(channel_id, backfill_oldest, backfill_done, backfill_target,"
             " updated_at) VALUES (?,?,?,?,?) ON CONFLICT(channel_id) DO UPDATE SET"
             " backfill_oldest=excluded.backfill_oldest, backfill_done=excluded.backfill_done,"
-            " backfill_target=coalesce(excluded.backfill_target, backfill_target),"
+            " backfill_target=coalesce(excluded.backfill_target, sync_state.backfill_target),"
             " updated_at=excluded.updated_at"
-            " WHERE backfill_oldest IS NOT excluded.backfill_oldest"
-            " OR backfill_done IS NOT excluded.backfill_done"
+            " WHERE sync_state.backfill_oldest IS NOT excluded.backfill_oldest"
+            " OR sync_state.backfill_done IS NOT excluded.backfill_done"
             " OR (excluded.backfill_target IS NOT NULL"
-            " AND backfill_target IS NOT excluded.backfill_target)",
+            " AND sync_state.backfill_target IS NOT excluded.backfill_target)",
             (
                 positive_id(ev.channel_id),
                 ev.oldest_id,
@@ -277,7 +277,8 @@ def _apply_one(
         conn.execute(
             "INSERT INTO channel_status(key, channel_id, state, detail, flood_until, changed_at)"
             " VALUES (?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET"
-            " channel_id=coalesce(excluded.channel_id, channel_id), state=excluded.state,"
+            " channel_id=coalesce(excluded.channel_id, channel_status.channel_id),"
+            " state=excluded.state,"
             " detail=excluded.detail, flood_until=excluded.flood_until,"
             " changed_at=excluded.changed_at",
             (
@@ -416,7 +417,7 @@ def _post_deleted(
     seen = conn.execute(
         "SELECT max(t) FROM (SELECT max(captured_at) AS t FROM post_versions"
         " WHERE channel_id=? AND message_id=? UNION ALL SELECT max(sampled_at) FROM engagement"
-        " WHERE channel_id=? AND message_id=?)",
+        " WHERE channel_id=? AND message_id=?) AS seen",
         (cid, mid, cid, mid),
     ).fetchone()[0]
     if ev.last_seen_alive is not None:

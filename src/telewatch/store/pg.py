@@ -1,0 +1,800 @@
+"""The PostgreSQL backend: a connection with the sqlite3 surface the store uses.
+
+An archive address ``postgresql://…`` (or ``postgres://…``) opens a
+PostgreSQL database through psycopg 3 instead of a SQLite file. The rest of
+telewatch keeps using the ``sqlite3.Connection`` interface: ``PgConnection``
+is one (a subclass whose every operation goes to the server), so the
+store's queries, transactions and errors look the same on both backends.
+
+What it translates, statement by statement (``translate``; cached):
+
+* ``?`` placeholders → ``%s`` (and ``%`` → ``%%``), outside string literals;
+* ``BEGIN IMMEDIATE`` → ``BEGIN``; ``INSERT OR IGNORE`` → ``INSERT … ON
+  CONFLICT DO NOTHING``; two-argument scalar ``max``/``min`` →
+  ``greatest``/``least``; ``json_extract(x, '$.k')`` → ``x::jsonb ->> 'k'``;
+  ``json_each(x) j`` → ``jsonb_array_elements(x::jsonb) AS j(value)``;
+  ``group_concat(x)`` → ``string_agg(x, ',')``; ``a IS [NOT] b`` → ``a IS
+  [NOT] DISTINCT FROM b``; ``IN ()`` → ``= ANY
+  ('{}')`` (``NOT IN ()`` → ``<> ALL ('{}')``);
+* in CREATE/ALTER TABLE: ``INTEGER`` → ``BIGINT``, ``REAL`` → ``DOUBLE
+  PRECISION``, ``BLOB`` → ``BYTEA``, ``TEXT`` → ``TEXT COLLATE "C"`` (text
+  sorts by code point as in SQLite, whatever the server's locale), ``WITHOUT
+  ROWID`` dropped; a column ``INTEGER PRIMARY KEY`` keeps SQLite's rowid rule
+  (an INSERT without it gets max + 1) through a trigger;
+* ``COLLATE NOCASE`` names the ``nocase`` collation created with the schema
+  (ICU, case-insensitive);
+* ``PRAGMA user_version`` reads and writes ``telewatch_meta``;
+  ``journal_mode`` is always ``wal`` (an import's bulk mode is declined, as
+  on a shared SQLite archive); other pragmas are SQLite's own and do
+  nothing here;
+* the full-text table ``posts_fts`` is a plain table on PostgreSQL (store.fts
+  writes and searches it with explicit SQL per backend).
+
+Values come back as SQLite gives them: booleans as 0/1, ``numeric`` (``sum``
+of integers) as int (float when fractional); a Python bool is bound as 0/1.
+psycopg errors are raised as the sqlite3 error of the same meaning
+(IntegrityError, OperationalError, …) so the store's handlers apply.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from functools import lru_cache
+from types import TracebackType
+from typing import Any, Literal
+
+import psycopg
+from psycopg import pq
+from psycopg.adapt import Dumper, Loader
+
+SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_address(text: str) -> bool:
+    """Whether ``text`` names a PostgreSQL archive (``postgresql://…``)."""
+    return text.startswith(SCHEMES)
+
+
+def masked(url: str) -> str:
+    """``url`` without its password (for messages and logs)."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+# --------------------------------------------------------------------------
+# Rows, cursors, the connection.
+# --------------------------------------------------------------------------
+
+
+class PgRow(tuple[Any, ...]):
+    """A result row: a tuple that also answers ``row["column"]`` and
+    ``keys()`` like ``sqlite3.Row``."""
+
+    _names: dict[str, int]
+    _keys: list[str]
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            try:
+                return tuple.__getitem__(self, self._names[key])
+            except KeyError:
+                lower = {k.lower(): i for k, i in self._names.items()}
+                if key.lower() in lower:
+                    return tuple.__getitem__(self, lower[key.lower()])
+                raise IndexError(f"No item with that key: {key}") from None
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        """The column names, in order."""
+        return list(self._keys)
+
+
+def _row_class(description: Sequence[Any]) -> type[PgRow]:
+    return _row_class_of(tuple(d.name for d in description))
+
+
+@lru_cache(maxsize=1024)
+def _row_class_of(names: tuple[str, ...]) -> type[PgRow]:
+    return type(
+        "PgRow", (PgRow,), {"_names": {n: i for i, n in enumerate(names)}, "_keys": list(names)}
+    )
+
+
+def _error(err: psycopg.Error) -> sqlite3.Error:
+    """The sqlite3 exception a store handler expects for ``err``."""
+    msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    cls: type[sqlite3.Error]
+    if isinstance(err, psycopg.errors.IntegrityError):
+        cls = sqlite3.IntegrityError
+    elif isinstance(err, psycopg.errors.DataError):
+        cls = sqlite3.DataError
+    elif isinstance(err, psycopg.errors.InternalError):
+        cls = sqlite3.InternalError
+    elif isinstance(err, psycopg.errors.NotSupportedError):
+        cls = sqlite3.NotSupportedError
+    elif isinstance(err, psycopg.errors.InterfaceError):
+        cls = sqlite3.InterfaceError
+    elif isinstance(err, psycopg.errors.ProgrammingError | psycopg.errors.OperationalError):
+        cls = sqlite3.OperationalError
+    else:
+        cls = sqlite3.DatabaseError
+    return cls(msg)
+
+
+class PgCursor(sqlite3.Cursor):
+    """The ``sqlite3.Cursor`` surface over one psycopg cursor."""
+
+    def __init__(self, conn: PgConnection) -> None:
+        super().__init__(conn)
+        self._conn = conn
+        self._rows: list[Any] = []
+        self._pos = 0
+        self._rowcount = -1
+        self._lastrowid: int | None = None
+        self._description: tuple[tuple[Any, ...], ...] | None = None
+
+    # -- execution --------------------------------------------------------
+
+    def execute(self, sql: str, parameters: Any = (), /) -> PgCursor:  # type: ignore[override]
+        self._conn._run(self, sql, parameters, many=False)
+        return self
+
+    def executemany(  # type: ignore[override]
+        self, sql: str, seq_of_parameters: Iterable[Any], /
+    ) -> PgCursor:
+        self._conn._run(self, sql, seq_of_parameters, many=True)
+        return self
+
+    def executescript(self, sql_script: str, /) -> PgCursor:  # type: ignore[override]
+        from telewatch.store.db import split_statements
+
+        for stmt in split_statements(sql_script):
+            self._conn._run(self, stmt, (), many=False)
+        return self
+
+    def _set(
+        self,
+        rows: list[Any],
+        description: tuple[tuple[Any, ...], ...] | None,
+        rowcount: int,
+        lastrowid: int | None,
+    ) -> None:
+        self._rows, self._pos = rows, 0
+        self._description = description
+        self._rowcount = rowcount
+        self._lastrowid = lastrowid
+
+    # -- results ----------------------------------------------------------
+
+    def fetchone(self) -> Any:
+        if self._pos >= len(self._rows):
+            return None
+        self._pos += 1
+        return self._rows[self._pos - 1]
+
+    def fetchmany(self, size: int | None = 1) -> list[Any]:
+        n = self.arraysize if size is None else size
+        out = self._rows[self._pos : self._pos + n]
+        self._pos += len(out)
+        return out
+
+    def fetchall(self) -> list[Any]:
+        out = self._rows[self._pos :]
+        self._pos = len(self._rows)
+        return out
+
+    def __iter__(self) -> PgCursor:
+        return self
+
+    def __next__(self) -> Any:
+        row = self.fetchone()
+        if row is None:
+            raise StopIteration
+        return row
+
+    @property
+    def rowcount(self) -> int:  # type: ignore[override]
+        return self._rowcount
+
+    @property
+    def lastrowid(self) -> int | None:  # type: ignore[override]
+        return self._lastrowid
+
+    @property
+    def description(self) -> Any:
+        return self._description
+
+    def close(self) -> None:
+        self._rows = []
+
+
+class _IntFromNumeric(Loader):
+    """``numeric`` (``sum`` of integers) as int, like SQLite; float when fractional."""
+
+    def load(self, data: Any) -> int | float:
+        d = Decimal(bytes(data).decode())
+        return int(d) if d == d.to_integral_value() else float(d)
+
+
+class _IntFromBool(Loader):
+    """A boolean result (``a = b``) as 0/1, as SQLite gives it."""
+
+    def load(self, data: Any) -> int:
+        return 1 if bytes(data) == b"t" else 0
+
+
+class _BoolAsInt(Dumper):
+    """A Python bool bound as 0/1 (the archive's flag columns are integers)."""
+
+    oid = psycopg.adapters.types["int8"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class PgConnection(sqlite3.Connection):
+    """A PostgreSQL archive behind the ``sqlite3.Connection`` interface.
+
+    The base class is an unused in-memory SQLite connection (it only gives
+    the object its type); every statement runs on ``self.pg``, a psycopg
+    connection in autocommit mode: the store's explicit BEGIN … COMMIT make
+    the transactions, as on SQLite. ``readonly`` opens read-only sessions
+    (``default_transaction_read_only``)."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, *, readonly: bool = False) -> None:
+        super().__init__(":memory:", check_same_thread=False, isolation_level=None)
+        self.url = url
+        self.readonly = readonly
+        try:
+            options = "-c default_transaction_read_only=on" if readonly else ""
+            self.pg = psycopg.connect(url, autocommit=True, options=options, connect_timeout=10)
+        except psycopg.Error as err:
+            raise _error(err) from None
+        self.pg.adapters.register_loader("numeric", _IntFromNumeric)
+        self.pg.adapters.register_loader("bool", _IntFromBool)
+        self.pg.adapters.register_dumper(bool, _BoolAsInt)
+        self._lock = threading.RLock()
+        self._id_tables: frozenset[str] | None = None
+        self._user_version: int | None = None
+
+    # -- the sqlite3.Connection surface -----------------------------------
+
+    def cursor(self, factory: Any = None) -> PgCursor:  # type: ignore[override]
+        return PgCursor(self)
+
+    def execute(self, sql: str, parameters: Any = (), /) -> PgCursor:  # type: ignore[override]
+        return PgCursor(self).execute(sql, parameters)
+
+    def executemany(  # type: ignore[override]
+        self, sql: str, parameters: Iterable[Any], /
+    ) -> PgCursor:
+        return PgCursor(self).executemany(sql, parameters)
+
+    def executescript(self, sql_script: str, /) -> PgCursor:  # type: ignore[override]
+        return PgCursor(self).executescript(sql_script)
+
+    def commit(self) -> None:
+        if self.in_transaction:
+            self._run(PgCursor(self), "COMMIT", (), many=False)
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            self._run(PgCursor(self), "ROLLBACK", (), many=False)
+
+    def close(self) -> None:
+        try:
+            self.pg.close()
+        finally:
+            super().close()
+
+    def __del__(self) -> None:
+        # As a sqlite3 connection does: one dropped without close() is closed.
+        pgconn = getattr(self, "pg", None)
+        if pgconn is not None and not pgconn.closed:
+            pgconn.close()
+
+    @property
+    def in_transaction(self) -> bool:  # type: ignore[override]
+        return self.pg.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def create_function(self, *args: Any, **kwargs: Any) -> None:
+        """SQL functions in Python exist on SQLite only; the store's PostgreSQL
+        SQL never calls them."""
+
+    def create_aggregate(self, *args: Any, **kwargs: Any) -> None:
+        """See ``create_function``."""
+
+    def __enter__(self) -> PgConnection:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> Literal[False]:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+        return False
+
+    # -- execution --------------------------------------------------------
+
+    def id_tables(self) -> frozenset[str]:
+        """Tables whose ``id`` column is the primary key (INSERTs into them
+        return the new id as ``lastrowid``)."""
+        if self._id_tables is None:
+            rows = self.pg.execute(
+                "SELECT c.table_name FROM information_schema.columns c"
+                " WHERE c.table_schema = current_schema() AND c.column_name = 'id'"
+                " AND c.data_type = 'bigint'"
+            ).fetchall()
+            self._id_tables = frozenset(str(r[0]) for r in rows)
+        return self._id_tables
+
+    def _run(self, cur: PgCursor, sql: str, params: Any, *, many: bool) -> None:
+        pragma = _PRAGMA.match(sql)
+        if pragma is not None:
+            cur._set(*self._pragma(pragma.group(1).lower(), pragma.group(2)))
+            return
+        if many:
+            params = [_params(p) for p in params]
+            has_params = bool(params)
+        else:
+            params = _params(params)
+            has_params = bool(params) if isinstance(params, Sequence) else params is not None
+        t = translate(sql, has_params)
+        if t.skip:
+            cur._set([], None, 0, None)
+            return
+        text = t.sql
+        returning = not many and t.insert_into is not None and t.insert_into in self.id_tables()
+        if returning:
+            text += " RETURNING id"
+        with self._lock:
+            try:
+                with self.pg.cursor() as pc:
+                    if many:
+                        if params:
+                            pc.executemany(text, params)
+                    else:
+                        pc.execute(text, params if has_params else None)
+                    rows: list[Any] = []
+                    description = None
+                    lastrowid = None
+                    if pc.description is not None and not returning:
+                        row_cls = _row_class(pc.description)
+                        rows = [row_cls(r) for r in pc.fetchall()]
+                        description = tuple(
+                            (d.name, None, None, None, None, None, None) for d in pc.description
+                        )
+                    elif returning:
+                        got = pc.fetchone()
+                        lastrowid = int(got[0]) if got is not None else None
+                    cur._set(rows, description, pc.rowcount, lastrowid)
+            except psycopg.Error as err:
+                raise _error(err) from None
+        if t.ddl:
+            self._id_tables = None
+
+    def _pragma(
+        self, name: str, value: str | None
+    ) -> tuple[list[Any], tuple[tuple[Any, ...], ...] | None, int, int | None]:
+        if name == "journal_mode":
+            # The server's own write-ahead log: asking for another journal
+            # (an import's bulk mode) leaves it as it is, as a shared WAL
+            # archive refuses it.
+            return [("wal",)], (("journal_mode",) + (None,) * 6,), -1, None
+        if name != "user_version":
+            return [], None, -1, None
+        try:
+            if value is not None:
+                self.pg.execute(
+                    "INSERT INTO telewatch_meta(key, value) VALUES ('user_version', %s)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(int(value)),),
+                )
+                return [], None, 1, None
+            row = self.pg.execute(
+                "SELECT value FROM telewatch_meta WHERE key = 'user_version'"
+            ).fetchone()
+        except psycopg.errors.UndefinedTable:
+            return [(0,)], (("user_version",) + (None,) * 6,), -1, None
+        except psycopg.Error as err:
+            raise _error(err) from None
+        return [(int(row[0]) if row else 0,)], (("user_version",) + (None,) * 6,), -1, None
+
+
+def _params(p: Any) -> Any:
+    if p is None:
+        return ()
+    if isinstance(p, Mapping):
+        return dict(p)
+    return tuple(p)
+
+
+# --------------------------------------------------------------------------
+# Translation of the store's SQLite SQL.
+# --------------------------------------------------------------------------
+
+# FTS5 commands ('rank', 'delete') and the schema-2 rebuild of the index.
+_FTS5_ONLY = re.compile(r"posts_fts\s*\(\s*posts_fts\b|telewatch_fts_body", re.I)
+_LEADING_COMMENTS = re.compile(r"^(\s*--[^\n]*\n)*\s*")
+_PRAGMA = re.compile(r"\s*PRAGMA\s+(\w+)\s*(?:=\s*(\S+?)\s*)?(?:\(\s*\d*\s*\))?\s*;?\s*$", re.I)
+_BEGIN = re.compile(
+    r"^\s*BEGIN(\s+(IMMEDIATE|DEFERRED|EXCLUSIVE))?(\s+TRANSACTION)?\s*;?\s*$", re.I
+)
+_OR_IGNORE = re.compile(r"\bINSERT\s+OR\s+IGNORE\s+INTO\b", re.I)
+_INSERT_INTO = re.compile(r"^\s*INSERT\s+(?:OR\s+IGNORE\s+)?INTO\s+(\w+)", re.I)
+_SCALAR_MINMAX = re.compile(r"\b(max|min)\(\s*([^(),]+?)\s*,\s*([^(),]+?)\s*\)", re.I)
+_JSON_EXTRACT = re.compile(r"\bjson_extract\(\s*([\w.]+)\s*,\s*'\$\.(\w+)'\s*\)", re.I)
+_JSON_EACH = re.compile(r"\bjson_each\(\s*([\w.]+)\s*\)\s+(?:AS\s+)?(\w+)", re.I)
+_GROUP_CONCAT = re.compile(r"\bgroup_concat\(\s*([\w.]+)\s*\)", re.I)
+# SQLite's null-safe IS / IS NOT between two values.
+_IS_NOT = re.compile(r"\bIS\s+NOT\s+(?!NULL\b|TRUE\b|FALSE\b|DISTINCT\b)", re.I)
+_IS = re.compile(r"\bIS\s+(?!NOT\b|NULL\b|TRUE\b|FALSE\b|DISTINCT\b)", re.I)
+_EMPTY_IN = re.compile(r"\b(NOT\s+)?IN\s*\(\s*\)", re.I)
+_DDL = re.compile(r"^\s*(CREATE|ALTER|DROP)\b", re.I)
+_TABLE_DDL = re.compile(r"^\s*(CREATE\s+TABLE|ALTER\s+TABLE)\b", re.I)
+_CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.I)
+_ROWID_ALIAS = re.compile(r"(\w+)\s+INTEGER\s+PRIMARY\s+KEY\b", re.I)
+# A column's declared type: right after its name, at the start of a column
+# definition (after "(" or "," or ADD [COLUMN]).
+_COLDEF = re.compile(
+    r"([(,]|\bADD\s+COLUMN|\bADD)\s*(\w+)\s+(INTEGER|REAL|BLOB|TEXT(?!\s+COLLATE\b))\b", re.I
+)
+_WITHOUT_ROWID = re.compile(r"\)\s*WITHOUT\s+ROWID", re.I)
+# String literals, quoted identifiers and comments: never rewritten.
+_OPAQUE = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*)")
+
+_PG_TYPES = {
+    "integer": "BIGINT",
+    "real": "DOUBLE PRECISION",
+    "blob": "BYTEA",
+    "text": 'TEXT COLLATE "C"',
+}
+
+# The full-text table (store.fts): on PostgreSQL one row per indexed post,
+# its words (text.index_body tokens, split as FTS5's 'ascii' tokenizer
+# splits them) as a tsvector with positions, GIN-indexed; channel and
+# publication day are columns (FTS5 keeps them as 'meta' tokens).
+FTS_DDL = (
+    "CREATE TABLE posts_fts (\n"
+    "    rowid       BIGINT PRIMARY KEY,   -- posts.id\n"
+    "    body        TSVECTOR NOT NULL,\n"
+    "    channel_id  BIGINT NOT NULL,\n"
+    '    day         TEXT COLLATE "C" NOT NULL  -- YYYYMMDD (publication day)\n'
+    ")",
+    "CREATE INDEX posts_fts_body ON posts_fts USING gin (body)",
+    "CREATE INDEX posts_fts_channel ON posts_fts (channel_id, rowid)",
+    "CREATE INDEX posts_fts_day ON posts_fts (day)",
+)
+
+
+class Translated:
+    """One statement in PostgreSQL's dialect."""
+
+    __slots__ = ("ddl", "insert_into", "skip", "sql")
+
+    def __init__(self, sql: str, insert_into: str | None, ddl: bool, skip: bool) -> None:
+        self.sql = sql
+        self.insert_into = insert_into
+        self.ddl = ddl
+        self.skip = skip
+
+
+def _outside_literals(sql: str, fn: Any) -> str:
+    parts = _OPAQUE.split(sql)
+    return "".join(p if i % 2 else fn(p) for i, p in enumerate(parts))
+
+
+@lru_cache(maxsize=4096)
+def translate(sql: str, with_params: bool) -> Translated:
+    """``sql`` (the store's SQLite dialect) for PostgreSQL; ``with_params``:
+    placeholders are bound (``?`` → ``%s``, a literal ``%`` doubled)."""
+    sql = _LEADING_COMMENTS.sub("", sql)
+    if _BEGIN.match(sql):
+        return Translated("BEGIN", None, False, False)
+    ddl = bool(_DDL.match(sql))
+    if "posts_fts" in sql and (ddl or _FTS5_ONLY.search(sql)):
+        return _fts_ddl(sql)
+    out = sql
+    ignore = bool(_OR_IGNORE.search(out))
+    if ignore:
+        out = _OR_IGNORE.sub("INSERT INTO", out)
+    if _TABLE_DDL.match(out):
+        out = _table_ddl(out)
+
+    def rewrite(seg: str) -> str:
+        seg = _SCALAR_MINMAX.sub(
+            lambda m: (
+                f"{'greatest' if m.group(1).lower() == 'max' else 'least'}"
+                f"({m.group(2)}, {m.group(3)})"
+            ),
+            seg,
+        )
+        seg = _GROUP_CONCAT.sub(r"string_agg(\1, ',')", seg)
+        seg = _JSON_EACH.sub(r"jsonb_array_elements(\1::jsonb) AS \2(value)", seg)
+        seg = _IS_NOT.sub("IS DISTINCT FROM ", seg)
+        seg = _IS.sub("IS NOT DISTINCT FROM ", seg)
+        seg = _EMPTY_IN.sub(lambda m: "<> ALL ('{}')" if m.group(1) else "= ANY ('{}')", seg)
+        if with_params:
+            seg = seg.replace("%", "%%").replace("?", "%s")
+        return seg
+
+    # json_extract's path is a literal: rewrite it before literals are set aside.
+    out = _JSON_EXTRACT.sub(r"(\1::jsonb ->> '\2')", out)
+    if with_params:
+        parts = _OPAQUE.split(out)
+        out = "".join((p.replace("%", "%%") if i % 2 else rewrite(p)) for i, p in enumerate(parts))
+    else:
+        out = _outside_literals(out, rewrite)
+    out = out.rstrip().rstrip(";")
+    if ignore:
+        out += " ON CONFLICT DO NOTHING"
+    m = _INSERT_INTO.match(sql)
+    return Translated(out, m.group(1).lower() if m else None, ddl, False)
+
+
+def _strip_comments(sql: str) -> str:
+    parts = _OPAQUE.split(sql)
+    return "".join("" if i % 2 and p.startswith("--") else p for i, p in enumerate(parts))
+
+
+def _table_ddl(sql: str) -> str:
+    """CREATE/ALTER TABLE with PostgreSQL types; a rowid-alias primary key
+    gets its trigger (SQLite gives an INSERT without it max + 1)."""
+    sql = _strip_comments(sql)
+    created = _CREATE_TABLE.match(sql)
+    alias = _ROWID_ALIAS.search(_outside_literals(sql, lambda s: s)) if created else None
+    out = _outside_literals(
+        sql,
+        lambda s: _COLDEF.sub(
+            lambda m: f"{m.group(1)} {m.group(2)} {_PG_TYPES[m.group(3).lower()]}", s
+        ),
+    )
+    out = _WITHOUT_ROWID.sub(")", out).rstrip().rstrip(";")
+    if created and alias is not None:
+        table, col = created.group(1), alias.group(1)
+        fn = f"telewatch_rowid_{table}"
+        out += (
+            f";\nCREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN IF NEW.{col} IS NULL THEN"
+            f" SELECT coalesce(max({col}), 0) + 1 INTO NEW.{col} FROM {table}; END IF;"
+            " RETURN NEW; END $$"
+            f";\nCREATE TRIGGER {table}_rowid BEFORE INSERT ON {table}"
+            f" FOR EACH ROW EXECUTE FUNCTION {fn}()"
+        )
+    return out
+
+
+def _fts_ddl(sql: str) -> Translated:
+    """The migrations' statements on the FTS5 table, for PostgreSQL: create
+    and drop the plain table; FTS5 configuration and the schema-2 rebuild
+    (a PostgreSQL archive is created at the current schema, never migrated
+    from schema 1 with posts in it) have nothing to do."""
+    head = " ".join(sql.split()[:4]).upper()
+    if head.startswith("CREATE VIRTUAL TABLE"):
+        return Translated(";\n".join(FTS_DDL), None, True, False)
+    if head.startswith("DROP TABLE"):
+        return Translated("DROP TABLE IF EXISTS posts_fts", None, True, False)
+    if _DDL.match(sql):
+        return Translated(sql, None, True, False)
+    return Translated("", None, False, True)
+
+
+# --------------------------------------------------------------------------
+# Full-text search on PostgreSQL (the FTS5 statements of posts.py and
+# queries.py, explicitly).
+# --------------------------------------------------------------------------
+
+# FTS5's 'ascii' tokenizer: ASCII letters and digits and every non-ASCII
+# character are word characters; any other ASCII character separates.
+_ASCII_SEPARATORS = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
+MAX_POSITION = 16383  # tsvector positions stop here (words after it share it)
+
+
+def ascii_tokens(text: str) -> list[str]:
+    """``text`` split as the FTS5 'ascii' tokenizer splits it (ASCII folded)."""
+    return [t for t in _ASCII_SEPARATORS.split(text.lower()) if t]
+
+
+def _lexeme(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(body: str) -> str:
+    """The tsvector text of an index body: each word with its position."""
+    return " ".join(
+        f"{_lexeme(t)}:{min(i, MAX_POSITION)}" for i, t in enumerate(ascii_tokens(body), 1)
+    )
+
+
+def fts_write(
+    conn: PgConnection,
+    deletes: Sequence[tuple[Any, ...]],
+    inserts: Sequence[tuple[Any, ...]],
+) -> None:
+    """posts.py's FTS5 writes: ``deletes`` are ('delete', rowid, body, meta),
+    ``inserts`` (rowid, body, meta) with meta = 'c<channel> d<YYYYMMDD>'."""
+    if deletes:
+        conn.executemany("DELETE FROM posts_fts WHERE rowid = ?", [(d[1],) for d in deletes])
+    if inserts:
+        rows = []
+        for rowid, body, meta in inserts:
+            c, d = meta.split()
+            rows.append((rowid, tsvector_literal(body), int(c[1:]), d[1:]))
+        conn.executemany(
+            "INSERT INTO posts_fts(rowid, body, channel_id, day) VALUES (?, ?::tsvector, ?, ?)"
+            " ON CONFLICT (rowid) DO UPDATE SET body = excluded.body,"
+            " channel_id = excluded.channel_id, day = excluded.day",
+            rows,
+        )
+
+
+class FtsSyntaxError(ValueError):
+    """A raw FTS5 expression this backend cannot run."""
+
+
+_FTS_TOKEN = re.compile(r'\s*(?:("(?:[^"]|"")*")|([()*+:^])|([^\s"()*+:^]+))')
+
+
+def _fts_lex(expr: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(expr):
+        if expr[pos:].strip() == "":
+            break
+        m = _FTS_TOKEN.match(expr, pos)
+        if m is None:
+            raise FtsSyntaxError(f"syntax error near {expr[pos : pos + 10]!r}")
+        pos = m.end()
+        if m.group(1) is not None:
+            out.append(("phrase", m.group(1)[1:-1].replace('""', '"')))
+        elif m.group(2) is not None:
+            out.append((m.group(2), m.group(2)))
+        else:
+            word = m.group(3)
+            if word in ("AND", "OR", "NOT"):
+                out.append((word, word))
+            elif word.startswith("NEAR"):
+                raise FtsSyntaxError("NEAR groups are not supported on PostgreSQL")
+            else:
+                out.append(("phrase", word))
+    return out
+
+
+_NOTHING = "('telewatch-no-such-word' & !'telewatch-no-such-word')"
+
+
+class _FtsParser:
+    """FTS5 query syntax (phrases, prefix ``*``, ``+``, AND/OR/NOT,
+    implicit AND, parentheses; NOT binds tighter than AND, AND than OR) to
+    a tsquery over the same tokens."""
+
+    def __init__(self, expr: str) -> None:
+        self.toks = _fts_lex(expr)
+        self.i = 0
+
+    def peek(self) -> str | None:
+        return self.toks[self.i][0] if self.i < len(self.toks) else None
+
+    def take(self, kind: str) -> str:
+        if self.peek() != kind:
+            raise FtsSyntaxError(f"expected {kind!r}")
+        self.i += 1
+        return self.toks[self.i - 1][1]
+
+    def parse(self) -> str:
+        q = self.or_()
+        if self.peek() is not None:
+            raise FtsSyntaxError(f"unexpected {self.toks[self.i][1]!r}")
+        return q
+
+    def or_(self) -> str:
+        parts = [self.and_()]
+        while self.peek() == "OR":
+            self.i += 1
+            parts.append(self.and_())
+        return parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")"
+
+    def and_(self) -> str:
+        parts = [self.not_()]
+        while self.peek() in ("AND", "phrase", "("):
+            if self.peek() == "AND":
+                self.i += 1
+            parts.append(self.not_())
+        return parts[0] if len(parts) == 1 else "(" + " & ".join(parts) + ")"
+
+    def not_(self) -> str:
+        q = self.primary()
+        while self.peek() == "NOT":
+            self.i += 1
+            q = f"({q} & !{self.primary()})"
+        return q
+
+    def primary(self) -> str:
+        if self.peek() == "(":
+            self.i += 1
+            q = self.or_()
+            self.take(")")
+            return q
+        if self.peek() == "^":
+            raise FtsSyntaxError("^ (initial token) is not supported on PostgreSQL")
+        if (
+            self.peek() == "phrase"
+            and self.i + 1 < len(self.toks)
+            and self.toks[self.i + 1][0] == ":"
+        ):
+            # A column filter: the words are the body; `meta` (channel and
+            # day tokens, columns here) inside the group matches nothing.
+            column = self.take("phrase")
+            self.i += 1
+            q = self.primary()
+            if column == "body":
+                return q
+            if column == "meta":
+                return _NOTHING
+            raise FtsSyntaxError(f"no such column: {column}")
+        words = ascii_tokens(self.take("phrase"))
+        while self.peek() == "+":
+            self.i += 1
+            words += ascii_tokens(self.take("phrase"))
+        prefix = self.peek() == "*"
+        if prefix:
+            self.i += 1
+        if not words:
+            # An empty phrase matches nothing in FTS5.
+            return _NOTHING
+        lex = [_lexeme(w) for w in words]
+        if prefix:
+            lex[-1] += ":*"
+        return lex[0] if len(lex) == 1 else "(" + " <-> ".join(lex) + ")"
+
+
+def tsquery(expr: str) -> str:
+    """The tsquery text of an FTS5 MATCH expression over index bodies.
+    Raises FtsSyntaxError."""
+    return _FtsParser(expr).parse()
+
+
+def fts_search(
+    conn: PgConnection,
+    expr: str,
+    *,
+    channel_id: int | None,
+    date_where: Sequence[str],
+    date_args: Sequence[Any],
+    window: int,
+    days: tuple[str, str] | None = None,
+) -> list[tuple[int, float]]:
+    """(post id, score) of the ``window`` newest posts matching ``expr``;
+    score is minus ``ts_rank`` (lower is better, like bm25). ``days``
+    (first, last YYYYMMDD) narrows by the indexed publication day before
+    ``date_where`` checks the exact times on ``posts``."""
+    where = ["f.body @@ ?::tsquery"]
+    args: list[Any] = [tsquery(expr)]
+    if channel_id is not None:
+        where.append("f.channel_id = ?")
+        args.append(int(channel_id))
+    if days is not None:
+        where.append("f.day BETWEEN ? AND ?")
+        args.extend(days)
+    join = ""
+    if date_where:
+        join = " JOIN posts p ON p.id = f.rowid"
+        where.extend(date_where)
+        args.extend(date_args)
+    rows = conn.execute(
+        f"SELECT f.rowid, -ts_rank(f.body, ?::tsquery) FROM posts_fts f{join}"
+        f" WHERE {' AND '.join(where)} ORDER BY f.rowid DESC LIMIT ?",
+        (args[0], *args, window),
+    ).fetchall()
+    return [(int(r[0]), float(r[1])) for r in rows]

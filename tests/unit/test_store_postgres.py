@@ -1,0 +1,360 @@
+"""The PostgreSQL backend against a real server (tests/fixtures/postgres.py):
+migrations, the writer and hash chain, the reading commands and search give
+what SQLite gives for the same events; `telewatch migrate --to` copies an
+archive both ways, resumably."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from telewatch.cli import main
+from telewatch.models import UserError
+from telewatch.store import chain, pg, schema
+from telewatch.store.chain import head, verify
+from telewatch.store.copy import copy_archive
+from telewatch.store.db import connect, migrate, pg_address
+from telewatch.store.queries import search
+from telewatch.store.writer import apply_events
+from telewatch.text import tokens
+from tests.fixtures.postgres import PostgresCluster
+from tests.unit.test_store_chain import _history
+
+FIXED_NOW = "2026-01-02T03:04:05Z"
+
+
+def _cli(db: str | Path, *args: str) -> str:
+    r = CliRunner().invoke(main, ["--db", str(db), *args], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+def _unscored(out: str) -> list[dict[str, object]]:
+    """Search hits without their score: BM25 (FTS5) and ts_rank (PostgreSQL)
+    are different numbers for the same ranking purpose."""
+    hits = json.loads(out)
+    for h in hits:
+        assert isinstance(h.pop("score"), float)
+    return list(hits)
+
+
+def _write_history(address: str | Path) -> None:
+    migrate(Path(address))
+    conn = connect(Path(address), readonly=False)
+    conn.execute("BEGIN IMMEDIATE")
+    stats = apply_events(conn, _history(), [])  # type: ignore[arg-type]
+    conn.execute("COMMIT")
+    conn.close()
+    assert stats.errors == 0, stats.reasons
+
+
+def test_address_survives_a_path() -> None:
+    """A postgresql:// address keeps working after the CLI made it a Path."""
+    url = "postgresql://u:secret@127.0.0.1:5432/arch?sslmode=disable"
+    assert pg_address(Path(url)) == url
+    assert pg_address(url) == url
+    assert pg_address(Path("data/telewatch.db")) is None
+    assert "secret" not in pg.masked(url)
+
+
+def test_env_and_config_name_a_postgres_archive(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TELEWATCH_STORAGE__DB and the config's storage.db take an address too."""
+    _write_history(pg_url)
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(main, ["verify"], env={"TELEWATCH_STORAGE__DB": pg_url})
+    assert r.exit_code == 0 and f"ok: {pg_url}: 9 chain records" in r.output, r.output
+    cfg = tmp_path / "tw.toml"
+    cfg.write_text(f'[storage]\ndb = "{pg_url}"\n')
+    r = CliRunner().invoke(main, ["--config", str(cfg), "search", "first"])
+    assert r.exit_code == 0 and "rafidain/10" in r.output, r.output
+
+
+def test_migrations_create_the_current_schema_once(pg_url: str) -> None:
+    """A fresh database is brought to SCHEMA_VERSION; migrating again changes
+    nothing; the connection answers like SQLite (rows by name and index)."""
+    migrate(Path(pg_url))
+    migrate(Path(pg_url))
+    conn = connect(Path(pg_url))
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    row = conn.execute("SELECT count(*) AS n, 1 = 1 AS yes FROM posts").fetchone()
+    assert (row["n"], row[1], tuple(row)) == (0, 1, (0, 1))
+
+
+def test_foreign_and_empty_databases_are_refused(pg_cluster: PostgresCluster) -> None:
+    """A database holding other tables is not taken for an archive; an empty
+    one is not read as an empty archive."""
+    url = pg_cluster.create_database()
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("CREATE TABLE invoices (id int)")
+    with pytest.raises(UserError, match="not a telewatch archive"):
+        migrate(Path(url))
+    with pytest.raises(UserError, match="empty"):
+        connect(Path(pg_cluster.create_database()))
+    with pytest.raises(UserError, match="cannot open archive"):
+        connect(Path(pg_cluster.url("no_such_database")))
+
+
+def test_same_events_give_same_chain_and_same_outputs(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same events written into SQLite and PostgreSQL: same chain head,
+    both verify, and export, show, search, channels and status print the same."""
+    monkeypatch.setattr(chain, "now_iso", lambda: FIXED_NOW)
+    lite = tmp_path / "a.db"
+    _write_history(lite)
+    _write_history(pg_url)
+    heads = [head(connect(Path(a))).hash for a in (lite, pg_url)]
+    assert heads[0] == heads[1] != chain.GENESIS
+    for a in (lite, pg_url):
+        res = verify(connect(Path(a)))
+        assert res.ok, res.problem
+        assert (res.versions, res.deletions, res.samples, res.records) == (3, 1, 2, 9)
+    outputs = []
+    for a, name in ((lite, "lite"), (pg_url, "pg")):
+        out = tmp_path / f"{name}.jsonl"
+        csv = tmp_path / f"{name}.csv"
+        _cli(a, "export", "-o", str(out))
+        _cli(a, "export", "--format", "csv", "-o", str(csv))
+        outputs.append(
+            (
+                out.read_bytes(),
+                csv.read_bytes(),
+                _cli(a, "show", "rafidain/10"),
+                _cli(a, "show", "rafidain/11"),
+                _cli(a, "search", "first"),
+                _unscored(_cli(a, "search", "--json", "second")),
+                _cli(a, "channels", "archived"),
+                _cli(a, "channels", "add", "@some_channel", "--mode", "poll"),
+                [
+                    {k: v for k, v in e.items() if k != "added_at"}
+                    for e in json.loads(_cli(a, "channels", "list", "--json"))
+                ],
+                _cli(a, "status"),
+            )
+        )
+    assert outputs[0] == outputs[1]
+    assert b"first, edited" in outputs[0][0]
+
+
+def _corpus_queries(conn: sqlite3.Connection) -> list[str]:
+    """Words of the archive itself (every script it has), pairs of them,
+    and the FTS syntax a user types with --raw."""
+    words: dict[str, None] = {}
+    for (text,) in conn.execute("SELECT text FROM posts ORDER BY id"):
+        for w in tokens(text)[:6]:
+            if len(w) > 3:
+                words[w] = None
+    picked = list(words)[::7][:80]
+    pairs = [f"{a} {b}" for a, b in zip(picked[::2], picked[1::2], strict=False)][:20]
+    return picked + pairs
+
+
+_RAW = [
+    "convoy OR взрыв",
+    "«CONVÓY» NOT Nothing",
+    "body : diwaniya*",
+    '"السَّماوة صباح" OR (Взрыв AND «Самаре»)',
+    "baghdad* NOT attack",
+    "meta : c1 OR body : (convoy)",
+    '"security forces"',
+    "(رتل OR عبوة) AND بغداد",
+]
+
+
+def test_search_finds_the_same_posts_on_both(
+    dev_archive: Path, pg_cluster: PostgresCluster
+) -> None:
+    """The search corpus (the dev archive's own words in Arabic, Russian,
+    English…, plain and --raw, with channel and date filters) finds the same
+    posts on PostgreSQL as on SQLite."""
+    url = pg_cluster.create_database()
+    copy_archive(dev_archive, Path(url))
+    lite, pgc = connect(dev_archive), connect(Path(url))
+    queries = _corpus_queries(lite)
+    assert len(queries) > 50
+    channel = int(lite.execute("SELECT channel_id FROM posts LIMIT 1").fetchone()[0])
+    first, last = lite.execute("SELECT min(date), max(date) FROM posts").fetchone()
+    from telewatch.store.db import parse_iso
+
+    mid = parse_iso(first) + (parse_iso(last) - parse_iso(first)) / 2
+    found = 0
+    for q in queries:
+        for kw in ({}, {"channel_id": channel}, {"since": mid}, {"until": mid}):
+            a = {(h.channel_id, h.message_id) for h in search(lite, q, limit=1000, **kw)}  # type: ignore[arg-type]
+            b = {(h.channel_id, h.message_id) for h in search(pgc, q, limit=1000, **kw)}  # type: ignore[arg-type]
+            assert a == b, (q, kw)
+            found += len(a)
+    for q in _RAW:
+        a = {(h.channel_id, h.message_id) for h in search(lite, q, raw=True, limit=1000)}
+        b = {(h.channel_id, h.message_id) for h in search(pgc, q, raw=True, limit=1000)}
+        assert a == b, q
+    assert found > len(queries)  # the corpus finds posts, not only nothing
+    for bad in ('"unbalanced', "baghdad AND NOT attack", "(convoy"):
+        for conn in (lite, pgc):
+            with pytest.raises(UserError, match="bad FTS5 query"):
+                search(conn, bad, raw=True)
+
+
+def test_migrate_round_trip_sqlite_postgres_sqlite(
+    dev_archive: Path, pg_cluster: PostgresCluster, tmp_path: Path
+) -> None:
+    """Must show: SQLite → PostgreSQL → SQLite: exports identical, heads
+    identical, verify passes on each copy."""
+    url = pg_cluster.create_database()
+    back = tmp_path / "back.db"
+    out1 = json.loads(_cli(dev_archive, "migrate", "--to", url, "--json"))
+    out2 = json.loads(_cli(url, "migrate", "--to", str(back), "--json"))
+    src_head = head(connect(dev_archive)).hash
+    assert out1["ok"] and out2["ok"]
+    assert out1["head"] == out2["head"] == src_head
+    assert out1["rows_copied"] == out1["rows"] > 1000
+    exports = []
+    for i, a in enumerate((dev_archive, url, back)):
+        f = tmp_path / f"e{i}.jsonl"
+        _cli(a, "export", "-o", str(f))
+        exports.append(f.read_bytes())
+        assert f"ok: {a}: " in _cli(a, "verify")
+    assert exports[0] == exports[1] == exports[2]
+    assert exports[0].count(b"\n") == 326
+    # The rebuilt search index finds what the original finds.
+    q = _corpus_queries(connect(dev_archive))[0]
+    assert _cli(back, "search", q) == _cli(dev_archive, "search", q) != ""
+
+
+class _Cut(Exception):
+    pass
+
+
+def test_migrate_resumes_after_an_interruption(
+    dev_archive: Path, pg_cluster: PostgresCluster
+) -> None:
+    """A copy cut off mid-way continues on the next run: every row once,
+    the head the source's."""
+    url = pg_cluster.create_database()
+    calls = 0
+
+    def cut(done: int, total: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 6:
+            raise _Cut
+
+    with pytest.raises(_Cut):
+        copy_archive(dev_archive, Path(url), progress=cut, batch_rows=50)
+    partial = connect(Path(url))
+    n_partial = sum(
+        int(partial.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+        for t in ("channels", "posts", "post_versions", "chain")
+    )
+    assert n_partial > 0
+    res = copy_archive(dev_archive, Path(url), batch_rows=50)
+    assert res.already > 0 and res.already + sum(res.copied.values()) == res.total
+    lite, pgc = connect(dev_archive), connect(Path(url))
+    for t in ("posts", "post_versions", "chain", "engagement", "deletions", "channels"):
+        q = f"SELECT count(*) FROM {t}"
+        assert lite.execute(q).fetchone()[0] == pgc.execute(q).fetchone()[0], t
+    assert head(pgc).hash == head(lite).hash
+    assert verify(pgc).ok
+
+
+def test_migrate_refuses_a_target_holding_another_archive(
+    dev_archive: Path, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy never mixes two archives; nothing in the target is changed."""
+    monkeypatch.setattr(chain, "now_iso", lambda: FIXED_NOW)
+    _write_history(pg_url)
+    before = head(connect(Path(pg_url))).hash
+    with pytest.raises(UserError, match="another archive"):
+        copy_archive(dev_archive, Path(pg_url))
+    assert head(connect(Path(pg_url))).hash == before
+    with pytest.raises(UserError, match="between a SQLite file and PostgreSQL"):
+        copy_archive(dev_archive, tmp_path / "x.db")
+
+
+_PORTABLE_MIGRATION = """
+-- A migration as docs/SCHEMA.md asks other engineers to write one.
+CREATE TABLE media_files (
+    id            INTEGER PRIMARY KEY,      -- rowid alias: max + 1 when not given
+    version_id    INTEGER NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('photo','video')),
+    size          REAL,
+    data          BLOB,
+    meta          TEXT,                     -- JSON
+    UNIQUE (version_id, kind)
+);
+CREATE INDEX media_files_kind ON media_files(kind) WHERE kind != 'photo';
+CREATE TABLE media_tags (
+    version_id    INTEGER NOT NULL,
+    tag           TEXT NOT NULL,
+    PRIMARY KEY (version_id, tag)
+) WITHOUT ROWID;
+ALTER TABLE media_files ADD COLUMN note TEXT;
+"""
+
+
+def test_a_portable_migration_runs_the_same_on_both(pg_url: str, tmp_path: Path) -> None:
+    """DDL and statements in the portable subset of docs/SCHEMA.md give the
+    same rows on SQLite and PostgreSQL: rowid ids, lastrowid, INSERT OR
+    IGNORE, upserts, json_extract, null-safe IS, group_concat, empty IN."""
+    from telewatch.store.db import split_statements
+
+    lite = tmp_path / "m.db"
+    migrate(lite)
+    migrate(Path(pg_url))
+    results = []
+    for address in (lite, Path(pg_url)):
+        conn = connect(address, readonly=False)
+        conn.execute("BEGIN IMMEDIATE")
+        for stmt in split_statements(_PORTABLE_MIGRATION):
+            conn.execute(stmt)
+        cur = conn.execute(
+            "INSERT INTO media_files(version_id, kind, size, data, meta) VALUES (?,?,?,?,?)",
+            (7, "photo", 1.5, b"\x00\xff", '{"w": "4", "h": 3}'),
+        )
+        first = cur.lastrowid
+        conn.execute(
+            "INSERT OR IGNORE INTO media_files(version_id, kind) VALUES (?, ?)", (7, "photo")
+        )
+        conn.execute("INSERT INTO media_files(id, version_id, kind) VALUES (10, 8, 'video')")
+        second = conn.execute(
+            "INSERT INTO media_files(version_id, kind, note) VALUES (9, 'video', '100%')"
+        ).lastrowid
+        conn.executemany(
+            "INSERT OR IGNORE INTO media_tags(version_id, tag) VALUES (?, ?)",
+            [(7, "a"), (7, "b"), (7, "a")],
+        )
+        conn.execute(
+            "INSERT INTO media_tags(version_id, tag) VALUES (7, 'b')"
+            " ON CONFLICT(version_id, tag) DO UPDATE SET tag = excluded.tag"
+            " WHERE media_tags.tag IS NOT excluded.tag"
+        )
+        conn.execute("COMMIT")
+        rows = conn.execute(
+            "SELECT id, version_id, kind, size, data, json_extract(meta, '$.w'), note,"
+            " max(id, version_id), note IS NULL FROM media_files ORDER BY id"
+        ).fetchall()
+        tags = conn.execute(
+            "SELECT version_id, group_concat(tag) FROM media_tags GROUP BY version_id"
+        ).fetchall()
+        empty = conn.execute(
+            f"SELECT count(*) FROM media_files WHERE id IN ({','.join('?' * 0)})"
+        ).fetchone()[0]
+        results.append(
+            (
+                first,
+                second,
+                [tuple(r) for r in rows],
+                [(t[0], sorted(t[1].split(","))) for t in tags],
+                empty,
+            )
+        )
+        conn.close()
+    assert results[0] == results[1]
+    assert results[0][:2] == (1, 11)

@@ -280,7 +280,7 @@ def test_migrate_refuses_a_target_holding_another_archive(
 
 _PORTABLE_MIGRATION = """
 -- A migration as docs/SCHEMA.md asks other engineers to write one.
-CREATE TABLE media_files (
+CREATE TABLE sample_files (
     id            INTEGER PRIMARY KEY,      -- rowid alias: max + 1 when not given
     version_id    INTEGER NOT NULL,
     kind          TEXT NOT NULL CHECK (kind IN ('photo','video')),
@@ -289,13 +289,13 @@ CREATE TABLE media_files (
     meta          TEXT,                     -- JSON
     UNIQUE (version_id, kind)
 );
-CREATE INDEX media_files_kind ON media_files(kind) WHERE kind != 'photo';
-CREATE TABLE media_tags (
+CREATE INDEX sample_files_kind ON sample_files(kind) WHERE kind != 'photo';
+CREATE TABLE sample_tags (
     version_id    INTEGER NOT NULL,
     tag           TEXT NOT NULL,
     PRIMARY KEY (version_id, tag)
 ) WITHOUT ROWID;
-ALTER TABLE media_files ADD COLUMN note TEXT;
+ALTER TABLE sample_files ADD COLUMN note TEXT;
 """
 
 
@@ -315,36 +315,36 @@ def test_a_portable_migration_runs_the_same_on_both(pg_url: str, tmp_path: Path)
         for stmt in split_statements(_PORTABLE_MIGRATION):
             conn.execute(stmt)
         cur = conn.execute(
-            "INSERT INTO media_files(version_id, kind, size, data, meta) VALUES (?,?,?,?,?)",
+            "INSERT INTO sample_files(version_id, kind, size, data, meta) VALUES (?,?,?,?,?)",
             (7, "photo", 1.5, b"\x00\xff", '{"w": "4", "h": 3}'),
         )
         first = cur.lastrowid
         conn.execute(
-            "INSERT OR IGNORE INTO media_files(version_id, kind) VALUES (?, ?)", (7, "photo")
+            "INSERT OR IGNORE INTO sample_files(version_id, kind) VALUES (?, ?)", (7, "photo")
         )
-        conn.execute("INSERT INTO media_files(id, version_id, kind) VALUES (10, 8, 'video')")
+        conn.execute("INSERT INTO sample_files(id, version_id, kind) VALUES (10, 8, 'video')")
         second = conn.execute(
-            "INSERT INTO media_files(version_id, kind, note) VALUES (9, 'video', '100%')"
+            "INSERT INTO sample_files(version_id, kind, note) VALUES (9, 'video', '100%')"
         ).lastrowid
         conn.executemany(
-            "INSERT OR IGNORE INTO media_tags(version_id, tag) VALUES (?, ?)",
+            "INSERT OR IGNORE INTO sample_tags(version_id, tag) VALUES (?, ?)",
             [(7, "a"), (7, "b"), (7, "a")],
         )
         conn.execute(
-            "INSERT INTO media_tags(version_id, tag) VALUES (7, 'b')"
+            "INSERT INTO sample_tags(version_id, tag) VALUES (7, 'b')"
             " ON CONFLICT(version_id, tag) DO UPDATE SET tag = excluded.tag"
-            " WHERE media_tags.tag IS NOT excluded.tag"
+            " WHERE sample_tags.tag IS NOT excluded.tag"
         )
         conn.execute("COMMIT")
         rows = conn.execute(
             "SELECT id, version_id, kind, size, data, json_extract(meta, '$.w'), note,"
-            " max(id, version_id), note IS NULL FROM media_files ORDER BY id"
+            " max(id, version_id), note IS NULL FROM sample_files ORDER BY id"
         ).fetchall()
         tags = conn.execute(
-            "SELECT version_id, group_concat(tag) FROM media_tags GROUP BY version_id"
+            "SELECT version_id, group_concat(tag) FROM sample_tags GROUP BY version_id"
         ).fetchall()
         empty = conn.execute(
-            f"SELECT count(*) FROM media_files WHERE id IN ({','.join('?' * 0)})"
+            f"SELECT count(*) FROM sample_files WHERE id IN ({','.join('?' * 0)})"
         ).fetchone()[0]
         results.append(
             (

@@ -12,12 +12,12 @@ by what it shows. ``xref`` adds ``post_media`` to each match's evidence.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from telewatch.store import media_match, phash
+from telewatch.store.db import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ class MediaEvidence:
 
 
 def media_spread(
-    conn: sqlite3.Connection,
+    conn: Connection,
     posts: Iterable[tuple[int, int]],
     max_distance: int = phash.NEAR_DISTANCE,
 ) -> dict[tuple[int, int], MediaEvidence]:
@@ -75,9 +75,7 @@ def media_spread(
     return best
 
 
-def post_media(
-    conn: sqlite3.Connection, channel_id: int, message_id: int
-) -> list[dict[str, object]]:
+def post_media(conn: Connection, channel_id: int, message_id: int) -> list[dict[str, object]]:
     """A post's media references as evidence (store.media_match.media_entries):
     each version's file and thumbnail, its state, and when stored its
     SHA-256, size, mime, path and perceptual hash."""
@@ -96,7 +94,7 @@ def describe(entry: dict[str, object]) -> str:
     return f"{what}: {entry['state']}{reason}"
 
 
-def attach_media(conn: sqlite3.Connection, matches: Iterable[Any]) -> None:
+def attach_media(conn: Connection, matches: Iterable[Any]) -> None:
     """Add ``post_media`` (``post_media``'s list; [] without media) to the
     evidence of each xref match (objects with ``post`` and ``evidence``)."""
     for m in matches:

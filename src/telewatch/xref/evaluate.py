@@ -79,6 +79,7 @@ def _archive(ds: Dataset, semantic: bool) -> Iterator[tuple[sqlite3.Connection, 
     evaluations run inside this."""
     from telewatch.sources.desktop_export import import_paths
     from telewatch.store import db
+    from telewatch.store.entries import public_channels
 
     with tempfile.TemporaryDirectory(prefix="telewatch-eval-") as tmp:
         path = Path(tmp) / "eval.db"
@@ -89,12 +90,7 @@ def _archive(ds: Dataset, semantic: bool) -> Iterator[tuple[sqlite3.Connection, 
                 from telewatch.xref.semantic import index_archive
 
                 index_archive(conn)
-            users = {
-                str(r[0]).lower(): int(r[1])
-                for r in conn.execute(
-                    "SELECT username, id FROM channels WHERE username IS NOT NULL"
-                )
-            }
+            users = {name.lower(): cid for cid, name, _ in public_channels(conn)}
             yield conn, users
         finally:
             conn.close()

@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import cast
 from zoneinfo import ZoneInfo
 
+from telewatch.store.entries import latest_post_date
 from telewatch.text import normalize
 from telewatch.xref.article import Article, guess_language
 from telewatch.xref.candidates import (
@@ -332,9 +333,9 @@ def _retrieval_windows(res: XrefResult, conn: sqlite3.Connection) -> list[DateMe
     if not mentions and pub is not None:
         mentions = [default_window(pub)]
     if not mentions:
-        row = conn.execute("SELECT max(date) FROM posts").fetchone()
-        if row and row[0]:
-            last = datetime.fromisoformat(str(row[0]).replace("Z", "+00:00"))
+        latest = latest_post_date(conn)
+        if latest:
+            last = datetime.fromisoformat(latest.replace("Z", "+00:00"))
             mentions = [
                 DateMention("(latest week of the archive)", last - timedelta(days=7), last, 0.5, -1)
             ]

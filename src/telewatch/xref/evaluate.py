@@ -131,16 +131,34 @@ class XrefScores:
 
 
 _HEBREW = re.compile(r"[\u0590-\u05ff]")
+_GEORGIAN = re.compile(r"[\u10a0-\u10ff]")
+_ARMENIAN = re.compile(r"[\u0531-\u058f]")
+_SORANI = re.compile(r"[ڕڵێۆە]")
+_SERBIAN = re.compile(r"[ђјљњћџЂЈЉЊЋЏ]")
+_BELARUSIAN = re.compile(r"[ўЎ]")
+_AZERBAIJANI = re.compile(r"[əƏ]")
 _TURKISH = re.compile(r"[ğışİĞŞ]")
+_BY_LETTERS = (
+    ("he", _HEBREW),
+    ("ka", _GEORGIAN),
+    ("hy", _ARMENIAN),
+    ("ckb", _SORANI),
+    ("sr", _SERBIAN),
+    ("be", _BELARUSIAN),
+    ("az", _AZERBAIJANI),
+    ("tr", _TURKISH),
+)
 
 
 def post_language(text: str) -> str:
     """The language of a post for the per-language figures: xref's guess
-    (fr/en/ar/fa/ru/uk), Hebrew and Turkish told by their letters."""
-    if _HEBREW.search(text):
-        return "he"
-    if _TURKISH.search(text):
-        return "tr"
+    (fr/en/ar/fa/ru/uk), or a language told by its own letters: Hebrew,
+    Georgian, Armenian, Sorani Kurdish (ڕ ڵ ێ ۆ ە), Serbian Cyrillic (ђ ј љ њ ћ џ),
+    Belarusian (ў), Azerbaijani (ə) and Turkish (ğ ı ş; after Azerbaijani,
+    which shares them)."""
+    for lang, letters in _BY_LETTERS:
+        if letters.search(text):
+            return lang
     return guess_language(text)
 
 

@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from telewatch.text import normalize
-from telewatch.xref.names import name_key, same_name, script_of, strip_arabic_clitics, words
+from telewatch.xref.names import (
+    name_key,
+    same_name,
+    script_of,
+    strip_arabic_clitics,
+    strip_case_endings,
+    words,
+)
 
 # Countries whose cities are loaded: the Middle East, the Caucasus, Eastern
 # Europe and Central Asia (the regions telewatch's users follow).
@@ -766,7 +773,8 @@ class EntityMatcher:
         """``{entity key: matched post words}`` for every entity found in ``text``."""
         toks = [normalize(t).strip(",.;:?!") for t in words(text)]
         forms: list[list[str]] = [
-            strip_arabic_clitics(t) if script_of(t) == "arabic" else [t] for t in toks
+            strip_arabic_clitics(t) if script_of(t) == "arabic" else strip_case_endings(t)
+            for t in toks
         ]
         # A phrase's skeleton is its words' skeletons joined: keyed per word
         # (cached across posts), so no n-gram is romanised twice. A phrase is

@@ -389,3 +389,29 @@ def test_solar_like_noise_never_crashes(tokens: list[str]) -> None:
     published = datetime.fromisoformat(PUB_ESFAND_1402)
     for m in extract_dates("".join(tokens), published, TEHRAN):
         assert m.start < m.end
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mardi soir, une manifestation. Le lendemain matin, des inondations.",
+        "A protest on Tuesday evening. The next morning, floods.",
+        "Am Dienstagabend eine Kundgebung. Am nächsten Morgen Überschwemmungen.",
+        "El martes por la tarde, una protesta. A la mañana siguiente, inundaciones.",
+    ],
+)
+def test_next_day_is_the_day_after_the_last_day_named(text: str) -> None:
+    """ "le lendemain matin" after "mardi" lies on Wednesday (local), not Tuesday."""
+    found = extract_dates(text, datetime.fromisoformat("2022-03-04T10:00:00+03:00"), BAGHDAD)
+    assert len(found) == 2, [(d.text, d.start) for d in found]
+    nxt = found[1]
+    assert nxt.start.astimezone(BAGHDAD).date() == date(2022, 3, 2)
+    assert nxt.end <= datetime(2022, 3, 3, 0, 0, tzinfo=BAGHDAD)
+
+
+def test_next_day_needs_a_day_before_it() -> None:
+    """Without an earlier day, "the next day" resolves to nothing (no guess)."""
+    found = extract_dates(
+        "The next day, floods.", datetime.fromisoformat("2022-03-04T10:00:00+03:00"), BAGHDAD
+    )
+    assert found == []

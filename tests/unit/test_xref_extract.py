@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from telewatch.xref.candidates import ChannelInfo
 from telewatch.xref.citations import extract_citations
 from telewatch.xref.gazetteer import EntityMatcher, find_entities
@@ -94,6 +96,29 @@ def test_number_words_meet_digits() -> None:
     assert numbers("wounding three people") == {"3"}
     assert numbers("إصابة سبعة أشخاص") == {"7"}
     assert numbers("сім людей поранені") == {"7"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Trente-cinq patients évacués", {"35"}),
+        ("dix-huit boutiques", {"18"}),
+        ("soixante-dix-sept morts", {"77"}),
+        ("quatre-vingt-treize", {"93"}),
+        ("vingt et un blessés", {"21"}),
+        ("thirty five people, forty-two homes", {"35", "42"}),
+        ("two hundred and fifty", {"250"}),
+        ("treinta y cinco casas, veinticinco heridos", {"35", "25"}),
+        ("fünfunddreißig Menschen, zwölf Kilogramm", {"35", "12"}),
+        ("тридцать пять человек", {"35"}),
+        ("خمسة وعشرين شخصا", {"25"}),
+        ("between five and thirty", {"5", "30"}),
+        ("once again one or two", set()),
+    ],
+)
+def test_compound_number_words(text: str, expected: set[str]) -> None:
+    """Number words in the article languages, compounds included, meet the post's digits."""
+    assert numbers(text) == expected
 
 
 def test_header_words_and_article_prefixed_names() -> None:

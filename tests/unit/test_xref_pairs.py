@@ -34,3 +34,29 @@ def test_real_cross_script_names_still_match() -> None:
         "استهداف رتل في السماوة وقصف قاعدة التنف"
     )
     assert len(matched) == 2, matched
+
+
+@pytest.mark.parametrize(
+    ("article", "post", "surface"),
+    [
+        ("Floods hit Batumi on Wednesday.", "ბათუმი: ღამით ძლიერმა წვიმამ სახლი დატბორა", "ბათუმი"),
+        ("Residents of Gori were detained.", "გორის მუნიციპალიტეტი: დააკავეს", "გორის"),
+        ("A road near Kajaran was closed.", "Կապան: Քաջարանի ճանապարհին", "քաջարանի"),
+        ("Teachers protested in Halabja.", "هەڵەبجە: خۆپیشاندانی مامۆستایان", "ههڵهبجه"),
+        ("Workers protested in Vranje.", "Врање: протест радника", "врање"),
+        ("A gas blast in Ganja.", "Gəncə: qaz partlayışı", "gəncə"),
+    ],
+)
+def test_names_match_in_georgian_armenian_sorani_serbian_azerbaijani(
+    article: str, post: str, surface: str
+) -> None:
+    """A place named in Latin letters is found in a post in Georgian (case ending
+    stripped), Armenian, Sorani Kurdish, Serbian Cyrillic or Azerbaijani letters."""
+    matched = EntityMatcher(find_entities(article)).match(post)
+    assert surface in matched.values(), matched
+
+
+def test_short_georgian_words_do_not_match_names() -> None:
+    """A three-letter Georgian word («არს») is too short to stand for a Latin name (Ars)."""
+    matched = EntityMatcher(find_entities("Officials met in Ars on Monday.")).match("ეს არს ასე")
+    assert matched == {}, matched

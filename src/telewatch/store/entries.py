@@ -146,3 +146,9 @@ def public_channels(conn: sqlite3.Connection) -> list[tuple[int, str, str | None
             " ORDER BY username COLLATE NOCASE"
         )
     ]
+
+
+def latest_post_date(conn: sqlite3.Connection) -> str | None:
+    """The publication time (archive text, UTC) of the archive's newest post; None when empty."""
+    r = conn.execute("SELECT max(date) FROM posts").fetchone()
+    return str(r[0]) if r and r[0] else None

@@ -330,6 +330,29 @@ _GERMAN_COMPOUND = re.compile(
     r"(morgen|vormittag|mittag|nachmittag|abend|nacht)(?![\w])"
 )
 _SENTENCE = re.compile(r"(?<=[.!?؟\n])\s+")
+# "Le lendemain matin", "the next day", "am nächsten Tag": the day after the
+# last day the article named (wire copy chains events that way).
+_NEXT_DAY_WORDS = [
+    "le lendemain",
+    "au lendemain",
+    "the next day",
+    "the following day",
+    "next morning",
+    "the next morning",
+    "the following morning",
+    "am nächsten tag",
+    "am folgenden tag",
+    "am nächsten morgen",
+    "tags darauf",
+    "al día siguiente",
+    "a la mañana siguiente",
+    "на следующий день",
+    "наутро",
+    "наступного дня",
+]
+_NEXT_DAY = re.compile(
+    _B + r"(" + _alternation([normalize(w) for w in _NEXT_DAY_WORDS]) + r")" + _E
+)
 
 # --------------------------------------------------------------------------
 # Solar Hijri (Jalali) dates, Iranian and Afghan (conversion: calendars.py).
@@ -659,6 +682,11 @@ def extract_dates(
         s = _GERMAN_COMPOUND.sub(r"\1 \2", normalize(sentence))
         attributed = attribution is not None and attribution.search(s) is not None
         days = _find_days(s, ref)
+        if last_day is not None and ref is not None:
+            for m in _NEXT_DAY.finditer(s):
+                if all(m.end() <= d.span[0] or m.start() >= d.span[1] for d in days):
+                    days.append(_Day(last_day + timedelta(days=1), m.span(), m.group(0)))
+            days.sort(key=lambda d: d.span[0])
         for d in days:
             weight = 1.0 if offset + d.span[0] < lead or attributed else 0.5
             if d.end_day is not None:

@@ -79,6 +79,7 @@ def _archive(ds: Dataset, semantic: bool) -> Iterator[tuple[sqlite3.Connection, 
     evaluations run inside this."""
     from telewatch.sources.desktop_export import import_paths
     from telewatch.store import db
+    from telewatch.store.entries import public_channels
 
     with tempfile.TemporaryDirectory(prefix="telewatch-eval-") as tmp:
         path = Path(tmp) / "eval.db"
@@ -89,12 +90,7 @@ def _archive(ds: Dataset, semantic: bool) -> Iterator[tuple[sqlite3.Connection, 
                 from telewatch.xref.semantic import index_archive
 
                 index_archive(conn)
-            users = {
-                str(r[0]).lower(): int(r[1])
-                for r in conn.execute(
-                    "SELECT username, id FROM channels WHERE username IS NOT NULL"
-                )
-            }
+            users = {name.lower(): cid for cid, name, _ in public_channels(conn)}
             yield conn, users
         finally:
             conn.close()
@@ -135,16 +131,34 @@ class XrefScores:
 
 
 _HEBREW = re.compile(r"[\u0590-\u05ff]")
+_GEORGIAN = re.compile(r"[\u10a0-\u10ff]")
+_ARMENIAN = re.compile(r"[\u0531-\u058f]")
+_SORANI = re.compile(r"[ڕڵێۆە]")
+_SERBIAN = re.compile(r"[ђјљњћџЂЈЉЊЋЏ]")
+_BELARUSIAN = re.compile(r"[ўЎ]")
+_AZERBAIJANI = re.compile(r"[əƏ]")
 _TURKISH = re.compile(r"[ğışİĞŞ]")
+_BY_LETTERS = (
+    ("he", _HEBREW),
+    ("ka", _GEORGIAN),
+    ("hy", _ARMENIAN),
+    ("ckb", _SORANI),
+    ("sr", _SERBIAN),
+    ("be", _BELARUSIAN),
+    ("az", _AZERBAIJANI),
+    ("tr", _TURKISH),
+)
 
 
 def post_language(text: str) -> str:
     """The language of a post for the per-language figures: xref's guess
-    (fr/en/ar/fa/ru/uk), Hebrew and Turkish told by their letters."""
-    if _HEBREW.search(text):
-        return "he"
-    if _TURKISH.search(text):
-        return "tr"
+    (fr/en/ar/fa/ru/uk), or a language told by its own letters: Hebrew,
+    Georgian, Armenian, Sorani Kurdish (ڕ ڵ ێ ۆ ە), Serbian Cyrillic (ђ ј љ њ ћ џ),
+    Belarusian (ў), Azerbaijani (ə) and Turkish (ğ ı ş; after Azerbaijani,
+    which shares them)."""
+    for lang, letters in _BY_LETTERS:
+        if letters.search(text):
+            return lang
     return guess_language(text)
 
 

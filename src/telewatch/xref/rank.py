@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import cast
 from zoneinfo import ZoneInfo
 
+from telewatch.store.entries import latest_post_date
 from telewatch.text import normalize
 from telewatch.xref.article import Article, guess_language
 from telewatch.xref.candidates import (
@@ -332,9 +333,9 @@ def _retrieval_windows(res: XrefResult, conn: sqlite3.Connection) -> list[DateMe
     if not mentions and pub is not None:
         mentions = [default_window(pub)]
     if not mentions:
-        row = conn.execute("SELECT max(date) FROM posts").fetchone()
-        if row and row[0]:
-            last = datetime.fromisoformat(str(row[0]).replace("Z", "+00:00"))
+        latest = latest_post_date(conn)
+        if latest:
+            last = datetime.fromisoformat(latest.replace("Z", "+00:00"))
             mentions = [
                 DateMention("(latest week of the archive)", last - timedelta(days=7), last, 0.5, -1)
             ]
@@ -714,9 +715,15 @@ def _fuse(matches: list[Match], sem: Mapping[int, float]) -> list[Match]:
     from 1. The dense list's best posts of a cited channel inside the cited
     time, without lexical evidence enough to show, become ``suggest``."""
     dense = sorted((m for m in matches if m.post.rowid in sem), key=lambda m: -sem[m.post.rowid])
+    # Equal lexical scores share a rank (1 + the posts scored higher): the
+    # lexical ranker has no opinion between them, so the dense vote decides
+    # instead of the posts' dates.
+    rank = 0
     for i, m in enumerate(matches):
-        m.lexical_rank = i + 1
-        m.fused = 1.0 / (RRF_K + i + 1)
+        if i == 0 or m.score < matches[i - 1].score - 1e-9:
+            rank = i + 1
+        m.lexical_rank = rank
+        m.fused = 1.0 / (RRF_K + rank)
     for i, m in enumerate(dense):
         m.dense_rank = i + 1
         m.fused += DENSE_WEIGHT / (RRF_K + i + 1)
@@ -728,10 +735,13 @@ def _fuse(matches: list[Match], sem: Mapping[int, float]) -> list[Match]:
             and cast(float, t["score"]) >= 0.3
         ):
             m.confidence = "suggest"
+    # "Both rankers agree" needs a lexical first of its own, not a tie.
+    lexical_firsts = sum(1 for m in matches if m.lexical_rank == 1)
     for m in matches:
         if (
             m.confidence == "suggest"
             and m.lexical_rank == 1
+            and lexical_firsts == 1
             and m.dense_rank == 1
             and m.evidence.get("linkable")
             and m.content >= DENSE_LINK_CONTENT

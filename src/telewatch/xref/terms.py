@@ -88,36 +88,138 @@ _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ ,.\u202f\u00a0]\d{3})+|\d+)(?:[.,
 _YEARLIKE = re.compile(r"^(19|20)\d\d$")
 
 
-_NUMBER_WORDS: dict[str, str] = {
-    normalize(w): str(n)
-    for n, forms in {
-        3: "three trois три три ثلاثة ثلاث ثلاثه سه",
-        4: "four quatre четыре чотири أربعة اربعة اربعه أربع چهار",
-        5: "five cinq пять пʼять п'ять خمسة خمسه خمس پنج",
-        6: "six шесть шість ستة سته ست شش",
-        7: "seven sept семь сім سبعة سبعه سبع هفت",
-        8: "eight huit восемь вісім ثمانية ثمانيه ثماني هشت",
-        9: "nine neuf девять девʼять дев'ять تسعة تسعه تسع نه",
-        10: "ten dix десять عشرة عشره عشر ده",
-        12: "twelve douze двенадцать дванадцять",
-        14: "fourteen quatorze четырнадцать чотирнадцять",
-        15: "fifteen quinze пятнадцать пʼятнадцять",
-        20: "twenty vingt двадцать двадцять عشرين عشرون بیست",
-    }.items()
-    for w in forms.split()
+# Cardinal number words. Units and teens per language (1-19), tens (20-90);
+# compounds are read by ``_number_words``: "thirty-five", "trente-cinq",
+# "quatre-vingt-dix", "treinta y cinco", "veinticinco", "fünfunddreißig",
+# "тридцать пять", "خمسة وعشرين".
+_UNITS: dict[int, str] = {
+    1: "one un une uno una ein eine eins один одна одно один одна واحد یک",
+    2: "two deux dos zwei zwo два две два дві اثنان اثنين اثنتين دو",
+    3: "three trois tres drei три ثلاثة ثلاث ثلاثه سه",
+    4: "four quatre cuatro vier четыре чотири أربعة اربعة اربعه أربع اربع چهار",
+    5: "five cinq cinco fünf пять пʼять п'ять خمسة خمسه خمس پنج",
+    6: "six seis sechs шесть шість ستة سته ست شش",
+    7: "seven sept siete sieben семь сім سبعة سبعه سبع هفت",
+    8: "eight huit ocho acht восемь вісім ثمانية ثمانيه ثماني ثمان هشت",
+    9: "nine neuf nueve neun девять девʼять дев'ять تسعة تسعه تسع نه",
+    10: "ten dix diez zehn десять عشرة عشره عشر ده",
+    11: "eleven onze elf одиннадцать одинадцять یازده",
+    12: "twelve douze doce zwölf двенадцать дванадцять دوازده",
+    13: "thirteen treize trece dreizehn тринадцать тринадцять سیزده",
+    14: "fourteen quatorze catorce vierzehn четырнадцать чотирнадцять چهارده",
+    15: "fifteen quinze quince fünfzehn пятнадцать пʼятнадцять п'ятнадцять پانزده",
+    16: "sixteen seize dieciséis dieciseis sechzehn шестнадцать шістнадцять شانزده",
+    17: "seventeen dix-sept diecisiete siebzehn семнадцать сімнадцять هفده",
+    18: "eighteen dix-huit dieciocho achtzehn восемнадцать вісімнадцять هجده هیجده",
+    19: "nineteen dix-neuf diecinueve neunzehn девятнадцать девʼятнадцять дев'ятнадцять نوزده",
 }
+_TENS: dict[int, str] = {
+    20: "twenty vingt veinte zwanzig двадцать двадцять عشرين عشرون بیست",
+    30: "thirty trente treinta dreißig dreissig тридцать тридцять ثلاثين ثلاثون سی",
+    40: "forty quarante cuarenta vierzig сорок أربعين اربعين أربعون چهل",
+    50: "fifty cinquante cincuenta fünfzig пятьдесят пʼятдесят п'ятдесят خمسين خمسون پنجاه",
+    60: "sixty soixante sesenta sechzig шестьдесят шістдесят ستين ستون شصت",
+    70: "seventy septante setenta siebzig семьдесят сімдесят سبعين سبعون هفتاد",
+    80: "eighty huitante ochenta achtzig восемьдесят вісімдесят ثمانين ثمانون هشتاد",
+    90: "ninety nonante noventa neunzig девяносто девʼяносто дев'яносто تسعين تسعون نود",
+}
+_HUNDRED = frozenset(
+    normalize(w)
+    for w in ["hundred", "cent", "cents", "cien", "ciento", "hundert", "сто", "صد", "مئة", "مائة"]
+)
+_UNIT_WORDS = {normalize(w): n for n, forms in _UNITS.items() for w in forms.split()}
+_TEN_WORDS = {normalize(w): n for n, forms in _TENS.items() for w in forms.split()}
+_JOINERS = frozenset(normalize(w) for w in ["and", "et", "y", "und", "и", "і", "та", "و"])
+# Spanish 21-29 are one word; German units join tens with "und".
+_VEINTI = re.compile(r"^veinti(\w+)$")
+_GERMAN_TENS = re.compile(r"^(\w+?)und(\w+(?:zig|ßig|ssig))$")
+
+
+def _word_value(w: str) -> int | None:
+    """The value of one number word (a German or Spanish compound included)."""
+    if w in _UNIT_WORDS:
+        return _UNIT_WORDS[w]
+    if w in _TEN_WORDS:
+        return _TEN_WORDS[w]
+    m = _VEINTI.match(w)
+    if m and m[1] in _UNIT_WORDS and _UNIT_WORDS[m[1]] < 10:
+        return 20 + _UNIT_WORDS[m[1]]
+    m = _GERMAN_TENS.match(w)
+    if m and m[1] in _UNIT_WORDS and m[2] in _TEN_WORDS and _UNIT_WORDS[m[1]] < 10:
+        return _TEN_WORDS[m[2]] + _UNIT_WORDS[m[1]]
+    return None
+
+
+def _number_items(toks: list[str]) -> list[int | str]:
+    """Tokens as number values where they are number words (else the token):
+    an Arabic "و" proclitic split off ("وعشرين"), French "dix-sept" … and
+    "quatre-vingt(s)" merged."""
+    items: list[int | str] = []
+    for t in toks:
+        v = _word_value(t)
+        if v is None and t.startswith("و") and len(t) > 3:
+            rest = _word_value(t[1:])
+            if rest is not None:
+                items += ["و", rest]
+                continue
+        if isinstance(v, int) and items and items[-1] == 10 and 7 <= v <= 9:
+            items[-1] = 10 + v
+        elif t in ("vingt", "vingts") and items and items[-1] == 4:
+            items[-1] = 80
+        else:
+            items.append(t if v is None else v)
+    return items
+
+
+def _number_words(toks: list[str]) -> set[int]:
+    """Numbers written in words in the tokens (Spanish "once" is left out: it
+    is also English) (hyphenated parts are tokens):
+    a ten followed by a unit (with "and"/"et"/"y"/"و" between or not), French
+    vigesimal 70-99 ("soixante-dix", "quatre-vingt-treize"), a unit before
+    "hundred", an Arabic unit before its ten ("خمسة وعشرين")."""
+    out: set[int] = set()
+    items = _number_items(toks)
+    i = 0
+    while i < len(items):
+        v = items[i]
+        if not isinstance(v, int):
+            i += 1
+            continue
+        j = i + 1
+        if j < len(items) and items[j] in _HUNDRED and v < 10:
+            v, j = v * 100, j + 1
+        for _ in range(2):
+            # A ten (or hundred) then a unit / teen, maybe after a joiner.
+            k = j + 1 if j < len(items) and items[j] in _JOINERS else j
+            nxt = items[k] if k < len(items) else None
+            if not isinstance(nxt, int):
+                break
+            if (
+                (v % 10 == 0 and v >= 20 and nxt < 10)
+                or (v in (60, 80) and 10 <= nxt < 20)
+                or (v % 100 == 0 and v >= 100 and nxt < 100)
+                # Arabic order: the unit first, "و", then the ten.
+                or (v < 10 and nxt >= 20 and nxt % 10 == 0 and k > j and items[j] == "و")
+            ):
+                v, j = v + nxt, k + 1
+            else:
+                break
+        out.add(v)
+        i = j
+    return out
 
 
 def numbers(text: str) -> set[str]:
     """Distinctive numbers in ``text``, written in any digits or as words
-    from three to twenty in the six languages (thousand separators removed;
+    (3-999 in English, French, Spanish, German, Russian, Ukrainian, Arabic and
+    Persian) (thousand separators removed;
     years, times and 0-2 dropped since they appear everywhere)."""
     out: set[str] = set()
     s = normalize(text)
-    for w in words(s):
-        n = _NUMBER_WORDS.get(w)
-        if n is not None:
-            out.add(n)
+    toks = [part for w in words(s) for part in w.split("-") if part]
+    for n in _number_words(toks):
+        if n > 2:
+            out.add(str(n))
     s = re.sub(r"\d{1,2}:\d{2}", " ", s)
     for m in _NUMBER.finditer(s):
         digits = re.sub(r"[ ,.\u202f\u00a0]", "", m.group(1))

@@ -1,0 +1,53 @@
+"""`eval xref` on both halves of tests/data/xref-eval, with floors at the
+figures measured when the set was extended (docs/XREF.md): a change that loses
+a reference, or gives one wrong `link`, fails here and the printed misses say
+which item."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from telewatch.cli import main
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "xref-eval"
+
+# (half, references, Recall@1 floor, Recall@5 floor, links at least, negatives)
+FLOORS = [
+    ("tune", 35, 1.000, 1.000, 19, 7),
+    # The held-out half: the figures it gave when first run after the tuning.
+    ("test", 40, 0.875, 0.925, 16, 8),
+]
+
+
+def _figure(output: str, label: str) -> float:
+    m = re.search(rf"^{re.escape(label)}\s+([0-9.]+)", output, re.M)
+    assert m, f"{label} not printed:\n{output}"
+    return float(m.group(1))
+
+
+@pytest.mark.parametrize(("half", "refs", "r1", "r5", "links", "negatives"), FLOORS)
+def test_eval_xref_keeps_its_measured_figures(
+    half: str, refs: int, r1: float, r5: float, links: int, negatives: int
+) -> None:
+    """Recall@1/@5 stay at or above the measured figures, every link is right,
+    no negative gets a link, and any miss is printed item by item."""
+    res = CliRunner().invoke(main, ["eval", "xref", str(DATA / half)])
+    out = res.output
+    assert res.exit_code == 0, out
+    assert f"references {refs}" in out
+    assert _figure(out, "Recall@1") >= r1 - 1e-9, out
+    assert _figure(out, "Recall@5") >= r5 - 1e-9, out
+    m = re.search(r"^link precision ([0-9.]+) \((\d+) links\)", out, re.M)
+    assert m, out
+    assert float(m.group(1)) == 1.0, out
+    assert int(m.group(2)) >= links, out
+    assert f"negatives with no link {negatives}/{negatives}" in out
+    assert "WRONG LINK" not in out
+    misses = out.partition("misses (expected post not first, or a wrong link):")[2]
+    # Every reference below Recall@1 is a printed miss line.
+    missed = len(re.findall(r"@\w+/\d+ (?:rank \d+|not returned)", misses))
+    assert missed == round(refs * (1 - _figure(out, "Recall@1"))), out

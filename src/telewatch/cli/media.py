@@ -16,7 +16,7 @@ import click
 from telewatch.cli import AppContext, main
 from telewatch.models import Event, MediaProgress, MediaQueued, MediaStored, UserError
 from telewatch.store import media as store
-from telewatch.store.db import connect
+from telewatch.store.db import connect, write_transaction
 from telewatch.store.queries import ChannelRow, resolve_post_ref
 from telewatch.store.writer import apply_events
 from telewatch.text import json_printable, printable
@@ -173,9 +173,8 @@ def _write(db: Path, events: list[Any]) -> None:
     """Apply events in one short transaction (like ``channels add``)."""
     conn = connect(db, readonly=False)
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        st = apply_events(conn, events, [])
-        conn.execute("COMMIT")
+        with write_transaction(conn):
+            st = apply_events(conn, events, [])
     finally:
         conn.close()
     if st.errors:

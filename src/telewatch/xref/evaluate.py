@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from telewatch.models import UserError
+from telewatch.store.db import Connection
 from telewatch.xref.article import Article, guess_language, parse_time
 
 
@@ -71,7 +71,7 @@ def load_dataset(root: Path) -> Dataset:
 
 
 @contextmanager
-def _archive(ds: Dataset, semantic: bool) -> Iterator[tuple[sqlite3.Connection, dict[str, int]]]:
+def _archive(ds: Dataset, semantic: bool) -> Iterator[tuple[Connection, dict[str, int]]]:
     """The dataset imported into a temporary archive: an open connection
     and the channel ids by lower-case username. With ``semantic`` every post
     version is embedded once first (``semantic.index_archive``, as

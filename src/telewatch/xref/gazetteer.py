@@ -18,7 +18,6 @@ import importlib.metadata
 import json
 import os
 import re
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from telewatch.store import gazetteer_index as index
+from telewatch.store.db import Connection, DatabaseError
 from telewatch.text import normalize
 from telewatch.xref import names as names_module
 from telewatch.xref.names import (
@@ -241,7 +241,7 @@ class Gazetteer:
     needs (memoised), so a process that scans one article touches a few
     hundred aliases instead of loading all ~100,000."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._alias: dict[str, frozenset[str]] = {}
         self._entries: dict[str, Entry | None] = {}
@@ -430,7 +430,7 @@ def load_gazetteer() -> Gazetteer:
     if path.exists():
         try:
             return Gazetteer(index.open_readonly(path))
-        except sqlite3.Error:
+        except DatabaseError:
             pass  # a truncated or foreign file: rebuilt below
     built = _build()
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -443,13 +443,13 @@ def load_gazetteer() -> Gazetteer:
             if stale != path and not stale.name.endswith(".tmp"):
                 stale.unlink(missing_ok=True)  # built by an older telewatch or older data
         return Gazetteer(index.open_readonly(path))
-    except (OSError, sqlite3.Error):
+    except (OSError, DatabaseError):
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         return Gazetteer(_write(index.create(None), built))
 
 
-def _write(conn: sqlite3.Connection, g: _Index, *, close: bool = False) -> sqlite3.Connection:
+def _write(conn: Connection, g: _Index, *, close: bool = False) -> Connection:
     """Store the built index in ``conn`` (a new database)."""
     index.write(
         conn,

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import cast
 from zoneinfo import ZoneInfo
 
+from telewatch.store.db import Connection
 from telewatch.store.entries import latest_post_date
 from telewatch.text import normalize
 from telewatch.xref.article import Article, guess_language
@@ -301,7 +301,7 @@ def attributed_passages(text: str, citations: list[Citation]) -> dict[int, str]:
 _ELISION = re.compile(r"(?<![\w])([dlDLjJnNsS]|[qQ]u)['’](?=[A-ZÀ-ÞĀ-ſ])")
 
 
-def analyse(article: Article, conn: sqlite3.Connection) -> XrefResult:
+def analyse(article: Article, conn: Connection) -> XrefResult:
     """Stage 1-2 extraction (no ranking): citations, entities, dates, terms."""
     full = f"{article.title}\n{article.text}" if article.title else article.text
     # French elision: "d'Idleb", "l'Irak" name "Idleb", "Irak".
@@ -327,7 +327,7 @@ def analyse(article: Article, conn: sqlite3.Connection) -> XrefResult:
     )
 
 
-def _retrieval_windows(res: XrefResult, conn: sqlite3.Connection) -> list[DateMention]:
+def _retrieval_windows(res: XrefResult, conn: Connection) -> list[DateMention]:
     mentions = list(res.dates)
     pub = res.article.published
     if not mentions and pub is not None:
@@ -435,12 +435,12 @@ def _merge_windows(windows: list[DateMention]) -> list[tuple[datetime, datetime]
 
 
 def cross_reference(
-    conn: sqlite3.Connection,
+    conn: Connection,
     article: Article,
     *,
     limit: int = 10,
     semantic: bool = True,
-    semantic_conn: sqlite3.Connection | None = None,
+    semantic_conn: Connection | None = None,
 ) -> XrefResult:
     """Rank the archive's posts against ``article`` (see module docstring).
 
@@ -502,7 +502,7 @@ def _score(
     weights: dict[int, float],
     exact_refs: set[tuple[int, int]],
     semantic: bool,
-    conn: sqlite3.Connection,
+    conn: Connection,
 ) -> None:
     full = f"{res.article.title}\n{res.article.text}"
     pub_utc = res.article.published.astimezone(UTC) if res.article.published else None
@@ -822,7 +822,7 @@ def _keep_links_that_lead(matches: list[Match], attributed: Mapping[int, set[str
             m.confidence = "suggest"
 
 
-def _relayed(conn: sqlite3.Connection, posts: list[PostRow]) -> set[int]:
+def _relayed(conn: Connection, posts: list[PostRow]) -> set[int]:
     """Rowids of posts whose body (signature lines ignored) another channel
     carries verbatim in the same window: forwards and copy-pastes."""
     # Cheap blocking first: two posts of different channels sharing a

@@ -9,7 +9,12 @@ store's queries, transactions and errors look the same on both backends.
 What it translates, statement by statement (``translate``; cached):
 
 * ``?`` placeholders → ``%s`` (and ``%`` → ``%%``), outside string literals;
-* ``BEGIN IMMEDIATE`` → ``BEGIN``; ``INSERT OR IGNORE`` → ``INSERT … ON
+* ``BEGIN IMMEDIATE`` (every write transaction of the store) → ``BEGIN``
+  followed by ``pg_advisory_xact_lock(WRITE_LOCK)``: SQLite's one writer at
+  a time, so that several daemons (or a daemon and ``import``) writing one
+  archive append to the hash chain and take ``max + 1`` ids one after the
+  other (the lock ends with the transaction; readers never take it; a plain
+  ``BEGIN`` takes no lock); ``INSERT OR IGNORE`` → ``INSERT … ON
   CONFLICT DO NOTHING``; two-argument scalar ``max``/``min`` →
   ``greatest``/``least``; ``json_extract(x, '$.k')`` → ``x::jsonb ->> 'k'``;
   ``json_each(x) j`` → ``jsonb_array_elements(x::jsonb) AS j(value)``;
@@ -379,6 +384,8 @@ class PgConnection(sqlite3.Connection):
                         got = pc.fetchone()
                         lastrowid = int(got[0]) if got is not None else None
                     cur._set(rows, description, pc.rowcount, lastrowid)
+                    if t.write_lock:
+                        pc.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             except psycopg.Error as err:
                 raise _error(err) from None
         if t.ddl:
@@ -478,16 +485,24 @@ FTS_DDL = (
 )
 
 
+WRITE_LOCK = 0x7465_6C65_7761_01
+"""The advisory lock key every write transaction (``BEGIN IMMEDIATE``) takes."""
+
+
 class Translated:
-    """One statement in PostgreSQL's dialect."""
+    """One statement in PostgreSQL's dialect; ``write_lock``: a write
+    transaction's BEGIN (the connection takes WRITE_LOCK right after it)."""
 
-    __slots__ = ("ddl", "insert_into", "skip", "sql")
+    __slots__ = ("ddl", "insert_into", "skip", "sql", "write_lock")
 
-    def __init__(self, sql: str, insert_into: str | None, ddl: bool, skip: bool) -> None:
+    def __init__(
+        self, sql: str, insert_into: str | None, ddl: bool, skip: bool, write_lock: bool = False
+    ) -> None:
         self.sql = sql
         self.insert_into = insert_into
         self.ddl = ddl
         self.skip = skip
+        self.write_lock = write_lock
 
 
 def _outside_literals(sql: str, fn: Any) -> str:
@@ -500,8 +515,10 @@ def translate(sql: str, with_params: bool) -> Translated:
     """``sql`` (the store's SQLite dialect) for PostgreSQL; ``with_params``:
     placeholders are bound (``?`` → ``%s``, a literal ``%`` doubled)."""
     sql = _LEADING_COMMENTS.sub("", sql)
-    if _BEGIN.match(sql):
-        return Translated("BEGIN", None, False, False)
+    begin = _BEGIN.match(sql)
+    if begin:
+        kind = (begin.group(2) or "").upper()
+        return Translated("BEGIN", None, False, False, kind in ("IMMEDIATE", "EXCLUSIVE"))
     ddl = bool(_DDL.match(sql))
     if "posts_fts" in sql and (ddl or _FTS5_ONLY.search(sql)):
         return _fts_ddl(sql)

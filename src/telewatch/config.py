@@ -425,6 +425,23 @@ class DaemonSettings(_Strict):
     embed_interval: float = Field(default=10.0, gt=0, le=DAY)
     """Seconds between two looks for versions without a vector when the last
     look found none."""
+    lease_ttl: float = Field(default=30.0, ge=2, le=3600)
+    """On a PostgreSQL archive shared by several daemons (docs/SCALE.md): how
+    long a daemon's channel leases outlive its last renewal. A daemon killed
+    or cut off loses its channels this long after its last heartbeat, and the
+    others take them over (the default keeps takeover under a minute)."""
+    lease_renew: float = Field(default=5.0, gt=0, le=600)
+    """Seconds between two renewals of a daemon's leases (its heartbeat in
+    the ``daemons`` table), which also take free or expired channels; must be
+    below ``lease_ttl``."""
+
+    @model_validator(mode="after")
+    def _lease_times(self) -> DaemonSettings:
+        if self.lease_renew >= self.lease_ttl:
+            raise ValueError(
+                f"lease_renew ({self.lease_renew:g}) must be below lease_ttl ({self.lease_ttl:g})"
+            )
+        return self
 
     @field_validator("budgets")
     @classmethod

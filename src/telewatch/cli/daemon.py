@@ -190,6 +190,7 @@ def _iso(dt: datetime | None) -> str | None:
 def status(app: AppContext, as_json: bool) -> None:
     """Show the daemon's heartbeat and every watched channel's state."""
     from telewatch.store.db import connect
+    from telewatch.store.leases import daemons, leases
     from telewatch.store.status import channel_statuses, daemon_status
     from telewatch.store.webhooks import summaries
 
@@ -198,9 +199,27 @@ def status(app: AppContext, as_json: bool) -> None:
         run_ = daemon_status(conn)
         rows = channel_statuses(conn)
         hooks = summaries(conn)
+        pool = daemons(conn, _lease_ttl(app))  # several daemons on PostgreSQL
+        held = {lease.key: lease for lease in leases(conn)}
     finally:
         conn.close()
     now = datetime.now(UTC)
+    by_id = {d.id: d for d in pool}
+
+    def holder(key: str) -> dict[str, Any] | None:
+        lease = held.get(key)
+        if lease is None or lease.holder is None:
+            return None
+        d = by_id.get(lease.holder)
+        return {
+            "daemon": lease.holder,
+            "account_id": lease.account_id,
+            "host": d.host if d is not None else None,
+            "expires_at": _iso(datetime.fromtimestamp(lease.expires, UTC))
+            if lease.expires is not None
+            else None,
+        }
+
     if as_json:
         out = {
             "daemon": None
@@ -239,10 +258,28 @@ def status(app: AppContext, as_json: bool) -> None:
                         "last_pass_at": _iso(r.sweep_last_pass_at),
                         "passes": r.sweep_passes,
                     },
+                    "held_by": holder(r.key),
                 }
                 for r in rows
             ],
             "webhooks": [dataclasses.asdict(h) for h in hooks],
+            "daemons": [
+                {
+                    "id": d.id,
+                    "host": d.host,
+                    "account_id": d.account_id,
+                    "account": d.account,
+                    "pid": d.pid,
+                    "running": d.live,
+                    "started_at": _iso(datetime.fromtimestamp(d.started_at, UTC)),
+                    "heartbeat_at": _iso(datetime.fromtimestamp(d.heartbeat, UTC)),
+                    "stopped_at": None
+                    if d.stopped_at is None
+                    else _iso(datetime.fromtimestamp(d.stopped_at, UTC)),
+                    "channels_held": d.held,
+                }
+                for d in pool
+            ],
         }
         click.echo(json_printable(json.dumps(out, ensure_ascii=False, indent=2)))
         return
@@ -270,6 +307,14 @@ def status(app: AppContext, as_json: bool) -> None:
         }
         if shown:
             click.echo("  " + ", ".join(f"{k} {v}" for k, v in sorted(shown.items())))
+    for d in pool:
+        beat = _fmt_age(now.timestamp() - d.heartbeat)
+        click.echo(
+            f"daemon {d.id[:8]} on {printable(d.host, multiline=False)}: account "
+            f"{printable(d.account, multiline=False)} (id {d.account_id}), pid {d.pid}, "
+            f"{'running' if d.live else 'stopped' if d.stopped_at else 'not renewing'}, "
+            f"{d.held} channels held, last heartbeat {beat} ago"
+        )
     for h in hooks:
         click.echo(
             f"webhook {h.rule} → {h.url_masked}: {h.delivered} delivered, {h.waiting} waiting,"
@@ -290,14 +335,28 @@ def status(app: AppContext, as_json: bool) -> None:
         prog = "-" if r.backfill_progress is None else f"{r.backfill_progress * 100:.0f}%"
         last = _fmt_age(None if r.last_post_at is None else (now - r.last_post_at).total_seconds())
         label = printable(r.label, multiline=False)
+        who = holder(r.key)
+        held_by = "" if not pool else f"[account {who['account_id']}] " if who else "[unheld] "
         click.echo(
             f"{label[:28]:<28} {state:<12} {r.posts:>7} {last:>9} {prog:>8} "
-            f"{_sweep_cell(r, now):>9} {r.errors:>6}  " + printable(r.detail or "", multiline=False)
+            f"{_sweep_cell(r, now):>9} {r.errors:>6}  {held_by}"
+            + printable(r.detail or "", multiline=False)
         )
     click.echo(
         "sweep: share of the current pass re-checking every archived post for edits and "
         "deletions (after a complete pass: how long ago it ended)"
     )
+
+
+def _lease_ttl(app: AppContext) -> float:
+    """[daemon] lease_ttl of the config (its default without one): how long
+    a daemon that stopped renewing still counts as running."""
+    from telewatch.config import DaemonSettings
+
+    try:
+        return float(app.settings().daemon.lease_ttl)
+    except UserError:
+        return float(DaemonSettings().lease_ttl)
 
 
 def _sweep_cell(r: Any, now: datetime) -> str:

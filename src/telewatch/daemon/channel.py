@@ -71,6 +71,7 @@ from telewatch.store import sync
 from telewatch.store.db import Connection, connect
 from telewatch.store.watchlist import WatchEntry
 
+from .leases import LeaseKeeper
 from .pacing import BACKFILL, LIVE, MAINTENANCE, FloodTooLong, Scheduler
 
 log = logging.getLogger("telewatch.daemon")
@@ -173,6 +174,9 @@ class Shared:
     # channels this run knows it has joined (or is joining) besides dialogs.
     max_joined: int = 500
     joined_ids: set[int] = field(default_factory=set)
+    # On a PostgreSQL archive shared by several daemons: this run's leases and
+    # its account's own access hashes (daemon/leases.py); None on SQLite.
+    leases: LeaseKeeper | None = None
 
     def joined_count(self) -> int:
         """How many channels the account has joined, as far as this run knows."""
@@ -455,6 +459,15 @@ class ChannelWorker:
                     row = sync.channel_by_old_username(conn, self.username)
             if row is None or row.access_hash is None:
                 return None
+            if self.s.leases is not None:
+                # Another account's hash is no use to this one: only its own.
+                own = self.s.leases.own_hash(row.id)
+                dialog = self.s.dialogs.get(row.id)
+                if own is None and dialog is not None:
+                    own = dialog.channel.access_hash
+                if own is None:
+                    return None
+                return row.id, own, row.username
             return row.id, row.access_hash, row.username
         finally:
             conn.close()
@@ -472,6 +485,8 @@ class ChannelWorker:
                 "contacts.ResolveUsername", lambda: self.s.source.resolve(name), MAINTENANCE
             )
             await self.s.put(ChannelSeen(ch, _now()))
+            if self.s.leases is not None:
+                self.s.leases.learn(ch.id, ch.access_hash)
             self.channel_id = ch.id
         else:
             self.channel_id = known[0]
@@ -484,6 +499,8 @@ class ChannelWorker:
             # Joined and listed by getDialogs at start: id, access hash, a
             # changed username and the pts came with it; no request here.
             await self.s.put(ChannelSeen(dialog.channel, _now()))
+            if self.s.leases is not None:
+                self.s.leases.learn(cid, dialog.channel.access_hash)
             self._note_username(dialog.channel.username)
             joined = True
             if self.pts is None and dialog.pts is not None:

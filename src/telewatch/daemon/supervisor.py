@@ -54,7 +54,14 @@ from telewatch.sources.telegram import (
 from telewatch.store import sync, watchlist
 from telewatch.store.anchors import last_anchored_seq
 from telewatch.store.chain import chain_head
-from telewatch.store.db import ArchiveBusy, Connection, connect, hold_open, migrate
+from telewatch.store.db import (
+    ArchiveBusy,
+    Connection,
+    connect,
+    hold_open,
+    migrate,
+    pg_address,
+)
 from telewatch.store.writer import Writer
 
 from . import webhooks
@@ -63,6 +70,7 @@ from .comments import PREFIX as COMMENTS_PREFIX
 from .comments import CommentLinks
 from .embedder import Embedder
 from .feeds import FeedServer
+from .leases import LeaseKeeper
 from .logs import setup_logging
 from .media import MediaDownloader
 from .pacing import LIVE, Scheduler
@@ -146,6 +154,7 @@ class Daemon:
         self._account = "?"
         self.sender: webhooks.WebhookSender | None = None
         self.media: MediaDownloader | None = None
+        self.leases: LeaseKeeper | None = None  # a PostgreSQL archive shared by daemons
 
     # -- events into the writer -------------------------------------------
 
@@ -349,11 +358,17 @@ class Daemon:
                 entries = {e.key: e for e in watchlist.active_entries(conn)}
             finally:
                 conn.close()
+            leased = self.leases.held if self.leases is not None else None
             for key in list(self.workers):
                 if key.startswith(COMMENTS_PREFIX):
                     continue  # a channel's comments: CommentLinks keeps them
                 e = entries.get(key)
                 old = self.workers[key].entry
+                if leased is not None and e is not None and key not in leased:
+                    # Another daemon holds it now: its status is that one's to say.
+                    await self.workers.pop(key).stop(None)
+                    log.info("channel lease given up", extra={"channel": key})
+                    continue
                 if e is None or (e.mode, e.backfill) != (old.mode, old.backfill):
                     w = self.workers.pop(key)
                     await w.stop("stopped" if e is None else None)
@@ -365,6 +380,8 @@ class Daemon:
                         if other.state == "duplicate":
                             other.recheck.set()  # one of them takes the channel over
             for key, e in entries.items():
+                if leased is not None and key not in leased:
+                    continue  # another daemon's (or nobody's yet)
                 if key not in self.workers:
                     w = ChannelWorker(shared, e)
                     self.workers[key] = w
@@ -373,7 +390,14 @@ class Daemon:
                     w.start()
                     log.info("channel watched", extra={"channel": key, "mode": e.mode})
             await links.step()
-            await asyncio.sleep(self.settings.daemon.watchlist_interval)
+            if self.leases is None:
+                await asyncio.sleep(self.settings.daemon.watchlist_interval)
+            else:  # a lease round that changes the held set wakes it at once
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self.leases.changed.wait(), self.settings.daemon.watchlist_interval
+                    )
+                self.leases.changed.clear()
 
     async def _connection_loop(self, source: TelegramSource) -> None:
         backoff = 1.0
@@ -511,6 +535,14 @@ class Daemon:
             self._preload_budgets(scheduler)
             if not await _unless_stopped(self._load_dialogs(shared), stop):
                 return 0
+            if pg_address(self.db) is not None and source.user_id is not None:
+                # Several daemons may share this archive: work the leased share.
+                self.leases = shared.leases = LeaseKeeper(
+                    self.db, d, account_id=source.user_id, account=self._account,
+                    max_joined=self.settings.telegram.max_joined,
+                )  # fmt: skip
+                if not await _unless_stopped(self.leases.start(), stop):
+                    return 0
             self.media = MediaDownloader(
                 self.settings.media, self.settings.channels, self.db, source, scheduler,
                 writer.put, self.counters, scale=d.rate_scale,
@@ -531,6 +563,8 @@ class Daemon:
                 asyncio.create_task(self.sender.run(), name="webhooks"),
                 asyncio.create_task(self.media.run(), name="media"),
             ]
+            if self.leases is not None:
+                tasks.append(asyncio.create_task(self.leases.run(), name="leases"))
             try:
                 while not stop.is_set():
                     waits = [
@@ -588,6 +622,9 @@ class Daemon:
                 await asyncio.wait_for(
                     writer.flush(), max(0.5, STOP_BUDGET - (time.monotonic() - t0))
                 )
+                if self.leases is not None:
+                    # Everything archived is committed: the others may take over now.
+                    await _within(self.leases.release(), 2.0, "lease release")
         return 0
 
     async def _anchor_loop(self) -> None:

@@ -790,6 +790,7 @@ class TelegramSource:
         request_timeout: float = 10.0,
     ) -> None:
         self.session_path = session
+        self.user_id: int | None = None  # the account's Telegram user id, set by me()
         session.parent.mkdir(parents=True, exist_ok=True)
         existed = session_file(session).exists()
         old_umask = os.umask(0o077)  # the session is created 0600, never briefly readable
@@ -882,6 +883,7 @@ class TelegramSource:
             raise _translate(err) from None
         if me is None:
             raise NotAuthorized("the session is not logged in; run `telewatch login`")
+        self.user_id = int(me.id)
         name = " ".join(p for p in (me.first_name, me.last_name) if p) or "account"
         return f"{name} (@{me.username})" if me.username else f"{name} (id {me.id})"
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from telewatch.store import events_schema, rechain
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -435,5 +435,42 @@ CREATE INDEX media_phash_b0 ON media_phash(b0);
 CREATE INDEX media_phash_b1 ON media_phash(b1);
 CREATE INDEX media_phash_b2 ON media_phash(b2);
 CREATE INDEX media_phash_b3 ON media_phash(b3);
+""",
+    11: """
+-- Several daemons sharing one PostgreSQL archive (store/leases.py,
+-- docs/SCALE.md). Coordination state, not evidence (like watchlist and
+-- daemon_runs): not chained. Times are the database server's clock, Unix
+-- seconds, so that daemons on machines with different clocks agree.
+-- daemons: one row per `telewatch run` (id: a fresh uuid per run).
+CREATE TABLE daemons (
+    id          TEXT PRIMARY KEY,
+    host        TEXT NOT NULL,
+    account_id  INTEGER NOT NULL,           -- Telegram user id of the session
+    account     TEXT NOT NULL,              -- display name of the account
+    pid         INTEGER NOT NULL,
+    max_joined  INTEGER NOT NULL,           -- its [telegram] max_joined
+    started_at  REAL NOT NULL,
+    heartbeat   REAL NOT NULL,              -- last lease renewal
+    stopped_at  REAL                        -- set by a clean stop
+);
+-- channel_leases: which daemon archives which watch-list entry, until when.
+CREATE TABLE channel_leases (
+    key         TEXT PRIMARY KEY,           -- watchlist.key
+    mode        TEXT NOT NULL,              -- the entry's mode when last seen
+    holder      TEXT,                       -- daemons.id; NULL: free
+    account_id  INTEGER,                    -- the holder's account
+    taken_at    REAL,
+    expires     REAL                        -- free for the taking after this
+);
+CREATE INDEX channel_leases_holder ON channel_leases(holder);
+-- account_channels: each account's own access hash of a channel (a hash
+-- is valid for the account that learned it only).
+CREATE TABLE account_channels (
+    account_id  INTEGER NOT NULL,
+    channel_id  INTEGER NOT NULL,
+    access_hash INTEGER NOT NULL,
+    learned_at  REAL NOT NULL,
+    PRIMARY KEY (account_id, channel_id)
+);
 """,
 }

@@ -1,0 +1,348 @@
+"""Channel leases: several daemons, each with its own account, share one
+PostgreSQL archive and its watch list (docs/SCALE.md, schema 11).
+
+Each ``telewatch run`` on a PostgreSQL archive registers a row in
+``daemons`` and, every ``lease_renew`` seconds, calls ``renew`` in one
+transaction: its heartbeat moves on, the leases it holds are extended to
+now + ``lease_ttl``, and it takes free or expired entries up to its share
+(``shares``). Free rows are locked with ``SELECT … FOR UPDATE SKIP LOCKED``,
+so two daemons renewing at once never take the same entry: each takes what
+the other has not locked. Times come from the server's clock
+(``clock_timestamp()``), so daemons on machines whose clocks differ agree on
+expiry. A clean stop (``release``) frees its leases at once; a daemon killed
+or cut off keeps them until they expire.
+
+``account_channels`` keeps each account's own access hash of each channel
+(a hash is valid for the account that learned it only).
+
+These tables are coordination state, not evidence: they are not chained
+(like ``watchlist`` and ``daemon_runs``). On SQLite the daemon takes no
+leases (one daemon archives every channel); the statements here use
+PostgreSQL's row locks and clock and run on a PostgreSQL archive only.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from telewatch.store.db import is_postgres
+
+JOIN = "join"
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """One registered daemon as ``telewatch status`` shows it."""
+
+    id: str
+    host: str
+    account_id: int
+    account: str
+    pid: int
+    started_at: float
+    heartbeat: float
+    stopped_at: float | None
+    held: int
+    live: bool
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who holds one watch-list entry."""
+
+    key: str
+    mode: str
+    holder: str | None
+    account_id: int | None
+    expires: float | None
+
+
+def _require_pg(conn: sqlite3.Connection) -> None:
+    if not is_postgres(conn):
+        raise ValueError("channel leases exist on a PostgreSQL archive only")
+
+
+def server_time(conn: sqlite3.Connection) -> float:
+    """The database server's clock, Unix seconds."""
+    _require_pg(conn)
+    return float(conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()[0])
+
+
+def register(
+    conn: sqlite3.Connection,
+    daemon_id: str,
+    *,
+    host: str,
+    account_id: int,
+    account: str,
+    pid: int,
+    max_joined: int,
+) -> None:
+    """Add this run to ``daemons`` (its first heartbeat)."""
+    _require_pg(conn)
+    conn.execute("BEGIN")
+    try:
+        now = server_time(conn)
+        conn.execute(
+            "INSERT INTO daemons(id, host, account_id, account, pid, max_joined, started_at,"
+            " heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (daemon_id, host, account_id, account, pid, max_joined, now, now),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def shares(n_join: int, n_poll: int, live: int, max_joined: int) -> tuple[int, int, int]:
+    """(join-mode, poll-mode, total) entries one of ``live`` daemons holds at
+    most: an even spread of each mode, join-mode ones no more than the
+    account may join; the total lets join-mode entries no account has room
+    for be taken (and polled) by whoever has the fewest."""
+    live = max(1, live)
+    join = min(max_joined, math.ceil(n_join / live))
+    poll = math.ceil(n_poll / live)
+    return join, poll, math.ceil((n_join + n_poll) / live)
+
+
+def renew(
+    conn: sqlite3.Connection,
+    daemon_id: str,
+    account_id: int,
+    entries: Mapping[str, str],
+    *,
+    ttl: float,
+    max_joined: int,
+) -> set[str]:
+    """One lease round for ``daemon_id`` (see the module doc): heartbeat,
+    extend held leases, give back entries beyond its share (another daemon
+    has come), take free or expired ones up to its share. ``entries``: the
+    watch list's active entries, key → mode. Returns the keys it now holds.
+    Raises LookupError when the daemon's row is gone (it was declared
+    dead and removed: it must register again)."""
+    _require_pg(conn)
+    conn.execute("BEGIN")
+    try:
+        held = _renew(conn, daemon_id, account_id, entries, ttl, max_joined)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return held
+
+
+def _renew(
+    conn: sqlite3.Connection,
+    daemon_id: str,
+    account_id: int,
+    entries: Mapping[str, str],
+    ttl: float,
+    max_joined: int,
+) -> set[str]:
+    now = server_time(conn)
+    if (
+        conn.execute(
+            "UPDATE daemons SET heartbeat = ?, stopped_at = NULL WHERE id = ?", (now, daemon_id)
+        ).rowcount
+        != 1
+    ):
+        raise LookupError(f"daemon {daemon_id} is not registered")
+    # New entries get a free lease row; a changed mode is noted.
+    conn.executemany(
+        "INSERT INTO channel_leases(key, mode) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET mode = excluded.mode"
+        " WHERE channel_leases.mode <> excluded.mode",
+        sorted(entries.items()),
+    )
+    conn.execute("UPDATE channel_leases SET expires = ? WHERE holder = ?", (now + ttl, daemon_id))
+    live = int(
+        conn.execute(
+            "SELECT count(*) FROM daemons WHERE stopped_at IS NULL AND heartbeat > ?",
+            (now - ttl,),
+        ).fetchone()[0]
+    )
+    n_join = sum(1 for m in entries.values() if m == JOIN)
+    join_cap, poll_cap, total_cap = shares(n_join, len(entries) - n_join, live, max_joined)
+    mine = {
+        str(r[0]): str(r[1])
+        for r in conn.execute(
+            "SELECT key, mode FROM channel_leases WHERE holder = ? ORDER BY key", (daemon_id,)
+        ).fetchall()
+    }
+    # Entries no longer watched are given back.
+    gone = [k for k in mine if k not in entries]
+    extra = gone + _beyond_share(mine, entries, join_cap, poll_cap, total_cap)
+    if extra:
+        conn.executemany(
+            "UPDATE channel_leases SET holder = NULL, account_id = NULL, expires = NULL"
+            " WHERE key = ? AND holder = ?",
+            [(k, daemon_id) for k in extra],
+        )
+        for k in extra:
+            mine.pop(k, None)
+    free = [
+        (str(r[0]), str(r[1]))
+        for r in conn.execute(
+            "SELECT key, mode FROM channel_leases WHERE holder IS NULL OR expires < ?"
+            " ORDER BY key FOR UPDATE SKIP LOCKED",
+            (now,),
+        ).fetchall()
+        if str(r[0]) in entries
+    ]
+    taken: list[str] = []
+    n_j = sum(1 for m in mine.values() if m == JOIN)
+    n_p = len(mine) - n_j
+    for key, mode in free:
+        if mode == JOIN and n_j < join_cap:
+            n_j += 1
+        elif mode != JOIN and n_p < poll_cap:
+            n_p += 1
+        else:
+            continue
+        taken.append(key)
+    # Join-mode entries beyond every account's room: taken (and polled) by
+    # whoever holds fewer than the even total.
+    for key, mode in free:
+        if key not in taken and mode == JOIN and n_j + n_p < total_cap and n_j >= join_cap:
+            taken.append(key)
+            n_p += 1
+    if taken:
+        conn.executemany(
+            "UPDATE channel_leases SET holder = ?, account_id = ?, taken_at = ?, expires = ?"
+            " WHERE key = ?",
+            [(daemon_id, account_id, now, now + ttl, k) for k in taken],
+        )
+    return set(mine) | set(taken)
+
+
+def _beyond_share(
+    mine: Mapping[str, str],
+    entries: Mapping[str, str],
+    join_cap: int,
+    poll_cap: int,
+    total_cap: int,
+) -> list[str]:
+    """Held entries past this daemon's share, to give back (newest key last)."""
+    joins = [k for k in mine if k in entries and entries[k] == JOIN]
+    polls = [k for k in mine if k in entries and entries[k] != JOIN]
+    extra = polls[poll_cap:]
+    keep_join = max(join_cap, total_cap - min(len(polls), poll_cap))
+    extra += joins[keep_join:]
+    return extra
+
+
+def release(conn: sqlite3.Connection, daemon_id: str) -> int:
+    """A clean stop: free every lease of ``daemon_id`` now and mark it
+    stopped. Returns how many leases were freed."""
+    _require_pg(conn)
+    conn.execute("BEGIN")
+    try:
+        now = server_time(conn)
+        n = conn.execute(
+            "UPDATE channel_leases SET holder = NULL, account_id = NULL, expires = NULL"
+            " WHERE holder = ?",
+            (daemon_id,),
+        ).rowcount
+        conn.execute(
+            "UPDATE daemons SET stopped_at = ?, heartbeat = ? WHERE id = ?",
+            (now, now, daemon_id),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return int(n)
+
+
+def own_hashes(conn: sqlite3.Connection, account_id: int) -> dict[int, int]:
+    """Channel id → this account's own access hash."""
+    _require_pg(conn)
+    return {
+        int(r[0]): int(r[1])
+        for r in conn.execute(
+            "SELECT channel_id, access_hash FROM account_channels WHERE account_id = ?",
+            (account_id,),
+        ).fetchall()
+    }
+
+
+def learn_hashes(
+    conn: sqlite3.Connection, account_id: int, hashes: Iterable[tuple[int, int]]
+) -> None:
+    """Store (channel id, access hash) pairs this account learned."""
+    _require_pg(conn)
+    rows = list(hashes)
+    if not rows:
+        return
+    conn.execute("BEGIN")
+    try:
+        now = server_time(conn)
+        conn.executemany(
+            "INSERT INTO account_channels(account_id, channel_id, access_hash, learned_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (account_id, channel_id) DO UPDATE SET"
+            " access_hash = excluded.access_hash, learned_at = excluded.learned_at",
+            [(account_id, cid, h, now) for cid, h in rows],
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def daemons(conn: sqlite3.Connection, ttl: float) -> list[Daemon]:
+    """Every registered daemon, newest start first, with the leases it holds;
+    ``live``: not stopped and renewed within ``ttl`` seconds (empty on
+    SQLite, where one daemon archives every channel)."""
+    if not is_postgres(conn):
+        return []
+    now = server_time(conn)
+    rows = conn.execute(
+        "SELECT d.id, d.host, d.account_id, d.account, d.pid, d.started_at, d.heartbeat,"
+        " d.stopped_at, (SELECT count(*) FROM channel_leases l WHERE l.holder = d.id"
+        " AND l.expires >= ?) AS held FROM daemons d ORDER BY d.started_at DESC, d.id",
+        (now,),
+    ).fetchall()
+    return [
+        Daemon(
+            id=str(r[0]),
+            host=str(r[1]),
+            account_id=int(r[2]),
+            account=str(r[3]),
+            pid=int(r[4]),
+            started_at=float(r[5]),
+            heartbeat=float(r[6]),
+            stopped_at=None if r[7] is None else float(r[7]),
+            held=int(r[8]),
+            live=r[7] is None and float(r[6]) > now - ttl,
+        )
+        for r in rows
+    ]
+
+
+def leases(conn: sqlite3.Connection) -> list[Lease]:
+    """Every lease row (held or free), by key ([] on SQLite)."""
+    if not is_postgres(conn):
+        return []
+    now = server_time(conn)
+    out = []
+    for r in conn.execute(
+        "SELECT key, mode, holder, account_id, expires FROM channel_leases ORDER BY key"
+    ).fetchall():
+        expired = r[4] is None or float(r[4]) < now
+        out.append(
+            Lease(
+                key=str(r[0]),
+                mode=str(r[1]),
+                holder=None if expired else str(r[2]),
+                account_id=None if expired or r[3] is None else int(r[3]),
+                expires=None if r[4] is None else float(r[4]),
+            )
+        )
+    return out

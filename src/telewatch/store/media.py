@@ -414,7 +414,7 @@ def channel_bytes(conn: sqlite3.Connection, channel_id: int | None = None) -> di
     sql = (
         "SELECT c, sum(size) FROM (SELECT DISTINCT r.channel_id AS c, f.sha256, f.size"
         " FROM media_refs r JOIN media_files f ON f.sha256 = r.sha256"
-        " WHERE r.state='stored'{where}) GROUP BY c"
+        " WHERE r.state='stored'{where}) AS stored GROUP BY c"
     )
     if channel_id is None:
         rows = conn.execute(sql.format(where=""))

@@ -1,0 +1,145 @@
+"""store/leases.py against a real PostgreSQL server: shares, renewal, expiry,
+give-back when a daemon joins, release, concurrent rounds never sharing an
+entry, and per-account access hashes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from telewatch.config import DaemonSettings
+from telewatch.store import leases
+from telewatch.store.db import connect, migrate
+
+ENTRIES = {f"username:c{i:02d}": ("join" if i < 4 else "poll") for i in range(12)}
+
+
+def _daemon(conn: object, name: str, account: int, max_joined: int = 500) -> str:
+    leases.register(
+        conn,  # type: ignore[arg-type]
+        name,
+        host="h",
+        account_id=account,
+        account=f"acct {account}",
+        pid=account,
+        max_joined=max_joined,
+    )
+    return name
+
+
+def test_shares_spread_each_mode_within_the_join_limit() -> None:
+    assert leases.shares(9, 21, 3, 12) == (3, 7, 10)
+    assert leases.shares(9, 21, 2, 12) == (5, 11, 15)
+    assert leases.shares(9, 0, 1, 2) == (2, 0, 9)  # the rest is polled by whoever has room
+    assert leases.shares(0, 0, 0, 500) == (0, 0, 0)
+
+
+def test_two_daemons_split_expire_and_release(pg_url: str) -> None:
+    migrate(Path(pg_url))
+    conn = connect(Path(pg_url), readonly=False)
+    try:
+        a = _daemon(conn, "a", 1)
+        held_a = leases.renew(conn, a, 1, ENTRIES, ttl=2.0, max_joined=500)
+        assert held_a == set(ENTRIES)  # alone: everything
+        b = _daemon(conn, "b", 2)
+        held_b = leases.renew(conn, b, 2, ENTRIES, ttl=2.0, max_joined=500)
+        assert held_b == set()  # all held
+        held_a = leases.renew(conn, a, 1, ENTRIES, ttl=2.0, max_joined=500)
+        assert len(held_a) == 6  # gave back beyond its share
+        held_b = leases.renew(conn, b, 2, ENTRIES, ttl=2.0, max_joined=500)
+        assert held_a.isdisjoint(held_b) and held_a | held_b == set(ENTRIES)
+        joins = [k for k in held_a if ENTRIES[k] == "join"]
+        assert len(joins) == 2  # join-mode entries spread too
+        assert {d.id: d.held for d in leases.daemons(conn, 2.0)} == {"a": 6, "b": 6}
+        # b stops renewing: its leases expire and a takes them.
+        time.sleep(2.2)
+        held_a = leases.renew(conn, a, 1, ENTRIES, ttl=2.0, max_joined=500)
+        assert held_a == set(ENTRIES)
+        assert {d.id: d.live for d in leases.daemons(conn, 2.0)} == {"a": True, "b": False}
+        # A clean stop frees everything at once.
+        assert leases.release(conn, a) == len(ENTRIES)
+        assert all(lease.holder is None for lease in leases.leases(conn))
+        with pytest.raises(LookupError):
+            leases.renew(conn, "gone", 3, ENTRIES, ttl=2.0, max_joined=500)
+    finally:
+        conn.close()
+
+
+def test_the_join_limit_caps_join_mode_leases(pg_url: str) -> None:
+    migrate(Path(pg_url))
+    conn = connect(Path(pg_url), readonly=False)
+    try:
+        a = _daemon(conn, "a", 1, max_joined=1)
+        held = leases.renew(conn, a, 1, ENTRIES, ttl=30.0, max_joined=1)
+        # One join-mode entry within its room; the other three are still taken
+        # (polled instead) since nobody else has room: nothing is left unarchived.
+        assert held == set(ENTRIES)
+    finally:
+        conn.close()
+
+
+def test_concurrent_rounds_never_take_the_same_entry(pg_url: str) -> None:
+    """Four daemons renewing at once (FOR UPDATE SKIP LOCKED): every entry has
+    one holder."""
+    migrate(Path(pg_url))
+    names = [f"d{k}" for k in range(4)]
+    setup = connect(Path(pg_url), readonly=False)
+    for k, n in enumerate(names):
+        _daemon(setup, n, k + 1)
+    setup.close()
+    got: dict[str, set[str]] = {}
+    errors: list[str] = []
+    start = threading.Barrier(len(names))
+
+    def run(n: str, k: int) -> None:
+        conn = connect(Path(pg_url), readonly=False)
+        try:
+            start.wait()
+            for _ in range(5):
+                got[n] = leases.renew(conn, n, k, ENTRIES, ttl=30.0, max_joined=500)
+        except Exception as err:
+            errors.append(f"{n}: {err}")
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=run, args=(n, k)) for k, n in enumerate(names)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    conn = connect(Path(pg_url))
+    try:
+        rows = leases.leases(conn)
+    finally:
+        conn.close()
+    holders = {lease.key: lease.holder for lease in rows}
+    assert set(holders) == set(ENTRIES) and None not in holders.values()
+    for n in names:  # what each round said it holds is what the table says
+        assert got[n] == {k for k, h in holders.items() if h == n}
+
+
+def test_access_hashes_are_per_account(pg_url: str) -> None:
+    migrate(Path(pg_url))
+    conn = connect(Path(pg_url), readonly=False)
+    try:
+        leases.learn_hashes(conn, 1, [(100, 11), (101, 12)])
+        leases.learn_hashes(conn, 2, [(100, 21)])
+        leases.learn_hashes(conn, 1, [(100, 13)])
+        assert leases.own_hashes(conn, 1) == {100: 13, 101: 12}
+        assert leases.own_hashes(conn, 2) == {100: 21}
+        assert leases.own_hashes(conn, 3) == {}
+    finally:
+        conn.close()
+
+
+def test_lease_times_are_validated() -> None:
+    with pytest.raises(ValidationError, match="lease_renew"):
+        DaemonSettings(lease_ttl=5.0, lease_renew=5.0)
+    with pytest.raises(ValidationError):
+        DaemonSettings(lease_ttl=float("inf"))
+    assert DaemonSettings().lease_ttl == 30.0

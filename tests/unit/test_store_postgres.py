@@ -238,12 +238,10 @@ def test_migrate_resumes_after_an_interruption(
     """A copy cut off mid-way continues on the next run: every row once,
     the head the source's."""
     url = pg_cluster.create_database()
-    calls = 0
 
     def cut(done: int, total: int) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 6:
+        # Cut once some rows are in, whatever the number of (empty) tables before.
+        if done >= 200:
             raise _Cut
 
     with pytest.raises(_Cut):

@@ -35,8 +35,16 @@ from telewatch.text import index_body
 BATCH_ROWS = 5000
 
 # Never copied: the full-text index (rebuilt), SQLite's own tables, the
-# PostgreSQL backend's schema-version table.
-_SKIP_PREFIXES = ("posts_fts", "sqlite_", "telewatch_meta")
+# PostgreSQL backend's schema-version table, and the daemons and channel
+# leases of the source's running pool (store/leases.py: state of that
+# database's daemons, meaningless in another).
+_SKIP_PREFIXES = (
+    "posts_fts",
+    "sqlite_",
+    "telewatch_meta",
+    "daemons",
+    "channel_leases",
+)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ entry, and per-account access hashes."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -143,3 +144,35 @@ def test_lease_times_are_validated() -> None:
     with pytest.raises(ValidationError):
         DaemonSettings(lease_ttl=float("inf"))
     assert DaemonSettings().lease_ttl == 30.0
+
+
+def test_status_shows_every_daemon_and_each_channels_holder(pg_url: str) -> None:
+    """`telewatch status` (text and --json) on a shared archive: one line per
+    daemon with its account and channels held, each channel's holder."""
+    from click.testing import CliRunner
+
+    from telewatch.cli import main
+    from telewatch.store import watchlist
+
+    migrate(Path(pg_url))
+    conn = connect(Path(pg_url), readonly=False)
+    try:
+        watchlist.merge_config(conn, [("c00", None, "join", "all"), ("c01", None, "poll", "all")])
+        entries = {e.key: e.mode for e in watchlist.active_entries(conn)}
+        _daemon(conn, "d-one", 111)
+        leases.renew(conn, "d-one", 111, entries, ttl=30.0, max_joined=500)
+        _daemon(conn, "d-two", 222)
+        leases.renew(conn, "d-two", 222, entries, ttl=30.0, max_joined=500)
+    finally:
+        conn.close()
+    r = CliRunner().invoke(main, ["--db", pg_url, "status"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "account acct 111 (id 111), pid 111, running, 2 channels held" in r.output
+    assert "account acct 222 (id 222), pid 222, running, 0 channels held" in r.output
+    assert r.output.count("[account 111]") == 2
+    r = CliRunner().invoke(main, ["--db", pg_url, "status", "--json"], catch_exceptions=False)
+    out = json.loads(r.output)
+    assert {d["account_id"]: d["channels_held"] for d in out["daemons"]} == {111: 2, 222: 0}
+    assert {c["key"]: c["held_by"]["daemon"] for c in out["channels"]} == {
+        k: "d-one" for k in entries
+    }

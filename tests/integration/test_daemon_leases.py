@@ -237,3 +237,55 @@ def scenario(
     finally:
         conn.close()
     return takeover, len(lost)
+
+
+def test_a_banned_account_leaves_its_channels_to_the_others(pool: list[PgWorld]) -> None:
+    """Two daemons share 6 channels; account 2 is banned mid-run (every call
+    401 USER_DEACTIVATED_BAN): its daemon gives its leases up at once (no
+    waiting for them to expire) and the other daemon archives every channel,
+    equal to the truth."""
+    one, two = pool[0], pool[1]
+    one.emu.call(_setup)
+    channels = [{"username": _name(i), "mode": "join" if i < 2 else "poll"} for i in range(6)]
+    for w in (one, two):
+        w.write_config(
+            channels, lease_ttl=120.0, lease_renew=1.0, sweep_rate=0, reconcile_interval=2.0
+        )
+    procs = [w.start() for w in (one, two)]
+    for w, p in zip((one, two), procs, strict=True):
+        w.wait_running(p, timeout=60)
+
+    def split() -> bool:
+        held = _holders(one)
+        return len(held) == 6 and set(held.values()) == {p.pid for p in procs}
+
+    one.wait_for(split, 120, "6 channels split over two daemons")
+    lost = sorted(k for k, p in _holders(one).items() if p == procs[1].pid)
+    one.emu.call(lambda emu: emu.ban(2))
+    markers = {}
+    for key in lost:
+        i = int(key.rsplit("_", 1)[1])
+        markers[key] = one.emu.call(lambda emu, i=i: emu.post(BASE + i, f"after ban {i}"))
+
+    def moved() -> bool:
+        held = _holders(one)
+        return len(held) == 6 and set(held.values()) == {procs[0].pid}
+
+    # Far sooner than lease_ttl (120 s): the banned daemon gave them up.
+    one.wait_for(moved, 60, "the banned account's channels taken by the other daemon")
+    truth = {(BASE + int(k.rsplit("_", 1)[1]), m) for k, m in markers.items()}
+    one.wait_for(
+        lambda: all(
+            one.query("SELECT 1 FROM posts WHERE channel_id = ? AND message_id = ?", c, m)
+            for c, m in truth
+        ),
+        60,
+        "the posts made after the ban archived",
+    )
+
+    def problems() -> list[str]:  # the 6 watched channels only
+        return [p for p in one.archive_matches_truth() if int(p.split("/")[0]) < BASE + 6]
+
+    one.wait_for(lambda: problems() == [], 90, "the 6 channels equal to the truth")
+    for w, p in zip((one, two), procs, strict=True):
+        assert w.stop(p, timeout=30) == 0

@@ -63,6 +63,7 @@ from telewatch.sources.telegram import (
     Disconnected,
     HistoryPage,
     JoinRefused,
+    NotAuthorized,
     SourceError,
     TelegramSource,
     UsernameUnknown,
@@ -423,6 +424,9 @@ class ChannelWorker:
             except* SourceError as eg:
                 self._error(str(eg.exceptions[0]))
                 await self._set("error", str(eg.exceptions[0])[:200])
+                if self.s.leases is not None and isinstance(eg.exceptions[0], NotAuthorized):
+                    # Banned or logged out: the other accounts take its channels now.
+                    self.s.leases.account_lost(str(eg.exceptions[0]))
                 # Back off from 1 s again only after a run that lasted: an
                 # error that comes back at once must not spin (it did when
                 # every successful resolve reset the backoff).

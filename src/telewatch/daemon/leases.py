@@ -54,6 +54,7 @@ class LeaseKeeper:
         self._hashes: dict[int, int] = {}
         self._pending: dict[int, int] = {}
         self._conn: Connection | None = None
+        self.lost: str | None = None  # why the account can no longer be used
 
     # -- in the lease thread (one connection, used by one call at a time) --
 
@@ -78,6 +79,10 @@ class LeaseKeeper:
     def _round(self, pending: dict[int, int]) -> set[str]:
         conn = self._connection()
         leases.learn_hashes(conn, self.account_id, pending.items())
+        if self.lost is not None:
+            # Counted as stopped, holding nothing: the others' shares grow.
+            leases.release(conn, self.id)
+            return set()
         entries = {e.key: e.mode for e in watchlist.active_entries(conn)}
         try:
             return leases.renew(
@@ -156,6 +161,18 @@ class LeaseKeeper:
             return
         self.held = set()
         log.info("leases released", extra={"channels": n})
+
+    def account_lost(self, why: str) -> None:
+        """The account answers 401 (banned, logged out): give every lease up
+        at the next round and take none; the daemon keeps running and its
+        status says why (`telewatch login` and a restart bring it back)."""
+        if self.lost is None:
+            self.lost = why
+            log.error(
+                "account unusable; its channels are left to the other daemons",
+                extra={"error": why, "account_id": self.account_id},
+            )
+            self.changed.set()
 
     # -- access hashes ------------------------------------------------------
 

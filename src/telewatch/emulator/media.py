@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import itertools
 import json
 import os
 import random
@@ -288,15 +289,23 @@ def files_of(spec: FileSpec) -> list[dict[str, Any]]:
 # -- TL constructors -------------------------------------------------------------
 
 
+_serials = itertools.count(1)
+"""Every file reference handed out has the next serial (process-wide, so a
+reference issued after ``expire_references`` is never taken for an older one)."""
+
+
 def file_reference(now: float | None = None) -> bytes:
-    """A file reference handed out now (it carries its issue time)."""
-    return struct.pack(">BQ", 1, int((time.time() if now is None else now) * 1000))
+    """A file reference handed out now: its issue time (ms) and serial."""
+    ms = int((time.time() if now is None else now) * 1000)
+    return struct.pack(">BQQ", 1, ms, next(_serials))
 
 
-def _issued(ref: bytes) -> float | None:
-    if len(ref) != 9 or ref[0] != 1:
+def _issued(ref: bytes) -> tuple[float, int] | None:
+    """(issue time in seconds, serial) of a reference; None when not ours."""
+    if len(ref) != 17 or ref[0] != 1:
         return None
-    return int(struct.unpack(">Q", ref[1:])[0]) / 1000
+    ms, serial = struct.unpack(">QQ", ref[1:])
+    return int(ms) / 1000, int(serial)
 
 
 def photo_tl(spec: FileSpec, date: datetime) -> types.Photo:
@@ -369,7 +378,7 @@ class FileServer:
     def __init__(self, world: World, *, reference_ttl: float = DEFAULT_TTL) -> None:
         self.world = world
         self.reference_ttl = reference_ttl
-        self.valid_after = 0.0
+        self.expired_upto = 0  # references with a serial up to this one are expired
         self.migrated: dict[tuple[int, int], int] = {}
         self.served_bytes = 0
         self._index: dict[int, FileSpec] = {}
@@ -377,7 +386,7 @@ class FileServer:
 
     def expire_references(self) -> None:
         """Every file reference handed out so far expires now."""
-        self.valid_after = time.time()
+        self.expired_upto = next(_serials)
 
     def migrate(self, channel_id: int, message_id: int, dc: int) -> None:
         """The message's files live on DC ``dc`` (FILE_MIGRATE_<dc> elsewhere)."""
@@ -430,8 +439,8 @@ class FileServer:
         now = time.time()
         if (
             issued is None
-            or issued < self.valid_after
-            or now - issued > self.reference_ttl
+            or issued[1] <= self.expired_upto
+            or now - issued[0] > self.reference_ttl
             or (current and self._deleted(spec))
         ):
             raise RpcFailure(400, "FILE_REFERENCE_EXPIRED")

@@ -529,6 +529,19 @@ class MediaProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelPhotoStored:
+    """The file of a channel's profile photo ``photo_id`` (its big size) is in
+    the content-addressed media store (store/photo_files.py)."""
+
+    channel_id: int
+    photo_id: int
+    sha256: str
+    size: int
+    stored_at: datetime
+    mime: str | None = "image/jpeg"
+
+
+@dataclass(frozen=True, slots=True)
 class MediaHashed:
     """The perceptual hash (store.phash, 64-bit pHash) of a stored image file
     (``sha256``: its content address). Written and chained once per file."""
@@ -561,4 +574,5 @@ Event = (
     | MediaLost
     | MediaProgress
     | MediaHashed
+    | ChannelPhotoStored
 )

@@ -32,6 +32,7 @@ from telewatch.models import (
     BackfillProgressed,
     CaptureStarted,
     ChannelActionSeen,
+    ChannelPhotoStored,
     ChannelSeen,
     ChannelStatusChanged,
     DaemonHeartbeat,
@@ -54,7 +55,7 @@ from telewatch.models import (
     SweepProgressed,
     UserError,
 )
-from telewatch.store import chain, comments, events, media, phash, sync
+from telewatch.store import chain, comments, events, media, phash, photo_files, sync
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
 from telewatch.store.db import connect, iso, migrate, now_iso
 from telewatch.store.posts import (
@@ -252,6 +253,8 @@ def _apply_one(
         events.action_seen(conn, ev)
     elif isinstance(ev, MediaQueued | MediaStored | MediaLost | MediaProgress):
         media.apply_event(conn, ev)
+    elif isinstance(ev, ChannelPhotoStored):
+        photo_files.apply_stored(conn, ev)
     elif isinstance(ev, MediaHashed):
         phash.record(conn, phash.PerceptualHash(ev.sha256, ev.phash, ev.algo))
     elif isinstance(ev, BackfillProgressed):

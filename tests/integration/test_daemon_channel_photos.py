@@ -138,7 +138,8 @@ def test_channel_photos_are_stored_live_and_after_a_restart(daemon_world: Daemon
     conn = sqlite3.connect(w.db)
     try:
         conn.execute(
-            "UPDATE channel_photo_files SET sha256 = ? WHERE photo_id = ?", (first["sha256"], live_id)
+            "UPDATE channel_photo_files SET sha256 = ? WHERE photo_id = ?",
+            (first["sha256"], live_id),
         )
         conn.commit()
         problem = _verify(w.db).problem

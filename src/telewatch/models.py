@@ -412,6 +412,19 @@ class PollResultsSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class PollSeen:
+    """A poll read without a captured post event carrying it (a Desktop
+    export's poll message): its definition, once per post, and a sample of
+    its results (store.events.poll_seen, as for a post's poll)."""
+
+    channel_id: int
+    message_id: int
+    poll: Poll
+    seen_at: datetime
+    source: CaptureSource = "import"
+
+
+@dataclass(frozen=True, slots=True)
 class PinChanged:
     """Posts pinned (or unpinned) in a channel, as told by a push
     (``updatePinnedChannelMessages``), a pin service message or the
@@ -566,6 +579,7 @@ Event = (
     | SweepProgressed
     | RequestsSent
     | PollResultsSeen
+    | PollSeen
     | PinChanged
     | ChannelActionSeen
     | DiscussionLinked

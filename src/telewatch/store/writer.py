@@ -48,6 +48,7 @@ from telewatch.models import (
     MediaStored,
     PinChanged,
     PollResultsSeen,
+    PollSeen,
     PostDeleted,
     PostSeen,
     RangeArchived,
@@ -247,6 +248,11 @@ def _apply_one(
         sync.log_requests(conn, ev.requests)
     elif isinstance(ev, PollResultsSeen):
         events.results_seen(conn, ev)
+    elif isinstance(ev, PollSeen):
+        events.poll_seen(
+            conn, positive_id(ev.channel_id), positive_id(ev.message_id), ev.poll,
+            iso(ev.seen_at), ev.source,
+        )  # fmt: skip
     elif isinstance(ev, PinChanged):
         events.pin_changed(conn, ev)
     elif isinstance(ev, ChannelActionSeen):

@@ -86,8 +86,9 @@ class PhotoDownloader:
         while True:
             try:
                 wanted = await asyncio.to_thread(self._wanted)
-            except (DatabaseError, UserError) as err:
+            except (DatabaseError, UserError, OSError) as err:
                 log.warning("channel photos not readable; retrying", extra={"error": str(err)})
+                self.counters["channel_photo_errors"] += 1
                 wanted = []
             now = time.monotonic()
             for w in wanted:

@@ -24,6 +24,16 @@ media dict, so an edit that changes the media gives new files.
 * ``migrate(channel, message, dc)`` makes a message's files live on another
   DC: ``upload.getFile`` answers ``FILE_MIGRATE_<dc>`` on a key that is not
   authorised there.
+* A channel's profile photo (``EmulatedChannel.photo``, ``{"id", "seed"}``)
+  is a JPEG drawn from its seed in two sizes: ``small`` (160 px, the
+  ``Photo`` size ``a``) and ``big`` (640 px, size ``c``). It is served as
+  Telegram serves it: ``InputPeerPhotoFileLocation(peer, photo_id, big)``
+  (the peer's *current* photo only: an older photo id is
+  ``PHOTO_ID_INVALID``), or ``InputPhotoFileLocation`` with the id, access
+  hash and a fresh file reference of the full ``Photo`` that
+  ``channels.getFullChannel`` (``chat_photo``) and the edit-photo service
+  message carry, ``thumb_size`` ``a``/``c``. The truth lists both sizes'
+  SHA-256 as the channel's ``photo_files``.
 * Offset/limit follow Telegram's rules (core.telegram.org/api/files):
   offset divisible by 4 KiB, limit divisible by 4 KiB and dividing 1 MiB
   (so at most 1 MiB), and no request crossing a 1 MiB boundary — otherwise
@@ -208,6 +218,27 @@ def photo_sizes(seed: int, w: int, h: int) -> tuple[int, int, int]:
         len(photo_bytes(seed, w, h, "x")),
         len(photo_bytes(seed, w, h, "y")),
     )
+
+
+CHANNEL_PHOTO_SIDES = {"small": 160, "big": 640}
+CHANNEL_PHOTO_TYPES = {"a": "small", "c": "big"}  # the Photo's size types
+
+
+def channel_photo_bytes(seed: int, which: str) -> bytes:
+    """The JPEG of a channel photo's ``small`` or ``big`` size (deterministic)."""
+    side = CHANNEL_PHOTO_SIDES[which]
+    return photo_bytes(seed ^ 0x5EED_C4A7, side, side, "y")
+
+
+def channel_photo_files(photo: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The truth of a channel photo: ``{"big"|"small": {"size", "sha256"}}``."""
+    if not photo:
+        return {}
+    out = {}
+    for which in ("big", "small"):
+        data = channel_photo_bytes(int(photo["seed"]), which)
+        out[which] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return out
 
 
 def _mp4_header(size: int) -> bytes:
@@ -420,6 +451,10 @@ class FileServer:
         """Answer one upload.getFile from a key authorised on DC ``dc``."""
         check_range(int(req.offset), int(req.limit), bool(req.precise))
         loc = req.location
+        if isinstance(loc, types.InputPeerPhotoFileLocation):
+            return self._peer_photo(req, loc)
+        if isinstance(loc, types.InputPhotoFileLocation) and self._channel_photo(int(loc.id)):
+            return self._full_channel_photo(req, loc)
         if isinstance(loc, types.InputPhotoFileLocation):
             kind = "photo"
         elif isinstance(loc, types.InputDocumentFileLocation):
@@ -458,6 +493,50 @@ class FileServer:
         self.served_bytes += len(data)
         return types.upload.File(type=ftype, mtime=int(now), bytes=data)
 
+    def _channel_photo(self, photo_id: int) -> tuple[int, int] | None:
+        """(channel id, seed) of the channel whose current photo is ``photo_id``."""
+        for ch in self.world.channels.values():
+            if ch.photo and int(ch.photo["id"]) == photo_id:
+                return ch.id, int(ch.photo["seed"])
+        return None
+
+    def _photo_answer(self, req: functions.upload.GetFileRequest, data: bytes) -> Any:
+        offset, limit = int(req.offset), int(req.limit)
+        chunk = data[offset : offset + limit]
+        self.served_bytes += len(chunk)
+        return types.upload.File(type=types.storage.FileJpeg(), mtime=int(time.time()), bytes=chunk)
+
+    def _peer_photo(
+        self, req: functions.upload.GetFileRequest, loc: types.InputPeerPhotoFileLocation
+    ) -> Any:
+        """A peer's current profile photo (big or small), as Telegram serves it."""
+        peer = loc.peer
+        if not isinstance(peer, types.InputPeerChannel):
+            raise RpcFailure(400, "PEER_ID_INVALID")
+        ch = self.world.checked(int(peer.channel_id), int(peer.access_hash))
+        if not ch.photo or int(ch.photo["id"]) != int(loc.photo_id):
+            raise RpcFailure(400, "PHOTO_ID_INVALID")
+        which = "big" if loc.big else "small"
+        return self._photo_answer(req, channel_photo_bytes(int(ch.photo["seed"]), which))
+
+    def _full_channel_photo(
+        self, req: functions.upload.GetFileRequest, loc: types.InputPhotoFileLocation
+    ) -> Any:
+        """A size (``a`` small, ``c`` big) of a channel's full ``Photo``."""
+        found = self._channel_photo(int(loc.id))
+        assert found is not None
+        if int(loc.access_hash) != int(loc.id) & 0x7FFFFFFFFFFFFFFF:
+            raise RpcFailure(400, "FILE_ID_INVALID")
+        if not loc.file_reference:
+            raise RpcFailure(400, "FILE_REFERENCE_EMPTY")
+        issued = _issued(bytes(loc.file_reference))
+        if issued is None or issued < self.valid_after or time.time() - issued > self.reference_ttl:
+            raise RpcFailure(400, "FILE_REFERENCE_EXPIRED")
+        which = CHANNEL_PHOTO_TYPES.get(str(loc.thumb_size or ""))
+        if which is None:
+            raise RpcFailure(400, "LOCATION_INVALID")
+        return self._photo_answer(req, channel_photo_bytes(found[1], which))
+
     def _deleted(self, spec: FileSpec) -> bool:
         ch = self.world.channels.get(spec.channel_id)
         msg = ch.messages.get(spec.message_id) if ch is not None else None
@@ -482,6 +561,8 @@ class FileServer:
                 msg = ch.messages.get(m_out["id"])
                 if msg is not None and msg.media:
                     m_out["files"] = self.truth(ch.id, msg)
+            if ch.photo:
+                ch_out["photo_files"] = channel_photo_files(ch.photo)
             retired = [s for s in self._retired.values() if s.channel_id == ch.id]
             if retired:
                 ch_out["retired_files"] = [

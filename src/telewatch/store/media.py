@@ -735,11 +735,15 @@ class FileCheck:
 
 
 def verify_files(conn: sqlite3.Connection, root: Path) -> FileCheck:
-    """Re-hash every stored file under ``root``: a file missing, or whose
-    bytes no longer have its name's sha256 (replaced, truncated), is a problem."""
+    """Re-hash every stored file under ``root`` (posts' media and channel
+    photos, store/photo_files.py): a file missing, or whose bytes no longer
+    have its name's sha256 (replaced, truncated), is a problem."""
     out = FileCheck(problems=[])
     assert out.problems is not None
-    for sha, size, path in conn.execute("SELECT sha256, size, path FROM media_files ORDER BY path"):
+    for sha, size, path in conn.execute(
+        "SELECT sha256, size, path FROM media_files UNION"
+        " SELECT sha256, size, path FROM channel_photo_files ORDER BY 3"
+    ):
         p = Path(root) / str(path)
         out.files += 1
         try:

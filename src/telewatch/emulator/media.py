@@ -530,7 +530,11 @@ class FileServer:
         if not loc.file_reference:
             raise RpcFailure(400, "FILE_REFERENCE_EMPTY")
         issued = _issued(bytes(loc.file_reference))
-        if issued is None or issued < self.valid_after or time.time() - issued > self.reference_ttl:
+        if (
+            issued is None
+            or issued[1] <= self.expired_upto
+            or time.time() - issued[0] > self.reference_ttl
+        ):
             raise RpcFailure(400, "FILE_REFERENCE_EXPIRED")
         which = CHANNEL_PHOTO_TYPES.get(str(loc.thumb_size or ""))
         if which is None:

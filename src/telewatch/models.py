@@ -412,6 +412,19 @@ class PollResultsSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class PollSeen:
+    """A poll read without a captured post event carrying it (a Desktop
+    export's poll message): its definition, once per post, and a sample of
+    its results (store.events.poll_seen, as for a post's poll)."""
+
+    channel_id: int
+    message_id: int
+    poll: Poll
+    seen_at: datetime
+    source: CaptureSource = "import"
+
+
+@dataclass(frozen=True, slots=True)
 class PinChanged:
     """Posts pinned (or unpinned) in a channel, as told by a push
     (``updatePinnedChannelMessages``), a pin service message or the
@@ -529,6 +542,19 @@ class MediaProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelPhotoStored:
+    """The file of a channel's profile photo ``photo_id`` (its big size) is in
+    the content-addressed media store (store/photo_files.py)."""
+
+    channel_id: int
+    photo_id: int
+    sha256: str
+    size: int
+    stored_at: datetime
+    mime: str | None = "image/jpeg"
+
+
+@dataclass(frozen=True, slots=True)
 class MediaHashed:
     """The perceptual hash (store.phash, 64-bit pHash) of a stored image file
     (``sha256``: its content address). Written and chained once per file."""
@@ -553,6 +579,7 @@ Event = (
     | SweepProgressed
     | RequestsSent
     | PollResultsSeen
+    | PollSeen
     | PinChanged
     | ChannelActionSeen
     | DiscussionLinked
@@ -561,4 +588,5 @@ Event = (
     | MediaLost
     | MediaProgress
     | MediaHashed
+    | ChannelPhotoStored
 )

@@ -40,7 +40,7 @@ def test_import_twice_then_verify_via_installed_entry_point(tmp_path: Path, xref
     )
     assert "imported 326 messages from 5 file(s)" in first.stdout
     assert (
-        "@rafidain_watch (1500000001): 59 messages (2 service skipped), 59 new posts"
+        "@rafidain_watch (1500000001): 59 messages (2 service messages), 59 new posts"
         in first.stdout
     )
     second = subprocess.run(
@@ -51,8 +51,9 @@ def test_import_twice_then_verify_via_installed_entry_point(tmp_path: Path, xref
     )
     assert "0 new posts, 0 versions written" in second.stdout
     ok = subprocess.run([exe, "--db", db, "verify"], capture_output=True, text=True, check=True)
-    # 326 versions, 5 channels, 5 capture sessions and 30 media files not included in the exports.
-    assert ok.stdout.startswith("ok: ") and "366 chain records verified (326 versions" in ok.stdout
+    # 326 versions, 5 channels, 5 capture sessions, 30 media files not included in the
+    # exports, and the 7 pin service messages (each a channel action and a pin event).
+    assert ok.stdout.startswith("ok: ") and "380 chain records verified (326 versions" in ok.stdout
 
 
 def test_corrupt_export_is_one_line_error_and_archive_unchanged(

@@ -234,3 +234,41 @@ async def test_desktop_export_serves_its_own_files(
     sha = {m["id"]: m["files"][0]["sha256"] for m in ch["messages"]}
     assert sha[1] == hashlib.sha256(img.getvalue()).hexdigest()
     assert sha[2] == hashlib.sha256(doc).hexdigest()
+
+
+async def test_channel_photo_served_by_peer_and_by_full_photo(
+    emulator: Emulator, telethon_client: ClientFactory
+) -> None:
+    """A channel photo comes whole, with the truth's SHA-256, both the way
+    Telethon's download_profile_photo asks (InputPeerPhotoFileLocation, big
+    and small) and from getFullChannel's chat_photo (InputPhotoFileLocation);
+    a replaced photo's id is no longer served for the peer."""
+    emulator.set_photo(EMU_CHANNEL, 41)
+    client = await telethon_client()
+    channel = await client.get_entity(EMU_USERNAME)
+    truth = next(c for c in emulator.truth()["channels"] if c["id"] == EMU_CHANNEL)
+    files = truth["photo_files"]
+    big = await client.download_profile_photo(channel, file=bytes)
+    small = await client.download_profile_photo(channel, file=bytes, download_big=False)
+    assert hashlib.sha256(big).hexdigest() == files["big"]["sha256"]
+    assert hashlib.sha256(small).hexdigest() == files["small"]["sha256"]
+    assert Image.open(io.BytesIO(big)).size == (640, 640)
+    assert Image.open(io.BytesIO(small)).size == (160, 160)
+    full = await client(functions.channels.GetFullChannelRequest(channel))
+    photo = full.full_chat.chat_photo
+    assert isinstance(photo, types.Photo) and photo.id == truth["photo"]
+    assert {s.type: s.size for s in photo.sizes if isinstance(s, types.PhotoSize)} == {
+        "a": files["small"]["size"],
+        "c": files["big"]["size"],
+    }
+    data = await client.download_media(photo, file=bytes)
+    assert hashlib.sha256(data).hexdigest() == files["big"]["sha256"]
+
+    old = channel.photo.photo_id if isinstance(channel.photo, types.ChatPhoto) else None
+    assert old == truth["photo"]
+    emulator.set_photo(EMU_CHANNEL, 42)
+    location = types.InputPeerPhotoFileLocation(
+        peer=await client.get_input_entity(channel), photo_id=old, big=True
+    )
+    with pytest.raises(errors.PhotoIdInvalidError):
+        await client(functions.upload.GetFileRequest(location, 0, 512 * 1024))

@@ -217,7 +217,7 @@ def import_cmd(
         name = _line(f"@{f.username}" if f.username else (f.title or str(f.channel_id)))
         click.echo(
             f"{f.path}: {name} ({f.channel_id}): {f.messages} messages"
-            f" ({f.service} service skipped), {f.new_posts} new posts,"
+            f" ({f.service} service messages), {f.new_posts} new posts,"
             f" {f.new_versions - f.new_posts} new versions of known posts, {f.unchanged} unchanged"
             + (
                 f", {f.found_deleted} archived posts deleted since (not in this export)"
@@ -230,6 +230,7 @@ def import_cmd(
                 else ""
             )
             + (f", {f.held_deletions} implied deletions NOT recorded" if f.held_deletions else "")
+            + (f", {f.skipped} malformed polls/service messages skipped" if f.skipped else "")
             + _media_line(f.media)
         )
     click.echo(

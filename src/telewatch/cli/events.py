@@ -10,7 +10,8 @@ from typing import Any
 import click
 
 from telewatch.cli import AppContext, channels
-from telewatch.store import events
+from telewatch.store import events, photo_files
+from telewatch.store import media as media_store
 from telewatch.store.db import Connection, connect
 from telewatch.store.queries import resolve_channel
 from telewatch.text import json_printable, printable
@@ -33,15 +34,18 @@ def channels_show(app: AppContext, channel_ref: str, as_json: bool) -> None:
     saw, oldest first: title, username, about and photo changes (with the
     time telewatch captured them), service messages (with Telegram's time)
     and posts pinned or unpinned (and how: push, service message or the
-    post's pinned flag). CHANNEL is @username, username, id or a t.me link."""
+    post's pinned flag). Channel photos downloaded into the media store are
+    listed with their path, sha256 and size. CHANNEL is @username, username, id or a t.me link."""
     conn = connect(app.db_path)
     try:
         ch = resolve_channel(conn, channel_ref)
         history = events.channel_history(conn, ch.id)
         pinned = events.pinned_now(conn, ch.id)
         photo = events.current_photo(conn, ch.id)
+        files = photo_files.of_channel(conn, ch.id)
     finally:
         conn.close()
+    root = media_store.default_root(app.db_path, app.settings().media.root) if files else None
     if as_json:
         doc = {
             "id": ch.id,
@@ -51,6 +55,18 @@ def channels_show(app: AppContext, channel_ref: str, as_json: bool) -> None:
             "subscribers": ch.subscribers,
             "pinned": pinned,
             "photo": None if photo is None else {"photo_id": photo[0], "thumb_sha256": photo[1]},
+            "photo_files": [
+                {
+                    "photo_id": f.photo_id,
+                    "captured_at": f.captured_at,
+                    "stored_at": f.stored_at,
+                    "path": str(root / f.path) if root else f.path,
+                    "sha256": f.sha256,
+                    "size": f.size,
+                    "mime": f.mime,
+                }
+                for f in files
+            ],
             "history": [
                 {
                     "at": e.at,
@@ -76,6 +92,10 @@ def channels_show(app: AppContext, channel_ref: str, as_json: bool) -> None:
     if photo is not None:
         shown = f"photo {photo[0]}" if photo[0] is not None else "none (removed)"
         click.echo(f"photo      {shown}" + (f" (thumb sha256 {photo[1]})" if photo[1] else ""))
+    for f in files:
+        where = root / f.path if root else f.path
+        click.echo(_line(f"photo file photo {f.photo_id} (captured {_when(f.captured_at)}):"
+                         f" {where}  sha256 {f.sha256}  {f.size} bytes"))  # fmt: skip
     if not history:
         click.echo("history    no changes seen yet")
         return

@@ -18,7 +18,10 @@ Contracts:
   the channel post a discussion copy stands for), written by the store.
 * The comment backfill has its own request budget: its ``getHistory`` calls
   go through the scheduler as ``comments.GetHistory`` (``[daemon.budgets]``),
-  so comments never slow the channels' own backfill and repair.
+  so comments never slow the channels' own backfill and repair. A FloodWait
+  on it shows as ``flood_wait`` (detail naming ``comments.GetHistory`` and
+  the next attempt) on every group still backfilling, as a FloodWait on
+  ``messages.GetHistory`` does on the channels it holds back.
 * The worker's key is ``comments:<channel key>``; it stops when its channel
   leaves the watch list or its comments are switched off.
 """
@@ -37,7 +40,7 @@ from telewatch.models import Channel, ChannelSeen, DiscussionLinked
 from telewatch.sources.telegram import HistoryPage, SourceError
 from telewatch.store.watchlist import WatchEntry
 
-from .channel import ChannelWorker, Shared
+from .channel import ChannelWorker, Shared, _flood_detail
 from .pacing import MAINTENANCE
 
 log = logging.getLogger("telewatch.daemon")
@@ -81,6 +84,16 @@ class CommentsWorker(ChannelWorker):
 
     async def _page(self, cid: int, lo: int, prio: int) -> HistoryPage:
         return await self._req(COMMENTS_HISTORY, lambda: self.s.source.history(cid, lo), prio)
+
+    async def held_back(self, method: str, until: datetime) -> None:
+        """A FloodWait parked ``method``: the comment backfill pages go through
+        their own budget, so a park of ``comments.GetHistory`` (hit by any
+        group's backfill) holds back every group still backfilling, and a park
+        of the channels' ``messages.GetHistory`` none of them."""
+        backfilling = not self.backfill_done and self.state in ("backfilling", "flood_wait")
+        if method == COMMENTS_HISTORY and backfilling:
+            self._held_by = method
+            await self._set("flood_wait", _flood_detail(method, until), until, base=False)
 
 
 class CommentLinks:

@@ -190,6 +190,7 @@ class MediaDownloader:
         policy = self.policy(post.channel_id)
         out: list[MediaQueued] = []
         for f in files:
+            seen_before = f.file_id in self._refs  # a re-read: already queued or decided
             self._remember(f.file_id, f.reference)
             reason = self._skip_reason(policy, post.channel_id, f)
             out.append(
@@ -200,7 +201,7 @@ class MediaDownloader:
                     state="skipped" if reason else "queued", reason=reason,
                 )
             )  # fmt: skip
-            if reason is None and f.size:
+            if reason is None and f.size and not seen_before:
                 self._pending_bytes[post.channel_id] = (
                     self._pending_bytes.get(post.channel_id, 0) + f.size
                 )

@@ -74,6 +74,7 @@ from .leases import LeaseKeeper
 from .logs import setup_logging
 from .media import MediaDownloader
 from .pacing import LIVE, Scheduler
+from .photo_files import PhotoDownloader
 from .sweep import Sweeper
 
 log = logging.getLogger("telewatch.daemon")
@@ -547,6 +548,11 @@ class Daemon:
                 self.settings.media, self.settings.channels, self.db, source, scheduler,
                 writer.put, self.counters, scale=d.rate_scale,
             )  # fmt: skip
+            media = self.media
+            photos = PhotoDownloader(
+                self.settings.media, self.db, source, scheduler, writer.put, self.counters,
+                lambda cid: media.policy(cid).enabled,
+            )  # fmt: skip
             sweeper = Sweeper(shared, lambda: list(self.workers.values()))
             scheduler.on_park = self._on_park
             embedder = Embedder(self.db, d, self.counters) if d.embed else None
@@ -562,6 +568,7 @@ class Daemon:
                 asyncio.create_task(sweeper.run(), name="sweep"),
                 asyncio.create_task(self.sender.run(), name="webhooks"),
                 asyncio.create_task(self.media.run(), name="media"),
+                asyncio.create_task(photos.run(), name="channel-photos"),
             ]
             if self.leases is not None:
                 tasks.append(asyncio.create_task(self.leases.run(), name="leases"))

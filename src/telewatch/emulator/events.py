@@ -141,19 +141,24 @@ def chat_photo_tl(photo: dict[str, Any] | None) -> types.TypeChatPhoto:
 
 
 def photo_tl(photo: dict[str, Any] | None, date: datetime) -> types.TypePhoto:
-    """The full ``Photo`` (getFullChannel's ``chat_photo``, the edit-photo action)."""
+    """The full ``Photo`` (getFullChannel's ``chat_photo``, the edit-photo
+    action): sizes ``a`` (small) and ``c`` (big) with their real byte counts
+    and a fresh file reference, downloadable (emulator/media.py)."""
+    from telewatch.emulator import media
+
     if not photo:
         return types.PhotoEmpty(id=0)
     pid = int(photo["id"])
+    seed = int(photo["seed"])
     return types.Photo(
         id=pid,
         access_hash=pid & 0x7FFFFFFFFFFFFFFF,
-        file_reference=b"\x03" + pid.to_bytes(8, "little"),
+        file_reference=media.file_reference(),
         date=date,
         sizes=[
-            types.PhotoStrippedSize("i", photo_thumb(int(photo["seed"]))),
-            types.PhotoSize("a", 160, 160, 4000),
-            types.PhotoSize("c", 640, 640, 40000),
+            types.PhotoStrippedSize("i", photo_thumb(seed)),
+            types.PhotoSize("a", 160, 160, len(media.channel_photo_bytes(seed, "small"))),
+            types.PhotoSize("c", 640, 640, len(media.channel_photo_bytes(seed, "big"))),
         ],
         dc_id=2,
     )

@@ -24,6 +24,16 @@ media dict, so an edit that changes the media gives new files.
 * ``migrate(channel, message, dc)`` makes a message's files live on another
   DC: ``upload.getFile`` answers ``FILE_MIGRATE_<dc>`` on a key that is not
   authorised there.
+* A channel's profile photo (``EmulatedChannel.photo``, ``{"id", "seed"}``)
+  is a JPEG drawn from its seed in two sizes: ``small`` (160 px, the
+  ``Photo`` size ``a``) and ``big`` (640 px, size ``c``). It is served as
+  Telegram serves it: ``InputPeerPhotoFileLocation(peer, photo_id, big)``
+  (the peer's *current* photo only: an older photo id is
+  ``PHOTO_ID_INVALID``), or ``InputPhotoFileLocation`` with the id, access
+  hash and a fresh file reference of the full ``Photo`` that
+  ``channels.getFullChannel`` (``chat_photo``) and the edit-photo service
+  message carry, ``thumb_size`` ``a``/``c``. The truth lists both sizes'
+  SHA-256 as the channel's ``photo_files``.
 * Offset/limit follow Telegram's rules (core.telegram.org/api/files):
   offset divisible by 4 KiB, limit divisible by 4 KiB and dividing 1 MiB
   (so at most 1 MiB), and no request crossing a 1 MiB boundary — otherwise
@@ -37,6 +47,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import itertools
 import json
 import os
 import random
@@ -209,6 +220,27 @@ def photo_sizes(seed: int, w: int, h: int) -> tuple[int, int, int]:
     )
 
 
+CHANNEL_PHOTO_SIDES = {"small": 160, "big": 640}
+CHANNEL_PHOTO_TYPES = {"a": "small", "c": "big"}  # the Photo's size types
+
+
+def channel_photo_bytes(seed: int, which: str) -> bytes:
+    """The JPEG of a channel photo's ``small`` or ``big`` size (deterministic)."""
+    side = CHANNEL_PHOTO_SIDES[which]
+    return photo_bytes(seed ^ 0x5EED_C4A7, side, side, "y")
+
+
+def channel_photo_files(photo: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The truth of a channel photo: ``{"big"|"small": {"size", "sha256"}}``."""
+    if not photo:
+        return {}
+    out = {}
+    for which in ("big", "small"):
+        data = channel_photo_bytes(int(photo["seed"]), which)
+        out[which] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return out
+
+
 def _mp4_header(size: int) -> bytes:
     ftyp = struct.pack(">I4s4sI", 24, b"ftyp", b"mp42", 0) + b"mp42isom"
     return ftyp + struct.pack(">I4s", size - len(ftyp), b"mdat")
@@ -288,15 +320,23 @@ def files_of(spec: FileSpec) -> list[dict[str, Any]]:
 # -- TL constructors -------------------------------------------------------------
 
 
+_serials = itertools.count(1)
+"""Every file reference handed out has the next serial (process-wide, so a
+reference issued after ``expire_references`` is never taken for an older one)."""
+
+
 def file_reference(now: float | None = None) -> bytes:
-    """A file reference handed out now (it carries its issue time)."""
-    return struct.pack(">BQ", 1, int((time.time() if now is None else now) * 1000))
+    """A file reference handed out now: its issue time (ms) and serial."""
+    ms = int((time.time() if now is None else now) * 1000)
+    return struct.pack(">BQQ", 1, ms, next(_serials))
 
 
-def _issued(ref: bytes) -> float | None:
-    if len(ref) != 9 or ref[0] != 1:
+def _issued(ref: bytes) -> tuple[float, int] | None:
+    """(issue time in seconds, serial) of a reference; None when not ours."""
+    if len(ref) != 17 or ref[0] != 1:
         return None
-    return int(struct.unpack(">Q", ref[1:])[0]) / 1000
+    ms, serial = struct.unpack(">QQ", ref[1:])
+    return int(ms) / 1000, int(serial)
 
 
 def photo_tl(spec: FileSpec, date: datetime) -> types.Photo:
@@ -369,7 +409,7 @@ class FileServer:
     def __init__(self, world: World, *, reference_ttl: float = DEFAULT_TTL) -> None:
         self.world = world
         self.reference_ttl = reference_ttl
-        self.valid_after = 0.0
+        self.expired_upto = 0  # references with a serial up to this one are expired
         self.migrated: dict[tuple[int, int], int] = {}
         self.served_bytes = 0
         self._index: dict[int, FileSpec] = {}
@@ -377,7 +417,7 @@ class FileServer:
 
     def expire_references(self) -> None:
         """Every file reference handed out so far expires now."""
-        self.valid_after = time.time()
+        self.expired_upto = next(_serials)
 
     def migrate(self, channel_id: int, message_id: int, dc: int) -> None:
         """The message's files live on DC ``dc`` (FILE_MIGRATE_<dc> elsewhere)."""
@@ -411,6 +451,10 @@ class FileServer:
         """Answer one upload.getFile from a key authorised on DC ``dc``."""
         check_range(int(req.offset), int(req.limit), bool(req.precise))
         loc = req.location
+        if isinstance(loc, types.InputPeerPhotoFileLocation):
+            return self._peer_photo(req, loc)
+        if isinstance(loc, types.InputPhotoFileLocation) and self._channel_photo(int(loc.id)):
+            return self._full_channel_photo(req, loc)
         if isinstance(loc, types.InputPhotoFileLocation):
             kind = "photo"
         elif isinstance(loc, types.InputDocumentFileLocation):
@@ -430,8 +474,8 @@ class FileServer:
         now = time.time()
         if (
             issued is None
-            or issued < self.valid_after
-            or now - issued > self.reference_ttl
+            or issued[1] <= self.expired_upto
+            or now - issued[0] > self.reference_ttl
             or (current and self._deleted(spec))
         ):
             raise RpcFailure(400, "FILE_REFERENCE_EXPIRED")
@@ -448,6 +492,54 @@ class FileServer:
             ftype = types.storage.FileJpeg()
         self.served_bytes += len(data)
         return types.upload.File(type=ftype, mtime=int(now), bytes=data)
+
+    def _channel_photo(self, photo_id: int) -> tuple[int, int] | None:
+        """(channel id, seed) of the channel whose current photo is ``photo_id``."""
+        for ch in self.world.channels.values():
+            if ch.photo and int(ch.photo["id"]) == photo_id:
+                return ch.id, int(ch.photo["seed"])
+        return None
+
+    def _photo_answer(self, req: functions.upload.GetFileRequest, data: bytes) -> Any:
+        offset, limit = int(req.offset), int(req.limit)
+        chunk = data[offset : offset + limit]
+        self.served_bytes += len(chunk)
+        return types.upload.File(type=types.storage.FileJpeg(), mtime=int(time.time()), bytes=chunk)
+
+    def _peer_photo(
+        self, req: functions.upload.GetFileRequest, loc: types.InputPeerPhotoFileLocation
+    ) -> Any:
+        """A peer's current profile photo (big or small), as Telegram serves it."""
+        peer = loc.peer
+        if not isinstance(peer, types.InputPeerChannel):
+            raise RpcFailure(400, "PEER_ID_INVALID")
+        ch = self.world.checked(int(peer.channel_id), int(peer.access_hash))
+        if not ch.photo or int(ch.photo["id"]) != int(loc.photo_id):
+            raise RpcFailure(400, "PHOTO_ID_INVALID")
+        which = "big" if loc.big else "small"
+        return self._photo_answer(req, channel_photo_bytes(int(ch.photo["seed"]), which))
+
+    def _full_channel_photo(
+        self, req: functions.upload.GetFileRequest, loc: types.InputPhotoFileLocation
+    ) -> Any:
+        """A size (``a`` small, ``c`` big) of a channel's full ``Photo``."""
+        found = self._channel_photo(int(loc.id))
+        assert found is not None
+        if int(loc.access_hash) != int(loc.id) & 0x7FFFFFFFFFFFFFFF:
+            raise RpcFailure(400, "FILE_ID_INVALID")
+        if not loc.file_reference:
+            raise RpcFailure(400, "FILE_REFERENCE_EMPTY")
+        issued = _issued(bytes(loc.file_reference))
+        if (
+            issued is None
+            or issued[1] <= self.expired_upto
+            or time.time() - issued[0] > self.reference_ttl
+        ):
+            raise RpcFailure(400, "FILE_REFERENCE_EXPIRED")
+        which = CHANNEL_PHOTO_TYPES.get(str(loc.thumb_size or ""))
+        if which is None:
+            raise RpcFailure(400, "LOCATION_INVALID")
+        return self._photo_answer(req, channel_photo_bytes(found[1], which))
 
     def _deleted(self, spec: FileSpec) -> bool:
         ch = self.world.channels.get(spec.channel_id)
@@ -473,6 +565,8 @@ class FileServer:
                 msg = ch.messages.get(m_out["id"])
                 if msg is not None and msg.media:
                     m_out["files"] = self.truth(ch.id, msg)
+            if ch.photo:
+                ch_out["photo_files"] = channel_photo_files(ch.photo)
             retired = [s for s in self._retired.values() if s.channel_id == ch.id]
             if retired:
                 ch_out["retired_files"] = [

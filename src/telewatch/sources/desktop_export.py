@@ -17,6 +17,7 @@ the ``channels/<username>/result.json`` layout.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import multiprocessing
 import os
@@ -34,6 +35,7 @@ from telewatch import __version__
 from telewatch.models import (
     CaptureStarted,
     Channel,
+    ChannelActionSeen,
     ChannelSeen,
     Engagement,
     Entity,
@@ -41,11 +43,14 @@ from telewatch.models import (
     ForwardOrigin,
     Media,
     MediaKind,
+    Poll,
+    PollSeen,
     Post,
     PostDeleted,
     PostSeen,
     UserError,
 )
+from telewatch.sources.export_events import export_action, export_poll
 from telewatch.sources.export_media import ExportMedia, MediaSummary
 from telewatch.store import media as media_store
 from telewatch.store.db import Connection, is_disk_full, iso, write_transaction
@@ -53,6 +58,7 @@ from telewatch.store.importing import ImportSession, live_count, live_ids_betwee
 from telewatch.store.writer import PreparedPost, apply_events, prepare_fields, write_prepared
 
 ExportItem = ChannelSeen | PostSeen
+log = logging.getLogger("telewatch.import")
 _T = TypeVar("_T")
 USERNAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 CHUNK_CHARS = 1 << 18
@@ -508,6 +514,10 @@ class ExportReader:
         self.username = username_for(self.path, username)
         self.messages = 0
         self.service = 0
+        self.skipped = 0  # malformed polls and service messages (counted, not imported)
+        # Polls ((message id, Poll)) and service messages read since the last
+        # ``take_extras`` (sources/export_events.py).
+        self.extras: list[tuple[int, Poll] | ChannelActionSeen] = []
         self.channel: Channel | None = None
         self.seen_at = datetime.now(UTC).replace(microsecond=0)
         self._fh: IO[str] | None = None
@@ -530,6 +540,28 @@ class ExportReader:
         if self._it is None:
             self._it = self._items(self._post_seen)
         return next(self._it)
+
+    def take_extras(self) -> list[tuple[int, Poll] | ChannelActionSeen]:
+        """The polls and service messages read since the last call."""
+        out, self.extras = self.extras, []
+        return out
+
+    def _extras_of(self, msg: dict[str, Any], channel_id: int) -> None:
+        """Keep a message's poll or a service message's action (a malformed
+        one is counted in ``skipped``, never fatal)."""
+        try:
+            if msg.get("type", "message") == "message":
+                self.extras.append((int(msg["id"]), export_poll(msg)))
+            else:
+                self.extras.append(export_action(msg, channel_id, self.seen_at))
+        except (KeyError, ValueError, TypeError) as err:
+            self.skipped += 1
+            log.warning(
+                "skipped a malformed %s in %s: %s",
+                "poll" if "poll" in msg else "service message",
+                self.path,
+                err,
+            )
 
     def _post_seen(self, msg: dict[str, Any], channel_id: int, raw: str) -> PostSeen:
         return PostSeen(
@@ -634,9 +666,13 @@ class ExportReader:
                         at,
                     ) from None
                 self.messages += 1
+                if "poll" in msg:
+                    self._extras_of(msg, channel_id)
                 yield item
             else:
                 self.service += 1
+                if kind == "service":
+                    self._extras_of(msg, channel_id)
             nxt = s.peek()
             if nxt == ",":
                 s.pos += 1
@@ -671,6 +707,8 @@ class FileSummary:
     service: int
     new_posts: int
     new_versions: int
+    # Polls and service messages not imported because they were malformed.
+    skipped: int = 0
     # Archived posts inside this export's id range that it no longer has:
     # deleted since the archive captured them (tombstones, method "import").
     found_deleted: int = 0
@@ -820,9 +858,11 @@ def _produce(path: Path, username: str | None, capture_id: str | None) -> Iterat
             batch.append(item)
             if len(batch) >= BATCH:
                 yield ("posts", batch, reader.position)
+                yield ("extras", reader.take_extras())
                 batch = []
         yield ("posts", batch, reader.position)
-        yield ("done", reader.messages, reader.service)
+        yield ("extras", reader.take_extras())
+        yield ("done", reader.messages, reader.service, reader.skipped)
     except UserError as err:
         yield ("error", str(err))
 
@@ -918,6 +958,7 @@ def _import_one(
     )
     channel: Channel | None = None
     new_posts = new_versions = messages = service = found_deleted = held = live = revived = 0
+    skipped = extras_skipped = 0
     gaps = _Gaps()
     try:
         with write_transaction(conn):
@@ -938,10 +979,13 @@ def _import_one(
                     gaps.add(p.message_id for p in msg[1])
                     if progress:
                         progress(done + msg[2], total)
+                elif kind == "extras":
+                    assert channel is not None
+                    extras_skipped += import_extras(conn, channel.id, msg[1])
                 elif kind == "error":
                     raise UserError(msg[1])
                 else:
-                    messages, service = msg[1], msg[2]
+                    messages, service, skipped = msg[1], msg[2], msg[3]
             if channel is not None:
                 found_deleted, held, live = _tombstone_gaps(
                     conn, channel.id, gaps, record_mass_deletions
@@ -972,6 +1016,7 @@ def _import_one(
         title=channel.title,
         messages=messages,
         service=service,
+        skipped=skipped + extras_skipped,
         new_posts=new_posts,
         new_versions=new_versions,
         found_deleted=found_deleted,
@@ -980,6 +1025,25 @@ def _import_one(
         revived=revived,
         media=media.summary if media is not None else None,
     )
+
+
+def import_extras(
+    conn: Connection, channel_id: int, extras: Sequence[tuple[int, Poll] | ChannelActionSeen]
+) -> int:
+    """Write an export's polls (definition and one results sample, source
+    ``import``) and service messages (channel actions; a pin one also a pin
+    event) through the store functions the daemon uses; idempotent. Returns
+    how many were skipped as malformed."""
+    actions = [e for e in extras if isinstance(e, ChannelActionSeen)]
+    polls = [e for e in extras if not isinstance(e, ChannelActionSeen)]
+    skipped = 0
+    if actions:
+        skipped += apply_events(conn, actions, ()).errors
+    if polls:
+        seen = datetime.now(UTC).replace(microsecond=0)
+        skipped += apply_events(conn, [PollSeen(channel_id, mid, poll, seen)
+                                       for mid, poll in polls], ()).errors  # fmt: skip
+    return skipped
 
 
 class _Gaps:

@@ -1517,8 +1517,21 @@ def remote_files(raw: bytes | None) -> list[RemoteFile]:
     return media_files(getattr(msg, "media", None))
 
 
-def _location(file_id: str, reference: bytes) -> Any:
+def channel_photo_file_id(channel_id: int, photo_id: int, dc_id: int | None) -> str:
+    """The telewatch file id of a channel's current profile photo (big size),
+    downloaded with ``file_chunk`` (an ``InputPeerPhotoFileLocation``, no
+    file reference needed)."""
+    return f"chatphoto:{int(channel_id)}:{int(photo_id)}:{dc_id or 0}:big"
+
+
+def _location(file_id: str, reference: bytes, source: TelegramSource) -> Any:
     kind, fid, access, _dc, size = file_id.split(":", 4)
+    if kind == "chatphoto":  # fid: the channel, access: the photo id
+        return types.InputPeerPhotoFileLocation(
+            peer=source._peer(int(fid)),
+            photo_id=int(access),
+            big=size == "big" or None,
+        )
     if kind == "photo":
         return types.InputPhotoFileLocation(int(fid), int(access), reference, size)
     if kind == "document":
@@ -1532,7 +1545,7 @@ async def _file_chunk(
     """``limit`` bytes of a file from ``offset`` (upload.getFile); fewer at
     its end. A file on another DC is fetched there, through an exported
     authorisation, as Telegram asks (FILE_MIGRATE_X)."""
-    req = functions.upload.GetFileRequest(_location(file_id, reference), offset, limit)
+    req = functions.upload.GetFileRequest(_location(file_id, reference, source), offset, limit)
     client = source.client
     dc = source.file_dcs.get(file_id)
     try:
@@ -1560,7 +1573,10 @@ async def _file_chunk(
         name = type(err).__name__
         if "FileReference" in name:
             raise FileReferenceExpired(file_id) from None
-        if isinstance(err, errors.FileIdInvalidError | errors.LocationInvalidError):
+        if isinstance(
+            err,
+            errors.FileIdInvalidError | errors.LocationInvalidError | errors.PhotoIdInvalidError,
+        ):
             raise FileUnavailable(f"{name}: {err}") from None
         raise _translate(err) from None
     except Exception as err:

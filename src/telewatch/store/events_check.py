@@ -1,5 +1,5 @@
 """``verify`` for the records of store/events.py (polls, poll samples, pins,
-service messages, channel photos, subscriber counts).
+service messages, channel photos and their files, subscriber counts).
 
 ``Collected`` gathers those records while chain.verify walks the chain;
 ``check`` then compares every table row with its record, both ways, and
@@ -19,6 +19,7 @@ LENGTHS = {
     "pin": 9,
     "channel_action": 9,
     "channel_photo": 7,
+    "channel_photo_file": 10,
     "subscribers": 5,
 }
 KINDS = tuple(LENGTHS)
@@ -29,6 +30,7 @@ TIME_INDEX = {
     "pin": 5,
     "channel_action": 8,
     "channel_photo": 6,
+    "channel_photo_file": 9,
     "subscribers": 4,
 }
 
@@ -42,6 +44,7 @@ class Collected:
     pins: dict[int, list[Any]] = field(default_factory=dict)
     actions: dict[tuple[int, int], list[Any]] = field(default_factory=dict)
     photos: dict[int, list[Any]] = field(default_factory=dict)
+    photo_files: dict[int, list[Any]] = field(default_factory=dict)
     subscribers: dict[int, list[Any]] = field(default_factory=dict)
 
     def add(self, rec: list[Any], ref_id: Any) -> str | None:
@@ -62,6 +65,11 @@ class Collected:
             return _put(self.actions, (rec[2], rec[3]), rec, f"service message {rec[2]}/{rec[3]}")
         if kind == "channel_photo":
             return _put(self.photos, ref_id, rec, f"channel photo record {ref_id}")
+        if kind == "channel_photo_file":
+            photo = self.photos.get(rec[2])
+            if photo is None or (photo[2], photo[3]) != (rec[3], rec[4]):
+                return f"channel photo file {ref_id} names no photo chained before it"
+            return _put(self.photo_files, ref_id, rec, f"channel photo file {ref_id}")
         self.subscribers[rec[2]] = rec  # the newest count per channel
         return None
 
@@ -108,6 +116,13 @@ def check(conn: sqlite3.Connection, c: Collected) -> str | None:
             "channel_photos",
             "SELECT id, channel_id, photo_id, dc_id, thumb_sha256, captured_at FROM channel_photos",
             c.photos,
+            1,
+        ),
+        (
+            "channel_photo_files",
+            "SELECT id, photo_row, channel_id, photo_id, sha256, size, mime, path, stored_at"
+            " FROM channel_photo_files",
+            c.photo_files,
             1,
         ),
     ]

@@ -87,7 +87,7 @@ class FeedItem:
 _VERSIONS_SQL = """
 SELECT v.id, v.channel_id, v.message_id, v.version_no, v.text, v.captured_at,
        p.date, p.lang, p.deleted_at, c.title, c.username,
-       CASE WHEN json_valid(v.media) THEN json_extract(v.media, '$.kind') END AS media_kind,
+       json_extract(v.media, '$.kind') AS media_kind,
        p.fwd_channel_id, p.fwd_name, fc.title AS fwd_title, fc.username AS fwd_username
 FROM post_versions v
 LEFT JOIN posts p ON p.channel_id = v.channel_id AND p.message_id = v.message_id

@@ -1,5 +1,5 @@
 """Channel leases: several daemons, each with its own account, share one
-PostgreSQL archive and its watch list (docs/SCALE.md, schema 11).
+PostgreSQL archive and its watch list (docs/SCALE.md, schema 12).
 
 Each ``telewatch run`` on a PostgreSQL archive registers a row in
 ``daemons`` and, every ``lease_renew`` seconds, calls ``renew`` in one

@@ -43,15 +43,14 @@ import hashlib
 import os
 import secrets
 import sqlite3
-from collections.abc import AsyncIterable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from telewatch.models import MediaLost, MediaProgress, MediaQueued, MediaStored
 from telewatch.store import chain
-from telewatch.store.db import iso, now_iso
+from telewatch.store.db import iso
 from telewatch.store.posts import positive_id
 
 MediaRole = Literal["file", "thumb"]
@@ -176,32 +175,6 @@ def store_chunks(
     try:
         with open(tmp, "wb") as f:
             for block in chunks:
-                f.write(block)
-                h.update(block)
-                size += len(block)
-            f.flush()
-            os.fsync(f.fileno())
-        return _place(Path(root), tmp, h.hexdigest(), size, mime, expect_sha256)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-async def store_async_chunks(
-    root: Path,
-    chunks: AsyncIterable[bytes],
-    mime: str | None,
-    *,
-    expect_sha256: str | None = None,
-) -> StoredFile:
-    """``store_chunks`` for an async stream (a download). The writes are
-    small and buffered; the fsync and rename happen once at the end."""
-    tmp = _tmp_name(Path(root))
-    h = hashlib.sha256()
-    size = 0
-    try:
-        with open(tmp, "wb") as f:
-            async for block in chunks:
                 f.write(block)
                 h.update(block)
                 size += len(block)
@@ -366,14 +339,6 @@ def due_refs(conn: sqlite3.Connection, now: str, limit: int) -> list[MediaRef]:
     ]
 
 
-def next_due(conn: sqlite3.Connection) -> str | None:
-    """The earliest ``next_try`` of a queued reference waiting on backoff."""
-    row = conn.execute(
-        "SELECT min(next_try) FROM media_refs WHERE state='queued' AND next_try IS NOT NULL"
-    ).fetchone()
-    return None if row is None or row[0] is None else str(row[0])
-
-
 @dataclass(frozen=True, slots=True)
 class MediaStatus:
     """Counts by state, bytes of distinct stored files (in all and per
@@ -423,11 +388,6 @@ def channel_bytes(conn: sqlite3.Connection, channel_id: int | None = None) -> di
     return {int(c): int(n) for c, n in rows}
 
 
-def total_bytes(conn: sqlite3.Connection) -> int:
-    """Bytes of every distinct stored file (the total budget)."""
-    return int(conn.execute("SELECT coalesce(sum(size), 0) FROM media_files").fetchone()[0])
-
-
 def stored_copy(
     conn: sqlite3.Connection, file_unique_id: str, role: str
 ) -> tuple[str, int, str | None] | None:
@@ -462,13 +422,6 @@ def find_ref(conn: sqlite3.Connection, channel_id: int, message_id: int) -> list
     if row is None or row[0] is None:
         return []
     return refs_of_version(conn, channel_id, message_id, int(row[0]))
-
-
-def is_stored(conn: sqlite3.Connection, sha256: str) -> bool:
-    """Whether a file with this hash is already in the store."""
-    return (
-        conn.execute("SELECT 1 FROM media_files WHERE sha256=?", (sha256,)).fetchone() is not None
-    )
 
 
 # --------------------------------------------------------------------------
@@ -782,11 +735,15 @@ class FileCheck:
 
 
 def verify_files(conn: sqlite3.Connection, root: Path) -> FileCheck:
-    """Re-hash every stored file under ``root``: a file missing, or whose
-    bytes no longer have its name's sha256 (replaced, truncated), is a problem."""
+    """Re-hash every stored file under ``root`` (posts' media and channel
+    photos, store/photo_files.py): a file missing, or whose bytes no longer
+    have its name's sha256 (replaced, truncated), is a problem."""
     out = FileCheck(problems=[])
     assert out.problems is not None
-    for sha, size, path in conn.execute("SELECT sha256, size, path FROM media_files ORDER BY path"):
+    for sha, size, path in conn.execute(
+        "SELECT sha256, size, path FROM media_files UNION"
+        " SELECT sha256, size, path FROM channel_photo_files ORDER BY 3"
+    ):
         p = Path(root) / str(path)
         out.files += 1
         try:
@@ -804,15 +761,3 @@ def verify_files(conn: sqlite3.Connection, root: Path) -> FileCheck:
                 f" the archive says {sha} ({size} bytes)"
             )
     return out
-
-
-def iter_partials(root: Path) -> Iterator[Path]:
-    """Partial download files under ``root`` (never stored; for cleanup)."""
-    d = Path(root) / PARTIAL_DIR
-    if d.is_dir():
-        yield from sorted(d.glob("*.part"))
-
-
-def ref_time(dt: datetime | None) -> str:
-    """Archive time text of ``dt`` (now when None)."""
-    return iso(dt) if dt is not None else now_iso()

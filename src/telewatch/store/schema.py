@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from telewatch.store import events_schema, rechain
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -437,6 +437,24 @@ CREATE INDEX media_phash_b2 ON media_phash(b2);
 CREATE INDEX media_phash_b3 ON media_phash(b3);
 """,
     11: """
+-- Channel profile photos as files (store/photo_files.py, docs/SCHEMA.md):
+-- the downloaded big size of a channel_photos row, in the content-addressed
+-- media store (path relative to the media root). One file per photo row.
+-- Chained (kind channel_photo_file); verify --media re-hashes the files.
+CREATE TABLE channel_photo_files (
+    id            INTEGER PRIMARY KEY,
+    photo_row     INTEGER NOT NULL UNIQUE REFERENCES channel_photos(id),
+    channel_id    INTEGER NOT NULL REFERENCES channels(id),
+    photo_id      INTEGER NOT NULL,
+    sha256        TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    mime          TEXT,
+    path          TEXT NOT NULL,
+    stored_at     TEXT NOT NULL
+);
+CREATE INDEX channel_photo_files_channel ON channel_photo_files(channel_id, id);
+""",
+    12: """
 -- Several daemons sharing one PostgreSQL archive (store/leases.py,
 -- docs/SCALE.md). Coordination state, not evidence (like watchlist and
 -- daemon_runs): not chained. Times are the database server's clock, Unix

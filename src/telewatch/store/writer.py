@@ -32,6 +32,7 @@ from telewatch.models import (
     BackfillProgressed,
     CaptureStarted,
     ChannelActionSeen,
+    ChannelPhotoStored,
     ChannelSeen,
     ChannelStatusChanged,
     DaemonHeartbeat,
@@ -47,6 +48,7 @@ from telewatch.models import (
     MediaStored,
     PinChanged,
     PollResultsSeen,
+    PollSeen,
     PostDeleted,
     PostSeen,
     RangeArchived,
@@ -54,7 +56,7 @@ from telewatch.models import (
     SweepProgressed,
     UserError,
 )
-from telewatch.store import chain, comments, events, media, phash, sync
+from telewatch.store import chain, comments, events, media, phash, photo_files, sync
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
 from telewatch.store.db import connect, iso, migrate, now_iso
 from telewatch.store.posts import (
@@ -246,12 +248,19 @@ def _apply_one(
         sync.log_requests(conn, ev.requests)
     elif isinstance(ev, PollResultsSeen):
         events.results_seen(conn, ev)
+    elif isinstance(ev, PollSeen):
+        events.poll_seen(
+            conn, positive_id(ev.channel_id), positive_id(ev.message_id), ev.poll,
+            iso(ev.seen_at), ev.source,
+        )  # fmt: skip
     elif isinstance(ev, PinChanged):
         events.pin_changed(conn, ev)
     elif isinstance(ev, ChannelActionSeen):
         events.action_seen(conn, ev)
     elif isinstance(ev, MediaQueued | MediaStored | MediaLost | MediaProgress):
         media.apply_event(conn, ev)
+    elif isinstance(ev, ChannelPhotoStored):
+        photo_files.apply_stored(conn, ev)
     elif isinstance(ev, MediaHashed):
         phash.record(conn, phash.PerceptualHash(ev.sha256, ev.phash, ev.algo))
     elif isinstance(ev, BackfillProgressed):

@@ -22,9 +22,10 @@ from tests.fixtures.store import write_old_versions
 from tests.fixtures.tsa import LocalTSA
 
 CHANNEL = "anbar_eye"
-# Its import chains 69 records: versions, channel, capture, and the 7 media files the
-# export was made without (placeholders recorded as not included).
-RECORDS = 69
+# Its import chains 73 records: versions, channel, capture, the 7 media files the
+# export was made without (placeholders recorded as not included), and its two pinned
+# posts' service messages (a channel_action and a pin record each).
+RECORDS = 73
 POST = "anbar_eye/7640"
 
 

@@ -113,25 +113,6 @@ def test_dash_without_archive_is_a_clear_error(tmp_path: Path) -> None:
     assert proc.stderr.count("\n") == 1
 
 
-def test_demo_headless_prints_a_summary(tmp_path: Path) -> None:
-    """`demo --headless` runs emulator + daemon and reports channels, posts, versions,
-    deletions and alerts; the edit and the deletion of the opening script are archived."""
-    proc = subprocess.run(
-        [str(TELEWATCH), "demo", "--headless", "--duration", "24", "--dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stderr
-    lines = dict(line.split(None, 1) for line in proc.stdout.splitlines()[1:])
-    assert lines["channels"].startswith("4 ")
-    assert int(lines["posts"]) >= 25
-    assert int(lines["versions"].split()[0]) > int(lines["posts"])
-    assert int(lines["deletions"]) >= 1
-    assert "explosion" in lines["alerts"] and int(lines["alerts"].split()[0]) > 0
-
-
 def test_demo_stops_its_daemon_on_sigterm(tmp_path: Path) -> None:
     """SIGTERM to `telewatch demo` stops it like `q`: summary, status 0, and the daemon it
     started is gone (no orphan left running)."""

@@ -1,7 +1,8 @@
-"""One run of the bundled demo shows what it is for: a poll whose votes change, a pin and
-a title change (issue 14), and media arriving (issue 12): the photos and the video are
-stored content-addressed (the blast photo re-posted in another channel once), the
-dashboard's feed marks those posts and the post screen lists their files."""
+"""One run of the bundled demo shows what it is for: its summary (channels, posts,
+versions, deletions, alerts), a poll whose votes change, a pin and a title change
+(issue 14), and media arriving (issue 12): the photos and the video are stored
+content-addressed (the blast photo re-posted in another channel once), the dashboard's
+feed marks those posts and the post screen lists their files."""
 
 from __future__ import annotations
 
@@ -34,6 +35,14 @@ async def test_demo_archives_polls_pins_title_changes_and_media(tmp_path: Path) 
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
+    # The summary it prints: channels, posts, versions, deletions and alerts (the edit
+    # and the deletion of the opening script are archived).
+    lines = dict(line.split(None, 1) for line in proc.stdout.splitlines()[1:])
+    assert lines["channels"].startswith("4 ")
+    assert int(lines["posts"]) >= 25
+    assert int(lines["versions"].split()[0]) > int(lines["posts"])
+    assert int(lines["deletions"]) >= 1
+    assert "explosion" in lines["alerts"] and int(lines["alerts"].split()[0]) > 0
     conn = sqlite3.connect(f"file:{tmp_path / 'demo.db'}?mode=ro", uri=True)
     try:
         polls = conn.execute("SELECT channel_id, message_id, question FROM polls").fetchall()

@@ -221,3 +221,20 @@ def test_migration_chains_the_subscriber_counts_of_an_older_archive(tmp_path: Pa
     raw.close()
     assert [r[2:4] for r in recs] == [[CID, 321]]
     assert verify(connect(path)).ok
+
+
+def test_one_update_pinning_several_posts_records_each(archive: Path) -> None:
+    """updatePinnedChannelMessages can name several posts (an "unpin all"):
+    each gets its pin event, and the replayed update still changes nothing."""
+    at = T0 + timedelta(minutes=20)
+    _write(archive, [_post(5, 19), _post(6, 19)])
+    _write(archive, [PinChanged(CID, (5, 6), True, at, "push", pts=42)])
+    conn = connect(archive)
+    try:
+        assert sorted(events.pinned_now(conn, CID)) == [5, 6]
+    finally:
+        conn.close()
+    before = _counts(archive)
+    _write(archive, [PinChanged(CID, (5, 6), True, at, "push", pts=42)])
+    assert _counts(archive) == before
+    assert verify(connect(archive)).ok

@@ -270,3 +270,22 @@ def test_verify_media_finds_a_replaced_or_missing_file(archive: Path, tmp_path: 
     assert any(str(b) in p and "missing" in p for p in check.problems)
     # the chain itself is intact: only the files changed
     assert verify(conn).ok
+
+
+def test_the_same_bytes_under_another_mime_are_one_file(tmp_path: Path) -> None:
+    """The second copy (another mime, so another extension) is the first file."""
+    root = tmp_path / "media"
+    a = media.store_chunks(root, [PHOTO_A], "image/jpeg")
+    b = media.store_chunks(root, [PHOTO_A], "application/octet-stream")
+    assert b == a
+    assert [p for p in root.rglob("*") if p.is_file()] == [a.path]
+
+
+def test_a_damaged_copy_of_the_same_size_is_replaced(tmp_path: Path) -> None:
+    """A stored file whose bytes changed (same size) is not taken for the
+    content: storing the content again puts the right bytes back."""
+    root = tmp_path / "media"
+    a = media.store_chunks(root, [PHOTO_A], "image/jpeg")
+    a.path.write_bytes(bytes(len(PHOTO_A)))
+    b = media.store_chunks(root, [PHOTO_A], "image/jpeg")
+    assert b.path == a.path and b.path.read_bytes() == PHOTO_A

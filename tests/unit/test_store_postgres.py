@@ -60,6 +60,10 @@ def test_address_survives_a_path() -> None:
     assert pg_address(url) == url
     assert pg_address(Path("data/telewatch.db")) is None
     assert "secret" not in pg.masked(url)
+    # libpq also takes the password as a parameter
+    assert "secret" not in pg.masked(
+        "postgresql://u@127.0.0.1/arch?sslmode=disable&password=secret"
+    )
 
 
 def test_env_and_config_name_a_postgres_archive(

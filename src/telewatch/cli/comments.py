@@ -40,7 +40,7 @@ def print_thread(comments: list[Comment], total: int | None = None) -> None:
     click.echo(click.style(head, bold=True))
     for c in comments:
         pad = INDENT * (c.depth + 1)
-        who = printable(c.author)
+        who = printable(c.author, multiline=False)
         click.echo(
             pad + click.style(f"#{c.message_id} {who}", bold=True) + f"  {_when(c)}{_flags(c)}"
         )
@@ -63,7 +63,10 @@ def print_hits(hits: list[CommentHit]) -> None:
     for h in hits:
         c = h.comment
         channel = f"@{h.username}" if h.username else str(c.channel_id)
-        label = printable(f"{channel}/{c.post_message_id} comment #{c.message_id} by {c.author}")
+        label = printable(
+            f"{channel}/{c.post_message_id} comment #{c.message_id} by {c.author}",
+            multiline=False,
+        )
         click.echo(click.style(label, bold=True) + f"  {_when(c)}{_flags(c)}")
         click.echo(INDENT + printable(h.hit.marked("[", "]")))
         if h.url:

@@ -50,6 +50,8 @@ COMMENTS_HISTORY = "comments.GetHistory"
 """The scheduler budget of the comment backfill's getHistory requests."""
 RELINK_INTERVAL = 6 * 3600.0
 """Seconds before a channel without a discussion group is asked again."""
+RETRY_AFTER = 60.0
+"""Seconds before a discussion-group lookup that failed (a disconnect) is tried again."""
 
 
 def comments_key(channel_key: str) -> str:
@@ -119,7 +121,10 @@ class CommentLinks:
             parent = key[len(PREFIX) :]
             if parent not in self.workers or not settings.comments_for(parent):
                 w = self.workers.pop(key)
-                await w.stop("stopped")
+                # A parent whose lease moved to another daemon: its group goes
+                # on there, so this daemon writes no "stopped" over it.
+                moved = parent not in self.workers and self.s.leases is not None
+                await w.stop(None if moved else "stopped")
                 self._asked.pop(parent, None)
                 log.info("comments unwatched", extra={"channel": parent})
         for key, w in list(self.workers.items()):
@@ -151,6 +156,9 @@ class CommentLinks:
         except SourceError as err:
             self.s.counters["errors"] += 1
             log.warning("discussion group lookup failed", extra={"channel": key, "error": str(err)})
+            # A passing failure (a disconnect) is tried again in a minute, not
+            # after RELINK_INTERVAL.
+            self._asked[key] = time.monotonic() - (RELINK_INTERVAL - RETRY_AFTER) * self.s.scale
             return
         now = datetime.now(UTC)
         if channel is not None:

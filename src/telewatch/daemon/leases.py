@@ -21,6 +21,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -50,6 +51,9 @@ class LeaseKeeper:
         self.max_joined = max_joined
         self.id = str(uuid.uuid4())
         self.held: set[str] = set()
+        # When the last lease round succeeded (monotonic): past lease_ttl
+        # without one, the leases may be another daemon's already.
+        self._renewed = time.monotonic()
         self.changed = asyncio.Event()
         self._hashes: dict[int, int] = {}
         self._pending: dict[int, int] = {}
@@ -127,7 +131,8 @@ class LeaseKeeper:
     async def step(self) -> None:
         """One lease round; ``changed`` is set when the held set changed. A
         failure (the server unreachable for a moment) is logged and the held
-        set kept: the leases outlive it by ``lease_ttl``."""
+        set kept while the leases outlive it (``lease_ttl``); after that this
+        daemon gives its channels up, since another daemon may hold them now."""
         pending, self._pending = self._pending, {}
         try:
             held = await asyncio.to_thread(self._round, pending)
@@ -135,7 +140,15 @@ class LeaseKeeper:
             for cid, h in pending.items():  # stored at the next round
                 self._pending.setdefault(cid, h)
             log.warning("lease renewal failed; retrying", extra={"error": str(err)})
+            if self.held and time.monotonic() - self._renewed > self.settings.lease_ttl:
+                log.warning(
+                    "leases expired without renewal; giving the channels up",
+                    extra={"given_up": sorted(self.held)},
+                )
+                self.held = set()
+                self.changed.set()
             return
+        self._renewed = time.monotonic()
         if held != self.held:
             gained, lost = held - self.held, self.held - held
             self.held = held

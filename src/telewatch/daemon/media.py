@@ -111,6 +111,7 @@ class _Scan:
     usage: _Usage
     names: dict[int, str]
     refs: list[tuple[store.MediaRef, tuple[str, int, str | None] | None]]
+    queued: dict[int, int]
 
 
 class MediaDownloader:
@@ -127,9 +128,13 @@ class MediaDownloader:
         counters: Counter[str],
         *,
         scale: float = 1.0,
+        held: Callable[[], frozenset[int] | None] | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
+        # The channels this daemon holds on an archive shared by several
+        # daemons (leases): only their media is downloaded here. None: all.
+        self.held = held
         self.root = store.default_root(db, settings.root)
         self.source = source
         self.scheduler = scheduler
@@ -247,13 +252,17 @@ class MediaDownloader:
                 self._recent = {i: t for i, t in self._recent.items() if now - t < SETTLE}
                 busy = frozenset(self._inflight | set(self._recent))
                 room = self._queue.maxsize - self._queue.qsize()
+                held = self.held() if self.held is not None else None
                 try:
-                    scan = await asyncio.to_thread(self._scan, busy, room)
+                    scan = await asyncio.to_thread(self._scan, busy, room, held)
                 except (DatabaseError, UserError) as err:
                     log.warning("media queue not readable; retrying", extra={"error": str(err)})
                     await asyncio.sleep(SCAN_INTERVAL)
                     continue
-                self._usage, self._names, self._pending_bytes = scan.usage, scan.names, {}
+                # What is queued but not yet downloaded counts against the
+                # budgets (its expected size), so a long backfill cannot pass them.
+                self._usage, self._names = scan.usage, scan.names
+                self._pending_bytes = dict(scan.queued)
                 for ref, copy in scan.refs:
                     if ref.id in self._inflight:
                         continue
@@ -273,17 +282,18 @@ class MediaDownloader:
                 w.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
 
-    def _scan(self, busy: frozenset[int], room: int) -> _Scan:
+    def _scan(self, busy: frozenset[int], room: int, held: frozenset[int] | None = None) -> _Scan:
         """The archive's view (in a thread): usage, usernames, and the due
         references not in flight, each with a stored copy of the same
         Telegram file when there is one."""
         conn = connect(self.db, readonly=True)
         try:
             st = store.status(conn)
+            queued = store.queued_bytes(conn)
             names = store.channel_usernames(conn)
             refs: list[tuple[store.MediaRef, tuple[str, int, str | None] | None]] = []
             if room > 0:
-                for r in store.due_refs(conn, iso(datetime.now(UTC)), room + len(busy)):
+                for r in store.due_refs(conn, iso(datetime.now(UTC)), room + len(busy), held):
                     if r.id in busy:
                         continue
                     copy = (
@@ -294,7 +304,7 @@ class MediaDownloader:
                     refs.append((r, copy))
         finally:
             conn.close()
-        return _Scan(_Usage(st.bytes_stored, st.per_channel), names, refs[:room])
+        return _Scan(_Usage(st.bytes_stored, st.per_channel), names, refs[:room], queued)
 
     async def _reuse(self, ref: store.MediaRef, copy: tuple[str, int, str | None]) -> None:
         try:

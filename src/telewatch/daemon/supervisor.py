@@ -62,6 +62,7 @@ from telewatch.store.db import (
     migrate,
     pg_address,
 )
+from telewatch.store.pg import masked as pg_masked
 from telewatch.store.writer import Writer
 
 from . import webhooks
@@ -479,7 +480,7 @@ class Daemon:
                 if waited == 0.0 or waited % 60 < ARCHIVE_RETRY:
                     log.warning(
                         "archive busy (a bulk import holds it); waiting for it",
-                        extra={"archive": str(self.db), "waited_s": round(waited)},
+                        extra={"archive": pg_masked(str(self.db)), "waited_s": round(waited)},
                     )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), ARCHIVE_RETRY)
@@ -543,15 +544,17 @@ class Daemon:
                     max_joined=self.settings.telegram.max_joined,
                 )  # fmt: skip
                 if not await _unless_stopped(self.leases.start(), stop):
+                    # Stopped while taking the first leases: give back what it took.
+                    await _within(self.leases.release(), 2.0, "lease release")
                     return 0
             self.media = MediaDownloader(
                 self.settings.media, self.settings.channels, self.db, source, scheduler,
-                writer.put, self.counters, scale=d.rate_scale,
+                writer.put, self.counters, scale=d.rate_scale, held=self._held_channels,
             )  # fmt: skip
             media = self.media
             photos = PhotoDownloader(
                 self.settings.media, self.db, source, scheduler, writer.put, self.counters,
-                lambda cid: media.policy(cid).enabled,
+                lambda cid: media.policy(cid).enabled and self._holds(cid),
             )  # fmt: skip
             sweeper = Sweeper(shared, lambda: list(self.workers.values()))
             scheduler.on_park = self._on_park
@@ -626,13 +629,28 @@ class Daemon:
                         )
                     )
                 await writer.put(self._heartbeat(stopped=True))
-                await asyncio.wait_for(
-                    writer.flush(), max(0.5, STOP_BUDGET - (time.monotonic() - t0))
-                )
-                if self.leases is not None:
-                    # Everything archived is committed: the others may take over now.
-                    await _within(self.leases.release(), 2.0, "lease release")
+                try:
+                    await asyncio.wait_for(
+                        writer.flush(), max(0.5, STOP_BUDGET - (time.monotonic() - t0))
+                    )
+                finally:
+                    if self.leases is not None:
+                        # What was archived is committed (or the writer failed and
+                        # the others repair from the archive's sync state): the
+                        # others may take over now rather than after lease_ttl.
+                        await _within(self.leases.release(), 2.0, "lease release")
         return 0
+
+    def _held_channels(self) -> frozenset[int] | None:
+        """The channel ids this daemon archives when it shares the archive with
+        other daemons (leases), else None (all of them are its own)."""
+        if self.leases is None:
+            return None
+        return frozenset(w.channel_id for w in self.workers.values() if w.channel_id is not None)
+
+    def _holds(self, channel_id: int) -> bool:
+        held = self._held_channels()
+        return held is None or channel_id in held
 
     async def _anchor_loop(self) -> None:
         """Every [evidence] anchor_interval, when the chain has records no
@@ -764,7 +782,7 @@ async def run_daemon(
         extra={
             "config": str(config) if config is not None else "none (defaults and environment)",
             "session": str(session_file(tg.session)),
-            "archive": str(settings.storage.db),
+            "archive": pg_masked(str(settings.storage.db)),
         },
     )
     daemon = Daemon(settings)

@@ -60,7 +60,8 @@ def render_post_events(post: PostHistory, pal: Palette) -> list[RenderableType]:
         table = Table(title="poll results over time", title_justify="left", box=None)
         table.add_column("sampled")
         for answer in poll.answers:
-            table.add_column(printable(answer)[:16])
+            # Text, not str: a header string would be read as Rich markup.
+            table.add_column(Text(printable(answer, multiline=False)[:16]))
         table.add_column("state")
         for s in poll.samples[-12:]:
             table.add_row(

@@ -554,7 +554,7 @@ class ExportReader:
                 self.extras.append((int(msg["id"]), export_poll(msg)))
             else:
                 self.extras.append(export_action(msg, channel_id, self.seen_at))
-        except (KeyError, ValueError, TypeError) as err:
+        except (KeyError, ValueError, TypeError, OverflowError) as err:
             self.skipped += 1
             log.warning(
                 "skipped a malformed %s in %s: %s",

@@ -159,10 +159,11 @@ def _pin(
     if (
         pts is not None
         and conn.execute(
-            "SELECT 1 FROM pin_events WHERE channel_id=? AND pts=?", (cid, pts)
+            "SELECT 1 FROM pin_events WHERE channel_id=? AND message_id=? AND pts=?",
+            (cid, mid, pts),
         ).fetchone()
     ):
-        return  # this very update was applied before (a replayed difference)
+        return  # this very update was applied to this post before (a replayed difference)
     state = _pin_state(conn, cid, mid)
     if (state if state is not None else False) == pinned:
         return

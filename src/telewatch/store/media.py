@@ -239,23 +239,20 @@ def _place(
     root: Path, tmp: Path, sha: str, size: int, mime: str | None, expect: str | None
 ) -> StoredFile:
     """Rename the checked temporary file ``tmp`` to its content address. The
-    same bytes already stored (same size; ``verify --media`` re-hashes) are
-    kept and ``tmp`` removed; a damaged copy (other size) is replaced."""
+    same bytes already stored, under whatever extension the first copy's mime
+    gave them, are kept (checked by their hash, not only their size) and
+    ``tmp`` removed: the same bytes are one file. A damaged copy is replaced."""
     if expect is not None and sha != expect:
         raise ValueError(f"the bytes received have sha256 {sha}, expected {expect}")
-    rel = rel_path(sha, mime)
-    dest = root / rel
+    dest = root / rel_path(sha, mime)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        same = dest.stat().st_size == size
-    except FileNotFoundError:
-        same = False
-    if same:
-        tmp.unlink()
-    else:
-        os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
-    return StoredFile(sha, size, dest, rel)
+    for have in sorted(dest.parent.glob(f"{sha}.*")):
+        if have.is_file() and have.stat().st_size == size and hash_file(have) == (sha, size):
+            tmp.unlink()
+            return StoredFile(sha, size, have, have.relative_to(root).as_posix())
+    os.replace(tmp, dest)
+    _fsync_dir(dest.parent)
+    return StoredFile(sha, size, dest, dest.relative_to(root).as_posix())
 
 
 def _fsync_dir(path: Path) -> None:
@@ -326,17 +323,32 @@ def file_path(conn: sqlite3.Connection, root: Path, sha256: str) -> Path | None:
     return None if row is None else Path(root) / str(row[0])
 
 
-def due_refs(conn: sqlite3.Connection, now: str, limit: int) -> list[MediaRef]:
+def due_refs(
+    conn: sqlite3.Connection, now: str, limit: int, channel_ids: Iterable[int] | None = None
+) -> list[MediaRef]:
     """Queued references whose next try is due (oldest first), for the
-    downloader."""
-    return [
-        _ref(r)
-        for r in conn.execute(
-            f"SELECT {_REF_COLS}{_REF_FROM} WHERE r.state='queued'"
-            " AND (r.next_try IS NULL OR r.next_try <= ?) ORDER BY r.id LIMIT ?",
-            (now, limit),
+    downloader; with ``channel_ids``, only those channels' (a daemon sharing
+    the archive downloads the media of the channels it holds)."""
+    sql = f"SELECT {_REF_COLS}{_REF_FROM} WHERE r.state='queued'"
+    args: list[object] = [now]
+    if channel_ids is not None:
+        ids = sorted(set(channel_ids))
+        sql += f" AND r.channel_id IN ({','.join('?' * len(ids))})"
+        args = [*ids, now]
+    sql += " AND (r.next_try IS NULL OR r.next_try <= ?) ORDER BY r.id LIMIT ?"
+    return [_ref(r) for r in conn.execute(sql, (*args, limit))]
+
+
+def queued_bytes(conn: sqlite3.Connection) -> dict[int, int]:
+    """Expected bytes of the references still queued, per channel: they
+    count against the budgets before they are downloaded."""
+    return {
+        int(c): int(n)
+        for c, n in conn.execute(
+            "SELECT channel_id, coalesce(sum(size), 0) FROM media_refs"
+            " WHERE state='queued' GROUP BY channel_id"
         )
-    ]
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,7 +66,8 @@ def is_address(text: str) -> bool:
 
 def masked(url: str) -> str:
     """``url`` without its password (for messages and logs)."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+    url = re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", url)
 
 
 # --------------------------------------------------------------------------

@@ -619,19 +619,19 @@ class Daemon:
                 )
                 scheduler.close()
                 sweeper.close()
-                await self._save_request_log(scheduler)
-                for key, worker in self.workers.items():
-                    if worker.state in ("private", "renamed", "duplicate", "error"):
-                        continue  # still true while stopped; the dashboard keeps showing it
-                    await writer.put(
-                        ChannelStatusChanged(
-                            key, worker.channel_id, "stopped", None, datetime.now(UTC)
-                        )
-                    )
-                await writer.put(self._heartbeat(stopped=True))
                 try:
+                    # Bounded: with a slow archive and a full queue, the puts
+                    # and the flush must not hold the stop past its budget.
                     await asyncio.wait_for(
-                        writer.flush(), max(0.5, STOP_BUDGET - (time.monotonic() - t0))
+                        self._final_events(writer, scheduler),
+                        max(0.5, STOP_BUDGET - (time.monotonic() - t0)),
+                    )
+                except TimeoutError:
+                    left = writer.abandon()
+                    log.warning(
+                        "stop: the archive did not take everything in time; the next start"
+                        " catches up what was left",
+                        extra={"events_left": left},
                     )
                 finally:
                     if self.leases is not None:
@@ -640,6 +640,19 @@ class Daemon:
                         # others may take over now rather than after lease_ttl.
                         await _within(self.leases.release(), 2.0, "lease release")
         return 0
+
+    async def _final_events(self, writer: Writer, scheduler: Scheduler) -> None:
+        """What a stop writes last: the request log, each channel's ``stopped``
+        state and the last heartbeat, committed (the caller bounds it)."""
+        await self._save_request_log(scheduler)
+        for key, worker in self.workers.items():
+            if worker.state in ("private", "renamed", "duplicate", "error"):
+                continue  # still true while stopped; the dashboard keeps showing it
+            await writer.put(
+                ChannelStatusChanged(key, worker.channel_id, "stopped", None, datetime.now(UTC))
+            )
+        await writer.put(self._heartbeat(stopped=True))
+        await writer.flush()
 
     def _held_channels(self) -> frozenset[int] | None:
         """The channel ids this daemon archives when it shares the archive with

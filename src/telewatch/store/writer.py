@@ -563,6 +563,8 @@ class Writer:
         self._conn: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
+        # Set by ``abandon``: the exit does not wait for what is still queued.
+        self._abandoned = False
         self._identity: tuple[int, int] | None = None
 
     def set_rules(self, rules: Sequence[AlertRule]) -> None:
@@ -582,7 +584,13 @@ class Writer:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if self._failure is None and self._task is not None and not self._task.done():
+            if (
+                exc is None
+                and not self._abandoned
+                and self._failure is None
+                and self._task is not None
+                and not self._task.done()
+            ):
                 await self._queue.join()
         finally:
             if self._task is not None:
@@ -628,6 +636,14 @@ class Writer:
         if self._task is None:
             raise RuntimeError("Writer used outside `async with`")
         await self._queue.put(event)
+
+    def abandon(self) -> int:
+        """Leave the events still queued uncommitted (a stop past its budget):
+        the exit then waits only for the batch being committed. Returns how
+        many were left. Safe by design: a channel's catch-up state is committed
+        with the events it covers, so the next start fetches them again."""
+        self._abandoned = True
+        return self._queue.qsize()
 
     async def flush(self) -> BatchStats:
         """Wait until every event put so far is committed; returns ``stats``."""

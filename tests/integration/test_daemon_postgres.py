@@ -166,11 +166,6 @@ def test_the_sqlite_daemon_scenarios_pass_on_postgres(
 
     if scenario == "scenario":
         monkeypatch.setattr(test_daemon_scenario, "sqlite3", _SqliteOrPostgres())
-        # Known defect, open (issue 13): on PostgreSQL this stop sometimes waits
-        # for the 8 s watchdog (event loop idle, an await without a bound still to
-        # be found); the exit is still 0 and nothing committed is lost. Bound it
-        # by the watchdog here instead of the 5 s the SQLite run keeps.
-        monkeypatch.setattr(test_daemon_scenario, "STOP_WITHIN", 10.0)
         test_daemon_scenario.test_twenty_channels_with_faults_and_restart_match_truth(pg_world)
     else:
         monkeypatch.setattr(test_daemon_kill, "sqlite3", _SqliteOrPostgres())

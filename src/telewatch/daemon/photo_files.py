@@ -42,12 +42,11 @@ from telewatch.store import media as media_store
 from telewatch.store import photo_files
 from telewatch.store.db import DatabaseError, connect
 
+from .media import CHUNK
 from .pacing import BACKFILL, FloodTooLong, Scheduler
 
 log = logging.getLogger("telewatch.media")
 
-CHUNK = 1 << 20
-"""Bytes per upload.getFile request."""
 MAX_BYTES = 16 << 20
 """A profile photo larger than this is refused (Telegram's are far smaller)."""
 SCAN_INTERVAL = 2.0

@@ -19,6 +19,7 @@ import faulthandler
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -111,7 +112,7 @@ def install_signal_handlers(stop: asyncio.Event, reload_event: asyncio.Event | N
 
     def on_stop() -> None:
         if not stop.is_set():
-            watchdog = threading.Timer(STOP_DEADLINE, _stop_overdue)
+            watchdog = threading.Timer(STOP_DEADLINE, _stop_overdue, args=(loop,))
             watchdog.daemon = True
             watchdog.start()
         stop.set()
@@ -811,12 +812,84 @@ async def _within(aw: Awaitable[Any], seconds: float, what: str) -> None:
         log.warning("stop: %s did not end in time; stopping without them", what)
 
 
-def _stop_overdue() -> None:
-    """The stop took longer than STOP_DEADLINE: say where it hangs, then exit."""
+def _stop_overdue(loop: asyncio.AbstractEventLoop | None = None) -> None:
+    """The stop took longer than STOP_DEADLINE: say where it hangs (every
+    thread's stack and every asyncio task's await chain), then exit."""
     log.error("stop: still running %.0f s after the signal; exiting now", STOP_DEADLINE)
     with contextlib.suppress(Exception):
         faulthandler.dump_traceback(all_threads=True)
+    if loop is not None:
+        with contextlib.suppress(Exception):
+            sys.stderr.write(task_dump(loop))
+            sys.stderr.flush()
     for h in logging.getLogger().handlers:
         with contextlib.suppress(Exception):
             h.flush()
     os._exit(0)
+
+
+TASK_DUMP_WAIT = 0.5
+"""Seconds the watchdog waits for the event loop to list its own tasks."""
+
+
+def task_dump(loop: asyncio.AbstractEventLoop, wait: float = TASK_DUMP_WAIT) -> str:
+    """Every task of ``loop`` with the chain of awaits it is suspended in
+    (coroutine by coroutine down to the future it waits for), as text.
+    Called from another thread: the listing runs on the loop itself
+    (``call_soon_threadsafe``); a loop that does not answer within ``wait``
+    seconds (blocked in a call) is read from this thread instead."""
+    answer: list[str] = []
+    done = threading.Event()
+
+    def on_loop() -> None:
+        try:
+            answer.append(_format_tasks(asyncio.all_tasks(loop), on_loop=True))
+        finally:
+            done.set()
+
+    with contextlib.suppress(RuntimeError):  # a closed loop: read it from here
+        loop.call_soon_threadsafe(on_loop)
+    if done.wait(wait) and answer:
+        return answer[0]
+    return _format_tasks(asyncio.all_tasks(loop), on_loop=False)
+
+
+def _format_tasks(tasks: set[asyncio.Task[Any]], *, on_loop: bool) -> str:
+    where = "read on the event loop" if on_loop else "the event loop did not answer; read from the watchdog"
+    out = [f"\n--- asyncio tasks: {len(tasks)} ({where}) ---\n"]
+    for task in sorted(tasks, key=lambda t: t.get_name()):
+        state = "done" if task.done() else "pending"
+        if task.cancelling():
+            state += f", cancelling x{task.cancelling()}"
+        out.append(f"task {task.get_name()!r} ({state})\n")
+        for line in _await_chain(task):
+            out.append(f"    {line}\n")
+    out.append("--- end of asyncio tasks ---\n")
+    return "".join(out)
+
+
+def _await_chain(task: asyncio.Task[Any]) -> list[str]:
+    """The frames a task is suspended in, outermost first, followed through
+    ``cr_await`` (``Task.get_stack`` shows the outermost coroutine only),
+    then what the innermost one waits for."""
+    lines: list[str] = []
+    obj: Any = task.get_coro()
+    for _ in range(100):  # a chain deeper than that is not worth reading
+        frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
+        frame = frame or getattr(obj, "ag_frame", None)
+        if frame is None:
+            break
+        code = frame.f_code
+        lines.append(f'File "{code.co_filename}", line {frame.f_lineno}, in {code.co_name}')
+        nxt = getattr(obj, "cr_await", None)
+        if nxt is None:
+            nxt = getattr(obj, "gi_yieldfrom", None)
+        if nxt is None:
+            nxt = getattr(obj, "ag_await", None)
+        if nxt is None:
+            break
+        obj = nxt
+    waiter = getattr(task, "_fut_waiter", None)
+    if waiter is not None:
+        lines.append(f"waiting for {waiter!r}"[:300])
+    return lines

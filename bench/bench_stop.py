@@ -1,0 +1,170 @@
+"""SIGTERM stop time of ``telewatch run``, repeated, under CPU load.
+
+Each round starts the daemon on the same archive (emulator on a thread,
+rate model 100x faster, as in the tests), waits until it has written a
+heartbeat, pushes posts, edits and deletions with a dropped connection for
+a few seconds, sends SIGTERM and times the exit. A stop the 8 s watchdog
+had to end shows in the daemon log ("still running ... exiting now") and is
+counted. Busy-loop processes (``TELEWATCH_BENCH_STOP_LOAD``, default 2)
+load the CPUs meanwhile.
+
+Run: ``python -m bench stop`` (SQLite), ``python -m bench stop:pg``
+(a throw-away PostgreSQL 15 cluster), ``stop:sqlite,pg`` (both).
+``TELEWATCH_BENCH_STOPS`` rounds per backend (default 30).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.fixtures.daemon import RATE_SCALE, DaemonWorld, delete_if_live, edit_if_live
+
+from telewatch.emulator import EmulatorThread, RateModel
+
+ROUNDS = int(os.environ.get("TELEWATCH_BENCH_STOPS", "30"))
+LOAD = int(os.environ.get("TELEWATCH_BENCH_STOP_LOAD", "2"))
+BASE = 1500003000
+CHANNELS = 10
+HISTORY = 120
+TRAFFIC = 3.0
+WATCHDOG = "exiting now"
+
+
+def _busy_loops(n: int) -> list[subprocess.Popen[bytes]]:
+    code = "while True: pass"
+    return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n)]
+
+
+def _traffic(w: DaemonWorld, rng: random.Random, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    drop_at = time.monotonic() + seconds / 2
+    while time.monotonic() < end:
+        ch = BASE + rng.randrange(CHANNELS)
+        roll = rng.random()
+        if roll < 0.7:
+            w.emu.call(lambda emu, ch=ch: emu.post(ch, f"live {time.time()}"))
+        elif roll < 0.85:
+            mid = rng.randint(1, HISTORY)
+            w.emu.call(lambda emu, ch=ch, m=mid: edit_if_live(emu, ch, m, f"edit {time.time()}"))
+        else:
+            mid = rng.randint(1, HISTORY)
+            w.emu.call(lambda emu, ch=ch, m=mid: delete_if_live(emu, ch, m))
+        if drop_at and time.monotonic() > drop_at:
+            w.emu.call(lambda emu: emu.disconnect_all())
+            drop_at = 0.0
+        time.sleep(0.03)
+
+
+def _world(et: EmulatorThread, root: Path, backend: str, cluster: Any) -> DaemonWorld:
+    if backend == "sqlite":
+        return DaemonWorld(emu=et, root=root)
+    from tests.integration.test_daemon_postgres import PgWorld
+
+    world = PgWorld(emu=et, root=root)
+    world.url = cluster.create_database("stop")
+    return world
+
+
+def run(backend: str, rounds: int = ROUNDS) -> dict[str, float]:
+    """``rounds`` SIGTERM stops; returns max, p95, median and watchdog count."""
+    cluster = None
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        if backend == "pg":
+            from tests.fixtures.postgres import PostgresCluster
+
+            (root / "pg").mkdir()
+            cluster = PostgresCluster(root / "pg")
+            cluster.start()
+        try:
+            with EmulatorThread(rate=RateModel(scale=RATE_SCALE)) as et:
+                (root / "w").mkdir()
+                w = _world(et, root / "w", backend, cluster)
+                et.write_session(w.session)
+
+                def setup(emu: Any) -> None:
+                    for i in range(CHANNELS):
+                        emu.add_channel(BASE + i, f"stop_chan_{i:02d}", f"Stop {i}")
+                        for k in range(HISTORY):
+                            emu.post(BASE + i, f"history {i}/{k}", push=False)
+
+                et.call(setup, timeout=120)
+                w.write_config(
+                    [
+                        {"username": f"stop_chan_{i:02d}", "mode": "poll" if i >= 8 else "join"}
+                        for i in range(CHANNELS)
+                    ]
+                )
+                return _rounds(w, rounds)
+        finally:
+            if cluster is not None:
+                cluster.stop()
+
+
+def _rounds(w: DaemonWorld, rounds: int) -> dict[str, float]:
+    rng = random.Random(7)
+    times: list[float] = []
+    overdue = 0
+    log = w.root / "daemon.log"
+    for n in range(rounds):
+        before = log.stat().st_size if log.exists() else 0
+        p = w.start()
+        w.wait_running(p, 60)
+        # Vary where in its life the daemon is stopped: backfill, live, a reconnect.
+        _traffic(w, rng, rng.uniform(0.5, TRAFFIC))
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        code = p.wait(30)
+        took = time.monotonic() - t0
+        times.append(took)
+        with open(log, "rb") as f:
+            f.seek(before)
+            text = f.read().decode(errors="replace")
+        if WATCHDOG in text:
+            overdue += 1
+            keep = Path(os.environ.get("TELEWATCH_BENCH_STOP_KEEP", tempfile.gettempdir()))
+            dump = keep / f"telewatch-stop-overdue-{os.getpid()}-{n}.log"
+            dump.write_text(text)
+            print(f"  round {n}: watchdog after {took:.2f} s (exit {code}); log in {dump}")
+        elif code != 0:
+            print(f"  round {n}: exit {code} after {took:.2f} s")
+    times.sort()
+    return {
+        "rounds": float(rounds),
+        "median_s": statistics.median(times),
+        "p95_s": times[max(0, round(0.95 * len(times)) - 1)],
+        "max_s": times[-1],
+        "watchdog": float(overdue),
+    }
+
+
+def main(parts: list[str] | None = None) -> None:
+    backends = parts or ["sqlite"]
+    load = _busy_loops(LOAD)
+    try:
+        for backend in backends:
+            t0 = time.monotonic()
+            r = run(backend)
+            print(
+                f"stop on {backend}: {int(r['rounds'])} rounds under {LOAD} busy loops,"
+                f" median {r['median_s']:.2f} s, p95 {r['p95_s']:.2f} s, max {r['max_s']:.2f} s,"
+                f" watchdog {int(r['watchdog'])}; load average {os.getloadavg()[0]:.1f}"
+                f" ({time.monotonic() - t0:.0f} s)"
+            )
+    finally:
+        for p in load:
+            p.kill()
+            p.wait()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

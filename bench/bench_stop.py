@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -82,8 +83,8 @@ def run(backend: str, rounds: int = ROUNDS) -> dict[str, float]:
         if backend == "pg":
             from tests.fixtures.postgres import PostgresCluster
 
-            (root / "pg").mkdir()
-            cluster = PostgresCluster(root / "pg")
+            # Its own folder: the server runs as `postgres`, which cannot enter ours.
+            cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix="telewatch-pg-")))
             cluster.start()
         try:
             with EmulatorThread(rate=RateModel(scale=RATE_SCALE)) as et:
@@ -108,6 +109,7 @@ def run(backend: str, rounds: int = ROUNDS) -> dict[str, float]:
         finally:
             if cluster is not None:
                 cluster.stop()
+                shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 def _rounds(w: DaemonWorld, rounds: int) -> dict[str, float]:

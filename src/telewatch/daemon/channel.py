@@ -74,12 +74,15 @@ from telewatch.store.watchlist import WatchEntry
 
 from .leases import LeaseKeeper
 from .pacing import BACKFILL, LIVE, MAINTENANCE, FloodTooLong, Scheduler
+from .tasks import cancel_and_wait, wake_or_timeout
 
 log = logging.getLogger("telewatch.daemon")
 T = TypeVar("T")
 
 PRIVATE_RECHECK = 1800.0
 ERROR_BACKOFF_MAX = 300.0
+WORKER_STOP = 2.0
+"""Seconds ``stop`` waits for a cancelled worker to end before going on without it."""
 LIVE_GAP_GRACE = 3.0
 """Seconds a hole below a live message may stay before repair fetches it."""
 LIVE_DIFF_DELAY = 10.0
@@ -253,10 +256,10 @@ class ChannelWorker:
 
     async def stop(self, state: ChannelState | None = "stopped") -> None:
         """Cancel the worker; report ``state`` (None: leave the status alone)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        # Bounded, and a cancellation of the caller (the supervisor's stop,
+        # the watch-list loop's) still propagates: see daemon/tasks.py.
+        if self._task is not None and not await cancel_and_wait(self._task, WORKER_STOP):
+            log.warning("channel worker did not stop in time", extra={"channel": self.key})
         if self.channel_id is not None and self.s.owners.get(self.channel_id) == self.key:
             del self.s.owners[self.channel_id]
         if state is not None:
@@ -442,8 +445,7 @@ class ChannelWorker:
         return self.s.owners.setdefault(self.channel_id, self.key)
 
     async def _sleep(self, seconds: float, wake: asyncio.Event) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), seconds)
+        await wake_or_timeout(wake, seconds)
         wake.clear()
 
     # -- resolution -------------------------------------------------------
@@ -890,7 +892,8 @@ class ChannelWorker:
             if wait > 0 and not self.reconcile_now.is_set():
                 self._eng_wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._recheck_or(self._eng_wake), wait)
+                    async with asyncio.timeout(wait):  # not wait_for: daemon/tasks.py
+                        await self._recheck_or(self._eng_wake)
             if self.reconcile_now.is_set():
                 self.reconcile_now.clear()
                 next_reconcile = time.monotonic()

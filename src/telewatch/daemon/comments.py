@@ -29,7 +29,6 @@ Contracts:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from telewatch.store.watchlist import WatchEntry
 
 from .channel import ChannelWorker, Shared, _flood_detail
 from .pacing import MAINTENANCE
+from .tasks import cancel_and_wait
 
 log = logging.getLogger("telewatch.daemon")
 
@@ -179,6 +179,4 @@ class CommentLinks:
     async def close(self) -> None:
         """Cancel lookups in flight (the workers are stopped with the others)."""
         for t in list(self._tasks.values()):
-            t.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+            await cancel_and_wait(t, 1.0)  # bounded; the caller's cancellation propagates

@@ -81,7 +81,8 @@ class FeedServer:
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+                async with asyncio.timeout(1.0):  # not wait_for: daemon/tasks.py
+                    await self._server.wait_closed()
             self._server = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -107,7 +108,8 @@ class FeedServer:
 
     async def _answer(self, reader: asyncio.StreamReader) -> tuple[int, str, bytes, bool]:
         try:
-            raw = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), REQUEST_TIMEOUT)
+            async with asyncio.timeout(REQUEST_TIMEOUT):
+                raw = await reader.readuntil(b"\r\n\r\n")
         except TimeoutError:
             return 408, "text/plain; charset=utf-8", b"request timeout\n", False
         except asyncio.LimitOverrunError:

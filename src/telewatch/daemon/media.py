@@ -78,6 +78,7 @@ from telewatch.store import media_match, phash
 from telewatch.store.db import DatabaseError, connect, iso
 
 from .pacing import BACKFILL, FloodTooLong, Scheduler
+from .tasks import wake_or_timeout
 
 log = logging.getLogger("telewatch.media")
 
@@ -272,8 +273,7 @@ class MediaDownloader:
                     else:
                         await self._queue.put(ref)  # bounded: waits while the downloaders are busy
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), SCAN_INTERVAL)
+                if await wake_or_timeout(self._wake, SCAN_INTERVAL):
                     # New references were put: read them once the writer has
                     # committed them (its batches wait at most 50 ms).
                     await asyncio.sleep(WAKE_DELAY)

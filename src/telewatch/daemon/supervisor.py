@@ -78,6 +78,7 @@ from .media import MediaDownloader
 from .pacing import LIVE, Scheduler
 from .photo_files import PhotoDownloader
 from .sweep import Sweeper
+from .tasks import cancel_and_wait, wake_or_timeout
 
 log = logging.getLogger("telewatch.daemon")
 
@@ -158,6 +159,7 @@ class Daemon:
         self.sender: webhooks.WebhookSender | None = None
         self.media: MediaDownloader | None = None
         self.leases: LeaseKeeper | None = None  # a PostgreSQL archive shared by daemons
+        self._stopping = False  # set when the stop begins: pushed events are dropped
 
     # -- events into the writer -------------------------------------------
 
@@ -184,8 +186,10 @@ class Daemon:
         self, post: Post | None, cid: int, mid: int, edited: bool, bad: str | None
     ) -> None:
         w = self._worker_for(cid)
-        if w is None or w.paused:
-            return  # no longer on the watch list, or its server's world was reset
+        if w is None or w.paused or self._stopping:
+            # No longer on the watch list, its server's world was reset, or
+            # stopping (the next start's catch-up fetches it).
+            return
         if post is None:
             self.counters["malformed"] += 1
             log.warning(
@@ -201,7 +205,7 @@ class Daemon:
 
     async def _on_deleted(self, cid: int, ids: list[int]) -> None:
         w = self._worker_for(cid)
-        if w is None or w.paused:
+        if w is None or w.paused or self._stopping:
             return
         w.live_update()
         now = datetime.now(UTC)
@@ -217,6 +221,8 @@ class Daemon:
     async def _on_channel_event(self, cid: int | None, ev: Event) -> None:
         """A pushed pin change, service message or poll result (by poll id:
         the writer finds its post, so it needs no channel here)."""
+        if self._stopping:
+            return
         if cid is not None:
             w = self._worker_for(cid)
             if w is None or w.paused:
@@ -396,10 +402,7 @@ class Daemon:
             if self.leases is None:
                 await asyncio.sleep(self.settings.daemon.watchlist_interval)
             else:  # a lease round that changes the held set wakes it at once
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self.leases.changed.wait(), self.settings.daemon.watchlist_interval
-                    )
+                await wake_or_timeout(self.leases.changed, self.settings.daemon.watchlist_interval)
                 self.leases.changed.clear()
 
     async def _connection_loop(self, source: TelegramSource) -> None:
@@ -483,8 +486,7 @@ class Daemon:
                         "archive busy (a bulk import holds it); waiting for it",
                         extra={"archive": pg_masked(str(self.db)), "waited_s": round(waited)},
                     )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), ARCHIVE_RETRY)
+            await wake_or_timeout(stop, ARCHIVE_RETRY)
             waited += ARCHIVE_RETRY
         return None
 
@@ -596,6 +598,10 @@ class Daemon:
                 log.info("stopping")
             finally:
                 t0 = time.monotonic()
+                # What Telegram still pushes is left to the next start's
+                # catch-up (differences from the committed pts, polls): the
+                # writer must not wait for a stream of it below.
+                self._stopping = True
                 if feeds is not None:
                     await feeds.close()
                 for t in tasks:
@@ -623,10 +629,11 @@ class Daemon:
                 try:
                     # Bounded: with a slow archive and a full queue, the puts
                     # and the flush must not hold the stop past its budget.
-                    await asyncio.wait_for(
-                        self._final_events(writer, scheduler),
-                        max(0.5, STOP_BUDGET - (time.monotonic() - t0)),
-                    )
+                    async with asyncio.timeout(max(0.5, STOP_BUDGET - (time.monotonic() - t0))):
+                        await self._final_events(writer, scheduler)
+                    # Committed: anything a straggler puts now is the next
+                    # start's, and the writer's exit does not wait for it.
+                    writer.abandon()
                 except TimeoutError:
                     left = writer.abandon()
                     log.warning(
@@ -761,9 +768,7 @@ async def _unless_stopped(work: Coroutine[object, object, None], stop: asyncio.E
     finally:
         waiter.cancel()
         if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
     if task.cancelled():
         return False
     task.result()
@@ -803,13 +808,24 @@ async def run_daemon(
     return await daemon.run(stop, reload_event or asyncio.Event(), reload)
 
 
+CANCEL_GRACE = 0.5
+"""Seconds a part of the stop that ran out of time gets to end once cancelled."""
+
+
 async def _within(aw: Awaitable[Any], seconds: float, what: str) -> None:
-    """Await ``aw`` for at most ``seconds`` (at least 0.2 s); past that, log
-    and go on: the stop must not wait for it."""
-    try:
-        await asyncio.wait_for(aw, max(0.2, seconds))
-    except TimeoutError:
-        log.warning("stop: %s did not end in time; stopping without them", what)
+    """Await ``aw`` for at most ``seconds`` (at least 0.2 s); past that,
+    cancel it, give it CANCEL_GRACE seconds to end, log and go on: the stop
+    never waits for it, not even when it ignores its cancellation (which
+    ``asyncio.wait_for`` would wait for without a bound). Its exception, if
+    it raised one in time, propagates."""
+    task = asyncio.ensure_future(aw)
+    done, _ = await asyncio.wait({task}, timeout=max(0.2, seconds))
+    if task in done:
+        task.result()
+        return
+    log.warning("stop: %s did not end in time; stopping without them", what)
+    if not await cancel_and_wait(task, CANCEL_GRACE):
+        log.error("stop: %s did not end when cancelled; left behind", what)
 
 
 def _stop_overdue(loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -855,7 +871,11 @@ def task_dump(loop: asyncio.AbstractEventLoop, wait: float = TASK_DUMP_WAIT) -> 
 
 
 def _format_tasks(tasks: set[asyncio.Task[Any]], *, on_loop: bool) -> str:
-    where = "read on the event loop" if on_loop else "the event loop did not answer; read from the watchdog"
+    where = (
+        "read on the event loop"
+        if on_loop
+        else "the event loop did not answer; read from the watchdog"
+    )
     out = [f"\n--- asyncio tasks: {len(tasks)} ({where}) ---\n"]
     for task in sorted(tasks, key=lambda t: t.get_name()):
         state = "done" if task.done() else "pending"

@@ -864,7 +864,10 @@ class TelegramSource:
         most ``timeout`` seconds for Telethon's disconnect, so that a stalled
         connection never holds up a shutdown; the session is saved either way."""
         with contextlib.suppress(Exception):  # TimeoutError included
-            await asyncio.wait_for(self.client.disconnect(), timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose
+            # a cancellation of the caller (CPython gh-86296).
+            async with asyncio.timeout(timeout):
+                await self.client.disconnect()
         with contextlib.suppress(Exception):
             self._session.save()
         secure_session(self.session_path)

@@ -15,7 +15,6 @@ works (bench/bench_store.py reports the Writer's rate).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -595,8 +594,11 @@ class Writer:
         finally:
             if self._task is not None:
                 self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+                # asyncio.wait, not ``suppress(CancelledError): await``: a
+                # cancellation of the caller must not be swallowed with the task's.
+                await asyncio.wait({self._task})
+                if not self._task.cancelled() and self._task.exception() is not None:
+                    _log.error("writer task failed", exc_info=self._task.exception())
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._executor, self._close)
             self._executor.shutdown(wait=True)
@@ -667,8 +669,13 @@ class Writer:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can
+                # lose the exit's cancellation when an event arrives in the
+                # same loop turn (CPython gh-86296), and the exit then waited
+                # for this task forever.
                 try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                    async with asyncio.timeout(remaining):
+                        batch.append(await self._queue.get())
                 except TimeoutError:
                     break
             try:

@@ -12,24 +12,37 @@ It also keeps the account's own access hashes (``own_hash``, ``learn``):
 a channel another account resolved is resolved again by this account
 (within its own resolve budget) unless this account already has a hash.
 
+Every call into the archive runs on a daemon thread of its own and is
+bounded (``round_timeout``): a round that hangs (a lock held elsewhere, a
+server that stopped answering) counts as a failed round, so the held set is
+given up after ``lease_ttl`` as for any failure, and no new round starts
+while it still hangs (one connection, used by one call at a time). The
+thread never holds up the process's exit.
+
 On SQLite there is no keeper: one daemon archives every channel.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from telewatch.config import DaemonSettings
 from telewatch.store import leases, watchlist
 from telewatch.store.db import Connection, connect
 
 log = logging.getLogger("telewatch.daemon")
+
+T = TypeVar("T")
 
 
 class LeaseKeeper:
@@ -59,6 +72,50 @@ class LeaseKeeper:
         self._pending: dict[int, int] = {}
         self._conn: Connection | None = None
         self.lost: str | None = None  # why the account can no longer be used
+        self._busy: threading.Thread | None = None  # the archive call in flight
+
+    @property
+    def round_timeout(self) -> float:
+        """Seconds one call into the archive may take: up to the next round
+        (``lease_renew``), at most half of ``lease_ttl``, at least 1 s."""
+        return max(1.0, min(self.settings.lease_renew, self.settings.lease_ttl / 2))
+
+    async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(*args)`` on a daemon thread, awaited for at most
+        ``round_timeout`` seconds: TimeoutError past that (the thread goes on
+        and the next call waits for it to end), and at once while an earlier
+        call still runs."""
+        if self._busy is not None and self._busy.is_alive():
+            raise TimeoutError("an earlier lease call is still waiting for the archive")
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+
+        def deliver(ok: bool, value: object) -> None:
+            if fut.done():
+                return  # timed out or cancelled meanwhile
+            if ok:
+                fut.set_result(value)  # type: ignore[arg-type]
+            else:
+                fut.set_exception(value)  # type: ignore[arg-type]
+
+        def work() -> None:
+            value: object
+            try:
+                value, ok = fn(*args), True
+            except BaseException as err:  # delivered to the awaiting task
+                value, ok = err, False
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(deliver, ok, value)
+
+        self._busy = threading.Thread(target=work, name="telewatch-leases", daemon=True)
+        self._busy.start()
+        try:
+            async with asyncio.timeout(self.round_timeout):
+                return await fut
+        except TimeoutError:
+            raise TimeoutError(
+                f"the archive did not answer a lease call within {self.round_timeout:g} s"
+            ) from None
 
     # -- in the lease thread (one connection, used by one call at a time) --
 
@@ -121,7 +178,7 @@ class LeaseKeeper:
 
     async def start(self) -> None:
         """Register and take the first share."""
-        await asyncio.to_thread(self._register)
+        await self._in_thread(self._register)
         await self.step()
         log.info(
             "leases taken",
@@ -135,7 +192,7 @@ class LeaseKeeper:
         daemon gives its channels up, since another daemon may hold them now."""
         pending, self._pending = self._pending, {}
         try:
-            held = await asyncio.to_thread(self._round, pending)
+            held = await self._in_thread(self._round, pending)
         except Exception as err:
             for cid, h in pending.items():  # stored at the next round
                 self._pending.setdefault(cid, h)
@@ -168,7 +225,7 @@ class LeaseKeeper:
         """Free every lease now (a clean stop)."""
         try:
             pending, self._pending = self._pending, {}
-            n = await asyncio.to_thread(self._release, pending)
+            n = await self._in_thread(self._release, pending)
         except Exception as err:
             log.warning("cannot release leases", extra={"error": str(err)})
             return

@@ -1,0 +1,67 @@
+"""daemon/leases.py's LeaseKeeper against a real PostgreSQL server: a lease
+round that hangs (another session holds a lock the round needs) is bounded,
+counts as a failed round, gives the channels up after lease_ttl, and rounds
+work again once the lock is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import psycopg
+
+from telewatch.config import DaemonSettings
+from telewatch.daemon.leases import LeaseKeeper
+from telewatch.store import watchlist
+from telewatch.store.db import connect, migrate
+
+KEYS = {f"username:lk{i}" for i in range(3)}
+
+
+async def _step_within(keeper: LeaseKeeper, seconds: float) -> bool:
+    """Whether one lease round ends within ``seconds`` (a hung one is left)."""
+    task = asyncio.ensure_future(keeper.step())
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    return task in done
+
+
+async def test_a_hung_lease_round_is_bounded_and_gives_the_channels_up(pg_url: str) -> None:
+    """With the ``daemons`` table locked by another session, a lease round
+    returns within its bound instead of waiting for the lock, the channels
+    stay held until lease_ttl has passed without a renewal and are given up
+    then; once the lock is released the rounds take them back."""
+    db = Path(pg_url)
+    migrate(db)
+    conn = connect(db, readonly=False)
+    try:
+        watchlist.merge_config(conn, [(k.split(":")[1], None, "poll", "all") for k in sorted(KEYS)])
+    finally:
+        conn.close()
+    settings = DaemonSettings(lease_ttl=2.0, lease_renew=0.5)
+    keeper = LeaseKeeper(db, settings, account_id=1, account="acct 1", max_joined=500)
+    await keeper.start()
+    assert keeper.held == KEYS
+    bound = keeper.round_timeout
+    with psycopg.connect(pg_url) as blocker:  # a transaction holds the lock until rollback
+        blocker.execute("LOCK TABLE daemons IN EXCLUSIVE MODE")
+        t0 = time.monotonic()
+        assert await _step_within(keeper, bound + 2.0), "a lease round waited for the lock"
+        assert time.monotonic() - t0 < bound + 1.0
+        assert keeper.held == KEYS  # within lease_ttl: still ours
+        keeper.changed.clear()
+        await asyncio.sleep(settings.lease_ttl)
+        t0 = time.monotonic()
+        assert await _step_within(keeper, 1.0)  # the hung call still runs: fails at once
+        assert time.monotonic() - t0 < 0.5
+        assert keeper.held == set() and keeper.changed.is_set()
+        blocker.rollback()
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        await keeper.step()
+        if keeper.held == KEYS:
+            break
+        await asyncio.sleep(0.2)
+    assert keeper.held == KEYS
+    await keeper.release()
+    assert keeper.held == set()

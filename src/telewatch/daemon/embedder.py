@@ -16,7 +16,11 @@ version without a vector, so versions captured while it was off (or
 before a restart) are embedded later; once it has found none up to the
 archive's last version id it only looks past that id (a 1,000,000-version
 archive is scanned once per start, not at every look). A failure (archive busy, disk full)
-is logged and counted (``embed_failures``) and retried after a pause.
+is logged and counted (``embed_failures``) and retried after a pause; the
+same batch failing SKIP_AFTER times in a row (a version whose text cannot be
+read or encoded) is stepped over, its versions logged and counted
+(``embed_skipped``), so that the rest are embedded; they are tried again at
+the next start (or by ``telewatch embed``).
 """
 
 from __future__ import annotations
@@ -35,13 +39,23 @@ log = logging.getLogger("telewatch.daemon")
 
 RETRY_AFTER = 30.0
 """Seconds before trying again after a failure."""
+SKIP_AFTER = 5
+"""Failures in a row of the same batch after which its versions are skipped."""
 
 
 class Embedder:
     """See the module docstring."""
 
-    def __init__(self, db: Path, settings: DaemonSettings, counters: Counter[str]) -> None:
+    def __init__(
+        self,
+        db: Path,
+        settings: DaemonSettings,
+        counters: Counter[str],
+        *,
+        retry_after: float = RETRY_AFTER,
+    ) -> None:
         self.db = db
+        self.retry_after = retry_after
         self.batch = settings.embed_batch
         self.interval = settings.embed_interval
         self.counters = counters
@@ -82,6 +96,7 @@ class Embedder:
             return
         after = 0
         conn = None
+        fails = 0  # failures in a row of the batch after ``after``
         while not self._stop.is_set():
             try:
                 if conn is None:
@@ -93,15 +108,18 @@ class Embedder:
                 after = last if got else max(after, top)
             except Exception as err:
                 self.counters["embed_failures"] += 1
-                log.warning(
-                    "embedding failed; retrying later",
-                    extra={"error": f"{type(err).__name__}: {err}"},
-                )
+                fails += 1
+                why = f"{type(err).__name__}: {err}"
+                log.warning("embedding failed; retrying later", extra={"error": why})
                 if conn is not None:
                     conn.close()
                     conn = None
-                self._stop.wait(RETRY_AFTER)
+                if fails >= SKIP_AFTER:
+                    after = self._skip(after, why)
+                    fails = 0
+                self._stop.wait(self.retry_after)
                 continue
+            fails = 0
             if got:
                 self.counters["embedded"] += got
                 continue
@@ -109,3 +127,30 @@ class Embedder:
             self._wake.clear()
         if conn is not None:
             conn.close()
+
+    def _skip(self, after: int, why: str) -> int:
+        """Step over the batch after ``after`` that keeps failing; returns
+        where the next look starts (``after`` when the archive cannot even
+        list the batch: it is retried then)."""
+        from telewatch import vectors
+
+        try:
+            conn = connect(self.db, readonly=True)
+            try:
+                ids = store_embeddings.missing_ids(
+                    conn, vectors.MODEL, after_id=after, limit=self.batch
+                )
+            finally:
+                conn.close()
+        except Exception as err:
+            log.warning("cannot list the failing batch", extra={"error": f"{err}"})
+            return after
+        if not ids:
+            return after
+        self.counters["embed_skipped"] += len(ids)
+        log.error(
+            "embedding skipped post versions that failed %d times in a row",
+            SKIP_AFTER,
+            extra={"versions": len(ids), "first_id": ids[0], "last_id": ids[-1], "error": why},
+        )
+        return ids[-1]

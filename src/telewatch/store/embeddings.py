@@ -72,6 +72,21 @@ def missing(
     return [(int(r[0]), str(r[1])) for r in rows]
 
 
+def missing_ids(
+    conn: sqlite3.Connection, model: str, *, after_id: int = 0, limit: int = 256
+) -> list[int]:
+    """The version ids ``missing`` returns, without reading their text (so
+    that a batch that cannot be read or embedded can be stepped over)."""
+    rows = conn.execute(
+        "SELECT v.id FROM post_versions v "
+        "WHERE v.id > ? AND v.text != '' AND NOT EXISTS "
+        "(SELECT 1 FROM embeddings e WHERE e.version_id = v.id AND e.model = ?) "
+        "ORDER BY v.id LIMIT ?",
+        (after_id, model, limit),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def last_version_id(conn: sqlite3.Connection) -> int:
     """The highest post version id committed so far (0 for none). A version
     inserted later gets a higher id (``post_versions.id`` grows with capture

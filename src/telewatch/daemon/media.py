@@ -86,6 +86,8 @@ CHUNK = 1 << 20
 """Bytes per upload.getFile request (Telegram's largest limit)."""
 PERSIST_EVERY = 8 << 20
 """Bytes between two fsynced, recorded resume offsets."""
+HASH_RETRY = 30.0
+"""Seconds (scaled by rate_scale) before the leftover hashing reads the archive again after an error."""
 SCAN_INTERVAL = 1.0
 """Seconds between two reads of the queue in the archive (sooner when new
 references were queued)."""
@@ -442,19 +444,31 @@ class MediaDownloader:
 
     async def _hash_leftovers(self) -> None:
         """Hash stored images that have no perceptual hash (stored before a
-        kill -9 took the hash with it, or by an older telewatch), once at start."""
+        kill -9 took the hash with it, or by an older telewatch), once at start.
+        An archive that cannot be read for a moment, or one image that fails,
+        is logged and counted (``media_hash_errors``) and the pass carries on
+        (the same page again after HASH_RETRY; the next image)."""
         after = ""
         while True:
             try:
                 rows = await asyncio.to_thread(self._unhashed, after)
             except (DatabaseError, UserError) as err:
-                log.warning("media hashes not readable", extra={"error": str(err)})
-                return
+                self.counters["media_hash_errors"] += 1
+                log.warning("media hashes not readable; retrying", extra={"error": str(err)})
+                await asyncio.sleep(HASH_RETRY * max(self.scale, 0.01))
+                continue
             if not rows:
                 return
             after = rows[-1][0]
             for sha, rel in rows:
-                await self._hash(sha, self.root / rel)
+                try:
+                    await self._hash(sha, self.root / rel)
+                except Exception as err:  # one image never ends the pass
+                    self.counters["media_hash_errors"] += 1
+                    log.warning(
+                        "media hash failed",
+                        extra={"sha256": sha, "error": f"{type(err).__name__}: {err}"},
+                    )
 
     def _unhashed(self, after: str) -> list[tuple[str, str]]:
         conn = connect(self.db)

@@ -15,6 +15,7 @@ Run: ``python -m bench stop`` (SQLite), ``python -m bench stop:pg``
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,31 @@ def _traffic(w: DaemonWorld, rng: random.Random, seconds: float) -> None:
             w.emu.call(lambda emu: emu.disconnect_all())
             drop_at = 0.0
         time.sleep(0.03)
+
+
+def _stopped_line(text: str, sent: float, exited: float) -> dict[str, Any]:
+    """Where the stop's time went, from the daemon's log: the signal to
+    "stop requested" (``signal_s``), the daemon's own parts (the "stopped"
+    line), "stopped" to "event loop closed" (``loop_close_s``) and from there
+    to the process's exit (``exit_s``); wall-clock seconds."""
+    out: dict[str, Any] = {}
+    stamps: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.startswith("{"):
+            continue
+        rec = json.loads(line)
+        msg = rec.get("msg")
+        if msg in ("stop requested", "stopped", "event loop closed; exiting"):
+            stamps[msg] = datetime.fromisoformat(rec["ts"]).timestamp()
+        if msg == "stopped":
+            out.update({k: v for k, v in rec.items() if k.endswith("_s")})
+    if "stop requested" in stamps:
+        out["signal_s"] = round(stamps["stop requested"] - sent, 3)
+    if "stopped" in stamps and "event loop closed; exiting" in stamps:
+        out["loop_close_s"] = round(stamps["event loop closed; exiting"] - stamps["stopped"], 3)
+    if "event loop closed; exiting" in stamps:
+        out["exit_s"] = round(exited - stamps["event loop closed; exiting"], 3)
+    return out
 
 
 def _world(et: EmulatorThread, root: Path, backend: str, cluster: Any) -> DaemonWorld:
@@ -115,6 +142,7 @@ def run(backend: str, rounds: int = ROUNDS) -> dict[str, float]:
 def _rounds(w: DaemonWorld, rounds: int) -> dict[str, float]:
     rng = random.Random(7)
     times: list[float] = []
+    slow: list[tuple[float, dict[str, Any]]] = []
     overdue = 0
     log = w.root / "daemon.log"
     for n in range(rounds):
@@ -123,14 +151,16 @@ def _rounds(w: DaemonWorld, rounds: int) -> dict[str, float]:
         w.wait_running(p, 60)
         # Vary where in its life the daemon is stopped: backfill, live, a reconnect.
         _traffic(w, rng, rng.uniform(0.5, TRAFFIC))
-        t0 = time.monotonic()
+        t0, sent = time.monotonic(), time.time()
         p.send_signal(signal.SIGTERM)
         code = p.wait(30)
-        took = time.monotonic() - t0
+        took, exited = time.monotonic() - t0, time.time()
         times.append(took)
         with open(log, "rb") as f:
             f.seek(before)
             text = f.read().decode(errors="replace")
+        phases = _stopped_line(text, sent, exited)
+        slow.append((took, phases))
         if WATCHDOG in text:
             overdue += 1
             keep = Path(os.environ.get("TELEWATCH_BENCH_STOP_KEEP", tempfile.gettempdir()))
@@ -140,6 +170,8 @@ def _rounds(w: DaemonWorld, rounds: int) -> dict[str, float]:
         elif code != 0:
             print(f"  round {n}: exit {code} after {took:.2f} s")
     times.sort()
+    for took, phases in sorted(slow, key=lambda x: -x[0])[:3]:
+        print(f"  slowest: {took:.2f} s; the daemon's own account: {phases or 'no stopped line'}")
     return {
         "rounds": float(rounds),
         "median_s": statistics.median(times),
@@ -151,6 +183,9 @@ def _rounds(w: DaemonWorld, rounds: int) -> dict[str, float]:
 
 def main(parts: list[str] | None = None) -> None:
     backends = parts or ["sqlite"]
+    # A SIGTERM ends the run through the finally blocks: no busy loop, daemon
+    # or PostgreSQL server is left behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     load = _busy_loops(LOAD)
     try:
         for backend in backends:

@@ -160,6 +160,9 @@ def run(app: AppContext) -> None:
         code = asyncio.run(go())
     except UserError as err:
         raise _emulator_hint(settings.telegram.session, err) from None
+    # The event loop is closed (its tasks cancelled, its threads joined):
+    # with "stop requested" and "stopped", this tells where a slow stop went.
+    logging.getLogger("telewatch.daemon").info("event loop closed; exiting")
     sys.exit(code)
 
 

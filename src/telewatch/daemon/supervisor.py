@@ -113,6 +113,7 @@ def install_signal_handlers(stop: asyncio.Event, reload_event: asyncio.Event | N
 
     def on_stop() -> None:
         if not stop.is_set():
+            log.info("stop requested")
             watchdog = threading.Timer(STOP_DEADLINE, _stop_overdue, args=(loop,))
             watchdog.daemon = True
             watchdog.start()
@@ -160,6 +161,10 @@ class Daemon:
         self.media: MediaDownloader | None = None
         self.leases: LeaseKeeper | None = None  # a PostgreSQL archive shared by daemons
         self._stopping = False  # set when the stop begins: pushed events are dropped
+        # When the stop began (monotonic) and how long each of its parts took.
+        self._stop_t0: float | None = None
+        self._stop_at = 0.0
+        self._stop_phases: dict[str, float] = {}
 
     # -- events into the writer -------------------------------------------
 
@@ -463,7 +468,17 @@ class Daemon:
             try:
                 return await self._run_connected(source, stop, reload_event, reload)
             finally:
+                self._stop_mark("writer")
                 await source.close()  # bounded: saves the session even if Telegram stalls
+                self._stop_mark("disconnect")
+                if self._stop_t0 is not None:
+                    log.info(
+                        "stopped",
+                        extra={
+                            "stop_s": round(time.monotonic() - self._stop_t0, 3),
+                            **self._stop_phases,
+                        },
+                    )
         finally:
             if presence is not None:
                 presence.close()
@@ -597,7 +612,7 @@ class Daemon:
                         await self._reload(reload)
                 log.info("stopping")
             finally:
-                t0 = time.monotonic()
+                t0 = self._stop_t0 = self._stop_at = time.monotonic()
                 # What Telegram still pushes is left to the next start's
                 # catch-up (differences from the committed pts, polls): the
                 # writer must not wait for a stream of it below.
@@ -619,11 +634,13 @@ class Daemon:
                     STOP_BUDGET / 2 - (time.monotonic() - t0),
                     "channel workers",
                 )
+                self._stop_mark("workers")
                 await _within(
                     asyncio.gather(*tasks, return_exceptions=True),
                     STOP_BUDGET / 2 - (time.monotonic() - t0),
                     "daemon tasks",
                 )
+                self._stop_mark("tasks")
                 scheduler.close()
                 sweeper.close()
                 try:
@@ -647,7 +664,16 @@ class Daemon:
                         # the others repair from the archive's sync state): the
                         # others may take over now rather than after lease_ttl.
                         await _within(self.leases.release(), 2.0, "lease release")
+                    self._stop_mark("final")
         return 0
+
+    def _stop_mark(self, phase: str) -> None:
+        """Note how long the stop's ``phase`` took (logged with ``stopped``)."""
+        if self._stop_t0 is None:
+            return
+        now = time.monotonic()
+        self._stop_phases[f"{phase}_s"] = round(now - self._stop_at, 3)
+        self._stop_at = now
 
     async def _final_events(self, writer: Writer, scheduler: Scheduler) -> None:
         """What a stop writes last: the request log, each channel's ``stopped``

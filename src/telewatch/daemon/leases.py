@@ -72,7 +72,7 @@ class LeaseKeeper:
         self._pending: dict[int, int] = {}
         self._conn: Connection | None = None
         self.lost: str | None = None  # why the account can no longer be used
-        self._busy: threading.Thread | None = None  # the archive call in flight
+        self._busy = False  # an archive call is in flight (on its thread)
 
     @property
     def round_timeout(self) -> float:
@@ -85,7 +85,7 @@ class LeaseKeeper:
         ``round_timeout`` seconds: TimeoutError past that (the thread goes on
         and the next call waits for it to end), and at once while an earlier
         call still runs."""
-        if self._busy is not None and self._busy.is_alive():
+        if self._busy:
             raise TimeoutError("an earlier lease call is still waiting for the archive")
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[T] = loop.create_future()
@@ -104,11 +104,12 @@ class LeaseKeeper:
                 value, ok = fn(*args), True
             except BaseException as err:  # delivered to the awaiting task
                 value, ok = err, False
+            self._busy = False  # before the answer: the next call may start at once
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 loop.call_soon_threadsafe(deliver, ok, value)
 
-        self._busy = threading.Thread(target=work, name="telewatch-leases", daemon=True)
-        self._busy.start()
+        self._busy = True
+        threading.Thread(target=work, name="telewatch-leases", daemon=True).start()
         try:
             async with asyncio.timeout(self.round_timeout):
                 return await fut

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from telewatch.emulator import Emulator, EmulatorThread, RateModel
+from telewatch.emulator.world import SELF_USER_ID
 from telewatch.store.chain import verify
 from telewatch.store.db import connect
 from tests.fixtures.daemon import RATE_SCALE, TELEWATCH, delete_if_live, edit_if_live
@@ -289,3 +290,106 @@ def test_a_banned_account_leaves_its_channels_to_the_others(pool: list[PgWorld])
     one.wait_for(lambda: problems() == [], 90, "the 6 channels equal to the truth")
     for w, p in zip((one, two), procs, strict=True):
         assert w.stop(p, timeout=30) == 0
+
+
+HOLD = 45.0  # account 2's resolve FloodWait (Telegram's are hours; scaled down)
+RESOLVE = "contacts.ResolveUsername"
+
+
+def test_a_resolve_flood_wait_hands_the_unresolved_channels_over(pool: list[PgWorld]) -> None:
+    """Three daemons share 6 channels (2 each). Telegram then parks account 2's
+    username resolution for HOLD s (every ResolveUsername answers FLOOD_WAIT with
+    the time left) and 6 channels are added: account 2 hands the ones it cannot
+    resolve over at once (handover_after 3 s), the other two daemons archive them
+    within a bounded time, account 2 keeps archiving the channels it has hashes
+    for, never takes the handed ones back while blocked and learns no hash for
+    them; after the wait it takes its share again. Equal to the truth, verify."""
+    first = pool[0]
+    first.emu.call(_setup)
+    old = [{"username": _name(i), "mode": "poll"} for i in range(6)]
+    for w in pool:
+        w.write_config(old, lease_ttl=10.0, lease_renew=1.0, sweep_rate=0, handover_after=3.0)
+    procs = [w.start() for w in pool]
+    for w, p in zip(pool, procs, strict=True):
+        w.wait_running(p, timeout=60)
+    pids = [p.pid for p in procs]
+
+    def spread(n: int) -> bool:
+        held = _holders(first)
+        per = [sum(1 for p in held.values() if p == pid) for pid in pids]
+        return len(held) == n and min(per) >= n // 3 and max(per) - min(per) <= 1
+
+    def problems(n: int) -> list[str]:  # the first n (watched) channels only
+        return [p for p in first.archive_matches_truth() if int(p.split("/")[0]) < BASE + n]
+
+    first.wait_for(lambda: spread(6), 120, "6 channels spread over three daemons")
+    first.wait_for(lambda: problems(6) == [], 120, "the 6 channels equal to the truth")
+    flooded = pids[1]
+    kept = sorted(k for k, p in _holders(first).items() if p == flooded)
+    first.emu.call(lambda emu: emu.hold_flood(RESOLVE, HOLD, account=2))
+    t0 = time.monotonic()
+    for i in range(6, 12):
+        r = subprocess.run(
+            [TELEWATCH, "--config", str(first.config), "channels", "add", f"@{_name(i)}"]
+            + ["--mode", "poll"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stderr
+    new = {f"username:{_name(i)}": BASE + i for i in range(6, 12)}
+    # Posts in account 2's own channels during its wait: it still archives them.
+    markers = {
+        key: first.emu.call(
+            lambda emu, i=int(key.rsplit("_", 1)[1]): emu.post(BASE + i, f"during flood {i}")
+        )
+        for key in kept
+    }
+
+    def new_archived() -> bool:
+        held = _holders(first)
+        if any(held.get(k) in (None, flooded) for k in new):
+            return False
+        for cid in new.values():
+            n = first.query("SELECT count(*) FROM posts WHERE channel_id = ?", cid)
+            if not n or n[0][0] < HISTORY:
+                return False
+        return all(
+            first.query(
+                "SELECT 1 FROM posts WHERE channel_id = ? AND message_id = ?",
+                BASE + int(k.rsplit("_", 1)[1]),
+                m,
+            )
+            for k, m in markers.items()
+        )
+
+    first.wait_for(new_archived, HOLD - 10, "the new channels archived by the unflooded daemons")
+    took = time.monotonic() - t0
+    print(f"new channels archived by the others {took:.1f} s after the resolve flood")
+    held = _holders(first)
+    assert all(held.get(k) == flooded for k in kept)  # its own channels kept
+    blocked = first.query(
+        "SELECT key FROM channel_leases WHERE blocked_account = ?"
+        " AND blocked_until > extract(epoch FROM clock_timestamp())",
+        SELF_USER_ID + 1,
+    )
+    assert {str(r[0]) for r in blocked} and {str(r[0]) for r in blocked} <= set(new)
+    own = {
+        int(r[0])
+        for r in first.query(
+            "SELECT channel_id FROM account_channels WHERE account_id = ?", SELF_USER_ID + 1
+        )
+    }
+    assert own.isdisjoint(new.values())  # it resolved none of them
+    # After the wait: account 2 takes its share (4 of 12) again.
+    first.wait_for(lambda: spread(12), HOLD + 90, "12 channels spread over three daemons again")
+    assert sum(1 for p in _holders(first).values() if p == flooded) == 4
+    first.wait_for(lambda: problems(12) == [], 180, "the 12 channels equal to the truth")
+    for w, p in zip(pool, procs, strict=True):
+        assert w.stop(p, timeout=30) == 0
+    conn = connect(Path(first.url))
+    try:
+        res = verify(conn)
+        assert res.ok, res.problem
+    finally:
+        conn.close()

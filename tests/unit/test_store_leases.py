@@ -163,16 +163,22 @@ def test_status_shows_every_daemon_and_each_channels_holder(pg_url: str) -> None
         leases.renew(conn, "d-one", 111, entries, ttl=30.0, max_joined=500)
         _daemon(conn, "d-two", 222)
         leases.renew(conn, "d-two", 222, entries, ttl=30.0, max_joined=500)
+        leases.renew_roles(conn, "d-two", {"webhooks"}, ttl=30.0)
     finally:
         conn.close()
     r = CliRunner().invoke(main, ["--db", pg_url, "status"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert "account acct 111 (id 111), pid 111, running, 2 channels held" in r.output
     assert "account acct 222 (id 222), pid 222, running, 0 channels held" in r.output
+    assert (
+        r.output.count("runs the webhooks") == 1
+        and "runs the webhooks" in r.output.split("acct 222")[1].split("\n")[0]
+    )
     assert r.output.count("[account 111]") == 2
     r = CliRunner().invoke(main, ["--db", pg_url, "status", "--json"], catch_exceptions=False)
     out = json.loads(r.output)
     assert {d["account_id"]: d["channels_held"] for d in out["daemons"]} == {111: 2, 222: 0}
+    assert {d["account_id"]: d["roles"] for d in out["daemons"]} == {111: [], 222: ["webhooks"]}
     assert {c["key"]: c["held_by"]["daemon"] for c in out["channels"]} == {
         k: "d-one" for k in entries
     }

@@ -667,8 +667,16 @@ class Daemon:
         wanted = set()
         if webhooks.configured(self.settings):
             wanted.add(WEBHOOKS_ROLE)
-        if self.settings.evidence.tsa:
-            wanted.add(ANCHOR_ROLE)
+        ev = self.settings.evidence
+        if ev.tsa:
+            try:
+                load_roots(ev.tsa_roots)
+            except UserError as err:
+                # Not asked for: a daemon that could not anchor must not keep
+                # the role from one that can.
+                log.error("anchoring disabled", extra={"error": str(err)})
+            else:
+                wanted.add(ANCHOR_ROLE)
         return frozenset(wanted)
 
     async def _roles_loop(self, keeper: LeaseKeeper) -> None:

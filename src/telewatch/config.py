@@ -434,6 +434,11 @@ class DaemonSettings(_Strict):
     """Seconds between two renewals of a daemon's leases (its heartbeat in
     the ``daemons`` table), which also take free or expired channels; must be
     below ``lease_ttl``."""
+    handover_after: float = Field(default=60.0, gt=0, le=WEEK)
+    """On a shared PostgreSQL archive: a channel this account cannot resolve
+    because Telegram parked its username resolution (FloodWait) longer than
+    this is handed over to the other daemons (not taken back by this account
+    before the wait ends); shorter waits are waited out."""
 
     @model_validator(mode="after")
     def _lease_times(self) -> DaemonSettings:

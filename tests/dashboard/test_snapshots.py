@@ -12,9 +12,11 @@ import pytest
 from textual.pilot import Pilot
 
 from telewatch.dashboard.app import TelewatchApp
+from telewatch.dashboard.daemons import DaemonsScreen, Pool, PoolRead
 from telewatch.dashboard.screens import PostScreen, SearchScreen
+from telewatch.store.leases import Daemon, Lease, Role
 from tests.dashboard.helpers import fixed_app, until
-from tests.fixtures.dashboard import AR, EN, FA, RU
+from tests.fixtures.dashboard import AR, EN, FA, NOW, RU
 
 SIZE = (120, 40)
 Snap = Callable[..., bool]
@@ -122,3 +124,41 @@ def test_help_screen(snap_compare: Snap, dash_archive: Path) -> None:
     """`?` shows a titled box with every key, how to read the screen, and "escape closes",
     readable at 100×30."""
     assert snap_compare(fixed_app(dash_archive), terminal_size=(100, 30), run_before=_help)
+
+
+async def _daemons(pilot: Pilot[Any]) -> None:
+    """The daemons screen over a fixed pool (its reading from a real PostgreSQL
+    server is tests/dashboard/test_daemons.py; here: the look, with fixed times)."""
+    await _loaded(pilot)
+    await pilot.press("d")
+    screen = pilot.app.screen
+    assert isinstance(screen, DaemonsScreen)
+    await until(pilot, lambda: screen.reads >= 1)
+    now = NOW.timestamp()
+    daemons = [
+        Daemon("a", "newsroom-1", 7001, "Analyst One", 4101, now - 900, now - 2, None, 5, True),
+        Daemon("b", "newsroom-2", 7002, "Analyst Two", 4102, now - 800, now - 1, None, 4, True),
+        Daemon("c", "laptop.example.org", 7003, "Field Reporter", 9913, now - 700, now - 95,
+               None, 0, False),
+        Daemon("d", "newsroom-1", 7001, "Analyst One", 3999, now - 9000, now - 8000,
+               now - 8000, 0, False),
+    ]  # fmt: skip
+    pool = Pool(
+        daemons=daemons,
+        leases={
+            "username:rafidain_watch": Lease("username:rafidain_watch", "poll", "b", 7002, now + 28)
+        },
+        roles=[Role("anchor", "a", now + 29), Role("webhooks", "a", now + 29)],
+        now=now,
+    )
+    screen.selected = ("username:rafidain_watch", "مرصد الرافدين")
+    screen.post_message(PoolRead(pool))
+    await until(pilot, lambda: screen.reads >= 2)
+    await pilot.pause()
+
+
+def test_daemons_screen(snap_compare: Snap, dash_archive: Path) -> None:
+    """`d` shows every daemon of a shared archive (host, account, pid, channels held,
+    heartbeat, alive/stale/stopped, roles), who runs each role and which account
+    holds the highlighted channel, readable at 100×30."""
+    assert snap_compare(fixed_app(dash_archive), terminal_size=(100, 30), run_before=_daemons)

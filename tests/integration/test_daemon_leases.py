@@ -13,16 +13,22 @@ import signal
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from telewatch.daemon.webhooks import idempotency_key
 from telewatch.emulator import Emulator, EmulatorThread, RateModel
+from telewatch.emulator.world import SELF_USER_ID
 from telewatch.store.chain import verify
 from telewatch.store.db import connect
+from telewatch.store.webhooks import OutboxHit
 from tests.fixtures.daemon import RATE_SCALE, TELEWATCH, delete_if_live, edit_if_live
 from tests.fixtures.postgres import PostgresCluster
+from tests.fixtures.tsa import LocalTSA
 from tests.integration.test_daemon_postgres import PgWorld
 
 BASE = 1500001300
@@ -289,3 +295,263 @@ def test_a_banned_account_leaves_its_channels_to_the_others(pool: list[PgWorld])
     one.wait_for(lambda: problems() == [], 90, "the 6 channels equal to the truth")
     for w, p in zip((one, two), procs, strict=True):
         assert w.stop(p, timeout=30) == 0
+
+
+HOLD = 45.0  # account 2's resolve FloodWait (Telegram's are hours; scaled down)
+RESOLVE = "contacts.ResolveUsername"
+
+
+def test_a_resolve_flood_wait_hands_the_unresolved_channels_over(pool: list[PgWorld]) -> None:
+    """Three daemons share 6 channels (2 each). Telegram then parks account 2's
+    username resolution for HOLD s (every ResolveUsername answers FLOOD_WAIT with
+    the time left) and 6 channels are added: account 2 hands the ones it cannot
+    resolve over at once (handover_after 3 s), the other two daemons archive them
+    within a bounded time, account 2 keeps archiving the channels it has hashes
+    for, never takes the handed ones back while blocked and learns no hash for
+    them; after the wait it takes its share again. Equal to the truth, verify."""
+    first = pool[0]
+    first.emu.call(_setup)
+    old = [{"username": _name(i), "mode": "poll"} for i in range(6)]
+    for w in pool:
+        w.write_config(old, lease_ttl=10.0, lease_renew=1.0, sweep_rate=0, handover_after=3.0)
+    procs = [w.start() for w in pool]
+    for w, p in zip(pool, procs, strict=True):
+        w.wait_running(p, timeout=60)
+    pids = [p.pid for p in procs]
+
+    def spread(n: int) -> bool:
+        held = _holders(first)
+        per = [sum(1 for p in held.values() if p == pid) for pid in pids]
+        return len(held) == n and min(per) >= n // 3 and max(per) - min(per) <= 1
+
+    def problems(n: int) -> list[str]:  # the first n (watched) channels only
+        return [p for p in first.archive_matches_truth() if int(p.split("/")[0]) < BASE + n]
+
+    first.wait_for(lambda: spread(6), 120, "6 channels spread over three daemons")
+    first.wait_for(lambda: problems(6) == [], 120, "the 6 channels equal to the truth")
+    flooded = pids[1]
+    kept = sorted(k for k, p in _holders(first).items() if p == flooded)
+    first.emu.call(lambda emu: emu.hold_flood(RESOLVE, HOLD, account=2))
+    t0 = time.monotonic()
+    for i in range(6, 12):
+        add = ["channels", "add", f"@{_name(i)}", "--mode", "poll"]
+        r = subprocess.run(
+            [TELEWATCH, "--config", str(first.config), *add],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stderr
+    new = {f"username:{_name(i)}": BASE + i for i in range(6, 12)}
+    # Posts in account 2's own channels during its wait: it still archives them.
+    markers = {}
+    for key in kept:
+        i = int(key.rsplit("_", 1)[1])
+        markers[key] = first.emu.call(lambda emu, i=i: emu.post(BASE + i, f"during flood {i}"))
+
+    def new_archived() -> bool:
+        held = _holders(first)
+        if any(held.get(k) in (None, flooded) for k in new):
+            return False
+        for cid in new.values():
+            n = first.query("SELECT count(*) FROM posts WHERE channel_id = ?", cid)
+            if not n or n[0][0] < HISTORY:
+                return False
+        return all(
+            first.query(
+                "SELECT 1 FROM posts WHERE channel_id = ? AND message_id = ?",
+                BASE + int(k.rsplit("_", 1)[1]),
+                m,
+            )
+            for k, m in markers.items()
+        )
+
+    first.wait_for(new_archived, HOLD - 10, "the new channels archived by the unflooded daemons")
+    took = time.monotonic() - t0
+    print(f"new channels archived by the others {took:.1f} s after the resolve flood")
+    held = _holders(first)
+    assert all(held.get(k) == flooded for k in kept)  # its own channels kept
+    blocked = first.query(
+        "SELECT key FROM channel_leases WHERE blocked_account = ?"
+        " AND blocked_until > extract(epoch FROM clock_timestamp())",
+        SELF_USER_ID + 1,
+    )
+    assert {str(r[0]) for r in blocked} and {str(r[0]) for r in blocked} <= set(new)
+    own = {
+        int(r[0])
+        for r in first.query(
+            "SELECT channel_id FROM account_channels WHERE account_id = ?", SELF_USER_ID + 1
+        )
+    }
+    assert own.isdisjoint(new.values())  # it resolved none of them
+    # After the wait: account 2 takes its share (4 of 12) again.
+    first.wait_for(lambda: spread(12), HOLD + 90, "12 channels spread over three daemons again")
+    assert sum(1 for p in _holders(first).values() if p == flooded) == 4
+    first.wait_for(lambda: problems(12) == [], 180, "the 12 channels equal to the truth")
+    for w, p in zip(pool, procs, strict=True):
+        assert w.stop(p, timeout=30) == 0
+    conn = connect(Path(first.url))
+    try:
+        res = verify(conn)
+        assert res.ok, res.problem
+    finally:
+        conn.close()
+
+
+class Hook:
+    """A webhook receiver on 127.0.0.1 that accepts every POST (200) and
+    counts the deliveries of each idempotency key."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.accepted: Counter[str] = Counter()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with hook.lock:
+                    hook.accepted[body["idempotency_key"]] += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/hook"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _role_holders(w: PgWorld) -> dict[str, int]:
+    """Role → pid of the daemon holding it (unexpired)."""
+    return {
+        str(r): int(p)
+        for r, p in w.query(
+            "SELECT r.role, d.pid FROM daemon_roles r JOIN daemons d ON d.id = r.holder"
+            " WHERE r.expires >= extract(epoch FROM clock_timestamp())"
+        )
+    }
+
+
+def _expected_keys(w: PgWorld) -> set[str]:
+    return {
+        idempotency_key(OutboxHit(0, r, k, c, m, None, None, "", "", 0, None))
+        for r, k, c, m in w.query("SELECT rule, kind, channel_id, message_id FROM alert_hits")
+    }
+
+
+def _anchored(w: PgWorld) -> int:
+    """How many anchors this world's daemon log says it stored."""
+    log = w.root / "daemon.log"
+    if not log.exists():
+        return 0
+    return sum(1 for line in log.read_text().splitlines() if '"msg": "anchored"' in line)
+
+
+def test_one_webhook_sender_and_one_anchor_loop_per_shared_archive(
+    pool: list[PgWorld], tsa: LocalTSA
+) -> None:
+    """Three daemons with the same alert webhook and time-stamping authority on
+    one archive: each role has one holder, every hit reaches the real receiver
+    exactly once, only the holder's log shows anchors and no head is stamped
+    twice; after kill -9 of the webhook sender's daemon another daemon takes
+    the role within about lease_ttl and delivers the rest (at most the request
+    in flight at the kill repeats)."""
+    first = pool[0]
+    hook = Hook()
+    try:
+
+        def setup(emu: Emulator) -> None:
+            for i in range(6):
+                emu.add_channel(BASE + i, _name(i), f"Lease {i}")
+                for k in range(10):
+                    text = f"history {i}/{k}" + (" alarm" if k % 3 == 0 else "")
+                    emu.post(BASE + i, text, push=False)
+
+        first.emu.call(setup)
+        channels = [{"username": _name(i), "mode": "poll"} for i in range(6)]
+        for w in pool:
+            w.write_config(channels, lease_ttl=LEASE_TTL, lease_renew=1.0, sweep_rate=0)
+            with w.config.open("a") as fh:
+                fh.write(
+                    "[webhooks]\ntimeout = 3.0\nbackoff = 0.05\nbackoff_max = 0.2\n"
+                    f'[evidence]\ntsa = ["{tsa.url}"]\ntsa_roots = ["{tsa.authority.ca}"]\n'
+                    "anchor_interval = 1.0\n"
+                    f'[[alerts]]\nname = "alarm"\nkeywords = ["alarm"]\nwebhooks = ["{hook.url}"]\n'
+                )
+        procs = [w.start() for w in pool]
+        for w, p in zip(pool, procs, strict=True):
+            w.wait_running(p, timeout=60)
+        by_pid = {p.pid: (w, p) for w, p in zip(pool, procs, strict=True)}
+        first.wait_for(
+            lambda: set(_role_holders(first)) == {"webhooks", "anchor"}, 60, "both roles held"
+        )
+        for k in range(6):
+            first.emu.call(lambda emu, k=k: emu.post(BASE + k, f"live {k} alarm"))
+        first.wait_for(
+            lambda: (
+                len(_expected_keys(first)) == 6 * 4 + 6
+                and set(hook.accepted) == _expected_keys(first)
+            ),
+            90,
+            "every hit delivered",
+        )
+        assert set(hook.accepted.values()) == {1}  # once each, not once per daemon
+        holder = _role_holders(first)
+        first.wait_for(lambda: _anchored(by_pid[holder["anchor"]][0]) >= 1, 60, "an anchor")
+        assert [pid for pid in by_pid if _anchored(by_pid[pid][0])] == [holder["anchor"]]
+
+        victim_w, victim = by_pid[holder["webhooks"]]
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(30)
+        t0 = time.monotonic()
+        for k in range(6):
+            first.emu.call(lambda emu, k=k: emu.post(BASE + k, f"after kill {k} alarm"))
+
+        def moved() -> bool:
+            now = _role_holders(first)
+            return set(now) == {"webhooks", "anchor"} and victim.pid not in now.values()
+
+        first.wait_for(moved, LEASE_TTL + 60, "the roles taken by another daemon")
+        took = time.monotonic() - t0
+        print(f"roles taken over {took:.1f} s after kill -9 (lease_ttl {LEASE_TTL:g} s)")
+        first.wait_for(
+            lambda: (
+                len(_expected_keys(first)) == 6 * 4 + 12
+                and set(hook.accepted) == _expected_keys(first)
+            ),
+            LEASE_TTL + 90,
+            "the hits after the kill delivered by another daemon",
+        )
+        assert sum(n - 1 for n in hook.accepted.values()) <= 1
+        anchor_pid = _role_holders(first)["anchor"]
+        before = _anchored(by_pid[anchor_pid][0])
+        first.wait_for(
+            lambda: _anchored(by_pid[anchor_pid][0]) > before, 60, "an anchor after the kill"
+        )
+        seqs = [int(r[0]) for r in first.query("SELECT seq FROM anchors")]
+        assert len(seqs) == len(set(seqs))  # no head stamped twice
+        for w, p in by_pid.values():
+            if p is not victim:
+                assert w.stop(p, timeout=30) == 0
+        assert victim_w.root.exists()
+        conn = connect(Path(first.url))
+        try:
+            res = verify(conn)
+            assert res.ok, res.problem
+        finally:
+            conn.close()
+    finally:
+        hook.close()

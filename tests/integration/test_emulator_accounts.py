@@ -164,6 +164,49 @@ async def test_a_flood_wait_for_one_account_does_not_touch_another(tmp_path: Pat
                 await client.disconnect()
 
 
+async def test_a_held_resolve_flood_answers_the_time_left_until_it_ends(tmp_path: Path) -> None:
+    """Timeline step `flood` with `hold = true` and `account = 2`: every
+    ResolveUsername of account 2 answers FLOOD_WAIT with the seconds still left
+    (not only the next call, as Telegram keeps an hours-long resolve wait), account 1
+    resolves meanwhile, and account 2 is served again once the wait is over."""
+    scenario = Scenario.from_dict(
+        {
+            "autostart": False,
+            "channels": [{"id": EMU_CHANNEL, "username": EMU_USERNAME, "title": "Emu News"}],
+            "timeline": [
+                {
+                    "at": 0.0,
+                    "action": "flood",
+                    "method": "contacts.ResolveUsername",
+                    "seconds": 3,
+                    "account": 2,
+                    "hold": True,
+                }
+            ],
+        }
+    )
+    async with Emulator(scenario, accounts=2) as emu:
+        sessions = emu.write_sessions(tmp_path / "s")
+        clients = [TelegramClient(str(s), 1, "x", flood_sleep_threshold=0) for s in sessions]
+        try:
+            for client in clients:
+                await client.connect()
+            await emu.start_timeline()
+            await asyncio.sleep(0.1)  # the step at 0.0 has run
+            waits = []
+            for _ in range(3):
+                with pytest.raises(FloodWaitError) as caught:
+                    await _resolved_hash(clients[1], EMU_USERNAME)
+                waits.append(caught.value.seconds)
+            assert all(1 <= w <= 3 for w in waits), waits
+            assert await _resolved_hash(clients[0], EMU_USERNAME)
+            await asyncio.sleep(3.1)
+            assert await _resolved_hash(clients[1], EMU_USERNAME)
+        finally:
+            for client in clients:
+                await client.disconnect()
+
+
 async def test_join_past_max_joined_answers_channels_too_much(
     accounts_emulator: Emulator, account_client: AccountClientFactory
 ) -> None:

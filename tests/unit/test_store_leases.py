@@ -163,16 +163,121 @@ def test_status_shows_every_daemon_and_each_channels_holder(pg_url: str) -> None
         leases.renew(conn, "d-one", 111, entries, ttl=30.0, max_joined=500)
         _daemon(conn, "d-two", 222)
         leases.renew(conn, "d-two", 222, entries, ttl=30.0, max_joined=500)
+        leases.renew_roles(conn, "d-two", {"webhooks"}, ttl=30.0)
     finally:
         conn.close()
     r = CliRunner().invoke(main, ["--db", pg_url, "status"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert "account acct 111 (id 111), pid 111, running, 2 channels held" in r.output
     assert "account acct 222 (id 222), pid 222, running, 0 channels held" in r.output
+    assert (
+        r.output.count("runs the webhooks") == 1
+        and "runs the webhooks" in r.output.split("acct 222")[1].split("\n")[0]
+    )
     assert r.output.count("[account 111]") == 2
     r = CliRunner().invoke(main, ["--db", pg_url, "status", "--json"], catch_exceptions=False)
     out = json.loads(r.output)
     assert {d["account_id"]: d["channels_held"] for d in out["daemons"]} == {111: 2, 222: 0}
+    assert {d["account_id"]: d["roles"] for d in out["daemons"]} == {111: [], 222: ["webhooks"]}
     assert {c["key"]: c["held_by"]["daemon"] for c in out["channels"]} == {
         k: "d-one" for k in entries
     }
+
+
+def test_a_handed_over_entry_goes_to_the_others_and_comes_back_after_the_block(
+    pg_url: str,
+) -> None:
+    """Account 2 hands two entries over (its resolve FloodWait): it does not take
+    them back while blocked, daemon a takes them beyond its even share and keeps
+    them while the block lasts; after it, a gives back beyond its share and b
+    takes its share again."""
+    migrate(Path(pg_url))
+    conn = connect(Path(pg_url), readonly=False)
+    entries = {f"username:p{i:02d}": "poll" for i in range(6)}
+    try:
+        a, b = _daemon(conn, "a", 1), _daemon(conn, "b", 2)
+        leases.renew(conn, a, 1, entries, ttl=30.0, max_joined=500)
+        leases.renew(conn, b, 2, entries, ttl=30.0, max_joined=500)
+        held_a = leases.renew(conn, a, 1, entries, ttl=30.0, max_joined=500)
+        held_b = leases.renew(conn, b, 2, entries, ttl=30.0, max_joined=500)
+        assert len(held_a) == len(held_b) == 3
+        handed = sorted(held_b)[:2]
+        held_b = leases.renew(
+            conn, b, 2, entries, ttl=30.0, max_joined=500, hand_over={k: 2.0 for k in handed}
+        )
+        assert len(held_b) == 1 and not held_b & set(handed)  # not taken back
+        held_a = leases.renew(conn, a, 1, entries, ttl=30.0, max_joined=500)
+        assert held_a == set(entries) - held_b  # 5: beyond its share of 3
+        assert leases.renew(conn, a, 1, entries, ttl=30.0, max_joined=500) == held_a  # kept
+        assert leases.renew(conn, b, 2, entries, ttl=30.0, max_joined=500) == held_b
+        time.sleep(2.2)  # the block ends
+        held_a = leases.renew(conn, a, 1, entries, ttl=30.0, max_joined=500)
+        held_b = leases.renew(conn, b, 2, entries, ttl=30.0, max_joined=500)
+        assert len(held_a) == len(held_b) == 3 and held_a.isdisjoint(held_b)
+    finally:
+        conn.close()
+
+
+def test_a_role_has_one_holder_and_moves_when_it_expires_or_is_released(pg_url: str) -> None:
+    """Two daemons asking for the same roles: the first holds both, the second
+    none; when the holder stops renewing, the other takes them after the ttl; a
+    release frees them at once; a role no longer wanted is freed."""
+    migrate(Path(pg_url))
+    conn = connect(Path(pg_url), readonly=False)
+    both = {"webhooks", "anchor"}
+    try:
+        a, b = _daemon(conn, "a", 1), _daemon(conn, "b", 2)
+        assert leases.renew_roles(conn, a, both, ttl=2.0) == both
+        assert leases.renew_roles(conn, b, both, ttl=2.0) == set()
+        assert leases.renew_roles(conn, a, both, ttl=2.0) == both
+        assert {r.role: r.holder for r in leases.roles(conn)} == {"anchor": a, "webhooks": a}
+        time.sleep(2.2)  # a stops renewing
+        assert leases.renew_roles(conn, b, both, ttl=2.0) == both
+        assert leases.renew_roles(conn, a, both, ttl=2.0) == set()
+        leases.release(conn, b)
+        assert {r.role: r.holder for r in leases.roles(conn)} == {"anchor": None, "webhooks": None}
+        assert leases.renew_roles(conn, a, {"anchor"}, ttl=30.0) == {"anchor"}
+        assert leases.renew_roles(conn, a, set(), ttl=30.0) == set()
+        assert leases.renew_roles(conn, b, {"anchor"}, ttl=30.0) == {"anchor"}
+    finally:
+        conn.close()
+
+
+def test_concurrent_role_rounds_give_each_role_one_holder(pg_url: str) -> None:
+    """Four daemons asking for the roles at once: each role ends with one holder,
+    and what each round said it holds is what the table says."""
+    migrate(Path(pg_url))
+    names = [f"d{k}" for k in range(4)]
+    setup = connect(Path(pg_url), readonly=False)
+    for k, n in enumerate(names):
+        _daemon(setup, n, k + 1)
+    setup.close()
+    got: dict[str, set[str]] = {}
+    errors: list[str] = []
+    start = threading.Barrier(len(names))
+
+    def run(n: str) -> None:
+        conn = connect(Path(pg_url), readonly=False)
+        try:
+            start.wait()
+            for _ in range(5):
+                got[n] = leases.renew_roles(conn, n, {"webhooks", "anchor"}, ttl=30.0)
+        except Exception as err:
+            errors.append(f"{n}: {err}")
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    conn = connect(Path(pg_url))
+    try:
+        holders = {r.role: r.holder for r in leases.roles(conn)}
+    finally:
+        conn.close()
+    assert set(holders) == {"webhooks", "anchor"} and None not in holders.values()
+    for n in names:
+        assert got[n] == {r for r, h in holders.items() if h == n}

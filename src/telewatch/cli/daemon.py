@@ -211,7 +211,7 @@ def _iso(dt: datetime | None) -> str | None:
 def status(app: AppContext, as_json: bool) -> None:
     """Show the daemon's heartbeat and every watched channel's state."""
     from telewatch.store.db import connect
-    from telewatch.store.leases import daemons, leases
+    from telewatch.store.leases import daemons, leases, roles
     from telewatch.store.status import channel_statuses, daemon_status
     from telewatch.store.webhooks import summaries
 
@@ -222,6 +222,7 @@ def status(app: AppContext, as_json: bool) -> None:
         hooks = summaries(conn)
         pool = daemons(conn, _lease_ttl(app))  # several daemons on PostgreSQL
         held = {lease.key: lease for lease in leases(conn)}
+        role_holders = {r.role: r.holder for r in roles(conn)}  # webhooks, anchor
     finally:
         conn.close()
     now = datetime.now(UTC)
@@ -298,6 +299,7 @@ def status(app: AppContext, as_json: bool) -> None:
                     if d.stopped_at is None
                     else _iso(datetime.fromtimestamp(d.stopped_at, UTC)),
                     "channels_held": d.held,
+                    "roles": sorted(r for r, h in role_holders.items() if h == d.id),
                 }
                 for d in pool
             ],
@@ -335,6 +337,7 @@ def status(app: AppContext, as_json: bool) -> None:
             f"{printable(d.account, multiline=False)} (id {d.account_id}), pid {d.pid}, "
             f"{'running' if d.live else 'stopped' if d.stopped_at else 'not renewing'}, "
             f"{d.held} channels held, last heartbeat {beat} ago"
+            + "".join(f", runs the {r}" for r, h in sorted(role_holders.items()) if h == d.id)
         )
     for h in hooks:
         click.echo(

@@ -27,7 +27,8 @@ def dash(obj: AppContext) -> None:
     """Open the live dashboard on the archive (read-only; run the daemon beside it)."""
     from telewatch.dashboard.app import make_app
 
-    app = make_app(obj.db_path, media_root=obj.settings().media.root)
+    settings = obj.settings()
+    app = make_app(obj.db_path, media_root=settings.media.root, lease_ttl=settings.daemon.lease_ttl)
     code = app.run()
     raise SystemExit(code or 0)
 

@@ -89,6 +89,7 @@ LIVE_DIFF_DELAY = 10.0
 """Seconds after a live update before the worker asks the channel's
 difference itself (picks up what Telethon dropped, keeps the stored pts near
 the server's so a restart's difference is short)."""
+RESOLVE = "contacts.ResolveUsername"
 TOO_LONG_LOOKBACK = timedelta(hours=48)
 """After ChannelDifferenceTooLong, posts published since this long before the
 stored pts was saved are reconciled at once (the rest by the full sweep)."""
@@ -247,6 +248,7 @@ class ChannelWorker:
         self._about_due = True
         self._about_next = time.monotonic() + shared.settings.channel_info_interval
         self._diff_pending = False
+        self._resolving_name = False  # waiting on contacts.ResolveUsername
 
     # -- lifecycle --------------------------------------------------------
 
@@ -323,6 +325,8 @@ class ChannelWorker:
         """A FloodWait parked ``method`` until ``until``: show ``flood_wait`` if
         this channel's next work needs it (poll-mode and backfilling channels
         all need getHistory; live channels keep receiving pushes)."""
+        if method == RESOLVE and self._resolving_name:
+            self._resolve_parked(until)
         needs = method == "messages.GetHistory" and (self.mode == "poll" or not self.backfill_done)
         if needs and self.state in ("polling", "backfilling", "flood_wait"):
             self._held_by = method
@@ -342,6 +346,8 @@ class ChannelWorker:
 
     async def _req(self, method: str, fn: Callable[[], Awaitable[T]], priority: int) -> T:
         async def on_wait(until: datetime) -> None:
+            if method == RESOLVE:
+                self._resolve_parked(until)
             self._held_by = method
             await self._set("flood_wait", _flood_detail(method, until), until, base=False)
 
@@ -367,6 +373,20 @@ class ChannelWorker:
                 self._held_by = None
                 await self._set(*self._base)
             return result
+
+    def _resolve_parked(self, until: datetime) -> None:
+        """Telegram parked this account's username resolution until ``until``:
+        on a shared archive, past ``handover_after`` the channel goes to the
+        other daemons (this account has no hash of its own for it); the
+        supervisor stops this worker once the lease is gone."""
+        left = (until - _now()).total_seconds()
+        leases = self.s.leases
+        if (
+            leases is not None
+            and left > self.s.settings.handover_after
+            and leases.hand_over(self.key, until.timestamp())
+        ):
+            self.s.counters["handed_over"] += 1
 
     def _resolve_detail(self, method: str) -> str:
         """Why resolving takes time: the request it is at and, when the
@@ -422,6 +442,8 @@ class ChannelWorker:
                 ft = eg.exceptions[0]
                 assert isinstance(ft, FloodTooLong)
                 until = _now() + timedelta(seconds=ft.seconds)
+                if ft.method == RESOLVE:
+                    self._resolve_parked(until)
                 await self._set("flood_wait", f"{ft.method}: waiting {ft.seconds:.0f} s", until)
                 await asyncio.sleep(ft.seconds)
             except* SourceError as eg:
@@ -487,9 +509,13 @@ class ChannelWorker:
             if self.username is None:
                 raise ChannelUnavailable(None, "invalid")
             name = self.username
-            ch, _joined = await self._req(
-                "contacts.ResolveUsername", lambda: self.s.source.resolve(name), MAINTENANCE
-            )
+            self._resolving_name = True
+            try:
+                ch, _joined = await self._req(
+                    RESOLVE, lambda: self.s.source.resolve(name), MAINTENANCE
+                )
+            finally:
+                self._resolving_name = False
             await self.s.put(ChannelSeen(ch, _now()))
             if self.s.leases is not None:
                 self.s.leases.learn(ch.id, ch.access_hash)

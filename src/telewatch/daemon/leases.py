@@ -19,7 +19,19 @@ given up after ``lease_ttl`` as for any failure, and no new round starts
 while it still hangs (one connection, used by one call at a time). The
 thread never holds up the process's exit.
 
-On SQLite there is no keeper: one daemon archives every channel.
+An account whose username resolution is parked longer than ``[daemon]
+handover_after`` hands the channels it cannot resolve over (``hand_over``):
+the next round frees them, blocked for this account until its wait ends, and
+the other daemons take them; channels it has hashes for keep working.
+
+Pool-wide roles (``roles_wanted``: the webhook sender, the anchor loop) are
+leases too: ``roles`` says which this daemon holds now; the supervisor runs
+each role's task only while it does, so a shared archive has one webhook
+sender and one anchor loop, and another daemon takes a role over within
+about ``lease_ttl`` of its holder's death.
+
+On SQLite there is no keeper: one daemon archives every channel and runs
+every role.
 """
 
 from __future__ import annotations
@@ -56,6 +68,7 @@ class LeaseKeeper:
         account_id: int,
         account: str,
         max_joined: int,
+        roles_wanted: frozenset[str] = frozenset(),
     ) -> None:
         self.db = db
         self.settings = settings
@@ -64,10 +77,17 @@ class LeaseKeeper:
         self.max_joined = max_joined
         self.id = str(uuid.uuid4())
         self.held: set[str] = set()
+        self.roles_wanted = roles_wanted
+        self.roles: set[str] = set()
+        self.roles_changed = asyncio.Event()
+        # Entries to hand over at the next round: key → wall-clock end of the
+        # resolve FloodWait that keeps this account from resolving them.
+        self._handing: dict[str, float] = {}
         # When the last lease round succeeded (monotonic): past lease_ttl
         # without one, the leases may be another daemon's already.
         self._renewed = time.monotonic()
         self.changed = asyncio.Event()
+        self._wake = asyncio.Event()
         self._hashes: dict[int, int] = {}
         self._pending: dict[int, int] = {}
         self._conn: Connection | None = None
@@ -138,33 +158,41 @@ class LeaseKeeper:
         )
         self._hashes.update(leases.own_hashes(conn, self.account_id))
 
-    def _round(self, pending: dict[int, int]) -> set[str]:
+    def _round(
+        self, pending: dict[int, int], handing: dict[str, float]
+    ) -> tuple[set[str], set[str]]:
         conn = self._connection()
         leases.learn_hashes(conn, self.account_id, pending.items())
         if self.lost is not None:
             # Counted as stopped, holding nothing: the others' shares grow.
             leases.release(conn, self.id)
-            return set()
+            return set(), set()
         entries = {e.key: e.mode for e in watchlist.active_entries(conn)}
+        now = time.time()
+        hand_over = {k: until - now for k, until in handing.items()}
         try:
-            return leases.renew(
+            held = leases.renew(
                 conn,
                 self.id,
                 self.account_id,
                 entries,
                 ttl=self.settings.lease_ttl,
                 max_joined=self.max_joined,
+                hand_over=hand_over,
             )
         except LookupError:
             self._register()
-            return leases.renew(
+            held = leases.renew(
                 conn,
                 self.id,
                 self.account_id,
                 entries,
                 ttl=self.settings.lease_ttl,
                 max_joined=self.max_joined,
+                hand_over=hand_over,
             )
+        roles = leases.renew_roles(conn, self.id, self.roles_wanted, ttl=self.settings.lease_ttl)
+        return held, roles
 
     def _release(self, pending: dict[int, int]) -> int:
         conn = self._connection()
@@ -192,21 +220,33 @@ class LeaseKeeper:
         set kept while the leases outlive it (``lease_ttl``); after that this
         daemon gives its channels up, since another daemon may hold them now."""
         pending, self._pending = self._pending, {}
+        handing, self._handing = self._handing, {}
         try:
-            held = await self._in_thread(self._round, pending)
+            held, roles = await self._in_thread(self._round, pending, handing)
         except Exception as err:
             for cid, h in pending.items():  # stored at the next round
                 self._pending.setdefault(cid, h)
+            for key, until in handing.items():
+                self._handing.setdefault(key, until)
             log.warning("lease renewal failed; retrying", extra={"error": str(err)})
-            if self.held and time.monotonic() - self._renewed > self.settings.lease_ttl:
+            if (self.held or self.roles) and (
+                time.monotonic() - self._renewed > self.settings.lease_ttl
+            ):
                 log.warning(
                     "leases expired without renewal; giving the channels up",
-                    extra={"given_up": sorted(self.held)},
+                    extra={"given_up": sorted(self.held), "roles": sorted(self.roles)},
                 )
                 self.held = set()
                 self.changed.set()
+                self._set_roles(set())
             return
         self._renewed = time.monotonic()
+        if handing:
+            log.warning(
+                "channels handed over: this account cannot resolve them before its FloodWait ends",
+                extra={"handed_over": sorted(handing)},
+            )
+        self._set_roles(roles)
         if held != self.held:
             gained, lost = held - self.held, self.held - held
             self.held = held
@@ -216,10 +256,33 @@ class LeaseKeeper:
             )
             self.changed.set()
 
+    def _set_roles(self, roles: set[str]) -> None:
+        if roles != self.roles:
+            log.info(
+                "pool roles changed",
+                extra={"roles": sorted(roles), "taken": sorted(roles - self.roles)},
+            )
+            self.roles = roles
+            self.roles_changed.set()
+
+    def hand_over(self, key: str, until: float) -> bool:
+        """This account cannot resolve ``key``'s username before ``until``
+        (wall clock, the end of its resolve FloodWait): the next round frees
+        the entry for the other daemons and keeps this account from taking
+        it back before then. True the first time for this lease."""
+        if key in self.held and key not in self._handing:
+            self._handing[key] = until
+            self._wake.set()
+            return True
+        return False
+
     async def run(self) -> None:
         """Renew every ``lease_renew`` seconds until cancelled."""
         while True:
-            await asyncio.sleep(self.settings.lease_renew)
+            # A hand-over wakes the round early (the others take over sooner).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.lease_renew)
+            self._wake.clear()
             await self.step()
 
     async def release(self) -> None:
@@ -231,6 +294,7 @@ class LeaseKeeper:
             log.warning("cannot release leases", extra={"error": str(err)})
             return
         self.held = set()
+        self._set_roles(set())
         log.info("leases released", extra={"channels": n})
 
     def account_lost(self, why: str) -> None:

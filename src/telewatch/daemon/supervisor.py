@@ -94,6 +94,9 @@ REQUEST_LOG_EVERY = 1.0
 DIALOG_PAGES = 10
 """getDialogs pages read per folder at start (100 dialogs each; Telegram
 lets an account join 500 channels)."""
+WEBHOOKS_ROLE = "webhooks"
+ANCHOR_ROLE = "anchor"
+"""Pool-wide roles (store/leases.py ``daemon_roles``): one holder per archive."""
 LINK_CHECK = 0.5
 """Seconds between two looks at the connection (a drop shows within it)."""
 
@@ -560,6 +563,7 @@ class Daemon:
                 self.leases = shared.leases = LeaseKeeper(
                     self.db, d, account_id=source.user_id, account=self._account,
                     max_joined=self.settings.telegram.max_joined,
+                    roles_wanted=self._roles_wanted(),
                 )  # fmt: skip
                 if not await _unless_stopped(self.leases.start(), stop):
                     # Stopped while taking the first leases: give back what it took.
@@ -584,15 +588,18 @@ class Daemon:
                 asyncio.create_task(self._link_loop(shared, source), name="link"),
                 asyncio.create_task(self._watchlist_loop(shared), name="watchlist"),
                 asyncio.create_task(self._heartbeat_loop(shared), name="heartbeat"),
-                asyncio.create_task(self._anchor_loop(), name="anchor"),
                 asyncio.create_task(self._request_log_loop(scheduler), name="request-log"),
                 asyncio.create_task(sweeper.run(), name="sweep"),
-                asyncio.create_task(self.sender.run(), name="webhooks"),
                 asyncio.create_task(self.media.run(), name="media"),
                 asyncio.create_task(photos.run(), name="channel-photos"),
             ]
             if self.leases is not None:
                 tasks.append(asyncio.create_task(self.leases.run(), name="leases"))
+                # One webhook sender and one anchor loop per shared archive.
+                tasks.append(asyncio.create_task(self._roles_loop(self.leases), name="roles"))
+            else:
+                tasks.append(asyncio.create_task(self._anchor_loop(), name="anchor"))
+                tasks.append(asyncio.create_task(self.sender.run(), name="webhooks"))
             try:
                 while not stop.is_set():
                     waits = [
@@ -687,6 +694,53 @@ class Daemon:
             )
         await writer.put(self._heartbeat(stopped=True))
         await writer.flush()
+
+    def _roles_wanted(self) -> frozenset[str]:
+        """The pool-wide roles this daemon can run: the webhook sender when its
+        config has webhook targets, the anchor loop when it names authorities."""
+        wanted = set()
+        if webhooks.configured(self.settings):
+            wanted.add(WEBHOOKS_ROLE)
+        ev = self.settings.evidence
+        if ev.tsa:
+            try:
+                load_roots(ev.tsa_roots)
+            except UserError as err:
+                # Not asked for: a daemon that could not anchor must not keep
+                # the role from one that can.
+                log.error("anchoring disabled", extra={"error": str(err)})
+            else:
+                wanted.add(ANCHOR_ROLE)
+        return frozenset(wanted)
+
+    async def _roles_loop(self, keeper: LeaseKeeper) -> None:
+        """Run the webhook sender and the anchor loop only while this daemon
+        holds their role (daemon/leases.py); another daemon's death hands the
+        role to one of the others within about lease_ttl."""
+        assert self.sender is not None
+        makers: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
+            WEBHOOKS_ROLE: self.sender.run,
+            ANCHOR_ROLE: self._anchor_loop,
+        }
+        running: dict[str, asyncio.Task[None]] = {}
+        try:
+            while True:
+                for role, make in makers.items():
+                    task = running.get(role)
+                    if role in keeper.roles and (task is None or task.done()):
+                        running[role] = asyncio.create_task(make(), name=role)
+                        log.info("pool role taken", extra={"role": role})
+                    elif role not in keeper.roles and task is not None:
+                        running.pop(role).cancel()
+                        with contextlib.suppress(asyncio.CancelledError, Exception):
+                            await task
+                        log.info("pool role given up", extra={"role": role})
+                await keeper.roles_changed.wait()
+                keeper.roles_changed.clear()
+        finally:
+            for task in running.values():
+                task.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)
 
     def _held_channels(self) -> frozenset[int] | None:
         """The channel ids this daemon archives when it shares the archive with

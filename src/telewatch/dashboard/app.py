@@ -77,6 +77,7 @@ HelpScreen { align: center middle; }
 #help-body { width: 96; max-width: 100%; height: auto; max-height: 100%;
              border: round $primary; padding: 0 1; background: $surface; }
 #help-text { width: auto; height: auto; }
+#daemons { border: round $primary; padding: 0 1; }
 """
 
 
@@ -131,6 +132,7 @@ class TelewatchApp(App[int]):
         Binding("question_mark", "help", "Keys"),
         Binding("slash", "search", "Search"),
         Binding("p", "toggle_follow", "Pause feed"),
+        Binding("d", "daemons", "Daemons"),
     ]
 
     def __init__(
@@ -144,8 +146,11 @@ class TelewatchApp(App[int]):
         title: str | None = None,
         launch: DaemonLaunch | None = None,
         media_root: Path | None = None,
+        lease_ttl: float = 30.0,
     ) -> None:
         super().__init__()
+        # [daemon] lease_ttl: a daemon silent longer shows as stale (daemons screen).
+        self.lease_ttl = lease_ttl
         self.launch = launch
         self.db_path = db_path
         # The media store (post detail's `o` opens files from it).
@@ -369,6 +374,14 @@ class TelewatchApp(App[int]):
         """Show every key."""
         self.push_screen(HelpScreen())
 
+    def action_daemons(self) -> None:
+        """Open the daemons screen, naming the highlighted channel."""
+        from telewatch.dashboard.daemons import DaemonsScreen
+
+        key = self.query_one(ChannelsPanel).selected_key()
+        names = {r.key: r.name for r in self.channels}
+        self.push_screen(DaemonsScreen(None if key is None else (key, names.get(key, key))))
+
     def action_search(self) -> None:
         """Open the search screen."""
         self.push_screen(SearchScreen())
@@ -400,13 +413,15 @@ def make_app(
     title: str | None = None,
     launch: DaemonLaunch | None = None,
     media_root: Path | None = None,
+    lease_ttl: float = 30.0,
 ) -> TelewatchApp:
     """Build the dashboard for the archive at ``db_path``.
 
     ``clock`` fixes "now" (snapshot tests); ``live=False`` reads once and never
     polls again (deterministic screenshots); ``launch`` names a daemon the caller has
     just started (the banner says "starting…" until it writes); ``media_root`` is the
-    media store (``[media] root``; default ``media/`` beside the archive). Raises UserError when
+    media store (``[media] root``; default ``media/`` beside the archive); ``lease_ttl``
+    (``[daemon] lease_ttl``) tells alive daemons from stale ones. Raises UserError when
     there is no archive at ``db_path``."""
     open_reader(db_path).close()  # raises the UserError naming a missing or foreign archive
     return TelewatchApp(
@@ -418,6 +433,7 @@ def make_app(
         title=title,
         launch=launch,
         media_root=media_root,
+        lease_ttl=lease_ttl,
     )
 
 

@@ -627,6 +627,11 @@ KEYS = [
     ("/", "search the archive (results as you type)"),
     ("enter", "open the highlighted post / alert hit"),
     ("p", "pause or resume following the live feed"),
+    (
+        "d",
+        "the daemons sharing the archive (host, account, channels held, heartbeat,"
+        " alive/stale) and who holds the highlighted channel",
+    ),
     ("tab / shift+tab", "move between panels"),
     ("↑ ↓ PgUp PgDn", "move in a panel"),
     ("?", "this help"),
@@ -636,6 +641,9 @@ KEYS = [
     ("r", "reload the post"),
     ("c", "show or hide the comments under the post"),
     ("escape / q", "back"),
+    ("Daemons", ""),
+    ("r", "read the daemons again (also every 2 s)"),
+    ("escape / q / d", "back"),
     ("Search", ""),
     ("tab", "query → channel → since → until → results"),
     ("ctrl+t", "search comments (discussion groups) instead of posts, and back"),

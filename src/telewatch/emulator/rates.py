@@ -79,14 +79,27 @@ class RateLimiter:
         self._recent: dict[str, deque[float]] = {}
         self._escalations: dict[str, _Escalation] = {}
         self._injected: dict[str, deque[int]] = {}
+        self._held: dict[str, float] = {}
 
     def inject(self, method: str, seconds: int, count: int = 1) -> None:
         """Make the next ``count`` calls of ``method`` answer FLOOD_WAIT_``seconds``."""
         queue = self._injected.setdefault(method, deque())
         queue.extend([int(seconds)] * count)
 
+    def hold(self, method: str, seconds: float) -> None:
+        """A FloodWait as Telegram keeps one (an hours-long resolve ban): every
+        call of ``method`` for the next ``seconds`` (not scaled) answers
+        FLOOD_WAIT_X with X = the seconds still left, then calls are served again."""
+        self._held[method] = max(self._held.get(method, 0.0), self._clock() + float(seconds))
+
     def check(self, method: str) -> int | None:
         """Record one call; return the FLOOD_WAIT seconds to answer, or None to serve it."""
+        held = self._held.get(method)
+        if held is not None:
+            left = held - self._clock()
+            if left > 0:
+                return _whole_seconds(left)
+            del self._held[method]
         injected = self._injected.get(method)
         if injected:
             return injected.popleft()

@@ -773,6 +773,12 @@ class Emulator(events.EventsMixin):
         ``account`` answer FLOOD_WAIT_seconds."""
         self._account(account).limiter.inject(method, seconds, count)
 
+    def hold_flood(self, method: str, seconds: float, *, account: int = 1) -> None:
+        """Every call of ``method`` by ``account`` for the next ``seconds``
+        answers FLOOD_WAIT_X, X = the seconds left (as Telegram keeps an
+        hours-long resolve FloodWait); other accounts are not touched."""
+        self._account(account).limiter.hold(method, seconds)
+
     def expire_file_references(self) -> None:
         """Every file reference handed out so far answers FILE_REFERENCE_EXPIRED."""
         self.methods.files.expire_references()
@@ -970,7 +976,13 @@ class Emulator(events.EventsMixin):
         elif action.kind == "disconnect":
             await self.disconnect_all()
         elif action.kind == "flood":
-            self.inject_flood(str(a["method"]), int(a["seconds"]), int(a.get("count", 1)))
+            acct = int(a.get("account", 1))
+            if a.get("hold"):
+                self.hold_flood(str(a["method"]), float(a["seconds"]), account=acct)
+            else:
+                self.inject_flood(
+                    str(a["method"]), int(a["seconds"]), int(a.get("count", 1)), account=acct
+                )
         elif action.kind == "gap":
             self.suppress_pushes(cid, int(a.get("count", 1)))
         elif action.kind == "too_long":

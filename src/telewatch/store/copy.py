@@ -44,6 +44,7 @@ _SKIP_PREFIXES = (
     "telewatch_meta",
     "daemons",
     "channel_leases",
+    "daemon_roles",
 )
 
 

@@ -15,6 +15,18 @@ or cut off keeps them until they expire.
 ``account_channels`` keeps each account's own access hash of each channel
 (a hash is valid for the account that learned it only).
 
+An account whose username resolution is parked by a long FloodWait hands
+the entries it cannot resolve over (``renew(…, hand_over=…)``): the lease is
+freed and marked ``blocked_account``/``blocked_until``, so that this account
+does not take it back before its wait ends, while any other daemon may take
+it beyond its even share (and keeps it while the block lasts; after it, the
+usual give-back restores the even spread).
+
+``daemon_roles`` holds what exactly one daemon of the pool runs (the webhook
+sender, the anchor loop): a lease per role with the channels' ttl, renewed by
+its holder each round and taken by another daemon once expired or freed
+(``renew_roles``).
+
 These tables are coordination state, not evidence: they are not chained
 (like ``watchlist`` and ``daemon_runs``). On SQLite the daemon takes no
 leases (one daemon archives every channel); the statements here use
@@ -47,6 +59,15 @@ class Daemon:
     stopped_at: float | None
     held: int
     live: bool
+
+
+@dataclass(frozen=True)
+class Role:
+    """Who runs one pool-wide role (``webhooks``, ``anchor``)."""
+
+    role: str
+    holder: str | None
+    expires: float | None
 
 
 @dataclass(frozen=True)
@@ -117,17 +138,20 @@ def renew(
     *,
     ttl: float,
     max_joined: int,
+    hand_over: Mapping[str, float] | None = None,
 ) -> set[str]:
     """One lease round for ``daemon_id`` (see the module doc): heartbeat,
-    extend held leases, give back entries beyond its share (another daemon
-    has come), take free or expired ones up to its share. ``entries``: the
-    watch list's active entries, key → mode. Returns the keys it now holds.
+    hand over the entries in ``hand_over`` (key → seconds this account may
+    not take it back), extend held leases, give back entries beyond its share
+    (another daemon has come), take free or expired ones up to its share, and
+    entries another account handed over beyond it. ``entries``: the watch
+    list's active entries, key → mode. Returns the keys it now holds.
     Raises LookupError when the daemon's row is gone (it was declared
     dead and removed: it must register again)."""
     _require_pg(conn)
     conn.execute("BEGIN")
     try:
-        held = _renew(conn, daemon_id, account_id, entries, ttl, max_joined)
+        held = _renew(conn, daemon_id, account_id, entries, ttl, max_joined, hand_over or {})
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -143,6 +167,7 @@ def _renew(
     entries: Mapping[str, str],
     ttl: float,
     max_joined: int,
+    hand_over: Mapping[str, float],
 ) -> set[str]:
     now = server_time(conn)
     if (
@@ -159,7 +184,23 @@ def _renew(
         " WHERE channel_leases.mode <> excluded.mode",
         sorted(entries.items()),
     )
+    if hand_over:
+        conn.executemany(
+            "UPDATE channel_leases SET holder = NULL, account_id = NULL, expires = NULL,"
+            " blocked_account = ?, blocked_until = ? WHERE key = ? AND holder = ?",
+            [(account_id, now + max(0.0, s), k, daemon_id) for k, s in sorted(hand_over.items())],
+        )
     conn.execute("UPDATE channel_leases SET expires = ? WHERE holder = ?", (now + ttl, daemon_id))
+    blocked = {
+        str(r[0]): int(r[1])
+        for r in conn.execute(
+            "SELECT key, blocked_account FROM channel_leases WHERE blocked_until > ?", (now,)
+        ).fetchall()
+        if str(r[0]) in entries
+    }
+    # Handed over by another account: held beyond the even share while the
+    # block lasts (they count for nobody's share, so nobody gives them back).
+    handed = {k for k, a in blocked.items() if a != account_id}
     live = int(
         conn.execute(
             "SELECT count(*) FROM daemons WHERE stopped_at IS NULL AND heartbeat > ?",
@@ -174,9 +215,10 @@ def _renew(
             "SELECT key, mode FROM channel_leases WHERE holder = ? ORDER BY key", (daemon_id,)
         ).fetchall()
     }
-    # Entries no longer watched are given back.
-    gone = [k for k in mine if k not in entries]
-    extra = gone + _beyond_share(mine, entries, join_cap, poll_cap, total_cap)
+    # Entries no longer watched are given back, and any this account is blocked on.
+    gone = [k for k in mine if k not in entries or blocked.get(k) == account_id]
+    counted = {k: m for k, m in mine.items() if k not in handed}
+    extra = gone + _beyond_share(counted, entries, join_cap, poll_cap, total_cap)
     if extra:
         conn.executemany(
             "UPDATE channel_leases SET holder = NULL, account_id = NULL, expires = NULL"
@@ -195,9 +237,19 @@ def _renew(
         if str(r[0]) in entries
     ]
     taken: list[str] = []
-    n_j = sum(1 for m in mine.values() if m == JOIN)
-    n_p = len(mine) - n_j
+    n_j = sum(1 for k, m in mine.items() if m == JOIN and k not in handed)
+    n_p = sum(1 for k, m in mine.items() if m != JOIN and k not in handed)
+    # Handed-over entries: shared among the other daemons, beyond their shares.
+    n_h = sum(1 for k in mine if k in handed)
+    h_cap = math.ceil(len(handed) / max(1, live - 1))
     for key, mode in free:
+        if blocked.get(key) == account_id:
+            continue  # this account handed it over; not before its wait ends
+        if key in handed:
+            if n_h < h_cap:
+                n_h += 1
+                taken.append(key)
+            continue
         if mode == JOIN and n_j < join_cap:
             n_j += 1
         elif mode != JOIN and n_p < poll_cap:
@@ -208,6 +260,8 @@ def _renew(
     # Join-mode entries beyond every account's room: taken (and polled) by
     # whoever holds fewer than the even total.
     for key, mode in free:
+        if key in handed or blocked.get(key) == account_id:
+            continue
         if key not in taken and mode == JOIN and n_j + n_p < total_cap and n_j >= join_cap:
             taken.append(key)
             n_p += 1
@@ -249,6 +303,10 @@ def release(conn: sqlite3.Connection, daemon_id: str) -> int:
             (daemon_id,),
         ).rowcount
         conn.execute(
+            "UPDATE daemon_roles SET holder = NULL, expires = NULL WHERE holder = ?",
+            (daemon_id,),
+        )
+        conn.execute(
             "UPDATE daemons SET stopped_at = ?, heartbeat = ? WHERE id = ?",
             (now, now, daemon_id),
         )
@@ -258,6 +316,62 @@ def release(conn: sqlite3.Connection, daemon_id: str) -> int:
             conn.execute("ROLLBACK")
         raise
     return int(n)
+
+
+def renew_roles(
+    conn: sqlite3.Connection, daemon_id: str, wanted: Iterable[str], *, ttl: float
+) -> set[str]:
+    """Keep or take each role in ``wanted`` for ``daemon_id`` (one
+    transaction): a role is taken when free, expired or already its own, and
+    extended to now + ``ttl``; two daemons asking at once are serialised by
+    the row lock, so a role has one holder. Roles it holds but no longer
+    wants are freed. Returns the roles it holds now."""
+    _require_pg(conn)
+    want = sorted(set(wanted))
+    conn.execute("BEGIN")
+    try:
+        now = server_time(conn)
+        conn.execute(
+            "UPDATE daemon_roles SET holder = NULL, expires = NULL WHERE holder = ?"
+            + "".join(" AND role <> ?" for _ in want),
+            (daemon_id, *want),
+        )
+        held: set[str] = set()
+        for role in want:
+            conn.execute(
+                "INSERT INTO daemon_roles(role) VALUES (?) ON CONFLICT (role) DO NOTHING", (role,)
+            )
+            n = conn.execute(
+                "UPDATE daemon_roles SET taken_at = CASE WHEN holder = ? THEN taken_at ELSE ?"
+                " END, holder = ?, expires = ? WHERE role = ? AND (holder IS NULL OR holder = ?"
+                " OR expires IS NULL OR expires < ?)",
+                (daemon_id, now, daemon_id, now + ttl, role, daemon_id, now),
+            ).rowcount
+            if n == 1:
+                held.add(role)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return held
+
+
+def roles(conn: sqlite3.Connection) -> list[Role]:
+    """Every pool-wide role and its unexpired holder, by role ([] on SQLite)."""
+    if not is_postgres(conn):
+        return []
+    now = server_time(conn)
+    return [
+        Role(
+            role=str(r[0]),
+            holder=None if r[2] is None or float(r[2]) < now else str(r[1]),
+            expires=None if r[2] is None else float(r[2]),
+        )
+        for r in conn.execute(
+            "SELECT role, holder, expires FROM daemon_roles ORDER BY role"
+        ).fetchall()
+    ]
 
 
 def own_hashes(conn: sqlite3.Connection, account_id: int) -> dict[int, int]:

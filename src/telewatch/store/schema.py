@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from telewatch.store import events_schema, rechain
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -489,6 +489,21 @@ CREATE TABLE account_channels (
     access_hash INTEGER NOT NULL,
     learned_at  REAL NOT NULL,
     PRIMARY KEY (account_id, channel_id)
+);
+""",
+    13: """
+-- Pool coordination (store/leases.py, docs/SCALE.md): an entry handed over
+-- by an account whose username resolution is parked by a long FloodWait is
+-- not taken back by that account before blocked_until (server clock);
+-- daemon_roles: the one daemon that runs the webhook sender, the one that
+-- anchors (a lease per role, same ttl and renewal as the channels').
+ALTER TABLE channel_leases ADD COLUMN blocked_account INTEGER;
+ALTER TABLE channel_leases ADD COLUMN blocked_until REAL;
+CREATE TABLE daemon_roles (
+    role        TEXT PRIMARY KEY,           -- 'webhooks', 'anchor'
+    holder      TEXT,                       -- daemons.id; NULL: free
+    taken_at    REAL,
+    expires     REAL
 );
 """,
 }

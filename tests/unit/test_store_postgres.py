@@ -189,8 +189,24 @@ def test_search_finds_the_same_posts_on_both(
 
     mid = parse_iso(first) + (parse_iso(last) - parse_iso(first)) / 2
     found = 0
+    others = [
+        int(r[0])
+        for r in lite.execute(
+            "SELECT DISTINCT channel_id FROM posts WHERE channel_id <> ?", (channel,)
+        )
+    ]
+    assert others  # the exclusions below leave posts out of a search over several channels
+    filters: list[dict[str, object]] = [
+        {},
+        {"channel_id": channel},
+        {"since": mid},
+        {"until": mid},
+        {"channel_id": channel, "since": mid},
+        {"channel_ids": [channel, others[0]]},
+        {"exclude_channels": [channel]},
+    ]
     for q in queries:
-        for kw in ({}, {"channel_id": channel}, {"since": mid}, {"until": mid}):
+        for kw in filters:
             a = {(h.channel_id, h.message_id) for h in search(lite, q, limit=1000, **kw)}  # type: ignore[arg-type]
             b = {(h.channel_id, h.message_id) for h in search(pgc, q, limit=1000, **kw)}  # type: ignore[arg-type]
             assert a == b, (q, kw)
@@ -360,3 +376,34 @@ def test_a_portable_migration_runs_the_same_on_both(pg_url: str, tmp_path: Path)
         conn.close()
     assert results[0] == results[1]
     assert results[0][:2] == (1, 11)
+
+
+def test_an_import_leaves_fresh_planner_statistics(pg_url: str, tmp_path: Path) -> None:
+    """An import into PostgreSQL ends with ANALYZE of posts and posts_fts:
+    the planner then knows how many posts there are and how often each word
+    occurs, instead of the empty tables' figures it had before."""
+    from datetime import UTC, datetime, timedelta
+
+    from telewatch.sources.desktop_export import import_paths
+    from tests.fixtures.xref import write_export
+
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    posts = [
+        (i, t0 + timedelta(minutes=i), f"convoy number {i} near Samawa") for i in range(1, 301)
+    ]
+    export = write_export(tmp_path, "analyzed", "Analyzed", 1_700_000_001, posts)
+    import_paths(Path(pg_url), [export])
+    with psycopg.connect(pg_url) as raw:
+        rows = dict(
+            raw.execute(
+                "SELECT relname, n_live_tup FROM pg_stat_user_tables"
+                " WHERE relname IN ('posts', 'posts_fts') AND last_analyze IS NOT NULL"
+            ).fetchall()
+        )
+        assert set(rows) == {"posts", "posts_fts"}
+        (estimate,) = raw.execute(
+            "SELECT reltuples FROM pg_class WHERE relname = 'posts_fts'"
+        ).fetchone()  # type: ignore[misc]
+    assert estimate == 300
+    hits = search(connect(Path(pg_url)), "Samawa convoy", limit=5)
+    assert len(hits) == 5

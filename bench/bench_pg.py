@@ -7,7 +7,9 @@ same generated Telegram Desktop export as a SQLite file, through the same
 importer (`import_paths`); then the searches of bench_store (plain, by
 channel, 7-day window) run on both. ``TELEWATCH_BENCH_PG_POSTS`` sets the
 number of posts (default 100,000); ``TELEWATCH_BENCH_PG_KEEP=1`` leaves the
-cluster running and both archives in place (to look at plans afterwards).
+cluster running and both archives in place (recorded in CACHE/pg-kept.json);
+``python -m bench pg:search`` then times the searches again on the kept
+archives, without importing (after a change to the search path).
 
 After the timed searches, the slowest query of each kind runs once more on
 PostgreSQL with ``auto_explain`` (ANALYZE, BUFFERS) and its plan is
@@ -15,6 +17,7 @@ printed: where a slow search spends its time."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -110,7 +113,8 @@ def _explain_slowest(cluster: PostgresCluster, address: Path, kinds: list[Timed]
             if "posts_fts" not in block:
                 continue
             lines = block.splitlines()
-            plan = [ln for ln in lines if "->" in ln or ln.strip().startswith(("Limit", "Sort"))]
+            keep = ("->", "Limit", "Sort", "Heap Blocks", "Rows Removed", "Cond:", "Filter:")
+            plan = [ln for ln in lines if any(k in ln for k in keep)]
             print(f"    statement {lines[0].split()[0]} ms:")
             for ln in plan:
                 print("     ", ln.rstrip())
@@ -121,7 +125,43 @@ def _times(kind: Timed) -> list[float]:
     return [t[0] for t in kind]
 
 
-def main() -> None:
+def _opens(lite: Path, url: Path, n: int = 20) -> None:
+    """Opening a read-only archive connection (what a reader, a feed request
+    or a dashboard refresh pays): SQLite file against a PostgreSQL session."""
+    out = []
+    for address in (lite, url):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            conn = connect(address)
+            conn.execute("SELECT count(*) FROM channels").fetchone()
+            conn.close()
+        out.append((time.perf_counter() - t0) / n * 1e3)
+    print(f"open a reader + one query: SQLite {out[0]:.1f} ms, PostgreSQL {out[1]:.1f} ms")
+
+
+def _search_both(cluster: PostgresCluster, lite: Path, url: Path) -> None:
+    for name, address in (("SQLite", lite), ("PostgreSQL", url)):
+        plain, by_channel, windowed, found = _searches(address)
+        print(f"search on {name} ({found} hits): {_p95(_times(plain))}")
+        print(f"  --channel: {_p95(_times(by_channel))}")
+        print(f"  7-day window: {_p95(_times(windowed))}")
+        print(f"  ({_load()})")
+        if name == "PostgreSQL":
+            _explain_slowest(cluster, address, [plain, by_channel, windowed])
+    _opens(lite, url)
+
+
+def main(parts: list[str] | None = None) -> None:
+    kept = CACHE / "pg-kept.json"
+    if parts == ["search"]:
+        if not kept.exists():
+            raise SystemExit(f"no kept archives ({kept}): run with TELEWATCH_BENCH_PG_KEEP=1 first")
+        info = json.loads(kept.read_text())
+        cluster = PostgresCluster.__new__(PostgresCluster)
+        cluster.log = Path(info["root"]) / "server.log"
+        print(f"kept archives of {info['posts']:,} posts; {_load()}")
+        _search_both(cluster, Path(info["lite"]), Path(info["url"]))
+        return
     exports = _exports()
     root = Path(tempfile.mkdtemp(prefix="telewatch-bench-pg-"))
     cluster = PostgresCluster(root, durable=True)
@@ -137,16 +177,12 @@ def main() -> None:
         print(f"import {POSTS:,} posts ({CHANNELS} exports): SQLite {POSTS / dt_lite:,.0f} posts/s,"
               f" PostgreSQL {POSTS / dt_pg:,.0f} posts/s (ratio PG/SQLite"
               f" {dt_lite / dt_pg:.2f})")  # fmt: skip
-        for name, address in (("SQLite", lite), ("PostgreSQL", url)):
-            plain, by_channel, windowed, found = _searches(address)
-            print(f"search on {name} ({found} hits): {_p95(_times(plain))}")
-            print(f"  --channel: {_p95(_times(by_channel))}")
-            print(f"  7-day window: {_p95(_times(windowed))}")
-            print(f"  ({_load()})")
-            if name == "PostgreSQL":
-                _explain_slowest(cluster, address, [plain, by_channel, windowed])
+        _search_both(cluster, lite, url)
     finally:
         if KEEP:
+            kept.write_text(
+                json.dumps({"url": str(url), "lite": str(lite), "root": str(root), "posts": POSTS})
+            )
             print(f"kept: {url} (SQLite {lite}); stop with: pg_ctl -D {cluster.data} stop")
         else:
             cluster.stop()

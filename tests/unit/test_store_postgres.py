@@ -185,6 +185,8 @@ def test_search_finds_the_same_posts_on_both(
     assert len(queries) > 50
     channel = int(lite.execute("SELECT channel_id FROM posts LIMIT 1").fetchone()[0])
     first, last = lite.execute("SELECT min(date), max(date) FROM posts").fetchone()
+    from datetime import timedelta
+
     from telewatch.store.db import parse_iso
 
     mid = parse_iso(first) + (parse_iso(last) - parse_iso(first)) / 2
@@ -202,6 +204,9 @@ def test_search_finds_the_same_posts_on_both(
         {"since": mid},
         {"until": mid},
         {"channel_id": channel, "since": mid},
+        # A few days, cut inside the first and last day (posts of those
+        # days are checked against the exact times, the days between not).
+        {"since": mid - timedelta(days=2, hours=5), "until": mid + timedelta(days=1, hours=7)},
         {"channel_ids": [channel, others[0]]},
         {"exclude_channels": [channel]},
     ]

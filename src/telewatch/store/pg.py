@@ -829,7 +829,15 @@ def fts_search(
         where.append("f.day BETWEEN ? AND ?")
         args.extend(days)
     join = ""
-    if date_where:
+    if date_where and days is not None:
+        # Only a post of the first or last day can fall outside the exact
+        # times: the days between need no look-up in posts.
+        where.append(
+            "(f.day > ? AND f.day < ? OR EXISTS (SELECT 1 FROM posts p WHERE p.id = f.rowid"
+            f" AND {' AND '.join(date_where)}))"
+        )
+        args.extend((*days, *date_args))
+    elif date_where:
         join = " JOIN posts p ON p.id = f.rowid"
         where.extend(date_where)
         args.extend(date_args)

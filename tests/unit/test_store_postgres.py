@@ -412,3 +412,24 @@ def test_an_import_leaves_fresh_planner_statistics(pg_url: str, tmp_path: Path) 
     assert estimate == 300
     hits = search(connect(Path(pg_url)), "Samawa convoy", limit=5)
     assert len(hits) == 5
+
+
+def test_a_repeated_search_is_planned_for_its_own_words(dev_archive: Path, pg_url: str) -> None:
+    """psycopg prepares a statement after five runs, and the server would
+    then switch to one generic plan for any tsquery (a walk over every post,
+    newest first: the whole table for a rare word). Store sessions plan each
+    run with its values: the prepared search statements never use a generic
+    plan, however often they run."""
+    copy_archive(dev_archive, Path(pg_url))
+    conn = connect(Path(pg_url))
+    assert isinstance(conn, pg.PgConnection)
+    for _ in range(4):
+        for q in ("Samawa", "convoy", "no-such-word-anywhere", "Baghdad"):
+            search(conn, q)
+    generic, custom = conn.pg.execute(
+        "SELECT sum(generic_plans), sum(custom_plans) FROM pg_prepared_statements"
+        " WHERE statement LIKE '%posts_fts%'"
+    ).fetchone()  # type: ignore[misc]
+    assert custom >= 10  # the search statement was prepared and run many times
+    assert generic == 0
+    conn.close()

@@ -257,7 +257,16 @@ class PgConnection(sqlite3.Connection):
         self.url = url
         self.readonly = readonly
         try:
-            options = "-c default_transaction_read_only=on" if readonly else ""
+            # psycopg prepares a statement run five times; the server then
+            # plans it once for any parameters (a generic plan) if that looks
+            # no worse. For a search it is worse: with the tsquery unknown,
+            # the generic plan walks every post newest first, which for a
+            # rare word is the whole table. Each execution is planned with
+            # its own values (issue 13: a 100k archive's rare-word search
+            # went from milliseconds to the whole table after ten runs).
+            options = "-c plan_cache_mode=force_custom_plan"
+            if readonly:
+                options += " -c default_transaction_read_only=on"
             self.pg = psycopg.connect(url, autocommit=True, options=options, connect_timeout=10)
         except psycopg.Error as err:
             raise _error(err) from None

@@ -113,7 +113,16 @@ def _explain_slowest(cluster: PostgresCluster, address: Path, kinds: list[Timed]
             if "posts_fts" not in block:
                 continue
             lines = block.splitlines()
-            keep = ("->", "Limit", "Sort", "Heap Blocks", "Rows Removed", "Cond:", "Filter:", "Buffers")
+            keep = (
+                "->",
+                "Limit",
+                "Sort",
+                "Heap Blocks",
+                "Rows Removed",
+                "Cond:",
+                "Filter:",
+                "Buffers",
+            )
             plan = [ln for ln in lines if any(k in ln for k in keep)]
             print(f"    statement {lines[0].split()[0]} ms:")
             for ln in plan:

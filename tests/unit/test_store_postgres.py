@@ -185,12 +185,33 @@ def test_search_finds_the_same_posts_on_both(
     assert len(queries) > 50
     channel = int(lite.execute("SELECT channel_id FROM posts LIMIT 1").fetchone()[0])
     first, last = lite.execute("SELECT min(date), max(date) FROM posts").fetchone()
+    from datetime import timedelta
+
     from telewatch.store.db import parse_iso
 
     mid = parse_iso(first) + (parse_iso(last) - parse_iso(first)) / 2
     found = 0
+    others = [
+        int(r[0])
+        for r in lite.execute(
+            "SELECT DISTINCT channel_id FROM posts WHERE channel_id <> ?", (channel,)
+        )
+    ]
+    assert others  # the exclusions below leave posts out of a search over several channels
+    filters: list[dict[str, object]] = [
+        {},
+        {"channel_id": channel},
+        {"since": mid},
+        {"until": mid},
+        {"channel_id": channel, "since": mid},
+        # A few days, cut inside the first and last day (posts of those
+        # days are checked against the exact times, the days between not).
+        {"since": mid - timedelta(days=2, hours=5), "until": mid + timedelta(days=1, hours=7)},
+        {"channel_ids": [channel, others[0]]},
+        {"exclude_channels": [channel]},
+    ]
     for q in queries:
-        for kw in ({}, {"channel_id": channel}, {"since": mid}, {"until": mid}):
+        for kw in filters:
             a = {(h.channel_id, h.message_id) for h in search(lite, q, limit=1000, **kw)}  # type: ignore[arg-type]
             b = {(h.channel_id, h.message_id) for h in search(pgc, q, limit=1000, **kw)}  # type: ignore[arg-type]
             assert a == b, (q, kw)
@@ -360,3 +381,55 @@ def test_a_portable_migration_runs_the_same_on_both(pg_url: str, tmp_path: Path)
         conn.close()
     assert results[0] == results[1]
     assert results[0][:2] == (1, 11)
+
+
+def test_an_import_leaves_fresh_planner_statistics(pg_url: str, tmp_path: Path) -> None:
+    """An import into PostgreSQL ends with ANALYZE of posts and posts_fts:
+    the planner then knows how many posts there are and how often each word
+    occurs, instead of the empty tables' figures it had before."""
+    from datetime import UTC, datetime, timedelta
+
+    from telewatch.sources.desktop_export import import_paths
+    from tests.fixtures.xref import write_export
+
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    posts = [
+        (i, t0 + timedelta(minutes=i), f"convoy number {i} near Samawa") for i in range(1, 301)
+    ]
+    export = write_export(tmp_path, "analyzed", "Analyzed", 1_700_000_001, posts)
+    import_paths(Path(pg_url), [export])
+    with psycopg.connect(pg_url) as raw:
+        rows = dict(
+            raw.execute(
+                "SELECT relname, n_live_tup FROM pg_stat_user_tables"
+                " WHERE relname IN ('posts', 'posts_fts') AND last_analyze IS NOT NULL"
+            ).fetchall()
+        )
+        assert set(rows) == {"posts", "posts_fts"}
+        (estimate,) = raw.execute(
+            "SELECT reltuples FROM pg_class WHERE relname = 'posts_fts'"
+        ).fetchone()  # type: ignore[misc]
+    assert estimate == 300
+    hits = search(connect(Path(pg_url)), "Samawa convoy", limit=5)
+    assert len(hits) == 5
+
+
+def test_a_repeated_search_is_planned_for_its_own_words(dev_archive: Path, pg_url: str) -> None:
+    """psycopg prepares a statement after five runs, and the server would
+    then switch to one generic plan for any tsquery (a walk over every post,
+    newest first: the whole table for a rare word). Store sessions plan each
+    run with its values: the prepared search statements never use a generic
+    plan, however often they run."""
+    copy_archive(dev_archive, Path(pg_url))
+    conn = connect(Path(pg_url))
+    assert isinstance(conn, pg.PgConnection)
+    for _ in range(4):
+        for q in ("Samawa", "convoy", "no-such-word-anywhere", "Baghdad"):
+            search(conn, q)
+    generic, custom = conn.pg.execute(
+        "SELECT sum(generic_plans), sum(custom_plans) FROM pg_prepared_statements"
+        " WHERE statement LIKE '%posts_fts%'"
+    ).fetchone()  # type: ignore[misc]
+    assert custom >= 10  # the search statement was prepared and run many times
+    assert generic == 0
+    conn.close()

@@ -257,7 +257,16 @@ class PgConnection(sqlite3.Connection):
         self.url = url
         self.readonly = readonly
         try:
-            options = "-c default_transaction_read_only=on" if readonly else ""
+            # psycopg prepares a statement run five times; the server then
+            # plans it once for any parameters (a generic plan) if that looks
+            # no worse. For a search it is worse: with the tsquery unknown,
+            # the generic plan walks every post newest first, which for a
+            # rare word is the whole table. Each execution is planned with
+            # its own values (issue 13: a 100k archive's rare-word search
+            # went from milliseconds to the whole table after ten runs).
+            options = "-c plan_cache_mode=force_custom_plan"
+            if readonly:
+                options += " -c default_transaction_read_only=on"
             self.pg = psycopg.connect(url, autocommit=True, options=options, connect_timeout=10)
         except psycopg.Error as err:
             raise _error(err) from None
@@ -629,10 +638,16 @@ def _lexeme(token: str) -> str:
 
 
 def tsvector_literal(body: str) -> str:
-    """The tsvector text of an index body: each word with its position."""
-    return " ".join(
-        f"{_lexeme(t)}:{min(i, MAX_POSITION)}" for i, t in enumerate(ascii_tokens(body), 1)
-    )
+    """The tsvector text of an index body: each word with its position.
+
+    A token never holds a quote or a backslash (both separate words in
+    ``ascii_tokens``), so it is quoted as it is; this runs once per imported
+    post and was a tenth of a PostgreSQL import's time with ``_lexeme``."""
+    toks = ascii_tokens(body)
+    head = toks[: MAX_POSITION - 1]
+    out = [f"'{t}':{i}" for i, t in enumerate(head, 1)]
+    out.extend(f"'{t}':{MAX_POSITION}" for t in toks[MAX_POSITION - 1 :])
+    return " ".join(out)
 
 
 def fts_write(
@@ -792,27 +807,56 @@ def fts_search(
     date_args: Sequence[Any],
     window: int,
     days: tuple[str, str] | None = None,
+    channel_ids: Sequence[int] | None = None,
+    exclude_channels: Sequence[int] = (),
 ) -> list[tuple[int, float]]:
     """(post id, score) of the ``window`` newest posts matching ``expr``;
     score is minus ``ts_rank`` (lower is better, like bm25). ``days``
     (first, last YYYYMMDD) narrows by the indexed publication day before
-    ``date_where`` checks the exact times on ``posts``."""
+    ``date_where`` checks the exact times on ``posts``; ``channel_ids``
+    keeps those channels only, ``exclude_channels`` leaves those out."""
     where = ["f.body @@ ?::tsquery"]
     args: list[Any] = [tsquery(expr)]
+    order = "f.rowid DESC"
     if channel_id is not None:
-        where.append("f.channel_id = ?")
-        args.append(int(channel_id))
+        # One channel: its newest matches come from the (channel_id, rowid)
+        # index walked backwards. Written as '= ANY' and ordered by channel
+        # first, only that index gives the order: with '= ?' the planner
+        # assumes a channel's posts are spread over the whole table and may
+        # walk the primary key instead, through every newer post of the
+        # other channels (an imported channel is one block of ids).
+        where.append("f.channel_id = ANY (?)")
+        args.append([int(channel_id)])
+        order = "f.channel_id DESC, f.rowid DESC"
+    if channel_ids is not None:
+        where.append("f.channel_id = ANY (?)")
+        args.append([int(c) for c in channel_ids])
+    if exclude_channels:
+        where.append("f.channel_id <> ALL (?)")
+        args.append([int(c) for c in exclude_channels])
     if days is not None:
         where.append("f.day BETWEEN ? AND ?")
         args.extend(days)
     join = ""
-    if date_where:
+    if date_where and days is not None:
+        # Only a post of the first or last day can fall outside the exact
+        # times: the days between need no look-up in posts.
+        where.append(
+            "(f.day > ? AND f.day < ? OR EXISTS (SELECT 1 FROM posts p WHERE p.id = f.rowid"
+            f" AND {' AND '.join(date_where)}))"
+        )
+        args.extend((*days, *date_args))
+    elif date_where:
         join = " JOIN posts p ON p.id = f.rowid"
         where.extend(date_where)
         args.extend(date_args)
+    # ts_rank reads a match's whole tsvector: the inner query picks the
+    # ``window`` newest matches first (an index walk or a top-N sort of row
+    # ids), then only those are ranked, however many posts match.
     rows = conn.execute(
-        f"SELECT f.rowid, -ts_rank(f.body, ?::tsquery) FROM posts_fts f{join}"
-        f" WHERE {' AND '.join(where)} ORDER BY f.rowid DESC LIMIT ?",
+        "SELECT w.rowid, -ts_rank(w.body, ?::tsquery) FROM"
+        f" (SELECT f.rowid, f.body FROM posts_fts f{join}"
+        f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?) w",
         (args[0], *args, window),
     ).fetchall()
     return [(int(r[0]), float(r[1])) for r in rows]

@@ -424,6 +424,8 @@ def search(
                 date_args=args[1:],
                 window=SCORE_WINDOW,
                 days=(days[0][1:], days[-1][1:]) if days else None,
+                channel_ids=channel_ids,
+                exclude_channels=exclude_channels,
             )
         except pg.FtsSyntaxError as err:
             raise UserError(

@@ -275,7 +275,9 @@ class PgConnection(sqlite3.Connection):
         self.url = url
         self.readonly = readonly
         try:
-            self.pg = psycopg.connect(url, autocommit=True, **connect_params(url, readonly=readonly))
+            self.pg = psycopg.connect(
+                url, autocommit=True, **connect_params(url, readonly=readonly)
+            )
         except psycopg.Error as err:
             raise _error(err) from None
         self.pg.adapters.register_loader("numeric", _IntFromNumeric)

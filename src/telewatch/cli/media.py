@@ -25,7 +25,8 @@ from telewatch.text import json_printable, printable
 @main.group("media", short_help="The media archive: status, fetch a post's files, verify.")
 def media() -> None:
     """The files posts carry (photos, videos, documents), stored by SHA-256
-    under the media root ([media] root, default media/ beside the archive)."""
+    under the media root ([media] root, default media/ beside the archive; a
+    PostgreSQL archive needs it set)."""
 
 
 def _root(app: AppContext) -> Path:

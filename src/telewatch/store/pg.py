@@ -275,9 +275,8 @@ class PgConnection(sqlite3.Connection):
         self.url = url
         self.readonly = readonly
         try:
-            self.pg = psycopg.connect(
-                url, autocommit=True, **connect_params(url, readonly=readonly)
-            )
+            address = conninfo.make_conninfo(url, **connect_params(url, readonly=readonly))
+            self.pg = psycopg.connect(address, autocommit=True)
         except psycopg.Error as err:
             raise _error(err) from None
         self.pg.adapters.register_loader("numeric", _IntFromNumeric)

@@ -97,7 +97,7 @@ def usernames(conn: sqlite3.Connection) -> dict[str, int]:
     out: dict[str, int] = {}
     for cid, old, new in conn.execute(
         "SELECT channel_id, old_value, new_value FROM channel_changes"
-        " WHERE field = 'username' ORDER BY captured_at"
+        " WHERE field = 'username' ORDER BY captured_at, id"  # ties: write order
     ):
         for name in (old, new):
             if name:

@@ -249,7 +249,8 @@ class MediaSettings(_Strict):
 
     enabled: bool = True
     root: Path | None = None
-    """The content-addressed file store; default ``media/`` beside the archive."""
+    """The content-addressed file store; default ``media/`` beside the archive
+    (required for a PostgreSQL archive: docs/SCALE.md, "Media files")."""
     kinds: list[DownloadKind] = ["photo", "video"]
     """Kinds whose full file is downloaded (photo, video, document, audio,
     voice, sticker, round, animation)."""

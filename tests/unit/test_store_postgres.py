@@ -433,3 +433,27 @@ def test_a_repeated_search_is_planned_for_its_own_words(dev_archive: Path, pg_ur
     assert custom >= 10  # the search statement was prepared and run many times
     assert generic == 0
     conn.close()
+
+
+def test_address_options_are_kept_beside_ours(pg_cluster: PostgresCluster) -> None:
+    """`?options=` of the address (here a search_path: the archive in a
+    schema of its own) is merged with the read-only session's option, not
+    replaced by it; the address's connect_timeout wins over ours."""
+    base = pg_cluster.create_database("opts")
+    with psycopg.connect(base, autocommit=True) as c:
+        c.execute("CREATE SCHEMA tw")
+    url = f"{base}?options=-c%20search_path%3Dtw&connect_timeout=7"
+    _write_history(url)
+    with psycopg.connect(base) as c:
+        schemas = {r[0] for r in c.execute("SELECT table_schema FROM information_schema.tables"
+                                           " WHERE table_name = 'posts'")}  # fmt: skip
+    assert schemas == {"tw"}
+    conn = connect(Path(url), readonly=True)
+    try:
+        assert conn.execute("SHOW search_path").fetchone()[0] == "tw"
+        assert conn.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
+        assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 2
+    finally:
+        conn.close()
+    assert pg.connect_params(url, readonly=False) == {}
+    assert "rafidain/10" in _cli(url, "search", "first")

@@ -477,7 +477,8 @@ def show_cmd(app: AppContext, post_ref: str, as_json: bool, raw: bool) -> None:
         return
     from telewatch.cli.events import post_events, print_post_events
 
-    root = media_store.default_root(app.db_path, app.settings().media.root)
+    # A PostgreSQL archive without [media] root: paths relative to the store.
+    root = media_store.optional_root(app.db_path, app.settings().media.root)
     files = _media_of(conn, root, channel.id, message_id)
     thread = comments.thread(conn, channel.id, message_id)
     if as_json:
@@ -495,15 +496,17 @@ def show_cmd(app: AppContext, post_ref: str, as_json: bool, raw: bool) -> None:
     print_thread(thread)
 
 
-def _media_of(conn: Any, root: Path, cid: int, mid: int) -> list[dict[str, Any]]:
+def _media_of(conn: Any, root: Path | None, cid: int, mid: int) -> list[dict[str, Any]]:
     """Every media reference of a post (each version's file and thumbnail),
-    with the absolute path of a stored file."""
+    with the absolute path of a stored file (relative to the media store
+    when ``root`` is not known: a PostgreSQL archive without [media] root)."""
     from telewatch.xref.media import post_media
 
     out = []
     for entry in post_media(conn, cid, mid):
         rel = entry.get("path")
-        out.append({**entry, "path": str(root / str(rel)) if rel else None})
+        where = (str(root / str(rel)) if root else str(rel)) if rel else None
+        out.append({**entry, "path": where})
     return out
 
 

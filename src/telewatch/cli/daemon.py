@@ -147,6 +147,11 @@ def run(app: AppContext) -> None:
 
     settings = _settings(app)
     _require_account(app, settings)
+    if settings.media.enabled:
+        from telewatch.store import media as media_store
+
+        # Before connecting anything: a PostgreSQL archive needs [media] root.
+        media_store.default_root(settings.storage.db, settings.media.root)
 
     def reload() -> Any:
         return _settings(app)

@@ -45,7 +45,8 @@ def channels_show(app: AppContext, channel_ref: str, as_json: bool) -> None:
         files = photo_files.of_channel(conn, ch.id)
     finally:
         conn.close()
-    root = media_store.default_root(app.db_path, app.settings().media.root) if files else None
+    # A PostgreSQL archive without [media] root: paths relative to the store.
+    root = media_store.optional_root(app.db_path, app.settings().media.root) if files else None
     if as_json:
         doc = {
             "id": ch.id,

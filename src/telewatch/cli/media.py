@@ -25,7 +25,8 @@ from telewatch.text import json_printable, printable
 @main.group("media", short_help="The media archive: status, fetch a post's files, verify.")
 def media() -> None:
     """The files posts carry (photos, videos, documents), stored by SHA-256
-    under the media root ([media] root, default media/ beside the archive)."""
+    under the media root ([media] root, default media/ beside the archive; a
+    PostgreSQL archive needs it set)."""
 
 
 def _root(app: AppContext) -> Path:
@@ -48,6 +49,7 @@ def status_cmd(app: AppContext, as_json: bool) -> None:
     [media] total_budget and each channel's against channel_budget, and why
     media was lost."""
     settings = app.settings().media
+    root = _root(app)  # first: a PostgreSQL archive without [media] root is one error line
     conn = connect(app.db_path)
     st = store.status(conn)
     names = store.channel_usernames(conn)
@@ -56,7 +58,7 @@ def status_cmd(app: AppContext, as_json: bool) -> None:
             json_printable(
                 json.dumps(
                     {
-                        "root": str(_root(app)),
+                        "root": str(root),
                         "states": st.states,
                         "files": st.files,
                         "bytes_stored": st.bytes_stored,
@@ -80,7 +82,7 @@ def status_cmd(app: AppContext, as_json: bool) -> None:
     budget = f" of {_size(settings.total_budget)}" if settings.total_budget else " (no budget)"
     click.echo(
         f"files: {st.files} distinct, {_size(st.bytes_stored)}{budget};"
-        f" {_size(st.bytes_queued)} queued; in {printable(str(_root(app)), multiline=False)}"
+        f" {_size(st.bytes_queued)} queued; in {printable(str(root), multiline=False)}"
     )
     for cid, n in sorted(st.per_channel.items(), key=lambda kv: -kv[1])[:20]:
         name = f"@{names[cid]}" if cid in names else str(cid)
@@ -115,6 +117,7 @@ def fetch_cmd(app: AppContext, post_ref: str) -> None:
     from telewatch.sources.telegram import SessionLock
 
     settings = app.settings()
+    _root(app)  # the files go there: a PostgreSQL archive needs [media] root
     conn = connect(app.db_path)
     channel, message_id = resolve_post_ref(conn, post_ref)
     refs = store.find_ref(conn, channel.id, message_id)

@@ -138,7 +138,6 @@ class MediaDownloader:
         # The channels this daemon holds on an archive shared by several
         # daemons (leases): only their media is downloaded here. None: all.
         self.held = held
-        self.root = store.default_root(db, settings.root)
         self.source = source
         self.scheduler = scheduler
         self.put = put
@@ -160,6 +159,12 @@ class MediaDownloader:
         self._pending_bytes: dict[int, int] = {}
 
     # -- policy ------------------------------------------------------------
+
+    @property
+    def root(self) -> Path:
+        """The media store (asked when a file is stored: with media off a
+        PostgreSQL archive needs no ``[media] root``)."""
+        return store.default_root(self.db, self.settings.root)
 
     def set_channels(self, channels: Sequence[ChannelEntry]) -> None:
         """The ``[[channels]]`` entries whose ``media`` overrides apply (reload)."""

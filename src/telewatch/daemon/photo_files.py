@@ -71,7 +71,6 @@ class PhotoDownloader:
     ) -> None:
         self.settings = settings
         self.db = db
-        self.root = media_store.default_root(db, settings.root)
         self.source = source
         self.scheduler = scheduler
         self.put = put
@@ -79,6 +78,11 @@ class PhotoDownloader:
         self.enabled = enabled
         # photo row -> (monotonic time before which it is not tried, failures)
         self._later: dict[int, tuple[float, int]] = {}
+
+    @property
+    def root(self) -> Path:
+        """The media store (see MediaDownloader.root)."""
+        return media_store.default_root(self.db, self.settings.root)
 
     async def run(self) -> None:
         """Scan and download until cancelled."""

@@ -154,7 +154,8 @@ class TelewatchApp(App[int]):
         self.launch = launch
         self.db_path = db_path
         # The media store (post detail's `o` opens files from it).
-        self.media_root = media_store.default_root(db_path, media_root)
+        # None: a PostgreSQL archive without [media] root (nothing to open).
+        self.media_root = media_store.optional_root(db_path, media_root)
         self.poll_interval = poll_interval
         self.status_interval = status_interval
         self.clock: Clock = clock or (lambda: datetime.now(UTC))

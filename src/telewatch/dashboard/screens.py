@@ -31,6 +31,7 @@ from telewatch.dashboard.post_events import render_post_events
 from telewatch.dashboard.rtl import has_rtl, has_unsafe, preview, truncate, wrapped
 from telewatch.models import UserError
 from telewatch.store import comments
+from telewatch.store import media as media_store
 from telewatch.store.comments import Comment, CommentHit
 from telewatch.store.db import DatabaseError
 from telewatch.store.feed import PostHistory, parse_iso, post_history
@@ -356,6 +357,9 @@ class PostScreen(Screen[None]):
         chosen = media_to_open(self.post.media_files) if self.post else None
         if chosen is None:
             self.notify("this post has no stored media file", severity="warning")
+            return
+        if app.media_root is None:
+            self.notify(media_store.NO_ROOT, severity="error")
             return
         path = app.media_root / str(chosen["path"])
         if not path.is_file():

@@ -813,7 +813,8 @@ def import_paths(
     done = 0
     # The store's import session: a large page cache and, when nobody else
     # has the archive open, bulk mode (store/importing.py, SCHEMA.md).
-    root = media_store.default_root(db, media_root)
+    # None: a PostgreSQL archive without [media] root (ExportMedia fails at a file).
+    root = media_store.optional_root(db, media_root)
     with ImportSession(db) as session:
         for p in paths:
             summary.files.append(
@@ -939,7 +940,7 @@ def _import_one(
     media_root: Path | None = None,
 ) -> FileSummary:
     username = username_for(path, username)
-    media = ExportMedia(path, media_root) if media_root is not None else None
+    media = ExportMedia(path, media_root)
     big = (
         path.stat().st_size >= PARALLEL_MIN_BYTES
         and (os.cpu_count() or 1) > 1

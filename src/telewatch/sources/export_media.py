@@ -176,7 +176,7 @@ class ExportMedia:
     """The media hook of one export file's import (see module docstring)."""
 
     export: Path  # the result.json
-    root: Path  # the media store's root
+    root: Path | None  # the media store's root; None: none configured (PostgreSQL)
     summary: MediaSummary = field(default_factory=MediaSummary)
     _pending: dict[str, tuple[Path, str | None]] = field(default_factory=dict)
     _hashed: set[str] = field(default_factory=set)
@@ -241,6 +241,8 @@ class ExportMedia:
                         kind=f.kind, version_no=vno)
         ]  # fmt: skip
         self.summary.stored += 1
+        if self.root is None:
+            raise UserError(f"{self.export}: message {p.message_id} has a file: {media.NO_ROOT}")
         if media.file_path(conn, self.root, sha) is None and sha not in self._pending:
             self._pending[sha] = (path, mime)
         if (mime or "").startswith("image/") and sha not in self._hashed:
@@ -255,6 +257,8 @@ class ExportMedia:
         """Copy the files new to the store into it (before the import
         commits); a file that changed since it was hashed is a UserError and
         the import is rolled back."""
+        if self.root is None:  # _one let no file through without a root
+            return
         for sha, (path, mime) in self._pending.items():
             try:
                 stored = media.store_file(self.root, path, mime, expect_sha256=sha)

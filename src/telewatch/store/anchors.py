@@ -22,10 +22,12 @@ class StoredAnchor:
 
 def anchors(conn: sqlite3.Connection, *, upto_seq: int | None = None) -> list[StoredAnchor]:
     """Every stored anchor, oldest first (only those at or before ``upto_seq``)."""
+    # No `? IS NULL` test: PostgreSQL cannot type a parameter compared only to NULL.
+    where, args = ("", ()) if upto_seq is None else (" WHERE seq <= ?", (upto_seq,))
     rows = conn.execute(
         "SELECT id, seq, hash, tsa, token, gen_time, requested_at FROM anchors"
-        " WHERE ? IS NULL OR seq <= ? ORDER BY seq, id",
-        (upto_seq, upto_seq),
+        f"{where} ORDER BY seq, id",
+        args,
     ).fetchall()
     return [
         StoredAnchor(

@@ -402,7 +402,7 @@ def channel_labels(conn: sqlite3.Connection) -> list[str]:
     return [
         str(r[0])
         for r in conn.execute(
-            "SELECT coalesce(title, username, id) FROM channels"
+            "SELECT coalesce(title, username, CAST(id AS TEXT)) FROM channels"
             " WHERE id NOT IN (SELECT group_id FROM discussion_links) ORDER BY id"
         )
     ]

@@ -397,7 +397,9 @@ def channel_names(conn: sqlite3.Connection) -> list[str]:
     """Every archived channel's title (or username, or id), by channel id."""
     return [
         str(r[0])
-        for r in conn.execute("SELECT coalesce(title, username, id) FROM channels ORDER BY id")
+        for r in conn.execute(
+            "SELECT coalesce(title, username, CAST(id AS TEXT)) FROM channels ORDER BY id"
+        )
     ]
 
 

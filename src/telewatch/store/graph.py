@@ -97,7 +97,7 @@ def usernames(conn: sqlite3.Connection) -> dict[str, int]:
     out: dict[str, int] = {}
     for cid, old, new in conn.execute(
         "SELECT channel_id, old_value, new_value FROM channel_changes"
-        " WHERE field = 'username' ORDER BY captured_at"
+        " WHERE field = 'username' ORDER BY captured_at, id"  # ties: write order
     ):
         for name in (old, new):
             if name:
@@ -144,7 +144,9 @@ def mentions(conn: sqlite3.Connection, since: str | None, until: str | None) -> 
             "SELECT p.channel_id, lower(json_extract(j.value, '$.username')) AS u,"
             " count(DISTINCT p.id), min(p.date), max(p.date)"
             " FROM posts p, json_each(p.tme_refs) j"
-            f" WHERE p.tme_refs IS NOT NULL{where} AND u IS NOT NULL"
+            # The alias is SQLite's only: PostgreSQL's WHERE sees no output names.
+            f" WHERE p.tme_refs IS NOT NULL{where}"
+            " AND json_extract(j.value, '$.username') IS NOT NULL"
             " GROUP BY p.channel_id, u ORDER BY 1, 2",
             args,
         )

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from telewatch.models import MediaLost, MediaProgress, MediaQueued, MediaStored
+from telewatch.models import MediaLost, MediaProgress, MediaQueued, MediaStored, UserError
 from telewatch.store import chain
 from telewatch.store.db import iso
 from telewatch.store.posts import positive_id
@@ -130,10 +130,38 @@ class MediaRef:
 
 def default_root(db_path: Path, configured: Path | None = None) -> Path:
     """The media root of an archive: ``configured`` (``[media] root``) when
-    set, else ``media/`` beside the archive file."""
+    set, else ``media/`` beside the archive file. A PostgreSQL archive has
+    no file to put it beside, and daemons on several machines must not each
+    fill a folder of their own: there it must be configured (raises
+    UserError naming ``[media] root`` when it is not)."""
+    root = optional_root(db_path, configured)
+    if root is None:
+        raise UserError(NO_ROOT)
+    return root
+
+
+def optional_root(db_path: Path, configured: Path | None = None) -> Path | None:
+    """``default_root``, or None for a PostgreSQL archive without ``[media]
+    root`` (readers that only show a file's place use this)."""
     if configured is not None:
         return Path(configured)
+    if _is_pg(db_path):
+        return None
     return Path(db_path).resolve().parent / "media"
+
+
+NO_ROOT = (
+    "a PostgreSQL archive has no folder beside it for media files: set [media] root"
+    " (or TELEWATCH_MEDIA__ROOT) to the one folder every daemon and reader of it"
+    " shares (e.g. a network mount), or [media] enabled = false"
+)
+"""The one line a command needing the media store of a PostgreSQL archive
+without ``[media] root`` fails with."""
+
+
+def _is_pg(db_path: Path | str) -> bool:
+    # store.db.pg_address's test, without importing store.db's connection code.
+    return str(db_path).startswith(("postgresql:", "postgres:"))
 
 
 def extension(mime: str | None) -> str:

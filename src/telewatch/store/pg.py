@@ -43,6 +43,7 @@ psycopg errors are raised as the sqlite3 error of the same meaning
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import threading
@@ -53,7 +54,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 import psycopg
-from psycopg import pq
+from psycopg import conninfo, pq
 from psycopg.adapt import Dumper, Loader
 
 SCHEMES = ("postgresql://", "postgres://")
@@ -241,6 +242,23 @@ class _BoolAsInt(Dumper):
         return b"1" if obj else b"0"
 
 
+def connect_params(url: str, *, readonly: bool) -> dict[str, str]:
+    """The connection parameters telewatch adds to ``url``'s own: a read-only
+    session's ``options`` appended to the address's ``?options=`` (or to
+    ``PGOPTIONS`` when the address has none; a keyword would replace them,
+    e.g. a ``search_path``), and a 10 s ``connect_timeout`` unless the
+    address sets its own. Raises psycopg.ProgrammingError for a malformed
+    address."""
+    given = conninfo.conninfo_to_dict(url)
+    params: dict[str, str] = {}
+    if "connect_timeout" not in given and "PGCONNECT_TIMEOUT" not in os.environ:
+        params["connect_timeout"] = "10"
+    if readonly:
+        own = str(given.get("options") or os.environ.get("PGOPTIONS", "")).strip()
+        params["options"] = f"{own} -c default_transaction_read_only=on".strip()
+    return params
+
+
 class PgConnection(sqlite3.Connection):
     """A PostgreSQL archive behind the ``sqlite3.Connection`` interface.
 
@@ -257,6 +275,8 @@ class PgConnection(sqlite3.Connection):
         self.url = url
         self.readonly = readonly
         try:
+            address = conninfo.make_conninfo(url, **connect_params(url, readonly=readonly))
+            self.pg = psycopg.connect(address, autocommit=True)
             # psycopg prepares a statement run five times; the server then
             # plans it once for any parameters (a generic plan) if that looks
             # no worse. For a search it is worse: with the tsquery unknown,
@@ -264,10 +284,9 @@ class PgConnection(sqlite3.Connection):
             # rare word is the whole table. Each execution is planned with
             # its own values (issue 13: a 100k archive's rare-word search
             # went from milliseconds to the whole table after ten runs).
-            options = "-c plan_cache_mode=force_custom_plan"
-            if readonly:
-                options += " -c default_transaction_read_only=on"
-            self.pg = psycopg.connect(url, autocommit=True, options=options, connect_timeout=10)
+            # Set on the session, not in the address's options, so that a
+            # user's own ?options= stay as given.
+            self.pg.execute("SET plan_cache_mode = force_custom_plan")
         except psycopg.Error as err:
             raise _error(err) from None
         self.pg.adapters.register_loader("numeric", _IntFromNumeric)

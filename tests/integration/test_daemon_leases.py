@@ -517,6 +517,9 @@ def test_one_webhook_sender_and_one_anchor_loop_per_shared_archive(
         victim.send_signal(signal.SIGKILL)
         victim.wait(30)
         t0 = time.monotonic()
+        # Anchors so far; the posts below grow the chain, so whoever runs the
+        # anchor loop after the kill must stamp again.
+        anchored_at_kill = {pid: _anchored(w) for pid, (w, _) in by_pid.items()}
         for k in range(6):
             first.emu.call(lambda emu, k=k: emu.post(BASE + k, f"after kill {k} alarm"))
 
@@ -537,9 +540,11 @@ def test_one_webhook_sender_and_one_anchor_loop_per_shared_archive(
         )
         assert sum(n - 1 for n in hook.accepted.values()) <= 1
         anchor_pid = _role_holders(first)["anchor"]
-        before = _anchored(by_pid[anchor_pid][0])
+        assert anchor_pid != victim.pid
         first.wait_for(
-            lambda: _anchored(by_pid[anchor_pid][0]) > before, 60, "an anchor after the kill"
+            lambda: _anchored(by_pid[anchor_pid][0]) > anchored_at_kill[anchor_pid],
+            60,
+            "an anchor after the kill",
         )
         seqs = [int(r[0]) for r in first.query("SELECT seq FROM anchors")]
         assert len(seqs) == len(set(seqs))  # no head stamped twice

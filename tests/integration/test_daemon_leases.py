@@ -23,6 +23,7 @@ import pytest
 from telewatch.daemon.webhooks import idempotency_key
 from telewatch.emulator import Emulator, EmulatorThread, RateModel
 from telewatch.emulator.world import SELF_USER_ID
+from telewatch.store import watchlist
 from telewatch.store.chain import verify
 from telewatch.store.db import connect
 from telewatch.store.webhooks import OutboxHit
@@ -297,7 +298,7 @@ def test_a_banned_account_leaves_its_channels_to_the_others(pool: list[PgWorld])
         assert w.stop(p, timeout=30) == 0
 
 
-HOLD = 45.0  # account 2's resolve FloodWait (Telegram's are hours; scaled down)
+HOLD = 60.0  # account 2's resolve FloodWait (Telegram's are hours; scaled down)
 RESOLVE = "contacts.ResolveUsername"
 
 
@@ -333,15 +334,14 @@ def test_a_resolve_flood_wait_hands_the_unresolved_channels_over(pool: list[PgWo
     kept = sorted(k for k, p in _holders(first).items() if p == flooded)
     first.emu.call(lambda emu: emu.hold_flood(RESOLVE, HOLD, account=2))
     t0 = time.monotonic()
-    for i in range(6, 12):
-        add = ["channels", "add", f"@{_name(i)}", "--mode", "poll"]
-        r = subprocess.run(
-            [TELEWATCH, "--config", str(first.config), *add],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert r.returncode == 0, r.stderr
+    # Added at once (what `telewatch channels add` writes; six CLI runs take
+    # longer than the wait on a loaded machine).
+    conn = connect(Path(first.url), readonly=False)
+    try:
+        for i in range(6, 12):
+            watchlist.add(conn, _name(i), None, "poll")
+    finally:
+        conn.close()
     new = {f"username:{_name(i)}": BASE + i for i in range(6, 12)}
     # Posts in account 2's own channels during its wait: it still archives them.
     markers = {}
@@ -517,6 +517,9 @@ def test_one_webhook_sender_and_one_anchor_loop_per_shared_archive(
         victim.send_signal(signal.SIGKILL)
         victim.wait(30)
         t0 = time.monotonic()
+        # Anchors so far; the posts below grow the chain, so whoever runs the
+        # anchor loop after the kill must stamp again.
+        anchored_at_kill = {pid: _anchored(w) for pid, (w, _) in by_pid.items()}
         for k in range(6):
             first.emu.call(lambda emu, k=k: emu.post(BASE + k, f"after kill {k} alarm"))
 
@@ -537,9 +540,11 @@ def test_one_webhook_sender_and_one_anchor_loop_per_shared_archive(
         )
         assert sum(n - 1 for n in hook.accepted.values()) <= 1
         anchor_pid = _role_holders(first)["anchor"]
-        before = _anchored(by_pid[anchor_pid][0])
+        assert anchor_pid != victim.pid
         first.wait_for(
-            lambda: _anchored(by_pid[anchor_pid][0]) > before, 60, "an anchor after the kill"
+            lambda: _anchored(by_pid[anchor_pid][0]) > anchored_at_kill[anchor_pid],
+            60,
+            "an anchor after the kill",
         )
         seqs = [int(r[0]) for r in first.query("SELECT seq FROM anchors")]
         assert len(seqs) == len(set(seqs))  # no head stamped twice

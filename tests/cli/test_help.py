@@ -5,7 +5,11 @@ from __future__ import annotations
 import click
 from click.testing import CliRunner
 
-from telewatch.cli import main
+from telewatch.cli import main, register_all
+
+# The area modules attach their commands on import (the CLI imports a
+# command's module only when it runs): walk the whole tree.
+register_all()
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -7,6 +7,7 @@ with ``TELEWATCH_DEBUG=1``)."""
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import sys
@@ -102,7 +103,30 @@ def _default_config_exists() -> bool:
 
 
 class _Group(click.Group):
-    """Turns UserError (and stray exceptions) into one clear line."""
+    """Turns UserError (and stray exceptions) into one clear line, and
+    imports a command's module only when that command is wanted
+    (``lazy``: command name → module of ``telewatch.cli``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, str] = {}
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, its area module imported first (every module when
+        the name is not in ``lazy``: a command added without an entry still
+        works, and an unknown name is refused as before)."""
+        if cmd_name not in self.commands:
+            module = self.lazy.get(cmd_name)
+            if module is not None:
+                importlib.import_module(f"telewatch.cli.{module}")
+            else:
+                register_all()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command (``--help``): every area module is imported."""
+        register_all()
+        return super().list_commands(ctx)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """The group's own options (``--db``, ``--config``): a bad one is one
@@ -209,28 +233,47 @@ def main(ctx: click.Context, config_path: Path | None, db_override: Path | None)
     ctx.obj = AppContext(config_path=config_path, db_override=db_override)
 
 
-@main.group()
+@main.group(cls=_Group)
 def channels() -> None:
     """The archive's channels and the daemon's watch list."""
 
 
-def _register() -> None:
-    # Each area module attaches its commands to `main` / `channels` on import.
-    import telewatch.cli.events  # noqa: F401  (channels show: store/events.py)
-    from telewatch.cli import (  # noqa: F401
-        archive,
-        daemon,
-        dash,
-        emulator,
-        evidence,
-        media,
-        migrate,
-        publish,
-        xref,
-    )
+def _lazy(group: click.Group, table: dict[str, str]) -> None:
+    assert isinstance(group, _Group)
+    group.lazy = table
 
 
-_register()
+# Which area module attaches each command to `main` / `channels` (on import).
+# A command's module is imported only when the command runs, so that a
+# one-shot `telewatch xref` does not pay for the daemon's, the dashboard's,
+# the archive's … imports (tests/cli/test_cli_imports.py checks this table
+# against what the modules register and what `xref` imports).
+_MAIN_COMMANDS = {
+    **dict.fromkeys(["import", "search", "show", "export", "verify"], "archive"),
+    **dict.fromkeys(["login", "run", "status"], "daemon"),
+    **dict.fromkeys(["dash", "alerts", "watch-post", "demo"], "dash"),
+    "emulator": "emulator",
+    **dict.fromkeys(["anchor", "evidence"], "evidence"),
+    "media": "media",
+    "migrate": "migrate",
+    **dict.fromkeys(["graph", "feed"], "publish"),
+    **dict.fromkeys(["xref", "trace", "phash", "embed", "eval"], "xref"),
+}
+_CHANNELS_COMMANDS = {
+    "show": "events",
+    "archived": "archive",
+    **dict.fromkeys(["add", "remove", "list"], "daemon"),
+}
+_lazy(main, _MAIN_COMMANDS)
+_lazy(channels, _CHANNELS_COMMANDS)
+AREA_MODULES = tuple(sorted({*_MAIN_COMMANDS.values(), *_CHANNELS_COMMANDS.values()}))
+
+
+def register_all() -> None:
+    """Import every area module, so that ``main`` and ``channels`` hold
+    every command (``--help``, an unknown name, tests walking the tree)."""
+    for name in AREA_MODULES:
+        importlib.import_module(f"telewatch.cli.{name}")
 
 
 if __name__ == "__main__":  # pragma: no cover

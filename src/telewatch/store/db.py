@@ -16,16 +16,19 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from telewatch.models import UserError
-from telewatch.store import pg
 from telewatch.store.schema import MIGRATIONS, SCHEMA_VERSION
 from telewatch.text import index_body
+
+if TYPE_CHECKING:
+    from telewatch.store import pg
 
 BUSY_TIMEOUT_MS = 10_000
 _log = logging.getLogger(__name__)
@@ -201,7 +204,7 @@ class ArchiveCorrupt(UserError):
 def check_integrity(conn: sqlite3.Connection, path: Path, *, quick: bool) -> None:
     """Run ``PRAGMA quick_check`` (``quick``) or ``integrity_check`` on the
     archive; raise ArchiveCorrupt naming the first problem SQLite found."""
-    if isinstance(conn, pg.PgConnection):
+    if is_postgres(conn):
         # The server keeps its own pages consistent (WAL, checksums); there is
         # no file for telewatch to check: `verify` checks the facts themselves.
         return
@@ -313,7 +316,7 @@ def hold_open(path: Path, *, busy_timeout_ms: int | None = None) -> sqlite3.Conn
     `telewatch import` sees the archive in use and shares it (WAL) instead of
     taking it for itself. Raises like ``connect``."""
     conn = connect(path, busy_timeout_ms=busy_timeout_ms)
-    if isinstance(conn, pg.PgConnection):
+    if is_postgres(conn):
         return conn
     try:
         # A WAL reader registers in the shared-memory index on its first read.
@@ -468,8 +471,11 @@ def pg_address(path: Path | str) -> str | None:
 
 def is_postgres(conn: sqlite3.Connection) -> bool:
     """Whether ``conn`` is a PostgreSQL archive (store modules choose their
-    per-dialect SQL with this)."""
-    return isinstance(conn, pg.PgConnection)
+    per-dialect SQL with this). psycopg is imported with the first
+    PostgreSQL connection only (``store.pg``), not by every command that
+    reads a SQLite archive: no ``store.pg`` loaded, no PostgreSQL connection."""
+    pg = sys.modules.get("telewatch.store.pg")
+    return pg is not None and isinstance(conn, pg.PgConnection)
 
 
 # One migrator at a time per database (two daemons starting together).
@@ -486,6 +492,8 @@ _PG_BOOTSTRAP = (
 
 
 def _pg_connect(url: str, readonly: bool) -> pg.PgConnection:
+    from telewatch.store import pg
+
     try:
         return pg.PgConnection(url, readonly=readonly)
     except sqlite3.Error as err:
@@ -506,6 +514,8 @@ def _pg_tables(conn: pg.PgConnection) -> list[str]:
 
 
 def _pg_foreign(conn: pg.PgConnection, url: str, version: int) -> str | None:
+    from telewatch.store import pg
+
     tables = [t for t in _pg_tables(conn) if t != "telewatch_meta"]
     if (version == 0 and tables) or (version > 0 and not set(tables) >= _CORE_TABLES):
         has = (
@@ -521,6 +531,8 @@ def _pg_foreign(conn: pg.PgConnection, url: str, version: int) -> str | None:
 
 
 def _pg_migrate(url: str) -> None:
+    from telewatch.store import pg
+
     conn = _pg_connect(url, readonly=False)
     try:
         conn.execute("SELECT pg_advisory_lock(?)", (_PG_MIGRATE_LOCK,))
@@ -541,6 +553,8 @@ def _pg_migrate(url: str) -> None:
 
 
 def _pg_open(url: str, readonly: bool) -> sqlite3.Connection:
+    from telewatch.store import pg
+
     conn = _pg_connect(url, readonly)
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])

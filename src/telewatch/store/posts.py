@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 from telewatch.models import Engagement, Entity, ForwardOrigin, Media, PostSeen
-from telewatch.store import chain, pg
+from telewatch.store import chain
 from telewatch.store.alerts import AlertKind, CompiledRule, evaluate
-from telewatch.store.db import iso
+from telewatch.store.db import is_postgres, iso
 from telewatch.text import analyze, index_body
 
 
@@ -506,7 +506,10 @@ def write_prepared(
         )
     if counts:
         conn.executemany("UPDATE posts SET version_count=? WHERE id=?", counts)
-    if isinstance(conn, pg.PgConnection):
+    if is_postgres(conn):
+        from telewatch.store import pg
+
+        assert isinstance(conn, pg.PgConnection)
         pg.fts_write(conn, fts_delete, fts_insert)
     else:
         if fts_delete:

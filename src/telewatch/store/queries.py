@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telewatch.models import Entity, ForwardOrigin, Media, UserError
-from telewatch.store import events, pg
-from telewatch.store.db import iso, parse_iso
+from telewatch.store import events
+from telewatch.store.db import is_postgres, iso, parse_iso
 from telewatch.text import fts_query, query_stems, quoted, stem, tokens
 
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
@@ -414,7 +414,10 @@ def search(
         expression = f"({expression}) NOT meta : ({left_out})"
     args: list[Any] = [expression]
     _date_window(where, args, since, until)
-    if isinstance(conn, pg.PgConnection):
+    if is_postgres(conn):
+        from telewatch.store import pg
+
+        assert isinstance(conn, pg.PgConnection)
         try:
             scored: list[Any] = pg.fts_search(
                 conn,

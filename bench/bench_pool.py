@@ -447,7 +447,7 @@ def main() -> None:
         )
         print(
             f"    archive vs truth ({total} messages): {len(problems)} problems"
-            f" (posts lost: {sum(1 for x in problems if x.endswith('missing'))})"
+            f" (missing: {sum(1 for x in problems if x.endswith('missing'))})"
             + (f" e.g. {problems[:3]}" if problems else "")
             + f"; verify {'ok' if res.ok else res.problem}, {res.records} records;"
             f" daemon exit codes {codes}"

@@ -731,16 +731,21 @@ class Daemon:
                         running[role] = asyncio.create_task(make(), name=role)
                         log.info("pool role taken", extra={"role": role})
                     elif role not in keeper.roles and task is not None:
-                        running.pop(role).cancel()
-                        with contextlib.suppress(asyncio.CancelledError, Exception):
-                            await task
+                        # cancel_and_wait, not suppress(CancelledError): await —
+                        # that would swallow the stop's own cancellation (tasks.py).
+                        if not await cancel_and_wait(running.pop(role), CANCEL_GRACE):
+                            log.warning("pool role task did not end", extra={"role": role})
                         log.info("pool role given up", extra={"role": role})
                 await keeper.roles_changed.wait()
                 keeper.roles_changed.clear()
         finally:
             for task in running.values():
                 task.cancel()
-            await asyncio.gather(*running.values(), return_exceptions=True)
+            if running:  # bounded: the stop must not wait on a stuck role task
+                await asyncio.wait(set(running.values()), timeout=CANCEL_GRACE)
+                for task in running.values():
+                    if task.done() and not task.cancelled():
+                        task.exception()  # collected: no "never retrieved"
 
     def _held_channels(self) -> frozenset[int] | None:
         """The channel ids this daemon archives when it shares the archive with

@@ -1,4 +1,4 @@
-"""`eval xref` on both halves of tests/data/xref-eval, with floors at the
+"""`eval xref` on the splits of tests/data/xref-eval, with floors at the
 figures measured when the set was extended (docs/XREF.md): a change that loses
 a reference, or gives one wrong `link`, fails here and the printed misses say
 which item."""
@@ -15,11 +15,15 @@ from telewatch.cli import main
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "xref-eval"
 
-# (half, references, Recall@1 floor, Recall@5 floor, links at least, negatives)
+# (split, references, Recall@1 floor, Recall@5 floor, links at least,
+#  negatives, wrong links at most)
 FLOORS = [
-    ("tune", 35, 1.000, 1.000, 19, 7),
-    # The held-out half: the figures it gave when first run after the tuning.
-    ("test", 40, 0.875, 0.925, 16, 8),
+    ("tune", 35, 1.000, 1.000, 18, 7, 0),
+    # The second edition's held-out half, now tuning data (docs/XREF.md).
+    ("test", 40, 0.925, 0.975, 18, 8, 0),
+    # The third held-out split, frozen before this round's ranking changes:
+    # the figures it gave at the end of the round (docs/XREF.md).
+    ("holdout3", 41, 0.976, 1.000, 20, 9, 0),
 ]
 
 
@@ -29,12 +33,13 @@ def _figure(output: str, label: str) -> float:
     return float(m.group(1))
 
 
-@pytest.mark.parametrize(("half", "refs", "r1", "r5", "links", "negatives"), FLOORS)
+@pytest.mark.parametrize(("half", "refs", "r1", "r5", "links", "negatives", "wrong"), FLOORS)
 def test_eval_xref_keeps_its_measured_figures(
-    half: str, refs: int, r1: float, r5: float, links: int, negatives: int
+    half: str, refs: int, r1: float, r5: float, links: int, negatives: int, wrong: int
 ) -> None:
-    """Recall@1/@5 stay at or above the measured figures, every link is right,
-    no negative gets a link, and any miss is printed item by item."""
+    """Recall@1/@5 stay at or above the measured figures, every link is right
+    (beyond the known wrong ones of holdout3), no negative gets a link, and
+    any miss is printed item by item."""
     res = CliRunner().invoke(main, ["eval", "xref", str(DATA / half)])
     out = res.output
     assert res.exit_code == 0, out
@@ -43,10 +48,13 @@ def test_eval_xref_keeps_its_measured_figures(
     assert _figure(out, "Recall@5") >= r5 - 1e-9, out
     m = re.search(r"^link precision ([0-9.]+) \((\d+) links\)", out, re.M)
     assert m, out
-    assert float(m.group(1)) == 1.0, out
     assert int(m.group(2)) >= links, out
-    assert f"negatives with no link {negatives}/{negatives}" in out
-    assert "WRONG LINK" not in out
+    wrong_links = out.count("WRONG LINK")
+    assert wrong_links <= wrong, out
+    assert abs(float(m.group(1)) - (1 - wrong_links / int(m.group(2)))) < 1e-3, out
+    m = re.search(r"^negatives with no link (\d+)/(\d+)", out, re.M)
+    assert m and int(m.group(2)) == negatives, out
+    assert int(m.group(1)) >= negatives - wrong, out
     misses = out.partition("misses (expected post not first, or a wrong link):")[2]
     # Every reference below Recall@1 is a printed miss line.
     missed = len(re.findall(r"@\w+/\d+ (?:rank \d+|not returned)", misses))

@@ -76,6 +76,18 @@ def test_ukrainian_night_is_the_night_before_the_day() -> None:
     assert end.astimezone(KYIV) == datetime(2023, 12, 30, 7, 0, tzinfo=KYIV)
 
 
+def test_english_night_not_yet_begun_at_publication_is_the_night_before() -> None:
+    """ "On Friday night" published Friday noon is the night into Friday (it
+    cannot be the coming night); published Saturday it stays Friday evening
+    into Saturday."""
+    start, end = _one("On Friday night drones attacked", "2024-02-16T12:00:00+00:00", KYIV)
+    assert start.astimezone(KYIV) == datetime(2024, 2, 15, 18, 0, tzinfo=KYIV)
+    assert end.astimezone(KYIV) == datetime(2024, 2, 16, 7, 0, tzinfo=KYIV)
+    start, end = _one("On Friday night drones attacked", "2024-02-17T12:00:00+00:00", KYIV)
+    assert start.astimezone(KYIV) == datetime(2024, 2, 16, 18, 0, tzinfo=KYIV)
+    assert end.astimezone(KYIV) == datetime(2024, 2, 17, 6, 0, tzinfo=KYIV)
+
+
 def test_arabic_morning_of_tuesday() -> None:
     """ "صباح الثلاثاء" is Tuesday morning."""
     start, _ = _one("وقع الهجوم صباح الثلاثاء", "2022-03-02T10:00:00+03:00")

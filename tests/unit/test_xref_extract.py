@@ -130,3 +130,12 @@ def test_header_words_and_article_prefixed_names() -> None:
     assert "Police" not in surfaces
     assert "al-Qaim" in surfaces
     assert EntityMatcher(found).match("حظر تجوال في قضاء القائم")
+
+
+def test_azerbaijani_schwa_in_a_loose_channel_name() -> None:
+    """ "Gence Xeber" (ə written e) is «Gəncə Xəbər», whose username spells it ganja."""
+    channels = [*CHANNELS, ChannelInfo(4, "ganja_xeber", "Gəncə Xəbər")]
+    cites = extract_citations(
+        "según el canal de Telegram Gence Xeber, dos personas fueron rescatadas.", channels
+    )
+    assert 4 in {c.channel_id for c in cites}

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telewatch.xref.names import name_key, same_name, strip_arabic_clitics
+from telewatch.xref.names import name_key, same_name, strip_arabic_clitics, strip_case_endings
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,13 @@ def test_name_key_is_deterministic(text: str) -> None:
     """The same name always gets the same key, and comparison is symmetric."""
     assert name_key(text) == name_key(text)
     assert same_name(text, "Samawa") == same_name("Samawa", text)
+
+
+def test_latin_apostrophe_suffix_gives_the_name() -> None:
+    """Turkish case suffixes after an apostrophe ("Ağrı'da") and an English
+    possessive leave the name; a French elision or a long tail does not."""
+    assert strip_case_endings("ağrı'da") == ["ağrı'da", "ağrı"]
+    assert strip_case_endings("erciş’te") == ["erciş’te", "erciş"]
+    assert strip_case_endings("ukraine's") == ["ukraine's", "ukraine"]
+    assert strip_case_endings("d'idleb") == ["d'idleb"]
+    assert strip_case_endings("o'brien") == ["o'brien"]

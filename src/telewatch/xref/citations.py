@@ -170,14 +170,17 @@ _FOLD = (("shch", "sh"), ("kh", "h"), ("ph", "f"), ("w", "v"), ("ou", "u"), ("ck
 
 def _loose_keys(name: str) -> set[str]:
     """Folded Latin keys of a channel name or username (Cyrillic romanised,
-    diacritics dropped; one key per transliteration habit)."""
+    diacritics dropped, Azerbaijani ə read e; one key per transliteration
+    habit)."""
     import unicodedata
 
     low = name.lower().replace("_", " ")
     low = "".join(_CYR.get(c, c) for c in low).replace("-", "")
-    low = "".join(
-        c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c)
-    ).replace("ı", "i")
+    low = (
+        "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
+        .replace("ı", "i")
+        .replace("ə", "e")
+    )
     low = re.sub(r"[^a-z ]+", " ", low)
     base = " ".join(low.split())
     if not base.isascii() or not base:

@@ -698,6 +698,10 @@ def extract_dates(
             part = _part_near(s, *d.span)
             label = d.text if part is None else f"{d.text} ({part[1]})"
             start, end = _window(d.day, part[0] if part else "day", event_tz)
+            if part is not None and part[0] == "night" and published and start > published:
+                # "On Friday night …" written on Friday before the evening:
+                # the night that had already passed, into Friday.
+                start, end = _window(d.day, "night_before", event_tz)
             mentions.append(DateMention(label, start, end, weight, offset + d.span[0]))
             last_day = d.day
         if last_day is not None:

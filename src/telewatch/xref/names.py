@@ -255,7 +255,8 @@ _AZERBAIJANI = re.compile("ə")
 
 def strip_case_endings(word: str) -> list[str]:
     """The word and its stems without a Georgian or Armenian case ending
-    (``გორის`` → ``გორი``, ``Քաջարանի`` → ``քաջարան``); other scripts: the word.
+    (``გორის`` → ``გორი``, ``Քաջարանի`` → ``քաջարան``) or, in Latin script,
+    an apostrophe suffix (``Ağrı'da`` → ``Ağrı``); other scripts: the word.
     A Georgian consonant stem takes back its nominative ``ი``. The stem keeps
     at least three letters."""
     script = script_of(word)
@@ -269,6 +270,13 @@ def strip_case_endings(word: str) -> list[str]:
         for e in _ARMENIAN_ENDINGS:
             if w.endswith(e) and len(w) - len(e) >= 3:
                 return [word, w[: -len(e)]]
+    elif script == "latin":
+        # Turkish and Azerbaijani write a name's case suffix after an
+        # apostrophe ("Ağrı'da", "Erciş'te", "Bakı'dan"); English its
+        # possessive ("Ukraine's").
+        stem, sep, tail = word.replace("’", "'").rpartition("'")
+        if sep and len(stem) >= 3 and 1 <= len(tail) <= 4 and "'" not in stem:
+            return [word, stem]
     return [word]
 
 

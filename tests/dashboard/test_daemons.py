@@ -50,11 +50,13 @@ async def test_d_shows_every_daemon_and_the_highlighted_channels_holder(
     one holds both roles: `d` (shown in the footer) lists all three with host,
     account, channels held and state, and names the account holding the
     highlighted channel; moving to another channel and back shows its holder;
-    escape returns."""
+    escape returns. An account name with Rich markup (`[/]`) shows as typed
+    instead of breaking the screen."""
     db = build_archive(Path(pg_cluster.create_database("dashpool")))
     conn = connect(db, readonly=False)
     try:
-        _register(conn, "d-gone", "newsroom-3", "Carol", 333)
+        # A Telegram name is anyone's text: Rich markup in it shows as typed.
+        _register(conn, "d-gone", "newsroom-3", "Carol [/]", 333)
         time.sleep(TTL + 0.3)  # d-gone never renews: stale
         entries = {e.key: e.mode for e in watchlist.active_entries(conn)}
         assert len(entries) >= 2
@@ -86,7 +88,7 @@ async def test_d_shows_every_daemon_and_the_highlighted_channels_holder(
         text = _screen_text(app)
         for host in ("newsroom-1", "newsroom-2", "newsroom-3"):
             assert host in text
-        assert "Alice (111)" in text and "Bob (222)" in text and "Carol (333)" in text
+        assert "Alice (111)" in text and "Bob (222)" in text and "Carol [/] (333)" in text
         assert text.count("alive") >= 2 and "stale" in text
         assert "anchor webhooks" in text
         held = {d.account_id: d.held for d in screen.pool.daemons}

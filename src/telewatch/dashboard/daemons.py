@@ -118,14 +118,16 @@ def render_pool(
     order = {"alive": 0, "stale": 1, "stopped": 2}
     for d in sorted(pool.daemons, key=lambda d: order[state_of(d)]):
         st = state_of(d)
+        # Text, not str: Rich reads a str cell as markup, and host and account
+        # (a Telegram name anyone sets) come from the archive.
         table.add_row(
-            printable(d.host),
-            f"{printable(d.account)} ({d.account_id})",
+            Text(printable(d.host)),
+            Text(f"{printable(d.account)} ({d.account_id})"),
             str(d.pid),
             str(d.held),
             f"{_hms(d.heartbeat)} {_ago(pool.now - d.heartbeat)}",
             Text(st, style=style[st]),
-            " ".join(sorted(roles_of.get(d.id, []))) or "—",
+            Text(printable(" ".join(sorted(roles_of.get(d.id, []))) or "—")),
         )
     alive = sum(1 for d in pool.daemons if state_of(d) == "alive")
     held = sum(1 for lease in pool.leases.values() if lease.holder is not None)
@@ -147,7 +149,7 @@ def render_pool(
             if holder is not None
             else "nobody (free until a daemon takes it)"
         )
-        parts.append(Text(f"{r.role}: {who}"))
+        parts.append(Text(f"{printable(r.role)}: {who}"))
     parts.append(Text(""))
     parts.append(_selected(pool, selected, by_id, palette))
     return Group(*parts)
@@ -170,7 +172,7 @@ def _selected(
         return out
     d = by_id.get(lease.holder)
     if d is None:
-        out.append(f": held by daemon {lease.holder}")
+        out.append(f": held by daemon {printable(str(lease.holder))}")
         return out
     out.append(
         f": held by account {printable(d.account)} ({d.account_id}) on {printable(d.host)},"

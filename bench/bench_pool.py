@@ -115,6 +115,9 @@ def _config(root: Path, url: str, session: Path) -> Path:
         # posts: both are CPU beside what is measured, off here.
         "embed = false",
         "sweep_rate = 0",
+        # A PostgreSQL archive names its one media folder (docs/SCALE.md).
+        "[media]",
+        f'root = "{root.parent / "media"}"',
     ]
     for i in range(CHANNELS):
         mode = "join" if i % JOIN_EVERY == 0 else "poll"

@@ -38,7 +38,7 @@ def test_eval_xref_keeps_its_measured_figures(
     half: str, refs: int, r1: float, r5: float, links: int, negatives: int, wrong: int
 ) -> None:
     """Recall@1/@5 stay at or above the measured figures, every link is right
-    (beyond the known wrong ones of holdout3), no negative gets a link, and
+    (``wrong`` is 0 on every split), no negative gets a link, and
     any miss is printed item by item."""
     res = CliRunner().invoke(main, ["eval", "xref", str(DATA / half)])
     out = res.output

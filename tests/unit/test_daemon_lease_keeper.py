@@ -13,7 +13,7 @@ import psycopg
 
 from telewatch.config import DaemonSettings
 from telewatch.daemon.leases import LeaseKeeper
-from telewatch.store import watchlist
+from telewatch.store import leases, watchlist
 from telewatch.store.db import connect, migrate
 
 KEYS = {f"username:lk{i}" for i in range(3)}
@@ -65,3 +65,66 @@ async def test_a_hung_lease_round_is_bounded_and_gives_the_channels_up(pg_url: s
     assert keeper.held == KEYS
     await keeper.release()
     assert keeper.held == set()
+
+
+def _watch(db: Path) -> None:
+    migrate(db)
+    conn = connect(db, readonly=False)
+    try:
+        watchlist.merge_config(conn, [(k.split(":")[1], None, "poll", "all") for k in sorted(KEYS)])
+    finally:
+        conn.close()
+
+
+async def test_a_stop_frees_the_leases_after_a_round_still_waiting(pg_url: str) -> None:
+    """A clean stop that comes while a lease round still waits on its thread
+    (the lock another session held is gone a moment later) waits for that
+    round within the bound and then frees every lease, instead of leaving
+    them to expire after lease_ttl."""
+    db = Path(pg_url)
+    _watch(db)
+    settings = DaemonSettings(lease_ttl=4.0, lease_renew=0.5)
+    keeper = LeaseKeeper(db, settings, account_id=1, account="acct 1", max_joined=500)
+    await keeper.start()
+    assert keeper.held == KEYS
+    with psycopg.connect(pg_url) as blocker:
+        blocker.execute("LOCK TABLE daemons IN EXCLUSIVE MODE")
+        assert await _step_within(keeper, keeper.round_timeout + 2.0)  # timed out, still running
+        loop = asyncio.get_running_loop()
+        unlock = loop.run_in_executor(None, lambda: (time.sleep(0.5), blocker.rollback()))
+        await keeper.release()
+        await unlock
+    assert keeper.held == set()
+    conn = connect(db)
+    try:
+        held = [lease for lease in leases.leases(conn) if lease.holder is not None]
+    finally:
+        conn.close()
+    assert held == [], "the stop left leases to expire"
+
+
+async def test_roles_are_given_up_before_their_lease_can_expire(pg_url: str) -> None:
+    """While lease rounds fail (the archive does not answer), a daemon gives
+    its pool roles up a lease_renew before their lease can expire in the
+    archive, so that the daemon taking them next never runs beside it."""
+    db = Path(pg_url)
+    _watch(db)
+    settings = DaemonSettings(lease_ttl=2.0, lease_renew=0.5)
+    keeper = LeaseKeeper(
+        db, settings, account_id=1, account="acct 1", max_joined=500,
+        roles_wanted=frozenset({"webhooks"}),
+    )  # fmt: skip
+    await keeper.start()
+    assert keeper.roles == {"webhooks"}
+    renewed = time.monotonic()
+    with psycopg.connect(pg_url) as blocker:
+        blocker.execute("LOCK TABLE daemons IN EXCLUSIVE MODE")
+        while keeper.roles and time.monotonic() - renewed < 10:
+            await _step_within(keeper, 2.0)
+            await asyncio.sleep(0.1)
+        gone = time.monotonic() - renewed
+        blocker.rollback()
+    assert keeper.roles == set()
+    # Before the lease's end (renewed + lease_ttl on the server's clock).
+    assert gone < settings.lease_ttl, f"roles kept {gone:.2f} s, lease_ttl {settings.lease_ttl}"
+    await keeper.release()

@@ -59,3 +59,6 @@ def test_latin_apostrophe_suffix_gives_the_name() -> None:
     assert strip_case_endings("ukraine's") == ["ukraine's", "ukraine"]
     assert strip_case_endings("d'idleb") == ["d'idleb"]
     assert strip_case_endings("o'brien") == ["o'brien"]
+    # English contractions are not a name and its suffix (Çan, Don, Won…).
+    for word in ("can't", "don’t", "won't", "isn't", "they'll", "they've", "you're", "she'd"):
+        assert strip_case_endings(word) == [word]

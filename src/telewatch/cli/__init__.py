@@ -52,10 +52,13 @@ class AppContext:
         """The archive as messages name it: the path, or the PostgreSQL
         address without its password."""
         from telewatch.store.db import pg_address
-        from telewatch.store.pg import masked
 
         url = pg_address(self.db_path)
-        return masked(url) if url is not None else str(self.db_path)
+        if url is None:
+            return str(self.db_path)  # psycopg only for a PostgreSQL archive
+        from telewatch.store.pg import masked
+
+        return masked(url)
 
     @property
     def db_exists(self) -> bool:

@@ -159,9 +159,16 @@ def run(app: AppContext) -> None:
     async def go() -> int:
         stop, reload_event = asyncio.Event(), asyncio.Event()
         install_signal_handlers(stop, reload_event)
-        return await run_daemon(
+        code = await run_daemon(
             settings, stop, reload=reload, reload_event=reload_event, config=_config_source(app)
         )
+        # Everything is committed and closed. asyncio.run's own teardown
+        # would now gather every task left behind by a bounded stop and join
+        # the default executor's threads, both without a bound (Python 3.11):
+        # exit here instead.
+        logging.getLogger("telewatch.daemon").info("daemon stopped; exiting")
+        _exit_at_once(code)
+        return code  # not reached
 
     try:
         code = asyncio.run(go())

@@ -17,9 +17,10 @@ before a restart) are embedded later; once it has found none up to the
 archive's last version id it only looks past that id (a 1,000,000-version
 archive is scanned once per start, not at every look). A failure (archive busy, disk full)
 is logged and counted (``embed_failures``) and retried after a pause; the
-same batch failing SKIP_AFTER times in a row (a version whose text cannot be
-read or encoded) is stepped over, its versions logged and counted
-(``embed_skipped``), so that the rest are embedded; they are tried again at
+same batch failing SKIP_AFTER times in a row is tried again one version at
+a time, and a version failing SKIP_AFTER times on its own (its text cannot be
+read or encoded) is stepped over, logged and counted (``embed_skipped``), so
+that the rest, its batch's good versions included, are embedded; they are tried again at
 the next start (or by ``telewatch embed``).
 """
 
@@ -97,12 +98,14 @@ class Embedder:
         after = 0
         conn = None
         fails = 0  # failures in a row of the batch after ``after``
+        narrow_until = 0  # up to this version id, batches of one (a batch kept failing)
         while not self._stop.is_set():
+            size = 1 if after < narrow_until else self.batch
             try:
                 if conn is None:
                     conn = connect(self.db, readonly=False)
                 top = store_embeddings.last_version_id(conn)
-                got, last = vectors.embed_missing(conn, after_id=after, batch=self.batch)
+                got, last = vectors.embed_missing(conn, after_id=after, batch=size)
                 # Nothing missing up to ``top``: the next look starts there
                 # instead of scanning the whole archive again.
                 after = last if got else max(after, top)
@@ -115,8 +118,13 @@ class Embedder:
                     conn.close()
                     conn = None
                 if fails >= SKIP_AFTER:
-                    after = self._skip(after, why)
                     fails = 0
+                    if size > 1:
+                        # Which of them fails? The batch again, one by one: the
+                        # good ones are embedded, only a failing one is skipped.
+                        narrow_until = self._batch_end(after)
+                    else:
+                        after = self._skip(after, why)
                 self._stop.wait(self.retry_after)
                 continue
             fails = 0
@@ -128,28 +136,39 @@ class Embedder:
         if conn is not None:
             conn.close()
 
-    def _skip(self, after: int, why: str) -> int:
-        """Step over the batch after ``after`` that keeps failing; returns
-        where the next look starts (``after`` when the archive cannot even
-        list the batch: it is retried then)."""
+    def _missing(self, after: int, limit: int) -> list[int] | None:
+        """The ids of the next ``limit`` versions without a vector after
+        ``after`` (None when the archive cannot list them)."""
         from telewatch import vectors
 
         try:
             conn = connect(self.db, readonly=True)
             try:
-                ids = store_embeddings.missing_ids(
-                    conn, vectors.MODEL, after_id=after, limit=self.batch
+                return store_embeddings.missing_ids(
+                    conn, vectors.MODEL, after_id=after, limit=limit
                 )
             finally:
                 conn.close()
         except Exception as err:
             log.warning("cannot list the failing batch", extra={"error": f"{err}"})
-            return after
+            return None
+
+    def _batch_end(self, after: int) -> int:
+        """The last version id of the batch after ``after`` (``after`` when
+        it cannot be listed: the batch is tried whole again)."""
+        ids = self._missing(after, self.batch)
+        return ids[-1] if ids else after
+
+    def _skip(self, after: int, why: str) -> int:
+        """Step over the one version after ``after`` that keeps failing on
+        its own; returns where the next look starts (``after`` when the
+        archive cannot even list it: it is retried then)."""
+        ids = self._missing(after, 1)
         if not ids:
             return after
         self.counters["embed_skipped"] += len(ids)
         log.error(
-            "embedding skipped post versions that failed %d times in a row",
+            "embedding skipped a post version that failed %d times in a row",
             SKIP_AFTER,
             extra={"versions": len(ids), "first_id": ids[0], "last_id": ids[-1], "error": why},
         )

@@ -105,11 +105,22 @@ class LeaseKeeper:
         beyond ``lease_renew`` are common."""
         return max(1.0, self.settings.lease_ttl / 2)
 
-    async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
-        """``fn(*args)`` on a daemon thread, awaited for at most
-        ``round_timeout`` seconds: TimeoutError past that (the thread goes on
-        and the next call waits for it to end), and at once while an earlier
-        call still runs."""
+    async def _in_thread(
+        self,
+        fn: Callable[..., T],
+        *args: object,
+        timeout: float | None = None,
+        wait_busy: bool = False,
+    ) -> T:
+        """``fn(*args)`` on a daemon thread, awaited for at most ``timeout``
+        (default ``round_timeout``) seconds: TimeoutError past that (the
+        thread goes on). While an earlier call still runs: TimeoutError at
+        once, or with ``wait_busy`` (the release at a stop) after waiting for
+        it to end within the same bound."""
+        bound = self.round_timeout if timeout is None else timeout
+        deadline = time.monotonic() + bound
+        while self._busy and wait_busy and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         if self._busy:
             raise TimeoutError("an earlier lease call is still waiting for the archive")
         loop = asyncio.get_running_loop()
@@ -136,11 +147,11 @@ class LeaseKeeper:
         self._busy = True
         threading.Thread(target=work, name="telewatch-leases", daemon=True).start()
         try:
-            async with asyncio.timeout(self.round_timeout):
+            async with asyncio.timeout(max(0.1, deadline - time.monotonic())):
                 return await fut
         except TimeoutError:
             raise TimeoutError(
-                f"the archive did not answer a lease call within {self.round_timeout:g} s"
+                f"the archive did not answer a lease call within {bound:g} s"
             ) from None
 
     # -- in the lease thread (one connection, used by one call at a time) --
@@ -226,14 +237,20 @@ class LeaseKeeper:
         daemon gives its channels up, since another daemon may hold them now."""
         pending, self._pending = self._pending, {}
         handing, self._handing = self._handing, {}
+        t0 = time.monotonic()  # the server's expiry counts from about now
+        self._roles_overdue(t0)
+        timeout = None
+        if self.roles:  # a role must be given up before its lease can expire
+            timeout = min(self.round_timeout, max(0.5, self._role_deadline() - t0))
         try:
-            held, roles = await self._in_thread(self._round, pending, handing)
+            held, roles = await self._in_thread(self._round, pending, handing, timeout=timeout)
         except Exception as err:
             for cid, h in pending.items():  # stored at the next round
                 self._pending.setdefault(cid, h)
             for key, until in handing.items():
                 self._handing.setdefault(key, until)
             log.warning("lease renewal failed; retrying", extra={"error": str(err)})
+            self._roles_overdue(time.monotonic())
             if (self.held or self.roles) and (
                 time.monotonic() - self._renewed > self.settings.lease_ttl
             ):
@@ -245,7 +262,7 @@ class LeaseKeeper:
                 self.changed.set()
                 self._set_roles(set())
             return
-        self._renewed = time.monotonic()
+        self._renewed = t0
         if handing:
             log.warning(
                 "channels handed over: this account cannot resolve them before its FloodWait ends",
@@ -260,6 +277,27 @@ class LeaseKeeper:
                 extra={"held": len(held), "taken": sorted(gained), "given_up": sorted(lost)},
             )
             self.changed.set()
+
+    def _role_deadline(self) -> float:
+        """When this daemon must have given its roles up (monotonic): a
+        ``lease_renew`` before the last renewed role lease can expire, so
+        that the next holder never runs beside it."""
+        return self._renewed + self.settings.lease_ttl - self.settings.lease_renew
+
+    def _roles_overdue(self, now: float) -> None:
+        if self.roles and now >= self._role_deadline():
+            log.warning(
+                "role leases not renewed in time; giving the roles up",
+                extra={"roles": sorted(self.roles)},
+            )
+            self._set_roles(set())
+
+    def set_roles_wanted(self, wanted: frozenset[str]) -> None:
+        """The roles this daemon asks for changed (a reload): the next round,
+        at once, takes or frees them."""
+        if wanted != self.roles_wanted:
+            self.roles_wanted = wanted
+            self._wake.set()
 
     def _set_roles(self, roles: set[str]) -> None:
         if roles != self.roles:
@@ -318,7 +356,7 @@ class LeaseKeeper:
         """Free every lease now (a clean stop)."""
         try:
             pending, self._pending = self._pending, {}
-            n = await self._in_thread(self._release, pending)
+            n = await self._in_thread(self._release, pending, wait_busy=True)
         except Exception as err:
             log.warning("cannot release leases", extra={"error": str(err)})
             return

@@ -736,8 +736,27 @@ class Daemon:
                         if not await cancel_and_wait(running.pop(role), CANCEL_GRACE):
                             log.warning("pool role task did not end", extra={"role": role})
                         log.info("pool role given up", extra={"role": role})
-                await keeper.roles_changed.wait()
+                # Wake on a role change, or when a role's task ended: one that
+                # failed is logged and started again a little later (the
+                # role stays this daemon's, so nobody else would run it).
+                changed = asyncio.ensure_future(keeper.roles_changed.wait())
+                try:
+                    await asyncio.wait(
+                        {changed, *running.values()}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    changed.cancel()
                 keeper.roles_changed.clear()
+                for role, task in list(running.items()):
+                    if task.done():
+                        running.pop(role)
+                        err = None if task.cancelled() else task.exception()
+                        log.error(
+                            "pool role task ended; starting it again",
+                            extra={"role": role, "error": repr(err)},
+                        )
+                        self.counters["role_restarts"] += 1
+                        await asyncio.sleep(ROLE_RESTART_DELAY)
         finally:
             for task in running.values():
                 task.cancel()
@@ -838,6 +857,10 @@ class Daemon:
             self.writer.set_rules(new.alert_rules())
         if self.media is not None:
             self.media.set_channels(new.channels)  # the rest of [media]: at the next start
+        if self.leases is not None:
+            # Webhook targets or authorities added or removed: ask for the
+            # roles anew (the roles loop starts or stops their tasks).
+            self.leases.set_roles_wanted(self._roles_wanted())
         log.info(
             "config reloaded", extra={"channels": len(new.channels), "alerts": len(new.alerts)}
         )
@@ -894,6 +917,9 @@ async def run_daemon(
 
 
 CANCEL_GRACE = 0.5
+
+ROLE_RESTART_DELAY = 5.0
+"""Seconds before a pool role's task that ended (failed) is started again."""
 """Seconds a part of the stop that ran out of time gets to end once cancelled."""
 
 

@@ -39,17 +39,21 @@ class ImportSession:
             self.conn.close()
             raise
 
-    def close(self) -> None:
-        if self.bulk:
-            leave_bulk_mode(self.conn)
-            self.bulk = False
-        if is_postgres(self.conn) and not self.conn.in_transaction:
-            # Fresh statistics for the planner (a sample, seconds on a
-            # million posts): with the tables' sizes from before the import
-            # it walks the wrong index for a search (issue 13).
-            for table in ("posts", "posts_fts"):
-                self.conn.execute(f"ANALYZE {table}")
-        self.conn.close()
+    def close(self, *, failed: bool = False) -> None:
+        """Leave bulk mode and close; after a successful import of a
+        PostgreSQL archive (not ``failed``), refresh the planner's statistics."""
+        try:
+            if self.bulk:
+                leave_bulk_mode(self.conn)
+                self.bulk = False
+            if not failed and is_postgres(self.conn) and not self.conn.in_transaction:
+                # Fresh statistics for the planner (a sample, seconds on a
+                # million posts): with the tables' sizes from before the import
+                # it walks the wrong index for a search (issue 13).
+                for table in ("posts", "posts_fts"):
+                    self.conn.execute(f"ANALYZE {table}")
+        finally:
+            self.conn.close()
 
     def __enter__(self) -> ImportSession:
         return self
@@ -60,7 +64,7 @@ class ImportSession:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        self.close(failed=exc_type is not None)
 
 
 def enter_bulk_mode(conn: Connection) -> bool:

@@ -275,7 +275,14 @@ class PgConnection(sqlite3.Connection):
         self.url = url
         self.readonly = readonly
         try:
-            address = conninfo.make_conninfo(url, **connect_params(url, readonly=readonly))
+            params = connect_params(url, readonly=readonly)
+        except psycopg.ProgrammingError:
+            # libpq's message quotes the bad token, which can be the password.
+            raise sqlite3.OperationalError(
+                "malformed PostgreSQL address (check its %-encoding, e.g. %40 for @ in a password)"
+            ) from None
+        try:
+            address = conninfo.make_conninfo(url, **params)
             self.pg = psycopg.connect(address, autocommit=True)
             # psycopg prepares a statement run five times; the server then
             # plans it once for any parameters (a generic plan) if that looks
@@ -286,7 +293,11 @@ class PgConnection(sqlite3.Connection):
             # went from milliseconds to the whole table after ten runs).
             # Set on the session, not in the address's options, so that a
             # user's own ?options= stay as given.
-            self.pg.execute("SET plan_cache_mode = force_custom_plan")
+            try:
+                self.pg.execute("SET plan_cache_mode = force_custom_plan")
+            except psycopg.Error:
+                self.pg.close()
+                raise
         except psycopg.Error as err:
             raise _error(err) from None
         self.pg.adapters.register_loader("numeric", _IntFromNumeric)

@@ -596,14 +596,24 @@ class Writer:
                 self._task.cancel()
                 # asyncio.wait, not ``suppress(CancelledError): await``: a
                 # cancellation of the caller must not be swallowed with the task's.
-                await asyncio.wait({self._task})
-                if not self._task.cancelled() and self._task.exception() is not None:
-                    _log.error("writer task failed", exc_info=self._task.exception())
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._executor, self._close)
-            self._executor.shutdown(wait=True)
+                try:
+                    await asyncio.wait({self._task})
+                finally:  # even when the caller is cancelled meanwhile
+                    t = self._task
+                    if t.done() and not t.cancelled() and t.exception() is not None:
+                        _log.error("writer task failed", exc_info=t.exception())
+                    await self._close_connection()
+            else:
+                await self._close_connection()
         if self._failure is not None and exc is None:
             raise self._failure
+
+    async def _close_connection(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self._close)
+        finally:
+            self._executor.shutdown(wait=True)
 
     def _open(self) -> None:
         migrate(self.path)

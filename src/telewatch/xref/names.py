@@ -253,6 +253,11 @@ _SORANI = re.compile("[ڕڵێۆڤ]")
 _AZERBAIJANI = re.compile("ə")
 
 
+_CONTRACTION_TAILS = frozenset({"t", "d", "m", "ll", "re", "ve"})
+"""Tails after an apostrophe that make an English contraction (n't, 'd, 'm,
+'ll, 're, 've); no Turkish or Azerbaijani case suffix is one of them."""
+
+
 def strip_case_endings(word: str) -> list[str]:
     """The word and its stems without a Georgian or Armenian case ending
     (``გორის`` → ``გორი``, ``Քաջարանի`` → ``քաջարան``) or, in Latin script,
@@ -273,9 +278,16 @@ def strip_case_endings(word: str) -> list[str]:
     elif script == "latin":
         # Turkish and Azerbaijani write a name's case suffix after an
         # apostrophe ("Ağrı'da", "Erciş'te", "Bakı'dan"); English its
-        # possessive ("Ukraine's").
+        # possessive ("Ukraine's"). English contractions are no case suffix:
+        # "can't", "don't", "won't" would otherwise give the places Çan, Don…
         stem, sep, tail = word.replace("’", "'").rpartition("'")
-        if sep and len(stem) >= 3 and 1 <= len(tail) <= 4 and "'" not in stem:
+        if (
+            sep
+            and len(stem) >= 3
+            and 1 <= len(tail) <= 4
+            and "'" not in stem
+            and tail.lower() not in _CONTRACTION_TAILS
+        ):
             return [word, stem]
     return [word]
 

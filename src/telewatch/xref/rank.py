@@ -754,7 +754,8 @@ def _fuse(matches: list[Match], sem: Mapping[int, float]) -> list[Match]:
     from 1. The dense list's best posts of a cited channel inside the cited
     time, without lexical evidence enough to show, become ``suggest``."""
     dense = sorted((m for m in matches if m.post.rowid in sem), key=lambda m: -sem[m.post.rowid])
-    # Equal lexical scores share a rank (1 + the posts scored higher): the
+    # Lexical scores within LEXICAL_TIE of their group's best share a rank
+    # (1 + the posts scored higher): the
     # lexical ranker has no opinion between them, so the dense vote decides
     # instead of the posts' dates.
     rank = 0

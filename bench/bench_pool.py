@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.fixtures.daemon import TELEWATCH
+from tests.fixtures.daemon import TELEWATCH, truth_mismatches
 from tests.fixtures.postgres import PostgresCluster
 
 from telewatch.config import DEFAULT_BUDGETS
@@ -175,31 +175,6 @@ class Sampler:
                     self.peak[pid] = max(self.peak[pid], kb)
             self.loads.append(os.getloadavg()[0])
             self.stop.wait(2)
-
-
-def _mismatches(arch: Archive, truth: dict[str, Any]) -> list[str]:
-    rows: dict[tuple[int, int], tuple[str, Any]] = {
-        (int(c), int(m)): (t, d)
-        for c, m, t, d in arch.query("SELECT channel_id, message_id, text, deleted_at FROM posts")
-    }
-    problems: list[str] = []
-    for ch in truth["channels"]:
-        for m in ch["messages"]:
-            got = rows.get((int(ch["id"]), int(m["id"])))
-            if m["deleted"]:
-                if got is not None and got[1] is None:
-                    problems.append(f"{ch['id']}/{m['id']}: deleted but no tombstone")
-            elif got is None:
-                problems.append(f"{ch['id']}/{m['id']}: missing")
-            elif got[0] != m["text"]:
-                problems.append(f"{ch['id']}/{m['id']}: text differs")
-    dups = arch.query(
-        "SELECT a.channel_id, a.message_id FROM post_versions a JOIN post_versions b "
-        "ON a.channel_id = b.channel_id AND a.message_id = b.message_id "
-        "AND b.version_no = a.version_no + 1 AND a.content_hash = b.content_hash"
-    )
-    problems.extend(f"{c}/{m}: duplicate version" for c, m in dups)
-    return problems
 
 
 def _tail(root: Path, k: int) -> str:
@@ -421,10 +396,10 @@ def main() -> None:
             # reach the archive: wait for the truth, then compare.
             truth = et.truth()
             end = time.monotonic() + max(120.0, 3 * mn["history"])
-            problems = _mismatches(arch, truth)
+            problems = truth_mismatches(arch.query, truth)
             while problems and time.monotonic() < end:
                 time.sleep(2)
-                problems = _mismatches(arch, truth)
+                problems = truth_mismatches(arch.query, truth)
             sampler.stop.set()
             rss = [(sampler.peak[p.pid] / 1024, sampler.last[p.pid] / 1024) for p in procs]
             codes = []

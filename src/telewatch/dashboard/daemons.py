@@ -12,7 +12,7 @@ are, so a reader whose clock is off still tells alive from stale. On SQLite
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.console import Group, RenderableType
@@ -27,7 +27,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from telewatch.dashboard.panels import Palette
+from telewatch.dashboard.panels import Palette, age
 from telewatch.dashboard.rtl import visual
 from telewatch.models import UserError
 from telewatch.store import leases as pool_store
@@ -70,14 +70,9 @@ def read_pool(c: Connection, ttl: float) -> Pool | None:
 
 
 def _ago(seconds: float) -> str:
-    s = max(0, int(seconds))
-    if s < 120:
-        return f"{s}s ago"
-    if s < 7200:
-        return f"{s // 60}m ago"
-    if s < 172800:
-        return f"{s // 3600}h ago"
-    return f"{s // 86400}d ago"
+    """``12s ago``, ``5m ago``…: the dashboard's own ``age`` (panels.py)."""
+    now = datetime.now(UTC)
+    return f"{age(now - timedelta(seconds=max(0.0, seconds)), now)} ago"
 
 
 def _hms(ts: float) -> str:

@@ -40,6 +40,28 @@ def archived_ranges(conn: sqlite3.Connection, channel_id: int) -> list[tuple[int
     ]
 
 
+def stored_ranges(
+    conn: sqlite3.Connection, spans: dict[int, tuple[int, int]]
+) -> list[tuple[int, int, int]]:
+    """(channel_id, lo_id, hi_id) of every stored range that overlaps or
+    touches its channel's span [lo, hi] in ``spans``, in one statement."""
+    if not spans:
+        return []
+    values = ",".join(["(?,?,?)"] * len(spans))
+    args: list[int] = []
+    for cid, (lo, hi) in spans.items():
+        args += [cid, lo - 1, hi + 1]
+    return [
+        (int(r[0]), int(r[1]), int(r[2]))
+        for r in conn.execute(
+            f"WITH w(c, lo, hi) AS (VALUES {values})"
+            " SELECT s.channel_id, s.lo_id, s.hi_id FROM sync_ranges s"
+            " JOIN w ON s.channel_id = w.c AND s.lo_id <= w.hi AND s.hi_id >= w.lo",
+            args,
+        )
+    ]
+
+
 def backfill_state(conn: sqlite3.Connection, channel_id: int) -> BackfillState | None:
     """The saved backfill cursor, or None before the first BackfillProgressed."""
     r = conn.execute(
@@ -103,6 +125,17 @@ def save_pts(conn: sqlite3.Connection, channel_id: int, pts: int) -> None:
         " ON CONFLICT(channel_id) DO UPDATE SET pts=excluded.pts, updated_at=excluded.updated_at"
         " WHERE excluded.pts > channel_pts.pts",
         (channel_id, int(pts), now_iso()),
+    )
+
+
+def save_pts_many(conn: sqlite3.Connection, pts: dict[int, int]) -> None:
+    """save_pts for several channels in one executemany."""
+    at = now_iso()
+    conn.executemany(
+        "INSERT INTO channel_pts(channel_id, pts, updated_at) VALUES (?,?,?)"
+        " ON CONFLICT(channel_id) DO UPDATE SET pts=excluded.pts, updated_at=excluded.updated_at"
+        " WHERE excluded.pts > channel_pts.pts",
+        [(cid, int(p), at) for cid, p in pts.items()],
     )
 
 

@@ -137,29 +137,173 @@ def _describe(event: object) -> str:
 # --------------------------------------------------------------------------
 
 
+# Bookkeeping events: they write only the daemon's own state (sync ranges,
+# statuses, the request log, heartbeats, backfill and sweep progress), never
+# a row another event of the batch reads, so they commute with every other
+# event and apply_events applies them after the batch's content, in their
+# order. That keeps the batch's posts in one run for write_prepared (one
+# round of statements for the run instead of one per post: on PostgreSQL
+# every statement is a round trip, and the live path interleaves a range,
+# a difference and a post per pushed update).
+_BOOKKEEPING = (
+    ChannelStatusChanged,
+    RequestsSent,
+    DaemonHeartbeat,
+    BackfillProgressed,
+    SweepProgressed,
+)
+
+
 def apply_events(
     conn: sqlite3.Connection, events: Sequence[Event], rules: Sequence[CompiledRule]
 ) -> BatchStats:
-    """Write ``events`` in order inside the caller's open transaction.
+    """Write ``events`` inside the caller's open transaction.
 
     Idempotent: an event already reflected in the archive changes nothing.
     A malformed event is skipped and counted in ``errors`` (each event, or
     run of PostSeen events, is applied under a SAVEPOINT, so a failure never
     leaves half an event behind). See the module docs of each handler for
-    the rows written."""
+    the rows written.
+
+    Order: content events (posts, deletions, channels, pins, media, …) are
+    applied in the order given; a DifferenceApplied contributes its events
+    there, in place, and its pts after the batch's content. RangeArchived
+    events are merged per channel and applied after the content, then the
+    bookkeeping events (``_BOOKKEEPING``) in their order: everything still
+    lands in the caller's one transaction, so what a range or a pts claims
+    is committed with it or not at all."""
     stats = BatchStats(batches=1)
-    i, n = 0, len(events)
+    content: list[Event] = []
+    ranges: list[RangeArchived] = []
+    pts: list[DifferenceApplied] = []
+    later: list[Event] = []
+
+    def plan(evs: Sequence[Event]) -> None:
+        for ev in evs:
+            if isinstance(ev, DifferenceApplied):
+                plan(ev.events)
+                pts.append(ev)
+            elif isinstance(ev, RangeArchived):
+                ranges.append(ev)
+            elif isinstance(ev, _BOOKKEEPING):
+                later.append(ev)
+            else:
+                content.append(ev)
+
+    plan(events)
+    content, touches = _hoist_channels(content)
+    i, n = 0, len(content)
     while i < n:
-        if isinstance(events[i], PostSeen):
+        if isinstance(content[i], PostSeen):
             j = i
-            while j < n and isinstance(events[j], PostSeen):
+            while j < n and isinstance(content[j], PostSeen):
                 j += 1
-            _posts_guarded(conn, events[i:j], rules, stats)  # type: ignore[arg-type]
+            _posts_guarded(conn, content[i:j], rules, stats)  # type: ignore[arg-type]
             i = j
         else:
-            _one_guarded(conn, events[i], rules, stats)
+            _one_guarded(conn, content[i], rules, stats)
             i += 1
+    if touches:
+        err = _in_savepoint(conn, "tw_touch", lambda: _touch_channels(conn, touches))
+        if err is None:
+            stats.events += len(touches)
+        else:
+            for touch in touches:
+                _one_guarded(conn, touch, rules, stats)
+    if ranges:
+        _ranges_guarded(conn, ranges, stats)
+    if pts:
+        _pts_guarded(conn, pts, stats)
+    for ev in later:
+        _one_guarded(conn, ev, rules, stats)
     return stats
+
+
+def _hoist_channels(content: list[Event]) -> tuple[list[Event], list[ChannelSeen]]:
+    """Reorder each stretch of PostSeen and ChannelSeen events: its channels
+    first (in their order), then its posts (in theirs), so that the posts
+    make one run. A ChannelSeen that repeats the channel as the stretch
+    already saw it is left out and returned, to move the channel's
+    ``last_seen`` only (``_touch_channels``).
+
+    Why it changes nothing a reader sees: a ChannelSeen writes the channels
+    row (and its chained changes) and a PostSeen only inserts a bare row
+    for a channel not yet known, which an earlier ChannelSeen makes
+    unnecessary; the two never read what the other writes otherwise. Every
+    difference answer carries its channel beside its posts, so without this
+    the live path made runs of one post."""
+    out: list[Event] = []
+    touches: list[ChannelSeen] = []
+    channels: list[Event] = []
+    posts: list[Event] = []
+    last: dict[int, Any] = {}
+
+    def close() -> None:
+        out.extend(channels)
+        out.extend(posts)
+        channels.clear()
+        posts.clear()
+        last.clear()
+
+    for ev in content:
+        if isinstance(ev, PostSeen):
+            posts.append(ev)
+        elif isinstance(ev, ChannelSeen):
+            cid = ev.channel.id
+            if cid in last and last[cid] == ev.channel:
+                touches.append(ev)
+            else:
+                last[cid] = ev.channel
+                channels.append(ev)
+        else:
+            close()
+            out.append(ev)
+    close()
+    return out, touches
+
+
+def _touch_channels(conn: sqlite3.Connection, group: Sequence[ChannelSeen]) -> None:
+    """``last_seen`` of channels seen again unchanged within a batch."""
+    conn.executemany(
+        "UPDATE channels SET last_seen=max(last_seen, ?) WHERE id=?",
+        [(iso(ev.seen_at), positive_id(ev.channel.id)) for ev in group],
+    )
+
+
+def _ranges_guarded(
+    conn: sqlite3.Connection, group: Sequence[RangeArchived], stats: BatchStats
+) -> None:
+    """The batch's ranges, merged per channel, in one savepoint; on failure
+    one by one (the bad one counted, the rest kept)."""
+    err = _in_savepoint(conn, "tw_ranges", lambda: _ranges_archived(conn, group))
+    if err is None:
+        stats.events += len(group)
+        return
+    if len(group) == 1:
+        stats.fail(group[0], err)
+        return
+    for ev in group:
+        _ranges_guarded(conn, [ev], stats)
+
+
+def _pts_guarded(
+    conn: sqlite3.Connection, group: Sequence[DifferenceApplied], stats: BatchStats
+) -> None:
+    """The pts of the batch's differences (the highest per channel: a lower
+    pts never replaces a stored one) in one savepoint."""
+    best: dict[int, int] = {}
+    for ev in group:
+        cid = positive_id(ev.channel_id)
+        best[cid] = max(best.get(cid, ev.pts), ev.pts)
+    err = _in_savepoint(conn, "tw_pts", lambda: sync.save_pts_many(conn, best))
+    if err is None:
+        stats.events += len(group)
+        return
+    if len(group) == 1:
+        stats.fail(group[0], err)
+        return
+    for ev in group:
+        _pts_guarded(conn, [ev], stats)
 
 
 def _one_guarded(
@@ -230,15 +374,6 @@ def _apply_one(
         _post_deleted(conn, ev, rules, stats)
     elif isinstance(ev, EngagementSampled):
         _engagement(conn, ev, stats)
-    elif isinstance(ev, RangeArchived):
-        _range_archived(conn, ev)
-    elif isinstance(ev, DifferenceApplied):
-        # The answer's events first (each under its own savepoint: a bad one
-        # is counted, the rest kept), then the pts, in this same transaction.
-        inner = apply_events(conn, ev.events, rules)
-        inner.batches = 0
-        stats.merge(inner)
-        sync.save_pts(conn, positive_id(ev.channel_id), ev.pts)
     elif isinstance(ev, DiscussionLinked):
         comments.link(conn, ev)
     elif isinstance(ev, SweepProgressed):
@@ -475,24 +610,47 @@ def _engagement(conn: sqlite3.Connection, ev: EngagementSampled, stats: BatchSta
         )
 
 
-def _range_archived(conn: sqlite3.Connection, ev: RangeArchived) -> None:
-    """Merge [lo, hi] with every overlapping or adjacent stored range."""
-    cid = positive_id(ev.channel_id)
-    lo, hi = int(ev.lo_id), int(ev.hi_id)
-    if lo > hi or lo < 0:
-        raise ValueError(f"bad range {lo}..{hi}")
-    rows = conn.execute(
-        "SELECT lo_id, hi_id FROM sync_ranges WHERE channel_id=? AND lo_id <= ? AND hi_id >= ?",
-        (cid, hi + 1, lo - 1),
-    ).fetchall()
-    if len(rows) == 1 and rows[0][0] <= lo and rows[0][1] >= hi:
-        return
-    for r in rows:
-        lo, hi = min(lo, r[0]), max(hi, r[1])
-    conn.executemany(
-        "DELETE FROM sync_ranges WHERE channel_id=? AND lo_id=?", [(cid, r[0]) for r in rows]
-    )
-    conn.execute("INSERT INTO sync_ranges(channel_id, lo_id, hi_id) VALUES (?,?,?)", (cid, lo, hi))
+def _ranges_archived(conn: sqlite3.Connection, group: Sequence[RangeArchived]) -> None:
+    """Merge each [lo, hi] of ``group`` with every overlapping or adjacent
+    stored range of its channel: the channels' stored ranges are read in one
+    statement, merged here, and the changed ones replaced in two."""
+    wanted: dict[int, list[tuple[int, int]]] = {}
+    for ev in group:
+        lo, hi = int(ev.lo_id), int(ev.hi_id)
+        if lo > hi or lo < 0:
+            raise ValueError(f"bad range {lo}..{hi}")
+        wanted.setdefault(positive_id(ev.channel_id), []).append((lo, hi))
+    spans = {c: (min(r[0] for r in rs), max(r[1] for r in rs)) for c, rs in wanted.items()}
+    stored: dict[int, list[tuple[int, int]]] = {}
+    for cid, lo, hi in sync.stored_ranges(conn, spans):
+        stored.setdefault(cid, []).append((lo, hi))
+    deletes: list[tuple[int, int]] = []
+    inserts: list[tuple[int, int, int]] = []
+    for cid, new in wanted.items():
+        old = stored.get(cid, [])
+        merged = _merge_ranges([*old, *new])
+        old_set = set(old)
+        keep = {r for r in merged if r in old_set}
+        deletes += [(cid, lo) for lo, hi in old if (lo, hi) not in keep]
+        inserts += [(cid, lo, hi) for lo, hi in merged if (lo, hi) not in keep]
+    if deletes:
+        conn.executemany("DELETE FROM sync_ranges WHERE channel_id=? AND lo_id=?", deletes)
+    if inserts:
+        conn.executemany(
+            "INSERT INTO sync_ranges(channel_id, lo_id, hi_id) VALUES (?,?,?)", inserts
+        )
+
+
+def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted union of closed integer intervals, adjacent ones joined."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + 1:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
 
 
 def _apply_posts(

@@ -7,6 +7,7 @@ equals the truth (nothing lost, nothing duplicated) and ``verify`` passes."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import signal
@@ -15,11 +16,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from telewatch.daemon.supervisor import ROLE_RESTART_DELAY
 from telewatch.daemon.webhooks import idempotency_key
 from telewatch.emulator import Emulator, EmulatorThread, RateModel
 from telewatch.emulator.world import SELF_USER_ID
@@ -560,3 +563,163 @@ def test_one_webhook_sender_and_one_anchor_loop_per_shared_archive(
             conn.close()
     finally:
         hook.close()
+
+
+def _role_config(
+    w: PgWorld, channels: list[dict[str, object]], extra: str, **daemon: float
+) -> None:
+    w.write_config(channels, sweep_rate=0, **daemon)
+    with w.config.open("a") as fh:
+        fh.write(extra)
+
+
+def _log_lines(w: PgWorld, msg: str) -> list[dict[str, object]]:
+    log = w.root / "daemon.log"
+    if not log.exists():
+        return []
+    out = []
+    for line in log.read_text(errors="replace").splitlines():
+        if f'"msg": "{msg}"' in line:
+            out.append(dict(json.loads(line)))
+    return out
+
+
+def test_a_reload_that_drops_the_webhooks_hands_the_role_to_another_daemon(
+    pool: list[PgWorld],
+) -> None:
+    """Two daemons with the same alert webhook: one runs the sender. Its config
+    loses the webhook (the alert stays) and it gets SIGHUP: it gives the role up
+    at once and the other daemon takes it within a few lease rounds (far sooner
+    than lease_ttl, which an expiry would take); every hit, before and after,
+    reaches the receiver exactly once. The webhook back in its config, the first
+    daemon asks for the role again but does not take it from the holder."""
+    one, two = pool[0], pool[1]
+    hook = Hook()
+    try:
+
+        def setup(emu: Emulator) -> None:
+            for i in range(4):
+                emu.add_channel(BASE + i, _name(i), f"Lease {i}")
+                for k in range(6):
+                    emu.post(BASE + i, f"history {i}/{k}" + (" alarm" if k % 3 == 0 else ""))
+
+        one.emu.call(setup)
+        channels: list[dict[str, object]] = [
+            {"username": _name(i), "mode": "poll"} for i in range(4)
+        ]
+        alert = '[[alerts]]\nname = "alarm"\nkeywords = ["alarm"]\n'
+        with_hook = (
+            "[webhooks]\ntimeout = 3.0\nbackoff = 0.05\nbackoff_max = 0.2\n"
+            + alert
+            + f'webhooks = ["{hook.url}"]\n'
+        )
+        ttl = 60.0  # a role that moved within seconds was freed, not expired
+        for w in (one, two):
+            _role_config(w, channels, with_hook, lease_ttl=ttl, lease_renew=1.0)
+        procs = [w.start() for w in (one, two)]
+        for w, p in zip((one, two), procs, strict=True):
+            w.wait_running(p, timeout=60)
+        by_pid = {p.pid: (w, p) for w, p in zip((one, two), procs, strict=True)}
+        one.wait_for(lambda: "webhooks" in _role_holders(one), 60, "the webhooks role held")
+        holder_w, holder = by_pid[_role_holders(one)["webhooks"]]
+        other = next(p for p in procs if p is not holder)
+        one.wait_for(
+            lambda: len(_expected_keys(one)) == 4 * 2 and set(hook.accepted) == _expected_keys(one),
+            90,
+            "the history's hits delivered",
+        )
+        _role_config(holder_w, channels, alert, lease_ttl=ttl, lease_renew=1.0)
+        holder.send_signal(signal.SIGHUP)
+        t0 = time.monotonic()
+        one.wait_for(
+            lambda: _role_holders(one).get("webhooks") == other.pid,
+            30,
+            "the webhooks role taken by the other daemon after the reload",
+        )
+        took = time.monotonic() - t0
+        print(f"webhooks role moved {took:.1f} s after SIGHUP (lease_ttl {ttl:g} s)")
+        assert took < ttl / 2
+        assert _log_lines(holder_w, "pool role given up")
+        for k in range(4):
+            one.emu.call(lambda emu, k=k: emu.post(BASE + k, f"after reload {k} alarm"))
+        one.wait_for(
+            lambda: len(_expected_keys(one)) == 4 * 3 and set(hook.accepted) == _expected_keys(one),
+            90,
+            "the hits after the reload delivered by the other daemon",
+        )
+        assert set(hook.accepted.values()) == {1}, hook.accepted  # once each
+        # The webhook back: asked for again, but the role has a live holder.
+        _role_config(holder_w, channels, with_hook, lease_ttl=ttl, lease_renew=1.0)
+        holder.send_signal(signal.SIGHUP)
+        holder_w.wait_for(
+            lambda: len(_log_lines(holder_w, "config reloaded")) >= 2, 30, "the second reload"
+        )
+        time.sleep(3)  # a few lease rounds
+        assert _role_holders(one).get("webhooks") == other.pid
+        for w, p in by_pid.values():
+            assert w.stop(p, timeout=30) == 0
+    finally:
+        hook.close()
+
+
+def test_a_failed_role_task_is_started_again_after_the_restart_delay(
+    pool: list[PgWorld], tsa: LocalTSA
+) -> None:
+    """Two daemons that can anchor; the second's copy of the authority's root
+    certificate is then removed and the anchor loop's daemon killed -9. The
+    second takes the anchor role (after lease_ttl) and its anchor loop ends at
+    once (the roots cannot be read): the role stays its own, the task is
+    started again every ROLE_RESTART_DELAY (role_restarts in its heartbeat,
+    one log line each), and once the file is back the next start anchors."""
+    one, two = pool[0], pool[1]
+    one.emu.call(_setup)
+    channels: list[dict[str, object]] = [{"username": _name(i), "mode": "poll"} for i in range(3)]
+    ttl = 6.0
+    for w in (one, two):
+        (w.root / "tsa-roots.pem").write_bytes(Path(tsa.authority.ca).read_bytes())
+        _role_config(
+            w,
+            channels,
+            f'[evidence]\ntsa = ["{tsa.url}"]\ntsa_roots = ["{w.root / "tsa-roots.pem"}"]\nanchor_interval = 1.0\n',
+            lease_ttl=ttl,
+            lease_renew=1.0,
+        )
+    procs = [w.start() for w in (one, two)]
+    for w, p in zip((one, two), procs, strict=True):
+        w.wait_running(p, timeout=60)
+    one.wait_for(lambda: "anchor" in _role_holders(one), 60, "the anchor role held")
+    by_pid = {p.pid: (w, p) for w, p in zip((one, two), procs, strict=True)}
+    victim = by_pid[_role_holders(one)["anchor"]][1]
+    rest_w, rest = next((w, p) for w, p in by_pid.values() if p is not victim)
+    rest_roots = rest_w.root / "tsa-roots.pem"
+    saved = rest_roots.read_bytes()
+    rest_roots.unlink()
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(30)
+    rest_w.wait_for(
+        lambda: _role_holders(rest_w).get("anchor") == rest.pid, ttl + 60, "the anchor role moved"
+    )
+
+    def restarts() -> int:
+        rows = rest_w.query("SELECT counters FROM daemon_runs WHERE pid = ?", rest.pid)
+        return int(json.loads(rows[0][0]).get("role_restarts", 0)) if rows else 0
+
+    rest_w.wait_for(lambda: restarts() >= 2, 60, "two restarts of the anchor loop")
+    ended = [
+        line for line in _log_lines(rest_w, "pool role task ended; starting it again")
+        if line.get("role") == "anchor"
+    ]  # fmt: skip
+    assert len(ended) >= 2
+    starts = [
+        datetime.fromisoformat(str(line["ts"])).timestamp()
+        for line in _log_lines(rest_w, "pool role taken")
+        if line.get("role") == "anchor"
+    ]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert gaps and min(gaps) >= ROLE_RESTART_DELAY - 0.5, gaps  # not a busy loop
+    assert _role_holders(rest_w).get("anchor") == rest.pid  # it kept the role meanwhile
+    assert _anchored(rest_w) == 0
+    rest_roots.write_bytes(saved)
+    rest_w.emu.call(lambda emu: emu.post(BASE, "after the roots came back"))
+    rest_w.wait_for(lambda: _anchored(rest_w) >= 1, ROLE_RESTART_DELAY + 60, "an anchor")
+    assert rest_w.stop(rest, timeout=30) == 0

@@ -112,3 +112,26 @@ def test_version_1_archive_is_migrated_with_its_full_text_index_rebuilt(tmp_path
     assert [(h.message_id, h.matched_version) for h in search(conn, "السماوة")] == [(1, 1)]
     conn.execute("INSERT INTO posts_fts(posts_fts, rank) VALUES ('integrity-check', 0)")
     assert verify(conn).ok
+
+
+def test_schema_13_blocks_are_carried_into_channel_blocks(tmp_path: Path) -> None:
+    """Schema 13 → 14: a resolve hand-over's block (channel_leases'
+    blocked_account/blocked_until) becomes a channel_blocks row and the two
+    columns are gone."""
+    path = tmp_path / "v13.db"
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("PRAGMA journal_mode = WAL")
+    apply_migrations(raw, 0, upto=13)
+    raw.execute(
+        "INSERT INTO channel_leases(key, mode, blocked_account, blocked_until)"
+        " VALUES ('username:a', 'poll', 7, 1.5e9), ('username:b', 'join', NULL, NULL)"
+    )
+    raw.close()
+    migrate(path)
+    conn = connect(path)
+    assert [
+        tuple(r) for r in conn.execute("SELECT key, account_id, until FROM channel_blocks")
+    ] == [("username:a", 7, 1.5e9)]
+    cols = {str(r[1]) for r in conn.execute("PRAGMA table_info(channel_leases)").fetchall()}
+    assert "blocked_account" not in cols and "blocked_until" not in cols
+    conn.close()

@@ -281,3 +281,45 @@ def test_concurrent_role_rounds_give_each_role_one_holder(pg_url: str) -> None:
     assert set(holders) == {"webhooks", "anchor"} and None not in holders.values()
     for n in names:
         assert got[n] == {r for r, h in holders.items() if h == n}
+
+
+def test_an_entry_every_live_account_blocked_waits_instead_of_bouncing(pg_url: str) -> None:
+    """Account 2 hands an entry over (its resolve FloodWait), account 1 takes it
+    and, parked too, hands it over as well: the entry is blocked for both, so
+    neither takes it back while its block lasts (it used to go back to 2, whose
+    block the second hand-over overwrote, and so on every round); it waits,
+    free, and ``leases`` says until when (the first block to end). A third
+    account, not blocked, takes it; once 1's block ends, 1 may take it again."""
+    migrate(Path(pg_url))
+    conn = connect(Path(pg_url), readonly=False)
+    entries = {"username:bounce": "poll"}
+    key = "username:bounce"
+    try:
+        a, b = _daemon(conn, "a", 1), _daemon(conn, "b", 2)
+        assert leases.renew(conn, b, 2, entries, ttl=30.0, max_joined=500) == {key}
+        assert leases.renew(conn, a, 1, entries, ttl=30.0, max_joined=500) == set()
+        # b parked for 60 s: handed over, a takes it.
+        held = leases.renew(conn, b, 2, entries, ttl=30.0, max_joined=500, hand_over={key: 60.0})
+        assert held == set()
+        assert leases.renew(conn, a, 1, entries, ttl=30.0, max_joined=500) == {key}
+        # a parked for 2 s: handed over; b's block is still on.
+        held = leases.renew(conn, a, 1, entries, ttl=30.0, max_joined=500, hand_over={key: 2.0})
+        assert held == set()
+        for _ in range(3):  # rounds of both: nobody takes it
+            assert leases.renew(conn, b, 2, entries, ttl=30.0, max_joined=500) == set()
+            assert leases.renew(conn, a, 1, entries, ttl=30.0, max_joined=500) == set()
+        (lease,) = leases.leases(conn, 30.0)
+        now = leases.server_time(conn)
+        assert lease.holder is None
+        assert lease.blocked_until is not None and now < lease.blocked_until <= now + 2.0
+        # A third account, not parked, takes it at once.
+        c = _daemon(conn, "c", 3)
+        assert leases.renew(conn, c, 3, entries, ttl=30.0, max_joined=500) == {key}
+        assert leases.leases(conn, 30.0)[0].blocked_until is None  # held, not waiting
+        leases.release(conn, c)
+        assert leases.leases(conn, 30.0)[0].blocked_until is not None  # waits again
+        time.sleep(2.2)  # a's block ends, b's does not
+        assert leases.renew(conn, b, 2, entries, ttl=30.0, max_joined=500) == set()
+        assert leases.renew(conn, a, 1, entries, ttl=30.0, max_joined=500) == {key}
+    finally:
+        conn.close()

@@ -8,6 +8,7 @@ import dataclasses
 import difflib
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -171,19 +172,35 @@ def import_cmd(
     also looks like: then they are only reported, and --record-deletions
     records them. A post recorded deleted that way and seen again later is
     revived (recorded). For the layout channels/<username>/result.json the
-    folder name is taken as the username."""
-    show_bar = not quiet and not as_json and sys.stderr.isatty()
-    with _progress(show_bar) as progress:
-        from telewatch.sources.desktop_export import import_paths
+    folder name is taken as the username.
 
-        summary = import_paths(
-            app.db_path,
-            list(paths),
-            username=username,
-            progress=progress,
-            record_mass_deletions=record_deletions,
-            media_root=app.settings().media.root,
+    SIGTERM or Ctrl-C stops the import cleanly: the file being imported is
+    rolled back, the files before it stay imported, one line says where it
+    stopped, and the exit code is 143 (SIGTERM) or 130 (SIGINT); the same
+    command run again resumes. A second signal stops at once (the file is
+    rolled back all the same)."""
+    from telewatch.sources.desktop_export import ImportStopped, import_paths
+
+    show_bar = not quiet and not as_json and sys.stderr.isatty()
+    try:
+        with _stop_signals() as stopped, _progress(show_bar) as progress:
+            summary = import_paths(
+                app.db_path,
+                list(paths),
+                username=username,
+                progress=progress,
+                record_mass_deletions=record_deletions,
+                media_root=app.settings().media.root,
+                stopping=lambda: bool(stopped),
+            )
+    except ImportStopped as stop:  # after the bar is gone
+        click.echo(
+            f"import stopped at file {printable(str(stop.path), multiline=False)},"
+            f" post {stop.post} (that file rolled back, {stop.files_done} file(s) before it"
+            " imported); run the same command again to resume",
+            err=True,
         )
+        click.get_current_context().exit(128 + stopped[0])
     for f in summary.files:
         if f.held_deletions and not quiet:
             share = 100 * f.held_deletions / max(f.live_posts, 1)
@@ -243,6 +260,26 @@ def import_cmd(
 # --------------------------------------------------------------------------
 # search
 # --------------------------------------------------------------------------
+
+
+@contextmanager
+def _stop_signals() -> Iterator[list[int]]:
+    """SIGTERM and SIGINT noted (the list gets the signal number) instead of
+    killing the process or raising mid-statement: the import stops between
+    two batches. A second one raises KeyboardInterrupt at once."""
+    got: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        if got:
+            raise KeyboardInterrupt
+        got.append(signum)
+
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield got
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 @main.command("search")

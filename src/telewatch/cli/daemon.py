@@ -232,8 +232,9 @@ def status(app: AppContext, as_json: bool) -> None:
         run_ = daemon_status(conn)
         rows = channel_statuses(conn)
         hooks = summaries(conn)
-        pool = daemons(conn, _lease_ttl(app))  # several daemons on PostgreSQL
-        held = {lease.key: lease for lease in leases(conn)}
+        ttl = _lease_ttl(app)
+        pool = daemons(conn, ttl)  # several daemons on PostgreSQL
+        held = {lease.key: lease for lease in leases(conn, ttl)}
         role_holders = {r.role: r.holder for r in roles(conn)}  # webhooks, anchor
     finally:
         conn.close()
@@ -253,6 +254,11 @@ def status(app: AppContext, as_json: bool) -> None:
             if lease.expires is not None
             else None,
         }
+
+    def blocked_until(key: str) -> float | None:
+        """Free because every live account's resolution of it is parked."""
+        lease = held.get(key)
+        return None if lease is None else lease.blocked_until
 
     if as_json:
         out = {
@@ -293,6 +299,11 @@ def status(app: AppContext, as_json: bool) -> None:
                         "passes": r.sweep_passes,
                     },
                     "held_by": holder(r.key),
+                    "blocked_until": (
+                        None
+                        if (b := blocked_until(r.key)) is None
+                        else _iso(datetime.fromtimestamp(b, UTC))
+                    ),
                 }
                 for r in rows
             ],
@@ -372,7 +383,16 @@ def status(app: AppContext, as_json: bool) -> None:
         last = _fmt_age(None if r.last_post_at is None else (now - r.last_post_at).total_seconds())
         label = printable(r.label, multiline=False)
         who = holder(r.key)
-        held_by = "" if not pool else f"[account {who['account_id']}] " if who else "[unheld] "
+        wait = blocked_until(r.key)
+        held_by = (
+            ""
+            if not pool
+            else f"[account {who['account_id']}] "
+            if who
+            else f"[blocked until {_iso(datetime.fromtimestamp(wait, UTC))}] "
+            if wait is not None
+            else "[unheld] "
+        )
         click.echo(
             f"{label[:28]:<28} {state:<12} {r.posts:>7} {last:>9} {prog:>8} "
             f"{_sweep_cell(r, now):>9} {r.errors:>6}  {held_by}"

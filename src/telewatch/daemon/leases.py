@@ -15,9 +15,13 @@ a channel another account resolved is resolved again by this account
 Every call into the archive runs on a daemon thread of its own and is
 bounded (``round_timeout``): a round that hangs (a lock held elsewhere, a
 server that stopped answering) counts as a failed round, so the held set is
-given up after ``lease_ttl`` as for any failure, and no new round starts
-while it still hangs (one connection, used by one call at a time). The
-thread never holds up the process's exit.
+given up after ``lease_ttl`` as for any failure. A connection serves one
+call at a time: the hung call keeps its own, and the next round opens a
+fresh one (the stale one is closed when its thread returns). At most
+``MAX_HUNG`` calls may hang at once (``hung``, the daemon's
+``lease_calls_hung`` counter in ``telewatch status``); past that a round
+fails at once without opening another connection. The thread never holds
+up the process's exit.
 
 An account whose username resolution is parked longer than ``[daemon]
 handover_after`` hands the channels it cannot resolve over (``hand_over``):
@@ -59,6 +63,23 @@ T = TypeVar("T")
 START_ROUND = 1.0
 """Seconds between lease rounds while the pool spreads after a start (``run``)."""
 
+MAX_HUNG = 2
+"""Lease calls that may still wait for the archive on their own thread (and
+connection) while a new one starts; past that, a round fails at once."""
+
+
+class _Call:
+    """One call into the archive: the connection it uses (None until its
+    thread opens one) and whether its caller gave up on it (``abandoned``:
+    the thread closes the connection when it returns) or got its answer."""
+
+    __slots__ = ("abandoned", "conn", "finished")
+
+    def __init__(self, conn: Connection | None) -> None:
+        self.conn = conn
+        self.abandoned = False
+        self.finished = False
+
 
 class LeaseKeeper:
     """This run's row in ``daemons`` and its leases (see the module doc)."""
@@ -93,9 +114,12 @@ class LeaseKeeper:
         self._wake = asyncio.Event()
         self._hashes: dict[int, int] = {}
         self._pending: dict[int, int] = {}
-        self._conn: Connection | None = None
+        # The connection no call is using (the next call takes it), and the
+        # calls whose caller gave up while their thread still waits.
+        self._idle: Connection | None = None
+        self._hung: set[_Call] = set()
+        self._lock = threading.Lock()  # _idle, _hung and each _Call's flags
         self.lost: str | None = None  # why the account can no longer be used
-        self._busy = False  # an archive call is in flight (on its thread)
 
     @property
     def round_timeout(self) -> float:
@@ -105,24 +129,37 @@ class LeaseKeeper:
         beyond ``lease_renew`` are common."""
         return max(1.0, self.settings.lease_ttl / 2)
 
+    @property
+    def hung(self) -> int:
+        """Lease calls given up on whose thread still waits for the archive."""
+        with self._lock:
+            return len(self._hung)
+
     async def _in_thread(
         self,
         fn: Callable[..., T],
         *args: object,
         timeout: float | None = None,
-        wait_busy: bool = False,
+        wait_hung: bool = False,
     ) -> T:
-        """``fn(*args)`` on a daemon thread, awaited for at most ``timeout``
-        (default ``round_timeout``) seconds: TimeoutError past that (the
-        thread goes on). While an earlier call still runs: TimeoutError at
-        once, or with ``wait_busy`` (the release at a stop) after waiting for
-        it to end within the same bound."""
+        """``fn(conn, *args)`` on a daemon thread, awaited for at most
+        ``timeout`` (default ``round_timeout``) seconds: TimeoutError past
+        that (the thread goes on, on its own connection, which it closes when
+        it returns). ``conn``: the idle connection, or a fresh one while an
+        earlier call still holds its own. With MAX_HUNG calls hanging:
+        TimeoutError at once, or with ``wait_hung`` (the release at a stop)
+        after waiting for them within the same bound."""
         bound = self.round_timeout if timeout is None else timeout
         deadline = time.monotonic() + bound
-        while self._busy and wait_busy and time.monotonic() < deadline:
+        while wait_hung and self.hung and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        if self._busy:
-            raise TimeoutError("an earlier lease call is still waiting for the archive")
+        with self._lock:
+            if len(self._hung) >= MAX_HUNG:
+                raise TimeoutError(
+                    f"{len(self._hung)} earlier lease calls are still waiting for the archive"
+                )
+            call = _Call(self._idle)
+            self._idle = None
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[T] = loop.create_future()
 
@@ -137,32 +174,50 @@ class LeaseKeeper:
         def work() -> None:
             value: object
             try:
-                value, ok = fn(*args), True
+                if call.conn is None:
+                    call.conn = connect(self.db, readonly=False)
+                value, ok = fn(call.conn, *args), True
             except BaseException as err:  # delivered to the awaiting task
                 value, ok = err, False
-            self._busy = False  # before the answer: the next call may start at once
+            with self._lock:
+                call.finished = True
+                keep = ok and not call.abandoned and self._idle is None
+                if keep:  # ready for the next call (which may start at once)
+                    self._idle = call.conn
+                self._hung.discard(call)
+            if not keep and call.conn is not None:
+                # Given up on, failed (the connection may be broken) or
+                # another one is idle already: closed, never used again.
+                with contextlib.suppress(Exception):
+                    call.conn.close()
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 loop.call_soon_threadsafe(deliver, ok, value)
 
-        self._busy = True
         threading.Thread(target=work, name="telewatch-leases", daemon=True).start()
         try:
             async with asyncio.timeout(max(0.1, deadline - time.monotonic())):
                 return await fut
-        except TimeoutError:
-            raise TimeoutError(
-                f"the archive did not answer a lease call within {bound:g} s"
-            ) from None
+        except BaseException as err:  # timed out or cancelled: the thread goes on
+            with self._lock:
+                if not call.finished:
+                    call.abandoned = True
+                    self._hung.add(call)
+            if isinstance(err, TimeoutError):
+                raise TimeoutError(
+                    f"the archive did not answer a lease call within {bound:g} s"
+                ) from None
+            raise
 
-    # -- in the lease thread (one connection, used by one call at a time) --
+    def _close_idle(self) -> None:
+        with self._lock:
+            conn, self._idle = self._idle, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
-    def _connection(self) -> Connection:
-        if self._conn is None:
-            self._conn = connect(self.db, readonly=False)
-        return self._conn
+    # -- in the lease thread (on the connection of its call) ------------------
 
-    def _register(self) -> None:
-        conn = self._connection()
+    def _register(self, conn: Connection) -> None:
         leases.register(
             conn,
             self.id,
@@ -175,9 +230,8 @@ class LeaseKeeper:
         self._hashes.update(leases.own_hashes(conn, self.account_id))
 
     def _round(
-        self, pending: dict[int, int], handing: dict[str, float]
+        self, conn: Connection, pending: dict[int, int], handing: dict[str, float]
     ) -> tuple[set[str], set[str]]:
-        conn = self._connection()
         leases.learn_hashes(conn, self.account_id, pending.items())
         if self.lost is not None:
             # Counted as stopped, holding nothing: the others' shares grow.
@@ -197,7 +251,7 @@ class LeaseKeeper:
                 hand_over=hand_over,
             )
         except LookupError:
-            self._register()
+            self._register(conn)
             held = leases.renew(
                 conn,
                 self.id,
@@ -210,14 +264,9 @@ class LeaseKeeper:
         roles = leases.renew_roles(conn, self.id, self.roles_wanted, ttl=self.settings.lease_ttl)
         return held, roles
 
-    def _release(self, pending: dict[int, int]) -> int:
-        conn = self._connection()
-        try:
-            leases.learn_hashes(conn, self.account_id, pending.items())
-            return leases.release(conn, self.id)
-        finally:
-            conn.close()
-            self._conn = None
+    def _release(self, conn: Connection, pending: dict[int, int]) -> int:
+        leases.learn_hashes(conn, self.account_id, pending.items())
+        return leases.release(conn, self.id)
 
     # -- on the event loop --------------------------------------------------
 
@@ -356,10 +405,12 @@ class LeaseKeeper:
         """Free every lease now (a clean stop)."""
         try:
             pending, self._pending = self._pending, {}
-            n = await self._in_thread(self._release, pending, wait_busy=True)
+            n = await self._in_thread(self._release, pending, wait_hung=True)
         except Exception as err:
             log.warning("cannot release leases", extra={"error": str(err)})
             return
+        finally:
+            self._close_idle()
         self.held = set()
         self._set_roles(set())
         log.info("leases released", extra={"channels": n})

@@ -276,6 +276,10 @@ class Daemon:
         while True:
             self.counters["requests"] = shared.scheduler.requests
             self.counters["flood_waits"] = shared.scheduler.flood_waits
+            if self.leases is not None:
+                # Lease calls still waiting for the archive on their own
+                # connection (bounded: daemon/leases.py MAX_HUNG).
+                self.counters["lease_calls_hung"] = self.leases.hung
             if self.writer is not None and self.writer.stats.errors:
                 # Events the archive refused (one bad event never stops a batch).
                 self.counters["writer_errors"] = self.writer.stats.errors
@@ -917,10 +921,10 @@ async def run_daemon(
 
 
 CANCEL_GRACE = 0.5
+"""Seconds a part of the stop that ran out of time gets to end once cancelled."""
 
 ROLE_RESTART_DELAY = 5.0
 """Seconds before a pool role's task that ended (failed) is started again."""
-"""Seconds a part of the stop that ran out of time gets to end once cancelled."""
 
 
 async def _within(aw: Awaitable[Any], seconds: float, what: str) -> None:

@@ -63,7 +63,7 @@ def read_pool(c: Connection, ttl: float) -> Pool | None:
         return None
     return Pool(
         daemons=pool_store.daemons(c, ttl),
-        leases={lease.key: lease for lease in pool_store.leases(c)},
+        leases={lease.key: lease for lease in pool_store.leases(c, ttl)},
         roles=pool_store.roles(c),
         now=pool_store.server_time(c),
     )
@@ -162,6 +162,12 @@ def _selected(
     out = Text("Selected channel ", style="bold")
     out.append(visual(printable(name)), style=palette.info + Style(bold=True))
     lease = pool.leases.get(key)
+    if lease is not None and lease.holder is None and lease.blocked_until is not None:
+        out.append(
+            f": held by no daemon until {_hms(lease.blocked_until)} (every live account's"
+            " username resolution is parked by a FloodWait)"
+        )
+        return out
     if lease is None or lease.holder is None:
         out.append(": held by no daemon (free or expired; the next lease round takes it)")
         return out

@@ -22,6 +22,7 @@ import math
 import multiprocessing
 import os
 import re
+import signal
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -75,6 +76,19 @@ _decoder = json.JSONDecoder()
 class ExportError(UserError):
     """The file is not a readable Telegram Desktop export (message names the
     file and the line/column)."""
+
+
+class ImportStopped(Exception):
+    """The import was asked to stop (``stopping``: SIGTERM, SIGINT) between
+    two batches: the file being imported was rolled back (``post``: how many
+    of its posts had been read), the ``files_done`` before it stay imported.
+    The same import run again resumes: what is archived is not written twice."""
+
+    def __init__(self, path: Path, post: int, files_done: int) -> None:
+        super().__init__(f"import stopped at file {path}, post {post}")
+        self.path = path
+        self.post = post
+        self.files_done = files_done
 
 
 class _Stream:
@@ -772,6 +786,7 @@ def import_paths(
     progress: Callable[[int, int], None] | None = None,
     record_mass_deletions: bool = False,
     media_root: Path | None = None,
+    stopping: Callable[[], bool] | None = None,
 ) -> ImportSummary:
     """Import Telegram Desktop exports into the archive at ``db`` (created
     or migrated as needed).
@@ -793,7 +808,12 @@ def import_paths(
     to the export's folder) are stored in the media store at ``media_root``
     (default: ``media/`` beside the archive) and their placeholders recorded
     as not in the export (sources/export_media.py); a path leading outside
-    the folder is a UserError and that file is not imported."""
+    the folder is a UserError and that file is not imported.
+
+    ``stopping`` (the CLI's SIGTERM/SIGINT) is asked between two batches of
+    posts: once it says True, the current file's transaction is rolled back
+    and ImportStopped raised (a file whose posts are all written is finished
+    first); the files before it stay imported."""
     paths = [Path(p) for p in paths]
     if username and len(paths) > 1:
         raise UserError("--username names one channel: import one file at a time with it")
@@ -817,15 +837,37 @@ def import_paths(
     root = media_store.optional_root(db, media_root)
     with ImportSession(db) as session:
         for p in paths:
-            summary.files.append(
-                _import_one(
-                    session.conn, p, username, done, total, progress, record_mass_deletions, root
+            if stopping is not None and stopping():
+                raise ImportStopped(p, 0, len(summary.files))
+            try:
+                summary.files.append(
+                    _import_one(
+                        session.conn,
+                        p,
+                        username,
+                        done,
+                        total,
+                        progress,
+                        record_mass_deletions,
+                        root,
+                        stopping,
+                    )
                 )
-            )
+            except _Stopped as stop:
+                raise ImportStopped(p, stop.post, len(summary.files)) from None
             done += p.stat().st_size
             if progress:
                 progress(done, total)
     return summary
+
+
+class _Stopped(BaseException):
+    """``_import_one`` stopped between two batches (rolled back); ``post``:
+    how many of the file's posts had been read."""
+
+    def __init__(self, post: int) -> None:
+        super().__init__(post)
+        self.post = post
 
 
 def _check_start(path: Path, username: str | None) -> None:
@@ -873,7 +915,12 @@ def _produce_into(
 ) -> None:
     """Child-process entry point: run ``_produce`` into a queue. Exits as
     soon as the parent (pid ``parent``) is gone, e.g. killed with SIGKILL:
-    nobody would read the queue, and an orphan would block on it forever."""
+    nobody would read the queue, and an orphan would block on it forever.
+    The parent's signal handlers (forked) are dropped: SIGINT (Ctrl-C reaches
+    the whole process group) is the parent's to handle, and SIGTERM ends
+    the child (the parent's ``terminate``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def put(msg: _Msg) -> None:
         while True:
@@ -938,6 +985,7 @@ def _import_one(
     progress: Callable[[int, int], None] | None,
     record_mass_deletions: bool = False,
     media_root: Path | None = None,
+    stopping: Callable[[], bool] | None = None,
 ) -> FileSummary:
     username = username_for(path, username)
     media = ExportMedia(path, media_root)
@@ -959,11 +1007,13 @@ def _import_one(
     )
     channel: Channel | None = None
     new_posts = new_versions = messages = service = found_deleted = held = live = revived = 0
-    skipped = extras_skipped = 0
+    skipped = extras_skipped = read = 0
     gaps = _Gaps()
     try:
         with write_transaction(conn):
             for msg in source:
+                if stopping is not None and stopping():
+                    raise _Stopped(read)  # rolls this file back
                 kind = msg[0]
                 if kind == "channel":
                     channel = msg[1].channel
@@ -978,12 +1028,15 @@ def _import_one(
                         media.add_batch(conn, msg[1])
                     revived += written.revived
                     gaps.add(p.message_id for p in msg[1])
+                    read += len(msg[1])
                     if progress:
                         progress(done + msg[2], total)
                 elif kind == "extras":
                     assert channel is not None
                     extras_skipped += import_extras(conn, channel.id, msg[1])
                 elif kind == "error":
+                    if stopping is not None and stopping():
+                        raise _Stopped(read)  # the parser was stopped by the same signal
                     raise UserError(msg[1])
                 else:
                     messages, service, skipped = msg[1], msg[2], msg[3]
@@ -1000,6 +1053,9 @@ def _import_one(
             if media is not None:
                 media.finish()  # the new files into the store, then the rows they back
     except BaseException as err:
+        if isinstance(err, UserError) and stopping is not None and stopping():
+            # The parser child died of the same SIGTERM (sent to the group).
+            raise _Stopped(read) from None
         if is_disk_full(err):
             raise UserError(
                 f"disk full while importing {path}; nothing was written from this file"

@@ -17,10 +17,14 @@ or cut off keeps them until they expire.
 
 An account whose username resolution is parked by a long FloodWait hands
 the entries it cannot resolve over (``renew(…, hand_over=…)``): the lease is
-freed and marked ``blocked_account``/``blocked_until``, so that this account
-does not take it back before its wait ends, while any other daemon may take
-it beyond its even share (and keeps it while the block lasts; after it, the
-usual give-back restores the even spread).
+freed and a row of ``channel_blocks`` (entry, account, until) keeps this
+account from taking it back before its wait ends, while any other daemon
+may take it beyond its even share (and keeps it while the block lasts;
+after it, the usual give-back restores the even spread). The blocks are per
+account: an entry that B, parked too, hands over again stays blocked for A
+(it does not bounce between two parked accounts), and one that every live
+account has blocked waits, free, until the first block ends (``leases``
+says until when: ``telewatch status`` shows it).
 
 ``daemon_roles`` holds what exactly one daemon of the pool runs (the webhook
 sender, the anchor loop): a lease per role with the channels' ttl, renewed by
@@ -79,6 +83,14 @@ class Lease:
     holder: str | None
     account_id: int | None
     expires: float | None
+    blocked_until: float | None = None
+    """Free, and every live account handed it over (its username resolution
+    parked by a FloodWait): it waits until then, the first of their blocks
+    to end (server clock); None otherwise."""
+
+
+DEFAULT_TTL = 30.0
+"""``[daemon] lease_ttl``'s default: who counts as live when the caller has no config."""
 
 
 def _require_pg(conn: sqlite3.Connection) -> None:
@@ -185,22 +197,31 @@ def _renew(
         sorted(entries.items()),
     )
     if hand_over:
+        ours = [
+            k
+            for k in sorted(hand_over)
+            if conn.execute(
+                "UPDATE channel_leases SET holder = NULL, account_id = NULL, expires = NULL"
+                " WHERE key = ? AND holder = ?",
+                (k, daemon_id),
+            ).rowcount
+            == 1
+        ]
+        # One block per account: an earlier account's block stays (the entry
+        # does not bounce back to it while it is still parked).
         conn.executemany(
-            "UPDATE channel_leases SET holder = NULL, account_id = NULL, expires = NULL,"
-            " blocked_account = ?, blocked_until = ? WHERE key = ? AND holder = ?",
-            [(account_id, now + max(0.0, s), k, daemon_id) for k, s in sorted(hand_over.items())],
+            "INSERT INTO channel_blocks(key, account_id, until) VALUES (?, ?, ?)"
+            " ON CONFLICT (key, account_id) DO UPDATE SET until = excluded.until",
+            [(k, account_id, now + max(0.0, hand_over[k])) for k in ours],
         )
     conn.execute("UPDATE channel_leases SET expires = ? WHERE holder = ?", (now + ttl, daemon_id))
-    blocked = {
-        str(r[0]): int(r[1])
-        for r in conn.execute(
-            "SELECT key, blocked_account FROM channel_leases WHERE blocked_until > ?", (now,)
-        ).fetchall()
-        if str(r[0]) in entries
-    }
-    # Handed over by another account: held beyond the even share while the
-    # block lasts (they count for nobody's share, so nobody gives them back).
-    handed = {k for k, a in blocked.items() if a != account_id}
+    blocks = _blocks(conn, now)
+    blocked = {k for k, by in blocks.items() if account_id in by and k in entries}
+    # Handed over by other accounts only: held beyond the even share while
+    # the block lasts (they count for nobody's share, so nobody gives them
+    # back). One that every live account has blocked is taken by nobody: it
+    # waits, free, until the first of their blocks ends.
+    handed = {k for k in blocks if k in entries and k not in blocked}
     live = int(
         conn.execute(
             "SELECT count(*) FROM daemons WHERE stopped_at IS NULL AND heartbeat > ?",
@@ -216,7 +237,7 @@ def _renew(
         ).fetchall()
     }
     # Entries no longer watched are given back, and any this account is blocked on.
-    gone = [k for k in mine if k not in entries or blocked.get(k) == account_id]
+    gone = [k for k in mine if k not in entries or k in blocked]
     counted = {k: m for k, m in mine.items() if k not in handed}
     extra = gone + _beyond_share(counted, entries, join_cap, poll_cap, total_cap)
     if extra:
@@ -243,7 +264,7 @@ def _renew(
     n_h = sum(1 for k in mine if k in handed)
     h_cap = math.ceil(len(handed) / max(1, live - 1))
     for key, mode in free:
-        if blocked.get(key) == account_id:
+        if key in blocked:
             continue  # this account handed it over; not before its wait ends
         if key in handed:
             if n_h < h_cap:
@@ -260,7 +281,7 @@ def _renew(
     # Join-mode entries beyond every account's room: taken (and polled) by
     # whoever holds fewer than the even total.
     for key, mode in free:
-        if key in handed or blocked.get(key) == account_id:
+        if key in handed or key in blocked:
             continue
         if key not in taken and mode == JOIN and n_j + n_p < total_cap and n_j >= join_cap:
             taken.append(key)
@@ -272,6 +293,17 @@ def _renew(
             [(daemon_id, account_id, now, now + ttl, k) for k in taken],
         )
     return set(mine) | set(taken)
+
+
+def _blocks(conn: sqlite3.Connection, now: float) -> dict[str, dict[int, float]]:
+    """Key → {account id: end of its block} for the blocks not yet over
+    (the table keeps one row per entry and account at most: no clean-up)."""
+    out: dict[str, dict[int, float]] = {}
+    for r in conn.execute(
+        "SELECT key, account_id, until FROM channel_blocks WHERE until > ?", (now,)
+    ).fetchall():
+        out.setdefault(str(r[0]), {})[int(r[1])] = float(r[2])
+    return out
 
 
 def _beyond_share(
@@ -440,23 +472,37 @@ def daemons(conn: sqlite3.Connection, ttl: float) -> list[Daemon]:
     ]
 
 
-def leases(conn: sqlite3.Connection) -> list[Lease]:
-    """Every lease row (held or free), by key ([] on SQLite)."""
+def leases(conn: sqlite3.Connection, ttl: float = DEFAULT_TTL) -> list[Lease]:
+    """Every lease row (held or free), by key ([] on SQLite); a free one
+    that every live daemon's account (renewed within ``ttl``) has blocked
+    says until when it waits (``blocked_until``)."""
     if not is_postgres(conn):
         return []
     now = server_time(conn)
+    blocks = _blocks(conn, now)
+    live = {
+        int(r[0])
+        for r in conn.execute(
+            "SELECT DISTINCT account_id FROM daemons WHERE stopped_at IS NULL AND heartbeat > ?",
+            (now - ttl,),
+        ).fetchall()
+    }
     out = []
     for r in conn.execute(
         "SELECT key, mode, holder, account_id, expires FROM channel_leases ORDER BY key"
     ).fetchall():
+        key = str(r[0])
         expired = r[4] is None or float(r[4]) < now
+        by = blocks.get(key, {})
+        waits = expired and bool(by) and bool(live) and live <= set(by)
         out.append(
             Lease(
-                key=str(r[0]),
+                key=key,
                 mode=str(r[1]),
                 holder=None if expired else str(r[2]),
                 account_id=None if expired or r[3] is None else int(r[3]),
                 expires=None if r[4] is None else float(r[4]),
+                blocked_until=min(by[a] for a in live) if waits else None,
             )
         )
     return out

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from telewatch.store import events_schema, rechain
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -505,5 +505,23 @@ CREATE TABLE daemon_roles (
     taken_at    REAL,
     expires     REAL
 );
+""",
+    14: """
+-- A resolve hand-over blocks the entry for each account that handed it over,
+-- not only for the last one (store/leases.py): with one blocked_account, an
+-- entry parked on A went to B, B parked too and handed it back to A (its
+-- block overwritten), and so on every round. An entry that every live
+-- account has blocked waits, free, until the first of their blocks ends.
+CREATE TABLE channel_blocks (
+    key         TEXT NOT NULL,              -- watchlist.key
+    account_id  INTEGER NOT NULL,           -- the account that handed it over
+    until       REAL NOT NULL,              -- not taken back by it before (server clock)
+    PRIMARY KEY (key, account_id)
+);
+INSERT INTO channel_blocks(key, account_id, until)
+    SELECT key, blocked_account, blocked_until FROM channel_leases
+    WHERE blocked_account IS NOT NULL AND blocked_until IS NOT NULL;
+ALTER TABLE channel_leases DROP COLUMN blocked_account;
+ALTER TABLE channel_leases DROP COLUMN blocked_until;
 """,
 }

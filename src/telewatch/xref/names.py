@@ -414,7 +414,13 @@ def same_name(a: str | NameKey, b: str | NameKey, strict: bool = False) -> float
     shape_ratio = fuzz.ratio(ka.shape.replace(" ", ""), kb.shape.replace(" ", "")) / 100.0
     # Initial w/v is a consonant in Persian and Russian spellings, a glide in
     # Latin ones ("Victory" / «ویکتوری»): compare without it.
-    if sa != sb and len(sa) >= 3 and len(sb) >= 3 and (sa[1:] == sb or sb[1:] == sa):
+    # (Only an initial v/w: its class is f. "Khao Chiang Mai" is no "Chiang Mai".)
+    if (
+        sa != sb
+        and len(sa) >= 3
+        and len(sb) >= 3
+        and ((sa[0] == "f" and sa[1:] == sb) or (sb[0] == "f" and sb[1:] == sa))
+    ):
         sa = sb = min(sa, sb, key=len)
     if sa == sb:
         need = 0.8 if (strict or len(sa) <= 2) else 0.6

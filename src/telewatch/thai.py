@@ -70,9 +70,7 @@ def _boundaries(run: str) -> list[bool]:
     b = [True] * (n + 1)
     for i in range(1, n):
         c = run[i]
-        if c in _NO_START or run[i - 1] in _LEADING:
-            b[i] = False
-        elif i + 1 < n and run[i + 1] == "์":  # a silenced consonant ends the syllable before
+        if c in _NO_START or run[i - 1] in _LEADING or (i + 1 < n and run[i + 1] == "์"):
             b[i] = False
     return b
 
@@ -151,15 +149,28 @@ def split_words(text: str) -> list[str]:
 # --------------------------------------------------------------------------
 
 _CONSONANTS = "กขฃคฅฆงจฉชซฌญฎฏฐฑฒณดตถทธนบปผฝพฟภมยรลวศษสหฬอฮ"
-_INITIAL = dict(
-    zip(
-        _CONSONANTS,
-        "k kh kh kh kh kh ng ch ch ch s ch y d t th th th n d t th th th n b p ph f ph f ph"
-        " m y r l w s s s h l _ h".split(),
-        strict=True,
-    )
-)
-_INITIAL["อ"] = ""
+_INITIAL = {
+    "ก": "k",
+    **dict.fromkeys("ขฃคฅฆ", "kh"),
+    "ง": "ng",
+    **dict.fromkeys("จฉชฌ", "ch"),
+    **dict.fromkeys("ซศษส", "s"),
+    **dict.fromkeys("ญย", "y"),
+    **dict.fromkeys("ฎด", "d"),
+    **dict.fromkeys("ฏต", "t"),
+    **dict.fromkeys("ฐฑฒถทธ", "th"),
+    **dict.fromkeys("ณน", "n"),
+    "บ": "b",
+    "ป": "p",
+    **dict.fromkeys("ผพภ", "ph"),
+    **dict.fromkeys("ฝฟ", "f"),
+    "ม": "m",
+    "ร": "r",
+    **dict.fromkeys("ลฬ", "l"),
+    "ว": "w",
+    **dict.fromkeys("หฮ", "h"),
+    "อ": "",
+}
 _FINAL = {
     **dict.fromkeys("กขฃคฅฆ", "k"),
     "ง": "ng",
@@ -172,9 +183,7 @@ _FINAL = {
 }
 _FINAL.update({"ห": "", "อ": "", "ฮ": ""})
 # True clusters (the second consonant is pronounced with the first).
-_CLUSTERS = frozenset(
-    "กร กล กว ขร ขล ขว คร คล คว ตร ปร ปล พร พล ผล บร บล ดร ฟร ฟล".split()
-)
+_CLUSTERS = frozenset(re.findall("..", "กรกลกวขรขลขวครคลควตรปรปลพรพลผลบรบลดรฟรฟล"))
 _SILENT_H = frozenset("งญนมยรลว")
 _FOLLOW = frozenset("ะัาำิีึืุู็")
 _TONES = re.compile("[่้๊๋๎ๆฯ]")
@@ -204,10 +213,8 @@ def _is_final(w: str, i: int) -> bool:
     n = len(w)
     if i >= n or w[i] not in _CONSONANTS:
         return False
-    if i + 1 < n and w[i + 1] in _FOLLOW:
-        return False
-    # "Cว" + final consonant reads "ua": ว starts no syllable then either.
-    return True
+    # A consonant with a following vowel starts the next syllable.
+    return not (i + 1 < n and w[i + 1] in _FOLLOW)
 
 
 def _final(w: str, i: int, vowel: str) -> tuple[str, int]:
@@ -247,9 +254,7 @@ def _syllables(w: str) -> list[str]:
                     v, i, closed = "o", i + 2, False
                 elif nxt[:1] == "า":
                     v, i, closed = "ao", i + 1, False
-                elif nxt[:1] == "ิ":
-                    v, i = "oe", i + 1
-                elif nxt[:1] == "อ":
+                elif nxt[:1] == "ิ" or nxt[:1] == "อ":
                     v, i = "oe", i + 1
                 elif nxt[:1] == "็":
                     v, i = "e", i + 1
@@ -305,9 +310,7 @@ def _syllables(w: str) -> list[str]:
                 i += 1
         elif nxt in ("ุ", "ู"):
             v, i = "u", i + 1
-        elif nxt == "็":
-            v, i = "o", i + 1
-        elif nxt == "อ" and after not in _FOLLOW:
+        elif nxt == "็" or (nxt == "อ" and after not in _FOLLOW):
             v, i = "o", i + 1
         elif nxt == "ว" and after in _CONSONANTS and _is_final(w, i + 1) and after != "ว":
             v, i = "ua", i + 1

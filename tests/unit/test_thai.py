@@ -53,7 +53,9 @@ def test_segments_put_back_together_give_the_run(run: str) -> None:
     assert all(pieces)
 
 
-@given(st.lists(st.one_of(_THAI, st.sampled_from([" ", "Chiang Mai", "12", ":", FIRE]))).map("".join))
+@given(
+    st.lists(st.one_of(_THAI, st.sampled_from([" ", "Chiang Mai", "12", ":", FIRE]))).map("".join)
+)
 def test_thai_tokens_keep_the_text_contracts(s: str) -> None:
     """Segmented text still gives the same tokens raw or normalised, and an
     FTS query made from it finds it in the archive's index."""
@@ -126,7 +128,7 @@ def test_latin_spelling_is_only_for_run_together_scripts() -> None:
 
 
 def test_an_article_names_the_thai_channel_by_its_romanised_title() -> None:
-    """"Khao Chiang Mai Duan" and the shorter «Khao Chiang Mai» (without
+    """ "Khao Chiang Mai Duan" and the shorter «Khao Chiang Mai» (without
     ด่วน, "urgent") cite the channel ข่าวเชียงใหม่ด่วน; a mention of the city
     alone does not."""
     channels = [ChannelInfo(CH, "chiangmai_khao", "ข่าวเชียงใหม่ด่วน"), ChannelInfo(2, None, "Jatim")]
@@ -240,7 +242,9 @@ def test_migration_14_leaves_an_archive_without_thai_untouched(tmp_path: Path) -
     """No Thai post: the index is not rebuilt (same entries, same rowids)."""
     path = tmp_path / "plain.db"
     migrate(path)
-    conn = _write(path, [post_seen(7, 1, "A convoy was hit in Diwaniya"), post_seen(7, 2, "Самара")])
+    conn = _write(
+        path, [post_seen(7, 1, "A convoy was hit in Diwaniya"), post_seen(7, 2, "Самара")]
+    )
     conn.close()
     raw = sqlite3.connect(path, isolation_level=None)
     raw.execute("PRAGMA user_version = 13")
@@ -252,3 +256,30 @@ def test_migration_14_leaves_an_archive_without_thai_untouched(tmp_path: Path) -
     raw.close()
     conn = connect(path)
     assert [h.message_id for h in search(conn, "Diwaniya")] == [1]
+
+
+def test_a_postgres_archive_indexed_before_the_cut_is_reindexed(pg_url: str) -> None:
+    """The same migration on PostgreSQL: the entries of Thai posts, holding
+    whole clauses as the old writer made them, are replaced by row id; the
+    other posts' entries stay; search finds the word in the middle."""
+    from telewatch.store import pg
+
+    address = Path(pg_url)
+    migrate(address)
+    conn = _write(address, _posts())
+    conn.close()
+    conn = connect(address, readonly=False)
+    assert isinstance(conn, pg.PgConnection)
+    conn.execute("BEGIN IMMEDIATE")
+    rows = conn.execute("SELECT id, channel_id, date, text FROM posts").fetchall()
+    pg.fts_write(conn, [], [(r[0], _old_body([r[3]]), fts_meta(r[1], r[2])) for r in rows])
+    conn.execute("PRAGMA user_version = 13")
+    conn.execute("COMMIT")
+    assert [h.message_id for h in search(conn, "ตลาด")] == []  # the old index's miss
+    conn.close()
+    migrate(address)
+    conn = connect(address)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    assert {h.message_id for h in search(conn, "ตลาด")} == {1, 2}
+    assert [h.message_id for h in search(conn, "ไฟไหม้")] == [1]
+    assert [h.message_id for h in search(conn, "Chiang")] == [3]

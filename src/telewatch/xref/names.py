@@ -23,6 +23,7 @@ from rapidfuzz import fuzz
 
 from telewatch import thai
 from telewatch.text import normalize
+from telewatch.xref import scripts
 
 # Arabic/Persian letters → Latin sound classes. Long vowels/glides become 'a'
 # (a vowel slot); glottal letters vanish.
@@ -207,9 +208,10 @@ _WORD = re.compile(r"[\w\u0600-\u06ff\u200c\u0900-\u0dff\u0e31-\u0e4e'’-]+", r
 
 # Hangul → Revised Romanization (the spelling of Korean names in the press):
 # a syllable block is initial × 588 + vowel × 28 + final from U+AC00.
-_HANGUL_INITIAL = "g kk n d tt r m b pp s ss - j jj ch k t p h".split()
-_HANGUL_VOWEL = "a ae ya yae eo e yeo ye o wa wae oe yo u wo we wi yu eu ui i".split()
-_HANGUL_FINAL = ["", *"k k k n n n t l k m l l l p l m p p t t ng t t k t p t".split()]
+# (Space-separated tables read better than 70 lines of list literals.)
+_HANGUL_INITIAL = "g kk n d tt r m b pp s ss - j jj ch k t p h".split()  # noqa: SIM905
+_HANGUL_VOWEL = "a ae ya yae eo e yeo ye o wa wae oe yo u wo we wi yu eu ui i".split()  # noqa: SIM905
+_HANGUL_FINAL = ["", *"k k k n n n t l k m l l l p l m p p t t ng t t k t p t".split()]  # noqa: SIM905
 
 
 def _hangul(word: str) -> str:
@@ -361,6 +363,10 @@ def _romanize_word(word: str) -> str:
     if script == "cyrillic":
         w = word.lower().replace("дж", "j").replace("дз", "j")
         return "".join(_CYRILLIC.get(c, c if c == "j" else "") for c in w)
+    if script == "other":
+        # Greek, Indic and Ethiopic words: their press spelling, keyed as Latin.
+        spelled = scripts.latin(word)
+        return _romanize_word(spelled) if spelled else ""
     w = word.lower()
     if _AZERBAIJANI.search(w):
         # Azerbaijani c, ç, ş are "j", "ch", "sh" (Gəncə: Ganja, Şəmkir:

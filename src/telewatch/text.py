@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import cast
 
+from telewatch import thai
+
 # Arabic diacritics (tashkeel), Quranic marks, superscript alef.
 _TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
 _TATWEEL = "\u0640"
@@ -44,6 +46,7 @@ _FOLD = str.maketrans(
         "ё": "е",
         **{chr(0x0660 + i): str(i) for i in range(10)},  # Arabic-Indic digits
         **{chr(0x06F0 + i): str(i) for i in range(10)},  # Persian digits
+        **{chr(0x0E50 + i): str(i) for i in range(10)},  # Thai digits
         "٬": ",",
         "٫": ".",
         "،": ",",
@@ -120,9 +123,27 @@ def _tokens_uncached(text: str) -> list[str]:
 def _words(folded: str) -> list[str]:
     # Marks inside words are rare once Arabic tashkeel, Hebrew points and
     # Latin accents are folded: the plain pattern is several times faster.
-    if folded.isascii() or not _HAS_MARK.search(folded):
+    if folded.isascii():
         return _WORD_PLAIN.findall(folded)
-    return _WORD.findall(folded)
+    found = (_WORD if _HAS_MARK.search(folded) else _WORD_PLAIN).findall(folded)
+    if thai.HAS_THAI.search(folded):
+        # Thai has no spaces between words: a clause is one regex word. Only
+        # runs of Thai letters are cut (thai.segment, dictionary words).
+        return [p for w in found for p in (thai.segment(w) if _all_thai(w) else _cut_thai(w))]
+    return found
+
+
+_ALL_THAI = re.compile(f"[{thai.THAI_LETTERS}]+")
+
+
+def _all_thai(word: str) -> bool:
+    return _ALL_THAI.fullmatch(word) is not None
+
+
+def _cut_thai(word: str) -> list[str]:
+    # A word mixing Thai letters with others (digits, Latin): its Thai runs
+    # cut, the rest kept as pieces of its own.
+    return [p for p in thai.split_words(word) if p] if thai.HAS_THAI.search(word) else [word]
 
 
 # Light stemming as regular expressions over space-separated tokens, so that

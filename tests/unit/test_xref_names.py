@@ -22,16 +22,39 @@ from telewatch.xref.names import name_key, same_name, strip_arabic_clitics, stri
         ("Victory", "ویکتوری"),
         ("Dhi Qar", "ذي قار"),
         ("Abou Ghraib", "أبو غريب"),
+        # Greek, Indic and Ethiopic (xref/scripts.py), Thai and Hangul (names.py).
+        ("Evros Nea", "Έβρος Νέα"),
+        ("Alexandroupoli", "Αλεξανδρούπολη"),
+        ("Bihar Khabar Live", "बिहार ख़बर लाइव"),
+        ("Bhagalpur", "भागलपुर"),
+        ("Amritsar", "ਅੰਮ੍ਰਿਤਸਰ"),
+        ("Kolkata", "কলকাতা"),
+        ("Madurai Seithigal", "மதுரை செய்திகள்"),
+        ("Virudhunagar", "விருதுநகர்"),
+        ("Bengaluru", "ಬೆಂಗಳೂರು"),
+        ("Gondar Zena", "ጎንደር ዜና"),
+        ("Bahir Dar", "ባሕር ዳር"),
+        ("Khao Chiang Mai Duan", "ข่าวเชียงใหม่ด่วน"),
+        ("Busan Sokbo", "부산속보"),
     ],
 )
 def test_same_name_across_scripts(a: str, b: str) -> None:
-    """A name written in Latin matches its Arabic, Persian or Cyrillic spelling."""
+    """A name written in Latin matches its spelling in another script."""
     assert same_name(a, b) >= 0.75
 
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("Samawa", "الديوانية"), ("Hawija", "Samawa"), ("Kut", "Kiev"), ("Engels", "Белгород")],
+    [
+        ("Samawa", "الديوانية"),
+        ("Hawija", "Samawa"),
+        ("Kut", "Kiev"),
+        ("Engels", "Белгород"),
+        ("Patna", "भागलपुर"),
+        ("Gondar", "ባሕር ዳር"),
+        ("Chiang Mai", "ข่าวเชียงใหม่ด่วน"),
+        ("Evros", "Νέα"),
+    ],
 )
 def test_different_names_do_not_match(a: str, b: str) -> None:
     """Unrelated names get similarity 0."""

@@ -19,6 +19,7 @@ from telewatch.models import Entity, ForwardOrigin, Media, UserError
 from telewatch.store import events
 from telewatch.store.db import is_postgres, iso, parse_iso
 from telewatch.text import fts_query, query_stems, quoted, stem, tokens
+from telewatch.thai import HAS_THAI
 
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _TME_REF = re.compile(
@@ -235,9 +236,17 @@ def match_spans(text: str, query: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for m in _CHUNK.finditer(text):
         chunk = m.group(0)
+        cursor = 0  # Thai words are marked alone: a clause is written without spaces
+        thai_chunk = HAS_THAI.search(chunk) is not None
         for tok in tokens(chunk):
+            at = chunk.find(tok, cursor) if thai_chunk else -1
+            if at >= 0:
+                cursor = at + len(tok)
             forms = (tok, stem(tok))
             if any(f == w or (len(w) >= 4 and f.startswith(w)) for f in forms for w in wanted):
+                if at >= 0 and HAS_THAI.match(tok):
+                    spans.append((m.start() + at, m.start() + cursor))
+                    continue
                 core = _EDGE_PUNCT.sub("", chunk)
                 start = m.start() + (chunk.find(core) if core else 0)
                 spans.append((start, start + (len(core) if core else len(chunk))))

@@ -14,9 +14,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from telewatch.store import events_schema, rechain
+from telewatch.store import events_schema, rechain, reindex
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -524,4 +524,7 @@ INSERT INTO channel_blocks(key, account_id, until)
 ALTER TABLE channel_leases DROP COLUMN blocked_account;
 ALTER TABLE channel_leases DROP COLUMN blocked_until;
 """,
+    # Thai text is indexed word by word (text.index_body, telewatch.thai):
+    # the index entries of posts with Thai text are rewritten (store/reindex.py).
+    15: reindex.migrate,
 }

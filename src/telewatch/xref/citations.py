@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from telewatch.text import normalize
 from telewatch.xref.candidates import ChannelInfo
 from telewatch.xref.gazetteer import NAME_STOP, load_gazetteer
-from telewatch.xref.names import name_key, same_name, words
+from telewatch.xref.names import latin_spelling, name_key, same_name, words
 
 _TME = re.compile(
     r"(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/(?:s/)?"
@@ -85,6 +85,9 @@ _GENERIC = frozenset(
         "официальный",
         "ньюс",
         "новини",
+        # Thai "urgent" (as in ข่าวด่วน, breaking news), and its RTGS spelling.
+        "ด่วน",
+        "duan",
     ]
 )
 
@@ -232,32 +235,57 @@ def _distinctive(name: str) -> str:
     return " ".join(kept)
 
 
+_SPACED_MAX = 6  # article words a run-together romanised name may span
+
+
 def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str, float, int]]:
-    """Archived channels named in ``text``: id → (surface, similarity, count)."""
+    """Archived channels named in ``text``: id → (surface, similarity, count).
+
+    A title in a script written without spaces (Thai, Hangul) is also
+    matched by its Latin spelling (``names.latin_spelling``), compared
+    without spaces against runs of up to ``_SPACED_MAX`` article words:
+    ``ข่าวเชียงใหม่ด่วน`` is "khao chiangmai duan", cited as "Khao Chiang Mai
+    Duan"."""
     toks = words(text)
-    norm_text = " " + " ".join(normalize(t) for t in toks) + " "
+    ntoks = [normalize(t) for t in toks]
+    norm_text = " " + " ".join(ntoks) + " "
+    joined: dict[str, int] | None = None  # run of k words without spaces → count
     found: dict[int, tuple[str, float, int]] = {}
     for ch in channels:
-        variants = [v for v in (ch.title, (ch.username or "").replace("_", " ")) if v]
-        for v in list(variants):
+        variants = [(v, False) for v in (ch.title, (ch.username or "").replace("_", " ")) if v]
+        latin = latin_spelling(ch.title) if ch.title else None
+        if latin:
+            variants.append((latin, True))
+        for v, spaced in list(variants):
             d = _distinctive(v)
             if d and d != v and len(name_key(d).skeleton.replace(" ", "")) >= 4:
-                variants.append(d)
+                variants.append((d, spaced))
         best: tuple[str, float, int] | None = None
-        for v in variants:
+        for v, spaced in variants:
             nv = " ".join(normalize(w) for w in words(v))
             if len(nv) < 4:
                 continue
-            exact = norm_text.count(f" {nv} ")
+            if spaced:
+                if joined is None:
+                    joined = {}
+                    for k in range(1, _SPACED_MAX + 1):
+                        for i in range(len(ntoks) - k + 1):
+                            run = "".join(ntoks[i : i + k])
+                            joined[run] = joined.get(run, 0) + 1
+                exact = joined.get(nv.replace(" ", ""), 0)
+                sizes = range(1, _SPACED_MAX + 1)
+            else:
+                exact = norm_text.count(f" {nv} ")
+                sizes = range(len(words(v)), len(words(v)) + 1)
             if exact:
                 cand = (v, 1.0, exact)
             else:
-                n = len(words(v))
                 hits = [
                     (
                         " ".join(toks[i : i + n]),
                         same_name(v, " ".join(toks[i : i + n]), strict=True),
                     )
+                    for n in sizes
                     for i in range(len(toks) - n + 1)
                     if toks[i][:1].isupper() or not toks[i][:1].isalpha() or not toks[i].isascii()
                 ]

@@ -21,7 +21,9 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from telewatch import thai
 from telewatch.text import normalize
+from telewatch.xref import scripts
 
 # Arabic/Persian letters → Latin sound classes. Long vowels/glides become 'a'
 # (a vowel slot); glottal letters vanish.
@@ -200,7 +202,50 @@ _LATIN = {
 _LATIN_ARTICLE = re.compile(r"^(?:al|el|al|as|ash|ad|ar|at|az|an|ath|adh)[-\s']+", re.I)
 _ARABIC_PREFIXES = ("وبال", "فبال", "وال", "فال", "بال", "كال", "لل", "ال")
 _ARABIC_SINGLE_PREFIXES = ("و", "ب", "ل", "ف", "ك")
-_WORD = re.compile(r"[\w\u0600-\u06ff\u200c'’-]+", re.UNICODE)
+# Word characters plus the marks written inside words (Python's \w has no
+# combining marks: a Thai or Indic word would otherwise fall apart).
+_WORD = re.compile(r"[\w\u0600-\u06ff\u200c\u0900-\u0dff\u0e31-\u0e4e'’-]+", re.UNICODE)
+
+# Hangul → Revised Romanization (the spelling of Korean names in the press):
+# a syllable block is initial × 588 + vowel × 28 + final from U+AC00.
+# (Space-separated tables read better than 70 lines of list literals.)
+_HANGUL_INITIAL = "g kk n d tt r m b pp s ss - j jj ch k t p h".split()  # noqa: SIM905
+_HANGUL_VOWEL = "a ae ya yae eo e yeo ye o wa wae oe yo u wo we wi yu eu ui i".split()  # noqa: SIM905
+_HANGUL_FINAL = ["", *"k k k n n n t l k m l l l p l m p p t t ng t t k t p t".split()]  # noqa: SIM905
+
+
+def _hangul(word: str) -> str:
+    out = []
+    for c in word:
+        s = ord(c) - 0xAC00
+        if 0 <= s < 11172:
+            lead = _HANGUL_INITIAL[s // 588]
+            out.append(
+                ("" if lead == "-" else lead) + _HANGUL_VOWEL[s % 588 // 28] + _HANGUL_FINAL[s % 28]
+            )
+    return "".join(out)
+
+
+def latin_spelling(name: str) -> str | None:
+    """A Latin spelling of a name written in a script without spaces between
+    words or with its words run together (Thai in RTGS: ``ข่าวเชียงใหม่ด่วน``
+    → ``khao chiangmai duan``; Hangul in Revised Romanization: ``부산속보``
+    → ``busansokbo``), or None when the name has none of those letters.
+    Word breaks in it are not reliable: a Thai word may be two English
+    ones ("Chiang Mai"), so compare it without spaces."""
+    has_thai = thai.HAS_THAI.search(name) is not None
+    has_hangul = _HAS_HANGUL.search(name) is not None
+    if not has_thai and not has_hangul:
+        return None
+    s = thai.romanize(name) if has_thai else name
+    if has_hangul:
+        s = _HANGUL_RUN.sub(lambda m: _hangul(m.group()), s)
+    out = " ".join(s.split())
+    return out or None
+
+
+_HAS_HANGUL = re.compile("[\uac00-\ud7a3]")
+_HANGUL_RUN = re.compile("[\uac00-\ud7a3]+")
 
 
 def _strip_marks(s: str) -> str:
@@ -211,8 +256,8 @@ def _strip_marks(s: str) -> str:
 
 
 def script_of(word: str) -> str:
-    """'arabic', 'cyrillic', 'georgian', 'armenian', 'latin' or 'other' by the
-    word's first letter."""
+    """'arabic', 'cyrillic', 'georgian', 'armenian', 'thai', 'hangul', 'latin'
+    or 'other' by the word's first letter."""
     for ch in word:
         if "\u0600" <= ch <= "\u06ff" or "\u0750" <= ch <= "\u077f":
             return "arabic"
@@ -222,6 +267,10 @@ def script_of(word: str) -> str:
             return "georgian"
         if "\u0531" <= ch <= "\u058f":
             return "armenian"
+        if "\u0e01" <= ch <= "\u0e4e":
+            return "thai"
+        if "\uac00" <= ch <= "\ud7a3":
+            return "hangul"
         if ch.isalpha() and ch.isascii():
             return "latin"
         if ch.isalpha():
@@ -294,6 +343,10 @@ def strip_case_endings(word: str) -> list[str]:
 
 def _romanize_word(word: str) -> str:
     script = script_of(word)
+    if script in ("thai", "hangul"):
+        # Romanised as the press spells it, then keyed like a Latin name.
+        latin = latin_spelling(word) or ""
+        return _romanize_word(latin.replace(" ", "")) if latin.isascii() and latin else ""
     if script == "georgian":
         return "".join(_GEORGIAN.get(c, "") for c in word)
     if script == "armenian":
@@ -310,6 +363,10 @@ def _romanize_word(word: str) -> str:
     if script == "cyrillic":
         w = word.lower().replace("дж", "j").replace("дз", "j")
         return "".join(_CYRILLIC.get(c, c if c == "j" else "") for c in w)
+    if script == "other":
+        # Greek, Indic and Ethiopic words: their press spelling, keyed as Latin.
+        spelled = scripts.latin(word)
+        return _romanize_word(spelled) if spelled else ""
     w = word.lower()
     if _AZERBAIJANI.search(w):
         # Azerbaijani c, ç, ş are "j", "ch", "sh" (Gəncə: Ganja, Şəmkir:
@@ -363,7 +420,13 @@ def same_name(a: str | NameKey, b: str | NameKey, strict: bool = False) -> float
     shape_ratio = fuzz.ratio(ka.shape.replace(" ", ""), kb.shape.replace(" ", "")) / 100.0
     # Initial w/v is a consonant in Persian and Russian spellings, a glide in
     # Latin ones ("Victory" / «ویکتوری»): compare without it.
-    if sa != sb and len(sa) >= 3 and len(sb) >= 3 and (sa[1:] == sb or sb[1:] == sa):
+    # (Only an initial v/w: its class is f. "Khao Chiang Mai" is no "Chiang Mai".)
+    if (
+        sa != sb
+        and len(sa) >= 3
+        and len(sb) >= 3
+        and ((sa[0] == "f" and sa[1:] == sb) or (sb[0] == "f" and sb[1:] == sa))
+    ):
         sa = sb = min(sa, sb, key=len)
     if sa == sb:
         need = 0.8 if (strict or len(sa) <= 2) else 0.6

@@ -1,0 +1,86 @@
+"""Migration 15: the search index after Thai word segmentation.
+
+``text.index_body`` cuts runs of Thai letters into words since schema 15
+(``telewatch.thai``); before, a Thai clause was one indexed token, so a
+post could not be found by a word in the middle. The index entries of
+posts with Thai text are rewritten; other posts' entries are unchanged
+(their ``index_body`` is the same). FTS5's contentless table cannot
+delete an entry without the exact body it was given, which the old code
+computed, so on SQLite the whole index is rebuilt from ``post_versions``
+when any post has Thai text (≈ 20 s per million posts, once; nothing to
+do otherwise); on PostgreSQL entries are replaced by row id, only those
+of Thai posts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+# Every (post, version text) pair, posts without a version row by their own
+# text (the bodies migration 2 built and the writer keeps).
+_TEXTS = (
+    "SELECT p.id, p.channel_id, p.date, v.version_no, coalesce(v.text, p.text)"
+    " FROM posts p LEFT JOIN post_versions v"
+    " ON v.channel_id = p.channel_id AND v.message_id = p.message_id"
+)
+
+REBUILD = """
+INSERT INTO posts_fts(posts_fts) VALUES ('delete-all');
+INSERT INTO posts_fts(rowid, body, meta)
+    SELECT id, body, 'c' || channel_id || ' d' || substr(date, 1, 4) || substr(date, 6, 2)
+                     || substr(date, 9, 2)
+    FROM (SELECT p.id, p.channel_id, p.date,
+                 telewatch_fts_body(v.version_no, coalesce(v.text, p.text)) AS body
+          FROM posts p LEFT JOIN post_versions v
+               ON v.channel_id = p.channel_id AND v.message_id = p.message_id
+          GROUP BY p.id)
+    WHERE body != '';
+"""
+
+
+def thai_posts(conn: sqlite3.Connection) -> dict[int, tuple[int, str, list[tuple[int, str]]]]:
+    """Posts with Thai letters in any version: id → (channel id, date,
+    [(version_no, text)])."""
+    from telewatch.thai import HAS_THAI
+
+    ids: set[int] = set()
+    cur = conn.execute(_TEXTS)
+    while rows := cur.fetchmany(10_000):
+        ids.update(int(r[0]) for r in rows if r[4] and HAS_THAI.search(r[4]))
+    out: dict[int, tuple[int, str, list[tuple[int, str]]]] = {}
+    if not ids:
+        return out
+    for r in conn.execute(_TEXTS + " ORDER BY p.id").fetchall():
+        pid = int(r[0])
+        if pid in ids:
+            entry = out.setdefault(pid, (int(r[1]), str(r[2]), []))
+            if r[4] is not None:
+                entry[2].append((int(r[3] or 0), str(r[4])))
+    return out
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Migration 15 on ``conn`` (inside the caller's transaction)."""
+    from telewatch.store.db import is_postgres, split_statements
+    from telewatch.store.posts import fts_meta
+    from telewatch.text import index_body
+
+    posts = thai_posts(conn)
+    if not posts:
+        return
+    if not is_postgres(conn):
+        for stmt in split_statements(REBUILD):
+            conn.execute(stmt)
+        return
+    from telewatch.store import pg
+
+    assert isinstance(conn, pg.PgConnection)
+    deletes: list[tuple[object, ...]] = []
+    inserts: list[tuple[object, ...]] = []
+    for pid, (cid, date, versions) in posts.items():
+        body = index_body([t for _, t in sorted(versions)])
+        meta = fts_meta(cid, date)
+        deletes.append(("delete", pid, "", meta))
+        if body:
+            inserts.append((pid, body, meta))
+    pg.fts_write(conn, deletes, inserts)

@@ -25,9 +25,13 @@ FLOORS = [
     # the figures it gave at the end of the round (docs/XREF.md).
     ("holdout3", 41, 0.976, 1.000, 20, 9, 0),
     # The fourth held-out split, frozen before it was ever run and measured
-    # once (tests/data/xref-eval/README.md): the Thai channel's posts are
-    # never returned (docs/XREF.md, open). A floor, so a change shows.
-    ("holdout4", 25, 0.720, 0.760, 7, 8, 0),
+    # once (tests/data/xref-eval/README.md); the Thai channel's posts, never
+    # returned then, are found since Thai segmentation and RTGS (now seen data).
+    ("holdout4", 25, 0.920, 0.960, 11, 8, 0),
+    # The fifth, frozen before it was ever run, measured once on the merged
+    # tree: Japanese, Chinese and Khmer posts are never returned (docs/XREF.md,
+    # open). A floor, so a change shows.
+    ("holdout5", 27, 0.296, 0.333, 0, 8, 0),
 ]
 
 
@@ -55,7 +59,8 @@ def test_eval_xref_keeps_its_measured_figures(
     assert int(m.group(2)) >= links, out
     wrong_links = out.count("WRONG LINK")
     assert wrong_links <= wrong, out
-    assert abs(float(m.group(1)) - (1 - wrong_links / int(m.group(2)))) < 1e-3, out
+    if int(m.group(2)):  # no link at all: precision 1.000 by the eval's convention
+        assert abs(float(m.group(1)) - (1 - wrong_links / int(m.group(2)))) < 1e-3, out
     m = re.search(r"^negatives with no link (\d+)/(\d+)", out, re.M)
     assert m and int(m.group(2)) == negatives, out
     assert int(m.group(1)) >= negatives - wrong, out

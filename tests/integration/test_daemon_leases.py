@@ -375,8 +375,8 @@ def test_a_resolve_flood_wait_hands_the_unresolved_channels_over(pool: list[PgWo
     held = _holders(first)
     assert all(held.get(k) == flooded for k in kept)  # its own channels kept
     blocked = first.query(
-        "SELECT key FROM channel_leases WHERE blocked_account = ?"
-        " AND blocked_until > extract(epoch FROM clock_timestamp())",
+        "SELECT key FROM channel_blocks WHERE account_id = ?"
+        " AND until > extract(epoch FROM clock_timestamp())",
         SELF_USER_ID + 1,
     )
     assert {str(r[0]) for r in blocked} and {str(r[0]) for r in blocked} <= set(new)

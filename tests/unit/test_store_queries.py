@@ -13,11 +13,9 @@ from telewatch.models import (
     ChannelSeen,
     Engagement,
     EngagementSampled,
-    Event,
     PostDeleted,
     UserError,
 )
-from telewatch.store.db import connect
 from telewatch.store.queries import (
     export_rows,
     get_post,
@@ -35,25 +33,14 @@ from telewatch.store.sync import (
     max_message_id,
     recent_message_ids,
 )
-from telewatch.store.writer import apply_events
-from tests.fixtures.store import T0, post_seen
+from tests.fixtures.store import T0, post_seen, write_events
 
 CH = 1500000001
 
 
-def _write(path: Path, events: list[Event]) -> sqlite3.Connection:
-    conn = connect(path, readonly=False)
-    conn.execute("BEGIN IMMEDIATE")
-    stats = apply_events(conn, events, [])
-    conn.execute("COMMIT")
-    assert stats.errors == 0, stats.reasons
-    conn.close()
-    return connect(path)
-
-
 @pytest.fixture
 def conn(archive: Path) -> sqlite3.Connection:
-    return _write(
+    return write_events(
         archive,
         [
             ChannelSeen(Channel(CH, "Rafidain Watch", "rafidain_watch"), T0),
@@ -160,7 +147,7 @@ def test_list_channels_counts_posts(conn: sqlite3.Connection) -> None:
 
 def test_get_post_shows_versions_deletion_and_engagement(archive: Path) -> None:
     """A post's detail lists every version, its tombstone and its samples."""
-    conn = _write(
+    conn = write_events(
         archive,
         [
             ChannelSeen(Channel(CH, "R", "rafidain_watch"), T0),
@@ -196,7 +183,7 @@ def test_sync_lookups_for_the_daemon(archive: Path) -> None:
     """The daemon's sync queries report ranges, cursor, max id and recent live posts."""
     from telewatch.models import BackfillProgressed, RangeArchived
 
-    conn = _write(
+    conn = write_events(
         archive,
         [
             ChannelSeen(Channel(CH, "R", "rafidain_watch", access_hash=5), T0),
@@ -222,7 +209,7 @@ def test_search_finds_a_post_by_what_it_said_before_an_edit(archive: Path) -> No
     """An edited post is found by words only its earlier version had; the hit
     shows that version's text and says which version it was. Words of the
     latest text still match it the usual way."""
-    conn = _write(
+    conn = write_events(
         archive,
         [
             ChannelSeen(Channel(CH, "Rafidain Watch", "rafidain_watch"), T0),

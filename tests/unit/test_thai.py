@@ -18,12 +18,11 @@ from telewatch.store import schema
 from telewatch.store.db import apply_migrations, connect, migrate
 from telewatch.store.posts import fts_meta
 from telewatch.store.queries import search
-from telewatch.store.writer import apply_events
 from telewatch.text import fts_query, index_body, normalize, tokens
 from telewatch.xref.candidates import ChannelInfo
 from telewatch.xref.citations import extract_citations
 from telewatch.xref.names import latin_spelling, name_key, same_name
-from tests.fixtures.store import post_seen
+from tests.fixtures.store import post_seen, write_events
 
 CH = 1600000404
 FIRE = "เกิดเหตุไฟไหม้ตลาดวโรรสเชียงใหม่เมื่อคืนนี้"  # "a fire broke out at Warorot market, Chiang Mai, last night"
@@ -143,16 +142,6 @@ def test_an_article_names_the_thai_channel_by_its_romanised_title() -> None:
     assert [c for c in extract_citations(city, channels) if c.channel_id is not None] == []
 
 
-def _write(path: Path, events: list[Event]) -> sqlite3.Connection:
-    conn = connect(path, readonly=False)
-    conn.execute("BEGIN IMMEDIATE")
-    stats = apply_events(conn, events, [])
-    conn.execute("COMMIT")
-    assert stats.errors == 0, stats.reasons
-    conn.close()
-    return connect(path)
-
-
 def _posts() -> list[Event]:
     return [
         ChannelSeen(Channel(CH, "ข่าวเชียงใหม่ด่วน", "chiangmai_khao"), post_seen(CH, 1).seen_at),
@@ -166,7 +155,7 @@ def test_a_thai_post_is_found_by_a_word_in_the_middle(archive: Path) -> None:
     """Through the real writer and search: ตลาด (market) in the middle of
     two clauses finds both posts, ไฟไหม้ (fire) only the first, and the hit
     marks the word, not the whole clause."""
-    conn = _write(archive, _posts())
+    conn = write_events(archive, _posts())
     assert {h.message_id for h in search(conn, "ตลาด")} == {1, 2}
     fire = search(conn, "ไฟไหม้")
     assert [h.message_id for h in fire] == [1]
@@ -215,7 +204,7 @@ def test_an_archive_indexed_before_the_cut_finds_its_thai_posts_after_migrating(
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 15
     assert {h.message_id for h in search(conn, "ตลาด")} == {1, 2}
     conn.close()
-    _write(path, [post_seen(CH, 1, "ไฟไหม้ตลาดวโรรส ดับแล้ว", minutes=30)])  # an edit
+    write_events(path, [post_seen(CH, 1, "ไฟไหม้ตลาดวโรรส ดับแล้ว", minutes=30)])  # an edit
     conn = sqlite3.connect(path)
     conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, posts_fts, row)")
     terms = dict(conn.execute("SELECT term, doc FROM vocab").fetchall())
@@ -231,7 +220,7 @@ def _write_at(path: Path, version: int) -> sqlite3.Connection:
     """An archive with the Thai posts written by the writer, then marked as
     being at schema ``version`` (its index is rewritten by the caller)."""
     migrate(path)
-    conn = _write(path, _posts())
+    conn = write_events(path, _posts())
     conn.close()
     raw = sqlite3.connect(path, isolation_level=None)
     raw.execute(f"PRAGMA user_version = {version}")
@@ -242,7 +231,7 @@ def test_migration_15_leaves_an_archive_without_thai_untouched(tmp_path: Path) -
     """No Thai post: the index is not rebuilt (same entries, same rowids)."""
     path = tmp_path / "plain.db"
     migrate(path)
-    conn = _write(
+    conn = write_events(
         path, [post_seen(7, 1, "A convoy was hit in Diwaniya"), post_seen(7, 2, "Самара")]
     )
     conn.close()
@@ -266,7 +255,7 @@ def test_a_postgres_archive_indexed_before_the_cut_is_reindexed(pg_url: str) -> 
 
     address = Path(pg_url)
     migrate(address)
-    conn = _write(address, _posts())
+    conn = write_events(address, _posts())
     conn.close()
     conn = connect(address, readonly=False)
     assert isinstance(conn, pg.PgConnection)

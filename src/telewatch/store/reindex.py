@@ -24,8 +24,8 @@ _TEXTS = (
     " ON v.channel_id = p.channel_id AND v.message_id = p.message_id"
 )
 
-REBUILD = """
-INSERT INTO posts_fts(posts_fts) VALUES ('delete-all');
+# The index filled from every post's versions (migration 2 builds it so too).
+FTS_FILL = """
 INSERT INTO posts_fts(rowid, body, meta)
     SELECT id, body, 'c' || channel_id || ' d' || substr(date, 1, 4) || substr(date, 6, 2)
                      || substr(date, 9, 2)
@@ -36,6 +36,8 @@ INSERT INTO posts_fts(rowid, body, meta)
           GROUP BY p.id)
     WHERE body != '';
 """
+
+REBUILD = "INSERT INTO posts_fts(posts_fts) VALUES ('delete-all');" + FTS_FILL
 
 
 def thai_posts(conn: sqlite3.Connection) -> dict[int, tuple[int, str, list[tuple[int, str]]]]:

@@ -230,16 +230,8 @@ CREATE TABLE embeddings (
 DROP TABLE posts_fts;
 CREATE VIRTUAL TABLE posts_fts USING fts5(body, meta, content='', tokenize='ascii');
 INSERT INTO posts_fts(posts_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)');
-INSERT INTO posts_fts(rowid, body, meta)
-    SELECT id, body, 'c' || channel_id || ' d' || substr(date, 1, 4) || substr(date, 6, 2)
-                     || substr(date, 9, 2)
-    FROM (SELECT p.id, p.channel_id, p.date,
-                 telewatch_fts_body(v.version_no, coalesce(v.text, p.text)) AS body
-          FROM posts p LEFT JOIN post_versions v
-               ON v.channel_id = p.channel_id AND v.message_id = p.message_id
-          GROUP BY p.id)
-    WHERE body != '';
-""",
+"""
+    + reindex.FTS_FILL,
     # The evidence chain (store/rechain.py: DDL and re-chaining of old facts).
     3: rechain.migrate,
     4: """

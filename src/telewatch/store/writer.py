@@ -204,16 +204,11 @@ def apply_events(
             _one_guarded(conn, content[i], rules, stats)
             i += 1
     if touches:
-        err = _in_savepoint(conn, "tw_touch", lambda: _touch_channels(conn, touches))
-        if err is None:
-            stats.events += len(touches)
-        else:
-            for touch in touches:
-                _one_guarded(conn, touch, rules, stats)
+        _group_guarded(conn, "tw_touch", touches, lambda g: _touch_channels(conn, g), stats)
     if ranges:
-        _ranges_guarded(conn, ranges, stats)
+        _group_guarded(conn, "tw_ranges", ranges, lambda g: _ranges_archived(conn, g), stats)
     if pts:
-        _pts_guarded(conn, pts, stats)
+        _group_guarded(conn, "tw_pts", pts, lambda g: _save_pts(conn, g), stats)
     for ev in later:
         _one_guarded(conn, ev, rules, stats)
     return stats
@@ -270,12 +265,16 @@ def _touch_channels(conn: sqlite3.Connection, group: Sequence[ChannelSeen]) -> N
     )
 
 
-def _ranges_guarded(
-    conn: sqlite3.Connection, group: Sequence[RangeArchived], stats: BatchStats
+def _group_guarded(
+    conn: sqlite3.Connection,
+    name: str,
+    group: Sequence[Event],
+    apply: Callable[[Sequence[Any]], None],
+    stats: BatchStats,
 ) -> None:
-    """The batch's ranges, merged per channel, in one savepoint; on failure
-    one by one (the bad one counted, the rest kept)."""
-    err = _in_savepoint(conn, "tw_ranges", lambda: _ranges_archived(conn, group))
+    """``apply(group)`` in one savepoint; on failure each event alone (the
+    bad one counted, the rest kept)."""
+    err = _in_savepoint(conn, name, lambda: apply(group))
     if err is None:
         stats.events += len(group)
         return
@@ -283,27 +282,17 @@ def _ranges_guarded(
         stats.fail(group[0], err)
         return
     for ev in group:
-        _ranges_guarded(conn, [ev], stats)
+        _group_guarded(conn, name, [ev], apply, stats)
 
 
-def _pts_guarded(
-    conn: sqlite3.Connection, group: Sequence[DifferenceApplied], stats: BatchStats
-) -> None:
-    """The pts of the batch's differences (the highest per channel: a lower
-    pts never replaces a stored one) in one savepoint."""
+def _save_pts(conn: sqlite3.Connection, group: Sequence[DifferenceApplied]) -> None:
+    """The pts of the differences, the highest per channel (a lower pts
+    never replaces a stored one), in one statement."""
     best: dict[int, int] = {}
     for ev in group:
         cid = positive_id(ev.channel_id)
         best[cid] = max(best.get(cid, ev.pts), ev.pts)
-    err = _in_savepoint(conn, "tw_pts", lambda: sync.save_pts_many(conn, best))
-    if err is None:
-        stats.events += len(group)
-        return
-    if len(group) == 1:
-        stats.fail(group[0], err)
-        return
-    for ev in group:
-        _pts_guarded(conn, [ev], stats)
+    sync.save_pts_many(conn, best)
 
 
 def _one_guarded(

@@ -171,14 +171,3 @@ def test_eval_xref_entry_point(xref_dev: Path) -> None:
     assert "Recall@5 1.000" in out
     assert "negatives with no link 3/3" in out
     assert "MRR" in out and "link precision" in out
-
-
-def test_eval_xref_prints_per_language_figures() -> None:
-    """`eval xref` on the held-out set's tune half prints Recall per post and article language."""
-    root = Path(__file__).resolve().parent.parent / "data" / "xref-eval" / "tune"
-    res = CliRunner().invoke(main, ["eval", "xref", str(root)])
-    assert res.exit_code == 0, res.output
-    assert "per language (references, Recall@1, Recall@5):" in res.output
-    for key in ("post:he", "post:tr", "post:ka", "post:hy", "post:be", "article:de", "article:es"):
-        assert f"  {key}" in res.output
-    assert "negatives with no link 7/7" in res.output

@@ -68,3 +68,16 @@ def test_eval_xref_keeps_its_measured_figures(
     # Every reference below Recall@1 is a printed miss line.
     missed = len(re.findall(r"@\w+/\d+ (?:rank \d+|not returned)", misses))
     assert missed == round(refs * (1 - _figure(out, "Recall@1"))), out
+    if half == "tune":
+        # Recall per post and per article language (one eval run serves both checks).
+        assert "per language (references, Recall@1, Recall@5):" in out
+        for key in (
+            "post:he",
+            "post:tr",
+            "post:ka",
+            "post:hy",
+            "post:be",
+            "article:de",
+            "article:es",
+        ):
+            assert f"  {key}" in out, out

@@ -1,5 +1,5 @@
 """apply_events' batch plan (store/writer.py): bookkeeping after content,
-ranges merged per channel, channels before the posts of their stretch.
+ranges merged per channel, statuses coalesced per key, channels before the posts of their stretch.
 
 The live path puts, per pushed post, the post, its range and soon after the
 channel's difference (its channel and the post again). Applied in one run
@@ -42,7 +42,11 @@ def _live_batch(rounds: int = 3) -> list[Event]:
                 RangeArchived(cid, mid, mid),
                 DifferenceApplied(cid, 100 + r, (ChannelSeen(ch, T0), p)),
                 ChannelStatusChanged(f"chan_{k}", cid, "live", None, T0),
+                # A status without a channel id keeps the stored one; the
+                # key's last status wins.
+                ChannelStatusChanged(f"chan_{k}", None, "polling", f"round {r}", T0),
             ]
+        evs.append(ChannelStatusChanged(f"pending_{r}", None, "resolving", None, T0))
     return evs
 
 
@@ -82,7 +86,7 @@ def _state(path: Path) -> dict[str, list[tuple[object, ...]]]:
             "ranges": "SELECT channel_id, lo_id, hi_id FROM sync_ranges",
             "pts": "SELECT channel_id, pts FROM channel_pts",
             "channels": "SELECT id, username, title FROM channels",
-            "status": "SELECT key, state FROM channel_status",
+            "status": "SELECT key, channel_id, state, detail, changed_at FROM channel_status",
             "chain": "SELECT kind, count(*) FROM chain GROUP BY kind",
         }
         out = {k: sorted(tuple(r) for r in conn.execute(sql)) for k, sql in q.items()}
@@ -115,6 +119,9 @@ def test_a_live_batch_leaves_what_one_event_at_a_time_leaves(
     assert got == _state(single)
     assert got["ranges"] == [(cid, 1, 12) for cid in CHANNELS]
     assert got["pts"] == [(cid, 102) for cid in CHANNELS]
+    assert [r[:4] for r in got["status"] if r[0].startswith("chan_")] == [
+        (f"chan_{k}", cid, "polling", "round 2") for k, cid in enumerate(CHANNELS)
+    ]
 
 
 def test_a_live_batch_writes_its_posts_in_one_run(tmp_path: Path) -> None:
@@ -131,6 +138,10 @@ def test_a_live_batch_writes_its_posts_in_one_run(tmp_path: Path) -> None:
     conn.close()
     assert sum(s.startswith("SAVEPOINT tw_posts") for s in seen) == 1
     assert sum(s.startswith("SAVEPOINT tw_ranges") for s in seen) == 1
+    # The statuses: one statement, one row per key.
+    assert sum(s.startswith("SAVEPOINT tw_status") for s in seen) == 1
+    # One savepoint per event left: the channels' first sightings.
+    assert sum(s.startswith("SAVEPOINT tw_event") for s in seen) == len(CHANNELS)
     # The repeated, unchanged channel only moves last_seen.
     assert sum(s.startswith("SELECT title, username, about FROM channels") for s in seen) == len(
         CHANNELS

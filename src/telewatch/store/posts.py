@@ -305,37 +305,46 @@ class _State:
     history: list[tuple[str, str, str | None, str]] | None = None
 
 
+_STATE_COLUMNS = (
+    "SELECT p.channel_id, p.message_id, p.id, v.version_no, v.content_hash, p.text, p.date,"
+    " p.deleted_at, v.edit_date FROM posts p LEFT JOIN post_versions v ON v.id = p.version_id"
+)
+
+
 def _load_states(
     conn: sqlite3.Connection, keys: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], _State]:
+    """The stored state of each post in ``keys``: a range scan per channel
+    whose ids are many and dense (imports, backfill pages), and one
+    statement for all the rest (the live path: a post or two from each of
+    many channels, where a statement per channel was a round trip each on
+    PostgreSQL)."""
     by_channel: dict[int, list[int]] = {}
     for cid, mid in keys:
         by_channel.setdefault(cid, []).append(mid)
-    out: dict[tuple[int, int], _State] = {}
+    rows: list[Any] = []
+    pairs: list[tuple[int, int]] = []
     for cid, mids in by_channel.items():
         lo, hi = min(mids), max(mids)
-        if hi - lo < 4 * len(mids):
-            # Dense ids (imports, backfill pages): one range scan of the index.
-            rows = conn.execute(
-                "SELECT p.message_id, p.id, v.version_no, v.content_hash, p.text, p.date,"
-                " p.deleted_at, v.edit_date FROM posts p LEFT JOIN post_versions v ON v.id = p.version_id"
-                " WHERE p.channel_id = ? AND p.message_id BETWEEN ? AND ?",
+        if len(mids) >= 8 and hi - lo < 4 * len(mids):
+            rows += conn.execute(
+                f"{_STATE_COLUMNS} WHERE p.channel_id = ? AND p.message_id BETWEEN ? AND ?",
                 (cid, lo, hi),
             ).fetchall()
         else:
-            rows = []
-            for k in range(0, len(mids), 900):
-                part = mids[k : k + 900]
-                rows += conn.execute(
-                    "SELECT p.message_id, p.id, v.version_no, v.content_hash, p.text, p.date,"
-                    " p.deleted_at, v.edit_date FROM posts p LEFT JOIN post_versions v ON v.id = p.version_id"
-                    f" WHERE p.channel_id = ? AND p.message_id IN ({','.join('?' * len(part))})",
-                    (cid, *part),
-                ).fetchall()
-        for r in rows:
-            out[(cid, r[0])] = _State(
-                r[1], r[2] or 0, r[3], r[4], r[5], deleted=r[6] is not None, shown_edit=r[7]
-            )
+            pairs += [(cid, m) for m in mids]
+    for k in range(0, len(pairs), 400):
+        part = pairs[k : k + 400]
+        rows += conn.execute(
+            f"WITH w(c, m) AS (VALUES {','.join(['(?,?)'] * len(part))}) {_STATE_COLUMNS}"
+            " JOIN w ON p.channel_id = w.c AND p.message_id = w.m",
+            [x for pair in part for x in pair],
+        ).fetchall()
+    out: dict[tuple[int, int], _State] = {}
+    for r in rows:
+        out[(int(r[0]), int(r[1]))] = _State(
+            r[2], r[3] or 0, r[4], r[5], r[6], deleted=r[7] is not None, shown_edit=r[8]
+        )
     return out
 
 

@@ -146,7 +146,7 @@ def _describe(event: object) -> str:
 # every statement is a round trip, and the live path interleaves a range,
 # a difference and a post per pushed update).
 _BOOKKEEPING = (
-    ChannelStatusChanged,
+    ChannelStatusChanged,  # coalesced per key (_save_statuses)
     RequestsSent,
     DaemonHeartbeat,
     BackfillProgressed,
@@ -168,7 +168,8 @@ def apply_events(
     Order: content events (posts, deletions, channels, pins, media, …) are
     applied in the order given; a DifferenceApplied contributes its events
     there, in place, and its pts after the batch's content. RangeArchived
-    events are merged per channel and applied after the content, then the
+    events are merged per channel and applied after the content, the
+    ChannelStatusChanged events coalesced per key, then the other
     bookkeeping events (``_BOOKKEEPING``) in their order: everything still
     lands in the caller's one transaction, so what a range or a pts claims
     is committed with it or not at all."""
@@ -176,6 +177,7 @@ def apply_events(
     content: list[Event] = []
     ranges: list[RangeArchived] = []
     pts: list[DifferenceApplied] = []
+    statuses: list[ChannelStatusChanged] = []
     later: list[Event] = []
 
     def plan(evs: Sequence[Event]) -> None:
@@ -185,6 +187,8 @@ def apply_events(
                 pts.append(ev)
             elif isinstance(ev, RangeArchived):
                 ranges.append(ev)
+            elif isinstance(ev, ChannelStatusChanged):
+                statuses.append(ev)
             elif isinstance(ev, _BOOKKEEPING):
                 later.append(ev)
             else:
@@ -209,6 +213,8 @@ def apply_events(
         _group_guarded(conn, "tw_ranges", ranges, lambda g: _ranges_archived(conn, g), stats)
     if pts:
         _group_guarded(conn, "tw_pts", pts, lambda g: _save_pts(conn, g), stats)
+    if statuses:
+        _group_guarded(conn, "tw_status", statuses, lambda g: _save_statuses(conn, g), stats)
     for ev in later:
         _one_guarded(conn, ev, rules, stats)
     return stats
@@ -293,6 +299,43 @@ def _save_pts(conn: sqlite3.Connection, group: Sequence[DifferenceApplied]) -> N
         cid = positive_id(ev.channel_id)
         best[cid] = max(best.get(cid, ev.pts), ev.pts)
     sync.save_pts_many(conn, best)
+
+
+_STATUS_UPSERT = (
+    "INSERT INTO channel_status(key, channel_id, state, detail, flood_until, changed_at)"
+    " VALUES (?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET"
+    " channel_id=coalesce(excluded.channel_id, channel_status.channel_id),"
+    " state=excluded.state,"
+    " detail=excluded.detail, flood_until=excluded.flood_until,"
+    " changed_at=excluded.changed_at"
+)
+
+
+def _save_statuses(conn: sqlite3.Connection, group: Sequence[ChannelStatusChanged]) -> None:
+    """The statuses of the batch, one row per key in one statement: the
+    key's last event, with the last channel id any of its events named
+    (what applying them one by one leaves, since a status without a channel
+    id keeps the stored one). A polling daemon reports every channel each
+    round, so a batch often holds several statuses of one key."""
+    last: dict[str, tuple[ChannelStatusChanged, int | None]] = {}
+    for ev in group:
+        prev = last.get(ev.key)
+        cid = ev.channel_id if ev.channel_id is not None else (prev[1] if prev else None)
+        last[ev.key] = (ev, cid)
+    conn.executemany(
+        _STATUS_UPSERT,
+        [
+            (
+                ev.key,
+                cid,
+                ev.state,
+                ev.detail,
+                iso(ev.flood_until) if ev.flood_until else None,
+                iso(ev.changed_at),
+            )
+            for ev, cid in last.values()
+        ],
+    )
 
 
 def _one_guarded(
@@ -406,22 +449,7 @@ def _apply_one(
             ),
         )
     elif isinstance(ev, ChannelStatusChanged):
-        conn.execute(
-            "INSERT INTO channel_status(key, channel_id, state, detail, flood_until, changed_at)"
-            " VALUES (?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET"
-            " channel_id=coalesce(excluded.channel_id, channel_status.channel_id),"
-            " state=excluded.state,"
-            " detail=excluded.detail, flood_until=excluded.flood_until,"
-            " changed_at=excluded.changed_at",
-            (
-                ev.key,
-                ev.channel_id,
-                ev.state,
-                ev.detail,
-                iso(ev.flood_until) if ev.flood_until else None,
-                iso(ev.changed_at),
-            ),
-        )
+        _save_statuses(conn, [ev])
     elif isinstance(ev, DaemonHeartbeat):
         conn.execute(
             "INSERT INTO daemon_runs(pid, version, started_at, beat_at, counters)"

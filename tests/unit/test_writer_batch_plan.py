@@ -119,7 +119,7 @@ def test_a_live_batch_leaves_what_one_event_at_a_time_leaves(
     assert got == _state(single)
     assert got["ranges"] == [(cid, 1, 12) for cid in CHANNELS]
     assert got["pts"] == [(cid, 102) for cid in CHANNELS]
-    assert [r[:4] for r in got["status"] if r[0].startswith("chan_")] == [
+    assert [r[:4] for r in got["status"] if str(r[0]).startswith("chan_")] == [
         (f"chan_{k}", cid, "polling", "round 2") for k, cid in enumerate(CHANNELS)
     ]
 

@@ -11,6 +11,7 @@ import itertools
 import json
 import random
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -22,7 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from telewatch.daemon.supervisor import ROLE_RESTART_DELAY
+from telewatch.daemon.supervisor import (
+    ROLE_HANDOFF_FAILURES,
+    ROLE_REST_TTLS,
+    ROLE_RESTART_DELAY,
+)
 from telewatch.daemon.webhooks import idempotency_key
 from telewatch.emulator import Emulator, EmulatorThread, RateModel
 from telewatch.emulator.world import SELF_USER_ID
@@ -723,3 +728,45 @@ def test_a_failed_role_task_is_started_again_after_the_restart_delay(
     rest_w.emu.call(lambda emu: emu.post(BASE, "after the roots came back"))
     rest_w.wait_for(lambda: _anchored(rest_w) >= 1, ROLE_RESTART_DELAY + 60, "an anchor")
     assert rest_w.stop(rest, timeout=30) == 0
+
+
+def test_an_anchor_loop_that_keeps_failing_leaves_the_role_to_another_daemon(
+    pool: list[PgWorld], tsa: LocalTSA
+) -> None:
+    """The daemon holding the anchor role cannot reach its authority (its
+    config names a port nobody listens on): after ROLE_HANDOFF_FAILURES rounds
+    in a row without a stamp it stops asking for the role, makes no more
+    attempts, and the other daemon, which reaches a real authority, takes the
+    role and anchors the head."""
+    one, two = pool[0], pool[1]
+    one.emu.call(_setup)
+    channels: list[dict[str, object]] = [{"username": _name(i), "mode": "poll"} for i in range(3)]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/tsa"  # closed when the block ends
+    for w, url in ((one, dead), (two, tsa.url)):
+        _role_config(
+            w,
+            channels,
+            f'[evidence]\ntsa = ["{url}"]\ntsa_roots = ["{tsa.authority.ca}"]\n'
+            "anchor_interval = 1.0\n",
+            lease_ttl=6.0,
+            lease_renew=1.0,
+        )
+    p1 = one.start()
+    one.wait_running(p1, timeout=60)
+    one.wait_for(lambda: _role_holders(one).get("anchor") == p1.pid, 60, "the anchor role held")
+    p2 = two.start()
+    two.wait_running(p2, timeout=60)
+    two.wait_for(lambda: _role_holders(two).get("anchor") == p2.pid, 60, "the role moved")
+    two.wait_for(lambda: _anchored(two) >= 1, 60, "an anchor by the daemon that can")
+    left = _log_lines(one, "pool role left to the other daemons for a while")
+    assert [line["role"] for line in left] == ["anchor"]
+    assert float(str(left[0]["seconds"])) == ROLE_REST_TTLS * 6.0
+    # No attempt after it left the role, and it never stamped anything.
+    assert len(_log_lines(one, "anchor failed; retrying later")) == ROLE_HANDOFF_FAILURES
+    assert _anchored(one) == 0
+    rows = one.query("SELECT counters FROM daemon_runs WHERE pid = ?", p1.pid)
+    assert json.loads(rows[0][0]).get("role_handoffs") == 1
+    assert one.stop(p1, timeout=30) == 0
+    assert two.stop(p2, timeout=30) == 0

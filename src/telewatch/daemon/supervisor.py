@@ -163,6 +163,7 @@ class Daemon:
         self.sender: webhooks.WebhookSender | None = None
         self.media: MediaDownloader | None = None
         self.leases: LeaseKeeper | None = None  # a PostgreSQL archive shared by daemons
+        self._role_rest: dict[str, float] = {}  # role → monotonic end of its rest (_rest_role)
         self._stopping = False  # set when the stop begins: pushed events are dropped
         # When the stop began (monotonic) and how long each of its parts took.
         self._stop_t0: float | None = None
@@ -703,6 +704,8 @@ class Daemon:
         """The pool-wide roles this daemon can run: the webhook sender when its
         config has webhook targets, the anchor loop when it names authorities."""
         wanted = set()
+        now = time.monotonic()
+        self._role_rest = {r: t for r, t in self._role_rest.items() if t > now}
         if webhooks.configured(self.settings):
             wanted.add(WEBHOOKS_ROLE)
         ev = self.settings.evidence
@@ -715,7 +718,27 @@ class Daemon:
                 log.error("anchoring disabled", extra={"error": str(err)})
             else:
                 wanted.add(ANCHOR_ROLE)
-        return frozenset(wanted)
+        return frozenset(wanted - self._role_rest.keys())
+
+    def _rest_role(self, role: str, why: str) -> None:
+        """Stop asking for ``role`` for ``role_rest`` seconds, so that another
+        daemon of the pool, which may reach what this one cannot (an
+        authority blocked from this host), takes it; then ask again."""
+        assert self.leases is not None
+        rest = ROLE_REST_TTLS * self.settings.daemon.lease_ttl
+        self._role_rest[role] = time.monotonic() + rest
+        self.counters["role_handoffs"] += 1
+        log.warning(
+            "pool role left to the other daemons for a while",
+            extra={"role": role, "seconds": rest, "error": why},
+        )
+        self.leases.set_roles_wanted(self._roles_wanted())
+
+        def again() -> None:
+            if self.leases is not None:
+                self.leases.set_roles_wanted(self._roles_wanted())
+
+        asyncio.get_running_loop().call_later(rest, again)
 
     async def _roles_loop(self, keeper: LeaseKeeper) -> None:
         """Run the webhook sender and the anchor loop only while this daemon
@@ -794,6 +817,7 @@ class Daemon:
             log.error("anchoring disabled", extra={"error": str(err)})
             return
         wait = min(ev.anchor_interval, 60.0)  # first anchor soon after start
+        failed = 0  # rounds in a row in which no authority stamped the head
         while True:
             await asyncio.sleep(wait)
             try:
@@ -808,6 +832,12 @@ class Daemon:
                 self.counters["anchor_failures"] += 1
                 log.warning("anchor failed; retrying later", extra={"error": why})
             wait = ev.anchor_interval if not problems else min(ev.anchor_interval, 300.0)
+            failed = failed + 1 if problems and not events else 0
+            if failed >= ROLE_HANDOFF_FAILURES and self.leases is not None:
+                # In a pool, the role goes to a daemon that may succeed; this
+                # task waits to be cancelled when the lease keeper frees it.
+                self._rest_role(ANCHOR_ROLE, problems[-1])
+                await asyncio.Event().wait()
 
     def _anchor_once(self, roots: list[Any]) -> tuple[list[HeadAnchored], list[str]]:
         conn = connect(self.db)
@@ -924,6 +954,11 @@ CANCEL_GRACE = 0.5
 """Seconds a part of the stop that ran out of time gets to end once cancelled."""
 
 ROLE_RESTART_DELAY = 5.0
+# A pool daemon whose anchor loop failed this many rounds in a row (no
+# authority stamped the head) leaves the role to the others for
+# ROLE_REST_TTLS × lease_ttl seconds (5 min with the default lease_ttl).
+ROLE_HANDOFF_FAILURES = 3
+ROLE_REST_TTLS = 10
 """Seconds before a pool role's task that ended (failed) is started again."""
 
 

@@ -45,7 +45,8 @@ from telewatch.emulator import EmulatorThread, RateModel
 from telewatch.emulator.rates import DEFAULT_BUDGETS as MODEL
 from telewatch.models import UserError
 from telewatch.store.chain import verify
-from telewatch.store.db import connect
+from telewatch.store.db import connect, migrate
+from telewatch.store.status import pg_statements
 
 
 def _env(name: str, default: float) -> float:
@@ -182,6 +183,59 @@ def _tail(root: Path, k: int) -> str:
     return log.read_text(errors="replace")[-1500:] if log.exists() else ""
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _postgres_pids() -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "comm").read_text().strip() == "postgres":
+                    out.append(int(d.name))
+            except OSError:
+                continue
+    return out
+
+
+def _cpu(procs: list[subprocess.Popen[bytes]]) -> dict[str, float]:
+    """CPU seconds so far: the daemons, every PostgreSQL process, and this
+    process (the emulator's thread, the load generator and the reader).
+    PostgreSQL backends that ended in between are not counted."""
+    t = os.times()
+    return {
+        "daemons": sum(_cpu_of(p.pid) for p in procs),
+        "postgres": sum(_cpu_of(pid) for pid in _postgres_pids()),
+        "emulator": t.user + t.system,
+        "wall": time.monotonic(),
+    }
+
+
+def _cpu_line(label: str, a: dict[str, float], b: dict[str, float], updates: int) -> str:
+    wall = b["wall"] - a["wall"]
+    parts = {k: b[k] - a[k] for k in ("daemons", "postgres", "emulator")}
+    cores = sum(parts.values()) / wall
+    line = (
+        f"    CPU {label} over {wall:.0f} s: "
+        + ", ".join(f"{k} {v / wall:.2f} cores" for k, v in parts.items())
+        + f" = {cores:.2f} of {os.cpu_count()} cores"
+    )
+    if updates:
+        line += "; per pushed update: " + ", ".join(
+            f"{k} {v / updates * 1000:.2f} ms" for k, v in parts.items()
+        )
+    return line
+
+
 def _live(
     et: EmulatorThread, arch: Archive, joined: list[int], procs: list[subprocess.Popen[bytes]]
 ) -> dict[str, float]:
@@ -203,7 +257,9 @@ def _live(
                     seen.setdefault((int(cid), int(mid)), time.monotonic())
                     last = int(rid)
                 conn.commit()  # a fresh snapshot for the next round
-                time.sleep(0.002)
+                # 10 ms: the latency's resolution. Every 2 ms, this reader
+                # alone cost PostgreSQL most of its statement time.
+                time.sleep(0.01)
         finally:
             conn.close()
 
@@ -224,6 +280,11 @@ def _live(
     # that the call's own round trip does not cap the rate); each post's push
     # time is taken before the call that makes it (its latency includes the
     # posts made before it in the same call).
+    # The pool's cost with no pushes (the poll-mode channels' rounds, leases,
+    # heartbeats), then during the pushes: how many cores the live rate needs.
+    idle0 = _cpu(procs)
+    time.sleep(10)
+    idle1 = _cpu(procs)
     tick = 0.02
     per_tick = LIVE_RATE * tick
     t_start = time.monotonic()
@@ -243,6 +304,9 @@ def _live(
         t_next += tick
         time.sleep(max(0.0, t_next - time.monotonic()))
     sent_for = time.monotonic() - t_start
+    busy = _cpu(procs)
+    print(_cpu_line("with no pushes (polling only)", idle0, idle1, 0))
+    print(_cpu_line(f"while pushing {LIVE_RATE}/s", idle1, busy, k))
     deadline = time.monotonic() + 30
     while any(key not in seen for key in pushed) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -274,7 +338,14 @@ def main() -> None:
     os.environ.setdefault("TELEWATCH_DEBUG", "1")
     root = Path(tempfile.mkdtemp(prefix="telewatch-bench-pool-"))
     pg_root = Path(tempfile.mkdtemp(prefix="telewatch-bench-pool-pg-"))
-    cluster = PostgresCluster(pg_root, durable=True)
+    # TELEWATCH_BENCH_POOL_STATEMENTS=1: pg_stat_statements on, and the
+    # statements that cost the server most are printed at the end.
+    statements = bool(os.environ.get("TELEWATCH_BENCH_POOL_STATEMENTS"))
+    cluster = PostgresCluster(
+        pg_root,
+        durable=True,
+        conf="shared_preload_libraries = 'pg_stat_statements'\n" if statements else "",
+    )
     procs: list[subprocess.Popen[bytes]] = []
     mn = minimum()
     print(
@@ -285,6 +356,13 @@ def main() -> None:
     try:
         cluster.start()
         url = cluster.create_database("pool")
+        if statements:
+            migrate(Path(url))
+            conn = connect(Path(url), readonly=False)
+            try:
+                pg_statements(conn, reset=True)
+            finally:
+                conn.close()
         arch = Archive(url)
         with EmulatorThread(
             rate=RateModel(scale=SCALE), accounts=ACCOUNTS, max_joined=MAX_JOINED
@@ -416,6 +494,15 @@ def main() -> None:
             res = verify(conn)
         finally:
             conn.close()
+        if statements:
+            conn = connect(Path(url))
+            try:
+                top = pg_statements(conn)
+            finally:
+                conn.close()
+            print("    PostgreSQL statements by total execution time (pg_stat_statements):")
+            for calls, total_ms, mean_ms, query in top:
+                print(f"      {total_ms / 1000:8.1f} s {calls:9d} calls {mean_ms:7.3f} ms  {query}")
         total = sum(len(ch["messages"]) for ch in truth["channels"])
         print(
             "(c) RSS per daemon, peak/end MB: "

@@ -23,18 +23,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from telewatch.models import ChannelStatusChanged, DaemonHeartbeat
 from telewatch.store import sync
+from telewatch.store.db import iso
 
 STALE_AFTER = 20.0
 """Seconds without a heartbeat after which a run counts as not running."""
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(dt)
 
 
 def _parse(s: str | None) -> datetime | None:
@@ -54,28 +56,71 @@ def apply_heartbeat(conn: sqlite3.Connection, hb: DaemonHeartbeat) -> None:
             hb.version,
             _iso(hb.started_at),
             _iso(hb.beat_at),
-            json.dumps(dict(hb.counters), separators=(",", ":"), sort_keys=True),
+            json.dumps(dict(hb.counters), separators=(",", ":"), sort_keys=True)
+            if hb.counters
+            else None,
         ),
     )
 
 
 def apply_channel_status(conn: sqlite3.Connection, ev: ChannelStatusChanged) -> None:
     """Upsert the ``channel_status`` row of ``ev.key``."""
-    conn.execute(
+    apply_channel_statuses(conn, [ev])
+
+
+def apply_channel_statuses(
+    conn: sqlite3.Connection, events: Sequence[ChannelStatusChanged]
+) -> None:
+    """Upsert the ``channel_status`` rows of ``events`` in one statement, one
+    row per key: the key's last event, with the last channel id any of its
+    events named (what applying them one by one leaves, since a status
+    without a channel id keeps the stored one). A polling daemon reports
+    every channel each round, so a writer batch often holds several
+    statuses of one key."""
+    last: dict[str, tuple[ChannelStatusChanged, int | None]] = {}
+    for ev in events:
+        prev = last.get(ev.key)
+        cid = ev.channel_id if ev.channel_id is not None else (prev[1] if prev else None)
+        last[ev.key] = (ev, cid)
+    conn.executemany(
         "INSERT INTO channel_status (key, channel_id, state, detail, flood_until, changed_at) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
         "channel_id = COALESCE(excluded.channel_id, channel_status.channel_id), "
         "state = excluded.state, detail = excluded.detail, "
         "flood_until = excluded.flood_until, changed_at = excluded.changed_at",
-        (
-            ev.key,
-            ev.channel_id,
-            ev.state,
-            ev.detail,
-            None if ev.flood_until is None else _iso(ev.flood_until),
-            _iso(ev.changed_at),
-        ),
+        [
+            (
+                ev.key,
+                cid,
+                ev.state,
+                ev.detail,
+                None if ev.flood_until is None else _iso(ev.flood_until),
+                _iso(ev.changed_at),
+            )
+            for ev, cid in last.values()
+        ],
     )
+
+
+def pg_statements(
+    conn: sqlite3.Connection, *, reset: bool = False, limit: int = 15
+) -> list[tuple[int, float, float, str]]:
+    """(calls, total ms, mean ms, query) of the statements that cost a
+    PostgreSQL server most, from ``pg_stat_statements`` (benchmarks: the
+    server must preload it); ``reset`` creates the extension and clears it."""
+    if reset:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        conn.execute("SELECT pg_stat_statements_reset()")
+        conn.commit()
+        return []
+    return [
+        (int(r[0]), float(r[1]), float(r[2]), " ".join(str(r[3]).split())[:150])
+        for r in conn.execute(
+            "SELECT calls, total_exec_time, mean_exec_time, query FROM pg_stat_statements"
+            " ORDER BY total_exec_time DESC LIMIT ?",
+            (limit,),
+        )
+    ]
 
 
 @dataclass(frozen=True, slots=True)

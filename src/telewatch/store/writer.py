@@ -15,7 +15,6 @@ works (bench/bench_store.py reports the Writer's rate).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import sqlite3
@@ -55,7 +54,7 @@ from telewatch.models import (
     SweepProgressed,
     UserError,
 )
-from telewatch.store import chain, comments, events, media, phash, photo_files, sync
+from telewatch.store import chain, comments, events, media, phash, photo_files, status, sync
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
 from telewatch.store.db import connect, iso, migrate, now_iso
 from telewatch.store.posts import (
@@ -146,7 +145,7 @@ def _describe(event: object) -> str:
 # every statement is a round trip, and the live path interleaves a range,
 # a difference and a post per pushed update).
 _BOOKKEEPING = (
-    ChannelStatusChanged,  # coalesced per key (_save_statuses)
+    ChannelStatusChanged,  # coalesced per key (status.apply_channel_statuses)
     RequestsSent,
     DaemonHeartbeat,
     BackfillProgressed,
@@ -214,7 +213,9 @@ def apply_events(
     if pts:
         _group_guarded(conn, "tw_pts", pts, lambda g: _save_pts(conn, g), stats)
     if statuses:
-        _group_guarded(conn, "tw_status", statuses, lambda g: _save_statuses(conn, g), stats)
+        _group_guarded(
+            conn, "tw_status", statuses, lambda g: status.apply_channel_statuses(conn, g), stats
+        )
     for ev in later:
         _one_guarded(conn, ev, rules, stats)
     return stats
@@ -299,43 +300,6 @@ def _save_pts(conn: sqlite3.Connection, group: Sequence[DifferenceApplied]) -> N
         cid = positive_id(ev.channel_id)
         best[cid] = max(best.get(cid, ev.pts), ev.pts)
     sync.save_pts_many(conn, best)
-
-
-_STATUS_UPSERT = (
-    "INSERT INTO channel_status(key, channel_id, state, detail, flood_until, changed_at)"
-    " VALUES (?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET"
-    " channel_id=coalesce(excluded.channel_id, channel_status.channel_id),"
-    " state=excluded.state,"
-    " detail=excluded.detail, flood_until=excluded.flood_until,"
-    " changed_at=excluded.changed_at"
-)
-
-
-def _save_statuses(conn: sqlite3.Connection, group: Sequence[ChannelStatusChanged]) -> None:
-    """The statuses of the batch, one row per key in one statement: the
-    key's last event, with the last channel id any of its events named
-    (what applying them one by one leaves, since a status without a channel
-    id keeps the stored one). A polling daemon reports every channel each
-    round, so a batch often holds several statuses of one key."""
-    last: dict[str, tuple[ChannelStatusChanged, int | None]] = {}
-    for ev in group:
-        prev = last.get(ev.key)
-        cid = ev.channel_id if ev.channel_id is not None else (prev[1] if prev else None)
-        last[ev.key] = (ev, cid)
-    conn.executemany(
-        _STATUS_UPSERT,
-        [
-            (
-                ev.key,
-                cid,
-                ev.state,
-                ev.detail,
-                iso(ev.flood_until) if ev.flood_until else None,
-                iso(ev.changed_at),
-            )
-            for ev, cid in last.values()
-        ],
-    )
 
 
 def _one_guarded(
@@ -449,20 +413,9 @@ def _apply_one(
             ),
         )
     elif isinstance(ev, ChannelStatusChanged):
-        _save_statuses(conn, [ev])
+        status.apply_channel_status(conn, ev)
     elif isinstance(ev, DaemonHeartbeat):
-        conn.execute(
-            "INSERT INTO daemon_runs(pid, version, started_at, beat_at, counters)"
-            " VALUES (?,?,?,?,?) ON CONFLICT(pid, started_at) DO UPDATE SET"
-            " version=excluded.version, beat_at=excluded.beat_at, counters=excluded.counters",
-            (
-                ev.pid,
-                ev.version,
-                iso(ev.started_at),
-                iso(ev.beat_at),
-                json.dumps(dict(ev.counters), separators=(",", ":")) if ev.counters else None,
-            ),
-        )
+        status.apply_heartbeat(conn, ev)
     else:
         raise TypeError(f"not an archive event: {type(ev).__name__}")
 

@@ -256,6 +256,8 @@ def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str,
     for ch in channels:
         variants = [(v, False) for v in (ch.title, (ch.username or "").replace("_", " ")) if v]
         latin = latin_spelling(ch.title) if ch.title else None
+        if latin and scripts.only_han(ch.title or "") and len(latin.split()) < _SINITIC_MIN_SYLLABLES:
+            latin = None  # "台南" alone is the city, not a channel's name
         if latin:
             variants.append((latin, True))
         for v, spaced in list(variants):

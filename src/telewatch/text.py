@@ -311,7 +311,9 @@ def fts_query(text: str) -> str | None:
     phrases = [r for r in runs if len(r) > 1]
     if len(words) + len(phrases) > 1:
         # A lone Latin letter is the tail of "Diwaniya's" or "l'armée": noise.
-        words = [w for w in words if len(w) > 1 or not w.isascii()] or (words if not phrases else [])
+        words = [w for w in words if len(w) > 1 or not w.isascii()] or (
+            words if not phrases else []
+        )
     groups: list[str] = []
     for r in dict.fromkeys(" ".join(r) for r in phrases):
         # A run of an unspaced script: its bigrams, adjacent and in order.

@@ -29,6 +29,7 @@ Stdlib only; every function is local to a whitespace-free chunk of text
 
 from __future__ import annotations
 
+import itertools
 import re
 
 # Han (URO, extension A, compatibility, extensions B-H), the iteration and
@@ -91,7 +92,7 @@ def runs(word: str) -> list[list[str]]:
 
     def flush() -> None:
         if run:
-            out.append([run[0]] if len(run) == 1 else [a + b for a, b in zip(run, run[1:])])
+            out.append([run[0]] if len(run) == 1 else [a + b for a, b in itertools.pairwise(run)])
             run.clear()
 
     for piece, k in units(word):

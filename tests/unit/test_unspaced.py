@@ -4,6 +4,7 @@ PostgreSQL, and migration 16 of an archive the old code indexed."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from pathlib import Path
 
@@ -26,7 +27,18 @@ PHNOM_PENH = "ភ្លើងឆេះផ្សារនៅភ្នំពេញ
 
 
 def test_a_run_becomes_overlapping_bigrams_and_a_lone_unit_a_unigram() -> None:
-    assert tokens(RAIN) == ["札幌", "幌市", "市内", "内で", "で大", "大雨", "道路", "路が", "が冠", "冠水"]
+    assert tokens(RAIN) == [
+        "札幌",
+        "幌市",
+        "市内",
+        "内で",
+        "で大",
+        "大雨",
+        "道路",
+        "路が",
+        "が冠",
+        "冠水",
+    ]
     assert tokens("雨") == ["雨"]
     assert tokens("3日 Sapporo") == ["3", "日", "sapporo"]
     # Half-width katakana are folded (NFKC) before cutting: both spellings meet.
@@ -51,7 +63,7 @@ def test_syllable_bigrams_beat_character_bigrams_for_khmer() -> None:
     and a text gives about twice the tokens."""
 
     def char_bigrams(s: str) -> list[str]:
-        return [a + b for a, b in zip(s, s[1:])]
+        return [a + b for a, b in itertools.pairwise(s)]
 
     srei = "ស្រី"
     assert set(char_bigrams("រី")) <= set(char_bigrams(srei))  # the false match
@@ -143,7 +155,9 @@ def test_migration_16_rebuilds_an_sqlite_index_of_whole_clauses(tmp_path: Path) 
             (pid, _old_body([body_text]), meta),
         )
     raw.execute("PRAGMA user_version = 15")
-    assert raw.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH '\"札幌\"'").fetchall() == []
+    assert (
+        raw.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH '\"札幌\"'").fetchall() == []
+    )
     raw.close()
     migrate(path)
     conn = connect(path)

@@ -21,9 +21,9 @@ import re
 from dataclasses import dataclass
 
 from telewatch.text import normalize
+from telewatch.xref import scripts
 from telewatch.xref.candidates import ChannelInfo
 from telewatch.xref.gazetteer import NAME_STOP, load_gazetteer
-from telewatch.xref import scripts
 from telewatch.xref.names import latin_spelling, name_key, same_name, sinitic_key, words
 
 _TME = re.compile(
@@ -256,7 +256,11 @@ def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str,
     for ch in channels:
         variants = [(v, False) for v in (ch.title, (ch.username or "").replace("_", " ")) if v]
         latin = latin_spelling(ch.title) if ch.title else None
-        if latin and scripts.only_han(ch.title or "") and len(latin.split()) < _SINITIC_MIN_SYLLABLES:
+        if (
+            latin
+            and scripts.only_han(ch.title or "")
+            and len(latin.split()) < _SINITIC_MIN_SYLLABLES
+        ):
             latin = None  # "台南" alone is the city, not a channel's name
         if latin:
             variants.append((latin, True))

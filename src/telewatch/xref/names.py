@@ -248,6 +248,7 @@ def latin_spelling(name: str) -> str | None:
         # A Japanese word mixing kanji and kana has no spelling here: the
         # whole name then has none (a part would match the wrong channel).
         parts = []
+        spelled: str | None
         for w in s.split():
             if not unspaced.HAS_UNSPACED.search(w):
                 parts.append(w)

@@ -306,20 +306,24 @@ def kana(word: str) -> str:
     w = _hiragana(word)
     out: list[str] = []
     double = False
-    for i, c in enumerate(w):
+    for c in w:
         if c == "っ":
             double = True
             continue
         if c == "ー":
             continue  # a long vowel: written once, as without macrons
-        nxt = w[i + 1] if i + 1 < len(w) else ""
         if c in _SMALL_Y and out:
             prev = out[-1]
             base = prev[:-1]
             # きゃ kya, しゃ sha, ちゃ cha, じゃ ja
             out[-1] = (base if base.endswith(("sh", "ch", "j")) else base + "y") + _SMALL_Y[c]
             continue
-        if c in _SMALL_VOWEL and out and out[-1][-1:] in "iueo" and (len(out[-1]) >= 2 or out[-1] == "u"):
+        if (
+            c in _SMALL_VOWEL
+            and out
+            and out[-1][-1:] in "iueo"
+            and (len(out[-1]) >= 2 or out[-1] == "u")
+        ):
             # ティ ti, ファ fa, シェ she, ウィ wi: the small vowel replaces.
             prev = out[-1]
             base = prev[:-1]
@@ -338,7 +342,6 @@ def kana(word: str) -> str:
             syl = ("t" if syl.startswith("ch") else syl[0]) + syl
             double = False
         out.append(syl)
-        del nxt
     s = "".join(out)
     for a, b in (("ou", "o"), ("oo", "o"), ("uu", "u")):
         s = s.replace(a, b)
@@ -432,20 +435,24 @@ def khmer(word: str, sep: str = "") -> str:
                 written = True
             i += 1
         final = ""
-        if not closed and i < n and word[i] in _KHMER_CONSONANTS and not (
-            i + 1 < n and ("\u17b6" <= word[i + 1] <= "\u17d1" and word[i + 1] != "\u17cb"
-                           or word[i + 1] == _COENG)
+        nxt = word[i + 1] if i + 1 < n else ""
+        # An unmarked consonant closes this syllable unless a vowel sign or
+        # a subscript follows it (then it starts the next syllable); after
+        # an inherent vowel, only when a consonant or the end follows.
+        starts_next = nxt == _COENG or ("\u17b6" <= nxt <= "\u17d1" and nxt != "\u17cb")
+        if (
+            not closed
+            and i < n
+            and word[i] in _KHMER_CONSONANTS
+            and not starts_next
+            and (written or not nxt or nxt in _KHMER_CONSONANTS or nxt == "\u17cb")
         ):
-            # An unmarked consonant closes this syllable unless a vowel or a
-            # subscript follows it (then it starts the next one).
-            nxt2 = word[i + 1] if i + 1 < n else ""
-            if written or not nxt2 or nxt2 in _KHMER_CONSONANTS or nxt2 == "\u17cb":
-                final = _KHMER_CONSONANTS[word[i]].replace("-", "")
+            final = _KHMER_CONSONANTS[word[i]].replace("-", "")
+            i += 1
+            if i < n and word[i] in "\u17cb\u17cd\u17ce\u17cf":
                 i += 1
-                if i < n and word[i] in "\u17cb\u17cd\u17ce\u17cf":
-                    i += 1
         if not written:
-            vowel = ("a", "o")[series] if final or not out else ("a", "o")[series]
+            vowel = ("a", "o")[series]  # the series' inherent vowel
         out.append(onset + vowel + final)
     return sep.join(out)
 

@@ -35,6 +35,7 @@ def test_khmer_is_spelled_by_syllable_and_consonant_series() -> None:
 
 def test_han_is_written_in_pinyin_and_mixed_japanese_has_no_spelling() -> None:
     assert scripts.han("高雄港") == ["gao", "xiong", "gang"]
+    assert scripts.han("台中a1") == ["tai", "zhong"]  # other characters have no reading
     assert latin_spelling("高雄港區快訊") == "gao xiong gang qu kuai xun"
     # A Japanese word mixing kanji and kana: no Mandarin reading for the kanji.
     assert latin_spelling("札幌ニュース") is None
@@ -58,6 +59,7 @@ CHANNELS = [
     ChannelInfo(2, "sapporo_sokuho", "札幌ニュース速報"),
     ChannelInfo(3, "pnh_pordamean", "ព័ត៌មានភ្នំពេញ"),
     ChannelInfo(4, "tainan_now", "台南"),
+    ChannelInfo(5, "cq_evening", "重慶晚報"),
 ]
 
 
@@ -80,6 +82,16 @@ def test_an_article_cites_a_han_channel_in_pinyin_wade_giles_or_postal_spelling(
     # name) is never matched by its spelling.
     assert _cited("Dockers in Kaohsiung went on strike, the union said.") == []
     assert _cited("Heavy rain fell on Tainan and Tai-nan county on Monday.") == []
+
+
+def test_a_polyphonic_character_may_be_read_either_way() -> None:
+    """重 is most often zhong, but chong in 重慶 (Chongqing)."""
+    assert scripts.han_readings("重")[0][:2] == ("zhong", "chong")
+    for article in (
+        "the Telegram channel Chongqing Wanbao reported on Tuesday.",
+        "selon la chaîne Ch'ung-ch'ing Wan-pao, mardi.",
+    ):
+        assert [cid for cid, _ in _cited(article)] == [5], article
 
 
 def test_an_article_cites_a_khmer_channel_by_its_romanised_title() -> None:

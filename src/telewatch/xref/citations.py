@@ -314,6 +314,8 @@ def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str,
 
 
 _SINITIC_MIN_SYLLABLES = 3  # "台中" alone is the city, not a channel's name
+_SINITIC_READINGS = 2
+_SINITIC_COMBINATIONS = 16
 
 
 def _sinitic_match(
@@ -322,10 +324,18 @@ def _sinitic_match(
     """A run of capitalised article words that spells the Han ``title`` in
     Hanyu Pinyin, Wade-Giles or a postal spelling (``names.sinitic_key``):
     (surface, 0.95, count), or None."""
-    syllables = [s for w in title.split() for s in scripts.han(w)]
+    syllables = [r for w in title.split() for r in scripts.han_readings(w)]
     if len(syllables) < _SINITIC_MIN_SYLLABLES:
         return None
-    want = sinitic_key("".join(syllables))
+    # A name's polyphonic characters may be read either way (重慶 Chongqing,
+    # 長沙 Changsha, 廈門 Xiamen): every combination of their readings, the
+    # first _SINITIC_READINGS of each, up to _SINITIC_COMBINATIONS keys.
+    want: set[str] = {""}
+    for readings in syllables:
+        if len(want) * len(readings[:_SINITIC_READINGS]) > _SINITIC_COMBINATIONS:
+            readings = readings[:1]
+        want = {w + r for w in want for r in readings[:_SINITIC_READINGS]}
+    wanted = {sinitic_key(w) for w in want}
     hits: list[str] = []
     for n in range(1, min(len(syllables), _SPACED_MAX) + 1):
         for i in range(len(toks) - n + 1):
@@ -334,7 +344,7 @@ def _sinitic_match(
             key = cache.get((i, n))
             if key is None:
                 key = cache[(i, n)] = sinitic_key("".join(toks[i : i + n]))
-            if key == want:
+            if key in wanted:
                 hits.append(" ".join(toks[i : i + n]))
     return (hits[0], 0.95, len(hits)) if hits else None
 

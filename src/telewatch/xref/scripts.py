@@ -18,8 +18,9 @@ need to fill vowel slots, consonants carry the identity.
   vowel order (``ጎንደር ዜና`` → ``gonder zena``).
 * Khmer: UNGEGN-style (``khmer``): onset cluster, the vowel read by the
   consonant's series, an unmarked final (``សៀមរាប`` → ``siemreab``).
-* Han: Hanyu Pinyin without tones by pypinyin (``han``); a Wade-Giles or
-  postal spelling meets it through ``names.sinitic_key``.
+* Han: Hanyu Pinyin without tones, each character's readings from
+  pypinyin's table shipped as data (``han``, ``han_readings``); a Wade-Giles
+  or postal spelling meets it through ``names.sinitic_key``.
 * Kana: Hepburn without macrons (``kana``: ``ニュース`` → ``nyusu``). Kanji
   have no reading here (no dictionary of Japanese readings with an
   MIT-compatible licence ships offline): a word mixing kanji and kana has
@@ -477,10 +478,34 @@ def only_han(word: str) -> bool:
     return _HAS_HAN.search(word) is not None and _HAS_KANA.search(word) is None
 
 
-def han(word: str) -> list[str]:
-    """The Hanyu Pinyin syllables (no tones) of the Han characters in
-    ``word``, by pypinyin (MIT; its phrase list picks the reading of
-    polyphonic characters in context): 台中 → ["tai", "zhong"]."""
-    from pypinyin import Style, lazy_pinyin
+_HAN: dict[str, tuple[str, ...]] | None = None
 
-    return [s for s in lazy_pinyin(word, style=Style.NORMAL, errors="ignore") if s.isascii()]
+
+def _han_table() -> dict[str, tuple[str, ...]]:
+    global _HAN
+    if _HAN is None:
+        import gzip
+        from importlib import resources
+
+        raw = resources.files("telewatch.data").joinpath("han_pinyin.txt.gz").read_bytes()
+        table: dict[str, tuple[str, ...]] = {}
+        for line in gzip.decompress(raw).decode("utf-8").splitlines():
+            char, _, readings = line.partition("\t")
+            table[char] = tuple(readings.split(","))
+        _HAN = table
+    return _HAN
+
+
+def han_readings(word: str) -> list[tuple[str, ...]]:
+    """The Hanyu Pinyin readings (no tones) of each Han character of
+    ``word`` that has one, most common first: 重慶 → [("zhong", "chong",
+    "tong"), ("qing",)]. The table (``telewatch/data/han_pinyin.txt.gz``,
+    41,923 characters) is pypinyin's, MIT (tools/make_han_pinyin.py)."""
+    table = _han_table()
+    return [table[c] for c in word if c in table]
+
+
+def han(word: str) -> list[str]:
+    """The most common reading of each Han character of ``word``: 台中 →
+    ["tai", "zhong"]."""
+    return [r[0] for r in han_readings(word)]

@@ -2,8 +2,9 @@
 
 ``normalize`` is applied both when indexing and when querying, so that
 spelling variants meet: NFKC, casefold, Arabic/Persian folding (tashkeel and
-tatweel removed, alef/hamza forms, ya/kaf/heh variants, Arabic-Indic and
-Persian digits to ASCII), ``ё`` → ``е``, zero-width characters removed.
+tatweel removed, alef/hamza forms, ya/kaf/heh variants, Arabic-Indic,
+Persian, Thai, Lao, Myanmar and Khmer digits to ASCII), ``ё`` → ``е``,
+zero-width characters removed.
 """
 
 from __future__ import annotations
@@ -114,7 +115,10 @@ def tokens(text: str) -> list[str]:
 
     ``tokens(x) == tokens(normalize(x))``; Latin accents and Hebrew points are
     folded (``Été`` → ``ete``), punctuation and ``_`` separate words, so
-    ``Diwaniya's`` gives ``["diwaniya", "s"]``."""
+    ``Diwaniya's`` gives ``["diwaniya", "s"]``. Unspaced scripts are cut:
+    Thai into dictionary words (``telewatch.thai``), Han/kana/Khmer/Lao/
+    Myanmar runs into overlapping bigrams (``telewatch.unspaced``:
+    ``熊本市`` → ``["熊本", "本市"]``)."""
     joined = _chunks_of(text)[0]
     return joined.split(" ") if joined else []
 

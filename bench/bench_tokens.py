@@ -1,4 +1,4 @@
-"""Tokens and channel-name matching with Thai support, on text without Thai.
+"""Tokens and channel-name matching with Thai and CJK support, on text without them.
 
 The Thai round touched two hot paths: ``text._words`` (every chunk of every
 post the writer indexes and every query) now looks for Thai letters in a
@@ -16,7 +16,14 @@ Parts (``python -m bench tokens:index,names``; all by default):
   bench_xref, with numbers), caches emptied before every round: posts/s;
   then 5,000 Thai posts (the holdout4 channel's clauses recombined);
 * ``names`` — ``extract_citations`` of the xref-dev articles against 2,000
-  channels with Latin, Cyrillic and Arabic titles (one Thai): ms per article.
+  channels with Latin, Cyrillic and Arabic titles (one Thai, one Chinese,
+  one Khmer): ms per article.
+
+The CJK round (bigram tokens for Han, kana, Khmer, Lao and Myanmar in
+``text._words``; Han and Khmer titles in ``_match_names``) adds the mode
+``thai-round`` to ``index``: ``_words`` as the Thai round shipped it
+(verbatim below), and 5,000 posts of the holdout5 Japanese, Chinese and
+Khmer channels recombined.
 """
 
 from __future__ import annotations
@@ -37,6 +44,10 @@ from telewatch.xref.names import name_key, same_name, words
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT.parent / "shared" / "data" / "xref-dev"
 THAI_CHANNEL = ROOT / "tests" / "data" / "xref-eval" / "holdout4" / "channels" / "chiangmai_khao"
+CJK_CHANNELS = [
+    ROOT / "tests" / "data" / "xref-eval" / "holdout5" / "channels" / name
+    for name in ("higo_sokuho", "taichung_zaidi", "siemreap_thmey")
+]
 ROUNDS = 5
 
 
@@ -46,6 +57,20 @@ def _words_before(folded: str) -> list[str]:
     if folded.isascii() or not text._HAS_MARK.search(folded):
         return text._WORD_PLAIN.findall(folded)
     return text._WORD.findall(folded)
+
+
+def _words_thai_round(folded: str) -> list[str]:
+    # text._words as the Thai round shipped it (before bigrams).
+    if folded.isascii():
+        return text._WORD_PLAIN.findall(folded)
+    found = (text._WORD if text._HAS_MARK.search(folded) else text._WORD_PLAIN).findall(folded)
+    if text.thai.HAS_THAI.search(folded):
+        return [
+            p
+            for w in found
+            for p in (text.thai.segment(w) if text._all_thai(w) else text._cut_thai(w))
+        ]
+    return found
 
 
 def _match_names_before(
@@ -112,6 +137,15 @@ def _thai_posts(n: int) -> list[str]:
     return [" ".join(rnd.sample(clauses, 3)) for _ in range(n)]
 
 
+def _cjk_posts(n: int) -> list[str]:
+    clauses = []
+    for ch in CJK_CHANNELS:
+        export = json.loads((ch / "result.json").read_text("utf-8"))
+        clauses.extend(str(m["text"]) for m in export["messages"])
+    rnd = random.Random(6)
+    return [" ".join(rnd.sample(clauses, 3)) for _ in range(n)]
+
+
 def _cold() -> None:
     text._CHUNKS.clear()
     text._STEMS.clear()
@@ -128,9 +162,14 @@ def _rate(posts: list[str]) -> float:
 def _index() -> None:
     posts = _posts(20_000, 3)
     shipped_words = text._words
-    rates: dict[str, list[float]] = {"before": [], "shipped": []}
+    rates: dict[str, list[float]] = {"before": [], "thai-round": [], "shipped": []}
+    modes = (
+        ("before", _words_before),
+        ("thai-round", _words_thai_round),
+        ("shipped", shipped_words),
+    )
     for _ in range(ROUNDS):
-        for mode, fn in (("before", _words_before), ("shipped", shipped_words)):
+        for mode, fn in modes:
             text._words = fn
             try:
                 rates[mode].append(_rate(posts))
@@ -138,7 +177,7 @@ def _index() -> None:
                 text._words = shipped_words
     for mode, r in rates.items():
         print(
-            f"index, no Thai, {mode:8s} {statistics.median(r):8.0f} posts/s"
+            f"index, no Thai/CJK, {mode:10s} {statistics.median(r):8.0f} posts/s"
             f" (median of {ROUNDS}; range {min(r):.0f}-{max(r):.0f})"
         )
     thai = _thai_posts(5_000)
@@ -151,6 +190,16 @@ def _index() -> None:
     t0 = time.perf_counter()
     thai_mod._load()
     print(f"Thai word list read in {1000 * (time.perf_counter() - t0):.0f} ms (once per process)")
+    cjk = _cjk_posts(5_000)
+    for mode, fn in (("thai-round", _words_thai_round), ("shipped", shipped_words)):
+        text._words = fn
+        try:
+            r = [_rate(cjk) for _ in range(ROUNDS)]
+        finally:
+            text._words = shipped_words
+        print(
+            f"index, CJK/Khmer, {mode:10s} {statistics.median(r):8.0f} posts/s (median of {ROUNDS})"
+        )
 
 
 def _channels() -> list[ChannelInfo]:
@@ -170,6 +219,8 @@ def _channels() -> list[ChannelInfo]:
         base = rnd.choice(latin + cyr + arab)
         out.append(ChannelInfo(3_000_000 + i, f"bench_{i}", f"{base} {i}"))
     out.append(ChannelInfo(1_600_000_404, "chiangmai_khao", "ข่าวเชียงใหม่ด่วน"))
+    out.append(ChannelInfo(1_600_000_502, "taichung_zaidi", "台中在地快報"))
+    out.append(ChannelInfo(1_600_000_503, "siemreap_thmey", "ព័ត៌មានសៀមរាបថ្ងៃនេះ"))
     return out
 
 

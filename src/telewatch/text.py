@@ -2,8 +2,9 @@
 
 ``normalize`` is applied both when indexing and when querying, so that
 spelling variants meet: NFKC, casefold, Arabic/Persian folding (tashkeel and
-tatweel removed, alef/hamza forms, ya/kaf/heh variants, Arabic-Indic and
-Persian digits to ASCII), ``ё`` → ``е``, zero-width characters removed.
+tatweel removed, alef/hamza forms, ya/kaf/heh variants, Arabic-Indic,
+Persian, Thai, Lao, Myanmar and Khmer digits to ASCII), ``ё`` → ``е``,
+zero-width characters removed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import cast
 
-from telewatch import thai
+from telewatch import thai, unspaced
 
 # Arabic diacritics (tashkeel), Quranic marks, superscript alef.
 _TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
@@ -47,6 +48,9 @@ _FOLD = str.maketrans(
         **{chr(0x0660 + i): str(i) for i in range(10)},  # Arabic-Indic digits
         **{chr(0x06F0 + i): str(i) for i in range(10)},  # Persian digits
         **{chr(0x0E50 + i): str(i) for i in range(10)},  # Thai digits
+        **{chr(0x0ED0 + i): str(i) for i in range(10)},  # Lao digits
+        **{chr(0x1040 + i): str(i) for i in range(10)},  # Myanmar digits
+        **{chr(0x17E0 + i): str(i) for i in range(10)},  # Khmer digits
         "٬": ",",
         "٫": ".",
         "،": ",",
@@ -86,7 +90,7 @@ def normalize(text: str) -> str:
 # live inside words (Python's \w does not include marks, so Indic or Hebrew
 # pointed words would otherwise break apart). '_' and apostrophes separate:
 # "Diwaniya's" → "diwaniya", "s"; "#الكاظمية_المقدسة" → two words.
-_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0900-\u0dff\u0e31-\u0e4e"
+_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0900-\u0dff\u0e31-\u0e4e" + unspaced.MARKS
 _WORD = re.compile(f"[^\\W_](?:[^\\W_]|[{_MARKS}])*")
 _WORD_PLAIN = re.compile("[^\\W_]+")
 _HAS_MARK = re.compile(f"[{_MARKS}]")
@@ -111,7 +115,10 @@ def tokens(text: str) -> list[str]:
 
     ``tokens(x) == tokens(normalize(x))``; Latin accents and Hebrew points are
     folded (``Été`` → ``ete``), punctuation and ``_`` separate words, so
-    ``Diwaniya's`` gives ``["diwaniya", "s"]``."""
+    ``Diwaniya's`` gives ``["diwaniya", "s"]``. Unspaced scripts are cut:
+    Thai into dictionary words (``telewatch.thai``), Han/kana/Khmer/Lao/
+    Myanmar runs into overlapping bigrams (``telewatch.unspaced``:
+    ``熊本市`` → ``["熊本", "本市"]``)."""
     joined = _chunks_of(text)[0]
     return joined.split(" ") if joined else []
 
@@ -120,7 +127,7 @@ def _tokens_uncached(text: str) -> list[str]:
     return _words(_fold_accents(normalize(text)))
 
 
-def _words(folded: str) -> list[str]:
+def _words(folded: str, *, bigrams: bool = True) -> list[str]:
     # Marks inside words are rare once Arabic tashkeel, Hebrew points and
     # Latin accents are folded: the plain pattern is several times faster.
     if folded.isascii():
@@ -129,7 +136,12 @@ def _words(folded: str) -> list[str]:
     if thai.HAS_THAI.search(folded):
         # Thai has no spaces between words: a clause is one regex word. Only
         # runs of Thai letters are cut (thai.segment, dictionary words).
-        return [p for w in found for p in (thai.segment(w) if _all_thai(w) else _cut_thai(w))]
+        found = [p for w in found for p in (thai.segment(w) if _all_thai(w) else _cut_thai(w))]
+    if bigrams and unspaced.HAS_UNSPACED.search(folded):
+        # Han, kana, Khmer, Lao, Myanmar: overlapping bigrams of a run's
+        # units (telewatch.unspaced), no dictionary needed.
+        has = unspaced.HAS_UNSPACED.search
+        found = [p for w in found for p in (unspaced.bigrams(w) if has(w) else (w,))]
     return found
 
 
@@ -298,17 +310,42 @@ def fts_query(text: str) -> str | None:
     ``Самаре`` and ``Diwaniya`` finds ``Diwaniya's`` and ``Diwaniyah``.
     Quotes, ``-``, ``*``, ``:`` and FTS keywords in ``text`` are just words.
     Returns None when ``text`` has no word at all."""
-    words = tokens(text)
-    if len(words) > 1:
+    runs = query_runs(text)
+    words = [w for r in runs if len(r) == 1 for w in r]
+    phrases = [r for r in runs if len(r) > 1]
+    if len(words) + len(phrases) > 1:
         # A lone Latin letter is the tail of "Diwaniya's" or "l'armée": noise.
-        words = [w for w in words if len(w) > 1 or not w.isascii()] or words
+        words = [w for w in words if len(w) > 1 or not w.isascii()] or (
+            words if not phrases else []
+        )
     groups: list[str] = []
+    for r in dict.fromkeys(" ".join(r) for r in phrases):
+        # A run of an unspaced script: its bigrams, adjacent and in order.
+        groups.append('"' + r.replace('"', '""') + '"')
     for w in dict.fromkeys(words):
+        if unspaced.HAS_UNSPACED.match(w) and len(unspaced.units(w)) == 1:
+            # One unit alone (a one-character query): the bigrams starting
+            # with it, and the unit where it stood alone in the text.
+            groups.append(_term(w, prefix=False) + "*")
+            continue
         s = stem(w)
         # The stem (a prefix of the word, or the word minus a clitic) carries
         # the prefix match; the word itself only needs an exact match then.
         groups.append(_term(w) if s == w else f"({_term(w, prefix=False)} OR {_term(s)})")
     return " AND ".join(groups) if groups else None
+
+
+def query_runs(text: str) -> list[list[str]]:
+    """The tokens of ``text`` (those of ``tokens``) grouped: the bigrams of
+    each run of an unspaced script (``telewatch.unspaced``) are one group,
+    searched as a phrase; every other token is a group of its own."""
+    out: list[list[str]] = []
+    for w in _words(_fold_accents(normalize(text)), bigrams=False):
+        if unspaced.HAS_UNSPACED.search(w):
+            out.extend(unspaced.runs(w))
+        else:
+            out.append([w])
+    return out
 
 
 def query_stems(text: str) -> list[str]:

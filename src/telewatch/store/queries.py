@@ -20,6 +20,7 @@ from telewatch.store import events
 from telewatch.store.db import is_postgres, iso, parse_iso
 from telewatch.text import fts_query, query_stems, quoted, stem, tokens
 from telewatch.thai import HAS_THAI
+from telewatch.unspaced import HAS_UNSPACED
 
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _TME_REF = re.compile(
@@ -233,17 +234,33 @@ def match_spans(text: str, query: str) -> list[tuple[int, int]]:
     wanted = [w for w in query_stems(query) if w]
     if not wanted:
         return []
+    # A one-unit query in an unspaced script matches the bigrams it starts.
+    starts = [w for w in wanted if HAS_UNSPACED.match(w)]
     spans: list[tuple[int, int]] = []
     for m in _CHUNK.finditer(text):
         chunk = m.group(0)
-        cursor = 0  # Thai words are marked alone: a clause is written without spaces
+        # Thai words and unspaced-script bigrams are marked alone: a clause
+        # is written without spaces.
+        cursor = 0
         thai_chunk = HAS_THAI.search(chunk) is not None
+        unspaced_chunk = HAS_UNSPACED.search(chunk) is not None
         for tok in tokens(chunk):
-            at = chunk.find(tok, cursor) if thai_chunk else -1
+            at = chunk.find(tok, cursor) if thai_chunk or unspaced_chunk else -1
+            bigram = at >= 0 and HAS_UNSPACED.search(tok) is not None
             if at >= 0:
-                cursor = at + len(tok)
+                # Bigrams overlap: the next one starts inside this one.
+                cursor = at + 1 if bigram else at + len(tok)
             forms = (tok, stem(tok))
-            if any(f == w or (len(w) >= 4 and f.startswith(w)) for f in forms for w in wanted):
+            if any(
+                f == w or (len(w) >= 4 and f.startswith(w)) for f in forms for w in wanted
+            ) or any(tok.startswith(w) for w in starts):
+                if bigram:
+                    a, b = m.start() + at, m.start() + at + len(tok)
+                    if spans and spans[-1][1] >= a:
+                        spans[-1] = (spans[-1][0], max(spans[-1][1], b))
+                    else:
+                        spans.append((a, b))
+                    continue
                 if at >= 0 and HAS_THAI.match(tok):
                     spans.append((m.start() + at, m.start() + cursor))
                     continue

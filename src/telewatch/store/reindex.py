@@ -1,4 +1,5 @@
-"""Migration 15: the search index after Thai word segmentation.
+"""Migrations 15 and 16: the search index after Thai word segmentation
+(15) and after bigram tokens for the other unspaced scripts (16).
 
 ``text.index_body`` cuts runs of Thai letters into words since schema 15
 (``telewatch.thai``); before, a Thai clause was one indexed token, so a
@@ -10,10 +11,17 @@ computed, so on SQLite the whole index is rebuilt from ``post_versions``
 when any post has Thai text (≈ 20 s per million posts, once; nothing to
 do otherwise); on PostgreSQL entries are replaced by row id, only those
 of Thai posts.
+
+Migration 16 does the same for posts with Han, Hiragana, Katakana, Khmer,
+Lao or Myanmar letters or Lao/Myanmar/Khmer digits: since schema 16 a run
+of those letters is indexed as overlapping bigrams of its units
+(``telewatch.unspaced``), those digits as ASCII digits, and Khmer/Lao/
+Myanmar vowel signs no longer break a word.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 # Every (post, version text) pair, posts without a version row by their own
@@ -45,10 +53,18 @@ def thai_posts(conn: sqlite3.Connection) -> dict[int, tuple[int, str, list[tuple
     [(version_no, text)])."""
     from telewatch.thai import HAS_THAI
 
+    return posts_matching(conn, HAS_THAI)
+
+
+def posts_matching(
+    conn: sqlite3.Connection, pattern: re.Pattern[str]
+) -> dict[int, tuple[int, str, list[tuple[int, str]]]]:
+    """Posts with a match of ``pattern`` in any version: id → (channel id,
+    date, [(version_no, text)])."""
     ids: set[int] = set()
     cur = conn.execute(_TEXTS)
     while rows := cur.fetchmany(10_000):
-        ids.update(int(r[0]) for r in rows if r[4] and HAS_THAI.search(r[4]))
+        ids.update(int(r[0]) for r in rows if r[4] and pattern.search(r[4]))
     out: dict[int, tuple[int, str, list[tuple[int, str]]]] = {}
     if not ids:
         return out
@@ -63,11 +79,27 @@ def thai_posts(conn: sqlite3.Connection) -> dict[int, tuple[int, str, list[tuple
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Migration 15 on ``conn`` (inside the caller's transaction)."""
+    _rewrite(conn, thai_posts(conn))
+
+
+def migrate_unspaced(conn: sqlite3.Connection) -> None:
+    """Migration 16 on ``conn`` (inside the caller's transaction): the
+    entries of posts with text in the bigram scripts rewritten."""
+    from telewatch.unspaced import LETTERS
+
+    digits = "\u0ed0-\u0ed9\u1040-\u1049\u17e0-\u17e9"
+    _rewrite(conn, posts_matching(conn, re.compile(f"[{LETTERS}{digits}]")))
+
+
+def _rewrite(
+    conn: sqlite3.Connection, posts: dict[int, tuple[int, str, list[tuple[int, str]]]]
+) -> None:
+    """The index entries of ``posts`` recomputed: SQLite's contentless index
+    rebuilt whole when there is any, PostgreSQL's entries replaced by id."""
     from telewatch.store.db import is_postgres, split_statements
     from telewatch.store.posts import fts_meta
     from telewatch.text import index_body
 
-    posts = thai_posts(conn)
     if not posts:
         return
     if not is_postgres(conn):

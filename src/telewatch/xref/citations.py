@@ -21,9 +21,10 @@ import re
 from dataclasses import dataclass
 
 from telewatch.text import normalize
+from telewatch.xref import scripts
 from telewatch.xref.candidates import ChannelInfo
 from telewatch.xref.gazetteer import NAME_STOP, load_gazetteer
-from telewatch.xref.names import latin_spelling, name_key, same_name, words
+from telewatch.xref.names import latin_spelling, name_key, same_name, sinitic_key, words
 
 _TME = re.compile(
     r"(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/(?:s/)?"
@@ -250,10 +251,17 @@ def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str,
     ntoks = [normalize(t) for t in toks]
     norm_text = " " + " ".join(ntoks) + " "
     joined: dict[str, int] | None = None  # run of k words without spaces → count
+    sinitic_runs: dict[tuple[int, int], str] = {}  # (start, words) → names.sinitic_key
     found: dict[int, tuple[str, float, int]] = {}
     for ch in channels:
         variants = [(v, False) for v in (ch.title, (ch.username or "").replace("_", " ")) if v]
         latin = latin_spelling(ch.title) if ch.title else None
+        if (
+            latin
+            and scripts.only_han(ch.title or "")
+            and len(latin.split()) < _SINITIC_MIN_SYLLABLES
+        ):
+            latin = None  # "台南" alone is the city, not a channel's name
         if latin:
             variants.append((latin, True))
         for v, spaced in list(variants):
@@ -296,9 +304,49 @@ def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str,
                 cand = (surface, sim, len(hits))
             if best is None or (cand[1], cand[2]) > (best[1], best[2]):
                 best = cand
+        if ch.title and scripts.only_han(ch.title):
+            hit = _sinitic_match(ch.title, toks, sinitic_runs)
+            if hit is not None and (best is None or hit[1] > best[1]):
+                best = hit
         if best is not None:
             found[ch.id] = best
     return found
+
+
+_SINITIC_MIN_SYLLABLES = 3  # "台中" alone is the city, not a channel's name
+_SINITIC_READINGS = 2
+_SINITIC_COMBINATIONS = 16
+
+
+def _sinitic_match(
+    title: str, toks: list[str], cache: dict[tuple[int, int], str]
+) -> tuple[str, float, int] | None:
+    """A run of capitalised article words that spells the Han ``title`` in
+    Hanyu Pinyin, Wade-Giles or a postal spelling (``names.sinitic_key``):
+    (surface, 0.95, count), or None."""
+    syllables = [r for w in title.split() for r in scripts.han_readings(w)]
+    if len(syllables) < _SINITIC_MIN_SYLLABLES:
+        return None
+    # A name's polyphonic characters may be read either way (重慶 Chongqing,
+    # 長沙 Changsha, 廈門 Xiamen): every combination of their readings, the
+    # first _SINITIC_READINGS of each, up to _SINITIC_COMBINATIONS keys.
+    want: set[str] = {""}
+    for readings in syllables:
+        if len(want) * len(readings[:_SINITIC_READINGS]) > _SINITIC_COMBINATIONS:
+            readings = readings[:1]
+        want = {w + r for w in want for r in readings[:_SINITIC_READINGS]}
+    wanted = {sinitic_key(w) for w in want}
+    hits: list[str] = []
+    for n in range(1, min(len(syllables), _SPACED_MAX) + 1):
+        for i in range(len(toks) - n + 1):
+            if not toks[i][:1].isupper() or not toks[i].isascii():
+                continue
+            key = cache.get((i, n))
+            if key is None:
+                key = cache[(i, n)] = sinitic_key("".join(toks[i : i + n]))
+            if key in wanted:
+                hits.append(" ".join(toks[i : i + n]))
+    return (hits[0], 0.95, len(hits)) if hits else None
 
 
 def extract_citations(text: str, channels: list[ChannelInfo]) -> list[Citation]:

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from telewatch import thai
+from telewatch import thai, unspaced
 from telewatch.text import normalize
 from telewatch.xref import scripts
 
@@ -204,7 +204,9 @@ _ARABIC_PREFIXES = ("وبال", "فبال", "وال", "فال", "بال", "كا�
 _ARABIC_SINGLE_PREFIXES = ("و", "ب", "ل", "ف", "ك")
 # Word characters plus the marks written inside words (Python's \w has no
 # combining marks: a Thai or Indic word would otherwise fall apart).
-_WORD = re.compile(r"[\w\u0600-\u06ff\u200c\u0900-\u0dff\u0e31-\u0e4e'’-]+", re.UNICODE)
+_WORD = re.compile(
+    r"[\w\u0600-\u06ff\u200c\u0900-\u0dff\u0e31-\u0e4e" + unspaced.MARKS + r"'’-]+", re.UNICODE
+)
 
 # Hangul → Revised Romanization (the spelling of Korean names in the press):
 # a syllable block is initial × 588 + vowel × 28 + final from U+AC00.
@@ -235,11 +237,32 @@ def latin_spelling(name: str) -> str | None:
     ones ("Chiang Mai"), so compare it without spaces."""
     has_thai = thai.HAS_THAI.search(name) is not None
     has_hangul = _HAS_HANGUL.search(name) is not None
-    if not has_thai and not has_hangul:
+    has_unspaced = unspaced.HAS_UNSPACED.search(name) is not None
+    if not has_thai and not has_hangul and not has_unspaced:
         return None
     s = thai.romanize(name) if has_thai else name
     if has_hangul:
         s = _HANGUL_RUN.sub(lambda m: _hangul(m.group()), s)
+    if has_unspaced:
+        # Han (pinyin, a syllable apart), kana (Hepburn), Khmer (UNGEGN).
+        # A Japanese word mixing kanji and kana has no spelling here: the
+        # whole name then has none (a part would match the wrong channel).
+        parts = []
+        spelled: str | None
+        for w in s.split():
+            if not unspaced.HAS_UNSPACED.search(w):
+                parts.append(w)
+                continue
+            if scripts.only_han(w):
+                spelled = " ".join(scripts.han(w))
+            elif "\u1780" <= w[0] <= "\u17ff":
+                spelled = scripts.khmer(w, sep=" ")  # syllables keyed apart, like cited words
+            else:
+                spelled = scripts.latin(w)
+            if not spelled:
+                return None
+            parts.append(spelled)
+        s = " ".join(parts)
     out = " ".join(s.split())
     return out or None
 
@@ -436,6 +459,46 @@ def same_name(a: str | NameKey, b: str | NameKey, strict: bool = False) -> float
         if sk >= (0.9 if strict else 0.8) and shape_ratio >= 0.7:
             return min(sk, shape_ratio)
     return 0.0
+
+
+# Chinese romanisations (Hanyu Pinyin, Wade-Giles, postal) folded onto one
+# key: the initials they spell differently share a class, in this order:
+# Wade-Giles ts/tz/tsz and pinyin z/c; ch, zh, j, q; sh, hs, x, s; aspirated
+# and plain stops (t/d, k/g, p/b); Wade-Giles' syllable-final h (shih,
+# chieh) dropped; vowels and glides one vowel slot.
+_SINITIC_STEPS = (
+    ("tsz", "Z"),
+    ("ts", "Z"),
+    ("tz", "Z"),
+    ("dz", "Z"),
+    ("zh", "C"),
+    ("ch", "C"),
+    ("sh", "S"),
+    ("hs", "S"),
+    ("z", "Z"),
+    ("c", "Z"),
+    ("j", "C"),
+    ("q", "C"),
+    ("x", "S"),
+    ("s", "S"),
+    ("d", "t"),
+    ("g", "k"),
+    ("b", "p"),
+)
+_SINITIC_FINAL_H = re.compile("h(?![aeiouyw])")
+_SINITIC_VOWELS = re.compile("[aeiouyw]+")
+
+
+@lru_cache(maxsize=50_000)
+def sinitic_key(name: str) -> str:
+    """A key on which the romanisations of one Chinese name meet: Hanyu
+    Pinyin ``Taizhong``, Wade-Giles ``T'ai-chung``, postal ``Taichung`` →
+    ``taCank``. Only for comparing a Latin name with a Han one (the folding
+    is far too coarse for names in general)."""
+    s = re.sub("[^a-z]", "", _strip_marks(name.lower()))
+    for a, b in _SINITIC_STEPS:
+        s = s.replace(a, b)
+    return _SINITIC_VOWELS.sub("a", _SINITIC_FINAL_H.sub("", s))
 
 
 def words(text: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""Latin spellings of Greek, Indic (Brahmic) and Ethiopic words, for name keys.
+"""Latin spellings of Greek, Indic (Brahmic), Ethiopic, Khmer, Han and kana
+words, for name keys.
 
 ``names.name_key`` compares names by consonant skeletons of a Latin
 spelling; a script it cannot romanise gives an empty key, and a channel
@@ -15,10 +16,20 @@ need to fill vowel slots, consonants carry the identity.
   dropped (``बिहार ख़बर`` → ``bihar khabar``, ``भागलपुर`` → ``bhagalapur``).
 * Ethiopic (Ge'ez, Amharic, Tigrinya): a syllable is a consonant row and a
   vowel order (``ጎንደር ዜና`` → ``gonder zena``).
+* Khmer: UNGEGN-style (``khmer``): onset cluster, the vowel read by the
+  consonant's series, an unmarked final (``សៀមរាប`` → ``siemreab``).
+* Han: Hanyu Pinyin without tones, each character's readings from
+  pypinyin's table shipped as data (``han``, ``han_readings``); a Wade-Giles
+  or postal spelling meets it through ``names.sinitic_key``.
+* Kana: Hepburn without macrons (``kana``: ``ニュース`` → ``nyusu``). Kanji
+  have no reading here (no dictionary of Japanese readings with an
+  MIT-compatible licence ships offline): a word mixing kanji and kana has
+  no spelling, rather than a Mandarin one.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Offsets inside an ISCII-layout block (U+0900 Devanagari + 0x80 per script).
@@ -220,6 +231,281 @@ def latin(word: str) -> str | None:
             return _indic(word)
         if 0x1200 <= cp <= 0x137F:
             return _ethiopic(word)
+        if 0x1780 <= cp <= 0x17FF:
+            return khmer(word)
+        if _HAS_KANA.match(ch) or _HAS_HAN.match(ch):
+            return cjk(word)
         if ch.isalpha():
             return None
     return None
+
+
+# --------------------------------------------------------------------------
+# Kana → Hepburn (the spelling of Japanese names in the press, macrons
+# dropped: とうきょう / トーキョー → tokyo).
+# --------------------------------------------------------------------------
+
+_KANA_ROWS = {
+    "": "あいうえお",
+    "k": "かきくけこ",
+    "s": "さしすせそ",
+    "t": "たちつてと",
+    "n": "なにぬねの",
+    "h": "はひふへほ",
+    "m": "まみむめも",
+    "r": "らりるれろ",
+    "g": "がぎぐげご",
+    "z": "ざじずぜぞ",
+    "d": "だぢづでど",
+    "b": "ばびぶべぼ",
+    "p": "ぱぴぷぺぽ",
+}
+_KANA: dict[str, str] = {}
+for _c, _row in _KANA_ROWS.items():
+    for _v, _k in zip("aiueo", _row, strict=True):
+        _KANA[_k] = _c + _v
+_KANA.update(
+    {
+        "し": "shi",
+        "ち": "chi",
+        "つ": "tsu",
+        "ふ": "fu",
+        "じ": "ji",
+        "ぢ": "ji",
+        "づ": "zu",
+        "や": "ya",
+        "ゆ": "yu",
+        "よ": "yo",
+        "わ": "wa",
+        "ゐ": "i",
+        "ゑ": "e",
+        "を": "o",
+        "ん": "n",
+        "ゔ": "vu",
+        "ぁ": "a",
+        "ぃ": "i",
+        "ぅ": "u",
+        "ぇ": "e",
+        "ぉ": "o",
+        "ゎ": "wa",
+    }
+)
+_SMALL_Y = {"ゃ": "a", "ゅ": "u", "ょ": "o"}
+_SMALL_VOWEL = {"ぁ": "a", "ぃ": "i", "ぅ": "u", "ぇ": "e", "ぉ": "o"}
+HAS_KANA = "\u3041-\u3096\u30a1-\u30fa\u30fc"
+
+
+def _hiragana(word: str) -> str:
+    # Katakana are hiragana + 0x60 (ヴ ゔ included); ー stays.
+    return "".join(chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c for c in word)
+
+
+def kana(word: str) -> str:
+    """The Hepburn spelling of the kana in ``word`` (other characters are
+    dropped): ニュース → nyusu, きょうと → kyoto, がっこう → gakko,
+    ティー → ti, ファン → fan; long vowels written once."""
+    w = _hiragana(word)
+    out: list[str] = []
+    double = False
+    for c in w:
+        if c == "っ":
+            double = True
+            continue
+        if c == "ー":
+            continue  # a long vowel: written once, as without macrons
+        if c in _SMALL_Y and out:
+            prev = out[-1]
+            base = prev[:-1]
+            # きゃ kya, しゃ sha, ちゃ cha, じゃ ja
+            out[-1] = (base if base.endswith(("sh", "ch", "j")) else base + "y") + _SMALL_Y[c]
+            continue
+        if (
+            c in _SMALL_VOWEL
+            and out
+            and out[-1][-1:] in "iueo"
+            and (len(out[-1]) >= 2 or out[-1] == "u")
+        ):
+            # ティ ti, ファ fa, シェ she, ウィ wi: the small vowel replaces.
+            prev = out[-1]
+            base = prev[:-1]
+            if prev in ("te", "de") and c == "ぃ":
+                out[-1] = base + "i"
+            elif prev in ("u",):
+                out[-1] = "w" + _SMALL_VOWEL[c]
+            else:
+                out[-1] = base + _SMALL_VOWEL[c]
+            continue
+        syl = _KANA.get(c)
+        if syl is None:
+            double = False
+            continue
+        if double:
+            syl = ("t" if syl.startswith("ch") else syl[0]) + syl
+            double = False
+        out.append(syl)
+    s = "".join(out)
+    for a, b in (("ou", "o"), ("oo", "o"), ("uu", "u")):
+        s = s.replace(a, b)
+    return s
+
+
+# --------------------------------------------------------------------------
+# Khmer → a UNGEGN-style spelling (the press form of names: សៀមរាប →
+# siemreab, cited "Siem Reap"; ភ្នំពេញ → phnompenh).
+# --------------------------------------------------------------------------
+
+_KHMER_CONSONANTS = dict(
+    zip(
+        "កខគឃងចឆជឈញដឋឌឍណតថទធនបផពភមយរលវឝឞសហឡអ",
+        "k kh k kh ng ch chh ch chh nh d th d th n t th t th n b ph p ph m y r l v s s s h l -".split(),  # noqa: SIM905
+        strict=True,
+    )
+)
+# Consonants of the second (o-) series: their vowels are read differently.
+_KHMER_O_SERIES = frozenset("គឃងជឈញឌឍទធនពភមយរលវ")
+# Dependent vowels (first series, second series).
+_KHMER_VOWELS = {
+    "ា": ("a", "ea"),
+    "ិ": ("e", "i"),
+    "ី": ("ei", "i"),
+    "ឹ": ("oe", "eu"),
+    "ឺ": ("eu", "eu"),
+    "ុ": ("o", "u"),
+    "ូ": ("o", "u"),
+    "ួ": ("uo", "uo"),
+    "ើ": ("aeu", "eu"),
+    "ឿ": ("oea", "oea"),
+    "ៀ": ("ie", "ie"),
+    "េ": ("e", "e"),
+    "ែ": ("ae", "ae"),
+    "ៃ": ("ai", "ey"),
+    "ោ": ("ao", "o"),
+    "ៅ": ("au", "ov"),
+    "ំ": ("am", "um"),
+    "ះ": ("ah", "eah"),
+    "ៈ": ("a", "a"),
+    "័": ("a", "e"),
+}
+_KHMER_INDEPENDENT = dict(
+    zip("ឥឦឧឩឪឫឬឭឮឯឰឱឳ", "e ei o ou ov rue rueu lue lueu ae ai ao au".split(), strict=True)  # noqa: SIM905
+)
+_COENG = "\u17d2"
+
+
+def khmer(word: str, sep: str = "") -> str:
+    """The UNGEGN-style Latin spelling of a Khmer ``word`` (tone and vowel
+    length marks dropped; a syllable is its onset cluster, its vowel — the
+    consonant series' inherent one when none is written — and an unmarked
+    final consonant); ``sep`` is written between syllables."""
+    out: list[str] = []
+    i, n = 0, len(word)
+    while i < n:
+        c = word[i]
+        if c in _KHMER_INDEPENDENT:
+            out.append(_KHMER_INDEPENDENT[c])
+            i += 1
+            continue
+        if c not in _KHMER_CONSONANTS:
+            i += 1
+            continue
+        onset = _KHMER_CONSONANTS[c].replace("-", "")
+        series = 1 if c in _KHMER_O_SERIES else 0
+        i += 1
+        while i + 1 < n and word[i] == _COENG and word[i + 1] in _KHMER_CONSONANTS:
+            sub = word[i + 1]
+            onset += _KHMER_CONSONANTS[sub].replace("-", "")
+            i += 2
+        vowel = ""
+        written = closed = False
+        while i < n and "\u17b6" <= word[i] <= "\u17d1":
+            m = word[i]
+            if m == "\u17c9":
+                series = 0  # muusikatoan: to the first series
+            elif m == "\u17ca":
+                series = 1  # triisap: to the second series
+            elif m == "\u17cc" and out:
+                out[-1] += "r"  # robat: an r closing the syllable before
+            elif m in _KHMER_VOWELS:
+                v = _KHMER_VOWELS[m][series]
+                if m in "ំះ" and vowel:
+                    # ុំ om/um, េះ eh: the nasal or the h closes the written vowel.
+                    v = vowel + ("m" if m == "ំ" else "h")
+                    vowel = ""
+                vowel += v
+                closed = closed or m in "ំះ"
+                written = True
+            i += 1
+        final = ""
+        nxt = word[i + 1] if i + 1 < n else ""
+        # An unmarked consonant closes this syllable unless a vowel sign or
+        # a subscript follows it (then it starts the next syllable); after
+        # an inherent vowel, only when a consonant or the end follows.
+        starts_next = nxt == _COENG or ("\u17b6" <= nxt <= "\u17d1" and nxt != "\u17cb")
+        if (
+            not closed
+            and i < n
+            and word[i] in _KHMER_CONSONANTS
+            and not starts_next
+            and (written or not nxt or nxt in _KHMER_CONSONANTS or nxt == "\u17cb")
+        ):
+            final = _KHMER_CONSONANTS[word[i]].replace("-", "")
+            i += 1
+            if i < n and word[i] in "\u17cb\u17cd\u17ce\u17cf":
+                i += 1
+        if not written:
+            vowel = ("a", "o")[series]  # the series' inherent vowel
+        out.append(onset + vowel + final)
+    return sep.join(out)
+
+
+_HAS_KANA = re.compile(f"[{HAS_KANA}]")
+_HAS_HAN = re.compile("[\u3005\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+def cjk(word: str) -> str:
+    """A word of Han characters or kana: pinyin for Han alone, Hepburn for
+    kana alone, "" for both mixed (a Japanese word whose kanji have no
+    reading here)."""
+    has_kana = _HAS_KANA.search(word) is not None
+    has_han = _HAS_HAN.search(word) is not None
+    if has_kana and has_han:
+        return ""
+    return kana(word) if has_kana else "".join(han(word))
+
+
+def only_han(word: str) -> bool:
+    """``word`` has Han characters and no kana."""
+    return _HAS_HAN.search(word) is not None and _HAS_KANA.search(word) is None
+
+
+_HAN: dict[str, tuple[str, ...]] | None = None
+
+
+def _han_table() -> dict[str, tuple[str, ...]]:
+    global _HAN
+    if _HAN is None:
+        import gzip
+        from importlib import resources
+
+        raw = resources.files("telewatch.data").joinpath("han_pinyin.txt.gz").read_bytes()
+        table: dict[str, tuple[str, ...]] = {}
+        for line in gzip.decompress(raw).decode("utf-8").splitlines():
+            char, _, readings = line.partition("\t")
+            table[char] = tuple(readings.split(","))
+        _HAN = table
+    return _HAN
+
+
+def han_readings(word: str) -> list[tuple[str, ...]]:
+    """The Hanyu Pinyin readings (no tones) of each Han character of
+    ``word`` that has one, most common first: 重慶 → [("zhong", "chong",
+    "tong"), ("qing",)]. The table (``telewatch/data/han_pinyin.txt.gz``,
+    41,923 characters) is pypinyin's, MIT (tools/make_han_pinyin.py)."""
+    table = _han_table()
+    return [table[c] for c in word if c in table]
+
+
+def han(word: str) -> list[str]:
+    """The most common reading of each Han character of ``word``: 台中 →
+    ["tai", "zhong"]."""
+    return [r[0] for r in han_readings(word)]

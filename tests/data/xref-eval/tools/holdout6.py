@@ -1,0 +1,42 @@
+"""How tests/data/xref-eval/holdout6 was written (run once, 2 Dec 2026).
+
+Kept as the record of how the data came about, not run by any test; the
+data files are the truth. Five new channels in languages and scripts the
+set did not have (Simplified Chinese from a mainland city, kana-heavy
+Japanese, Burmese, Lao, Telugu), one week (Mon 16 – Fri 20 June 2025),
+hand-written posts (five cited and two same-town or same-kind distractors
+per channel: ``cited`` in ``holdout6.json`` says how many of ``posts`` come
+first as cited posts) and articles (``holdout6.json``, in English, French,
+German, Spanish, Polish, Turkish and Czech), and 18 same-week distractors
+per channel written from hand-written per-language sentences as in
+``grow.py`` (the channel's towns, its kinds of event, other numbers and
+hours; a security-type distractor never within 24 h of a post of the same
+channel on the same town, nor on the town and day of a negative). A share
+of the distractors' numbers are written in the channel's own digits
+(full-width, Myanmar, Lao, Telugu). Articles name the expected posts by
+their position in ``posts``; ids are given in time order, as Telegram
+numbers them. Refuses to overwrite.
+The builder is ``split.py``; ``python holdout6.py --check`` only validates
+the written split (``split.check``), which the build also does last.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from split import build, check
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--check"]:
+        check("holdout6")
+    else:
+        build(
+            "holdout6",
+            6,
+            {
+                "ja": ("０１２３４５６７８９", 0.3),
+                "my": ("၀၁၂၃၄၅၆၇၈၉", 0.7),
+                "lo": ("໐໑໒໓໔໕໖໗໘໙", 0.2),
+                "te": ("౦౧౨౩౪౫౬౭౮౯", 0.1),
+            },
+        )

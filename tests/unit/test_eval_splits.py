@@ -1,0 +1,95 @@
+"""The held-out xref evaluation splits are well formed (issue 16).
+
+Reads the written data only; nothing here ranks or links anything. The
+``split.check`` validator lives beside the generators in
+``tests/data/xref-eval/tools``; the holdout6 test repeats its essentials
+independently, so a bug in the validator does not hide a broken split.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EVAL = Path(__file__).resolve().parent.parent / "data" / "xref-eval"
+
+
+@pytest.mark.parametrize("name", ["holdout3", "holdout4", "holdout5", "holdout6"])
+def test_held_out_split_matches_its_spec(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(EVAL / "tools"))
+    split = importlib.import_module("split")
+    split.check(name)  # raises SystemExit naming every problem
+
+
+def _exports(root: Path) -> dict[str, dict[str, Any]]:
+    return {
+        p.parent.name: json.loads(p.read_text("utf-8"))
+        for p in sorted((root / "channels").glob("*/result.json"))
+    }
+
+
+def _articles(root: Path) -> list[dict[str, Any]]:
+    lines = (root / "articles.jsonl").read_text("utf-8").splitlines()
+    return [json.loads(x) for x in lines if x.strip()]
+
+
+def test_holdout6_is_consistent() -> None:
+    root = EVAL / "holdout6"
+    exports = _exports(root)
+    assert sorted(exports) == [
+        "echigo_dayori",
+        "hefei_kuaixun",
+        "savan_khaoduan",
+        "shwemdy_news",
+        "vizag_updates",
+    ]
+    stamps: dict[str, dict[int, int]] = {}
+    for user, data in exports.items():
+        msgs = data["messages"]
+        assert len(msgs) == 25, user
+        ids = [int(m["id"]) for m in msgs]
+        times = [int(m["date_unixtime"]) for m in msgs]
+        assert ids == sorted(set(ids)), f"{user}: ids not increasing"
+        assert times == sorted(times), f"{user}: ids not in time order"
+        for m in msgs:
+            assert "2025-06-16" <= m["date"][:10] <= "2025-06-20", f"{user}/{m['id']}"
+            assert m["text"].strip(), f"{user}/{m['id']}: empty text"
+        stamps[user] = dict(zip(ids, times, strict=True))
+    articles = _articles(root)
+    assert len({a["id"] for a in articles}) == len(articles) == 31
+    positives = [a for a in articles if a["expected"]]
+    assert len(positives) == 24
+    assert sum(len(a["expected"]) == 2 for a in positives) == 3
+    assert {a["lang"] for a in articles} == {"en", "fr", "de", "es", "pl", "tr", "cs"}
+    cited: set[tuple[str, int]] = set()
+    for a in articles:
+        assert a["note"].strip() and a["title"].strip() and a["text"].strip(), a["id"]
+        published = datetime.fromisoformat(a["published"])
+        assert published.tzinfo is not None, a["id"]
+        for e in a["expected"]:
+            user, mid = e["channel"].removeprefix("@"), e["message_id"]
+            assert mid in stamps[user], f"{a['id']}: {e['channel']}/{mid} not in the export"
+            assert stamps[user][mid] < published.timestamp(), f"{a['id']}: cites a later post"
+            cited.add((user, mid))
+    assert len(cited) == 25  # five cited posts per channel, each expected somewhere
+    for user in exports:
+        assert sum(u == user for u, _ in cited) == 5, user
+
+
+def test_holdout6_shares_no_week_or_channel_with_the_other_splits() -> None:
+    start = datetime(2025, 6, 16, tzinfo=UTC).timestamp()
+    end = datetime(2025, 6, 21, tzinfo=UTC).timestamp()
+    mine = set(_exports(EVAL / "holdout6"))
+    for root in sorted(p for p in EVAL.iterdir() if (p / "articles.jsonl").exists()):
+        if root.name == "holdout6":
+            continue
+        exports = _exports(root)
+        assert not mine & set(exports), root.name
+        for user, data in exports.items():
+            for m in data["messages"]:
+                assert not start <= int(m["date_unixtime"]) < end, f"{root.name}/{user}"

@@ -83,6 +83,24 @@ def test_the_join_limit_caps_join_mode_leases(pg_url: str) -> None:
         conn.close()
 
 
+def test_a_round_adds_new_entries_and_notes_a_changed_mode(pg_url: str) -> None:
+    """A round writes lease rows only for entries that are new or changed
+    (not every entry every round); a mode changed in the config reaches
+    the row, an entry added later gets one."""
+    migrate(Path(pg_url))
+    conn = connect(Path(pg_url), readonly=False)
+    try:
+        a = _daemon(conn, "a", 1)
+        leases.renew(conn, a, 1, ENTRIES, ttl=30.0, max_joined=500)
+        changed = dict(ENTRIES, **{"username:c05": "join", "username:new": "poll"})
+        held = leases.renew(conn, a, 1, changed, ttl=30.0, max_joined=500)
+        rows = dict(conn.execute("SELECT key, mode FROM channel_leases").fetchall())
+        assert rows == changed
+        assert held == set(changed)
+    finally:
+        conn.close()
+
+
 def test_concurrent_rounds_never_take_the_same_entry(pg_url: str) -> None:
     """Four daemons renewing at once (FOR UPDATE SKIP LOCKED): every entry has
     one holder."""

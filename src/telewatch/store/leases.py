@@ -189,13 +189,19 @@ def _renew(
         != 1
     ):
         raise LookupError(f"daemon {daemon_id} is not registered")
-    # New entries get a free lease row; a changed mode is noted.
-    conn.executemany(
-        "INSERT INTO channel_leases(key, mode) VALUES (?, ?)"
-        " ON CONFLICT (key) DO UPDATE SET mode = excluded.mode"
-        " WHERE channel_leases.mode <> excluded.mode",
-        sorted(entries.items()),
-    )
+    # New entries get a free lease row; a changed mode is noted. Only those:
+    # every entry each round was one statement per watched channel per
+    # daemon (a 2,000-channel pool of 5 sent ~1,800 a second), and an
+    # ON CONFLICT DO UPDATE locks the row even when its WHERE is false.
+    stored = {str(k): str(m) for k, m in conn.execute("SELECT key, mode FROM channel_leases")}
+    changed = sorted((k, m) for k, m in entries.items() if stored.get(k) != m)
+    if changed:
+        conn.executemany(
+            "INSERT INTO channel_leases(key, mode) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET mode = excluded.mode"
+            " WHERE channel_leases.mode <> excluded.mode",
+            changed,
+        )
     if hand_over:
         ours = [
             k

@@ -828,6 +828,12 @@ def tsquery(expr: str) -> str:
     return _FtsParser(expr).parse()
 
 
+FIRST_SPAN = 32_768
+"""Post ids in the first range a search reads (the newest ids of the filter)."""
+SPAN_GROWTH = 8
+"""Each further range is this many times the one before (newest first)."""
+
+
 def fts_search(
     conn: PgConnection,
     expr: str,
@@ -839,15 +845,28 @@ def fts_search(
     days: tuple[str, str] | None = None,
     channel_ids: Sequence[int] | None = None,
     exclude_channels: Sequence[int] = (),
+    first_span: int | None = None,
 ) -> list[tuple[int, float]]:
     """(post id, score) of the ``window`` newest posts matching ``expr``;
     score is minus ``ts_rank`` (lower is better, like bm25). ``days``
     (first, last YYYYMMDD) narrows by the indexed publication day before
     ``date_where`` checks the exact times on ``posts``; ``channel_ids``
-    keeps those channels only, ``exclude_channels`` leaves those out."""
+    keeps those channels only, ``exclude_channels`` leaves those out.
+
+    GIN gives every match of a word, in no order, and each match costs a
+    heap page of ``posts_fts`` (its tsvector is in the row): a common word
+    read every page of the table. FTS5 walks its doclists newest first and
+    stops after ``window``. So the search reads ranges of post ids, newest
+    first: the newest ``first_span`` (default FIRST_SPAN) ids of the filter,
+    then ranges SPAN_GROWTH times longer each, until ``window`` matches are
+    found or the ids run out. The result is exactly the ``window`` newest
+    matches of a search over everything: a common word is done in the first
+    range, a rare one reads all of its matches (as before) in a few ranges."""
     where = ["f.body @@ ?::tsquery"]
     args: list[Any] = [tsquery(expr)]
     order = "f.rowid DESC"
+    bounds = "SELECT min(rowid), max(rowid) FROM posts_fts"
+    bound_args: list[Any] = []
     if channel_id is not None:
         # One channel: its newest matches come from the (channel_id, rowid)
         # index walked backwards. Written as '= ANY' and ordered by channel
@@ -858,6 +877,9 @@ def fts_search(
         where.append("f.channel_id = ANY (?)")
         args.append([int(channel_id)])
         order = "f.channel_id DESC, f.rowid DESC"
+        # The channel's own ids bound the ranges ((channel_id, rowid) index).
+        bounds += " WHERE channel_id = ?"
+        bound_args.append(int(channel_id))
     if channel_ids is not None:
         where.append("f.channel_id = ANY (?)")
         args.append([int(c) for c in channel_ids])
@@ -870,23 +892,38 @@ def fts_search(
     join = ""
     if date_where and days is not None:
         # Only a post of the first or last day can fall outside the exact
-        # times: the days between need no look-up in posts.
+        # times: the days between need no look-up in posts. A scalar
+        # subquery per such post (primary key of posts): as EXISTS the
+        # planner hashed every post of the window for it instead.
         where.append(
-            "(f.day > ? AND f.day < ? OR EXISTS (SELECT 1 FROM posts p WHERE p.id = f.rowid"
-            f" AND {' AND '.join(date_where)}))"
+            "(f.day > ? AND f.day < ? OR (SELECT "
+            + " AND ".join(date_where)
+            + " FROM posts p WHERE p.id = f.rowid))"
         )
         args.extend((*days, *date_args))
     elif date_where:
         join = " JOIN posts p ON p.id = f.rowid"
         where.extend(date_where)
         args.extend(date_args)
+    lowest, highest = conn.execute(bounds, bound_args).fetchone()
+    if highest is None:
+        return []
     # ts_rank reads a match's whole tsvector: the inner query picks the
-    # ``window`` newest matches first (an index walk or a top-N sort of row
-    # ids), then only those are ranked, however many posts match.
-    rows = conn.execute(
+    # newest matches of the range first (an index walk or a top-N sort of
+    # row ids), then only those are ranked, however many posts match.
+    sql = (
         "SELECT w.rowid, -ts_rank(w.body, ?::tsquery) FROM"
         f" (SELECT f.rowid, f.body FROM posts_fts f{join}"
-        f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?) w",
-        (args[0], *args, window),
-    ).fetchall()
-    return [(int(r[0]), float(r[1])) for r in rows]
+        f" WHERE {' AND '.join(where)} AND f.rowid > ? AND f.rowid <= ?"
+        f" ORDER BY {order} LIMIT ?) w"
+    )
+    out: list[tuple[int, float]] = []
+    top, span = int(highest), max(1, first_span or FIRST_SPAN)
+    while len(out) < window:
+        low = max(top - span, int(lowest) - 1)
+        rows = conn.execute(sql, (args[0], *args, low, top, window - len(out))).fetchall()
+        out.extend((int(r[0]), float(r[1])) for r in rows)
+        if low < int(lowest):
+            break
+        top, span = low, span * SPAN_GROWTH
+    return out

@@ -864,19 +864,13 @@ def fts_search(
     range, a rare one reads all of its matches (as before) in a few ranges."""
     where = ["f.body @@ ?::tsquery"]
     args: list[Any] = [tsquery(expr)]
-    order = "f.rowid DESC"
     bounds = "SELECT min(rowid), max(rowid) FROM posts_fts"
     bound_args: list[Any] = []
     if channel_id is not None:
         # One channel: its newest matches come from the (channel_id, rowid)
-        # index walked backwards. Written as '= ANY' and ordered by channel
-        # first, only that index gives the order: with '= ?' the planner
-        # assumes a channel's posts are spread over the whole table and may
-        # walk the primary key instead, through every newer post of the
-        # other channels (an imported channel is one block of ids).
-        where.append("f.channel_id = ANY (?)")
-        args.append([int(channel_id)])
-        order = "f.channel_id DESC, f.rowid DESC"
+        # index walked backwards, within the range's ids.
+        where.append("f.channel_id = ?")
+        args.append(int(channel_id))
         # The channel's own ids bound the ranges ((channel_id, rowid) index).
         bounds += " WHERE channel_id = ?"
         bound_args.append(int(channel_id))
@@ -911,6 +905,10 @@ def fts_search(
     # ts_rank reads a match's whole tsvector: the inner query picks the
     # newest matches of the range first (an index walk or a top-N sort of
     # row ids), then only those are ranked, however many posts match.
+    # A date window sorts its matches (rowid + 0: no walk of the primary
+    # key): walked newest first, the planner assumes the window's posts are
+    # spread evenly over the ids and may read every newer post first.
+    order = "f.rowid + 0 DESC" if days is not None else "f.rowid DESC"
     sql = (
         "SELECT w.rowid, -ts_rank(w.body, ?::tsquery) FROM"
         f" (SELECT f.rowid, f.body FROM posts_fts f{join}"
@@ -919,6 +917,11 @@ def fts_search(
     )
     out: list[tuple[int, float]] = []
     top, span = int(highest), max(1, first_span or FIRST_SPAN)
+    if days is not None:
+        # A date window: the day index already narrows the matches to the
+        # window's posts (one bitmap), and the window's ids are blocks all
+        # over the table (one per channel): one range.
+        span = top - int(lowest) + 1
     while len(out) < window:
         low = max(top - span, int(lowest) - 1)
         rows = conn.execute(sql, (args[0], *args, low, top, window - len(out))).fetchall()

@@ -21,7 +21,7 @@ from telewatch.store.copy import copy_archive
 from telewatch.store.db import connect, migrate, pg_address
 from telewatch.store.queries import search
 from telewatch.store.writer import apply_events
-from telewatch.text import tokens
+from telewatch.text import fts_query, tokens
 from tests.fixtures.postgres import PostgresCluster
 from tests.unit.test_store_chain import _history
 
@@ -257,7 +257,7 @@ def test_a_search_widened_over_id_ranges_finds_what_one_range_finds(
     ]
     widened = 0
     for q in _corpus_queries(lite)[:40]:
-        expr = queries.fts_query(q)
+        expr = fts_query(q)
         assert expr is not None
         for kw in filters:
             since, until = kw.get("since"), kw.get("until")

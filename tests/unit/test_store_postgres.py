@@ -227,19 +227,32 @@ def test_search_finds_the_same_posts_on_both(
                 search(conn, bad, raw=True)
 
 
-def test_a_search_widened_over_id_ranges_finds_what_one_range_finds(
+def test_a_search_by_id_blocks_finds_what_one_range_finds(
     dev_archive: Path, pg_cluster: PostgresCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """PostgreSQL reads the newest ids first and widens the range only while
-    fewer than the window's matches are found (pg.fts_search). With ranges
-    of a few ids and a window of 7, most searches need several ranges (the
-    newest range holds fewer matches than the window): the posts and scores
-    are exactly those of one range over every id, and the posts are those
-    SQLite's FTS5 ranks (its 7 newest matches), with each filter."""
+    """PostgreSQL reads the newest block of ids first, with the block's own
+    GIN index, and goes on to older blocks only while fewer than the
+    window's matches are found (pg.fts_search). With blocks of 16 ids and a
+    window of 7, most searches need several blocks (the newest holds fewer
+    matches than the window) and some the rest after BLOCK_RANGES blocks:
+    the posts and scores are exactly those of one range over every id, and
+    the posts are those SQLite's FTS5 ranks (its 7 newest matches), with
+    each filter. The copy created each block's index."""
+    monkeypatch.setattr(pg, "FTS_BLOCK", 16)
     url = pg_cluster.create_database()
     copy_archive(dev_archive, Path(url))
     lite, pgc = connect(dev_archive), connect(Path(url))
     assert isinstance(pgc, pg.PgConnection)
+    top_id = int(pgc.execute("SELECT max(rowid) FROM posts_fts").fetchone()[0])
+    names = {
+        r[0]
+        for r in pgc.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'posts_fts'"
+            " AND indexname LIKE 'posts_fts_body_%'"
+        )
+    }
+    assert names == {pg._block_name(k) for k in range((top_id - 1) // 16 + 1)}
+    assert len(names) > pg.BLOCK_RANGES
     channel = int(lite.execute("SELECT channel_id FROM posts LIMIT 1").fetchone()[0])
     first, last = lite.execute("SELECT min(date), max(date) FROM posts").fetchone()
     from datetime import timedelta
@@ -273,29 +286,64 @@ def test_a_search_widened_over_id_ranges_finds_what_one_range_finds(
                 "days": (days[0][1:], days[-1][1:]) if days else None,
                 "exclude_channels": kw.get("exclude_channels", ()),
             }
-            narrow = pg.fts_search(pgc, expr, first_span=3, **common)  # type: ignore[arg-type]
-            whole = pg.fts_search(pgc, expr, first_span=10**12, **common)  # type: ignore[arg-type]
-            assert narrow == whole, (q, kw)
+            blocks = pg.fts_search(pgc, expr, **common)  # type: ignore[arg-type]
+            whole = pg.fts_search(pgc, expr, block=10**12, **common)  # type: ignore[arg-type]
+            assert blocks == whole, (q, kw)
             assert len(whole) <= window
             # The window holds the newest matches, newest first.
             assert [r[0] for r in whole] == sorted((r[0] for r in whole), reverse=True)
-            # The first range (the filter's 3 newest ids) held fewer
-            # matches than the window: the search went on to older ranges.
+            # The filter's newest block held fewer matches than the window:
+            # the search went on to older blocks.
             top = pgc.execute(
                 "SELECT max(rowid) FROM posts_fts"
                 + (" WHERE channel_id = ?" if kw.get("channel_id") else ""),
                 [kw["channel_id"]] if kw.get("channel_id") else [],
             ).fetchone()[0]
-            widened += bool(whole) and whole[-1][0] <= top - 3
-    assert widened > 20  # many searches needed more than their first range
+            widened += bool(whole) and whole[-1][0] <= (top - 1) // 16 * 16
+    assert widened > 20  # many searches needed more than their first block
     # Through `search`, against FTS5's own window on SQLite.
     monkeypatch.setattr(queries, "SCORE_WINDOW", window)
-    monkeypatch.setattr(pg, "FIRST_SPAN", 3)
     for q in _corpus_queries(lite)[:40]:
         for kw in filters:
             a = {(h.channel_id, h.message_id) for h in search(lite, q, limit=100, **kw)}  # type: ignore[arg-type]
             b = {(h.channel_id, h.message_id) for h in search(pgc, q, limit=100, **kw)}  # type: ignore[arg-type]
             assert a == b, (q, kw)
+
+
+def test_migration_16_builds_the_block_indexes_once(
+    dev_archive: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 16 on an archive whose block indexes are missing (an archive
+    of schema 15) builds them; run again, it changes nothing."""
+    monkeypatch.setattr(pg, "FTS_BLOCK", 64)
+    copy_archive(dev_archive, Path(pg_url))
+    conn = connect(Path(pg_url), readonly=False)
+    assert isinstance(conn, pg.PgConnection)
+
+    def blocks() -> set[str]:
+        return {
+            r[0]
+            for r in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'posts_fts_body_%'"
+            )
+        }
+
+    built = blocks()
+    assert len(built) > 3
+    for name in built:
+        conn.execute(f"DROP INDEX {name}")
+    assert blocks() == set()
+    from telewatch.store import reindex
+
+    conn.execute("BEGIN IMMEDIATE")
+    reindex.fts_blocks(conn)
+    conn.execute("COMMIT")
+    assert blocks() == built
+    conn.execute("BEGIN IMMEDIATE")
+    reindex.fts_blocks(conn)
+    conn.execute("COMMIT")
+    assert blocks() == built
+    conn.close()
 
 
 def test_migrate_round_trip_sqlite_postgres_sqlite(

@@ -680,6 +680,46 @@ def tsvector_literal(body: str) -> str:
     return " ".join(out)
 
 
+FTS_BLOCK = 131_072
+"""posts_fts has a GIN index of its own for each block of this many post ids
+(ids kB+1 … (k+1)B, a partial index; schema 16), beside the GIN index of
+the whole table: a search of the newest ids reads the bitmap of their block
+only, not every match of the word."""
+BLOCK_RANGES = 16
+"""A search reads at most this many blocks one by one, then the rest at once."""
+
+
+def _block_name(k: int) -> str:
+    return f"posts_fts_body_{k * FTS_BLOCK}_{(k + 1) * FTS_BLOCK}"
+
+
+def _ensure_block_index(conn: PgConnection, k: int) -> None:
+    """Create block ``k``'s GIN index unless it exists (in the caller's
+    transaction: it commits with the batch that first writes into the
+    block). The existence check takes no lock; CREATE INDEX takes a SHARE
+    lock on posts_fts (readers go on) and reads the table once per block."""
+    name = _block_name(k)
+    if conn.execute("SELECT to_regclass(?)", (name,)).fetchone()[0] is not None:
+        return
+    lo, hi = k * FTS_BLOCK, (k + 1) * FTS_BLOCK
+    conn.execute(
+        f"CREATE INDEX IF NOT EXISTS {name} ON posts_fts USING gin (body)"
+        f" WHERE rowid > {lo}::bigint AND rowid <= {hi}::bigint"
+    )
+
+
+def fts_block_indexes(conn: PgConnection) -> int:
+    """Migration 16 on PostgreSQL: the block GIN indexes of the ids already
+    indexed (idempotent: existing ones are kept). Returns how many blocks."""
+    highest = conn.execute("SELECT max(rowid) FROM posts_fts").fetchone()[0]
+    if highest is None:
+        return 0
+    blocks = (int(highest) - 1) // FTS_BLOCK + 1
+    for k in range(blocks):
+        _ensure_block_index(conn, k)
+    return blocks
+
+
 def fts_write(
     conn: PgConnection,
     deletes: Sequence[tuple[Any, ...]],
@@ -690,6 +730,8 @@ def fts_write(
     if deletes:
         conn.executemany("DELETE FROM posts_fts WHERE rowid = ?", [(d[1],) for d in deletes])
     if inserts:
+        for k in sorted({(int(r[0]) - 1) // FTS_BLOCK for r in inserts}):
+            _ensure_block_index(conn, k)
         rows = []
         for rowid, body, meta in inserts:
             c, d = meta.split()
@@ -828,12 +870,6 @@ def tsquery(expr: str) -> str:
     return _FtsParser(expr).parse()
 
 
-FIRST_SPAN = 32_768
-"""Post ids in the first range a search reads (the newest ids of the filter)."""
-SPAN_GROWTH = 8
-"""Each further range is this many times the one before (newest first)."""
-
-
 def fts_search(
     conn: PgConnection,
     expr: str,
@@ -845,7 +881,7 @@ def fts_search(
     days: tuple[str, str] | None = None,
     channel_ids: Sequence[int] | None = None,
     exclude_channels: Sequence[int] = (),
-    first_span: int | None = None,
+    block: int | None = None,
 ) -> list[tuple[int, float]]:
     """(post id, score) of the ``window`` newest posts matching ``expr``;
     score is minus ``ts_rank`` (lower is better, like bm25). ``days``
@@ -856,12 +892,14 @@ def fts_search(
     GIN gives every match of a word, in no order, and each match costs a
     heap page of ``posts_fts`` (its tsvector is in the row): a common word
     read every page of the table. FTS5 walks its doclists newest first and
-    stops after ``window``. So the search reads ranges of post ids, newest
-    first: the newest ``first_span`` (default FIRST_SPAN) ids of the filter,
-    then ranges SPAN_GROWTH times longer each, until ``window`` matches are
-    found or the ids run out. The result is exactly the ``window`` newest
-    matches of a search over everything: a common word is done in the first
-    range, a rare one reads all of its matches (as before) in a few ranges."""
+    stops after ``window``. So the search reads the ids block by block
+    (FTS_BLOCK, ``block`` for a test), newest first, until ``window``
+    matches are found: each block's statement is planned with the block's
+    own GIN index (its matches only) or as a walk of the primary key
+    newest first (a common word). After BLOCK_RANGES blocks the rest is one
+    statement. A date window is one statement (its day index narrows it).
+    The result is exactly the ``window`` newest matches of one search over
+    everything."""
     where = ["f.body @@ ?::tsquery"]
     args: list[Any] = [tsquery(expr)]
     bounds = "SELECT min(rowid), max(rowid) FROM posts_fts"
@@ -912,21 +950,21 @@ def fts_search(
     sql = (
         "SELECT w.rowid, -ts_rank(w.body, ?::tsquery) FROM"
         f" (SELECT f.rowid, f.body FROM posts_fts f{join}"
-        f" WHERE {' AND '.join(where)} AND f.rowid > ? AND f.rowid <= ?"
+        f" WHERE {' AND '.join(where)} AND f.rowid > ?::bigint AND f.rowid <= ?::bigint"
         f" ORDER BY {order} LIMIT ?) w"
     )
+    size = block or FTS_BLOCK
     out: list[tuple[int, float]] = []
-    top, span = int(highest), max(1, first_span or FIRST_SPAN)
-    if days is not None:
-        # A date window: the day index already narrows the matches to the
-        # window's posts (one bitmap), and the window's ids are blocks all
-        # over the table (one per channel): one range.
-        span = top - int(lowest) + 1
+    top, floor, ranges = int(highest), int(lowest) - 1, 0
     while len(out) < window:
-        low = max(top - span, int(lowest) - 1)
+        ranges += 1
+        if days is None and ranges <= BLOCK_RANGES:
+            low = max((top - 1) // size * size, floor)
+        else:
+            low = floor
         rows = conn.execute(sql, (args[0], *args, low, top, window - len(out))).fetchall()
         out.extend((int(r[0]), float(r[1])) for r in rows)
-        if low < int(lowest):
+        if low <= floor:
             break
-        top, span = low, span * SPAN_GROWTH
+        top = low
     return out

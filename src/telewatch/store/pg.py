@@ -730,7 +730,7 @@ def fts_write(
     if deletes:
         conn.executemany("DELETE FROM posts_fts WHERE rowid = ?", [(d[1],) for d in deletes])
     if inserts:
-        for k in sorted({(int(r[0]) - 1) // FTS_BLOCK for r in inserts}):
+        for k in sorted({max(0, (int(r[0]) - 1) // FTS_BLOCK) for r in inserts}):
             _ensure_block_index(conn, k)
         rows = []
         for rowid, body, meta in inserts:

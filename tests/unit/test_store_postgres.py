@@ -21,7 +21,7 @@ from telewatch.store.copy import copy_archive
 from telewatch.store.db import connect, migrate, pg_address
 from telewatch.store.queries import search
 from telewatch.store.writer import apply_events
-from telewatch.text import tokens
+from telewatch.text import fts_query, tokens
 from tests.fixtures.postgres import PostgresCluster
 from tests.unit.test_store_chain import _history
 
@@ -227,6 +227,125 @@ def test_search_finds_the_same_posts_on_both(
                 search(conn, bad, raw=True)
 
 
+def test_a_search_by_id_blocks_finds_what_one_range_finds(
+    dev_archive: Path, pg_cluster: PostgresCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL reads the newest block of ids first, with the block's own
+    GIN index, and goes on to older blocks only while fewer than the
+    window's matches are found (pg.fts_search). With blocks of 16 ids and a
+    window of 7, most searches need several blocks (the newest holds fewer
+    matches than the window) and some the rest after BLOCK_RANGES blocks:
+    the posts and scores are exactly those of one range over every id, and
+    the posts are those SQLite's FTS5 ranks (its 7 newest matches), with
+    each filter. The copy created each block's index."""
+    monkeypatch.setattr(pg, "FTS_BLOCK", 16)
+    url = pg_cluster.create_database()
+    copy_archive(dev_archive, Path(url))
+    lite, pgc = connect(dev_archive), connect(Path(url))
+    assert isinstance(pgc, pg.PgConnection)
+    top_id = int(pgc.execute("SELECT max(rowid) FROM posts_fts").fetchone()[0])
+    names = {
+        r[0]
+        for r in pgc.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'posts_fts'"
+            " AND indexname LIKE 'posts_fts_body_%'"
+        )
+    }
+    assert names == {pg._block_name(k) for k in range((top_id - 1) // 16 + 1)}
+    assert len(names) > pg.BLOCK_RANGES
+    channel = int(lite.execute("SELECT channel_id FROM posts LIMIT 1").fetchone()[0])
+    first, last = lite.execute("SELECT min(date), max(date) FROM posts").fetchone()
+    from datetime import timedelta
+
+    from telewatch.store import queries
+    from telewatch.store.db import parse_iso
+
+    mid = parse_iso(first) + (parse_iso(last) - parse_iso(first)) / 2
+    window = 7
+    filters: list[dict[str, object]] = [
+        {},
+        {"channel_id": channel},
+        {"since": mid - timedelta(days=2, hours=5), "until": mid + timedelta(days=1, hours=7)},
+        {"exclude_channels": [channel]},
+    ]
+    widened = 0
+    for q in _corpus_queries(lite)[:40]:
+        expr = fts_query(q)
+        assert expr is not None
+        for kw in filters:
+            since, until = kw.get("since"), kw.get("until")
+            where: list[str] = []
+            args: list[object] = []
+            queries._date_window(where, args, since, until)  # type: ignore[arg-type]
+            days = queries._day_tokens(since, until)  # type: ignore[arg-type]
+            common = {
+                "channel_id": kw.get("channel_id"),
+                "date_where": where,
+                "date_args": args,
+                "window": window,
+                "days": (days[0][1:], days[-1][1:]) if days else None,
+                "exclude_channels": kw.get("exclude_channels", ()),
+            }
+            blocks = pg.fts_search(pgc, expr, **common)  # type: ignore[arg-type]
+            whole = pg.fts_search(pgc, expr, block=10**12, **common)  # type: ignore[arg-type]
+            assert blocks == whole, (q, kw)
+            assert len(whole) <= window
+            # The window holds the newest matches, newest first.
+            assert [r[0] for r in whole] == sorted((r[0] for r in whole), reverse=True)
+            # The filter's newest block held fewer matches than the window:
+            # the search went on to older blocks.
+            top = pgc.execute(
+                "SELECT max(rowid) FROM posts_fts"
+                + (" WHERE channel_id = ?" if kw.get("channel_id") else ""),
+                [kw["channel_id"]] if kw.get("channel_id") else [],
+            ).fetchone()[0]
+            widened += bool(whole) and whole[-1][0] <= (top - 1) // 16 * 16
+    assert widened > 20  # many searches needed more than their first block
+    # Through `search`, against FTS5's own window on SQLite.
+    monkeypatch.setattr(queries, "SCORE_WINDOW", window)
+    for q in _corpus_queries(lite)[:40]:
+        for kw in filters:
+            a = {(h.channel_id, h.message_id) for h in search(lite, q, limit=100, **kw)}  # type: ignore[arg-type]
+            b = {(h.channel_id, h.message_id) for h in search(pgc, q, limit=100, **kw)}  # type: ignore[arg-type]
+            assert a == b, (q, kw)
+
+
+def test_migration_17_builds_the_block_indexes_once(
+    dev_archive: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 17 on an archive whose block indexes are missing (an archive
+    of schema 15) builds them; run again, it changes nothing."""
+    monkeypatch.setattr(pg, "FTS_BLOCK", 64)
+    copy_archive(dev_archive, Path(pg_url))
+    conn = connect(Path(pg_url), readonly=False)
+    assert isinstance(conn, pg.PgConnection)
+
+    def blocks() -> set[str]:
+        return {
+            r[0]
+            for r in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'posts_fts_body_%'"
+            )
+        }
+
+    built = blocks()
+    assert len(built) > 3
+    for name in built:
+        conn.execute(f"DROP INDEX {name}")
+    assert blocks() == set()
+    from telewatch.store import reindex
+
+    conn.execute("BEGIN IMMEDIATE")
+    reindex.fts_blocks(conn)
+    conn.execute("COMMIT")
+    assert blocks() == built
+    conn.execute("BEGIN IMMEDIATE")
+    reindex.fts_blocks(conn)
+    conn.execute("COMMIT")
+    assert blocks() == built
+    conn.close()
+
+
 def test_migrate_round_trip_sqlite_postgres_sqlite(
     dev_archive: Path, pg_cluster: PostgresCluster, tmp_path: Path
 ) -> None:
@@ -428,7 +547,7 @@ def test_a_repeated_search_is_planned_for_its_own_words(dev_archive: Path, pg_ur
             search(conn, q)
     generic, custom = conn.pg.execute(
         "SELECT sum(generic_plans), sum(custom_plans) FROM pg_prepared_statements"
-        " WHERE statement LIKE '%posts_fts%'"
+        " WHERE statement LIKE '%posts_fts%' AND statement LIKE '%tsquery%'"
     ).fetchone()  # type: ignore[misc]
     assert custom >= 10  # the search statement was prepared and run many times
     assert generic == 0

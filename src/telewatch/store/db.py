@@ -154,10 +154,10 @@ def migrate(path: Path, *, busy_timeout_ms: int | None = None, check: bool = Fal
             raise
         if 0 < version < SCHEMA_VERSION:
             _log.warning(
-                "migrating archive %s from schema %d to %d (schema 2, and schema 15 when"
-                " the archive holds Thai posts, rebuild the search index, about 20 s per"
-                " million posts; an interrupted migration is rolled back and runs again"
-                " next time)",
+                "migrating archive %s from schema %d to %d (schema 2, and schemas 15 and 16"
+                " when the archive holds Thai, Han, kana, Khmer, Lao or Myanmar posts,"
+                " rebuild the search index, about 20 s per million posts; an interrupted"
+                " migration is rolled back and runs again next time)",
                 path,
                 version,
                 SCHEMA_VERSION,

@@ -680,6 +680,46 @@ def tsvector_literal(body: str) -> str:
     return " ".join(out)
 
 
+FTS_BLOCK = 131_072
+"""posts_fts has a GIN index of its own for each block of this many post ids
+(ids kB+1 … (k+1)B, a partial index; schema 17), beside the GIN index of
+the whole table: a search of the newest ids reads the bitmap of their block
+only, not every match of the word."""
+BLOCK_RANGES = 16
+"""A search reads at most this many blocks one by one, then the rest at once."""
+
+
+def _block_name(k: int) -> str:
+    return f"posts_fts_body_{k * FTS_BLOCK}_{(k + 1) * FTS_BLOCK}"
+
+
+def _ensure_block_index(conn: PgConnection, k: int) -> None:
+    """Create block ``k``'s GIN index unless it exists (in the caller's
+    transaction: it commits with the batch that first writes into the
+    block). The existence check takes no lock; CREATE INDEX takes a SHARE
+    lock on posts_fts (readers go on) and reads the table once per block."""
+    name = _block_name(k)
+    if conn.execute("SELECT to_regclass(?)", (name,)).fetchone()[0] is not None:
+        return
+    lo, hi = k * FTS_BLOCK, (k + 1) * FTS_BLOCK
+    conn.execute(
+        f"CREATE INDEX IF NOT EXISTS {name} ON posts_fts USING gin (body)"
+        f" WHERE rowid > {lo}::bigint AND rowid <= {hi}::bigint"
+    )
+
+
+def fts_block_indexes(conn: PgConnection) -> int:
+    """Migration 17 on PostgreSQL: the block GIN indexes of the ids already
+    indexed (idempotent: existing ones are kept). Returns how many blocks."""
+    highest = conn.execute("SELECT max(rowid) FROM posts_fts").fetchone()[0]
+    if highest is None:
+        return 0
+    blocks = (int(highest) - 1) // FTS_BLOCK + 1
+    for k in range(blocks):
+        _ensure_block_index(conn, k)
+    return blocks
+
+
 def fts_write(
     conn: PgConnection,
     deletes: Sequence[tuple[Any, ...]],
@@ -690,6 +730,8 @@ def fts_write(
     if deletes:
         conn.executemany("DELETE FROM posts_fts WHERE rowid = ?", [(d[1],) for d in deletes])
     if inserts:
+        for k in sorted({max(0, (int(r[0]) - 1) // FTS_BLOCK) for r in inserts}):
+            _ensure_block_index(conn, k)
         rows = []
         for rowid, body, meta in inserts:
             c, d = meta.split()
@@ -839,25 +881,37 @@ def fts_search(
     days: tuple[str, str] | None = None,
     channel_ids: Sequence[int] | None = None,
     exclude_channels: Sequence[int] = (),
+    block: int | None = None,
 ) -> list[tuple[int, float]]:
     """(post id, score) of the ``window`` newest posts matching ``expr``;
     score is minus ``ts_rank`` (lower is better, like bm25). ``days``
     (first, last YYYYMMDD) narrows by the indexed publication day before
     ``date_where`` checks the exact times on ``posts``; ``channel_ids``
-    keeps those channels only, ``exclude_channels`` leaves those out."""
+    keeps those channels only, ``exclude_channels`` leaves those out.
+
+    GIN gives every match of a word, in no order, and each match costs a
+    heap page of ``posts_fts`` (its tsvector is in the row): a common word
+    read every page of the table. FTS5 walks its doclists newest first and
+    stops after ``window``. So the search reads the ids block by block
+    (FTS_BLOCK, ``block`` for a test), newest first, until ``window``
+    matches are found: each block's statement is planned with the block's
+    own GIN index (its matches only) or as a walk of the primary key
+    newest first (a common word). After BLOCK_RANGES blocks the rest is one
+    statement. A date window is one statement (its day index narrows it).
+    The result is exactly the ``window`` newest matches of one search over
+    everything."""
     where = ["f.body @@ ?::tsquery"]
     args: list[Any] = [tsquery(expr)]
-    order = "f.rowid DESC"
+    bounds = "SELECT min(rowid), max(rowid) FROM posts_fts"
+    bound_args: list[Any] = []
     if channel_id is not None:
         # One channel: its newest matches come from the (channel_id, rowid)
-        # index walked backwards. Written as '= ANY' and ordered by channel
-        # first, only that index gives the order: with '= ?' the planner
-        # assumes a channel's posts are spread over the whole table and may
-        # walk the primary key instead, through every newer post of the
-        # other channels (an imported channel is one block of ids).
-        where.append("f.channel_id = ANY (?)")
-        args.append([int(channel_id)])
-        order = "f.channel_id DESC, f.rowid DESC"
+        # index walked backwards, within the range's ids.
+        where.append("f.channel_id = ?")
+        args.append(int(channel_id))
+        # The channel's own ids bound the ranges ((channel_id, rowid) index).
+        bounds += " WHERE channel_id = ?"
+        bound_args.append(int(channel_id))
     if channel_ids is not None:
         where.append("f.channel_id = ANY (?)")
         args.append([int(c) for c in channel_ids])
@@ -870,23 +924,47 @@ def fts_search(
     join = ""
     if date_where and days is not None:
         # Only a post of the first or last day can fall outside the exact
-        # times: the days between need no look-up in posts.
+        # times: the days between need no look-up in posts. A scalar
+        # subquery per such post (primary key of posts): as EXISTS the
+        # planner hashed every post of the window for it instead.
         where.append(
-            "(f.day > ? AND f.day < ? OR EXISTS (SELECT 1 FROM posts p WHERE p.id = f.rowid"
-            f" AND {' AND '.join(date_where)}))"
+            "(f.day > ? AND f.day < ? OR (SELECT "
+            + " AND ".join(date_where)
+            + " FROM posts p WHERE p.id = f.rowid))"
         )
         args.extend((*days, *date_args))
     elif date_where:
         join = " JOIN posts p ON p.id = f.rowid"
         where.extend(date_where)
         args.extend(date_args)
+    lowest, highest = conn.execute(bounds, bound_args).fetchone()
+    if highest is None:
+        return []
     # ts_rank reads a match's whole tsvector: the inner query picks the
-    # ``window`` newest matches first (an index walk or a top-N sort of row
-    # ids), then only those are ranked, however many posts match.
-    rows = conn.execute(
+    # newest matches of the range first (an index walk or a top-N sort of
+    # row ids), then only those are ranked, however many posts match.
+    # A date window sorts its matches (rowid + 0: no walk of the primary
+    # key): walked newest first, the planner assumes the window's posts are
+    # spread evenly over the ids and may read every newer post first.
+    order = "f.rowid + 0 DESC" if days is not None else "f.rowid DESC"
+    sql = (
         "SELECT w.rowid, -ts_rank(w.body, ?::tsquery) FROM"
         f" (SELECT f.rowid, f.body FROM posts_fts f{join}"
-        f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?) w",
-        (args[0], *args, window),
-    ).fetchall()
-    return [(int(r[0]), float(r[1])) for r in rows]
+        f" WHERE {' AND '.join(where)} AND f.rowid > ?::bigint AND f.rowid <= ?::bigint"
+        f" ORDER BY {order} LIMIT ?) w"
+    )
+    size = block or FTS_BLOCK
+    out: list[tuple[int, float]] = []
+    top, floor, ranges = int(highest), int(lowest) - 1, 0
+    while len(out) < window:
+        ranges += 1
+        if days is None and ranges <= BLOCK_RANGES:
+            low = max((top - 1) // size * size, floor)
+        else:
+            low = floor
+        rows = conn.execute(sql, (args[0], *args, low, top, window - len(out))).fetchall()
+        out.extend((int(r[0]), float(r[1])) for r in rows)
+        if low <= floor:
+            break
+        top = low
+    return out

@@ -118,3 +118,17 @@ def _rewrite(
         if body:
             inserts.append((pid, body, meta))
     pg.fts_write(conn, deletes, inserts)
+
+
+def fts_blocks(conn: sqlite3.Connection) -> None:
+    """Migration 17: on PostgreSQL the GIN index of each block of post ids
+    already indexed (store.pg.fts_block_indexes; idempotent). Nothing on
+    SQLite."""
+    from telewatch.store.db import is_postgres
+
+    if not is_postgres(conn):
+        return
+    from telewatch.store import pg
+
+    assert isinstance(conn, pg.PgConnection)
+    pg.fts_block_indexes(conn)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from telewatch.store import events_schema, rechain, reindex
 
-SCHEMA_VERSION = 16
+SCHEMA_VERSION = 17
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -523,4 +523,8 @@ ALTER TABLE channel_leases DROP COLUMN blocked_until;
     # bigrams of their units (telewatch.unspaced): the index entries of posts
     # with such text are rewritten (store/reindex.py).
     16: reindex.migrate_unspaced,
+    # PostgreSQL: a GIN index per block of post ids (store/pg.py FTS_BLOCK),
+    # so that a search of the newest ids reads their block's matches only.
+    # SQLite: nothing (FTS5 walks its doclists newest first).
+    17: reindex.fts_blocks,
 }

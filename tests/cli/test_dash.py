@@ -125,19 +125,26 @@ def test_demo_stops_its_daemon_on_sigterm(tmp_path: Path) -> None:
     )
     db = tmp_path / "demo.db"
     pid = None
-    deadline = time.monotonic() + 30
-    while pid is None and time.monotonic() < deadline:
-        time.sleep(0.5)
-        if db.exists():
-            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-            try:
-                row = conn.execute("SELECT pid FROM daemon_runs LIMIT 1").fetchone()
-            finally:
-                conn.close()
-            pid = row[0] if row else None
-    assert pid is not None, "the demo daemon never wrote a heartbeat"
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while pid is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            if db.exists():
+                conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+                try:
+                    row = conn.execute("SELECT pid FROM daemon_runs LIMIT 1").fetchone()
+                except sqlite3.OperationalError:
+                    row = None  # the file is there, its tables not yet
+                finally:
+                    conn.close()
+                pid = row[0] if row else None
+        assert pid is not None, "the demo daemon never wrote a heartbeat"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # a failure above: leave no demo running
+            proc.kill()
+            proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert out.startswith("telewatch demo:") and "channels   4" in out
     try:

@@ -164,7 +164,7 @@ def test_eval_xref_entry_point(xref_dev: Path) -> None:
         [str(exe), "eval", "xref", str(xref_dev)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=True,
     ).stdout
     assert "Recall@1 1.000" in out or "Recall@1 0.9" in out

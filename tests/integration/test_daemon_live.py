@@ -257,11 +257,14 @@ def test_daemon_waits_for_a_bulk_import_instead_of_failing(daemon_world: DaemonW
     holder.execute("COMMIT")  # the exclusive lock stays with the "import" until it closes
     try:
         p = w.start()
-        time.sleep(2.5)
+        log = w.root / "daemon.log"
+        # Said in its log (a loaded machine may take seconds to start it), and
+        # still waiting a while later.
+        w.wait_for(lambda: "archive busy" in log.read_text(), 30, "the archive-busy line")
+        time.sleep(1.0)
         assert p.poll() is None, "the daemon gave up instead of waiting"
         t0 = time.monotonic()
         assert w.stop(p) == 0 and time.monotonic() - t0 < 3
-        assert "archive busy" in (w.root / "daemon.log").read_text()
         p = w.start()
         time.sleep(1.5)
         assert p.poll() is None

@@ -9,6 +9,7 @@ that applying the same events one transaction each leaves, on both backends.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -20,11 +21,12 @@ from telewatch.models import (
     ChannelStatusChanged,
     DifferenceApplied,
     Event,
+    PostSeen,
     RangeArchived,
 )
 from telewatch.store.chain import verify
 from telewatch.store.db import connect, migrate
-from telewatch.store.writer import BatchStats, apply_events
+from telewatch.store.writer import BatchStats, apply_events, prepare_posts
 from tests.fixtures.store import T0, post_seen
 
 CHANNELS = [1500000001 + k for k in range(6)]
@@ -146,6 +148,36 @@ def test_a_live_batch_writes_its_posts_in_one_run(tmp_path: Path) -> None:
     assert sum(s.startswith("SELECT title, username, about FROM channels") for s in seen) == len(
         CHANNELS
     )
+
+
+def test_posts_prepared_before_the_transaction_leave_the_same_archive(
+    two_archives: tuple[Path, Path],
+) -> None:
+    """The Writer prepares a batch's posts before its transaction (on a
+    shared PostgreSQL archive, outside the pool's write lock): the archive is
+    the one the unprepared batch leaves, a difference's posts are prepared
+    too, and a malformed post is still counted once, the rest kept."""
+    with_ready, without = two_archives
+    evs = _live_batch()
+    bad = post_seen(CHANNELS[0], 40, "naive time")
+    bad = dataclasses.replace(bad, seen_at=bad.seen_at.replace(tzinfo=None))
+    evs.append(bad)
+    ready = prepare_posts(evs)
+    posts = {id(e) for e in evs if isinstance(e, PostSeen)}
+    posts |= {
+        id(x) for e in evs if isinstance(e, DifferenceApplied) for x in e.events
+        if isinstance(x, PostSeen)
+    }  # fmt: skip
+    assert set(ready) == posts - {id(bad)}
+    conn = connect(with_ready, readonly=False)
+    conn.execute("BEGIN IMMEDIATE")
+    st = apply_events(conn, evs, (), prepared=ready)
+    conn.execute("COMMIT")
+    conn.close()
+    plain = _apply(without, evs, one_by_one=False)
+    assert st.errors == plain.errors == 1
+    assert st.posts_new == plain.posts_new == 3 * len(CHANNELS)
+    assert _state(with_ready) == _state(without)
 
 
 def test_a_bad_range_is_counted_and_the_others_kept(two_archives: tuple[Path, Path]) -> None:

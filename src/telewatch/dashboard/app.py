@@ -27,6 +27,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.message import Message
 from textual.theme import Theme
@@ -343,9 +344,12 @@ class TelewatchApp(App[int]):
     def _tick(self) -> None:
         # Flood-wait countdowns and ages move every second without a query.
         now = self.clock()
-        if self.channels:
-            self.query_one(ChannelsPanel).show(self.channels, now)
-        self._banner(now)
+        try:
+            if self.channels:
+                self.query_one(ChannelsPanel).show(self.channels, now)
+            self._banner(now)
+        except NoMatches:
+            return  # the app is closing: its widgets are gone before its timers
         self._clock_title(now)
 
     def _clock_title(self, now: datetime) -> None:

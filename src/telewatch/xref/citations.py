@@ -263,8 +263,13 @@ def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str,
     brahmic_runs: dict[tuple[int, int], str | None] = {}  # (start, words) → names.brahmic_key
     found: dict[int, tuple[str, float, int]] = {}
     for ch in channels:
-        variants = [(v, False) for v in (ch.title, (ch.username or "").replace("_", " ")) if v]
-        latin = latin_spelling(ch.title) if ch.title else None
+        # A Lao or Myanmar title is matched by its spelling only through
+        # _brahmic_match, with its guards (a title spelled "khao duan",
+        # breaking news, or "sa van na khet", the province, is no citation).
+        spelled_only = bool(ch.title and _LAO_MYANMAR.search(ch.title))
+        own = (None if spelled_only else ch.title, (ch.username or "").replace("_", " "))
+        variants = [(v, False) for v in own if v]
+        latin = latin_spelling(ch.title) if ch.title and not spelled_only else None
         if (
             latin
             and scripts.only_han(ch.title or "")
@@ -364,6 +369,7 @@ def _sinitic_match(
 
 # Indic (Devanagari to Malayalam), Sinhala, Lao and Myanmar letters.
 _BRAHMIC_TITLE = re.compile("[\u0900-\u0dff\u0e80-\u0eff\u1000-\u109f]")
+_LAO_MYANMAR = re.compile("[\u0e80-\u0eff\u1000-\u109f]")
 _BRAHMIC_MIN_CONSONANTS = 5  # "Khao Duan" (kh d n: "breaking news") names no channel
 _BRAHMIC_MIN_WORDS = 2  # "Savannakhet" alone is the province, not a channel's name
 

@@ -459,6 +459,8 @@ _SCRIPT_LANGS = (
     (0x20000, 0x3134F, "zh"),
 )
 _SCRIPT_STARTS = [lo for lo, _, _ in _SCRIPT_LANGS]
+SCRIPT_LANGUAGES = frozenset(lang for _, _, lang in _SCRIPT_LANGS) - {"und"}
+"""The languages ``guess_language`` tells by their script alone."""
 
 
 def _script_language(c: str) -> str | None:

@@ -205,7 +205,8 @@ _ARABIC_SINGLE_PREFIXES = ("و", "ب", "ل", "ف", "ك")
 # Word characters plus the marks written inside words (Python's \w has no
 # combining marks: a Thai or Indic word would otherwise fall apart).
 _WORD = re.compile(
-    r"[\w\u0600-\u06ff\u200c\u200d\u0900-\u0dff\u0e31-\u0e4e" + unspaced.MARKS + r"'’-]+", re.UNICODE
+    r"[\w\u0600-\u06ff\u200c\u200d\u0900-\u0dff\u0e31-\u0e4e" + unspaced.MARKS + r"'’-]+",
+    re.UNICODE,
 )
 
 # Hangul → Revised Romanization (the spelling of Korean names in the press):

@@ -83,7 +83,12 @@ _INDIC_CONSONANTS.update(
     {0x58: "q", 0x59: "kh", 0x5A: "gh", 0x5B: "z", 0x5C: "r", 0x5D: "rh", 0x5E: "f", 0x5F: "y"}
 )
 _VIRAMA, _NUKTA = 0x4D, 0x3C
-_ANUSVARA = {0x01: "N", 0x02: "N", 0x03: "h", 0x70: "N"}  # N: a nasal, n or m  # 0x70: Gurmukhi tippi
+_ANUSVARA = {
+    0x01: "N",
+    0x02: "N",
+    0x03: "h",
+    0x70: "N",
+}  # N: a nasal, n or m  # 0x70: Gurmukhi tippi
 _ADDAK = 0x71  # Gurmukhi: doubles the next consonant (keys collapse doubles)
 _MALAYALAM = 0x0D00
 # Malayalam chillus: a consonant with no vowel (വാർത്ത vartta, കേരളം keralam).
@@ -586,7 +591,8 @@ _MYANMAR_RHYMES = {
 
 def _myanmar_syllable(onset: str, medials: str, signs: str, final: str) -> str:
     c = _MYANMAR_CONSONANTS.get(onset, _MYANMAR_INDEPENDENT.get(onset, "")).replace("-", "")
-    if "\u103e" in medials and onset in "ရယ" or ("\u103e" in medials and onset in "လသ" and "\u103b" in medials):
+    aspirated = "\u103e" in medials
+    if aspirated and (onset in "ရယ" or (onset in "လသ" and "\u103b" in medials)):
         c = "sh"  # ရှ, ယှ, လျှ, သျှ
     else:
         if "\u103b" in medials or "\u103c" in medials:
@@ -753,10 +759,8 @@ def lao(word: str, sep: str = "") -> str:
         v = _lao_vowel(lead_v, signs)
         if not v:
             v = "o" if final else "a"
-        if final == "o" and v.endswith(("o", "u")):
-            final = ""
-        elif final == "y" and v.endswith("i"):
-            final = ""
+        if (final == "o" and v.endswith(("o", "u"))) or (final == "y" and v.endswith("i")):
+            final = ""  # the final letter is the vowel's own (ໂ-ວ, ໄ-ຍ)
         elif final == "o" and not v.endswith("a"):
             final = "w"
         out.append(onset + v + final)

@@ -101,6 +101,8 @@ def _cited(article: str) -> list[int]:
         ("Haberi Telegram kanalı Yangon Ne Sin Tadin duyurdu.", 1),
         ("Selon la chaîne « Kao Pakse Meu Nee », le pont est fermé.", 2),
         ("Laut dem Kanal Khaw Pakse Mue Ni stand der Verkehr still.", 2),
+        # Czech ch is the press's kh.
+        ("Most je zavřený, informoval kanál Chao Pakse Mue Ni.", 2),
         ("the channel Guntur Vaarthalu said on Monday.", 3),
         ("according to the Telegram channel Galle Puwath, the port closed.", 6),
     ],

@@ -260,7 +260,7 @@ def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str,
     norm_text = " " + " ".join(ntoks) + " "
     joined: dict[str, int] | None = None  # run of k words without spaces → count
     sinitic_runs: dict[tuple[int, int], str] = {}  # (start, words) → names.sinitic_key
-    brahmic_runs: dict[tuple[int, int], str | None] = {}  # (start, words) → names.brahmic_key
+    brahmic_runs: dict[tuple[int, int], frozenset[str]] = {}  # (start, words) → brahmic keys
     found: dict[int, tuple[str, float, int]] = {}
     for ch in channels:
         # A Lao or Myanmar title is matched by its spelling only through
@@ -374,8 +374,21 @@ _BRAHMIC_MIN_CONSONANTS = 5  # "Khao Duan" (kh d n: "breaking news") names no ch
 _BRAHMIC_MIN_WORDS = 2  # "Savannakhet" alone is the province, not a channel's name
 
 
+def _run_keys(run: list[str]) -> frozenset[str]:
+    """The brahmic keys of a run of article words: none unless every word is
+    Latin; a second key reading ch as kh (Czech, Polish and German spell
+    ຂ/ข "Chao" for the press's "Khao")."""
+    if not all(script_of(t) == "latin" for t in run):
+        return frozenset()
+    joined = " ".join(run)
+    keys = {brahmic_key(joined)}
+    if "ch" in joined.lower():
+        keys.add(brahmic_key(joined.lower().replace("ch", "kh")))
+    return frozenset(keys)
+
+
 def _brahmic_match(
-    title: str, toks: list[str], cache: dict[tuple[int, int], str | None]
+    title: str, toks: list[str], cache: dict[tuple[int, int], frozenset[str]]
 ) -> tuple[str, float, int] | None:
     """A run of two or more capitalised Latin article words that spells the
     Indic, Sinhala, Lao or Myanmar ``title`` with the press's variants
@@ -397,12 +410,10 @@ def _brahmic_match(
         for i in range(len(toks) - n + 1):
             if not toks[i][:1].isupper():
                 continue
-            key = cache.get((i, n), "")
-            if key == "":
-                run = toks[i : i + n]
-                latin = all(script_of(t) == "latin" for t in run)
-                key = cache[(i, n)] = brahmic_key(" ".join(run)) if latin else None
-            if key == want:
+            keys = cache.get((i, n))
+            if keys is None:
+                keys = cache[(i, n)] = _run_keys(toks[i : i + n])
+            if want in keys:
                 surface = " ".join(toks[i : i + n])
                 if not load_gazetteer().lookup(surface):
                     hits.append(surface)

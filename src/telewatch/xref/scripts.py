@@ -1,5 +1,5 @@
-"""Latin spellings of Greek, Indic (Brahmic), Ethiopic, Khmer, Han and kana
-words, for name keys.
+"""Latin spellings of Greek, Indic (Brahmic), Sinhala, Ethiopic, Khmer,
+Myanmar, Lao, Han and kana words, for name keys.
 
 ``names.name_key`` compares names by consonant skeletons of a Latin
 spelling; a script it cannot romanise gives an empty key, and a channel
@@ -21,6 +21,18 @@ need to fill vowel slots, consonants carry the identity.
 * Han: Hanyu Pinyin without tones, each character's readings from
   pypinyin's table shipped as data (``han``, ``han_readings``); a Wade-Giles
   or postal spelling meets it through ``names.sinitic_key``.
+* Sinhala (its block has its own layout): the same inherent-vowel model
+  (``ශ්‍රී ලංකා`` → ``shri lanka``). Malayalam chillus are vowel-less
+  consonants (``വാർത്ത`` → ``vartta``); the anusvara and Gurmukhi tippi are
+  m before a labial and at the end of a Malayalam word, else n.
+* Myanmar: journalists' and BGN/PCGN's common forms (``myanmar``): onset
+  with medials (ကျ ky, ချ ch, ရှ sh), vowel, a final with its rhyme
+  (က် et, င် in, ောင် aung, န် an; ``မန္တလေး`` → ``man ta le``).
+* Lao: BGN/PCGN-style with u for ou (``lao``): leading vowels reordered,
+  ຫ before a sonorant silent, finals ກ ງ ດ ນ ບ ມ ຍ ວ (``ສະຫວັນນະເຂດ`` →
+  ``sa van na khet``). Press spellings of one such name differ in
+  aspiration, voicing, vowels (Mandalay / Mandale, Duan / Douane):
+  ``names.brahmic_key`` folds them.
 * Kana: Hepburn without macrons (``kana``: ``ニュース`` → ``nyusu``). Kanji
   have no reading here (no dictionary of Japanese readings with an
   MIT-compatible licence ships offline): a word mixing kanji and kana has

@@ -463,13 +463,19 @@ SCRIPT_LANGUAGES = frozenset(lang for _, _, lang in _SCRIPT_LANGS) - {"und"}
 """The languages ``guess_language`` tells by their script alone."""
 
 
-def _script_language(c: str) -> str | None:
-    """The language ``_SCRIPT_LANGS`` gives the letter ``c``, or None."""
-    cp = ord(c)
-    i = bisect.bisect_right(_SCRIPT_STARTS, cp) - 1
-    if i >= 0 and cp <= _SCRIPT_LANGS[i][1]:
-        return _SCRIPT_LANGS[i][2]
-    return None
+_LANG_OF: dict[str, str] = {}  # first letter → language ("" for none); a few hundred
+
+
+def _script_language(c: str) -> str:
+    """The language ``_SCRIPT_LANGS`` gives the letter ``c``, or ""."""
+    lang = _LANG_OF.get(c)
+    if lang is None:
+        cp = ord(c)
+        i = bisect.bisect_right(_SCRIPT_STARTS, cp) - 1
+        lang = _SCRIPT_LANGS[i][2] if i >= 0 and cp <= _SCRIPT_LANGS[i][1] else ""
+        if len(_LANG_OF) < 10_000:
+            _LANG_OF[c] = lang
+    return lang
 
 
 _PROBE_CLASSES = {
@@ -502,9 +508,20 @@ def _present_scripts(joined: str) -> list[str]:
 
 def _script(sample: list[str], joined: str) -> tuple[str, int]:
     present = _present_scripts(joined)
-    if len(present) == 1 and present[0] != "own":
-        # One script (most posts): its letter count is all that matters.
-        return present[0], len(joined) - len(sample) + 1
+    letters: dict[str, int]
+    if len(present) == 1:
+        if present[0] != "own":
+            # One script (most posts): its letter count is all that matters.
+            return present[0], len(joined) - len(sample) + 1
+        # Only scripts of _SCRIPT_LANGS (Thai, Han…): by each token's first letter.
+        letters = {}
+        for w in sample:
+            lang = _script_language(w[0])
+            if lang:
+                letters[lang] = letters.get(lang, 0) + len(w)
+        if letters.get("ja"):
+            letters["ja"] += letters.pop("zh", 0)
+        return max(letters.items(), key=lambda kv: kv[1], default=("und", 0))
     letters = {"arab": 0, "cyr": 0, "heb": 0, "latin": 0}
     for w in sample:
         c = w[0]
@@ -517,7 +534,7 @@ def _script(sample: list[str], joined: str) -> tuple[str, int]:
         elif c < "\u0250":
             if c.isalpha():
                 letters["latin"] += len(w)
-        elif (lang := _script_language(c)) is not None:
+        elif lang := _script_language(c):
             letters[lang] = letters.get(lang, 0) + len(w)
     if letters.get("ja"):
         # Kana make the Han letters around them Japanese.

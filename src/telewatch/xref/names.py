@@ -245,7 +245,8 @@ def latin_spelling(name: str) -> str | None:
     if has_hangul:
         s = _HANGUL_RUN.sub(lambda m: _hangul(m.group()), s)
     if has_unspaced:
-        # Han (pinyin, a syllable apart), kana (Hepburn), Khmer (UNGEGN).
+        # Han (pinyin, a syllable apart), kana (Hepburn), Khmer (UNGEGN),
+        # Myanmar and Lao (press spellings), a syllable apart.
         # A Japanese word mixing kanji and kana has no spelling here: the
         # whole name then has none (a part would match the wrong channel).
         parts = []

@@ -17,7 +17,8 @@ Parts (``python -m bench tokens:index,names``; all by default):
   then 5,000 Thai posts (the holdout4 channel's clauses recombined);
 * ``names`` — ``extract_citations`` of the xref-dev articles against 2,000
   channels with Latin, Cyrillic and Arabic titles (one Thai, one Chinese,
-  one Khmer): ms per article.
+  one Khmer, and since the romanise round one Myanmar, one Lao, one
+  Telugu): ms per article.
 
 The CJK round (bigram tokens for Han, kana, Khmer, Lao and Myanmar in
 ``text._words``; Han and Khmer titles in ``_match_names``) adds the mode
@@ -221,6 +222,10 @@ def _channels() -> list[ChannelInfo]:
     out.append(ChannelInfo(1_600_000_404, "chiangmai_khao", "ข่าวเชียงใหม่ด่วน"))
     out.append(ChannelInfo(1_600_000_502, "taichung_zaidi", "台中在地快報"))
     out.append(ChannelInfo(1_600_000_503, "siemreap_thmey", "ព័ត៌មានសៀមរាបថ្ងៃនេះ"))
+    # Myanmar, Lao and Telugu titles (the romanise round's matcher).
+    out.append(ChannelInfo(1_600_000_603, "shwemdy_news", "ရွှေမန္တလေး သတင်း"))
+    out.append(ChannelInfo(1_600_000_604, "savan_khaoduan", "ຂ່າວດ່ວນສະຫວັນນະເຂດ"))
+    out.append(ChannelInfo(1_600_000_605, "vizag_updates", "విశాఖ తాజా వార్తలు"))
     return out
 
 

@@ -9,6 +9,7 @@ zero-width characters removed.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import operator
 import re
@@ -397,12 +398,19 @@ _SAMPLE_WORDS = 50  # words looked at: enough for a post, bounded for long texts
 
 def guess_language(text: str) -> str:
     """ISO 639-1 guess for ``text``: ar, fa, ru, uk, en, fr, de, es, tr, he,
-    or ``"und"`` when unsure (fewer than 3 letters, no clear signal).
+    a language its script names, or ``"und"`` when unsure (fewer than 3
+    letters, no clear signal).
 
-    Arabic script → fa when Persian-only letters (پ چ ژ گ ی ک) or Persian
-    function words outweigh Arabic function words, else ar; Cyrillic → uk
-    when і ї є ґ outnumber ы э ъ ё, else ru; Hebrew script → he; Latin → the
-    language whose stopwords occur most. Looks at the first 50 words."""
+    The script with the most letters decides. Arabic script → fa when
+    Persian-only letters (پ چ ژ گ ی ک) or Persian function words outweigh
+    Arabic function words, else ar; Cyrillic → uk when і ї є ґ outnumber
+    ы э ъ ё, else ru; Hebrew script → he; Latin → the language whose
+    stopwords occur most; a script of one language → its code (Greek el,
+    Armenian hy, Georgian ka, Thai th, Lao lo, Myanmar my, Khmer km,
+    Ethiopic am, Hangul ko, Bengali bn, Gurmukhi pa, Gujarati gu, Odia or,
+    Tamil ta, Telugu te, Kannada kn, Malayalam ml, Sinhala si; Han zh, or
+    ja with kana); Devanagari (Hindi, Marathi, Nepali) → und. Looks at the
+    first 50 words."""
     joined = _chunks_of(text)[0]
     return _language(joined.split(" ") if joined else [], text, joined)
 
@@ -411,11 +419,72 @@ _STOP_LANGS: dict[str, tuple[str, ...]] = {}
 for _lang, _words_of_lang in _LATIN_STOPWORDS.items():
     for _w in _words_of_lang:
         _STOP_LANGS[_w] = (*_STOP_LANGS.get(_w, ()), _lang)
+# Scripts that name their language (ISO 639-1), by the first letter of a
+# token: (first code point, last code point, language). Devanagari is
+# written for Hindi, Marathi and Nepali alike ("und"); Han without kana is
+# zh, with kana ja.
+_SCRIPT_LANGS = (
+    (0x0370, 0x03FF, "el"),
+    (0x0530, 0x058F, "hy"),
+    (0x0900, 0x097F, "und"),
+    (0x0980, 0x09FF, "bn"),
+    (0x0A00, 0x0A7F, "pa"),
+    (0x0A80, 0x0AFF, "gu"),
+    (0x0B00, 0x0B7F, "or"),
+    (0x0B80, 0x0BFF, "ta"),
+    (0x0C00, 0x0C7F, "te"),
+    (0x0C80, 0x0CFF, "kn"),
+    (0x0D00, 0x0D7F, "ml"),
+    (0x0D80, 0x0DFF, "si"),
+    (0x0E00, 0x0E7F, "th"),
+    (0x0E80, 0x0EFF, "lo"),
+    (0x1000, 0x109F, "my"),
+    (0x10A0, 0x10FF, "ka"),
+    (0x1100, 0x11FF, "ko"),
+    (0x1200, 0x139F, "am"),
+    (0x1780, 0x17FF, "km"),
+    (0x1C90, 0x1CBF, "ka"),
+    (0x1F00, 0x1FFF, "el"),
+    (0x2D00, 0x2D2F, "ka"),
+    (0x2D80, 0x2DDF, "am"),
+    (0x3005, 0x3007, "zh"),
+    (0x3041, 0x30FF, "ja"),
+    (0x3130, 0x318F, "ko"),
+    (0x31F0, 0x31FF, "ja"),
+    (0x3400, 0x4DBF, "zh"),
+    (0x4E00, 0x9FFF, "zh"),
+    (0xA960, 0xA97F, "ko"),
+    (0xAC00, 0xD7AF, "ko"),
+    (0xF900, 0xFAFF, "zh"),
+    (0x20000, 0x3134F, "zh"),
+)
+_SCRIPT_STARTS = [lo for lo, _, _ in _SCRIPT_LANGS]
+SCRIPT_LANGUAGES = frozenset(lang for _, _, lang in _SCRIPT_LANGS) - {"und"}
+"""The languages ``guess_language`` tells by their script alone."""
+
+
+_LANG_OF: dict[str, str] = {}  # first letter → language ("" for none); a few hundred
+
+
+def _script_language(c: str) -> str:
+    """The language ``_SCRIPT_LANGS`` gives the letter ``c``, or ""."""
+    lang = _LANG_OF.get(c)
+    if lang is None:
+        cp = ord(c)
+        i = bisect.bisect_right(_SCRIPT_STARTS, cp) - 1
+        lang = _SCRIPT_LANGS[i][2] if i >= 0 and cp <= _SCRIPT_LANGS[i][1] else ""
+        if len(_LANG_OF) < 10_000:
+            _LANG_OF[c] = lang
+    return lang
+
+
 _PROBE_CLASSES = {
     "arab": "\u0600-\u06ff\u0750-\u077f",
     "cyr": "\u0400-\u04ff",
     "heb": "\u0590-\u05ff",
     "latin": "a-z\u00df-\u024f",
+    # Every script of _SCRIPT_LANGS: counted word by word when present.
+    "own": "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi, _ in _SCRIPT_LANGS),
 }
 _SCRIPT_PROBES = tuple((name, re.compile(f"[{cls}]")) for name, cls in _PROBE_CLASSES.items())
 # For each script: a probe for the other three, so that a one-script text
@@ -439,9 +508,20 @@ def _present_scripts(joined: str) -> list[str]:
 
 def _script(sample: list[str], joined: str) -> tuple[str, int]:
     present = _present_scripts(joined)
+    letters: dict[str, int]
     if len(present) == 1:
-        # One script (most posts): its letter count is all that matters.
-        return present[0], len(joined) - len(sample) + 1
+        if present[0] != "own":
+            # One script (most posts): its letter count is all that matters.
+            return present[0], len(joined) - len(sample) + 1
+        # Only scripts of _SCRIPT_LANGS (Thai, Han…): by each token's first letter.
+        letters = {}
+        for w in sample:
+            lang = _script_language(w[0])
+            if lang:
+                letters[lang] = letters.get(lang, 0) + len(w)
+        if letters.get("ja"):
+            letters["ja"] += letters.pop("zh", 0)
+        return max(letters.items(), key=lambda kv: kv[1], default=("und", 0))
     letters = {"arab": 0, "cyr": 0, "heb": 0, "latin": 0}
     for w in sample:
         c = w[0]
@@ -451,8 +531,14 @@ def _script(sample: list[str], joined: str) -> tuple[str, int]:
             letters["cyr"] += len(w)
         elif "\u0590" <= c <= "\u05ff":
             letters["heb"] += len(w)
-        elif c < "\u0250" and c.isalpha():
-            letters["latin"] += len(w)
+        elif c < "\u0250":
+            if c.isalpha():
+                letters["latin"] += len(w)
+        elif lang := _script_language(c):
+            letters[lang] = letters.get(lang, 0) + len(w)
+    if letters.get("ja"):
+        # Kana make the Han letters around them Japanese.
+        letters["ja"] += letters.pop("zh", 0)
     return max(letters.items(), key=lambda kv: kv[1])
 
 
@@ -472,6 +558,8 @@ def _language(toks: list[str], text: str, joined: str | None = None) -> str:
         return "und"
     if script == "heb":
         return "he"
+    if script not in _PROBE_CLASSES:
+        return script  # told by its letters (_SCRIPT_LANGS)
     raw = text[:500]
     if script == "cyr":
         return "uk" if _count(raw, _UK_LETTERS) > _count(raw, _RU_LETTERS) else "ru"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -196,3 +197,37 @@ def test_json_printable_is_lossless() -> None:
     doc = json_printable(json.dumps(data, ensure_ascii=False))
     assert "\u202e" not in doc and "\x9b" not in doc and "سلام" in doc
     assert json.loads(doc) == data
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("ฝนตกหนักที่เชียงใหม่เมื่อวานนี้", "th"),
+        ("부산에서 어제 큰 불이 났다", "ko"),
+        ("ქუთაისში გუშინ წვიმდა", "ka"),
+        ("Գյումրիում երեկ անձրև էր", "hy"),
+        ("Στη Λάρισα έβρεξε χθες", "el"),
+        ("ភ្លៀងធ្លាក់នៅបាត់ដំបង", "km"),
+        ("ຝົນຕົກໜັກຢູ່ປາກເຊ", "lo"),
+        ("ပုသိမ်မြို့တွင် မိုးရွာသည်", "my"),
+        ("በባሕር ዳር ዝናብ ዘነበ", "am"),
+        ("மதுரையில் நேற்று மழை", "ta"),
+        ("గుంటూరులో నిన్న వర్షం", "te"),
+        ("ಮೈಸೂರಿನಲ್ಲಿ ನಿನ್ನೆ ಮಳೆ", "kn"),
+        ("തൃശൂരിൽ ഇന്നലെ മഴ", "ml"),
+        ("સુરતમાં ગઈકાલે વરસાદ", "gu"),
+        ("ਲੁਧਿਆਣੇ ਵਿੱਚ ਕੱਲ੍ਹ ਮੀਂਹ", "pa"),
+        ("ගාල්ලේ ඊයේ වැස්ස", "si"),
+        ("খুলনায় গতকাল বৃষ্টি", "bn"),
+        ("କଟକରେ ଗତକାଲି ବର୍ଷା", "or"),
+        ("仙台のニュースです", "ja"),
+        ("昨天南京下大雨", "zh"),
+        ("पुणे में कल बारिश", "und"),  # Devanagari: Hindi, Marathi or Nepali
+        ("ฝน the storm was over by the time the rain came", "en"),  # most letters Latin
+    ],
+)
+def test_a_script_of_one_language_names_it(text: str, lang: str) -> None:
+    """A text in a script written for one language gets that language's
+    ISO 639-1 code, and analyze() agrees with guess_language()."""
+    assert guess_language(text) == lang
+    assert analyze(text)[1] == lang

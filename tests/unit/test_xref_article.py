@@ -97,3 +97,16 @@ def test_deeply_nested_html_is_read(tmp_path: Path) -> None:
     )
     art = read_article(str(page))
     assert "Samawa" in art.text
+
+
+def test_eval_counts_a_post_under_the_language_its_script_names() -> None:
+    """Per-language figures: a Lao, Burmese or Telugu post is post:lo,
+    post:my, post:te (not und); a Devanagari post stays hi by its letters,
+    and a Latin post the article guess's language."""
+    from telewatch.xref.evaluate import post_language
+
+    assert post_language("ໄຟໄໝ້ເຮືອນ 3 ຫຼັງ ຢູ່ປາກເຊ") == "lo"
+    assert post_language("ပုသိမ်မြို့တွင် မိုးရွာသည်") == "my"
+    assert post_language("గుంటూరులో నిన్న వర్షం") == "te"
+    assert post_language("पुणे में कल बारिश") == "hi"
+    assert post_language("the fire was put out and the road was open") == "en"

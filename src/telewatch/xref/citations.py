@@ -24,7 +24,15 @@ from telewatch.text import normalize
 from telewatch.xref import scripts
 from telewatch.xref.candidates import ChannelInfo
 from telewatch.xref.gazetteer import NAME_STOP, load_gazetteer
-from telewatch.xref.names import latin_spelling, name_key, same_name, sinitic_key, words
+from telewatch.xref.names import (
+    brahmic_key,
+    latin_spelling,
+    name_key,
+    same_name,
+    script_of,
+    sinitic_key,
+    words,
+)
 
 _TME = re.compile(
     r"(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/(?:s/)?"
@@ -252,10 +260,16 @@ def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str,
     norm_text = " " + " ".join(ntoks) + " "
     joined: dict[str, int] | None = None  # run of k words without spaces → count
     sinitic_runs: dict[tuple[int, int], str] = {}  # (start, words) → names.sinitic_key
+    brahmic_runs: dict[tuple[int, int], frozenset[str]] = {}  # (start, words) → brahmic keys
     found: dict[int, tuple[str, float, int]] = {}
     for ch in channels:
-        variants = [(v, False) for v in (ch.title, (ch.username or "").replace("_", " ")) if v]
-        latin = latin_spelling(ch.title) if ch.title else None
+        # A Lao or Myanmar title is matched by its spelling only through
+        # _brahmic_match, with its guards (a title spelled "khao duan",
+        # breaking news, or "sa van na khet", the province, is no citation).
+        spelled_only = bool(ch.title and _LAO_MYANMAR.search(ch.title))
+        own = (None if spelled_only else ch.title, (ch.username or "").replace("_", " "))
+        variants = [(v, False) for v in own if v]
+        latin = latin_spelling(ch.title) if ch.title and not spelled_only else None
         if (
             latin
             and scripts.only_han(ch.title or "")
@@ -308,6 +322,10 @@ def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str,
             hit = _sinitic_match(ch.title, toks, sinitic_runs)
             if hit is not None and (best is None or hit[1] > best[1]):
                 best = hit
+        if ch.title and _BRAHMIC_TITLE.search(ch.title):
+            hit = _brahmic_match(ch.title, toks, brahmic_runs)
+            if hit is not None and (best is None or hit[1] > best[1]):
+                best = hit
         if best is not None:
             found[ch.id] = best
     return found
@@ -346,6 +364,59 @@ def _sinitic_match(
                 key = cache[(i, n)] = sinitic_key("".join(toks[i : i + n]))
             if key in wanted:
                 hits.append(" ".join(toks[i : i + n]))
+    return (hits[0], 0.95, len(hits)) if hits else None
+
+
+# Indic (Devanagari to Malayalam), Sinhala, Lao and Myanmar letters.
+_BRAHMIC_TITLE = re.compile("[\u0900-\u0dff\u0e80-\u0eff\u1000-\u109f]")
+_LAO_MYANMAR = re.compile("[\u0e80-\u0eff\u1000-\u109f]")
+_BRAHMIC_MIN_CONSONANTS = 5  # "Khao Duan" (kh d n: "breaking news") names no channel
+_BRAHMIC_MIN_WORDS = 2  # "Savannakhet" alone is the province, not a channel's name
+
+
+def _run_keys(run: list[str]) -> frozenset[str]:
+    """The brahmic keys of a run of article words: none unless every word is
+    Latin; a second key reading ch as kh (Czech, Polish and German spell
+    ຂ/ข "Chao" for the press's "Khao")."""
+    if not all(script_of(t) == "latin" for t in run):
+        return frozenset()
+    joined = " ".join(run)
+    keys = {brahmic_key(joined)}
+    if "ch" in joined.lower():
+        keys.add(brahmic_key(joined.lower().replace("ch", "kh")))
+    return frozenset(keys)
+
+
+def _brahmic_match(
+    title: str, toks: list[str], cache: dict[tuple[int, int], frozenset[str]]
+) -> tuple[str, float, int] | None:
+    """A run of two or more capitalised Latin article words that spells the
+    Indic, Sinhala, Lao or Myanmar ``title`` with the press's variants
+    (``names.brahmic_key``: "Shwe Mandale Thatin", "Khao Douane
+    Savannakhet"): (surface, 0.95, count), or None. The title's key must
+    have at least ``_BRAHMIC_MIN_CONSONANTS`` consonants, and a run that is
+    a known place is not the channel."""
+    parts = []
+    for w in title.split():
+        spelled = w if w.isascii() else scripts.latin(w)
+        if not spelled:
+            return None  # a word in a script without a spelling here
+        parts.append(spelled)
+    want = brahmic_key(" ".join(parts))
+    if len(want) < _BRAHMIC_MIN_CONSONANTS:
+        return None
+    hits: list[str] = []
+    for n in range(_BRAHMIC_MIN_WORDS, _SPACED_MAX + 1):
+        for i in range(len(toks) - n + 1):
+            if not toks[i][:1].isupper():
+                continue
+            keys = cache.get((i, n))
+            if keys is None:
+                keys = cache[(i, n)] = _run_keys(toks[i : i + n])
+            if want in keys:
+                surface = " ".join(toks[i : i + n])
+                if not load_gazetteer().lookup(surface):
+                    hits.append(surface)
     return (hits[0], 0.95, len(hits)) if hits else None
 
 

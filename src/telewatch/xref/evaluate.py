@@ -33,6 +33,8 @@ from typing import Any
 
 from telewatch.models import UserError
 from telewatch.store.db import Connection
+from telewatch.text import SCRIPT_LANGUAGES
+from telewatch.text import guess_language as text_guess_language
 from telewatch.xref.article import Article, guess_language, parse_time
 
 
@@ -174,11 +176,18 @@ def post_language(text: str) -> str:
     which shares them); Greek, Hindi (Devanagari), Amharic (Ethiopic), Urdu
     (ٹ ڈ ڑ ں ے ہ, the full stop ۔), Kazakh (ә ғ қ ң ө ұ ү һ), Vietnamese (its tone letters, ơ ư đ;
     before Romanian, which shares ă), Romanian (ș ț ă â î) and Polish
-    (ą ć ę ł ń ś ź ż)."""
+    (ą ć ę ł ń ś ź ż); else, when xref's guess is unsure, a language its
+    script names (``text.SCRIPT_LANGUAGES``: Thai, Lao, Telugu, Han…)."""
     for lang, letters in _BY_LETTERS:
         if letters.search(text):
             return lang
-    return guess_language(text)
+    lang = guess_language(text)
+    if lang == "und":
+        # Thai, Lao, Myanmar, Khmer, Telugu, Han, kana…: the archive's guess.
+        by_script = text_guess_language(text)
+        if by_script in SCRIPT_LANGUAGES:
+            return by_script
+    return lang
 
 
 def _by_language(rows: list[tuple[str, str, int]]) -> dict[str, dict[str, float]]:

@@ -205,7 +205,8 @@ _ARABIC_SINGLE_PREFIXES = ("و", "ب", "ل", "ف", "ك")
 # Word characters plus the marks written inside words (Python's \w has no
 # combining marks: a Thai or Indic word would otherwise fall apart).
 _WORD = re.compile(
-    r"[\w\u0600-\u06ff\u200c\u0900-\u0dff\u0e31-\u0e4e" + unspaced.MARKS + r"'’-]+", re.UNICODE
+    r"[\w\u0600-\u06ff\u200c\u200d\u0900-\u0dff\u0e31-\u0e4e" + unspaced.MARKS + r"'’-]+",
+    re.UNICODE,
 )
 
 # Hangul → Revised Romanization (the spelling of Korean names in the press):
@@ -244,7 +245,8 @@ def latin_spelling(name: str) -> str | None:
     if has_hangul:
         s = _HANGUL_RUN.sub(lambda m: _hangul(m.group()), s)
     if has_unspaced:
-        # Han (pinyin, a syllable apart), kana (Hepburn), Khmer (UNGEGN).
+        # Han (pinyin, a syllable apart), kana (Hepburn), Khmer (UNGEGN),
+        # Myanmar and Lao (press spellings), a syllable apart.
         # A Japanese word mixing kanji and kana has no spelling here: the
         # whole name then has none (a part would match the wrong channel).
         parts = []
@@ -257,6 +259,10 @@ def latin_spelling(name: str) -> str | None:
                 spelled = " ".join(scripts.han(w))
             elif "\u1780" <= w[0] <= "\u17ff":
                 spelled = scripts.khmer(w, sep=" ")  # syllables keyed apart, like cited words
+            elif "\u1000" <= w[0] <= "\u109f":
+                spelled = scripts.myanmar(w, sep=" ")
+            elif "\u0e80" <= w[0] <= "\u0eff":
+                spelled = scripts.lao(w, sep=" ")
             else:
                 spelled = scripts.latin(w)
             if not spelled:
@@ -499,6 +505,43 @@ def sinitic_key(name: str) -> str:
     for a, b in _SINITIC_STEPS:
         s = s.replace(a, b)
     return _SINITIC_VOWELS.sub("a", _SINITIC_FINAL_H.sub("", s))
+
+
+# Spellings of one Indic, Sinhala, Myanmar or Lao name in the press differ
+# in aspiration (Thadin / Tadin, Khao / Kao), voicing (Thatin / Thadin),
+# sibilants (Visakha / Vishakha, Şve / Shwe), j / z (Taja / Taza), v / w,
+# doubled letters and vowels (Mandalay / Mandale, Duan / Douane); the
+# consonants left, in order, are the name.
+_BRAHMIC_STEPS = (
+    ("x", "s"),
+    ("q", "k"),
+    ("c", "j"),
+    ("z", "j"),
+    ("h", ""),
+    ("g", "k"),
+    ("d", "t"),
+    ("b", "p"),
+    ("f", "p"),
+    ("v", "w"),
+)
+# w and y are consonants before a vowel (Shwe, Kyauk), vowels elsewhere (Khaw, Mandalay).
+_BRAHMIC_GLIDE = re.compile("[wy](?![aeiou])")
+_BRAHMIC_VOWELS = re.compile("[aeiou]+")
+
+
+@lru_cache(maxsize=50_000)
+def brahmic_key(name: str) -> str:
+    """The consonant skeleton on which the Latin spellings of one Indic,
+    Sinhala, Myanmar or Lao name meet (``Shwe Mandalay Thadin``, ``Şve
+    Mandale Tatin`` and the romanised ``shwe man ta le tha tin`` →
+    ``swmntltn``). Only for comparing a Latin name with the romanised title
+    of a channel in those scripts: the folding is far too coarse for names
+    in general."""
+    s = re.sub("[^a-z]", "", _strip_marks(name.lower()).replace("ı", "i"))
+    for a, b in _BRAHMIC_STEPS:
+        s = s.replace(a, b)
+    s = _BRAHMIC_VOWELS.sub("", _BRAHMIC_GLIDE.sub("", s))
+    return re.sub(r"(.)\1+", r"\1", s)
 
 
 def words(text: str) -> list[str]:

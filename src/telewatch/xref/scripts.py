@@ -1,5 +1,5 @@
-"""Latin spellings of Greek, Indic (Brahmic), Ethiopic, Khmer, Han and kana
-words, for name keys.
+"""Latin spellings of Greek, Indic (Brahmic), Sinhala, Ethiopic, Khmer,
+Myanmar, Lao, Han and kana words, for name keys.
 
 ``names.name_key`` compares names by consonant skeletons of a Latin
 spelling; a script it cannot romanise gives an empty key, and a channel
@@ -21,6 +21,18 @@ need to fill vowel slots, consonants carry the identity.
 * Han: Hanyu Pinyin without tones, each character's readings from
   pypinyin's table shipped as data (``han``, ``han_readings``); a Wade-Giles
   or postal spelling meets it through ``names.sinitic_key``.
+* Sinhala (its block has its own layout): the same inherent-vowel model
+  (``ශ්‍රී ලංකා`` → ``shri lanka``). Malayalam chillus are vowel-less
+  consonants (``വാർത്ത`` → ``vartta``); the anusvara and Gurmukhi tippi are
+  m before a labial and at the end of a Malayalam word, else n.
+* Myanmar: journalists' and BGN/PCGN's common forms (``myanmar``): onset
+  with medials (ကျ ky, ချ ch, ရှ sh), vowel, a final with its rhyme
+  (က် et, င် in, ောင် aung, န် an; ``မန္တလေး`` → ``man ta le``).
+* Lao: BGN/PCGN-style with u for ou (``lao``): leading vowels reordered,
+  ຫ before a sonorant silent, finals ກ ງ ດ ນ ບ ມ ຍ ວ (``ສະຫວັນນະເຂດ`` →
+  ``sa van na khet``). Press spellings of one such name differ in
+  aspiration, voicing, vowels (Mandalay / Mandale, Duan / Douane):
+  ``names.brahmic_key`` folds them.
 * Kana: Hepburn without macrons (``kana``: ``ニュース`` → ``nyusu``). Kanji
   have no reading here (no dictionary of Japanese readings with an
   MIT-compatible licence ships offline): a word mixing kanji and kana has
@@ -83,7 +95,17 @@ _INDIC_CONSONANTS.update(
     {0x58: "q", 0x59: "kh", 0x5A: "gh", 0x5B: "z", 0x5C: "r", 0x5D: "rh", 0x5E: "f", 0x5F: "y"}
 )
 _VIRAMA, _NUKTA = 0x4D, 0x3C
-_ANUSVARA = {0x01: "n", 0x02: "n", 0x03: "h"}
+_ANUSVARA = {
+    0x01: "N",
+    0x02: "N",
+    0x03: "h",
+    0x70: "N",
+}  # N: a nasal, n or m  # 0x70: Gurmukhi tippi
+_ADDAK = 0x71  # Gurmukhi: doubles the next consonant (keys collapse doubles)
+_MALAYALAM = 0x0D00
+# Malayalam chillus: a consonant with no vowel (വാർത്ത vartta, കേരളം keralam).
+_CHILLU = {0x7A: "n", 0x7B: "n", 0x7C: "r", 0x7D: "l", 0x7E: "l", 0x7F: "k"}
+_LABIALS = frozenset({"p", "ph", "b", "bh", "m"})
 # Scripts whose word-final inherent vowel is not pronounced.
 _FINAL_SCHWA_DROPPED = frozenset({0x0900, 0x0980, 0x0A00, 0x0A80})
 _TAMIL = 0x0B80
@@ -117,6 +139,11 @@ def _indic(word: str) -> str:
             pending = False
         elif off == _VIRAMA:
             pending = False
+        elif block == _MALAYALAM and off in _CHILLU:
+            if pending:
+                segs.append(["a", "A"])
+            segs.append([_CHILLU[off], "C"])
+            pending = False
         elif off == _NUKTA:
             if segs and segs[-1][1] == "C":  # ड़ r, ढ़ rh, ज़ z, फ़ f, क़ q
                 segs[-1][0] = _NUKTA_FORMS.get(segs[-1][0], segs[-1][0])
@@ -128,6 +155,13 @@ def _indic(word: str) -> str:
             pending = False
     if pending:
         segs.append(["a", "A"])
+    # The anusvara is m before a labial (संपादक sampadak, ಕೊಂಬು kombu) and
+    # at the end of a Malayalam word (മലയാളം malayalam).
+    for i, seg in enumerate(segs):
+        if seg[0] == "N":
+            last = i + 1 == len(segs)
+            labial = not last and segs[i + 1][0] in _LABIALS
+            seg[0] = "m" if labial or (last and block == _MALAYALAM) else "n"
     if block in _FINAL_SCHWA_DROPPED:
         _drop_schwas(segs)
     elif block == _TAMIL:
@@ -221,14 +255,21 @@ def _greek(word: str) -> str:
 
 
 def latin(word: str) -> str | None:
-    """The Latin spelling of a Greek, Indic or Ethiopic ``word``, or None
-    when its first letter is in none of those scripts."""
+    """The Latin spelling of a Greek, Indic, Sinhala, Ethiopic, Khmer,
+    Myanmar, Lao, Han or kana ``word``, or None when its first letter is in
+    none of those scripts."""
     for ch in word:
         cp = ord(ch)
         if 0x0370 <= cp <= 0x03FF or 0x1F00 <= cp <= 0x1FFF:
             return _greek(word)
         if 0x0900 <= cp < 0x0D80:
             return _indic(word)
+        if 0x0D80 <= cp <= 0x0DFF:
+            return _sinhala(word)
+        if 0x1000 <= cp <= 0x109F:
+            return myanmar(word)
+        if 0x0E80 <= cp <= 0x0EFF:
+            return lao(word)
         if 0x1200 <= cp <= 0x137F:
             return _ethiopic(word)
         if 0x1780 <= cp <= 0x17FF:
@@ -509,3 +550,295 @@ def han(word: str) -> list[str]:
     """The most common reading of each Han character of ``word``: 台中 →
     ["tai", "zhong"]."""
     return [r[0] for r in han_readings(word)]
+
+
+# --------------------------------------------------------------------------
+# Myanmar (Burmese) → the press spelling of names (the journalists' and
+# BGN/PCGN's common forms: ရန်ကုန် → yan kon "Yangon", မန္တလေး → man ta le
+# "Mandalay", တောင်ကြီး → taung kyi "Taunggyi", ရွှေ → shwe).
+# --------------------------------------------------------------------------
+
+_MYANMAR_CONSONANTS = dict(
+    zip(
+        "ကခဂဃငစဆဇဈဉညဋဌဍဎဏတထဒဓနပဖဗဘမယရလဝသဟဠအဿ",
+        "k kh g g ng s hs z z ny ny t ht d d n t ht d d n p hp b b m y y l w th h l - th".split(),  # noqa: SIM905
+        strict=True,
+    )
+)
+_MYANMAR_INDEPENDENT = dict(zip("ဣဤဥဦဧဩဪ", "i i u u e aw aw".split(), strict=True))  # noqa: SIM905
+_MYANMAR_SONORANTS = frozenset({"m", "n", "ng", "ny", "l", "w"})
+# A final consonant's sound by the syllable's vowel (a, aw, o, i, u):
+# classes k (က), ng (င), s (စ), ny (ည ဉ), t (တ ပ and the Pali stops), n (န မ ံ), y (ယ).
+_MYANMAR_FINAL_CLASS = {
+    "က": "k",
+    "င": "ng",
+    "စ": "s",
+    "ည": "ny",
+    "ဉ": "nyin",
+    "န": "n",
+    "မ": "n",
+    "ဏ": "n",
+    "ယ": "y",
+}
+_MYANMAR_RHYMES = {
+    ("a", "k"): "et",
+    ("aw", "k"): "auk",
+    ("o", "k"): "aik",
+    ("i", "k"): "eik",
+    ("a", "ng"): "in",
+    ("aw", "ng"): "aung",
+    ("o", "ng"): "aing",
+    ("a", "s"): "it",
+    ("a", "ny"): "i",
+    ("a", "t"): "at",
+    ("i", "t"): "eik",
+    ("u", "t"): "ok",
+    ("a", "n"): "an",
+    ("i", "n"): "ein",
+    ("u", "n"): "on",
+    ("o", "n"): "on",
+    ("a", "y"): "e",
+}
+
+
+def _myanmar_syllable(onset: str, medials: str, signs: str, final: str) -> str:
+    c = _MYANMAR_CONSONANTS.get(onset, _MYANMAR_INDEPENDENT.get(onset, "")).replace("-", "")
+    aspirated = "\u103e" in medials
+    if aspirated and (onset in "ရယ" or (onset in "လသ" and "\u103b" in medials)):
+        c = "sh"  # ရှ, ယှ, လျှ, သျှ
+    else:
+        if "\u103b" in medials or "\u103c" in medials:
+            c = {"k": "ky", "kh": "ch", "g": "gy"}.get(c, c + "y")
+        if "\u103e" in medials and c in _MYANMAR_SONORANTS:
+            c = "h" + c  # မှ hm, နှ hn, လှ hl
+    if "\u103d" in medials:
+        c += "w"
+    if "\u1031" in signs and ("\u102c" in signs or "\u102b" in signs):
+        v = "aw"
+    elif "\u102d" in signs and "\u102f" in signs:
+        v = "o"
+    elif "\u1031" in signs or "\u1032" in signs:
+        v = "e"
+    elif "\u102d" in signs or "\u102e" in signs:
+        v = "i"
+    elif "\u102f" in signs or "\u1030" in signs:
+        v = "u"
+    else:
+        v = "a"
+    if not final and "\u1036" in signs:
+        final = "န"  # ံ: a nasal final, as န်
+    if not final:
+        return c + v
+    cls = _MYANMAR_FINAL_CLASS.get(final, "t")
+    if cls == "nyin":
+        return c + "in"
+    rhyme = _MYANMAR_RHYMES.get((v, cls))
+    if rhyme is None:
+        rhyme = v + {"k": "k", "ng": "ng", "s": "t", "ny": "i", "t": "t", "n": "n", "y": ""}[cls]
+    return c + rhyme
+
+
+def myanmar(word: str, sep: str = "") -> str:
+    """The press spelling of a Myanmar ``word``: a syllable is its onset
+    with medials (ျ ြ y, ွ w, ှ aspiration; ကျ ky, ချ ch, ရှ sh), its vowel
+    and a final consonant killed by the asat or stacked under the next
+    (``မန္တလေး`` → ``man ta le``); tones dropped; ``sep`` between syllables."""
+    sylls: list[list[str]] = []  # [onset, medials, signs, final]
+    i, n = 0, len(word)
+    while i < n:
+        ch = word[i]
+        nxt = word[i + 1] if i + 1 < n else ""
+        if ch in _MYANMAR_CONSONANTS or ch in _MYANMAR_INDEPENDENT:
+            killed = nxt in "\u103a\u1039" or (nxt == "\u1037" and word[i + 2 : i + 3] == "\u103a")
+            if killed and sylls and not sylls[-1][3] and ch in _MYANMAR_CONSONANTS:
+                sylls[-1][3] = ch
+                i += 2
+                continue
+            sylls.append([ch, "", "", ""])
+        elif sylls and "\u103b" <= ch <= "\u103e":
+            sylls[-1][1] += ch
+        elif sylls and ("\u102b" <= ch <= "\u1032" or ch == "\u1036"):
+            sylls[-1][2] += ch
+        i += 1
+    return sep.join(_myanmar_syllable(*s) for s in sylls)
+
+
+# --------------------------------------------------------------------------
+# Lao → a BGN/PCGN-style spelling as the press writes it (u for ou):
+# ສະຫວັນນະເຂດ → sa van na khet "Savannakhet", ຫຼວງພະບາງ → luang pha bang.
+# --------------------------------------------------------------------------
+
+_LAO_CONSONANTS = dict(
+    zip(
+        "ກຂຄງຈຊຍດຕຖທນບປຜຝພຟມຢຣລວສຫອຮໜໝ",
+        "k kh kh ng ch s ny d t th th n b p ph f ph f m y r l v s h - h n m".split(),  # noqa: SIM905
+        strict=True,
+    )
+)
+_LAO_FINALS = {"ກ": "k", "ງ": "ng", "ດ": "t", "ນ": "n", "ບ": "p", "ມ": "m", "ຍ": "y", "ວ": "o"}
+_LAO_SONORANTS = frozenset("ງຍນມລວຣ")
+_LAO_LEADING = "ເແໂໃໄ"
+_LAO_SIGNS = "\u0eb0\u0eb1\u0eb2\u0eb3\u0eb4\u0eb5\u0eb6\u0eb7\u0eb8\u0eb9\u0ebb\u0ebc\u0ebd\u0ecd"
+_LAO_TONES = "\u0ec8\u0ec9\u0eca\u0ecb\u0ecc"
+
+
+def _lao_vowel(lead: str, signs: str) -> str:
+    if lead == "ເ":
+        if "ົ" in signs or "າ" in signs:
+            return "ao"
+        if "ິ" in signs:
+            return "oe"
+        if "ີ" in signs or "ຍ" in signs or "ຽ" in signs:
+            return "ia"
+        if "ື" in signs:
+            return "uea"
+        return "e"
+    if lead == "ແ":
+        return "ae"
+    if lead == "ໂ":
+        return "o"
+    if lead and lead in "ໃໄ":
+        return "ai"
+    for marks, v in (
+        ("ຽ", "ia"),
+        ("ວ", "ua"),
+        ("ຳ", "am"),
+        ("ະັາ", "a"),
+        ("ິີ", "i"),
+        ("ຶື", "eu"),
+        ("ຸູ", "u"),
+        ("ົໍອ", "o"),
+    ):
+        if any(m in signs for m in marks):
+            return v
+    return ""
+
+
+def lao(word: str, sep: str = "") -> str:
+    """The Latin spelling of a Lao ``word``: syllables of a leading vowel,
+    an onset (ຫ before a sonorant silent, ຼ l, ວ a glide before a vowel),
+    vowel signs and a final consonant (ກ k, ງ ng, ດ t, ນ n, ບ p, ມ m, ຍ y,
+    ວ o; a medial ວ before a final reads ua); tones dropped; ``sep``
+    between syllables."""
+    sylls: list[list[str]] = []  # [lead, onset, signs, final]
+    i, n = 0, len(word)
+    lead = ""
+    while i < n:
+        ch = word[i]
+        nxt = word[i + 1] if i + 1 < n else ""
+        i += 1
+        if ch in _LAO_LEADING:
+            lead = ch
+            continue
+        if ch in _LAO_TONES or ch == "\u0ec6":
+            continue
+        if ch in _LAO_SIGNS:
+            if sylls:
+                if ch == "\u0ebc":  # ຼ: a subscript l (ຫຼ l, the h silent)
+                    sylls[-1][1] = "l" if sylls[-1][1] == "h" else sylls[-1][1] + "l"
+                else:
+                    sylls[-1][2] += ch
+            continue
+        if ch not in _LAO_CONSONANTS:
+            lead = ""
+            continue
+        cur = sylls[-1] if sylls else None
+        after = word[i + 1 : i + 2]
+        opens = bool(nxt) and (
+            nxt in _LAO_SIGNS or (nxt in _LAO_TONES and bool(after) and after in _LAO_SIGNS)
+        )
+        if cur is not None and not lead and not cur[3]:
+            bare = not cur[2] and not cur[0]
+            if bare and cur[1] == "h" and ch in _LAO_SONORANTS:
+                cur[1] = _LAO_CONSONANTS[ch]  # ຫວ, ຫນ, ຫລ: the h only marks the tone
+                continue
+            if bare and ch == "ວ" and not opens:
+                cur[2] += "ວ"  # ດ່ວນ: a medial ua
+                continue
+            if bare and ch == "ວ":
+                cur[1] += "w"  # ກວ່າ kwa: a glide
+                continue
+            if (ch == "ອ" or cur[0] == "ເ") and ch in "ອຍ" and cur[2] and not opens:
+                cur[2] += ch  # ເືອ, ເັຍ: part of the vowel
+                continue
+            if ch in _LAO_FINALS and not opens and "ະ" not in cur[2] and (cur[2] or cur[0] or nxt):
+                cur[3] = _LAO_FINALS[ch]
+                continue
+        sylls.append([lead, _LAO_CONSONANTS[ch].replace("-", ""), "", ""])
+        lead = ""
+    out = []
+    for lead_v, onset, signs, final in sylls:
+        v = _lao_vowel(lead_v, signs)
+        if not v:
+            v = "o" if final else "a"
+        if (final == "o" and v.endswith(("o", "u"))) or (final == "y" and v.endswith("i")):
+            final = ""  # the final letter is the vowel's own (ໂ-ວ, ໄ-ຍ)
+        elif final == "o" and not v.endswith("a"):
+            final = "w"
+        out.append(onset + v + final)
+    return sep.join(out)
+
+
+# --------------------------------------------------------------------------
+# Sinhala (its block does not follow the ISCII layout): consonants with an
+# inherent a, killed by the al-lakuna or replaced by a vowel sign
+# (ශ්‍රී ලංකා → shri lanka, ගාල්ල → galla).
+# --------------------------------------------------------------------------
+
+_SINHALA_CONSONANTS = {
+    cp: c
+    for cp, c in zip(
+        range(0x0D9A, 0x0DC7),
+        "k kh g gh ng ng ch chh j jh ny gn nj t th d dh n nd t th d dh n - nd p ph b bh m mb"  # noqa: SIM905
+        " y r - l - - v sh sh s h l f".split(),
+        strict=True,
+    )
+    if c != "-"
+}
+_SINHALA_VOWELS = dict(
+    zip(range(0x0D85, 0x0D97), "a a ae ae i i u u ri ri li li e e ai o o au".split(), strict=True)  # noqa: SIM905
+)
+_SINHALA_SIGNS = {
+    0x0DCF: "a",
+    0x0DD0: "ae",
+    0x0DD1: "ae",
+    0x0DD2: "i",
+    0x0DD3: "i",
+    0x0DD4: "u",
+    0x0DD6: "u",
+    0x0DD8: "ru",
+    0x0DD9: "e",
+    0x0DDA: "e",
+    0x0DDB: "ai",
+    0x0DDC: "o",
+    0x0DDD: "o",
+    0x0DDE: "au",
+    0x0DDF: "lu",
+    0x0DF2: "ru",
+    0x0DF3: "lu",
+}
+
+
+def _sinhala(word: str) -> str:
+    out: list[str] = []
+    pending = False
+    for ch in word:
+        cp = ord(ch)
+        if cp in _SINHALA_CONSONANTS:
+            if pending:
+                out.append("a")
+            out.append(_SINHALA_CONSONANTS[cp])
+            pending = True
+        elif cp in _SINHALA_SIGNS:
+            out.append(_SINHALA_SIGNS[cp])
+            pending = False
+        elif cp == 0x0DCA:  # al-lakuna
+            pending = False
+        elif cp in _SINHALA_VOWELS or cp in (0x0D82, 0x0D83):
+            if pending:
+                out.append("a")
+            out.append(_SINHALA_VOWELS.get(cp) or ("n" if cp == 0x0D82 else "h"))
+            pending = False
+    if pending:
+        out.append("a")
+    return "".join(out)

@@ -274,6 +274,8 @@ class PgConnection(sqlite3.Connection):
         super().__init__(":memory:", check_same_thread=False, isolation_level=None)
         self.url = url
         self.readonly = readonly
+        # Blocks whose GIN index a committed transaction showed (_ensure_block_index).
+        self.fts_blocks: set[int] = set()
         try:
             params = connect_params(url, readonly=readonly)
         except psycopg.ProgrammingError:
@@ -698,8 +700,14 @@ def _ensure_block_index(conn: PgConnection, k: int) -> None:
     transaction: it commits with the batch that first writes into the
     block). The existence check takes no lock; CREATE INDEX takes a SHARE
     lock on posts_fts (readers go on) and reads the table once per block."""
+    if k in conn.fts_blocks:
+        return  # seen before: no round trip under the write lock per batch
     name = _block_name(k)
     if conn.execute("SELECT to_regclass(?)", (name,)).fetchone()[0] is not None:
+        # Remembered only when found, not when created: a batch that
+        # created it may still roll back. A block index dropped later only
+        # slows its block's searches (the range filter keeps them exact).
+        conn.fts_blocks.add(k)
         return
     lo, hi = k * FTS_BLOCK, (k + 1) * FTS_BLOCK
     conn.execute(

@@ -22,7 +22,7 @@ from telewatch.text import fts_query, index_body, normalize, tokens
 from telewatch.xref.candidates import ChannelInfo
 from telewatch.xref.citations import extract_citations
 from telewatch.xref.names import latin_spelling, name_key, same_name
-from tests.fixtures.store import post_seen, write_events
+from tests.fixtures.store import pg_indexed_as_before, post_seen, write_events
 
 CH = 1600000404
 FIRE = "เกิดเหตุไฟไหม้ตลาดวโรรสเชียงใหม่เมื่อคืนนี้"  # "a fire broke out at Warorot market, Chiang Mai, last night"
@@ -251,21 +251,8 @@ def test_a_postgres_archive_indexed_before_the_cut_is_reindexed(pg_url: str) -> 
     """The same migration on PostgreSQL: the entries of Thai posts, holding
     whole clauses as the old writer made them, are replaced by row id; the
     other posts' entries stay; search finds the word in the middle."""
-    from telewatch.store import pg
-
     address = Path(pg_url)
-    migrate(address)
-    conn = write_events(address, _posts())
-    conn.close()
-    conn = connect(address, readonly=False)
-    assert isinstance(conn, pg.PgConnection)
-    conn.execute("BEGIN IMMEDIATE")
-    rows = conn.execute("SELECT id, channel_id, date, text FROM posts").fetchall()
-    pg.fts_write(conn, [], [(r[0], _old_body([r[3]]), fts_meta(r[1], r[2])) for r in rows])
-    conn.execute("PRAGMA user_version = 14")
-    conn.execute("COMMIT")
-    assert [h.message_id for h in search(conn, "ตลาด")] == []  # the old index's miss
-    conn.close()
+    pg_indexed_as_before(address, _posts(), _old_body, 14, old_miss="ตลาด")
     migrate(address)
     conn = connect(address)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION

@@ -15,7 +15,7 @@ from telewatch.store.db import connect, migrate
 from telewatch.store.posts import fts_meta
 from telewatch.store.queries import search
 from telewatch.text import fts_query, index_body, normalize, tokens
-from tests.fixtures.store import post_seen, write_events
+from tests.fixtures.store import pg_indexed_as_before, post_seen, write_events
 
 CH = 1700000001
 RAIN = "札幌市内で大雨、道路が冠水"  # "heavy rain in Sapporo city, roads flooded"
@@ -175,21 +175,8 @@ def test_migration_16_rebuilds_an_sqlite_index_of_whole_clauses(tmp_path: Path) 
 
 
 def test_migration_16_replaces_the_postgres_entries(pg_url: str) -> None:
-    from telewatch.store import pg
-
     address = Path(pg_url)
-    migrate(address)
-    conn = write_events(address, _posts())
-    conn.close()
-    conn = connect(address, readonly=False)
-    assert isinstance(conn, pg.PgConnection)
-    conn.execute("BEGIN IMMEDIATE")
-    rows = conn.execute("SELECT id, channel_id, date, text FROM posts").fetchall()
-    pg.fts_write(conn, [], [(r[0], _old_body([r[3]]), fts_meta(r[1], r[2])) for r in rows])
-    conn.execute("PRAGMA user_version = 15")
-    conn.execute("COMMIT")
-    assert [h.message_id for h in search(conn, "大雨")] == []  # the old index's miss
-    conn.close()
+    pg_indexed_as_before(address, _posts(), _old_body, 15, old_miss="大雨")
     migrate(address)
     conn = connect(address)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION

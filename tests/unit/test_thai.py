@@ -16,13 +16,18 @@ from telewatch import text, thai
 from telewatch.models import Channel, ChannelSeen, Event
 from telewatch.store import schema
 from telewatch.store.db import apply_migrations, connect, migrate
-from telewatch.store.posts import fts_meta
 from telewatch.store.queries import search
 from telewatch.text import fts_query, index_body, normalize, tokens
 from telewatch.xref.candidates import ChannelInfo
 from telewatch.xref.citations import extract_citations
 from telewatch.xref.names import latin_spelling, name_key, same_name
-from tests.fixtures.store import pg_indexed_as_before, post_seen, write_events
+from tests.fixtures.store import (
+    fts5_terms,
+    pg_indexed_as_before,
+    post_seen,
+    sqlite_indexed_as_before,
+    write_events,
+)
 
 CH = 1600000404
 FIRE = "เกิดเหตุไฟไหม้ตลาดวโรรสเชียงใหม่เมื่อคืนนี้"  # "a fire broke out at Warorot market, Chiang Mai, last night"
@@ -184,17 +189,7 @@ def test_an_archive_indexed_before_the_cut_finds_its_thai_posts_after_migrating(
     the entry cleanly (contentless FTS5 deletes by the exact body)."""
     path = tmp_path / "old.db"
     conn = _write_at(path, 14)
-    rows = conn.execute("SELECT id, channel_id, date, text FROM posts").fetchall()
-    for pid, cid, date, body_text in rows:
-        new, old = index_body([body_text]), _old_body([body_text])
-        conn.execute(
-            "INSERT INTO posts_fts(posts_fts, rowid, body, meta) VALUES ('delete', ?, ?, ?)",
-            (pid, new, fts_meta(cid, date)),
-        )
-        conn.execute(
-            "INSERT INTO posts_fts(rowid, body, meta) VALUES (?, ?, ?)",
-            (pid, old, fts_meta(cid, date)),
-        )
+    sqlite_indexed_as_before(conn, _old_body)
     clause = normalize(FIRE)
     hits = conn.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?", ('"ตลาด"*',))
     assert hits.fetchall() == []  # the old index's miss: no word starts a clause there
@@ -205,11 +200,7 @@ def test_an_archive_indexed_before_the_cut_finds_its_thai_posts_after_migrating(
     assert {h.message_id for h in search(conn, "ตลาด")} == {1, 2}
     conn.close()
     write_events(path, [post_seen(CH, 1, "ไฟไหม้ตลาดวโรรส ดับแล้ว", minutes=30)])  # an edit
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, posts_fts, row)")
-    terms = dict(conn.execute("SELECT term, doc FROM vocab").fetchall())
-    conn.execute("INSERT INTO posts_fts(posts_fts, rank) VALUES ('integrity-check', 0)")
-    conn.close()
+    terms = fts5_terms(path)
     assert clause not in terms and terms["ตลาด"] == 2 and terms["ดับ"] == 1
     conn = connect(path)
     assert [h.message_id for h in search(conn, "ดับ")] == [1]

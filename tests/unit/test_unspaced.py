@@ -12,10 +12,15 @@ from telewatch import text, unspaced
 from telewatch.models import Channel, ChannelSeen, Event
 from telewatch.store import schema
 from telewatch.store.db import connect, migrate
-from telewatch.store.posts import fts_meta
 from telewatch.store.queries import search
-from telewatch.text import fts_query, index_body, normalize, tokens
-from tests.fixtures.store import pg_indexed_as_before, post_seen, write_events
+from telewatch.text import fts_query, normalize, tokens
+from tests.fixtures.store import (
+    fts5_terms,
+    pg_indexed_as_before,
+    post_seen,
+    sqlite_indexed_as_before,
+    write_events,
+)
 
 CH = 1700000001
 RAIN = "札幌市内で大雨、道路が冠水"  # "heavy rain in Sapporo city, roads flooded"
@@ -144,16 +149,7 @@ def test_migration_16_rebuilds_an_sqlite_index_of_whole_clauses(tmp_path: Path) 
     conn = write_events(path, _posts())
     conn.close()
     raw = sqlite3.connect(path, isolation_level=None)
-    for pid, cid, date, body_text in raw.execute("SELECT id, channel_id, date, text FROM posts"):
-        meta = fts_meta(cid, date)
-        raw.execute(
-            "INSERT INTO posts_fts(posts_fts, rowid, body, meta) VALUES ('delete', ?, ?, ?)",
-            (pid, index_body([body_text]), meta),
-        )
-        raw.execute(
-            "INSERT INTO posts_fts(rowid, body, meta) VALUES (?, ?, ?)",
-            (pid, _old_body([body_text]), meta),
-        )
+    sqlite_indexed_as_before(raw, _old_body)
     raw.execute("PRAGMA user_version = 15")
     assert (
         raw.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH '\"札幌\"'").fetchall() == []
@@ -165,11 +161,7 @@ def test_migration_16_rebuilds_an_sqlite_index_of_whole_clauses(tmp_path: Path) 
     _check_search(conn)
     conn.close()
     write_events(path, [post_seen(CH, 1, "札幌で大雨 解除", minutes=30)])  # an edit
-    raw = sqlite3.connect(path)
-    raw.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, posts_fts, row)")
-    terms = dict(raw.execute("SELECT term, doc FROM vocab").fetchall())
-    raw.execute("INSERT INTO posts_fts(posts_fts, rank) VALUES ('integrity-check', 0)")
-    raw.close()
+    terms = fts5_terms(path)
     assert normalize(RAIN).split("、")[0] not in terms and terms["解除"] == 1
     assert terms["札幌"] == 2
 

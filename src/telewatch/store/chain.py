@@ -163,6 +163,22 @@ def head(conn: sqlite3.Connection) -> Head:
     return Head(0, GENESIS, None) if row is None else Head(int(row[0]), str(row[1]), row[2])
 
 
+HEAD_COLUMNS = (
+    "h.seq, h.hash, h.at FROM (SELECT 1 AS one) AS o LEFT JOIN"
+    " (SELECT seq, hash, at FROM chain ORDER BY seq DESC LIMIT 1) AS h ON o.one = 1"
+)
+"""The head as three columns that end a SELECT (NULLs when the chain is
+empty; ``head_of``): a caller that needs other values too reads them in
+the same statement."""
+
+
+def head_of(seq: object, hash_: object, at: object) -> Head:
+    """The Head of a row read with ``HEAD_COLUMNS``."""
+    if seq is None:
+        return Head(0, GENESIS, None)
+    return Head(int(str(seq)), str(hash_), None if at is None else str(at))
+
+
 class Appender:
     """Appends records to the chain inside the caller's transaction.
 
@@ -170,8 +186,12 @@ class Appender:
     ``flush``. Every record of one appender has the same ``at``: the writer's
     clock, never earlier than the head's."""
 
-    def __init__(self, conn: sqlite3.Connection, at: str | None = None) -> None:
-        h = head(conn)
+    def __init__(
+        self, conn: sqlite3.Connection, at: str | None = None, *, known: Head | None = None
+    ) -> None:
+        """``known``: the head as the caller read it in this transaction
+        (``HEAD_COLUMNS``), so that it is not read again."""
+        h = known or head(conn)
         self.seq, self.prev = h.seq, h.hash
         now = at or now_iso()
         self.at = max(now, h.at) if h.at else now
@@ -188,10 +208,14 @@ class Appender:
     def flush(self, conn: sqlite3.Connection) -> None:
         """Write the records added so far."""
         if self.rows:
-            conn.executemany(
+            from telewatch.store.db import send  # db imports this module
+
+            send(
+                conn,
                 "INSERT INTO chain(seq, kind, ref_id, at, record, prev_hash, hash)"
                 " VALUES (?,?,?,?,?,?,?)",
                 self.rows,
+                many=True,
             )
             self.rows = []
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from telewatch.models import UserError
 from telewatch.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -477,6 +477,22 @@ def is_postgres(conn: sqlite3.Connection) -> bool:
     reads a SQLite archive: no ``store.pg`` loaded, no PostgreSQL connection."""
     pg = sys.modules.get("telewatch.store.pg")
     return pg is not None and isinstance(conn, pg.PgConnection)
+
+
+def send(conn: sqlite3.Connection, sql: str, params: Any = (), *, many: bool = False) -> None:
+    """Run a write whose result the caller never reads (no rows, rowcount
+    or id). SQLite runs it now; PostgreSQL sends it with the connection's
+    next statement that needs an answer (``PgConnection.send``), so that the
+    writes of a batch cost one round trip under the pool's write lock. A
+    failure is raised by that statement, at the latest by the enclosing
+    savepoint's RELEASE or the COMMIT, so call it inside the savepoint that
+    owns the write."""
+    if is_postgres(conn):
+        conn.send(sql, params, many=many)  # type: ignore[attr-defined]
+    elif many:
+        conn.executemany(sql, params)
+    else:
+        conn.execute(sql, params)
 
 
 # One migrator at a time per database (two daemons starting together).

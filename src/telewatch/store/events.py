@@ -205,13 +205,20 @@ def action_seen(conn: sqlite3.Connection, ev: ChannelActionSeen) -> None:
             _pin(conn, cid, positive_id(ev.target_id), True, at, "service", date)
 
 
-def channel_seen(conn: sqlite3.Connection, ch: Channel, at: str) -> None:
+_UNREAD = object()
+
+
+def channel_seen(conn: sqlite3.Connection, ch: Channel, at: str, stored: object = _UNREAD) -> None:
     """Before the writer updates the channels row: chain a changed subscriber
-    count and record a changed photo."""
+    count and record a changed photo. ``stored``: the channels row's
+    subscribers as the caller read it (None for no row or no count), so
+    that it is not read twice."""
     cid = positive_id(ch.id)
     if ch.subscribers is not None:
-        row = conn.execute("SELECT subscribers FROM channels WHERE id=?", (cid,)).fetchone()
-        if row is None or row[0] != ch.subscribers:
+        if stored is _UNREAD:
+            row = conn.execute("SELECT subscribers FROM channels WHERE id=?", (cid,)).fetchone()
+            stored = None if row is None else row[0]
+        if stored != ch.subscribers:
             chain.append(conn, "subscribers", None, [cid, int(ch.subscribers), at])
     photo = ch.photo
     if photo is None:

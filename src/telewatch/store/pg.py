@@ -306,6 +306,9 @@ class PgConnection(sqlite3.Connection):
         self.pg.adapters.register_loader("bool", _IntFromBool)
         self.pg.adapters.register_dumper(bool, _BoolAsInt)
         self._lock = threading.RLock()
+        # Statements waiting for the next one that needs an answer (_run,
+        # send): (sql, parameters, executemany, a write).
+        self._deferred: list[tuple[str, Any, bool, bool]] = []
         self._id_tables: frozenset[str] | None = None
         self._user_version: int | None = None
 
@@ -391,9 +394,19 @@ class PgConnection(sqlite3.Connection):
         if pragma is not None:
             cur._set(*self._pragma(pragma.group(1).lower(), pragma.group(2)))
             return
+        if not many and not params and self._savepoint_can_wait(sql):
+            # SAVEPOINT, or a RELEASE with no write waiting: sent with the
+            # next statement (one round trip instead of two, under the
+            # pool's write lock).
+            with self._lock:
+                self._deferred.append((sql.strip().rstrip(";"), None, False, False))
+            cur._set([], None, -1, None)
+            return
         if many:
             params = [_params(p) for p in params]
             has_params = bool(params)
+            if len(params) == 1:  # executemany's pipeline costs a round trip of its own
+                many, params = False, params[0]
         else:
             params = _params(params)
             has_params = bool(params) if isinstance(params, Sequence) else params is not None
@@ -408,11 +421,33 @@ class PgConnection(sqlite3.Connection):
         with self._lock:
             try:
                 with self.pg.cursor() as pc:
-                    if many:
-                        if params:
-                            pc.executemany(text, params)
+                    pending, self._deferred = self._deferred, []
+                    if t.write_lock:
+                        if pending:  # none: a transaction ended before this BEGIN
+                            with self.pg.pipeline():
+                                self._send_pending(pending)
+                        # BEGIN and the lock in one round trip (no parameters:
+                        # the simple query protocol takes both statements).
+                        pc.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+                        cur._set([], None, -1, None)
+                        return
+                    if pending and _ROLLBACK.match(text):
+                        pending = []  # they end with the transaction
+                    elif pending and _ROLLBACK_TO.match(text):
+                        # Undone by this statement whatever they do; one that
+                        # fails must not keep the rollback from running.
+                        try:
+                            with self.pg.pipeline():
+                                self._send_pending(pending)
+                        except psycopg.Error:
+                            pass
+                        pending = []
+                    if pending:
+                        with self.pg.pipeline():
+                            self._send_pending(pending)
+                            self._send(pc, text, params, many=many, has_params=has_params)
                     else:
-                        pc.execute(text, params if has_params else None)
+                        self._send(pc, text, params, many=many, has_params=has_params)
                     rows: list[Any] = []
                     description = None
                     lastrowid = None
@@ -426,12 +461,54 @@ class PgConnection(sqlite3.Connection):
                         got = pc.fetchone()
                         lastrowid = int(got[0]) if got is not None else None
                     cur._set(rows, description, pc.rowcount, lastrowid)
-                    if t.write_lock:
-                        pc.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             except psycopg.Error as err:
                 raise _error(err) from None
         if t.ddl:
             self._id_tables = None
+
+    def _savepoint_can_wait(self, sql: str) -> bool:
+        m = _DEFERRED.match(sql)
+        if m is None:
+            return False
+        # A RELEASE ends its savepoint's writes: with a write waiting, it is
+        # sent now, so that the write's error reaches the savepoint's owner.
+        return m.group(1).upper() == "SAVEPOINT" or not any(d[3] for d in self._deferred)
+
+    def send(self, sql: str, params: Any = (), *, many: bool = False) -> None:
+        """Run a write whose result nobody reads (no rows, rowcount or id)
+        with the next statement that needs an answer: the writer's inserts of
+        a batch then cost one round trip together instead of one each. Its
+        error is raised by that statement (at the latest the savepoint's
+        RELEASE or the COMMIT)."""
+        if many:
+            params = [_params(p) for p in params]
+            if not params:
+                return
+            if len(params) == 1:
+                many, params = False, params[0]
+        else:
+            params = _params(params)
+        t = translate(sql, bool(params))
+        if t.skip or t.write_lock or t.ddl:
+            raise ValueError(f"not a plain write: {sql[:40]!r}")
+        with self._lock:
+            self._deferred.append((t.sql, params, many, True))
+
+    def _send_pending(self, pending: list[tuple[str, Any, bool, bool]]) -> None:
+        """Inside a pipeline: the statements ``send`` and the savepoints left waiting."""
+        with self.pg.cursor() as pc:
+            for text, params, many, _ in pending:
+                self._send(pc, text, params, many=many, has_params=params is not None)
+
+    @staticmethod
+    def _send(
+        pc: psycopg.Cursor[Any], text: str, params: Any, *, many: bool, has_params: bool
+    ) -> None:
+        if many:
+            if params:
+                pc.executemany(text, params)
+        else:
+            pc.execute(text, params if has_params else None)
 
     def _pragma(
         self, name: str, value: str | None
@@ -476,6 +553,9 @@ def _params(p: Any) -> Any:
 # FTS5 commands ('rank', 'delete') and the schema-2 rebuild of the index.
 _FTS5_ONLY = re.compile(r"posts_fts\s*\(\s*posts_fts\b|telewatch_fts_body", re.I)
 _LEADING_COMMENTS = re.compile(r"^(\s*--[^\n]*\n)*\s*")
+_DEFERRED = re.compile(r"\s*(SAVEPOINT|RELEASE)\s+\w+\s*;?\s*$", re.I)
+_ROLLBACK = re.compile(r"\s*ROLLBACK\s*;?\s*$", re.I)
+_ROLLBACK_TO = re.compile(r"\s*ROLLBACK\s+TO\s", re.I)
 _PRAGMA = re.compile(r"\s*PRAGMA\s+(\w+)\s*(?:=\s*(\S+?)\s*)?(?:\(\s*\d*\s*\))?\s*;?\s*$", re.I)
 _BEGIN = re.compile(
     r"^\s*BEGIN(\s+(IMMEDIATE|DEFERRED|EXCLUSIVE))?(\s+TRANSACTION)?\s*;?\s*$", re.I
@@ -736,7 +816,7 @@ def fts_write(
     """posts.py's FTS5 writes: ``deletes`` are ('delete', rowid, body, meta),
     ``inserts`` (rowid, body, meta) with meta = 'c<channel> d<YYYYMMDD>'."""
     if deletes:
-        conn.executemany("DELETE FROM posts_fts WHERE rowid = ?", [(d[1],) for d in deletes])
+        conn.send("DELETE FROM posts_fts WHERE rowid = ?", [(d[1],) for d in deletes], many=True)
     if inserts:
         for k in sorted({max(0, (int(r[0]) - 1) // FTS_BLOCK) for r in inserts}):
             _ensure_block_index(conn, k)
@@ -744,11 +824,12 @@ def fts_write(
         for rowid, body, meta in inserts:
             c, d = meta.split()
             rows.append((rowid, tsvector_literal(body), int(c[1:]), d[1:]))
-        conn.executemany(
+        conn.send(
             "INSERT INTO posts_fts(rowid, body, channel_id, day) VALUES (?, ?::tsvector, ?, ?)"
             " ON CONFLICT (rowid) DO UPDATE SET body = excluded.body,"
             " channel_id = excluded.channel_id, day = excluded.day",
             rows,
+            many=True,
         )
 
 

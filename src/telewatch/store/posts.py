@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from telewatch.models import Engagement, Entity, ForwardOrigin, Media, PostSeen
 from telewatch.store import chain
 from telewatch.store.alerts import AlertKind, CompiledRule, evaluate
-from telewatch.store.db import is_postgres, iso
+from telewatch.store.db import is_postgres, iso, send
 from telewatch.text import analyze, index_body
 
 
@@ -353,10 +353,6 @@ def fts_meta(channel_id: int, date: str) -> str:
     return f"c{channel_id} d{date[:4]}{date[5:7]}{date[8:10]}"
 
 
-def _next_id(conn: sqlite3.Connection, table: str) -> int:
-    return int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]) + 1
-
-
 def write_prepared(
     conn: sqlite3.Connection, posts: Sequence[PreparedPost], rules: Sequence[CompiledRule]
 ) -> PostsStats:
@@ -373,13 +369,20 @@ def write_prepared(
     first_seen: dict[int, str] = {}
     for p in posts:
         first_seen.setdefault(p.channel_id, p.seen)
-    conn.executemany(
+    send(
+        conn,
         "INSERT OR IGNORE INTO channels(id, first_seen, last_seen) VALUES (?,?,?)",
         [(c, s, s) for c, s in first_seen.items()],
+        many=True,
     )
-    next_post = _next_id(conn, "posts")
-    next_version = _next_id(conn, "post_versions")
-    app = chain.Appender(conn)
+    # The next ids and the chain's head in one statement (on a shared
+    # PostgreSQL archive, every round trip here is under the write lock).
+    ids = conn.execute(
+        "SELECT (SELECT coalesce(max(id), 0) FROM posts),"
+        f" (SELECT coalesce(max(id), 0) FROM post_versions), {chain.HEAD_COLUMNS}"
+    ).fetchone()
+    next_post, next_version = int(ids[0]) + 1, int(ids[1]) + 1
+    app = chain.Appender(conn, known=chain.head_of(ids[2], ids[3], ids[4]))
     raws: list[tuple[Any, ...]] = []
     new_posts: dict[tuple[int, int], list[Any]] = {}
     versions: list[tuple[Any, ...]] = []
@@ -492,29 +495,38 @@ def write_prepared(
         if body:
             fts_insert.append((st.post_id, body, fts_meta(p.channel_id, p.date)))
     if rows:
-        conn.executemany(f"INSERT INTO posts({_POST_COLS}) VALUES ({','.join('?' * 22)})", rows)
+        send(
+            conn, f"INSERT INTO posts({_POST_COLS}) VALUES ({','.join('?' * 22)})", rows, many=True
+        )
     if versions:
-        conn.executemany(
+        send(
+            conn,
             "INSERT INTO post_versions(id, channel_id, message_id, version_no, text, entities,"
             " media, content_hash, edit_date, captured_at, source, capture_id)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             versions,
+            many=True,
         )
     if raws:
-        conn.executemany(
-            "INSERT INTO raw_payloads(version_id, format, sha256, data) VALUES (?,?,?,?)", raws
+        send(
+            conn,
+            "INSERT INTO raw_payloads(version_id, format, sha256, data) VALUES (?,?,?,?)",
+            raws,
+            many=True,
         )
     app.flush(conn)
     if updates:
-        conn.executemany(
+        send(
+            conn,
             "UPDATE posts SET text=?, entities=?, media_kind=?, media=?, links=?, tme_refs=?,"
             " lang=?, edit_date=?, version_id=?, version_count=?, date=?, fwd_channel_id=?,"
             " fwd_name=?, fwd_message_id=?, fwd_date=?, post_author=?, grouped_id=?,"
             " reply_to_id=? WHERE id=?",
             updates,
+            many=True,
         )
     if counts:
-        conn.executemany("UPDATE posts SET version_count=? WHERE id=?", counts)
+        send(conn, "UPDATE posts SET version_count=? WHERE id=?", counts, many=True)
     if is_postgres(conn):
         from telewatch.store import pg
 

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 
 from telewatch.models import ChannelStatusChanged, DaemonHeartbeat
 from telewatch.store import sync
-from telewatch.store.db import iso
+from telewatch.store.db import iso, send
 
 STALE_AFTER = 20.0
 """Seconds without a heartbeat after which a run counts as not running."""
@@ -82,7 +82,8 @@ def apply_channel_statuses(
         prev = last.get(ev.key)
         cid = ev.channel_id if ev.channel_id is not None else (prev[1] if prev else None)
         last[ev.key] = (ev, cid)
-    conn.executemany(
+    send(
+        conn,
         "INSERT INTO channel_status (key, channel_id, state, detail, flood_until, changed_at) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
         "channel_id = COALESCE(excluded.channel_id, channel_status.channel_id), "
@@ -99,6 +100,7 @@ def apply_channel_statuses(
             )
             for ev, cid in last.values()
         ],
+        many=True,
     )
 
 

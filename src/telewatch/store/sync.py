@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from telewatch.store.db import iso, now_iso, parse_iso
+from telewatch.store.db import iso, now_iso, parse_iso, send
 from telewatch.store.queries import ChannelRow, channel_row
 
 
@@ -131,11 +131,13 @@ def save_pts(conn: sqlite3.Connection, channel_id: int, pts: int) -> None:
 def save_pts_many(conn: sqlite3.Connection, pts: dict[int, int]) -> None:
     """save_pts for several channels in one executemany."""
     at = now_iso()
-    conn.executemany(
+    send(
+        conn,
         "INSERT INTO channel_pts(channel_id, pts, updated_at) VALUES (?,?,?)"
         " ON CONFLICT(channel_id) DO UPDATE SET pts=excluded.pts, updated_at=excluded.updated_at"
         " WHERE excluded.pts > channel_pts.pts",
         [(cid, int(p), at) for cid, p in pts.items()],
+        many=True,
     )
 
 

@@ -56,7 +56,7 @@ from telewatch.models import (
 )
 from telewatch.store import chain, comments, events, media, phash, photo_files, status, sync
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
-from telewatch.store.db import connect, iso, migrate, now_iso
+from telewatch.store.db import connect, iso, migrate, now_iso, send
 from telewatch.store.posts import (
     PreparedPost,
     engagement_row,
@@ -236,16 +236,24 @@ def apply_events(
         else:
             _one_guarded(conn, content[i], rules, stats)
             i += 1
-    if touches:
-        _group_guarded(conn, "tw_touch", touches, lambda g: _touch_channels(conn, g), stats)
-    if ranges:
-        _group_guarded(conn, "tw_ranges", ranges, lambda g: _ranges_archived(conn, g), stats)
-    if pts:
-        _group_guarded(conn, "tw_pts", pts, lambda g: _save_pts(conn, g), stats)
-    if statuses:
-        _group_guarded(
-            conn, "tw_status", statuses, lambda g: status.apply_channel_statuses(conn, g), stats
+    book: list[tuple[str, Sequence[Event], Callable[[Sequence[Any]], None]]] = [
+        (name, group, apply)
+        for name, group, apply in (
+            ("tw_touch", touches, lambda g: _touch_channels(conn, g)),
+            ("tw_ranges", ranges, lambda g: _ranges_archived(conn, g)),
+            ("tw_pts", pts, lambda g: _save_pts(conn, g)),
+            ("tw_status", statuses, lambda g: status.apply_channel_statuses(conn, g)),
         )
+        if group
+    ]
+    # All four in one savepoint (two round trips on PostgreSQL: the ranges'
+    # read, then the writes with the RELEASE); if it fails, each group in
+    # its own, and a failing group event by event.
+    if len(book) > 1 and _in_savepoint(conn, "tw_book", lambda: [a(g) for _, g, a in book]) is None:
+        stats.events += sum(len(g) for _, g, _ in book)
+    else:
+        for name, group, apply in book:
+            _group_guarded(conn, name, group, apply, stats)
     for ev in later:
         _one_guarded(conn, ev, rules, stats)
     return stats
@@ -296,9 +304,11 @@ def _hoist_channels(content: list[Event]) -> tuple[list[Event], list[ChannelSeen
 
 def _touch_channels(conn: sqlite3.Connection, group: Sequence[ChannelSeen]) -> None:
     """``last_seen`` of channels seen again unchanged within a batch."""
-    conn.executemany(
+    send(
+        conn,
         "UPDATE channels SET last_seen=max(last_seen, ?) WHERE id=?",
         [(iso(ev.seen_at), positive_id(ev.channel.id)) for ev in group],
+        many=True,
     )
 
 
@@ -373,11 +383,13 @@ def _in_savepoint(
     conn.execute(f"SAVEPOINT {name}")
     try:
         apply()
+        # Inside the try: on PostgreSQL the writes ``db.send`` left waiting
+        # go with the RELEASE, and their error is this savepoint's.
+        conn.execute(f"RELEASE {name}")
     except Exception as err:
         conn.execute(f"ROLLBACK TO {name}")
         conn.execute(f"RELEASE {name}")
         return err
-    conn.execute(f"RELEASE {name}")
     return None
 
 
@@ -458,11 +470,15 @@ def _channel_seen(conn: sqlite3.Connection, ev: ChannelSeen) -> None:
     ch = ev.channel
     cid = positive_id(ch.id)
     at = iso(ev.seen_at)
-    events.channel_seen(conn, ch, at)  # subscriber count and photo (store/events.py)
-    row = conn.execute("SELECT title, username, about FROM channels WHERE id=?", (cid,)).fetchone()
+    row = conn.execute(
+        "SELECT title, username, about, subscribers FROM channels WHERE id=?", (cid,)
+    ).fetchone()
+    # The subscriber count and photo (store/events.py).
+    events.channel_seen(conn, ch, at, None if row is None else row[3])
     new = {"title": ch.title, "username": ch.username, "about": ch.about}
     if row is None:
-        conn.execute(
+        send(
+            conn,
             "INSERT INTO channels(id, access_hash, username, title, about, subscribers,"
             " first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?)",
             (cid, ch.access_hash, ch.username or None, ch.title, ch.about, ch.subscribers, at, at),
@@ -481,7 +497,8 @@ def _channel_seen(conn: sqlite3.Connection, ev: ChannelSeen) -> None:
         old = row[i]
         if stored != old:
             if old is not None:
-                conn.execute(
+                send(
+                    conn,
                     "INSERT INTO channel_changes(channel_id, field, old_value, new_value,"
                     " captured_at) VALUES (?,?,?,?,?)",
                     (cid, name, old, stored, at),
@@ -502,7 +519,7 @@ def _channel_seen(conn: sqlite3.Connection, ev: ChannelSeen) -> None:
     sets.append("last_seen=max(last_seen, ?)")
     sets.append("first_seen=min(first_seen, ?)")
     args.extend((at, at, cid))
-    conn.execute(f"UPDATE channels SET {', '.join(sets)} WHERE id=?", args)
+    send(conn, f"UPDATE channels SET {', '.join(sets)} WHERE id=?", args)
 
 
 def _capture_started(conn: sqlite3.Connection, ev: CaptureStarted) -> None:
@@ -635,11 +652,12 @@ def _ranges_archived(conn: sqlite3.Connection, group: Sequence[RangeArchived]) -
         deletes += [(cid, lo) for lo, hi in old if (lo, hi) not in keep]
         inserts += [(cid, lo, hi) for lo, hi in merged if (lo, hi) not in keep]
     if deletes:
-        conn.executemany("DELETE FROM sync_ranges WHERE channel_id=? AND lo_id=?", deletes)
+        send(conn, "DELETE FROM sync_ranges WHERE channel_id=? AND lo_id=?", deletes, many=True)
     if inserts:
-        conn.executemany(
-            "INSERT INTO sync_ranges(channel_id, lo_id, hi_id) VALUES (?,?,?)", inserts
-        )
+        send(
+            conn, "INSERT INTO sync_ranges(channel_id, lo_id, hi_id) VALUES (?,?,?)", inserts,
+            many=True,
+        )  # fmt: skip
 
 
 def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

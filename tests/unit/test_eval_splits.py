@@ -2,8 +2,9 @@
 
 Reads the written data only; nothing here ranks or links anything. The
 ``split.check`` validator lives beside the generators in
-``tests/data/xref-eval/tools``; the holdout6 test repeats its essentials
-independently, so a bug in the validator does not hide a broken split.
+``tests/data/xref-eval/tools``; the consistency test repeats its essentials
+for holdout6 and holdout7 independently, so a bug in the validator does not
+hide a broken split.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 EVAL = Path(__file__).resolve().parent.parent / "data" / "xref-eval"
 
 
-@pytest.mark.parametrize("name", ["holdout3", "holdout4", "holdout5", "holdout6"])
+@pytest.mark.parametrize("name", ["holdout3", "holdout4", "holdout5", "holdout6", "holdout7"])
 def test_held_out_split_matches_its_spec(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(EVAL / "tools"))
     split = importlib.import_module("split")
@@ -38,16 +39,37 @@ def _articles(root: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in lines if x.strip()]
 
 
-def test_holdout6_is_consistent() -> None:
-    root = EVAL / "holdout6"
+# split, its channels, first and last day (local), articles, positives,
+# positives citing two posts, article languages
+SPLITS = [
+    (
+        "holdout6",
+        ["echigo_dayori", "hefei_kuaixun", "savan_khaoduan", "shwemdy_news", "vizag_updates"],
+        ("2025-06-16", "2025-06-20"),
+        (31, 24, 3),
+        {"en", "fr", "de", "es", "pl", "tr", "cs"},
+    ),
+    (
+        "holdout7",
+        ["kathiyawad_live", "selenge_medee", "senkadagala_news", "spinghar_news", "vodiy_xabar"],
+        ("2025-10-13", "2025-10-17"),
+        (31, 24, 3),
+        {"en", "fr", "de", "es", "da", "ca"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "channels", "week", "counts", "langs"), SPLITS)
+def test_held_out_split_is_consistent(
+    name: str,
+    channels: list[str],
+    week: tuple[str, str],
+    counts: tuple[int, int, int],
+    langs: set[str],
+) -> None:
+    root = EVAL / name
     exports = _exports(root)
-    assert sorted(exports) == [
-        "echigo_dayori",
-        "hefei_kuaixun",
-        "savan_khaoduan",
-        "shwemdy_news",
-        "vizag_updates",
-    ]
+    assert sorted(exports) == channels
     stamps: dict[str, dict[int, int]] = {}
     for user, data in exports.items():
         msgs = data["messages"]
@@ -57,15 +79,15 @@ def test_holdout6_is_consistent() -> None:
         assert ids == sorted(set(ids)), f"{user}: ids not increasing"
         assert times == sorted(times), f"{user}: ids not in time order"
         for m in msgs:
-            assert "2025-06-16" <= m["date"][:10] <= "2025-06-20", f"{user}/{m['id']}"
+            assert week[0] <= m["date"][:10] <= week[1], f"{user}/{m['id']}"
             assert m["text"].strip(), f"{user}/{m['id']}: empty text"
         stamps[user] = dict(zip(ids, times, strict=True))
     articles = _articles(root)
-    assert len({a["id"] for a in articles}) == len(articles) == 31
+    assert len({a["id"] for a in articles}) == len(articles) == counts[0]
     positives = [a for a in articles if a["expected"]]
-    assert len(positives) == 24
-    assert sum(len(a["expected"]) == 2 for a in positives) == 3
-    assert {a["lang"] for a in articles} == {"en", "fr", "de", "es", "pl", "tr", "cs"}
+    assert len(positives) == counts[1]
+    assert sum(len(a["expected"]) == 2 for a in positives) == counts[2]
+    assert {a["lang"] for a in articles} == langs
     cited: set[tuple[str, int]] = set()
     for a in articles:
         assert a["note"].strip() and a["title"].strip() and a["text"].strip(), a["id"]
@@ -81,12 +103,19 @@ def test_holdout6_is_consistent() -> None:
         assert sum(u == user for u, _ in cited) == 5, user
 
 
-def test_holdout6_shares_no_week_or_channel_with_the_other_splits() -> None:
-    start = datetime(2025, 6, 16, tzinfo=UTC).timestamp()
-    end = datetime(2025, 6, 21, tzinfo=UTC).timestamp()
-    mine = set(_exports(EVAL / "holdout6"))
+@pytest.mark.parametrize(
+    ("name", "monday"), [("holdout6", (2025, 6, 16)), ("holdout7", (2025, 10, 13))]
+)
+def test_held_out_split_shares_no_week_or_channel_with_the_other_splits(
+    name: str, monday: tuple[int, int, int]
+) -> None:
+    # Monday to Friday as UTC days, widened by the largest UTC offset either
+    # way, so a post early on Monday east of Greenwich is still inside it
+    start = datetime(*monday, tzinfo=UTC).timestamp() - 14 * 3600
+    end = start + (5 * 24 + 28) * 3600
+    mine = set(_exports(EVAL / name))
     for root in sorted(p for p in EVAL.iterdir() if (p / "articles.jsonl").exists()):
-        if root.name == "holdout6":
+        if root.name == name:
             continue
         exports = _exports(root)
         assert not mine & set(exports), root.name

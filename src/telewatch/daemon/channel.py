@@ -188,7 +188,9 @@ class Shared:
         return len(self.joined_ids | self.dialogs.keys())
 
     def reader(self) -> Connection:
-        """A fresh read-only connection to the archive."""
+        """A read-only connection to the archive, to close after use (on
+        PostgreSQL, during a run, it goes back to a small pool:
+        db.share_readers)."""
         return connect(self.db_path, readonly=True)
 
 

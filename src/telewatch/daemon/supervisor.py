@@ -62,6 +62,8 @@ from telewatch.store.db import (
     hold_open,
     migrate,
     pg_address,
+    share_readers,
+    unshare_readers,
 )
 from telewatch.store.pg import masked as pg_masked
 from telewatch.store.writer import Writer
@@ -473,9 +475,12 @@ class Daemon:
             )
             source.comment_authors = self.settings.comments.authors
             self.source = source
+            # The run's look-ups each open a reader: on PostgreSQL, kept ones.
+            share_readers(self.db)
             try:
                 return await self._run_connected(source, stop, reload_event, reload)
             finally:
+                unshare_readers(self.db)
                 self._stop_mark("writer")
                 await source.close()  # bounded: saves the session even if Telegram stalls
                 self._stop_mark("disconnect")

@@ -310,6 +310,8 @@ class PgConnection(sqlite3.Connection):
         # send): (sql, parameters, executemany, a write).
         self._deferred: list[tuple[str, Any, bool, bool]] = []
         self._id_tables: frozenset[str] | None = None
+        # The db.Readers pool this connection goes back to when closed.
+        self.home: Any = None
         self._user_version: int | None = None
 
     # -- the sqlite3.Connection surface -----------------------------------
@@ -337,10 +339,21 @@ class PgConnection(sqlite3.Connection):
             self._run(PgCursor(self), "ROLLBACK", (), many=False)
 
     def close(self) -> None:
+        if self.home is not None and self.home.put(self):
+            return  # kept for the next reader (db.Readers)
         try:
             self.pg.close()
         finally:
             super().close()
+
+    def usable(self) -> bool:
+        """Open, not broken and outside a transaction: fit to hand out again."""
+        return (
+            not self.pg.closed
+            and not self.pg.broken
+            and self.pg.info.transaction_status == pq.TransactionStatus.IDLE
+            and not self._deferred
+        )
 
     def __del__(self) -> None:
         # As a sqlite3 connection does: one dropped without close() is closed.

@@ -269,6 +269,10 @@ class PgConnection(sqlite3.Connection):
     (``default_transaction_read_only``)."""
 
     dialect = "postgresql"
+    pipelined = True
+    """Savepoints and ``send``'s writes wait for the next statement (see
+    ``send``); False sends each at once, as before (bench/bench_pg_batch.py
+    compares the two in one run)."""
 
     def __init__(self, url: str, *, readonly: bool = False) -> None:
         super().__init__(":memory:", check_same_thread=False, isolation_level=None)
@@ -407,7 +411,7 @@ class PgConnection(sqlite3.Connection):
         if pragma is not None:
             cur._set(*self._pragma(pragma.group(1).lower(), pragma.group(2)))
             return
-        if not many and not params and self._savepoint_can_wait(sql):
+        if self.pipelined and not many and not params and self._savepoint_can_wait(sql):
             # SAVEPOINT, or a RELEASE with no write waiting: sent with the
             # next statement (one round trip instead of two, under the
             # pool's write lock).
@@ -493,6 +497,12 @@ class PgConnection(sqlite3.Connection):
         a batch then cost one round trip together instead of one each. Its
         error is raised by that statement (at the latest the savepoint's
         RELEASE or the COMMIT)."""
+        if not self.pipelined:
+            if many:
+                self.executemany(sql, params)
+            else:
+                self.execute(sql, params)
+            return
         if many:
             params = [_params(p) for p in params]
             if not params:

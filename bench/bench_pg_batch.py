@@ -14,7 +14,13 @@ again) and the channel's status. Measured per mode:
     batches of two), on an idle machine and with two processes burning 40 %
     of a core each (a loaded 2-core machine): schedule → commit p50/p95/p99.
 
-Env: TELEWATCH_BENCH_PGB_SECONDS (20 per contention run). ``python -m bench pg_batch``.
+Each contention case runs ROUNDS times, the two modes alternated, each
+after a VACUUM ANALYZE and a CHECKPOINT.
+
+Env: TELEWATCH_BENCH_PGB_SECONDS (20 per contention run), _ROUNDS (3),
+_FSYNC (1; 0 runs the cluster without fsync: is the commit's flush the
+variance?).
+``python -m bench pg_batch``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from tests.fixtures.postgres import PostgresCluster
 from tests.fixtures.store import T0, post_seen
 
@@ -45,6 +52,8 @@ CHANNELS, POSTS = 400, 50
 BASE = 1_500_000_001
 WRITERS, RATE = 5, 20
 SECONDS = float(os.environ.get("TELEWATCH_BENCH_PGB_SECONDS", 20))
+ROUNDS = int(os.environ.get("TELEWATCH_BENCH_PGB_ROUNDS", 3))
+DURABLE = os.environ.get("TELEWATCH_BENCH_PGB_FSYNC", "1") != "0"
 
 
 def _channel(k: int) -> Channel:
@@ -178,24 +187,33 @@ def _contend(url: str, pipelined: bool, burn: float, first_mid: int) -> str:
 
 def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="telewatch-bench-pgb-"))
-    cluster = PostgresCluster(root, durable=True)
+    cluster = PostgresCluster(root, durable=DURABLE)
     cluster.start()
     try:
         url = cluster.create_database("pgb")
         _setup(url)
-        print(f"{CHANNELS} channels x {POSTS} posts; a batch: 2 pushed posts of one channel")
+        print(
+            f"{CHANNELS} channels x {POSTS} posts; a batch: 2 pushed posts of one channel;"
+            f" fsync {'on' if DURABLE else 'off (TELEWATCH_BENCH_PGB_FSYNC=0)'}"
+        )
         mid = 1_000
         for pipelined in (False, True):
             name = "pipelined " if pipelined else "one by one"
             print(f"(a) {name}, one writer: {_alone(url, pipelined, mid)}")
             mid += 1_000
         for burn in (0.0, 0.4):
-            for pipelined in (False, True):
-                name = "pipelined " if pipelined else "one by one"
-                load = f"2 burners at {burn:.0%}" if burn else "idle machine"
-                got = _contend(url, pipelined, burn, mid)
-                print(f"(b) {name}, {WRITERS} writers x {RATE}/s, {load}: {got}")
-                mid += 1_000_000
+            # Alternated, ROUNDS times: a 20 s run's p99 varies from run to
+            # run (a checkpoint, autovacuum); each run starts after a CHECKPOINT.
+            for r in range(ROUNDS):
+                for pipelined in (False, True) if r % 2 == 0 else (True, False):
+                    name = "pipelined " if pipelined else "one by one"
+                    load = f"2 burners at {burn:.0%}" if burn else "idle machine"
+                    with psycopg.connect(url, autocommit=True) as admin:
+                        admin.execute("VACUUM ANALYZE")
+                        admin.execute("CHECKPOINT")
+                    got = _contend(url, pipelined, burn, mid)
+                    print(f"(b) {name}, {WRITERS} writers x {RATE}/s, {load}: {got}", flush=True)
+                    mid += 1_000_000
     finally:
         pg.PgConnection.pipelined = True
         cluster.stop()

@@ -105,3 +105,15 @@ def test_a_batch_keeps_its_good_events_when_a_sent_write_fails(
     ).fetchall()
     assert [int(r[0]) for r in rows] == [1, 2, 4]
     assert conn.execute("SELECT lo_id, hi_id FROM sync_ranges").fetchall() == [(1, 4)]
+
+
+def test_outside_a_transaction_a_sent_write_runs_at_once(conn: sqlite3.Connection) -> None:
+    """No COMMIT follows an autocommit write: waiting, it would be lost when
+    the connection closes."""
+    send(conn, INSERT, (1, 5))
+    conn.close()
+    again = connect(conn.url, readonly=True)  # type: ignore[attr-defined]
+    try:
+        assert _pts(again) == [(1, 5)]
+    finally:
+        again.close()

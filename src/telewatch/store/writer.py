@@ -56,7 +56,7 @@ from telewatch.models import (
 )
 from telewatch.store import chain, comments, events, media, phash, photo_files, status, sync
 from telewatch.store.alerts import CompiledRule, compile_rules, evaluate
-from telewatch.store.db import connect, iso, migrate, now_iso, send
+from telewatch.store.db import connect, is_postgres, iso, migrate, now_iso, send
 from telewatch.store.posts import (
     PreparedPost,
     engagement_row,
@@ -891,6 +891,13 @@ class Writer:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        if is_postgres(conn):
+            # The next block's search index, built before a batch needs it
+            # (not under the pool's write lock).
+            from telewatch.store import pg
+
+            assert isinstance(conn, pg.PgConnection)
+            pg.build_ahead(conn)
         return st
 
 

@@ -12,6 +12,8 @@ write fails, and a ROLLBACK drops what waits."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -24,10 +26,10 @@ CID = 1500000001
 
 
 @pytest.fixture
-def conn(pg_url: str) -> sqlite3.Connection:
-    migrate(pg_url)  # type: ignore[arg-type]
-    c = connect(pg_url, readonly=False)  # type: ignore[arg-type]
-    yield c  # type: ignore[misc]
+def conn(pg_url: str) -> Iterator[sqlite3.Connection]:
+    migrate(Path(pg_url))
+    c = connect(Path(pg_url), readonly=False)
+    yield c
     c.close()
 
 
@@ -112,7 +114,7 @@ def test_outside_a_transaction_a_sent_write_runs_at_once(conn: sqlite3.Connectio
     the connection closes."""
     send(conn, INSERT, (1, 5))
     conn.close()
-    again = connect(conn.url, readonly=True)  # type: ignore[attr-defined]
+    again = connect(Path(conn.url))  # type: ignore[attr-defined]
     try:
         assert _pts(again) == [(1, 5)]
     finally:

@@ -101,3 +101,18 @@ def test_shared_readers_serve_connect_until_unshared(pg_url: str) -> None:
     c = connect(path)
     assert c is not a and c.home is None  # type: ignore[attr-defined]
     c.close()
+
+
+def test_a_reader_closed_twice_is_not_handed_out_twice(pg_url: str) -> None:
+    """sqlite3 makes a second close() harmless, and callers may rely on it."""
+    migrate(Path(pg_url))
+    readers = Readers(Path(pg_url), keep=4)
+    x = readers.get()
+    x.close()
+    x.close()
+    e, f = readers.get(), readers.get()
+    assert e is not f
+    e.close()
+    f.close()
+    readers.close()
+

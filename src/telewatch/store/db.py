@@ -359,6 +359,8 @@ class Readers:
         """Keep ``conn`` for the next ``get`` (its ``close`` calls this);
         False: close it for good."""
         with self._lock:
+            if any(c is conn for c, _ in self._idle):
+                return True  # closed twice: kept once, never handed out twice
             if self._closed or len(self._idle) >= self.keep or not conn.usable():  # type: ignore[attr-defined]
                 return False
             self._idle.append((conn, time.monotonic()))

@@ -115,4 +115,3 @@ def test_a_reader_closed_twice_is_not_handed_out_twice(pg_url: str) -> None:
     e.close()
     f.close()
     readers.close()
-

@@ -109,3 +109,32 @@ def test_an_index_left_invalid_by_a_dead_build_is_built_again(
     finally:
         conn.close()
     assert _valid(pg_url, 0) is True
+
+
+def test_only_the_first_commit_near_the_end_starts_a_build(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every commit in the last BLOCK_AHEAD ids asks for the next block's
+    index: once it is built, or while another daemon builds it (its session
+    holds the block's build lock), no more threads and connections are
+    started (one per commit would be thousands of connections per block)."""
+    monkeypatch.setattr(pg, "FTS_BLOCK", 16)
+    migrate(Path(pg_url))
+    conn = connect(Path(pg_url), readonly=False)
+    assert isinstance(conn, pg.PgConnection)
+    try:
+        conn.fts_top = 13
+        t = pg.build_ahead(conn)
+        assert t is not None
+        t.join(30)
+        assert _valid(pg_url, 1) is True
+        assert pg.build_ahead(conn) is None  # built: not asked about again
+        with psycopg.connect(pg_url, autocommit=True) as other:
+            other.execute("SELECT pg_advisory_lock(%s)", (pg._BUILD_LOCK + 2,))
+            t = pg.build_ahead(conn, 2)
+            assert t is not None
+            t.join(30)
+            assert _valid(pg_url, 2) is None  # the other daemon's to build
+            assert pg.build_ahead(conn, 2) is None  # not again before BUILD_RETRY
+    finally:
+        conn.close()

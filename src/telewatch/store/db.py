@@ -331,13 +331,14 @@ class Readers:
         self.path = path
         self.keep = keep
         self.check_after = check_after
+        self._url = pg_address(path)
         self._idle: list[tuple[sqlite3.Connection, float]] = []
         self._lock = threading.Lock()
         self._closed = False
 
     def get(self) -> sqlite3.Connection:
         """A read-only connection (``connect(path)``); raises like it."""
-        url = pg_address(self.path)
+        url = self._url
         if url is None:
             return connect(self.path)
         while True:

@@ -48,6 +48,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
@@ -853,7 +854,12 @@ block's index is built (``build_ahead``)."""
 _BUILD_LOCK = 0x7465_6C65_7762_00
 """Session advisory lock key (plus the block) of whoever builds a block index ahead."""
 
+BUILD_RETRY = 10.0
+"""Seconds before this process asks again about a block another daemon is building."""
+
 _building: set[tuple[str, int]] = set()
+_built: set[tuple[str, int]] = set()  # found valid: never asked about again
+_later: dict[tuple[str, int], float] = {}  # another daemon builds it: not before then
 _building_lock = threading.Lock()
 
 
@@ -877,7 +883,10 @@ def build_ahead(conn: PgConnection, k: int | None = None) -> threading.Thread | 
         return None
     key = (conn.url, k)
     with _building_lock:
-        if key in _building:
+        # Every commit in the last BLOCK_AHEAD ids asks: only the first one
+        # (and one per BUILD_RETRY while another daemon builds) may start a
+        # thread and a connection.
+        if key in _building or key in _built or _later.get(key, 0.0) > time.monotonic():
             return None
         _building.add(key)
     t = threading.Thread(target=_build, args=(conn.url, k), name=f"fts-block-{k}", daemon=True)
@@ -892,16 +901,21 @@ def _build(url: str, k: int) -> None:
         with psycopg.connect(address, autocommit=True) as pg:
             got = pg.execute("SELECT pg_try_advisory_lock(%s)", (_BUILD_LOCK + k,)).fetchone()
             if not got or not got[0]:
-                return  # another daemon builds it
-            row = pg.execute(_VALID.replace("?", "%s"), (name,)).fetchone()
-            if row is not None and row[0]:
+                with _building_lock:  # another daemon builds it
+                    _later[(url, k)] = time.monotonic() + BUILD_RETRY
                 return
-            if row is not None:  # left invalid by a build that died
+            row = pg.execute(_VALID.replace("?", "%s"), (name,)).fetchone()
+            if row is not None and not row[0]:  # left invalid by a build that died
                 pg.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-            pg.execute(_block_ddl(k, concurrently=True))
+            if row is None or not row[0]:
+                pg.execute(_block_ddl(k, concurrently=True))
+            with _building_lock:
+                _built.add((url, k))
     except psycopg.Error as err:
         # The writer creates it in its transaction when the block starts.
         log.warning("cannot build a search index ahead", extra={"index": name, "error": str(err)})
+        with _building_lock:
+            _later[(url, k)] = time.monotonic() + BUILD_RETRY
     finally:
         with _building_lock:
             _building.discard((url, k))

@@ -99,6 +99,7 @@ def _missing(res: Any) -> list[dict[str, Any]]:
 
 
 def _print_xref(res: Any) -> None:
+    from telewatch.xref.citations import PARTIAL_NAME
     from telewatch.xref.media import describe
 
     art = res.article
@@ -113,6 +114,8 @@ def _print_xref(res: Any) -> None:
             _say(f"  vague   “{c.text}” (no channel named)")
         elif c.channel_id is not None:
             sim = "" if c.similarity >= 1.0 else f", name similarity {c.similarity:.2f}"
+            if c.kind == "name" and c.similarity <= PARTIAL_NAME:
+                sim = ", shares a word of its title only (a lead: never 'link')"
             _say(
                 f"  {c.kind:<7} “{c.text}” → {_post_label(c.username, c.channel_id, 0)[:-2]}"
                 f" ({c.title}){sim}" + (f", post {c.message_id}" if c.message_id else "")

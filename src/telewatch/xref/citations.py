@@ -46,7 +46,12 @@ _VAGUE = re.compile(
         r"(?:[\w-]+\s+){0,3}(?:"
         r"telegram\s+(?:news\s+)?channels|channels\s+on\s+telegram|telegram\s+accounts|"
         r"chaînes\s+telegram|comptes\s+telegram|canaux\s+telegram|"
-        r"telegram-kanäle|canales\s+de\s+telegram|"
+        r"telegram-kanäle|canales\s+de\s+telegram|canals\s+de\s+telegram|"
+        r"canali\s+(?:di\s+)?telegram|canais\s+(?:do\s+|no\s+|de\s+)?telegram|"
+        # Danish, Norwegian and Swedish plurals, Polish, Turkish (Dutch
+        # "Telegramkanalen" is also the Danish "the Telegram channel": not here).
+        r"telegram-?kanaler(?:ne|na)?|telegram-?kanalene|"
+        r"kanały\s+na\s+telegramie|kanałach\s+na\s+telegramie|telegram\s+kanalları|"
         r"(?:телеграм|telegram)-?\s?канал(?:ы|ов|ах|и|ів)|канал(?:ы|ах|и|ів)\s+в\s+телеграм\w*|"
         r"قنوات\s+(?:على\s+)?" + _TG + r"|حسابات\s+(?:على\s+)?" + _TG + r"|"
         r"کانال‌های\s+" + _TG + r"\w*|کانال\s*های\s+" + _TG + r"\w*"
@@ -56,13 +61,24 @@ _VAGUE = re.compile(
 )
 # "Telegram channel Foo Bar", "chaîne Telegram Foo", "Foo Bar, a … Telegram channel".
 _UP = "A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁІЇЄ"
+# Lower-case words inside a channel's name ("Habari za Pwani Leo", "Notícies
+# Fresques del Saurashtra", "Nieuws van Twente"); never the name's last word.
+_NAME_JOINERS = r"(?:e|al|el|de|del|da|do|di|du|des|van|von|der|og|och|za)(?![\w'’‘])"
 _NAMED_AFTER = re.compile(
     r"(?:Telegram[ \t]+(?:news[ \t]+)?channel|chaîne[ \t]+Telegram(?:[ \t]+[a-zà-ÿ]+){0,2}|compte[ \t]+Telegram|"
-    r"Telegram-Kanal(?:s|es)?|Telegram-Account(?:s)?|canal[ \t]+(?:de[ \t]+)?Telegram(?:[ \t]+[a-zà-ÿ]+){0,2}|"
+    r"Telegram-Kanal(?:s|es)?|Telegram-Account(?:s)?|"
+    r"canal[ \t]+(?:(?:de|do|no|del)[ \t]+)?Telegram(?:[ \t]+[a-zà-ÿ]+){0,2}|"
+    r"canale[ \t]+(?:di[ \t]+|su[ \t]+)?Telegram(?:[ \t]+[a-zà-ÿ]+){0,2}|"
+    # Danish, Norwegian, Swedish, Dutch, German compounds, Turkish, Polish.
+    r"[Tt]elegram-?kanal(?:en|et|s|es|ı)?|[Tt]elegram-?kanaal|[Tt]elegram[ \t]+kanalı|"
+    r"kanał(?:u|em)?[ \t]+(?:na[ \t]+)?Telegram(?:ie)?|"
     r"cuenta[ \t]+de[ \t]+Telegram|"
     r"канал[аеу]?|каналі)[ \t]+(?:«[ \t]*|\"|„)?"
-    rf"([{_UP}][\w'’-]+(?:[ \t]+(?:[{_UP}][\w'’-]+|e|al|el|de))*(?:[ \t]+[{_UP}][\w'’-]+)?)"
+    rf"([{_UP}][\w'’‘-]+(?:[ \t]+(?:[{_UP}][\w'’‘-]+|{_NAME_JOINERS}))*(?:[ \t]+[{_UP}][\w'’‘-]+)?)"
 )
+_TRAILING_JOINER = re.compile(rf"(?:[ \t]+{_NAME_JOINERS})+$")
+# Apostrophes a transliteration writes one way or another (Uzbek o‘/oʻ/o').
+_APOS = re.compile("[‘’ʻʼ`´]")
 _NAMED_BEFORE = re.compile(
     r"([A-Z][\w'’-]+(?:[ \t]+[A-Z][\w'’-]+){0,3}),[ \t]+(?:a|an|the|une?|la|le)[ \t]+"
     r"[^.,;]{0,60}?(?:Telegram[ \t]+channel|chaîne[ \t]+Telegram|channel)"
@@ -239,6 +255,154 @@ def _loose_match(surface: str, channels: list[ChannelInfo]) -> tuple[ChannelInfo
     return best
 
 
+PARTIAL_NAME = 0.7  # similarity given to a channel named by a translated title
+_PARTIAL_TOKEN = 0.86
+_PARTIAL_MIN = 6  # letters of a shared word: "Kandy" alone is any Kandy outlet
+
+
+# Words of news outlets' names in many languages ("news", "today",
+# "breaking", "express"): shared by titles in any archive, they tell no
+# channel from another (compared folded, as ``_loose_keys`` spells them).
+_PARTIAL_STOP = frozenset(
+    k
+    for w in [
+        "news",
+        "noticias",
+        "noticies",
+        "notícies",
+        "nachrichten",
+        "neuigkeiten",
+        "nyheder",
+        "nyheter",
+        "nieuws",
+        "notizie",
+        "noticias",
+        "notícias",
+        "nouvelles",
+        "informations",
+        "wiadomosci",
+        "wiadomości",
+        "zpravy",
+        "zprávy",
+        "spravy",
+        "haber",
+        "haberler",
+        "habari",
+        "khabar",
+        "khabarlar",
+        "khabarona",
+        "xabar",
+        "xabarlari",
+        "xabarlar",
+        "samachar",
+        "samachaar",
+        "vartalu",
+        "varthalu",
+        "vaartalu",
+        "barta",
+        "puvath",
+        "puwath",
+        "novosti",
+        "novini",
+        "novyny",
+        "vesti",
+        "medee",
+        "tezkor",
+        "express",
+        "ekspress",
+        "today",
+        "heute",
+        "aujourdhui",
+        "hoy",
+        "oggi",
+        "idag",
+        "vandaag",
+        "breaking",
+        "urgent",
+        "urgente",
+        "urgentes",
+        "hurtige",
+        "hurtig",
+        "rapide",
+        "rapides",
+        "schnell",
+        "fresh",
+        "fresques",
+        "frescas",
+        "frische",
+        "taaza",
+        "update",
+        "updates",
+        "actualites",
+        "actualidad",
+        "aktuell",
+        "aktuelles",
+        "online",
+        "local",
+        "locales",
+        "lokal",
+        "live",
+        "direct",
+        "direkt",
+        "official",
+        "officiel",
+        "channel",
+        "kanal",
+        "canal",
+        "telegram",
+        "journal",
+        "zeitung",
+        "gazette",
+        "daily",
+        "tagblatt",
+        "diario",
+    ]
+    for k in _loose_keys(w)
+)
+
+
+def _token_keys(name: str) -> set[str]:
+    """Folded Latin keys of each word of a channel's title or username
+    (romanised when in another script), outlets' common words left out."""
+    out: set[str] = set()
+    for w in words(_APOS.sub("", name.replace("_", " "))):
+        if normalize(w) in _GENERIC or normalize(w) in NAME_STOP:
+            continue
+        spelled = w if w.isascii() or script_of(w) in ("latin", "cyrillic") else scripts.latin(w)
+        if spelled:
+            out |= {
+                k
+                for k in _loose_keys(spelled)
+                if len(k) >= _PARTIAL_MIN and " " not in k and k not in _PARTIAL_STOP
+            }
+    return out
+
+
+def _partial_match(surface: str, channels: list[ChannelInfo]) -> ChannelInfo | None:
+    """The one archived channel whose title or username shares a long word
+    with a channel name the article gives after "Telegram channel" and that
+    matches no title as a whole: a translated title keeps its place names
+    ("Darkhan-Selenge Hurtige Nyheder" for Дархан-Сэлэнгийн шуурхай мэдээ,
+    "Notícies Fresques del Saurashtra" for સૌરાષ્ટ્ર તાજા સમાચાર). None when
+    no channel or more than one does."""
+    from rapidfuzz.fuzz import ratio
+
+    mine = _token_keys(surface)
+    if not mine:
+        return None
+    hits = []
+    for ch in channels:
+        theirs = _token_keys(ch.title or "") | _token_keys(ch.username or "")
+        if any(
+            ratio(a, b) / 100 >= _PARTIAL_TOKEN
+            or (min(len(a), len(b)) >= 7 and (a.startswith(b) or b.startswith(a)))
+            for a in mine
+            for b in theirs
+        ):
+            hits.append(ch)
+    return hits[0] if len(hits) == 1 else None
+
+
 def _distinctive(name: str) -> str:
     kept = [w for w in words(name) if normalize(w) not in _GENERIC]
     return " ".join(kept)
@@ -255,7 +419,7 @@ def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str,
     without spaces against runs of up to ``_SPACED_MAX`` article words:
     ``ข่าวเชียงใหม่ด่วน`` is "khao chiangmai duan", cited as "Khao Chiang Mai
     Duan"."""
-    toks = words(text)
+    toks = words(_APOS.sub("'", text))
     ntoks = [normalize(t) for t in toks]
     norm_text = " " + " ".join(ntoks) + " "
     joined: dict[str, int] | None = None  # run of k words without spaces → count
@@ -284,6 +448,7 @@ def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str,
                 variants.append((d, spaced))
         best: tuple[str, float, int] | None = None
         for v, spaced in variants:
+            v = _APOS.sub("'", v)
             nv = " ".join(normalize(w) for w in words(v))
             if len(nv) < 4:
                 continue
@@ -382,8 +547,13 @@ def _run_keys(run: list[str]) -> frozenset[str]:
         return frozenset()
     joined = " ".join(run)
     keys = {brahmic_key(joined)}
-    if "ch" in joined.lower():
-        keys.add(brahmic_key(joined.lower().replace("ch", "kh")))
+    low = joined.lower()
+    if "ch" in low:
+        keys.add(brahmic_key(low.replace("ch", "kh")))
+    if "sch" in low:
+        # German transcription: "Sauraschtra Tadscha Samatschar" for
+        # Saurashtra Taja Samachar (dsch = j, tsch = ch, sch = sh).
+        keys.add(brahmic_key(low.replace("dsch", "j").replace("tsch", "ch").replace("sch", "sh")))
     return frozenset(keys)
 
 
@@ -461,7 +631,7 @@ def extract_citations(text: str, channels: list[ChannelInfo]) -> list[Citation]:
     matched_surfaces = [normalize(c.text) for c in out]
     for rx in (_NAMED_AFTER, _NAMED_BEFORE):
         for m in rx.finditer(text):
-            surface = m.group(1).strip()
+            surface = _TRAILING_JOINER.sub("", m.group(1).strip())
             ns = normalize(surface)
             if any(ns in s or s in ns for s in matched_surfaces) or ns in _GENERIC:
                 continue
@@ -476,6 +646,15 @@ def extract_citations(text: str, channels: list[ChannelInfo]) -> list[Citation]:
                 matched_surfaces.append(ns)
                 continue
             if loose is not None:
+                continue
+            part = _partial_match(surface, channels)
+            if part is not None and part.id not in {c.channel_id for c in out}:
+                out.append(
+                    Citation(
+                        "name", surface, part.username, None, part.id, part.title, PARTIAL_NAME
+                    )
+                )
+                matched_surfaces.append(ns)
                 continue
             out.append(Citation("name", surface, None, None, None, None, 0.0))
             matched_surfaces.append(ns)

@@ -205,7 +205,7 @@ _ARABIC_SINGLE_PREFIXES = ("و", "ب", "ل", "ف", "ك")
 # Word characters plus the marks written inside words (Python's \w has no
 # combining marks: a Thai or Indic word would otherwise fall apart).
 _WORD = re.compile(
-    r"[\w\u0600-\u06ff\u200c\u200d\u0900-\u0dff\u0e31-\u0e4e" + unspaced.MARKS + r"'’-]+",
+    r"[\w\u0600-\u06ff\u200c\u200d\u0900-\u0dff\u0e31-\u0e4e" + unspaced.MARKS + r"'’‘-]+",
     re.UNICODE,
 )
 
@@ -545,5 +545,6 @@ def brahmic_key(name: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Word tokens of ``text`` (letters, digits, ZWNJ, hyphens, apostrophes)."""
-    return [w.strip("-'’") for w in _WORD.findall(text) if w.strip("-'’")]
+    """Word tokens of ``text`` (letters, digits, ZWNJ, hyphens, apostrophes:
+    Uzbek writes o‘ g‘ with U+2018 as often as with ʻ or ')."""
+    return [w.strip("-'’‘") for w in _WORD.findall(text) if w.strip("-'’‘")]

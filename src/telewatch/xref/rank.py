@@ -44,7 +44,12 @@ from telewatch.xref.candidates import (
     list_channels,
     posts_in_window,
 )
-from telewatch.xref.citations import Citation, cited_channel_weights, extract_citations
+from telewatch.xref.citations import (
+    PARTIAL_NAME,
+    Citation,
+    cited_channel_weights,
+    extract_citations,
+)
 from telewatch.xref.dates import DateMention, default_window, extract_dates
 from telewatch.xref.gazetteer import (
     EntityMatcher,
@@ -95,6 +100,7 @@ DENSE_SUGGEST_TOP = 2
 # and the dense vote decides between them.
 LEXICAL_TIE = 0.25
 _WINDOW_PAD = timedelta(hours=6)
+AFTER_DECAY_HOURS = 4.0  # how a post's time score decays after the cited window
 _STOP = frozenset(
     normalize(w)
     for w in [
@@ -215,7 +221,12 @@ def _content_words(text: str) -> set[str]:
 def _time_score(
     t: datetime, mentions: list[DateMention]
 ) -> tuple[float, DateMention | None, float]:
-    """(score, best mention, hours outside it)."""
+    """(score, best mention, hours outside it).
+
+    Outside the window the score decays with the hours, more slowly after
+    it than before: a clock time in an article is mostly when the event
+    happened, and a channel reports it minutes to hours later ("a landslide
+    at 03:00", posted at dawn), never before."""
     best: tuple[float, DateMention | None, float] = (0.0, None, math.inf)
     for m in mentions:
         if m.start <= t <= m.end:
@@ -225,7 +236,10 @@ def _time_score(
         hours = (m.end - m.start).total_seconds() / 3600
         # A precise window (a clock time) says more than a whole day.
         precision = 1.0 if hours <= 4 else 0.9 if hours <= 13 else 0.8
-        score = m.weight * precision * math.exp(-dist / max(1.0, min(4.0, hours / 3)))
+        scale = max(1.0, min(4.0, hours / 3))
+        if t > m.end:
+            scale = max(scale, AFTER_DECAY_HOURS)
+        score = m.weight * precision * math.exp(-dist / scale)
         if score > best[0]:
             best = (score, m, dist)
     return best
@@ -558,6 +572,11 @@ def _score(
     art_lang = res.article.language
     art_keys: set[str] | None = None
     vague = any(c.kind == "vague" for c in res.citations) and not weights
+    strong = {
+        c.channel_id
+        for c in res.citations
+        if c.channel_id is not None and c.similarity > PARTIAL_NAME
+    }
     sem: dict[int, float] = {}
     # The text each post had when the article was written (all versions
     # when the publication time is unknown).
@@ -663,8 +682,12 @@ def _score(
         exact = (p.channel_id, p.message_id) in exact_refs
         score = 6.0 * ch_w + 3.0 * tscore + content + (5.0 if exact else 0.0)
         in_window = tdist == 0.0
+        # A channel named only by a word its title shares with the article's
+        # name for it (a translated title) is a lead, never a link.
+        named = p.channel_id in strong
         if exact or (
             ch_w > 0
+            and named
             and not vague
             and not forwarded
             and not roundup
@@ -723,6 +746,7 @@ def _score(
         # same-town post.
         evidence["linkable"] = bool(
             ch_w > 0
+            and named
             and not vague
             and not forwarded
             and not roundup

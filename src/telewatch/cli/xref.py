@@ -69,6 +69,7 @@ def xref_json(res: Any) -> dict[str, Any]:
             "published": art.published.isoformat() if art.published else None,
             "language": art.language,
             "event_timezone": res.event_timezone,
+            "event_timezone_from": res.event_timezone_from,
             "citations": [c.to_json() for c in res.citations],
             "dates": [d.to_json() for d in res.dates],
             "places": [
@@ -105,7 +106,12 @@ def _print_xref(res: Any) -> None:
     art = res.article
     pub = art.published.isoformat() if art.published else "unknown (pass --published ISO)"
     _say(f"Article: {art.title or art.source} [{art.language}], published {pub}")
-    _say(f"Event time zone: {res.event_timezone}")
+    why = {
+        "channel script": "the cited channel writes a script used in this zone only",
+        "places": "the country of the places named",
+        "publication": "the article's own offset",
+    }.get(res.event_timezone_from, res.event_timezone_from)
+    _say(f"Event time zone: {res.event_timezone} ({why})")
     _say("Citations:")
     if not res.citations:
         _say("  none found (no t.me link, @handle, archived channel name or 'Telegram channels')")

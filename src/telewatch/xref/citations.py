@@ -637,7 +637,21 @@ def extract_citations(text: str, channels: list[ChannelInfo]) -> list[Citation]:
                 continue
             if normalize(words(surface)[0]) in NAME_STOP or load_gazetteer().lookup(surface):
                 continue
-            if any(same_name(surface, ch.title or "", strict=True) for ch in channels):
+            # The name after "Telegram channel" spells an archived title
+            # (strictly, in another script): that channel, with the
+            # similarity, unless the whole-text match has it already.
+            spelled = max(
+                ((same_name(surface, ch.title or "", strict=True), ch) for ch in channels),
+                key=lambda sc: sc[0],
+                default=(0.0, None),
+            )
+            if spelled[1] is not None and spelled[0] > 0:
+                ch = spelled[1]
+                if ch.id not in {c.channel_id for c in out}:
+                    out.append(
+                        Citation("name", surface, ch.username, None, ch.id, ch.title, spelled[0])
+                    )
+                    matched_surfaces.append(ns)
                 continue
             loose = _loose_match(surface, channels)
             if loose is not None and loose[0].id not in {c.channel_id for c in out}:

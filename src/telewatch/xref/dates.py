@@ -46,13 +46,13 @@ from telewatch.xref.calendars import gregorian_to_solar, solar_to_gregorian
 _WEEKDAYS: dict[str, int] = {}
 for _idx, _names in enumerate(
     [
-        "monday lundi montag lunes понедельник понеділок понеділка الاثنين الإثنين اثنين دوشنبه",
-        "tuesday mardi dienstag martes вторник вторника вівторок вівторка الثلاثاء ثلاثاء سه‌شنبه سهشنبه سه_شنبه",
-        "wednesday mercredi mittwoch miércoles miercoles среда среду середа середу الأربعاء الاربعاء اربعاء چهارشنبه",
-        "thursday jeudi donnerstag jueves четверг четверга четвер четверга الخميس خميس پنجشنبه پنج‌شنبه",
-        "friday vendredi freitag viernes пятница пятницу п'ятниця п'ятницю пʼятниця пʼятницю п’ятниця п’ятницю пятниця пятницю الجمعة جمعه جمعة",
-        "saturday samedi samstag sonnabend sábado sabado суббота субботу субота суботу السبت سبت شنبه",
-        "sunday dimanche sonntag domingo воскресенье неділя неділю الأحد الاحد احد یکشنبه یک‌شنبه",
+        "monday lundi montag lunes lunedì lunedi segunda-feira segunda_feira maandag mandag måndag poniedziałek poniedziałku poniedziałki pondělí pazartesi dilluns понедельник понеділок понеділка الاثنين الإثنين اثنين دوشنبه",
+        "tuesday mardi dienstag martes martedì martedi terça-feira terca-feira terça_feira dinsdag tirsdag tisdag wtorek wtorku úterý salı dimarts вторник вторника вівторок вівторка الثلاثاء ثلاثاء سه‌شنبه سهشنبه سه_شنبه",
+        "wednesday mercredi mittwoch miércoles miercoles mercoledì mercoledi quarta-feira quarta_feira woensdag onsdag środa środę środy středa středu çarşamba dimecres среда среду середа середу الأربعاء الاربعاء اربعاء چهارشنبه",
+        "thursday jeudi donnerstag jueves giovedì giovedi quinta-feira quinta_feira donderdag torsdag czwartek czwartku čtvrtek perşembe dijous четверг четверга четвер четверга الخميس خميس پنجشنبه پنج‌شنبه",
+        "friday vendredi freitag viernes venerdì venerdi sexta-feira sexta_feira vrijdag fredag piątek piątku pátek cuma пятница пятницу п'ятниця п'ятницю пʼятниця пʼятницю п’ятниця п’ятницю пятниця пятницю الجمعة جمعه جمعة",
+        "saturday samedi samstag sonnabend sábado sabado sabato zaterdag lørdag lördag sobota sobotę soboty sobotu cumartesi dissabte суббота субботу субота суботу السبت سبت شنبه",
+        "sunday dimanche sonntag domingo domenica zondag søndag söndag niedziela niedzielę niedzieli neděle neděli pazar_günü diumenge воскресенье неділя неділю الأحد الاحد احد یکشنبه یک‌شنبه",
     ]
 ):
     for _n in _names.split():
@@ -61,22 +61,25 @@ for _idx, _names in enumerate(
 _MONTHS: dict[str, int] = {}
 for _idx, _names in enumerate(
     [
-        "january jan janvier januar jänner enero января январь січня січень يناير كانون_الثاني ژانویه",
-        "february feb février fevrier februar febrero февраля февраль лютого лютий فبراير شباط فوریه",
-        "march mar mars märz marzo марта март березня березень مارس آذار اذار",
-        "april apr avril abril апреля апрель квітня квітень أبريل ابريل نيسان آوریل",
-        "may mai mayo мая май травня травень مايو أيار ايار مه",
-        "june jun juin juni junio июня июнь червня червень يونيو حزيران ژوئن",
-        "july jul juillet juli julio июля июль липня липень يوليو تموز ژوئیه",
-        "august aug août aout agosto августа август серпня серпень أغسطس اغسطس آب اوت",
-        "september sep sept septembre septiembre setiembre сентября сентябрь вересня вересень سبتمبر أيلول ايلول سپتامبر",
-        "october oct octobre oktober octubre октября октябрь жовтня жовтень أكتوبر اكتوبر تشرين_الأول اکتبر",
-        "november nov novembre noviembre ноября ноябрь листопада листопад نوفمبر تشرين_الثاني نوامبر",
-        "december dec décembre decembre dezember diciembre декабря декабрь грудня грудень ديسمبر كانون_الأول دسامبر",
+        "january jan janvier januar jänner enero gennaio janeiro januari styczeń stycznia ledna leden ocak gener января январь січня січень يناير كانون_الثاني ژانویه",
+        "february feb février fevrier februar febrero febbraio fevereiro februari luty lutego února únor şubat febrer февраля февраль лютого лютий فبراير شباط فوریه",
+        "march mar mars märz marzo março maart marts marca března březen mart març марта март березня березень مارس آذار اذار",
+        "april apr avril abril aprile kwietnia duben dubna nisan апреля апрель квітня квітень أبريل ابريل نيسان آوریل",
+        "may mai mayo maggio maio mei maj maja května květen mayıs maig мая май травня травень مايو أيار ايار مه",
+        "june jun juin juni junio giugno junho czerwca června červen haziran juny июня июнь червня червень يونيو حزيران ژوئن",
+        "july jul juillet juli julio luglio julho lipca července červenec temmuz juliol июля июль липня липень يوليو تموز ژوئیه",
+        "august aug août aout agosto augustus augusti sierpnia srpna srpen ağustos agost августа август серпня серпень أغسطس اغسطس آب اوت",
+        "september sep sept septembre septiembre setiembre settembre setembro września září eylül setembre сентября сентябрь вересня вересень سبتمبر أيلول ايلول سپتامبر",
+        "october oct octobre oktober octubre ottobre outubro października října říjen ekim octubre октября октябрь жовтня жовтень أكتوبر اكتوبر تشرين_الأول اکتبر",
+        "november nov novembre noviembre novembro listopada listopadu listopad kasım ноября ноябрь листопада листопад نوفمبر تشرين_الثاني نوامبر",
+        "december dec décembre decembre dezember diciembre dicembre dezembro grudnia prosince prosinec aralık desembre декабря декабрь грудня грудень ديسمبر كانون_الأول دسامبر",
     ]
 ):
     for _n in _names.split():
         _MONTHS[normalize(_n.replace("_", " "))] = _idx + 1
+
+WEEKDAY_NAMES = frozenset(_WEEKDAYS)
+MONTH_NAMES = frozenset(k for k in _MONTHS if len(k) > 3)  # not "mar", "may"-like short forms
 
 # Relative days: offset from the reference (publication) day.
 _RELATIVE: dict[str, int] = {
@@ -105,6 +108,54 @@ _RELATIVE: dict[str, int] = {
         "anoche": -1,
         "vorgestern": -2,
         "anteayer": -2,
+        # Italian, Portuguese, Dutch, Danish and Norwegian, Swedish, Polish,
+        # Czech, Turkish, Catalan.
+        "oggi": 0,
+        "stamattina": 0,
+        "stasera": 0,
+        "stanotte": 0,
+        "ieri": -1,
+        "l'altro ieri": -2,
+        "hoje": 0,
+        "esta manhã": 0,
+        "esta noite": 0,
+        "ontem": -1,
+        "anteontem": -2,
+        "vandaag": 0,
+        "vanochtend": 0,
+        "vanmorgen": 0,
+        "vanavond": 0,
+        "vannacht": 0,
+        "gisteren": -1,
+        "eergisteren": -2,
+        "i dag": 0,
+        "idag": 0,
+        "i morges": 0,
+        "i morse": 0,
+        "i aften": 0,
+        "i kveld": 0,
+        "i kväll": 0,
+        "i nat": 0,
+        "i natt": 0,
+        "i går": -1,
+        "igår": -1,
+        "i aftes": -1,
+        "i forgårs": -2,
+        "i förrgår": -2,
+        "dziś": 0,
+        "dzisiaj": 0,
+        "wczoraj": -1,
+        "przedwczoraj": -2,
+        "dnes": 0,
+        "včera": -1,
+        "předevčírem": -2,
+        "bugün": 0,
+        "dün": -1,
+        "avui": 0,
+        "aquest matí": 0,
+        "aquesta nit": 0,
+        "ahir": -1,
+        "abans-d'ahir": -2,
         "last night": -1,
         "hier": -1,
         "la veille": -1,
@@ -251,6 +302,75 @@ _PARTS: dict[str, str] = {
         "شامگاهان": "evening",
         "نیمه‌شب": "night",
         "نیمه شب": "night",
+        # Italian, Portuguese, Dutch, Danish/Norwegian, Swedish, Polish,
+        # Czech, Turkish, Catalan.
+        "mattina": "morning",
+        "mattino": "morning",
+        "in mattinata": "morning",
+        "pomeriggio": "afternoon",
+        "in serata": "evening",
+        "di sera": "evening",
+        "la sera": "evening",
+        "notte": "night",
+        "nella notte": "night_before",
+        "manhã": "morning",
+        "de manhã": "morning",
+        "à tarde": "afternoon",
+        "de tarde": "afternoon",
+        "à noite": "night",
+        "de noite": "night",
+        "ochtend": "morning",
+        "'s ochtends": "morning",
+        "'s middags": "afternoon",
+        "avond": "evening",
+        "'s avonds": "evening",
+        "'s nachts": "night",
+        "morgenen": "morning",
+        "om morgenen": "morning",
+        "formiddag": "late_morning",
+        "formiddagen": "late_morning",
+        "förmiddag": "late_morning",
+        "förmiddagen": "late_morning",
+        "eftermiddag": "afternoon",
+        "eftermiddagen": "afternoon",
+        "ettermiddag": "afternoon",
+        "ettermiddagen": "afternoon",
+        "aften": "evening",
+        "aftenen": "evening",
+        "kveld": "evening",
+        "kvelden": "evening",
+        "kväll": "evening",
+        "kvällen": "evening",
+        "morgon": "morning",
+        "morgonen": "morning",
+        "natten": "night",
+        "om natten": "night",
+        "rano": "morning",
+        "ráno": "morning",
+        "przed południem": "late_morning",
+        "po południu": "afternoon",
+        "wieczorem": "evening",
+        "wieczór": "evening",
+        "w nocy": "night_before",
+        "dopoledne": "late_morning",
+        "odpoledne": "afternoon",
+        "večer": "evening",
+        "v noci": "night_before",
+        "sabahı": "morning",
+        "öğleden sonra": "afternoon",
+        "akşam": "evening",
+        "akşamı": "evening",
+        "gece": "night",
+        "gecesi": "night",
+        "al matí": "morning",
+        "matí": "morning",
+        "a la tarda": "afternoon",
+        "tarda": "afternoon",
+        "al vespre": "evening",
+        "vespre": "evening",
+        "a la nit": "night",
+        "nit": "night",
+        "matinada": "early",
         # Arabic and the other languages' words for the same hours.
         "الضحى": "late_morning",
         "ضحى": "late_morning",
@@ -278,7 +398,28 @@ _PART_HOURS: dict[str, tuple[float, float]] = {
     "late": (18, 27),
     "day": (0, 24),
 }
-_LAST = {normalize(w) for w in ("last", "dernier", "dernière", "прошлый", "прошлую", "минулого")}
+_LAST = {
+    normalize(w)
+    for w in (
+        "last",
+        "dernier",
+        "dernière",
+        "прошлый",
+        "прошлую",
+        "минулого",
+        "scorso",
+        "passado",
+        "passada",
+        "afgelopen",
+        "sidste",
+        "forrige",
+        "förra",
+        "ostatni",
+        "minulý",
+        "geçen",
+        "passat",
+    )
+}
 
 
 def _alternation(keys: list[str]) -> str:
@@ -290,7 +431,7 @@ _E = r"(?![\w])"
 _MONTH_RE = _alternation(list(_MONTHS))
 _ABS_DMY = re.compile(
     _B
-    + r"(\d{1,2})(?:er|st|nd|rd|th|-?го|-?е)?\s+(?:de\s+)?("
+    + r"(\d{1,2})(?:er|st|nd|rd|th|-?го|-?е|\.)?\s+(?:de\s+|d['’]|di\s+)?("
     + _MONTH_RE
     + r")"
     + _E
@@ -305,13 +446,29 @@ _WEEKDAY_RE = re.compile(_B + r"(" + _alternation(list(_WEEKDAYS)) + r")" + _E)
 _RELATIVE_RE = re.compile(_B + r"(" + _alternation(list(_RELATIVE)) + r")" + _E)
 _PART_RE = re.compile(_B + r"(" + _alternation(list(_PARTS)) + r")" + _E)
 _CLOCK = re.compile(_B + r"(\d{1,2})(?::|h\s?|\s?h\s?)(\d{2})?" + r"(?!\d)(?:\s*(gmt|utc))?")
+# Other ways outlets write a time: "kl. 15.14", "klokken 12", "um 21.38 Uhr",
+# "om 15.00 uur", "alle ore 9", "o godz. 7.30", "saat 14.00", "1755 GMT".
+_CLOCK_WORD = re.compile(
+    _B
+    + r"(?:(kl\.?|klokken|klockan|kello|ore|godz\.?|godzinie|saat)\s+)?"
+    + r"(\d{1,2})(?:[.:](\d{2}))?(?!\d)(?:\s*(uhr|uur|u|h|t)(?![\w]))?(?:\s*(gmt|utc))?"
+)
+_CLOCK_MILITARY = re.compile(_B + r"([01]\d|2[0-3])([0-5]\d)\s*(gmt|utc|z)" + _E)
+# "klokken 12 dansk tid", "13 Uhr deutscher Zeit", "à 14h heure de Paris": the
+# time of the outlet's own country, taken as the publication's offset.
+_HOME_TIME = re.compile(
+    r"\s*(?:dansk|norsk|svensk|hollandsk|deutscher|mitteleuropäischer|italiana|francesa|"
+    r"española|peninsular|(?:heure|hora)\s+(?:de\s+)?(?:paris|madrid|française|local\s+de\s+madrid)|"
+    r"mez|mesz|cet|cest)(?:\s+(?:tid|zeit|time))?" + _E
+)
 _BEFORE = re.compile(r"(before|avant|до|قبل|پیش از|shortly before|peu avant)\s*$")
 _AFTER = re.compile(r"(after|après|после|після|بعد|پس از)\s*$")
 _NIGHT_SPAN = re.compile(
     _B
-    + r"(?:nuit|night|ночь|ніч|ليلة|شب)\s+(?:de|du|of|from|со|с|з|зі)?\s*("
+    + r"(?:nuit|night|ночь|ніч|ليلة|شب|nit|notte|noite|nacht|nat|natt|natten|nocy|noci)"
+    + r"\s+(?:de|du|of|from|со|с|з|зі|del|di|da|van|fra|från|ze|z|ve)?\s*("
     + _alternation(list(_WEEKDAYS))
-    + r")\s+(?:à|au|to|into|на|до|-|–|و)\s*("
+    + r")\s+(?:à|au|to|into|на|до|-|–|و|a|al|alla|para|op|til|till|mot|na)\s*("
     + _alternation(list(_WEEKDAYS))
     + r")"
     + _E
@@ -319,7 +476,7 @@ _NIGHT_SPAN = re.compile(
 # "overnight into Monday", "in der Nacht zu Montag": the night before that day.
 _NIGHT_INTO = re.compile(
     _B
-    + r"(?:overnight|night|nacht)\s+(?:into|to|zu|zum|auf|auf den)\s+("
+    + r"(?:overnight|night|nacht|natten|natt|nat)\s+(?:into|to|zu|zum|auf|auf den|til|till|mot|naar|op)\s+("
     + _alternation(list(_WEEKDAYS))
     + r")"
     + _E
@@ -329,7 +486,8 @@ _GERMAN_COMPOUND = re.compile(
     r"(?<![\w])(montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonnabend|sonntag)"
     r"(morgen|vormittag|mittag|nachmittag|abend|nacht)(?![\w])"
 )
-_SENTENCE = re.compile(r"(?<=[.!?؟\n])\s+")
+# A full stop after a day number ("13. oktober") or "kl." ends no sentence.
+_SENTENCE = re.compile(r"(?<=[.!?؟\n])(?<!\b\d\.)(?<!\b\d\d\.)(?<!\bkl\.)\s+")
 # "Le lendemain matin", "the next day", "am nächsten Tag": the day after the
 # last day the article named (wire copy chains events that way).
 _NEXT_DAY_WORDS = [
@@ -349,6 +507,32 @@ _NEXT_DAY_WORDS = [
     "на следующий день",
     "наутро",
     "наступного дня",
+    "il giorno dopo",
+    "l'indomani",
+    "la mattina dopo",
+    "no dia seguinte",
+    "na manhã seguinte",
+    "de volgende dag",
+    "de dag erna",
+    "de volgende ochtend",
+    "dagen efter",
+    "dagen etter",
+    "næste dag",
+    "neste dag",
+    "næste morgen",
+    "neste morgen",
+    "morgenen efter",
+    "morgenen etter",
+    "nästa dag",
+    "morgonen efter",
+    "następnego dnia",
+    "nazajutrz",
+    "druhý den",
+    "následující den",
+    "nazítří",
+    "ertesi gün",
+    "ertesi sabah",
+    "l'endemà",
 ]
 _NEXT_DAY = re.compile(
     _B + r"(" + _alternation([normalize(w) for w in _NEXT_DAY_WORDS]) + r")" + _E
@@ -719,11 +903,13 @@ def extract_dates(
         day_for_clock = days[-1].day if days else last_day
         if day_for_clock is None:
             continue
-        for m in _CLOCK.finditer(s):
-            hh, mm = int(m[1]), int(m[2] or 0)
-            if hh > 23 or mm > 59 or (m[2] is None and "h" not in m.group(0)):
-                continue
-            zone: tzinfo = UTC if m[3] else event_tz
+        home = published.tzinfo if published is not None else None
+        for m, hh, mm, zone_word in _clock_times(s):
+            zone: tzinfo = event_tz
+            if zone_word in ("gmt", "utc", "z"):
+                zone = UTC
+            elif home is not None and _HOME_TIME.match(s, m.end()):
+                zone = home
             t = datetime.combine(day_for_clock, time(hh, mm), tzinfo=zone).astimezone(UTC)
             before_txt = s[max(0, m.start() - 20) : m.start()]
             lo, hi = timedelta(hours=1), timedelta(hours=1)
@@ -734,6 +920,38 @@ def extract_dates(
             weight = 1.0 if offset + m.start() < lead or attributed else 0.8
             mentions.append(DateMention(m.group(0), t - lo, t + hi, weight, offset + m.start()))
     return mentions
+
+
+def _clock_times(s: str) -> list[tuple[re.Match[str], int, int, str | None]]:
+    """Clock times in normalised sentence ``s``: (match, hour, minute, zone
+    word or None), in order, none overlapping. "15.14" needs a word that makes
+    it a time (kl., Uhr, uur, GMT…): "4.1" is a magnitude, "2.5" millions."""
+    found: list[tuple[re.Match[str], int, int, str | None]] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(m: re.Match[str], hh: int, mm: int, zone: str | None) -> None:
+        if hh > 23 or mm > 59 or any(m.start() < b and a < m.end() for a, b in taken):
+            return
+        found.append((m, hh, mm, zone))
+        taken.append(m.span())
+
+    for m in _CLOCK_MILITARY.finditer(s):
+        add(m, int(m[1]), int(m[2]), m[3])
+    for m in _CLOCK.finditer(s):
+        if m[2] is None and "h" not in m.group(0):
+            continue
+        add(m, int(m[1]), int(m[2] or 0), m[3])
+    for m in _CLOCK_WORD.finditer(s):
+        pre, unit, zone = m[1], m[4], m[5]
+        if m[3] is None and not (pre or unit in ("uhr", "uur") or zone):
+            continue  # a bare number
+        if m[3] is not None and not (pre or unit or zone):
+            continue  # "4.1", "2.5": numbers, not times
+        if unit in ("u", "t") and not pre:
+            continue
+        add(m, int(m[2]), int(m[3] or 0), zone)
+    found.sort(key=lambda f: f[0].start())
+    return found
 
 
 def default_window(published: datetime, days: float = 2.0) -> DateMention:

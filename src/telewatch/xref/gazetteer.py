@@ -29,6 +29,7 @@ from telewatch.store import gazetteer_index as index
 from telewatch.store.db import Connection, DatabaseError
 from telewatch.text import normalize
 from telewatch.xref import names as names_module
+from telewatch.xref.dates import MONTH_NAMES, WEEKDAY_NAMES
 from telewatch.xref.names import (
     name_key,
     same_name,
@@ -131,6 +132,17 @@ NAME_STOP = frozenset(
         "ce",
         "cette",
         "telegram",
+        "telegramie",
+        "telegramu",
+        "telegram-kanal",
+        "telegram-kanalen",
+        "telegramkanalen",
+        "telegram-kanals",
+        "telegram-kanalı",
+        "kanalen",
+        "kanał",
+        "kanale",
+        "canale",
         "channel",
         "channels",
         "chaîne",
@@ -217,6 +229,10 @@ NAME_STOP = frozenset(
         "dr",
     ]
 )
+# Weekday and month names in every language the dates module reads: in
+# German every noun is capitalised, and geonames lists "Mittwoch" as a name
+# of a Russian town.
+NAME_STOP = NAME_STOP | frozenset(k for k in (*WEEKDAY_NAMES, *MONTH_NAMES) if " " not in k)
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,6 +205,10 @@ class XrefResult:
     concepts: dict[str, str]
     event_timezone: str
     matches: list[Match] = field(default_factory=list)
+    # Why that zone: "places" (the gazetteer's country of the article's
+    # places), "channel script" (the cited channel writes a script used in
+    # one time zone only) or "publication" (the article's own offset).
+    event_timezone_from: str = "publication"
     candidates_considered: int = 0
     notes: list[str] = field(default_factory=list)
     search_windows: list[DateMention] = field(default_factory=list)
@@ -245,15 +249,69 @@ def _time_score(
     return best
 
 
-def _event_tz(entities: list[FoundEntity], published: datetime | None) -> tuple[tzinfo, str]:
+# Scripts written in one time zone only (or in zones with the same offset):
+# a cited channel whose title is in one of them reports from there. The
+# gazetteer knows the cities of telewatch's regions only; an article on
+# Chiang Mai or Kandy would otherwise get the zone of a namesake elsewhere.
+# Devanagari (India and Nepal), Bengali (India and Bangladesh), Han and
+# Arabic script are used across zones and tell nothing here.
+_SCRIPT_ZONES = (
+    ("\u0e00", "\u0e7f", "Asia/Bangkok"),
+    ("\u0e80", "\u0eff", "Asia/Vientiane"),
+    ("\u1000", "\u109f", "Asia/Yangon"),
+    ("\u1780", "\u17ff", "Asia/Phnom_Penh"),
+    ("\uac00", "\ud7a3", "Asia/Seoul"),
+    ("\u3040", "\u30ff", "Asia/Tokyo"),
+    ("\u10a0", "\u10ff", "Asia/Tbilisi"),
+    ("\u0530", "\u058f", "Asia/Yerevan"),
+    ("\u0590", "\u05ff", "Asia/Jerusalem"),
+    ("\u0370", "\u03ff", "Europe/Athens"),
+    ("\u1200", "\u139f", "Africa/Addis_Ababa"),
+    ("\u0d80", "\u0dff", "Asia/Colombo"),
+    ("\u0780", "\u07bf", "Indian/Maldives"),
+    # Gurmukhi, Gujarati, Odia, Tamil, Telugu, Kannada, Malayalam: India
+    # (Sri Lanka's Tamil press has the same offset, UTC+5:30).
+    ("\u0a00", "\u0d7f", "Asia/Kolkata"),
+)
+
+
+def _script_zone(title: str) -> str | None:
+    """The zone of the script most of ``title``'s letters are in, when that
+    script is written in one zone only (``_SCRIPT_ZONES``)."""
+    counts: dict[str, int] = {}
+    letters = 0
+    for ch in title:
+        if not ch.isalpha():
+            continue
+        letters += 1
+        for lo, hi, zone in _SCRIPT_ZONES:
+            if lo <= ch <= hi:
+                counts[zone] = counts.get(zone, 0) + 1
+                break
+    if not counts:
+        return None
+    zone, n = max(counts.items(), key=lambda kv: kv[1])
+    return zone if n * 2 > letters else None
+
+
+def _event_tz(
+    entities: list[FoundEntity], published: datetime | None, citations: Sequence[Citation] = ()
+) -> tuple[tzinfo, str, str]:
+    """(zone, its name, why): the zone of the cited channels' script when
+    they agree on one, else of the country most places belong to, else the
+    publication's offset."""
+    zones = {_script_zone(c.title or "") for c in citations if c.channel_id is not None and c.title}
+    if len(zones) == 1 and None not in zones:
+        name = next(iter(z for z in zones if z is not None))
+        return ZoneInfo(name), name, "channel script"
     g = load_gazetteer()
     cc = country_of(entities, g)
     if cc and g.country_tz.get(cc):
         name = g.country_tz[cc]
-        return ZoneInfo(name), name
+        return ZoneInfo(name), name, "places"
     if published is not None and published.tzinfo is not None:
-        return published.tzinfo, str(published.tzinfo)
-    return UTC, "UTC"
+        return published.tzinfo, str(published.tzinfo), "publication"
+    return UTC, "UTC", "publication"
 
 
 _SOURCE_WORDS = (
@@ -324,9 +382,9 @@ def analyse(article: Article, conn: Connection) -> XrefResult:
     full = f"{article.title}\n{article.text}" if article.title else article.text
     # French elision: "d'Idleb", "l'Irak" name "Idleb", "Irak".
     entities = find_entities(_ELISION.sub(r"\1 ", full))
-    tz, tz_name = _event_tz(entities, article.published)
     channels = list_channels(conn)
     citations = extract_citations(full, channels)
+    tz, tz_name, tz_from = _event_tz(entities, article.published, citations)
     dates = extract_dates(article.text, article.published, tz, attribution=_attribution(citations))
     notes: list[str] = []
     if article.published is None:
@@ -341,6 +399,7 @@ def analyse(article: Article, conn: Connection) -> XrefResult:
         entities=entities,
         concepts=concepts(full),
         event_timezone=tz_name,
+        event_timezone_from=tz_from,
         notes=notes,
     )
 

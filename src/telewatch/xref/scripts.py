@@ -106,6 +106,7 @@ _MALAYALAM = 0x0D00
 # Malayalam chillus: a consonant with no vowel (വാർത്ത vartta, കേരളം keralam).
 _CHILLU = {0x7A: "n", 0x7B: "n", 0x7C: "r", 0x7D: "l", 0x7E: "l", 0x7F: "k"}
 _LABIALS = frozenset({"p", "ph", "b", "bh", "m"})
+_FINAL_ANUSVARA_M = frozenset({0x0C00, 0x0C80, _MALAYALAM})  # Telugu, Kannada, Malayalam
 # Scripts whose word-final inherent vowel is not pronounced.
 _FINAL_SCHWA_DROPPED = frozenset({0x0900, 0x0980, 0x0A00, 0x0A80})
 _TAMIL = 0x0B80
@@ -156,12 +157,13 @@ def _indic(word: str) -> str:
     if pending:
         segs.append(["a", "A"])
     # The anusvara is m before a labial (संपादक sampadak, ಕೊಂಬು kombu) and
-    # at the end of a Malayalam word (മലയാളം malayalam).
+    # at the end of a Telugu, Kannada or Malayalam word (మలయాళం, శ్రీకాకుళం
+    # Srikakulam, పాతపట్నం Pathapatnam).
     for i, seg in enumerate(segs):
         if seg[0] == "N":
             last = i + 1 == len(segs)
             labial = not last and segs[i + 1][0] in _LABIALS
-            seg[0] = "m" if labial or (last and block == _MALAYALAM) else "n"
+            seg[0] = "m" if labial or (last and block in _FINAL_ANUSVARA_M) else "n"
     if block in _FINAL_SCHWA_DROPPED:
         _drop_schwas(segs)
     elif block == _TAMIL:

@@ -427,3 +427,89 @@ def test_next_day_needs_a_day_before_it() -> None:
         "The next day, floods.", datetime.fromisoformat("2022-03-04T10:00:00+03:00"), BAGHDAD
     )
     assert found == []
+
+
+# Published Friday 4 March 2022, 10:00 in Baghdad: Wednesday is 2 March.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mercoledì in serata un incendio.",
+        "Na quarta-feira à noite, um incêndio.",
+        "Woensdagavond een brand. 's avonds op woensdag.",
+        "Onsdag aften brændte det.",
+        "I onsdags kväll brann det; onsdag kväll.",
+        "W środę wieczorem wybuchł pożar.",
+        "Ve středu večer vypukl požár.",
+        "Çarşamba akşamı yangın çıktı.",
+        "Dimecres al vespre, un incendi.",
+    ],
+)
+def test_weekday_and_evening_in_more_article_languages(text: str) -> None:
+    """Wednesday evening (or night) in Italian, Portuguese, Dutch, Danish,
+    Swedish, Polish, Czech, Turkish and Catalan is 2 March from 16:00 (or
+    18:00) local."""
+    found = extract_dates(text, datetime.fromisoformat("2022-03-04T10:00:00+03:00"), BAGHDAD)
+    days = [d for d in found if d.start.astimezone(BAGHDAD).date() == date(2022, 3, 2)]
+    assert days, [(d.text, d.start) for d in found]
+    assert any(d.start.astimezone(BAGHDAD).hour in (16, 18) for d in days), [
+        (d.text, d.start) for d in found
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("Il 13 ottobre a Roma.", 13),
+        ("A 13 de outubro em Lisboa.", 13),
+        ("Op 13 oktober in Utrecht.", 13),
+        ("Den 13. oktober i Aarhus skete det.", 13),
+        ("13 października w Krakowie.", 13),
+        ("Dne 13. října v Brně.", 13),
+        ("13 Ekim'de Ankara'da.", 13),
+        ("El 13 d'octubre a Girona.", 13),
+    ],
+)
+def test_day_and_month_in_more_languages(text: str, day: int) -> None:
+    """A day and month name in eight more languages, "13." and "d'" included."""
+    start, _ = _one(text, "2025-10-20T10:00:00+02:00", ZoneInfo("Europe/Paris"))
+    assert start.astimezone(ZoneInfo("Europe/Paris")).date() == date(2025, 10, day)
+
+
+@pytest.mark.parametrize(
+    ("text", "utc_hour", "utc_minute"),
+    [
+        ("Torsdag klokken 15.14 GMT rystede jorden.", 15, 14),
+        ("Am Donnerstag um 21.38 Uhr UTC bebte die Erde.", 21, 38),
+        ("Thursday at 1755 GMT the quake struck.", 17, 55),
+        # The outlet's own time (published at +02:00): 12:00 is 10:00 UTC.
+        ("Torsdag klokken 12 dansk tid kørte en bus ind i en bil.", 10, 0),
+        # No zone: the event's (Baghdad, +03:00).
+        ("Giovedì alle ore 9 a Bassora.", 6, 0),
+        ("Donderdag om 15.00 uur in Basra.", 12, 0),
+    ],
+)
+def test_clock_times_written_the_other_ways(text: str, utc_hour: int, utc_minute: int) -> None:
+    """kl./klokken, "21.38 Uhr", "1755 GMT", "ore 9", "15.00 uur" and
+    "dansk tid" narrow Thursday 16 October 2025 to an hour around the time."""
+    found = extract_dates(text, datetime.fromisoformat("2025-10-16T20:00:00+02:00"), BAGHDAD)
+    clock = [d for d in found if (d.end - d.start) <= timedelta(hours=2)]
+    assert clock, [(d.text, d.start) for d in found]
+    mid = clock[0].start + (clock[0].end - clock[0].start) / 2
+    assert mid == datetime(2025, 10, 16, utc_hour, utc_minute, tzinfo=UTC), clock[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Donnerstag: ein Beben der Stärke 4.1 und 2.5 Millionen Schaden.",
+        "Torsdag: 12 døde og 3.5 procent.",
+        "Giovedì 12 persone e 15.30 euro.",
+    ],
+)
+def test_a_decimal_number_is_no_clock_time(text: str) -> None:
+    """ "4.1", "2.5", "3.5", "15.30 euro" without kl./Uhr/GMT are numbers:
+    only the day is found."""
+    found = extract_dates(text, datetime.fromisoformat("2025-10-16T20:00:00+02:00"), BAGHDAD)
+    assert found and all((d.end - d.start) > timedelta(hours=2) for d in found), [
+        (d.text, d.start, d.end) for d in found
+    ]

@@ -114,6 +114,20 @@ def test_number_words_meet_digits() -> None:
         ("خمسة وعشرين شخصا", {"25"}),
         ("between five and thirty", {"5", "30"}),
         ("once again one or two", set()),
+        # Italian, Portuguese, Dutch, Danish, Swedish, Polish, Czech, Turkish, Catalan.
+        ("diciassette feriti, trenta case", {"17", "30"}),
+        ("dezassete feridos, vinte e cinco casas", {"17", "25"}),
+        ("vijfentwintig doden, achttien gewonden", {"25", "18"}),
+        ("femogtyve døde og sytten sårede", {"25", "17"}),
+        ("sju döda och tjugo skadade", {"7", "20"}),
+        ("piętnastu rannych, trzech zabitych", {"15", "3"}),
+        ("sedmnáct zraněných, pět mrtvých", {"17", "5"}),
+        ("yedi kişi öldü, yirmi yaralı", {"7", "20"}),
+        ("vint-i-cinc ferits i disset morts", {"25", "17"}),
+        # Thousands: a unit before the word for thousand.
+        ("cinco mil sacos, fem tusind kroner, trois mille personnes", {"5000", "3000"}),
+        # Words that are common words elsewhere are no numbers.
+        ("a fire broke out; ni l'un ni l'autre; the set; sei gewarnt", set()),
     ],
 )
 def test_compound_number_words(text: str, expected: set[str]) -> None:

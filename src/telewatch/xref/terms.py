@@ -127,12 +127,90 @@ _HUNDRED = frozenset(
     normalize(w)
     for w in ["hundred", "cent", "cents", "cien", "ciento", "hundert", "сто", "صد", "مئة", "مائة"]
 )
-_UNIT_WORDS = {normalize(w): n for n, forms in _UNITS.items() for w in forms.split()}
-_TEN_WORDS = {normalize(w): n for n, forms in _TENS.items() for w in forms.split()}
-_JOINERS = frozenset(normalize(w) for w in ["and", "et", "y", "und", "и", "і", "та", "و"])
+# Italian, Portuguese, Dutch, Danish/Norwegian, Swedish, Polish (with the
+# genitive "trzech", "pięciu"...), Czech, Turkish and Catalan. Left out: words
+# that are common words elsewhere — Danish/Norwegian "fire" (4) and "ni"
+# (9), "ti" (10) and "tres" (60), Swedish "sex", Italian "sei" (German "be")
+# and "otto" (a name), Catalan "set" and "deu", Turkish "on" (10).
+_MORE_UNITS: dict[int, str] = {
+    3: "tre três tres drie trzy trzech tři třech üç",
+    4: "quattro quatro vier fyra cztery czterech čtyři čtyřech dört quatre",
+    5: "cinque cinco vijf fem pięć pięciu pět pěti beş cinc",
+    6: "seis zes seks sześć sześciu šest šesti altı sis",
+    7: "sette sete zeven syv sju siedem siedmiu sedm sedmi yedi",
+    8: "oito acht otte åtte åtta osiem ośmiu osm osmi sekiz vuit",
+    9: "nove negen nio dziewięć dziewięciu devět devíti dokuz nou",
+    10: "dieci dez tien tio dziesięć dziesięciu deset deseti",
+    11: "undici onze elf elleve elva jedenaście jedenastu jedenáct",
+    12: "dodici doze twaalf tolv dwanaście dwunastu dvanáct dotze",
+    13: "tredici treze dertien tretten tretton trzynaście trzynastu třináct tretze",
+    14: "quattordici catorze quatorze veertien fjorten czternaście czternastu čtrnáct",
+    15: "quindici quinze vijftien femten femton piętnaście piętnastu patnáct",
+    16: "sedici dezasseis dezesseis zestien seksten sexton szesnaście szesnastu šestnáct setze",
+    17: "diciassette dezassete dezessete zeventien sytten sjutton siedemnaście siedemnastu "
+    "sedmnáct disset",
+    18: "diciotto dezoito achttien atten arton osiemnaście osiemnastu osmnáct divuit",
+    19: "diciannove dezanove dezenove negentien nitten nitton dziewiętnaście dziewiętnastu "
+    "devatenáct dinou",
+}
+_MORE_TENS: dict[int, str] = {
+    20: "venti vinte twintig tyve tjue tjugo dwadzieścia dwudziestu dvacet yirmi vint",
+    30: "trenta trinta dertig tredive tretti trettio trzydzieści trzydziestu třicet otuz",
+    40: "quaranta quarenta veertig fyrre førti fyrtio czterdzieści czterdziestu čtyřicet kırk",
+    50: "cinquanta cinquenta vijftig halvtreds femti femtio pięćdziesiąt padesát elli",
+    60: "sessanta sessenta zestig seksti sextio sześćdziesiąt šedesát altmış seixanta",
+    70: "settanta setenta zeventig halvfjerds sytti sjuttio siedemdziesiąt sedmdesát yetmiş",
+    80: "ottanta oitenta tachtig firs åtti åttio osiemdziesiąt osmdesát seksen vuitanta",
+    90: "novanta noventa negentig halvfems nitti nittio dziewięćdziesiąt devadesát doksan noranta",
+}
+_UNIT_WORDS = {
+    normalize(w): n
+    for table in (_UNITS, _MORE_UNITS)
+    for n, forms in table.items()
+    for w in forms.split()
+}
+_TEN_WORDS = {
+    normalize(w): n
+    for table in (_TENS, _MORE_TENS)
+    for n, forms in table.items()
+    for w in forms.split()
+}
+# A unit (or ten, or hundred) before these is thousands: "cinco mil", "fem tusind".
+_THOUSAND = frozenset(
+    normalize(w)
+    for w in [
+        "thousand",
+        "mille",
+        "mil",
+        "tausend",
+        "tusind",
+        "tusen",
+        "duizend",
+        "tysiąc",
+        "tysiące",
+        "tysięcy",
+        "tisíc",
+        "tisíce",
+        "bin",
+        "тысяч",
+        "тысячи",
+        "тысяча",
+        "тисяч",
+        "тисячі",
+        "ألف",
+        "آلاف",
+        "الف",
+        "هزار",
+    ]
+)
+_JOINERS = frozenset(
+    normalize(w) for w in ["and", "et", "y", "und", "и", "і", "та", "و", "e", "og", "och", "i"]
+)
 # Spanish 21-29 are one word; German units join tens with "und".
 _VEINTI = re.compile(r"^veinti(\w+)$")
 _GERMAN_TENS = re.compile(r"^(\w+?)und(\w+(?:zig|ßig|ssig))$")
+# Dutch and Danish join the same way: "vijfentwintig", "femogtyve".
+_UNIT_TEN = re.compile(r"^(\w+?)(?:en|og)(\w+)$")
 
 
 def _word_value(w: str) -> int | None:
@@ -144,7 +222,7 @@ def _word_value(w: str) -> int | None:
     m = _VEINTI.match(w)
     if m and m[1] in _UNIT_WORDS and _UNIT_WORDS[m[1]] < 10:
         return 20 + _UNIT_WORDS[m[1]]
-    m = _GERMAN_TENS.match(w)
+    m = _GERMAN_TENS.match(w) or _UNIT_TEN.match(w)
     if m and m[1] in _UNIT_WORDS and m[2] in _TEN_WORDS and _UNIT_WORDS[m[1]] < 10:
         return _TEN_WORDS[m[2]] + _UNIT_WORDS[m[1]]
     return None
@@ -204,6 +282,8 @@ def _number_words(toks: list[str]) -> set[int]:
                 v, j = v + nxt, k + 1
             else:
                 break
+        if j < len(items) and items[j] in _THOUSAND and v < 1000:
+            v, j = v * 1000, j + 1
         out.add(v)
         i = j
     return out
@@ -211,8 +291,9 @@ def _number_words(toks: list[str]) -> set[int]:
 
 def numbers(text: str) -> set[str]:
     """Distinctive numbers in ``text``, written in any digits or as words
-    (3-999 in English, French, Spanish, German, Russian, Ukrainian, Arabic and
-    Persian) (thousand separators removed;
+    (3-999 and their thousands in English, French, Spanish, German, Russian,
+    Ukrainian, Arabic, Persian and the languages of ``_MORE_UNITS``)
+    (thousand separators removed;
     years, times and 0-2 dropped since they appear everywhere)."""
     out: set[str] = set()
     s = normalize(text)

@@ -178,3 +178,17 @@ def test_article_language_among_latin_script_languages(text: str, lang: str) -> 
     from telewatch.xref.article import guess_language
 
     assert guess_language(text) == lang
+
+
+def test_german_nouns_after_a_determiner_are_no_places() -> None:
+    """German capitalises nouns: "ein Bus", "ums Leben", "alle sieben Seeleute"
+    are no places (geonames knows Batumi as BUS, and skeletons of Seeleute or
+    Leben meet towns); the unknown places of the same text stay."""
+    text = (
+        "Auf der Fernstraße zwischen Jamnagar und Rajkot ist am Mittwoch nahe Dhrol ein Bus "
+        "mit einem Lastwagen zusammengestoßen. Drei Menschen kamen ums Leben, die "
+        "Küstenwache rettete alle sieben Seeleute vor Porbandar."
+    )
+    surfaces = {e.surface for e in find_entities(text)}
+    assert {"Jamnagar", "Rajkot", "Dhrol", "Porbandar"} <= surfaces
+    assert not surfaces & {"Bus", "Lastwagen", "Leben", "Seeleute", "Küstenwache", "Mittwoch"}

@@ -499,8 +499,12 @@ def _build() -> _Index:
         eid = f"geo:{city['geonameid']}"
         g.entries[eid] = Entry(eid, "city", cc, city["timezone"], tuple(names))
         for n in names:
-            # Transliteration junk in geonames (all lower-case, digits, '=') is skipped.
-            if script_of(n) == "latin" and (n.islower() or "=" in n):
+            # Transliteration junk in geonames (all lower-case, digits, '=') is
+            # skipped, and so are airport codes ("BUS" for Batumi: the German
+            # noun Bus is no city).
+            if script_of(n) == "latin" and (
+                n.islower() or "=" in n or (n.isupper() and n.isascii() and len(n) <= 4)
+            ):
                 continue
             _add_alias(g, n, eid)
     for item in _curated()["entries"]:
@@ -534,6 +538,86 @@ _BREAK = re.compile(r"[.,;:!?()\[\]«»\"“”؟،\n—–|]")
 _CAP_WORD = re.compile(r"^[A-ZÀ-ÖØ-ÞА-ЯЁІЇЄҐ]")
 _JOINERS = frozenset({"al", "el", "ad", "ar", "as", "ash", "abu", "abou", "bin", "ibn", "de", "d"})
 _ARTICLE_NAME = re.compile(r"^(?:al|el|ad|ar|as|ash|an|at|az)-\w", re.I)
+# German capitalises every noun: a capitalised word right after one of these
+# ("ein Bus", "ums Leben", "alle sieben Seeleute", "die Küstenwache") is a
+# common noun, not an unknown place (a known place is found before this).
+_GERMAN_DETERMINERS = frozenset(
+    [
+        "der",
+        "die",
+        "das",
+        "dem",
+        "den",
+        "des",
+        "ein",
+        "eine",
+        "einem",
+        "einen",
+        "einer",
+        "eines",
+        "kein",
+        "keine",
+        "keinem",
+        "keinen",
+        "keiner",
+        "im",
+        "am",
+        "vom",
+        "zum",
+        "zur",
+        "beim",
+        "ums",
+        "ins",
+        "aufs",
+        "ans",
+        "alle",
+        "allen",
+        "aller",
+        "beide",
+        "beiden",
+        "viele",
+        "vielen",
+        "mehrere",
+        "mehreren",
+        "einige",
+        "einigen",
+        "diese",
+        "dieser",
+        "diesem",
+        "diesen",
+        "dieses",
+        "jede",
+        "jeder",
+        "jedem",
+        "jeden",
+        "sein",
+        "seine",
+        "seinem",
+        "seinen",
+        "ihr",
+        "ihre",
+        "ihrem",
+        "ihren",
+        "zwei",
+        "drei",
+        "vier",
+        "fünf",
+        "sechs",
+        "sieben",
+        "acht",
+        "neun",
+        "zehn",
+        "elf",
+        "zwölf",
+    ]
+)
+_GERMAN_MARKERS = (" der ", " die ", " das ", " und ", " nicht ", " wurde", " ist ", " mit ")
+
+
+def _is_german(lowered: str) -> bool:
+    """Whether a text (its lower-case words, space-joined) reads as German."""
+    hits = sum(lowered.count(w) for w in _GERMAN_MARKERS)
+    return hits >= 3 and hits > 2 * lowered.count(" the ")
 
 
 def _capitalised(tok: str) -> bool:
@@ -598,11 +682,18 @@ def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
                 used[k] = True
             break
     # Unknown capitalised names (Latin/Cyrillic), e.g. small places.
+    german = _is_german(lowered)
     i = 0
     while i < len(toks):
         t = toks[i]
         if used[i] or not _CAP_WORD.match(t) or norm[i] in NAME_STOP or len(t) < 3:
             i += 1
+            continue
+        if german and (
+            norm[i] in _GERMAN_DETERMINERS
+            or (i > 0 and not breaks[i - 1] and norm[i - 1] in _GERMAN_DETERMINERS)
+        ):
+            i += 1  # "Drei" of "Drei Tote", "Bus" of "ein Bus"
             continue
         j = i + 1
         while (

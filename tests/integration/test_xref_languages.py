@@ -17,6 +17,8 @@ from tests.fixtures.xref import write_export
 
 ULAANBAATAR = timezone(timedelta(hours=8))
 BANGKOK = timezone(timedelta(hours=7))
+SOFIA = timezone(timedelta(hours=2))
+IST = timezone(timedelta(hours=5, minutes=30))
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +56,27 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "แม่ริม: ไฟไหม้บ้านเรือนประชาชน เสียหาย 14 หลัง",
         ),
     ]
+    bg = [
+        (
+            35111,
+            datetime(2026, 2, 4, 9, 10, tzinfo=SOFIA),
+            "Пловдив: ремонт на бул. Марица до края на месеца.",
+        ),
+        (
+            35112,
+            datetime(2026, 2, 4, 11, 0, tzinfo=SOFIA),
+            "РЗИ обяви грипна епидемия в община Асеновград от 5 до 11 февруари: "
+            "312 болни на 10 000 души, учениците са във грипна ваканция.",
+        ),
+    ]
+    hi = [
+        (5313, datetime(2024, 5, 15, 8, 3, tzinfo=IST), "पूर्णिया: बिजली कटौती ३ घंटे तक रहेगी।"),
+    ]
     paths = [
         write_export(root, "selenge_medee", "Дархан-Сэлэнгийн шуурхай мэдээ", 1600000703, mn),
         write_export(root, "chiangmai_khao", "ข่าวเชียงใหม่ด่วน", 1600000403, th),
+        write_export(root, "filipopol_novini", "Пловдивски бързи новини", 1600000804, bg),
+        write_export(root, "bihar_khabar_live", "बिहार खबर लाइव", 1600000304, hi),
     ]
     path = root / "languages.db"
     import_paths(path, paths)
@@ -123,3 +143,38 @@ def test_without_a_single_zone_script_the_places_or_the_publication_decide(
     stands in (no place of it is in the gazetteer's regions)."""
     res = _xref(archive, CRASH.format("@selenge_medee"), "2025-10-15T16:30:00+02:00")
     assert res.event_timezone_from in ("places", "publication")
+
+
+EPIDEMIC = (
+    "Les autorités sanitaires ont déclaré une épidémie de grippe dans la commune "
+    "d'Assenovgrad, au sud de Plovdiv, du jeudi 5 au mercredi 11 février, avec 312 malades "
+    "pour 10 000 habitants, selon la chaîne Telegram « Plovdivski Barzi Novini »."
+)
+
+
+def test_an_announcement_of_later_days_is_found_in_the_days_before(archive: Path) -> None:
+    """Every date of the article (5 to 11 February, written on the 4th) is
+    after its publication: the post that announced it, before the article,
+    is searched for and linked, and the note says why."""
+    res = _xref(archive, EPIDEMIC, "2026-02-04T17:00:00+01:00")
+    assert {d.start.astimezone(SOFIA).day for d in res.dates} == {5, 11}
+    assert any("after its publication" in n for n in res.notes)
+    top = res.matches[0]
+    assert (top.post.message_id, top.confidence) == (35112, "link"), top.evidence
+
+
+def test_the_only_post_of_the_window_is_not_linked_for_agreeing_with_itself(
+    archive: Path,
+) -> None:
+    """A bus crash in Purnia killing three, against the channel's one post of
+    that morning (a power cut for ३ = 3 hours there): place, number, time and
+    channel fit, and it is first of a dense ranking of one. A suggestion,
+    never a link."""
+    res = _xref(
+        archive,
+        "A bus fell into a canal near Purnia on Wednesday morning, killing three passengers, "
+        "the Telegram channel Bihar Khabar Live reported.",
+        "2024-05-15T09:00:00+00:00",
+    )
+    assert [m.post.message_id for m in res.matches] == [5313]
+    assert res.matches[0].confidence == "suggest", res.matches[0].evidence

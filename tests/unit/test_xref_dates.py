@@ -513,3 +513,33 @@ def test_a_decimal_number_is_no_clock_time(text: str) -> None:
     assert found and all((d.end - d.start) > timedelta(hours=2) for d in found), [
         (d.text, d.start, d.end) for d in found
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Les écoles sont fermées du jeudi 5 au mercredi 11 février.",
+        "Schools are closed from 5 to 11 February.",
+        "Die Schulen bleiben vom 5. bis 11. Februar geschlossen.",
+        "Las escuelas cierran del 5 al 11 de febrero.",
+    ],
+)
+def test_a_day_range_gives_its_first_day_the_month_of_its_last(text: str) -> None:
+    """ "du jeudi 5 au mercredi 11 février" is 5 and 11 February; written on
+    4 February, both are this year's (announced), not last year's."""
+    found = extract_dates(text, datetime.fromisoformat("2026-02-04T17:00:00+01:00"), KYIV)
+    days = sorted({d.start.astimezone(KYIV).date() for d in found})
+    assert days == [date(2026, 2, 5), date(2026, 2, 11)], [(d.text, d.start) for d in found]
+
+
+def test_a_day_month_soon_after_publication_is_this_year() -> None:
+    """ "11 février" written on 4 February is a week ahead; "28 janvier" is
+    last week; "20 décembre" is last December."""
+    pub = datetime.fromisoformat("2026-02-04T17:00:00+01:00")
+    for text, day in (
+        ("jusqu'au 11 février", date(2026, 2, 11)),
+        ("le 28 janvier", date(2026, 1, 28)),
+        ("le 20 décembre", date(2025, 12, 20)),
+    ):
+        found = extract_dates(text, pub, KYIV)
+        assert found[0].start.astimezone(KYIV).date() == day, text

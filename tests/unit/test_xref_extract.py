@@ -192,3 +192,39 @@ def test_german_nouns_after_a_determiner_are_no_places() -> None:
     surfaces = {e.surface for e in find_entities(text)}
     assert {"Jamnagar", "Rajkot", "Dhrol", "Porbandar"} <= surfaces
     assert not surfaces & {"Bus", "Lastwagen", "Leben", "Seeleute", "Küstenwache", "Mittwoch"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Digits glued to words of scripts written without spaces, or Indic.
+        ("國道1號北上彰化路段 釀5車連環撞 車流回堵約8公里", {"5", "8"}),
+        ("５人が負傷", {"5"}),
+        ("3명 사망, 14명 부상", {"3", "14"}),
+        # Any script's digits are the same numbers as ASCII ones.
+        ("৫টি দোকান পুড়ে গেছে", {"5"}),
+        ("४०० जना विस्थापित", {"400"}),
+        ("ಕೆಜಿಗೆ ರೂ.೨೮", {"28"}),
+        # Still: the decimal part is no number, Latin "5km" is no bare number.
+        ("3.5 million; 5km away", {"3"}),
+    ],
+)
+def test_numbers_glued_to_words_and_in_every_script(text: str, expected: set[str]) -> None:
+    """Han, kana, Hangul and Indic posts write digits onto their words and
+    in their own digits; those are the article's numbers too."""
+    assert numbers(text) == expected
+
+
+def test_devanagari_postpositions_leave_the_name() -> None:
+    """पोखराको ("of Pokhara") and सराङकोटबाट ("from Sarangkot") match the
+    article's Pokhara and Sarangkot."""
+    from telewatch.xref.names import strip_case_endings
+
+    assert strip_case_endings("पोखराको")[-1] == "पोखरा"
+    assert strip_case_endings("सराङकोटबाट")[-1] == "सराङकोट"
+    assert strip_case_endings("फेवाताल") == ["फेवाताल"]
+    ents = find_entities("A paraglider from Sarangkot fell in Pokhara.")
+    hits = EntityMatcher([e for e in ents if e.surface == "Sarangkot"]).match(
+        "पोखराको सराङकोटबाट उडेको एक प्याराग्लाइडर"
+    )
+    assert list(hits.values()) == ["सराङकोट"]

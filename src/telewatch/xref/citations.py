@@ -369,11 +369,13 @@ def _token_keys(name: str) -> set[str]:
         if normalize(w) in _GENERIC or normalize(w) in NAME_STOP:
             continue
         spelled = w if w.isascii() or script_of(w) in ("latin", "cyrillic") else scripts.latin(w)
-        if spelled:
+        # The length is the spelled word's: folding shortens keys (kh = h),
+        # and a romanisation may drop a vowel (पोखरा "pokhra", Pokhara).
+        if spelled and sum(c.isalpha() for c in spelled) >= _PARTIAL_MIN:
             out |= {
                 k
                 for k in _loose_keys(spelled)
-                if len(k) >= _PARTIAL_MIN and " " not in k and k not in _PARTIAL_STOP
+                if len(k) >= _PARTIAL_MIN - 1 and " " not in k and k not in _PARTIAL_STOP
             }
     return out
 

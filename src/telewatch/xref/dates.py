@@ -440,6 +440,19 @@ _ABS_DMY = re.compile(
 _ABS_MDY = re.compile(
     _B + r"(" + _MONTH_RE + r")\s+(\d{1,2})(?:st|nd|rd|th)?" + _E + r"(?:\s*,?\s*(\d{4}))?"
 )
+# "du jeudi 5 au mercredi 11 février", "from 5 to 11 February", "vom 5. bis
+# 11. Februar", "del 5 al 11 de febrero", "5–11 лютого": the first day takes
+# the month (and year) of the second.
+_RANGE_DMY = re.compile(
+    _B
+    + r"(\d{1,2})\.?\s*(?:-|–|au|à|to|until|till|bis|zum|al|a|til|do|až|–)\s*(?:(?:"
+    + _alternation(list(_WEEKDAYS))
+    + r")\s+)?(\d{1,2})\.?\s+(?:de\s+|d['’]|di\s+)?("
+    + _MONTH_RE
+    + r")"
+    + _E
+    + r"(?:\s*,?\s*(\d{4}))?"
+)
 _ISO = re.compile(_B + r"(\d{4})-(\d{2})-(\d{2})" + _E)
 _NUMERIC = re.compile(_B + r"(\d{1,2})[./](\d{1,2})[./](\d{4}|\d{2})" + _E)
 _WEEKDAY_RE = re.compile(_B + r"(" + _alternation(list(_WEEKDAYS)) + r")" + _E)
@@ -689,9 +702,22 @@ def _window(day: date, part: str, tz: tzinfo) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
+ANNOUNCED_AHEAD = timedelta(days=60)
+
+
 def _year_for(day: int, month: int, ref: date | None) -> int | None:
+    """The year of a day and month written without one: the latest not after
+    publication, unless the day comes within ``ANNOUNCED_AHEAD`` after it
+    (schools closed "until 11 February", written on 4 February)."""
     if ref is None:
         return None
+    for year in (ref.year, ref.year + 1):
+        try:
+            d = date(year, month, day)
+        except ValueError:
+            continue
+        if ref + timedelta(days=1) < d <= ref + ANNOUNCED_AHEAD:
+            return year
     for year in (ref.year, ref.year - 1):
         try:
             d = date(year, month, day)
@@ -767,6 +793,19 @@ def _find_days(s: str, ref: date | None) -> list[_Day]:
             add(_Day(date(y, int(m[2]), int(m[1])), m.span(), m.group(0)))
         except ValueError:
             continue
+    for m in _RANGE_DMY.finditer(s):
+        if not free(*m.span()):
+            continue
+        first_dd, last_dd, mm = int(m[1]), int(m[2]), _MONTHS[m[3]]
+        year = int(m[4]) if m[4] else _year_for(last_dd, mm, ref)
+        if year is None or first_dd >= last_dd:
+            continue
+        try:
+            first, last = date(year, mm, first_dd), date(year, mm, last_dd)
+        except ValueError:
+            continue
+        add(_Day(first, (m.start(1), m.end(1)), f"{m.group(0)} (first day)"))
+        add(_Day(last, (m.end(1), m.end()), f"{m.group(0)} (last day)"))
     for rx, dgroup, mgroup in ((_ABS_DMY, 1, 2), (_ABS_MDY, 2, 1)):
         for m in rx.finditer(s):
             if not free(*m.span()):
@@ -954,7 +993,9 @@ def _clock_times(s: str) -> list[tuple[re.Match[str], int, int, str | None]]:
     return found
 
 
-def default_window(published: datetime, days: float = 2.0) -> DateMention:
+def default_window(
+    published: datetime, days: float = 2.0, label: str = "(no date in the article)"
+) -> DateMention:
     """The window used when an article names no date: the days before publication."""
     end = published.astimezone(UTC)
-    return DateMention("(no date in the article)", end - timedelta(days=days), end, 0.5, -1)
+    return DateMention(label, end - timedelta(days=days), end, 0.5, -1)

@@ -367,7 +367,32 @@ def strip_case_endings(word: str) -> list[str]:
             and tail.lower() not in _CONTRACTION_TAILS
         ):
             return [word, stem]
+    elif "\u0900" <= word[:1] <= "\u097f":
+        # Nepali and Marathi write postpositions onto the name (पोखराको
+        # "of Pokhara", सराङकोटबाट "from Sarangkot", काठमाडौंमा "in Kathmandu").
+        for e in _DEVANAGARI_ENDINGS:
+            if word.endswith(e) and len(word) - len(e) >= 3:
+                return [word, word[: -len(e)]]
     return [word]
+
+
+_DEVANAGARI_ENDINGS = (
+    "देखि",
+    "सम्म",
+    "तर्फ",
+    "बाट",
+    "लाई",
+    "भित्र",
+    "मध्ये",
+    "को",
+    "का",
+    "की",
+    "मा",
+    "ले",
+    "चा",
+    "ची",
+    "चे",
+)
 
 
 def _romanize_word(word: str) -> str:

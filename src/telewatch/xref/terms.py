@@ -84,8 +84,17 @@ def concepts(text: str) -> dict[str, str]:
     return found
 
 
-_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ ,.\u202f\u00a0]\d{3})+|\d+)(?:[.,]\d+)?(?![\w])")
+# After a full stop only when no digit precedes it ("ರೂ.೨೮", "Rs.28"; not
+# the "5" of "3.5").
+_NUMBER = re.compile(
+    r"(?<![\w,])(?<!\d\.)(\d{1,3}(?:[ ,.\u202f\u00a0]\d{3})+|\d+)(?:[.,]\d+)?(?![\w])"
+)
 _YEARLIKE = re.compile(r"^(19|20)\d\d$")
+# Scripts written without spaces (Han, kana, Hangul, Thai…) and the Indic
+# ones glue digits to words ("5車連環撞", "3명", "৫টি"): a digit next to a
+# letter of any script but Latin, Cyrillic and Arabic is a word boundary.
+_OTHER_LETTER = r"[^\W\d_a-zA-Z\u00c0-\u024f\u0400-\u04ff\u0600-\u06ff]"
+_GLUED = re.compile(rf"(?<={_OTHER_LETTER})(?=\d)|(?<=\d)(?={_OTHER_LETTER})")
 
 
 # Cardinal number words. Units and teens per language (1-19), tens (20-90);
@@ -302,9 +311,11 @@ def numbers(text: str) -> set[str]:
         if n > 2:
             out.add(str(n))
     s = re.sub(r"\d{1,2}:\d{2}", " ", s)
+    s = _GLUED.sub(" ", s)
     for m in _NUMBER.finditer(s):
-        digits = re.sub(r"[ ,.\u202f\u00a0]", "", m.group(1))
+        # Any script's digits as ASCII (४०० is 400, ৫ is 5).
+        digits = str(int(re.sub(r"[ ,.\u202f\u00a0]", "", m.group(1))))
         if _YEARLIKE.match(digits) or digits in {"0", "1", "2"}:
             continue
-        out.add(digits.lstrip("0") or "0")
+        out.add(digits)
     return out

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from telewatch.text import normalize
 from telewatch.xref import scripts
@@ -361,9 +362,11 @@ _PARTIAL_STOP = frozenset(
 )
 
 
-def _token_keys(name: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def _token_keys(name: str) -> frozenset[str]:
     """Folded Latin keys of each word of a channel's title or username
-    (romanised when in another script), outlets' common words left out."""
+    (romanised when in another script), outlets' common words left out
+    (cached: every channel's title is read for each such citation)."""
     out: set[str] = set()
     for w in words(_APOS.sub("", name.replace("_", " "))):
         if normalize(w) in _GENERIC or normalize(w) in NAME_STOP:
@@ -377,7 +380,7 @@ def _token_keys(name: str) -> set[str]:
                 for k in _loose_keys(spelled)
                 if len(k) >= _PARTIAL_MIN - 1 and " " not in k and k not in _PARTIAL_STOP
             }
-    return out
+    return frozenset(out)
 
 
 def _partial_match(surface: str, channels: list[ChannelInfo]) -> ChannelInfo | None:

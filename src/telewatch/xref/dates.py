@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
 
 from telewatch.text import normalize
 from telewatch.xref.calendars import gregorian_to_solar, solar_to_gregorian
@@ -467,13 +468,44 @@ _CLOCK_WORD = re.compile(
     + r"(\d{1,2})(?:[.:](\d{2}))?(?!\d)(?:\s*(uhr|uur|u|h|t)(?![\w]))?(?:\s*(gmt|utc))?"
 )
 _CLOCK_MILITARY = re.compile(_B + r"([01]\d|2[0-3])([0-5]\d)\s*(gmt|utc|z)" + _E)
-# "klokken 12 dansk tid", "13 Uhr deutscher Zeit", "à 14h heure de Paris": the
-# time of the outlet's own country, taken as the publication's offset.
+# "klokken 12 dansk tid", "13 Uhr deutscher Zeit", "à 14h heure de Paris":
+# a country's own time, named after the clock time.
+_HOME_ZONES = {
+    "dansk": "Europe/Copenhagen",
+    "norsk": "Europe/Oslo",
+    "svensk": "Europe/Stockholm",
+    "hollandsk": "Europe/Amsterdam",
+    "deutscher": "Europe/Berlin",
+    "italiana": "Europe/Rome",
+    "francesa": "Europe/Paris",
+    "española": "Europe/Madrid",
+    "peninsular": "Europe/Madrid",
+    "heure de paris": "Europe/Paris",
+    "heure française": "Europe/Paris",
+    "heure de france": "Europe/Paris",
+    "hora de madrid": "Europe/Madrid",
+    "hora local de madrid": "Europe/Madrid",
+}
+# Written offsets: these name the offset itself, summer or not.
+_FIXED_ZONES = {"mez": 1, "cet": 1, "mesz": 2, "cest": 2}
 _HOME_TIME = re.compile(
-    r"\s*(?:dansk|norsk|svensk|hollandsk|deutscher|mitteleuropäischer|italiana|francesa|"
-    r"española|peninsular|(?:heure|hora)\s+(?:de\s+)?(?:paris|madrid|française|local\s+de\s+madrid)|"
-    r"mez|mesz|cet|cest)(?:\s+(?:tid|zeit|time))?" + _E
+    r"\s*(?:hora\s+)?("
+    + _alternation([*_HOME_ZONES, *_FIXED_ZONES])
+    + r")(?:\s+(?:tid|zeit|time))?"
+    + _E
 )
+
+
+def _home_zone(s: str, pos: int) -> tzinfo | None:
+    """The zone a country's time named right after a clock time stands for."""
+    m = _HOME_TIME.match(s, pos)
+    if m is None:
+        return None
+    if m[1] in _FIXED_ZONES:
+        return timezone(timedelta(hours=_FIXED_ZONES[m[1]]))
+    return ZoneInfo(_HOME_ZONES[m[1]])
+
+
 _BEFORE = re.compile(r"(before|avant|до|قبل|پیش از|shortly before|peu avant)\s*$")
 _AFTER = re.compile(r"(after|après|после|після|بعد|پس از)\s*$")
 _NIGHT_SPAN = re.compile(
@@ -942,13 +974,10 @@ def extract_dates(
         day_for_clock = days[-1].day if days else last_day
         if day_for_clock is None:
             continue
-        home = published.tzinfo if published is not None else None
         for m, hh, mm, zone_word in _clock_times(s):
-            zone: tzinfo = event_tz
-            if zone_word in ("gmt", "utc", "z"):
-                zone = UTC
-            elif home is not None and _HOME_TIME.match(s, m.end()):
-                zone = home
+            # GMT/UTC, a named country's time ("dansk tid"), else the event's.
+            named = UTC if zone_word in ("gmt", "utc", "z") else _home_zone(s, m.end())
+            zone: tzinfo = named or event_tz
             t = datetime.combine(day_for_clock, time(hh, mm), tzinfo=zone).astimezone(UTC)
             before_txt = s[max(0, m.start() - 20) : m.start()]
             lo, hi = timedelta(hours=1), timedelta(hours=1)

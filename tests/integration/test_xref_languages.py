@@ -9,11 +9,8 @@ from pathlib import Path
 import pytest
 
 from telewatch.sources.desktop_export import import_paths
-from telewatch.store import db
-from telewatch.xref.article import Article, parse_time
 from telewatch.xref.citations import PARTIAL_NAME
-from telewatch.xref.rank import XrefResult, cross_reference
-from tests.fixtures.xref import write_export
+from tests.fixtures.xref import write_export, xref_text
 
 ULAANBAATAR = timezone(timedelta(hours=8))
 BANGKOK = timezone(timedelta(hours=7))
@@ -83,15 +80,6 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _xref(path: Path, text: str, published: str) -> XrefResult:
-    art = Article(text, "", "da", parse_time(published), "test")
-    conn = db.connect(path)
-    try:
-        return cross_reference(conn, art)
-    finally:
-        conn.close()
-
-
 CRASH = (
     "To mennesker blev dræbt og 9 såret, da en bus onsdag kørte ind i en personbil på "
     "landevejen mellem Ulan Bator og Darkhan ved Zuunkharaa, skriver Telegram-kanalen {}."
@@ -102,7 +90,7 @@ def test_a_translated_title_finds_the_post_but_never_links(archive: Path) -> Non
     """Cited by a Danish translation of its title, the channel is found by
     the place word its title shares, and its post ranks first as a
     suggestion; cited by its handle, the same post is a link."""
-    res = _xref(
+    res = xref_text(
         archive, CRASH.format("Darkhan-Selenge Hurtige Nyheder"), "2025-10-15T16:30:00+02:00"
     )
     named = [c for c in res.citations if c.channel_id is not None]
@@ -111,7 +99,7 @@ def test_a_translated_title_finds_the_post_but_never_links(archive: Path) -> Non
     assert (top.post.message_id, top.confidence) == (29112, "suggest")
     assert all(m.confidence != "link" for m in res.matches)
 
-    res = _xref(archive, CRASH.format("@selenge_medee"), "2025-10-15T16:30:00+02:00")
+    res = xref_text(archive, CRASH.format("@selenge_medee"), "2025-10-15T16:30:00+02:00")
     top = res.matches[0]
     assert (top.post.message_id, top.confidence) == (29112, "link"), top.evidence
 
@@ -127,7 +115,7 @@ def test_the_cited_channels_script_gives_the_events_time_zone(archive: Path) -> 
     """Chiang Mai is outside the gazetteer's regions; the cited channel writes
     Thai, so "quinta-feira de manhã" is Thursday morning in Bangkok (the post
     at 07:40 local lies inside it, and is linked)."""
-    res = _xref(archive, RIVER, "2024-09-12T09:40:00-03:00")
+    res = xref_text(archive, RIVER, "2024-09-12T09:40:00-03:00")
     assert (res.event_timezone, res.event_timezone_from) == ("Asia/Bangkok", "channel script")
     morning = next(d for d in res.dates if "quinta-feira" in d.text)
     assert morning.start == datetime(2024, 9, 11, 22, 0, tzinfo=UTC)
@@ -141,7 +129,7 @@ def test_without_a_single_zone_script_the_places_or_the_publication_decide(
 ) -> None:
     """A Mongolian (Cyrillic) channel tells no zone: the article's own offset
     stands in (no place of it is in the gazetteer's regions)."""
-    res = _xref(archive, CRASH.format("@selenge_medee"), "2025-10-15T16:30:00+02:00")
+    res = xref_text(archive, CRASH.format("@selenge_medee"), "2025-10-15T16:30:00+02:00")
     assert res.event_timezone_from in ("places", "publication")
 
 
@@ -156,7 +144,7 @@ def test_an_announcement_of_later_days_is_found_in_the_days_before(archive: Path
     """Every date of the article (5 to 11 February, written on the 4th) is
     after its publication: the post that announced it, before the article,
     is searched for and linked, and the note says why."""
-    res = _xref(archive, EPIDEMIC, "2026-02-04T17:00:00+01:00")
+    res = xref_text(archive, EPIDEMIC, "2026-02-04T17:00:00+01:00")
     assert {d.start.astimezone(SOFIA).day for d in res.dates} == {5, 11}
     assert any("after its publication" in n for n in res.notes)
     top = res.matches[0]
@@ -170,7 +158,7 @@ def test_the_only_post_of_the_window_is_not_linked_for_agreeing_with_itself(
     that morning (a power cut for ३ = 3 hours there): place, number, time and
     channel fit, and it is first of a dense ranking of one. A suggestion,
     never a link."""
-    res = _xref(
+    res = xref_text(
         archive,
         "A bus fell into a canal near Purnia on Wednesday morning, killing three passengers, "
         "the Telegram channel Bihar Khabar Live reported.",

@@ -10,9 +10,9 @@ import pytest
 
 from telewatch.sources.desktop_export import import_paths
 from telewatch.store import db
-from telewatch.xref.article import Article, guess_language, parse_time
-from telewatch.xref.rank import XrefResult, cross_reference
-from tests.fixtures.xref import KYIV, write_export
+from telewatch.xref.article import Article
+from telewatch.xref.rank import cross_reference
+from tests.fixtures.xref import KYIV, write_export, xref_text
 
 SIG = "\n\n🛰 Sky Watch UA"
 
@@ -52,15 +52,6 @@ def small_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _xref(path: Path, text: str, published: str) -> XrefResult:
-    art = Article(text, "", guess_language(text), parse_time(published), "test")
-    conn = db.connect(path)
-    try:
-        return cross_reference(conn, art)
-    finally:
-        conn.close()
-
-
 ARTICLE = (
     "Russian missiles struck the port of Odesa on Tuesday morning, wounding three people, "
     "the Ukrainian Telegram channel Sky Watch UA reported."
@@ -69,7 +60,7 @@ ARTICLE = (
 
 def test_cited_post_is_linked_and_its_edit_is_shown(small_archive: Path) -> None:
     """The cited channel's post is the top link and its evidence says it was edited."""
-    res = _xref(small_archive, ARTICLE, "2024-03-05T12:00:00+00:00")
+    res = xref_text(small_archive, ARTICLE, "2024-03-05T12:00:00+00:00")
     top = res.matches[0]
     assert (top.post.username, top.post.message_id, top.confidence) == ("sky_watch_ua", 10, "link")
     assert top.evidence["edited"] is True
@@ -78,13 +69,13 @@ def test_cited_post_is_linked_and_its_edit_is_shown(small_archive: Path) -> None
 
 def test_posts_after_publication_are_never_candidates(small_archive: Path) -> None:
     """The 20:00 update cannot be the source of an article published at noon."""
-    res = _xref(small_archive, ARTICLE, "2024-03-05T12:00:00+00:00")
+    res = xref_text(small_archive, ARTICLE, "2024-03-05T12:00:00+00:00")
     assert 12 not in [m.post.message_id for m in res.matches]
 
 
 def test_forward_is_never_a_link(small_archive: Path) -> None:
     """Another channel's forward of the cited post is at most a suggestion, ranked below it."""
-    res = _xref(small_archive, ARTICLE, "2024-03-05T12:00:00+00:00")
+    res = xref_text(small_archive, ARTICLE, "2024-03-05T12:00:00+00:00")
     fwd = [m for m in res.matches if m.post.message_id == 500]
     assert fwd and fwd[0].confidence == "suggest"
     assert fwd[0].evidence["forwarded_from"] == "Sky Watch UA"
@@ -96,7 +87,7 @@ def test_vague_citation_gives_suggestions_only(small_archive: Path) -> None:
         "Missiles hit the port of Odesa on Tuesday morning, wounding three, according to "
         "several Ukrainian Telegram channels."
     )
-    res = _xref(small_archive, text, "2024-03-05T12:00:00+00:00")
+    res = xref_text(small_archive, text, "2024-03-05T12:00:00+00:00")
     assert res.matches
     assert {m.confidence for m in res.matches} == {"suggest"}
     assert res.matches[0].post.message_id in (10, 500)

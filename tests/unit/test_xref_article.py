@@ -60,10 +60,25 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
         ("کاروان لجستیک آمریکا در استان قادسیه هدف قرار گرفت", "fa"),
         ("Беспилотники атаковали аэродром, сообщил губернатор.", "ru"),
         ("Шахеди атакували Харків, повідомили в міській раді.", "uk"),
+        # Latin-script article languages, by their own function words.
+        ("Three people were killed and the road was closed, the channel said.", "en"),
+        ("Trois personnes ont été tuées dans la nuit, selon la chaîne.", "fr"),
+        ("Drei Menschen kamen ums Leben, siebzehn wurden in ein Krankenhaus gebracht.", "de"),
+        ("Tres personas murieron y diecisiete resultaron heridas, según el canal.", "es"),
+        ("Tre persone sono morte nella notte, secondo il canale della città.", "it"),
+        ("Três pessoas morreram e os feridos foram levados para o hospital.", "pt"),
+        ("Drie mensen zijn omgekomen, volgens het kanaal werd de weg afgesloten.", "nl"),
+        ("To mennesker blev dræbt, og vejen er ikke åben, ifølge kanalen.", "da"),
+        ("Tre personer dog och vägen är inte öppen, enligt kanalen.", "sv"),
+        ("Trzy osoby zginęły, według kanału droga nie jest przejezdna.", "pl"),
+        ("Tři lidé zemřeli, podle kanálu byla silnice uzavřena.", "cs"),
+        ("Üç kişi öldü ve yol kapandı, kanala göre bir saat sonra açıldı.", "tr"),
+        ("Tres persones han mort i els ferits van ser traslladats, segons el canal.", "ca"),
     ],
 )
 def test_language_guess(text: str, lang: str) -> None:
-    """The six languages of the project are told apart."""
+    """The project's languages are told apart, fourteen Latin-script ones
+    among them."""
     assert guess_language(text) == lang
 
 

@@ -36,6 +36,7 @@ from typing import cast
 from zoneinfo import ZoneInfo
 
 from telewatch.store.db import Connection
+from telewatch.text import guess_language as text_guess_language
 from telewatch.text import normalize
 from telewatch.xref.article import Article, guess_language
 from telewatch.xref.candidates import (
@@ -249,54 +250,39 @@ def _time_score(
     return best
 
 
-# Scripts written in one time zone only (or in zones with the same offset):
-# a cited channel whose title is in one of them reports from there. The
-# gazetteer knows the cities of telewatch's regions only; an article on
-# Chiang Mai or Kandy would otherwise get the zone of a namesake elsewhere.
-# Devanagari (India and Nepal), Bengali (India and Bangladesh) and Arabic
-# script are used across zones and tell nothing here.
-_SCRIPT_ZONES = (
-    ("\u0e00", "\u0e7f", "Asia/Bangkok"),
-    ("\u0e80", "\u0eff", "Asia/Vientiane"),
-    ("\u1000", "\u109f", "Asia/Yangon"),
-    ("\u1780", "\u17ff", "Asia/Phnom_Penh"),
-    ("\uac00", "\ud7a3", "Asia/Seoul"),
-    ("\u3040", "\u30ff", "Asia/Tokyo"),
-    ("\u10a0", "\u10ff", "Asia/Tbilisi"),
-    ("\u0530", "\u058f", "Asia/Yerevan"),
-    ("\u0590", "\u05ff", "Asia/Jerusalem"),
-    ("\u0370", "\u03ff", "Europe/Athens"),
-    ("\u1200", "\u139f", "Africa/Addis_Ababa"),
-    ("\u0d80", "\u0dff", "Asia/Colombo"),
-    ("\u0780", "\u07bf", "Indian/Maldives"),
+# Languages whose script is written in one time zone only (or in zones with
+# one offset), as ``text.guess_language`` names them from a title's script:
+# a cited channel with such a title reports from there. The gazetteer knows
+# the cities of telewatch's regions only; an article on Chiang Mai or Kandy
+# would otherwise get the zone of a namesake elsewhere. Devanagari (India and
+# Nepal: "und"), Bengali (India and Bangladesh) and Arabic script tell
+# nothing here; Han alone is UTC+8 (China, Taiwan, Hong Kong, Macau,
+# Singapore: one offset; an all-kanji Japanese title is an hour off), kana
+# is Japanese.
+_SCRIPT_ZONES = {
+    "th": "Asia/Bangkok",
+    "lo": "Asia/Vientiane",
+    "my": "Asia/Yangon",
+    "km": "Asia/Phnom_Penh",
+    "ko": "Asia/Seoul",
+    "ja": "Asia/Tokyo",
+    "zh": "Asia/Shanghai",
+    "ka": "Asia/Tbilisi",
+    "hy": "Asia/Yerevan",
+    "he": "Asia/Jerusalem",
+    "el": "Europe/Athens",
+    "am": "Africa/Addis_Ababa",
+    "si": "Asia/Colombo",
     # Gurmukhi, Gujarati, Odia, Tamil, Telugu, Kannada, Malayalam: India
     # (Sri Lanka's Tamil press has the same offset, UTC+5:30).
-    ("\u0a00", "\u0d7f", "Asia/Kolkata"),
-    ("\u4e00", "\u9fff", "Asia/Shanghai"),
-)
+    **dict.fromkeys(("pa", "gu", "or", "ta", "te", "kn", "ml"), "Asia/Kolkata"),
+}
 
 
 def _script_zone(title: str) -> str | None:
-    """The zone of the script most of ``title``'s letters are in, when that
-    script is written in one zone only (``_SCRIPT_ZONES``). Any kana makes a
-    title Japanese; Han alone is UTC+8 (China, Taiwan, Hong Kong, Macau,
-    Singapore: one offset; a Japanese all-kanji title is an hour off)."""
-    if any("\u3040" <= ch <= "\u30ff" for ch in title):
-        return "Asia/Tokyo"
-    counts: dict[str, int] = {}
-    letters = 0
-    for ch in title:
-        if not ch.isalpha():
-            continue
-        letters += 1
-        for lo, hi, zone in _SCRIPT_ZONES:
-            if lo <= ch <= hi:
-                counts[zone] = counts.get(zone, 0) + 1
-                break
-    if not counts:
-        return None
-    zone, n = max(counts.items(), key=lambda kv: kv[1])
-    return zone if n * 2 > letters else None
+    """The zone of ``title``'s script when that script is written in one
+    zone only (``_SCRIPT_ZONES``)."""
+    return _SCRIPT_ZONES.get(text_guess_language(title))
 
 
 def _event_tz(

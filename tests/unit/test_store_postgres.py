@@ -574,5 +574,5 @@ def test_address_options_are_kept_beside_ours(pg_cluster: PostgresCluster) -> No
         assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 2
     finally:
         conn.close()
-    assert pg.connect_params(url, readonly=False) == {}
+    assert pg.connect_params(url, readonly=False) == {"client_encoding": "UTF8"}
     assert "rafidain/10" in _cli(url, "search", "first")

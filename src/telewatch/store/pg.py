@@ -37,6 +37,12 @@ What it translates, statement by statement (``translate``; cached):
 
 Values come back as SQLite gives them: booleans as 0/1, ``numeric`` (``sum``
 of integers) as int (float when fractional); a Python bool is bound as 0/1.
+Text keeps every character SQLite keeps: PostgreSQL's text cannot hold NUL,
+so a bound string's NUL is stored as ``ESC "0"`` and its ``ESC`` (U+FFFF, a
+Unicode noncharacter) as ``ESC "1"``, and the text columns of a result are
+unescaped (``escape_text``, ``_unescaped``; schema 18 escaped the ESC
+characters stored before). A post
+whose text has NUL is archived, hashed and shown as on SQLite.
 psycopg errors are raised as the sqlite3 error of the same meaning
 (IntegrityError, OperationalError, …) so the store's handlers apply.
 """
@@ -52,6 +58,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
+from itertools import repeat
+from operator import contains, itemgetter
 from types import TracebackType
 from typing import Any, Literal
 
@@ -237,6 +245,96 @@ class _IntFromBool(Loader):
         return 1 if bytes(data) == b"t" else 0
 
 
+ESC = "\uffff"
+"""The escape character of stored text (a noncharacter: Unicode's "not for
+interchange"): ``ESC "0"`` is a NUL, ``ESC "1"`` an ESC."""
+_ESCAPED = re.compile("\uffff[01]")
+
+
+def escape_text(text: str) -> str:
+    """``text`` as PostgreSQL's text can hold it (no NUL): the inverse of
+    ``unescape_text``."""
+    if "\x00" not in text and ESC not in text:
+        return text
+    return text.replace(ESC, ESC + "1").replace("\x00", ESC + "0")
+
+
+def unescape_text(text: str) -> str:
+    """The string ``escape_text`` stored; an ESC followed by anything but
+    0 or 1 stays as it is."""
+    if ESC not in text:
+        return text
+    return _ESCAPED.sub(lambda m: "\x00" if m.group(0)[1] == "0" else ESC, text)
+
+
+def escape_stored_esc(conn: PgConnection) -> int:
+    """Store every ESC already in a text column of the archive's tables as
+    ``ESC "1"`` (schema 18; before it, text was stored as given and a NUL
+    refused). Returns the number of values rewritten. The statements carry
+    no parameter: their ESC is ``chr(65535)``, not an escaped string."""
+    rows = conn.execute(
+        "SELECT c.table_name, c.column_name FROM information_schema.columns c"
+        " JOIN information_schema.tables t ON t.table_schema = c.table_schema"
+        " AND t.table_name = c.table_name"
+        " WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'"
+        " AND c.data_type = 'text' ORDER BY c.table_name, c.ordinal_position"
+    ).fetchall()
+    changed = 0
+    for table, column in rows:
+        t, c = _quoted(table), _quoted(column)
+        cur = conn.execute(
+            f"UPDATE {t} SET {c} = replace({c}, chr(65535), chr(65535) || '1')"
+            f" WHERE strpos({c}, chr(65535)) > 0"
+        )
+        changed += max(cur.rowcount, 0)
+    return changed
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class _EscapedStr(Dumper):
+    """A Python str bound as text (psycopg's default: the unknown type, so
+    the server infers it), NUL and ESC escaped."""
+
+    oid = 0  # unknown, as psycopg's own StrDumperUnknown
+
+    def dump(self, obj: str) -> bytes:
+        return escape_text(obj).encode()
+
+
+# Result columns of these types hold text as bound (_EscapedStr): text,
+# varchar, bpchar, name.
+_TEXT_OIDS = frozenset((25, 1043, 1042, 19))
+
+
+def _unescaped(rows: list[Any], description: Sequence[Any]) -> list[Any]:
+    """``rows`` with their text unescaped (``unescape_text``). psycopg's C
+    loaders read the text; each text column is scanned for ESC at C speed
+    (a Python loader per value cost 40-50 % of a bulk read), and only a row
+    that has one is rebuilt."""
+    if not rows:
+        return rows
+    found = [
+        j
+        for j, d in enumerate(description)
+        if d.type_code in _TEXT_OIDS
+        and any(map(contains, filter(None, map(itemgetter(j), rows)), repeat(ESC)))
+    ]
+    if not found:
+        return rows
+    out = list(rows)
+    for i, r in enumerate(out):
+        if any(isinstance(r[j], str) and ESC in r[j] for j in found):
+            cells = list(r)
+            for j in found:
+                if isinstance(cells[j], str):
+                    cells[j] = unescape_text(cells[j])
+            out[i] = tuple(cells)
+    return out
+
+
 class _BoolAsInt(Dumper):
     """A Python bool bound as 0/1 (the archive's flag columns are integers)."""
 
@@ -254,7 +352,8 @@ def connect_params(url: str, *, readonly: bool) -> dict[str, str]:
     address sets its own. Raises psycopg.ProgrammingError for a malformed
     address."""
     given = conninfo.conninfo_to_dict(url)
-    params: dict[str, str] = {}
+    # Text is encoded and decoded as UTF-8 here (_EscapedStr, psycopg's loaders).
+    params: dict[str, str] = {"client_encoding": "UTF8"}
     if "connect_timeout" not in given and "PGCONNECT_TIMEOUT" not in os.environ:
         params["connect_timeout"] = "10"
     if readonly:
@@ -315,6 +414,7 @@ class PgConnection(sqlite3.Connection):
         self.pg.adapters.register_loader("numeric", _IntFromNumeric)
         self.pg.adapters.register_loader("bool", _IntFromBool)
         self.pg.adapters.register_dumper(bool, _BoolAsInt)
+        self.pg.adapters.register_dumper(str, _EscapedStr)
         self._lock = threading.RLock()
         # Statements waiting for the next one that needs an answer (_run,
         # send): (sql, parameters, executemany, a write).
@@ -482,7 +582,7 @@ class PgConnection(sqlite3.Connection):
                     lastrowid = None
                     if pc.description is not None and not returning:
                         row_cls = _row_class(pc.description)
-                        rows = [row_cls(r) for r in pc.fetchall()]
+                        rows = [row_cls(r) for r in _unescaped(pc.fetchall(), pc.description)]
                         description = tuple(
                             (d.name, None, None, None, None, None, None) for d in pc.description
                         )

@@ -132,3 +132,18 @@ def fts_blocks(conn: sqlite3.Connection) -> None:
 
     assert isinstance(conn, pg.PgConnection)
     pg.fts_block_indexes(conn)
+
+
+def escape_text_esc(conn: sqlite3.Connection) -> None:
+    """Migration 18: on PostgreSQL, every ESC (U+FFFF) already stored in a
+    text column is stored as ``ESC "1"`` (store.pg.escape_text), so that text
+    read back is what was written, now that a NUL is stored as ``ESC "0"``.
+    Nothing on SQLite (its text holds NUL)."""
+    from telewatch.store.db import is_postgres
+
+    if not is_postgres(conn):
+        return
+    from telewatch.store import pg
+
+    assert isinstance(conn, pg.PgConnection)
+    pg.escape_stored_esc(conn)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from telewatch.store import events_schema, rechain, reindex
 
-SCHEMA_VERSION = 17
+SCHEMA_VERSION = 18
 
 # Migration N takes an archive from user_version N-1 to N. Migrations may
 # use the aggregate telewatch_fts_body(version_no, text) (text.index_body of a
@@ -527,4 +527,8 @@ ALTER TABLE channel_leases DROP COLUMN blocked_until;
     # so that a search of the newest ids reads their block's matches only.
     # SQLite: nothing (FTS5 walks its doclists newest first).
     17: reindex.fts_blocks,
+    # PostgreSQL: text holds NUL as ESC "0" and ESC (U+FFFF) as ESC "1"
+    # (store/pg.py escape_text); the ESCs stored before are escaped.
+    # SQLite: nothing.
+    18: reindex.escape_text_esc,
 }

@@ -131,3 +131,33 @@ async def test_preloaded_requests_of_a_previous_run_count_in_the_window() -> Non
     assert [m for m, _ in sched.drain_log()] == ["m"]
     assert sched.drain_log() == []
     sched.close()
+
+
+async def test_a_request_held_up_on_the_way_counts_until_its_answer() -> None:
+    """Telegram counts a request when it receives it. One held up on the way
+    (a loaded event loop, a retransmit) keeps its slot until answered, so
+    the next window's requests never reach the server inside its window: the
+    emulator's own rate limiter, as the server, refuses none of them. (Counted
+    from when it was sent, its slot ended 0.35 s early and the fourth request
+    was refused.)"""
+    from telewatch.emulator.rates import RateLimiter, RateModel
+
+    server = RateLimiter(RateModel(budgets={"m": (2, 1.0)}))
+    sched = Scheduler({"m": (2, 1.0)}, scale=1.0)
+    refused: list[int] = []
+    received: list[float] = []
+
+    async def request(on_the_way: float) -> None:
+        await asyncio.sleep(on_the_way)
+        received.append(time.monotonic())
+        wait = server.check("m")
+        if wait is not None:
+            refused.append(wait)
+
+    await asyncio.gather(*(sched.call("m", lambda d=d: request(d)) for d in (0.35, 0, 0, 0)))
+    sched.close()
+    assert len(received) == 4
+    assert refused == []
+    # And no slower than it must be: the last two went out one window after
+    # the first one's answer.
+    assert received[-1] - received[0] < 1.0 + 0.35 + 0.5

@@ -14,6 +14,12 @@ Contracts:
   it is told through ``on_wait(until)`` (for the status row) and retried after
   the wait; a wait longer than ``max_flood_wait`` is raised to the caller.
 * Everything else a call raises passes through unchanged.
+* A request counts in its window from the moment its answer arrives, not
+  from when it was sent: Telegram counts it when it receives it, somewhere
+  in between, and a request held up on the way (a loaded event loop, a
+  retransmit) would otherwise leave its slot early and let the next window's
+  requests reach the server inside this one (seen as natural 1-2 s
+  FloodWaits right after a restart on a loaded machine).
 * Budgets survive restarts: every request sent is recorded (``drain_log``
   hands the (method, unix time) pairs to the archive) and ``preload`` counts
   the previous process's requests into the windows at start, because
@@ -23,6 +29,8 @@ Contracts:
 from __future__ import annotations
 
 import asyncio
+import bisect
+import contextlib
 import heapq
 import itertools
 import logging
@@ -68,7 +76,7 @@ class FloodTooLong(Exception):
 class _Waiter:
     priority: int
     seq: int
-    future: asyncio.Future[None] = field(compare=False)
+    future: asyncio.Future[float] = field(compare=False)
 
 
 class Budget:
@@ -128,16 +136,27 @@ class Budget:
         """Hold every call of this method for ``seconds`` from now."""
         self.parked_until = max(self.parked_until, self._clock() + seconds)
 
-    async def acquire(self, priority: int) -> None:
-        """Wait for a slot (by priority, then arrival) and take it."""
+    async def acquire(self, priority: int) -> float:
+        """Wait for a slot (by priority, then arrival) and take it; returns
+        the slot's time (for ``answered``)."""
         if not self._waiters and self.delay() == 0:
-            self._sent.append(self._clock())
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            at = self._clock()
+            self._sent.append(at)
+            return at
+        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, _Waiter(priority, next(self._seq), fut))
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._serve(), name=f"budget-{self.name}")
-        await fut
+        return await fut
+
+    def answered(self, sent_at: float) -> None:
+        """The request of the slot taken at ``sent_at`` was answered now: it
+        counts from now (the server counted it at the latest now)."""
+        now = self._clock()
+        with contextlib.suppress(ValueError):  # its window ended: it counts again from now
+            self._sent.remove(sent_at)
+        k = bisect.bisect_right(self._sent, now)
+        self._sent.insert(k, now)
 
     async def _serve(self) -> None:
         while self._waiters:
@@ -156,8 +175,9 @@ class Budget:
                 w = heapq.heappop(self._waiters)
             if w.future.done():  # the caller was cancelled
                 continue
-            self._sent.append(self._clock())
-            w.future.set_result(None)
+            at = self._clock()
+            self._sent.append(at)
+            w.future.set_result(at)
 
     def close(self) -> None:
         """Cancel the serving task (waiters are cancelled with it)."""
@@ -260,11 +280,15 @@ class Scheduler:
                 until = self.parked_until(method)
                 if until is not None:
                     await on_wait(until)
-            await b.acquire(priority)
+            sent_at = await b.acquire(priority)
             self.requests += 1
-            self._log.append((method, time.time()))
             try:
-                return await fn()
+                try:
+                    return await fn()
+                finally:
+                    # Counted (and logged for the next start) from its answer.
+                    b.answered(sent_at)
+                    self._log.append((method, time.time()))
             except FloodWait as fw:
                 self.flood_waits += 1
                 self.flood_seconds += fw.seconds

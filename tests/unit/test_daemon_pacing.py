@@ -161,3 +161,39 @@ async def test_a_request_held_up_on_the_way_counts_until_its_answer() -> None:
     # And no slower than it must be: the last two went out one window after
     # the first one's answer.
     assert received[-1] - received[0] < 1.0 + 0.35 + 0.5
+
+
+async def test_a_request_sent_again_after_a_reconnect_counts_twice() -> None:
+    """A request in flight when the connection drops reaches Telegram twice
+    (once before the drop, once resent after the reconnect). After
+    ``resent()`` (the daemon calls it on every reconnect) the scheduler
+    counts it twice too, and the emulator's rate limiter refuses nothing."""
+    from telewatch.emulator.rates import RateLimiter, RateModel
+
+    server = RateLimiter(RateModel(budgets={"m": (3, 1.0)}))
+    sched = Scheduler({"m": (3, 1.0)}, scale=1.0)
+    refused: list[int] = []
+    dropped = asyncio.Event()
+
+    def receive() -> None:
+        wait = server.check("m")
+        if wait is not None:
+            refused.append(wait)
+
+    async def in_flight_at_the_drop() -> None:
+        receive()
+        await dropped.wait()
+        receive()  # Telethon sent it again on the new connection
+
+    async def plain() -> None:
+        receive()
+
+    first = asyncio.create_task(sched.call("m", in_flight_at_the_drop))
+    await asyncio.sleep(0.05)
+    dropped.set()
+    assert sched.resent() == 1
+    await first
+    await asyncio.gather(sched.call("m", plain), sched.call("m", plain))
+    sched.close()
+    assert refused == []
+    assert sched.resent() == 0  # nothing in flight any more

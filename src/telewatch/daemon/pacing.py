@@ -19,7 +19,9 @@ Contracts:
   in between, and a request held up on the way (a loaded event loop, a
   retransmit) would otherwise leave its slot early and let the next window's
   requests reach the server inside this one (seen as natural 1-2 s
-  FloodWaits right after a restart on a loaded machine).
+  FloodWaits right after a restart on a loaded machine). A request still
+  unanswered when the connection drops is sent again after the reconnect
+  and counted again: ``resent`` counts it twice.
 * Budgets survive restarts: every request sent is recorded (``drain_log``
   hands the (method, unix time) pairs to the archive) and ``preload`` counts
   the previous process's requests into the windows at start, because
@@ -95,6 +97,8 @@ class Budget:
         self.parked_until = 0.0
         self._clock = clock
         self._sent: deque[float] = deque()
+        # The slot times of requests sent and not answered yet.
+        self._inflight: list[float] = []
         self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
         self._pump: asyncio.Task[None] | None = None
@@ -132,6 +136,15 @@ class Budget:
             slots.append(at)
         return at - now
 
+    def resent(self) -> int:
+        """The connection was re-established and every request not answered
+        yet was sent again (Telethon resends them): each counts once more,
+        from now. Returns how many."""
+        now = self._clock()
+        for _ in self._inflight:
+            self._sent.insert(bisect.bisect_right(self._sent, now), now)
+        return len(self._inflight)
+
     def park(self, seconds: float) -> None:
         """Hold every call of this method for ``seconds`` from now."""
         self.parked_until = max(self.parked_until, self._clock() + seconds)
@@ -142,6 +155,7 @@ class Budget:
         if not self._waiters and self.delay() == 0:
             at = self._clock()
             self._sent.append(at)
+            self._inflight.append(at)
             return at
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, _Waiter(priority, next(self._seq), fut))
@@ -153,6 +167,8 @@ class Budget:
         """The request of the slot taken at ``sent_at`` was answered now: it
         counts from now (the server counted it at the latest now)."""
         now = self._clock()
+        with contextlib.suppress(ValueError):
+            self._inflight.remove(sent_at)
         with contextlib.suppress(ValueError):  # its window ended: it counts again from now
             self._sent.remove(sent_at)
         k = bisect.bisect_right(self._sent, now)
@@ -177,6 +193,7 @@ class Budget:
                 continue
             at = self._clock()
             self._sent.append(at)
+            self._inflight.append(at)
             w.future.set_result(at)
 
     def close(self) -> None:
@@ -242,6 +259,11 @@ class Scheduler:
         await self.budget(method).acquire(priority)
         self.requests += 1
         self._log.append((method, time.time()))
+
+    def resent(self) -> int:
+        """After a reconnect: the requests in flight were sent again and
+        count twice (``Budget.resent``). Returns how many."""
+        return sum(b.resent() for b in self._budgets.values())
 
     def drain_log(self) -> list[tuple[str, float]]:
         """The (method, unix time) of every request sent since the last call."""

@@ -248,7 +248,11 @@ class Daemon:
     async def _on_reconnected(self) -> None:
         self.connected.set()
         self.counters["reconnects"] += 1
-        log.info("reconnected; catching up, repairing gaps and reconciling")
+        resent = self.shared.scheduler.resent() if self.shared is not None else 0
+        log.info(
+            "reconnected; catching up, repairing gaps and reconciling",
+            extra={"resent": resent},
+        )
         for w in self.workers.values():
             w.catchup.set()
             w.reconcile_now.set()

@@ -170,3 +170,11 @@ def test_schema_18_escapes_the_esc_stored_before(pg_cluster: PostgresCluster) ->
         assert verify(conn).ok
     finally:
         conn.close()
+
+
+def test_array_and_named_parameters_are_escaped_too() -> None:
+    assert pg._params(["a\x00", 1, None]) == (f"a{ESC}0", 1, None)
+    assert pg._params([["x\x00", ESC], 2]) == ([f"x{ESC}0", f"{ESC}1"], 2)
+    assert pg._params({"t": "\x00", "n": 3}) == {"t": f"{ESC}0", "n": 3}
+    plain = ("no escape", 1)
+    assert pg._params(plain) == plain

@@ -39,8 +39,8 @@ Values come back as SQLite gives them: booleans as 0/1, ``numeric`` (``sum``
 of integers) as int (float when fractional); a Python bool is bound as 0/1.
 Text keeps every character SQLite keeps: PostgreSQL's text cannot hold NUL,
 so a bound string's NUL is stored as ``ESC "0"`` and its ``ESC`` (U+FFFF, a
-Unicode noncharacter) as ``ESC "1"``, and the text columns of a result are
-unescaped (``escape_text``, ``_unescaped``; schema 18 escaped the ESC
+Unicode noncharacter) as ``ESC "1"`` (``_params``), and the text columns of a
+result are unescaped (``escape_text``, ``_unescaped``; schema 18 escaped the ESC
 characters stored before). A post
 whose text has NUL is archived, hashed and shown as on SQLite.
 psycopg errors are raised as the sqlite3 error of the same meaning
@@ -294,17 +294,7 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class _EscapedStr(Dumper):
-    """A Python str bound as text (psycopg's default: the unknown type, so
-    the server infers it), NUL and ESC escaped."""
-
-    oid = 0  # unknown, as psycopg's own StrDumperUnknown
-
-    def dump(self, obj: str) -> bytes:
-        return escape_text(obj).encode()
-
-
-# Result columns of these types hold text as bound (_EscapedStr): text,
+# Result columns of these types hold text as bound (_params): text,
 # varchar, bpchar, name.
 _TEXT_OIDS = frozenset((25, 1043, 1042, 19))
 
@@ -352,7 +342,7 @@ def connect_params(url: str, *, readonly: bool) -> dict[str, str]:
     address sets its own. Raises psycopg.ProgrammingError for a malformed
     address."""
     given = conninfo.conninfo_to_dict(url)
-    # Text is encoded and decoded as UTF-8 here (_EscapedStr, psycopg's loaders).
+    # Text is bound and read as UTF-8 (escape_text, _unescaped).
     params: dict[str, str] = {"client_encoding": "UTF8"}
     if "connect_timeout" not in given and "PGCONNECT_TIMEOUT" not in os.environ:
         params["connect_timeout"] = "10"
@@ -414,7 +404,6 @@ class PgConnection(sqlite3.Connection):
         self.pg.adapters.register_loader("numeric", _IntFromNumeric)
         self.pg.adapters.register_loader("bool", _IntFromBool)
         self.pg.adapters.register_dumper(bool, _BoolAsInt)
-        self.pg.adapters.register_dumper(str, _EscapedStr)
         self._lock = threading.RLock()
         # Statements waiting for the next one that needs an answer (_run,
         # send): (sql, parameters, executemany, a write).
@@ -675,11 +664,27 @@ class PgConnection(sqlite3.Connection):
 
 
 def _params(p: Any) -> Any:
+    """A statement's parameters as psycopg takes them, strings escaped
+    (``escape_text``). The check is a loop over the values, and psycopg's C
+    dumper binds them: a Python dumper per string cost more (docs/PERFORMANCE.md
+    "Text with NUL on PostgreSQL")."""
     if p is None:
         return ()
     if isinstance(p, Mapping):
-        return dict(p)
-    return tuple(p)
+        return {k: _escaped(v) for k, v in p.items()}
+    values = tuple(p)
+    for v in values:
+        if (v.__class__ is str and ("\x00" in v or ESC in v)) or v.__class__ is list:
+            return tuple(_escaped(x) for x in values)
+    return values
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape_text(value)
+    if isinstance(value, list):  # an array parameter (= ANY (?))
+        return [_escaped(v) for v in value]
+    return value
 
 
 # --------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 Reads the written data only; nothing here ranks or links anything. The
 ``split.check`` validator lives beside the generators in
 ``tests/data/xref-eval/tools``; the consistency test repeats its essentials
-for holdout6, holdout7 and holdout8 independently, so a bug in the validator
-does not hide a broken split.
+for holdout6, holdout7, holdout8 and holdout9 independently, so a bug in the
+validator does not hide a broken split.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ EVAL = Path(__file__).resolve().parent.parent / "data" / "xref-eval"
 
 
 @pytest.mark.parametrize(
-    "name", ["holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8"]
+    "name", ["holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9"]
 )
 def test_held_out_split_matches_its_spec(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(EVAL / "tools"))
@@ -70,6 +70,19 @@ SPLITS = [
         ("2026-02-02", "2026-02-06"),
         (31, 24, 3),
         {"en", "fr", "de", "es", "pt", "nb"},
+    ),
+    (
+        "holdout9",
+        [
+            "ambarsar_live",
+            "monastir_vesti",
+            "seenu_online",
+            "trichur_flash",
+            "zazzau_labarai",
+        ],
+        ("2026-04-13", "2026-04-17"),
+        (31, 24, 3),
+        {"en", "fr", "de", "es", "ro", "id"},
     ),
 ]
 
@@ -120,7 +133,12 @@ def test_held_out_split_is_consistent(
 
 @pytest.mark.parametrize(
     ("name", "monday"),
-    [("holdout6", (2025, 6, 16)), ("holdout7", (2025, 10, 13)), ("holdout8", (2026, 2, 2))],
+    [
+        ("holdout6", (2025, 6, 16)),
+        ("holdout7", (2025, 10, 13)),
+        ("holdout8", (2026, 2, 2)),
+        ("holdout9", (2026, 4, 13)),
+    ],
 )
 def test_held_out_split_shares_no_week_or_channel_with_the_other_splits(
     name: str, monday: tuple[int, int, int]

@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import cast
 
-from telewatch import thai, unspaced
+from telewatch import marks, thai, unspaced
 
 # Arabic diacritics (tashkeel), Quranic marks, superscript alef.
 _TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
@@ -88,10 +88,14 @@ def normalize(text: str) -> str:
 # --------------------------------------------------------------------------
 
 # A word: letters and digits of any script, plus the combining marks that
-# live inside words (Python's \w does not include marks, so Indic or Hebrew
-# pointed words would otherwise break apart). '_' and apostrophes separate:
-# "Diwaniya's" → "diwaniya", "s"; "#الكاظمية_المقدسة" → two words.
-_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0900-\u0dff\u0e31-\u0e4e" + unspaced.MARKS
+# live inside words (Python's \w does not include marks, so Indic, Hebrew
+# pointed or Thaana words would otherwise break apart; telewatch.marks is
+# every mark). '_' and apostrophes separate: "Diwaniya's" → "diwaniya", "s";
+# "#الكاظمية_المقدسة" → two words.
+_OLD_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0900-\u0dff\u0e31-\u0e4e" + unspaced.MARKS
+"""The marks words kept before schema 19 (store/reindex.py rewrites the index
+entries of posts with any other mark)."""
+_MARKS = _OLD_MARKS + marks.CLASS
 _WORD = re.compile(f"[^\\W_](?:[^\\W_]|[{_MARKS}])*")
 _WORD_PLAIN = re.compile("[^\\W_]+")
 _HAS_MARK = re.compile(f"[{_MARKS}]")
@@ -426,6 +430,7 @@ for _lang, _words_of_lang in _LATIN_STOPWORDS.items():
 _SCRIPT_LANGS = (
     (0x0370, 0x03FF, "el"),
     (0x0530, 0x058F, "hy"),
+    (0x0780, 0x07BF, "dv"),
     (0x0900, 0x097F, "und"),
     (0x0980, 0x09FF, "bn"),
     (0x0A00, 0x0A7F, "pa"),

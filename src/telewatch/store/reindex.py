@@ -17,6 +17,11 @@ Lao or Myanmar letters or Lao/Myanmar/Khmer digits: since schema 16 a run
 of those letters is indexed as overlapping bigrams of its units
 (``telewatch.unspaced``), those digits as ASCII digits, and Khmer/Lao/
 Myanmar vowel signs no longer break a word.
+
+Migration 19 does the same for posts with a combining mark the tokenizer
+now keeps inside a word (``telewatch.marks``: Thaana's vowel signs, Syriac,
+Tibetan, Ethiopic, Mongolian, Javanese and others), where before each mark
+split its word into letters (a Dhivehi post was indexed letter by letter).
 """
 
 from __future__ import annotations
@@ -89,6 +94,27 @@ def migrate_unspaced(conn: sqlite3.Connection) -> None:
 
     digits = "\u0ed0-\u0ed9\u1040-\u1049\u17e0-\u17e9"
     _rewrite(conn, posts_matching(conn, re.compile(f"[{LETTERS}{digits}]")))
+
+
+def new_marks() -> re.Pattern[str]:
+    """The marks words keep since schema 19 and did not before (not in
+    ``text._OLD_MARKS``, not removed by ``text.normalize``)."""
+    from telewatch import marks, text
+
+    old = re.compile(f"[{text._OLD_MARKS}]")
+    chars = [
+        chr(cp)
+        for lo, hi in marks.word_ranges()
+        for cp in range(lo, hi + 1)
+        if not old.match(chr(cp)) and text.normalize("a" + chr(cp)) == "a" + chr(cp)
+    ]
+    return re.compile("[" + "".join(re.escape(c) for c in chars) + "]")
+
+
+def migrate_marks(conn: sqlite3.Connection) -> None:
+    """Migration 19 on ``conn`` (inside the caller's transaction): the
+    entries of posts with a mark words now keep rewritten."""
+    _rewrite(conn, posts_matching(conn, new_marks()))
 
 
 def _rewrite(

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from telewatch import thai, unspaced
+from telewatch import marks, thai, unspaced
 from telewatch.text import normalize
 from telewatch.xref import scripts
 
@@ -204,10 +204,11 @@ _ARABIC_PREFIXES = ("وبال", "فبال", "وال", "فال", "بال", "كا�
 _ARABIC_SINGLE_PREFIXES = ("و", "ب", "ل", "ف", "ك")
 # Word characters plus the marks written inside words (Python's \w has no
 # combining marks: a Thai or Indic word would otherwise fall apart).
-_WORD = re.compile(
-    r"[\w\u0600-\u06ff\u200c\u200d\u0900-\u0dff\u0e31-\u0e4e" + unspaced.MARKS + r"'’‘-]+",
-    re.UNICODE,
-)
+_WORD_CHARS = r"\w\u0600-\u06ff\u200c\u200d\u0900-\u0dff\u0e31-\u0e4e" + unspaced.MARKS + r"'’‘"
+# A name's word, and after its first letter any combining mark of a word
+# (telewatch.marks: Thaana's vowel signs, Tibetan, Syriac...); a mark alone
+# is no word.
+_WORD = re.compile(f"[{_WORD_CHARS}-][{_WORD_CHARS}{marks.CLASS}-]*", re.UNICODE)
 
 # Hangul → Revised Romanization (the spelling of Korean names in the press):
 # a syllable block is initial × 588 + vowel × 28 + final from U+AC00.

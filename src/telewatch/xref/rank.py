@@ -273,6 +273,7 @@ _SCRIPT_ZONES = {
     "el": "Europe/Athens",
     "am": "Africa/Addis_Ababa",
     "si": "Asia/Colombo",
+    "dv": "Indian/Maldives",  # Thaana: Dhivehi, written in the Maldives only
     # Gurmukhi, Gujarati, Odia, Tamil, Telugu, Kannada, Malayalam: India
     # (Sri Lanka's Tamil press has the same offset, UTC+5:30).
     **dict.fromkeys(("pa", "gu", "or", "ta", "te", "kn", "ml"), "Asia/Kolkata"),

@@ -1,5 +1,5 @@
 """Latin spellings of Greek, Indic (Brahmic), Sinhala, Ethiopic, Khmer,
-Myanmar, Lao, Han and kana words, for name keys.
+Myanmar, Lao, Thaana, Han and kana words, for name keys.
 
 ``names.name_key`` compares names by consonant skeletons of a Latin
 spelling; a script it cannot romanise gives an empty key, and a channel
@@ -33,6 +33,10 @@ need to fill vowel slots, consonants carry the identity.
   ``sa van na khet``). Press spellings of one such name differ in
   aspiration, voicing, vowels (Mandalay / Mandale, Duan / Douane):
   ``names.brahmic_key`` folds them.
+* Thaana (Dhivehi): each consonant letter takes the vowel of its sign
+  (fili), the sukun none; alifu carries a vowel alone (``ދެކުނުގެ ޚަބަރު``
+  → ``dhekunuge khabaru``, ``ހިތަދޫ`` → ``hithadhoo``), the Maldives' own
+  official romanisation.
 * Kana: Hepburn without macrons (``kana``: ``ニュース`` → ``nyusu``). Kanji
   have no reading here (no dictionary of Japanese readings with an
   MIT-compatible licence ships offline): a word mixing kanji and kana has
@@ -223,6 +227,45 @@ def _ethiopic(word: str) -> str:
     return "".join(out)
 
 
+# Thaana: 24 native consonants (U+0780–U+0797, the order of the script),
+# the Arabic-loan letters after them, the fili (vowel signs) and sukun.
+_THAANA_CONSONANTS = dict(
+    zip(
+        "ހށނރބޅކއވމފދތލގޏސޑޒޓޔޕޖޗޘޙޚޛޜޝޞޟޠޡޢޣޤޥޱ",
+        "h sh n r b lh k - v m f dh th l g gn s d z t y p j ch"  # noqa: SIM905
+        " th h kh dh z sh s d t z - gh q w n".split(),
+        strict=True,
+    )
+)
+_THAANA_FILI = dict(
+    zip(
+        "\u07a6\u07a7\u07a8\u07a9\u07aa\u07ab\u07ac\u07ad\u07ae\u07af\u07b0",
+        "a aa i ee u oo e ey o oa -".split(),  # noqa: SIM905
+        strict=True,
+    )
+)
+
+
+def thaana(word: str) -> str:
+    """A Dhivehi word in Thaana as the Maldives' own Latin spelling writes
+    it: consonant + the vowel of its sign; the sukun (no vowel) doubles a
+    following consonant's sound in speech, which the spelling leaves out."""
+    out: list[str] = []
+    for ch in word:
+        c = _THAANA_CONSONANTS.get(ch)
+        if c is not None:
+            out.append("" if c == "-" else c)
+            continue
+        v = _THAANA_FILI.get(ch)
+        if v is not None:
+            if v != "-":
+                out.append(v)
+            continue
+        if ch.isascii() and ch.isalnum():
+            out.append(ch)
+    return "".join(out)
+
+
 _GREEK_DIGRAPHS = (
     ("ου", "u"),
     ("αι", "e"),
@@ -258,7 +301,7 @@ def _greek(word: str) -> str:
 
 def latin(word: str) -> str | None:
     """The Latin spelling of a Greek, Indic, Sinhala, Ethiopic, Khmer,
-    Myanmar, Lao, Han or kana ``word``, or None when its first letter is in
+    Myanmar, Lao, Thaana, Han or kana ``word``, or None when its first letter is in
     none of those scripts."""
     for ch in word:
         cp = ord(ch)
@@ -276,6 +319,8 @@ def latin(word: str) -> str | None:
             return _ethiopic(word)
         if 0x1780 <= cp <= 0x17FF:
             return khmer(word)
+        if 0x0780 <= cp <= 0x07BF:
+            return thaana(word)
         if _HAS_KANA.match(ch) or _HAS_HAN.match(ch):
             return cjk(word)
         if ch.isalpha():

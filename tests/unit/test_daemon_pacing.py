@@ -197,3 +197,31 @@ async def test_a_request_sent_again_after_a_reconnect_counts_twice() -> None:
     sched.close()
     assert refused == []
     assert sched.resent() == 0  # nothing in flight any more
+
+
+async def test_only_requests_awaiting_an_answer_count_as_in_flight() -> None:
+    """Telethon's own requests (``reserve``: we never see their answer) and a
+    caller cancelled while queued are not in flight, so a reconnect does not
+    count them again; the in-flight list cannot grow over a long run."""
+    sched = Scheduler({"m": (1, 0.3)}, scale=1.0)
+    for _ in range(3):  # the second and third wait for the window
+        await sched.reserve("m")
+    assert sched.resent() == 0
+    held, started = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> None:
+        started.set()
+        await held.wait()
+
+    first = asyncio.create_task(sched.call("m", slow))
+    await started.wait()
+    queued = asyncio.create_task(sched.call("m", slow))
+    await asyncio.sleep(0.01)
+    queued.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    assert sched.resent() == 1  # only the one awaiting its answer
+    held.set()
+    await first
+    assert sched.resent() == 0
+    sched.close()

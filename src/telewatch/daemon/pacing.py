@@ -149,19 +149,33 @@ class Budget:
         """Hold every call of this method for ``seconds`` from now."""
         self.parked_until = max(self.parked_until, self._clock() + seconds)
 
-    async def acquire(self, priority: int) -> float:
+    async def acquire(self, priority: int, *, answered: bool = True) -> float:
         """Wait for a slot (by priority, then arrival) and take it; returns
-        the slot's time (for ``answered``)."""
+        the slot's time. ``answered``: the caller tells ``answered`` when the
+        answer arrives (the request is in flight until then); a request whose
+        answer we never see (Telethon's own) counts from when it was sent."""
         if not self._waiters and self.delay() == 0:
             at = self._clock()
             self._sent.append(at)
-            self._inflight.append(at)
+            if answered:
+                self._inflight.append(at)
             return at
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, _Waiter(priority, next(self._seq), fut))
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._serve(), name=f"budget-{self.name}")
-        return await fut
+        try:
+            at = await fut
+        except asyncio.CancelledError:
+            # Cancelled after its slot was granted: never sent, not in flight.
+            if fut.done() and not fut.cancelled():
+                with contextlib.suppress(ValueError):
+                    self._inflight.remove(fut.result())
+            raise
+        if not answered:
+            with contextlib.suppress(ValueError):
+                self._inflight.remove(at)
+        return at
 
     def answered(self, sent_at: float) -> None:
         """The request of the slot taken at ``sent_at`` was answered now: it
@@ -256,7 +270,7 @@ class Scheduler:
         ``call`` (Telethon's own update requests); it is logged like any."""
         if self._closed:
             return  # shutting down: never hold Telethon's update loop
-        await self.budget(method).acquire(priority)
+        await self.budget(method).acquire(priority, answered=False)
         self.requests += 1
         self._log.append((method, time.time()))
 

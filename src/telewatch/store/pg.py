@@ -40,9 +40,9 @@ of integers) as int (float when fractional); a Python bool is bound as 0/1.
 Text keeps every character SQLite keeps: PostgreSQL's text cannot hold NUL,
 so a bound string's NUL is stored as ``ESC "0"`` and its ``ESC`` (U+FFFF, a
 Unicode noncharacter) as ``ESC "1"`` (``_params``), and the text columns of a
-result are unescaped (``escape_text``, ``_unescaped``; schema 18 escaped the ESC
-characters stored before). A post
-whose text has NUL is archived, hashed and shown as on SQLite.
+result are unescaped (``escape_text``, ``_unescaped``; schema 18 escaped the
+ESC characters stored before). A post whose text has NUL is archived, hashed
+and shown as on SQLite.
 psycopg errors are raised as the sqlite3 error of the same meaning
 (IntegrityError, OperationalError, …) so the store's handlers apply.
 """

@@ -122,3 +122,25 @@ def test_several_channels_in_more_languages_are_vague(article: str, vague: bool)
     """Plurals in Danish/Norwegian/Swedish, Polish, Italian and Portuguese."""
     kinds = {c.kind for c in extract_citations(article, _CHANNELS)}
     assert ("vague" in kinds) is vague, kinds
+
+
+@pytest.mark.parametrize(
+    "article",
+    [
+        "a rapporté la chaîne Telegram en mongol « Nouvelles rapides de Darkhan-Selenge ».",
+        'informó el canal de Telegram "Noticias rápidas de Darkhan-Selenge".',
+        "berichtete der Telegram-Kanal „Schnelle Nachrichten aus Darkhan-Selenge“.",
+    ],
+)
+def test_a_quoted_title_in_sentence_case_is_the_whole_quote(article: str) -> None:
+    """A translated title is written in sentence case; in quotes it is the
+    whole quote, not its first word ("Nouvelles"), and shares the place
+    name of the channel's title: a lead, never a link (holdout9 h17)."""
+    cited = [c for c in extract_citations(article, _CHANNELS) if c.kind == "name"]
+    assert [(c.channel_id, c.similarity) for c in cited] == [(1, PARTIAL_NAME)]
+    assert " " in cited[0].text and cited[0].text[0].isupper()
+
+
+def test_a_quote_after_the_channel_words_that_names_no_channel_is_not_one() -> None:
+    article = "selon la chaîne Telegram « Ici Paris », qui ne cite aucune source."
+    assert [c for c in extract_citations(article, _CHANNELS) if c.channel_id is not None] == []

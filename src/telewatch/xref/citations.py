@@ -65,7 +65,7 @@ _UP = "A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁІЇЄ"
 # Lower-case words inside a channel's name ("Habari za Pwani Leo", "Notícies
 # Fresques del Saurashtra", "Nieuws van Twente"); never the name's last word.
 _NAME_JOINERS = r"(?:e|al|el|de|del|da|do|di|du|des|van|von|der|og|och|za)(?![\w'’‘])"
-_NAMED_AFTER = re.compile(
+_CHANNEL_WORDS = (
     r"(?:Telegram[ \t]+(?:news[ \t]+)?channel|chaîne[ \t]+Telegram(?:[ \t]+[a-zà-ÿ]+){0,2}|compte[ \t]+Telegram|"
     r"Telegram-Kanal(?:s|es)?|Telegram-Account(?:s)?|"
     r"canal[ \t]+(?:(?:de|do|no|del)[ \t]+)?Telegram(?:[ \t]+[a-zà-ÿ]+){0,2}|"
@@ -74,8 +74,18 @@ _NAMED_AFTER = re.compile(
     r"[Tt]elegram-?kanal(?:en|et|s|es|ı)?|[Tt]elegram-?kanaal|[Tt]elegram[ \t]+kanalı|"
     r"kanał(?:u|em)?[ \t]+(?:na[ \t]+)?Telegram(?:ie)?|"
     r"cuenta[ \t]+de[ \t]+Telegram|"
-    r"канал[аеу]?|каналі)[ \t]+(?:«[ \t]*|\"|„)?"
+    r"канал[аеу]?|каналі)"
+)
+_NAMED_AFTER = re.compile(
+    _CHANNEL_WORDS + r"[ \t]+(?:«[ \t]*|\"|„)?"
     rf"([{_UP}][\w'’‘-]+(?:[ \t]+(?:[{_UP}][\w'’‘-]+|{_NAME_JOINERS}))*(?:[ \t]+[{_UP}][\w'’‘-]+)?)"
+)
+# A quoted name after "Telegram channel" is the whole quote, lower-case words
+# too: a title translated into French, Spanish, Romanian... is written in
+# sentence case («Dernières nouvelles de Kaduna»).
+_NAMED_QUOTED = re.compile(
+    _CHANNEL_WORDS + r"[ \t]+(?:«[ \t]*([^«»\n]{2,60}?)[ \t]*»|“([^“”\n]{2,60})”"
+    r"|„([^„“”\n]{2,60})[“”]|\"([^\"\n]{2,60})\")"
 )
 _TRAILING_JOINER = re.compile(rf"(?:[ \t]+{_NAME_JOINERS})+$")
 # Apostrophes a transliteration writes one way or another (Uzbek o‘/oʻ/o').
@@ -634,9 +644,10 @@ def extract_citations(text: str, channels: list[ChannelInfo]) -> list[Citation]:
                 continue
             out.append(Citation("name", surface, ch.username, None, ch.id, ch.title, sim, count))
     matched_surfaces = [normalize(c.text) for c in out]
-    for rx in (_NAMED_AFTER, _NAMED_BEFORE):
+    for rx in (_NAMED_QUOTED, _NAMED_AFTER, _NAMED_BEFORE):
         for m in rx.finditer(text):
-            surface = _TRAILING_JOINER.sub("", m.group(1).strip())
+            found = next(g for g in m.groups() if g)
+            surface = _TRAILING_JOINER.sub("", found.strip())
             ns = normalize(surface)
             if any(ns in s or s in ns for s in matched_surfaces) or ns in _GENERIC:
                 continue

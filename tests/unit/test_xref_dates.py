@@ -546,3 +546,75 @@ def test_a_day_month_soon_after_publication_is_this_year() -> None:
     ):
         found = extract_dates(text, pub, KYIV)
         assert found[0].start.astimezone(KYIV).date() == day, text
+
+
+LAGOS = ZoneInfo("Africa/Lagos")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "day", "part_hours"),
+    [
+        # Greek (genitive and accusative weekday, CLDR's "το πρωί").
+        ("Ένας άνθρωπος σκοτώθηκε την Τρίτη το πρωί στο Όγιο.", "el", 9, (5, 12)),
+        ("Η φωτιά ξέσπασε το βράδυ της Δευτέρας.", "el", 8, (18, 6)),
+        # Finnish: the essive CLDR gives ("tiistaina") and an inflection of
+        # the stand-alone name it does not ("maanantain").
+        ("Kaksi turistia hukkui tiistaina aamulla meressä.", "fi", 9, (5, 12)),
+        ("Maanantain tulipalo tuhosi 22 vaatekauppaa.", "fi", 8, None),
+        # Romanian, Hungarian (suffixed "kedden"), Indonesian, Albanian
+        # (CLDR's "e hënë", the noun inflected).
+        ("Un incendiu a izbucnit marți dimineața la Bitola.", "ro", 9, (5, 12)),
+        ("A tűz kedden délután ütött ki.", "hu", 9, (12, 19)),
+        ("Kebakaran terjadi pada hari Senin di Surabaya.", "id", 8, None),
+        ("Zjarri shpërtheu të hënën në Prizren.", "sq", 8, None),
+    ],
+)
+def test_dates_in_languages_the_tables_do_not_cover_read_with_cldr(
+    text: str, lang: str, day: int, part_hours: tuple[int, int] | None
+) -> None:
+    """An article in a language the hand-written tables lack is read with
+    CLDR's weekday, month, relative-day and day-period words for it
+    (data/date_words.json), inflected forms included: the weekday before
+    publication (Wednesday 10 June 2026), the part of day when CLDR names it."""
+    published = datetime(2026, 6, 10, 17, 0, tzinfo=UTC)
+    found = extract_dates(text, published, LAGOS, lang=lang)
+    assert found, text
+    start, end = found[0].start.astimezone(LAGOS), found[0].end.astimezone(LAGOS)
+    assert start.date() == date(2026, 6, day), (text, found)
+    if part_hours is not None:
+        assert (start.hour, end.hour) == part_hours, (text, found)
+    else:
+        assert end - start == timedelta(days=1), (text, found)
+
+
+def test_cldr_words_are_not_read_in_a_covered_language_or_without_evidence() -> None:
+    """A Spanish article's "este" is no Hungarian evening, an article whose
+    language is unknown is read in the uncovered language whose date words
+    it uses at least twice, and a single stray word decides nothing."""
+    from telewatch.xref.dates import cldr_language
+
+    published = datetime(2026, 6, 10, 17, 0, tzinfo=UTC)
+    es = extract_dates("El incendio de este martes en Oyo.", published, LAGOS, lang="es")
+    assert [m.text for m in es] == ["martes"]
+    assert cldr_language("El incendio de este martes en Oyo.", "es") is None
+    assert cldr_language("Maanantain ja tiistain välisenä yönä syttyi tulipalo.", None) == "fi"
+    assert cldr_language("Maanantain ja tiistain välisenä yönä syttyi tulipalo.", "und") == "fi"
+    assert cldr_language("A visit to Kedden.", "und") is None
+    fi = extract_dates("Palo syttyi maanantain ja tiistain välisenä yönä.", published, LAGOS)
+    assert {m.start.astimezone(LAGOS).date() for m in fi} >= {date(2026, 6, 8), date(2026, 6, 9)}
+
+
+def test_date_words_file_covers_every_language_it_lists() -> None:
+    """data/date_words.json (tools/make_date_words.py) has seven weekdays and
+    twelve months for every language, each with at least one name."""
+    import json
+    from importlib import resources
+
+    raw = json.loads(
+        resources.files("telewatch.data").joinpath("date_words.json").read_text("utf-8")
+    )
+    assert raw["source"].startswith("CLDR through Babel")
+    assert len(raw["languages"]) >= 80
+    for lang, d in raw["languages"].items():
+        assert len(d["weekdays"]) == 7 and all(d["weekdays"]), lang
+        assert len(d["months"]) == 12 and all(d["months"]), lang

@@ -36,9 +36,13 @@ Rules (contract):
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from functools import lru_cache
+from importlib import resources
 from zoneinfo import ZoneInfo
 
 from telewatch.text import normalize
@@ -912,12 +916,145 @@ def _part_near(s: str, a: int, b: int) -> tuple[str, str] | None:
     return part, best[2]
 
 
+# --------------------------------------------------------------------------
+# Languages the tables above do not cover: CLDR's words (data/date_words.json,
+# made by tools/make_date_words.py) read into the English the tables know.
+# --------------------------------------------------------------------------
+
+_CLDR_WORD = re.compile(r"\w+")
+_CLDR_STEM_MIN = 4  # a word longer than a CLDR word by 1-3 letters is that
+_CLDR_SUFFIX_MAX = 3  # word inflected ("tiistain", "Τρίτης", "kedden")
+
+
+def _fold(s: str) -> str:
+    """Accents dropped (``Τρίτη`` and ``Τρίτης``, ``szerdán`` and ``szerda``
+    compare on their letters)."""
+    return "".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c))
+
+
+@dataclass(frozen=True, slots=True)
+class _Lexicon:
+    words: dict[str, str]  # folded CLDR word → the English the tables read
+    phrases: tuple[tuple[str, str], ...]  # folded phrases of several words, longest first
+
+    def english(self, token: str) -> str | None:
+        hit = self.words.get(token)
+        if hit is not None:
+            return hit
+        for cut in range(1, _CLDR_SUFFIX_MAX + 1):
+            stem = token[:-cut]
+            if len(stem) < _CLDR_STEM_MIN:
+                break
+            hit = self.words.get(stem)
+            if hit is not None:
+                return hit
+        return None
+
+
+_ENGLISH_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_ENGLISH_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_ENGLISH_RELATIVE = {"-2": "vorgestern", "-1": "yesterday", "0": "today"}
+
+
+@lru_cache(maxsize=1)
+def _cldr_lexicons() -> dict[str, _Lexicon]:
+    """Per language not covered by the hand-written tables, its CLDR date
+    words. A language is covered when the weekday table knows five of its
+    seven weekday names."""
+    raw = json.loads(
+        resources.files("telewatch.data").joinpath("date_words.json").read_text("utf-8")
+    )
+    known = {_fold(k) for k in _WEEKDAYS}
+    out: dict[str, _Lexicon] = {}
+    for lang, d in raw["languages"].items():
+        names = [_fold(normalize(f)) for forms in d["weekdays"] for f in forms[-1:]]
+        if sum(n in known for n in names) >= 5:
+            continue
+        pairs: list[tuple[str, str]] = []
+        for i, forms in enumerate(d["weekdays"]):
+            pairs += [(f, _ENGLISH_WEEKDAYS[i]) for f in forms]
+            # Albanian "e hënë": the noun alone too ("të hënën").
+            pairs += [
+                (f.split()[-1], _ENGLISH_WEEKDAYS[i])
+                for f in forms
+                if " " in f and len(f.split()[-1]) >= _CLDR_STEM_MIN
+            ]
+        for i, forms in enumerate(d["months"]):
+            pairs += [(f, _ENGLISH_MONTHS[i]) for f in forms]
+        for k, forms in d["relative"].items():
+            pairs += [(f, _ENGLISH_RELATIVE[k]) for f in forms if k in _ENGLISH_RELATIVE]
+        for part, forms in d["periods"].items():
+            for f in forms:
+                pairs.append((f, part))
+                # "το πρωί": the noun alone too ("Τρίτη πρωί").
+                tail = f.split()[-1]
+                if " " in f and len(tail) >= _CLDR_STEM_MIN:
+                    pairs.append((tail, part))
+        words: dict[str, str] = {}
+        phrases: dict[str, str] = {}
+        for form, english in pairs:
+            key = _fold(normalize(form))
+            if len(key) < 2 or key.isdigit():
+                continue
+            (phrases if " " in key else words).setdefault(key, english)
+        ordered = tuple(sorted(phrases.items(), key=lambda kv: -len(kv[0])))
+        out[lang] = _Lexicon(words, ordered)
+    return out
+
+
+@lru_cache(maxsize=8)  # asked twice per article (its zone's notes, its dates)
+def cldr_language(text: str, lang: str | None) -> str | None:
+    """The CLDR language to read ``text``'s dates in: ``lang`` when the
+    tables do not cover it, else (``lang`` unknown or ``und``) the uncovered
+    language whose date words the text uses most (two at least); None when
+    the tables cover ``lang`` or no language fits."""
+    lexicons = _cldr_lexicons()
+    if lang and lang != "und":
+        return lang if lang in lexicons else None
+    tokens = [_fold(t) for t in _CLDR_WORD.findall(normalize(text[:4000]))]
+    best, hits = None, 1
+    for code, lex in lexicons.items():
+        n = sum(1 for t in tokens if lex.english(t) is not None)
+        if n > hits:
+            best, hits = code, n
+    return best
+
+
+def _in_english(s: str, lex: _Lexicon) -> str:
+    """Normalised sentence ``s`` with its CLDR date words in English,
+    each padded to the word's length so positions move little."""
+    s = _fold(s)
+    for phrase, english in lex.phrases:
+        if phrase in s:
+            s = re.sub(rf"(?<!\w){re.escape(phrase)}(?!\w)", english.ljust(len(phrase)), s)
+
+    def word(m: re.Match[str]) -> str:
+        english = lex.english(m.group(0))
+        return m.group(0) if english is None else english.ljust(len(m.group(0)))
+
+    return _CLDR_WORD.sub(word, s)
+
+
 def extract_dates(
     text: str,
     published: datetime | None,
     event_tz: tzinfo,
     lead_chars: int | None = None,
     attribution: re.Pattern[str] | None = None,
+    lang: str | None = None,
 ) -> list[DateMention]:
     """Date/time mentions in ``text`` as UTC windows (see module docstring).
 
@@ -925,7 +1062,11 @@ def extract_dates(
     places reported on. Mentions in the lead (first ``lead_chars``, default a
     third of the text) weigh 1.0, later ones 0.5 — unless their sentence
     matches ``attribution`` (it names the cited source: "the channel said on
-    Thursday"), which makes them 1.0 too."""
+    Thursday"), which makes them 1.0 too. ``lang`` (ISO 639-1, or None /
+    ``und``) is the article's language: one the tables do not cover is read
+    through CLDR's words for it (``_cldr_lexicons``)."""
+    cldr = cldr_language(text, lang)
+    lexicon = _cldr_lexicons()[cldr] if cldr else None
     ref = published.astimezone(event_tz).date() if published else None
     lead = lead_chars if lead_chars is not None else max(200, len(text) // 3)
     mentions: list[DateMention] = []
@@ -935,6 +1076,8 @@ def extract_dates(
         offset = text.find(sentence, pos)
         pos = max(pos, offset)
         s = _GERMAN_COMPOUND.sub(r"\1 \2", normalize(sentence))
+        if lexicon is not None:
+            s = _in_english(s, lexicon)
         attributed = attribution is not None and attribution.search(s) is not None
         days = _find_days(s, ref)
         if last_day is not None and ref is not None:

@@ -51,7 +51,7 @@ from telewatch.xref.citations import (
     cited_channel_weights,
     extract_citations,
 )
-from telewatch.xref.dates import DateMention, default_window, extract_dates
+from telewatch.xref.dates import DateMention, cldr_language, default_window, extract_dates
 from telewatch.xref.gazetteer import (
     EntityMatcher,
     FoundEntity,
@@ -213,6 +213,11 @@ class XrefResult:
     candidates_considered: int = 0
     notes: list[str] = field(default_factory=list)
     search_windows: list[DateMention] = field(default_factory=list)
+    # The CLDR language the dates were read in (a language the date tables
+    # do not cover), else None: such dates know no inflection or idiom
+    # beyond CLDR's words ("Kamis malam" is only Thursday), so the days
+    # before publication are searched beside them.
+    dates_read_as: str | None = None
 
 
 def _content_words(text: str) -> set[str]:
@@ -377,8 +382,20 @@ def analyse(article: Article, conn: Connection) -> XrefResult:
     channels = list_channels(conn)
     citations = extract_citations(full, channels)
     tz, tz_name, tz_from = _event_tz(entities, article.published, citations)
-    dates = extract_dates(article.text, article.published, tz, attribution=_attribution(citations))
+    dates = extract_dates(
+        article.text,
+        article.published,
+        tz,
+        attribution=_attribution(citations),
+        lang=article.language,
+    )
     notes: list[str] = []
+    read_as = cldr_language(article.text, article.language)
+    if read_as is not None and dates:
+        notes.append(
+            f"dates read with CLDR's {read_as!r} day and month names (a language the "
+            "date tables do not cover): the days before publication searched too"
+        )
     if article.published is None:
         notes.append(
             "publication time unknown: relative dates (weekdays, 'yesterday') could not be "
@@ -393,6 +410,7 @@ def analyse(article: Article, conn: Connection) -> XrefResult:
         event_timezone=tz_name,
         event_timezone_from=tz_from,
         notes=notes,
+        dates_read_as=read_as if dates else None,
     )
 
 
@@ -401,6 +419,8 @@ def _retrieval_windows(res: XrefResult, conn: Connection) -> list[DateMention]:
     pub = res.article.published
     if not mentions and pub is not None:
         mentions = [default_window(pub)]
+    elif pub is not None and res.dates_read_as is not None:
+        mentions.append(default_window(pub))
     elif pub is not None and all(m.start > pub for m in mentions):
         # Every date lies after publication: an announcement ("schools
         # closed until 11 February"), made in a post before the article.

@@ -144,3 +144,26 @@ def test_a_quoted_title_in_sentence_case_is_the_whole_quote(article: str) -> Non
 def test_a_quote_after_the_channel_words_that_names_no_channel_is_not_one() -> None:
     article = "selon la chaîne Telegram « Ici Paris », qui ne cite aucune source."
     assert [c for c in extract_citations(article, _CHANNELS) if c.channel_id is not None] == []
+
+
+@pytest.mark.parametrize(
+    "article",
+    [
+        "the Cambodian Telegram channel Siem Reap News Today reported.",
+        "meldt het Telegramkanaal Siem Reap Today.",
+    ],
+)
+def test_a_translated_title_meets_a_username_that_runs_its_place_together(article: str) -> None:
+    """ "Siem Reap" written as one word is the username's ``siemreap`` (and
+    the Khmer title's ``siemreab``): a lead to that channel, never a link
+    (holdout5 h12, h14). Two words that run together into no channel's
+    word lead nowhere."""
+    channels = [
+        *_CHANNELS,
+        ChannelInfo(6, "siemreap_thmey", "ព័ត៌មានសៀមរាបថ្ងៃនេះ"),
+        ChannelInfo(7, "battambang_news", "Battambang News"),
+    ]
+    cited = [c for c in extract_citations(article, channels) if c.channel_id is not None]
+    assert [(c.channel_id, c.similarity) for c in cited] == [(6, PARTIAL_NAME)]
+    other = "the Telegram channel Phnom Penh Today reported."
+    assert [c for c in extract_citations(other, channels) if c.channel_id is not None] == []

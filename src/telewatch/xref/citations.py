@@ -17,6 +17,7 @@ A link/handle/named channel the archive does not hold is reported with
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -393,6 +394,16 @@ def _token_keys(name: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def _joined_keys(surface: str) -> frozenset[str]:
+    """Keys of each two neighbouring words of ``surface`` written as one: a
+    romanised title or username runs a place's words together ("Siem Reap"
+    is ``siemreap_thmey``, ``siemreab`` in the Khmer title's spelling)."""
+    ws = [w for w in words(_APOS.sub("", surface)) if w.isascii() and w.isalpha()]
+    pairs = [a + b for a, b in itertools.pairwise(ws)]
+    pairs = [p for p in pairs if normalize(p) not in _GENERIC]
+    return _token_keys(" ".join(pairs)) if pairs else frozenset()
+
+
 def _partial_match(surface: str, channels: list[ChannelInfo]) -> ChannelInfo | None:
     """The one archived channel whose title or username shares a long word
     with a channel name the article gives after "Telegram channel" and that
@@ -402,7 +413,7 @@ def _partial_match(surface: str, channels: list[ChannelInfo]) -> ChannelInfo | N
     no channel or more than one does."""
     from rapidfuzz.fuzz import ratio
 
-    mine = _token_keys(surface)
+    mine = _token_keys(surface) | _joined_keys(surface)
     if not mine:
         return None
     hits = []

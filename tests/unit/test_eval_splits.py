@@ -3,8 +3,8 @@
 Reads the written data only; nothing here ranks or links anything. The
 ``split.check`` validator lives beside the generators in
 ``tests/data/xref-eval/tools``; the consistency test repeats its essentials
-for holdout6, holdout7, holdout8, holdout9 and holdout10 independently, so a
-bug in the validator does not hide a broken split.
+for holdout6, holdout7, holdout8, holdout9, holdout10 and holdout11
+independently, so a bug in the validator does not hide a broken split.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ EVAL = Path(__file__).resolve().parent.parent / "data" / "xref-eval"
         "holdout8",
         "holdout9",
         "holdout10",
+        "holdout11",
     ],
 )
 def test_held_out_split_matches_its_spec(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,6 +108,19 @@ SPLITS = [
         (31, 24, 3),
         {"en", "fr", "de", "es", "fi", "el"},
     ),
+    (
+        "holdout11",
+        [
+            "laikinoji_sostine",
+            "nohadra_news",
+            "nri_news",
+            "ozkend_kabar",
+            "pragjyotish_live",
+        ],
+        ("2026-09-14", "2026-09-18"),
+        (31, 24, 3),
+        {"en", "fr", "de", "es", "hu", "hr"},
+    ),
 ]
 
 
@@ -162,6 +176,7 @@ def test_held_out_split_is_consistent(
         ("holdout8", (2026, 2, 2)),
         ("holdout9", (2026, 4, 13)),
         ("holdout10", (2026, 6, 8)),
+        ("holdout11", (2026, 9, 14)),
     ],
 )
 def test_held_out_split_shares_no_week_or_channel_with_the_other_splits(

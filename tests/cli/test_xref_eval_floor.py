@@ -20,7 +20,8 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "xref-eval"
 FLOORS = [
     ("tune", 35, 1.000, 1.000, 20, 7, 0),
     # The second edition's held-out half, now tuning data (docs/XREF.md).
-    ("test", 40, 0.925, 0.975, 18, 8, 0),
+    # Digits before a scale word ("480 тыс." = 480.000), the CLDR round: 0.950.
+    ("test", 40, 0.950, 0.975, 18, 8, 0),
     # The third held-out split, frozen before this round's ranking changes:
     # the figures it gave at the end of the round (docs/XREF.md).
     ("holdout3", 41, 0.976, 1.000, 20, 9, 0),
@@ -61,10 +62,11 @@ FLOORS = [
     # The tenth, written blind and merged (5a1a275) before it was ever run,
     # measured once there (R@1 0.815, R@5 0.852, 9 links; docs/XREF.md);
     # seen since, the figures after the CLDR round that looked at its misses.
-    ("holdout10", 27, 0.926, 0.926, 9, 7, 0),
+    ("holdout10", 27, 0.926, 0.926, 10, 7, 0),
     # The eleventh, written blind and merged (9696efb) before it was ever run,
-    # measured once there (docs/XREF.md, "The eleventh held-out split, run once").
-    ("holdout11", 27, 0.630, 0.630, 5, 7, 0),
+    # measured once there (R@1 0.630, R@5 0.630, 5 links; docs/XREF.md); seen
+    # since, the figures after Assamese ৰ ৱ and scale words.
+    ("holdout11", 27, 0.778, 0.778, 5, 7, 0),
 ]
 
 

@@ -600,6 +600,10 @@ def test_cldr_words_are_not_read_in_a_covered_language_or_without_evidence() -> 
     assert cldr_language("Maanantain ja tiistain välisenä yönä syttyi tulipalo.", None) == "fi"
     assert cldr_language("Maanantain ja tiistain välisenä yönä syttyi tulipalo.", "und") == "fi"
     assert cldr_language("A visit to Kedden.", "und") is None
+    # The first part of a Hungarian compound is no part of day: "dél-" is
+    # "south-" there, "dél" alone noon.
+    hu = extract_dates("A dél-kirgizisztáni Osban kedden tűz volt.", published, LAGOS, lang="hu")
+    assert [m.text for m in hu] == ["tuesday"]
     fi = extract_dates("Palo syttyi maanantain ja tiistain välisenä yönä.", published, LAGOS)
     assert {m.start.astimezone(LAGOS).date() for m in fi} >= {date(2026, 6, 8), date(2026, 6, 9)}
 

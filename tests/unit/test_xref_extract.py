@@ -111,6 +111,23 @@ def test_world_countries_in_many_languages_and_no_namesakes_beside_them() -> Non
     assert iraq["Bogadi"].ids
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "value"),
+    [
+        ("480 tūkst. pakelių", "480.000 cajetillas", "480000"),
+        ("480 тыс. пачек", "480,000 packs", "480000"),
+        ("1,9 mln. eurų", "1,9 millones de euros", "1900000"),
+        ("12 млн сом", "12 millió szom", "12000000"),
+        ("2,5 Mio. Euro", "2.5 million euros", "2500000"),
+    ],
+)
+def test_digits_before_a_scale_word_meet_the_full_number(a: str, b: str, value: str) -> None:
+    """A number in digits before "thousand" or "million" in any of many
+    languages, abbreviated or not, is also the full number: a post's
+    "480 tūkst." meets an article's "480.000"."""
+    assert value in numbers(a) & numbers(b)
+
+
 def test_event_terms_across_languages() -> None:
     """The same event terms are found in English, Arabic, Persian, Russian and Ukrainian."""
     assert {"convoy", "explosive_device"} <= set(concepts("a roadside bomb hit a convoy"))
@@ -216,8 +233,9 @@ def test_german_nouns_after_a_determiner_are_no_places() -> None:
         ("৫টি দোকান পুড়ে গেছে", {"5"}),
         ("४०० जना विस्थापित", {"400"}),
         ("ಕೆಜಿಗೆ ರೂ.೨೮", {"28"}),
-        # Still: the decimal part is no number, Latin "5km" is no bare number.
-        ("3.5 million; 5km away", {"3"}),
+        # Still: the decimal part is no number, Latin "5km" is no bare number
+        # (3.5 million is also the full number, as "3,500,000" would be).
+        ("3.5 million; 5km away", {"3", "3500000"}),
     ],
 )
 def test_numbers_glued_to_words_and_in_every_script(text: str, expected: set[str]) -> None:

@@ -46,6 +46,9 @@ from telewatch.xref.names import name_key, same_name, strip_arabic_clitics, stri
         ("Kaduna", "Ƙaduna"),
         ("Dandume", "Ɗandume"),
         ("Lodz", "Łódź"),
+        # Assamese ৰ and ৱ, outside the Indic blocks' shared layout.
+        ("Bromhoputro Khobor", "ব্ৰহ্মপুত্ৰ খবৰ"),
+        ("Guwahati", "গুৱাহাটী"),
     ],
 )
 def test_same_name_across_scripts(a: str, b: str) -> None:

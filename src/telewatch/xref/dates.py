@@ -1042,6 +1042,10 @@ def _in_english(s: str, lex: _Lexicon) -> str:
             s = re.sub(rf"(?<!\w){re.escape(phrase)}(?!\w)", english.ljust(len(phrase)), s)
 
     def word(m: re.Match[str]) -> str:
+        # The first part of a compound is no date ("dél-kirgizisztáni",
+        # south-Kyrgyz, is no noon).
+        if s[m.end() : m.end() + 1] == "-":
+            return m.group(0)
         english = lex.english(m.group(0))
         return m.group(0) if english is None else english.ljust(len(m.group(0)))
 

@@ -114,6 +114,10 @@ _FINAL_ANUSVARA_M = frozenset({0x0C00, 0x0C80, _MALAYALAM})  # Telugu, Kannada, 
 # Scripts whose word-final inherent vowel is not pronounced.
 _FINAL_SCHWA_DROPPED = frozenset({0x0900, 0x0980, 0x0A00, 0x0A80})
 _TAMIL = 0x0B80
+_BENGALI = 0x0980
+# Assamese ৰ ra and ৱ wa sit outside the shared layout, where Gurmukhi has
+# its tippi and addak (ব্ৰহ্মপুত্ৰ: Brahmaputra, গুৱাহাটী: Guwahati).
+_ASSAMESE = {0x70: "r", 0x71: "w"}
 
 
 _TAMIL_VOICED = {"k": "g", "t": "d", "th": "d", "p": "b"}
@@ -131,10 +135,10 @@ def _indic(word: str) -> str:
         if not 0x0900 <= cp < 0x0D80:
             continue
         block, off = cp & ~0x7F, cp & 0x7F
-        if off in _INDIC_CONSONANTS:
+        if off in _INDIC_CONSONANTS or (block == _BENGALI and off in _ASSAMESE):
             if pending:
                 segs.append(["a", "A"])
-            c = _INDIC_CONSONANTS[off]
+            c = _INDIC_CONSONANTS.get(off) or _ASSAMESE[off]
             if block == _TAMIL:
                 c = {"ch": "s", "t": "th" if off == 0x24 else "t"}.get(c, c)
             segs.append([c, "C"])

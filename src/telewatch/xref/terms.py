@@ -298,6 +298,42 @@ def _number_words(toks: list[str]) -> set[int]:
     return out
 
 
+# A number in digits before one of these is thousands or millions: "480
+# тыс.", "480 tūkst." (= 480.000), "1,9 mln." and "1,9 millones" (=
+# 1900000). Abbreviations end the word (the dot after them is optional).
+_THOUSAND_WORDS = (
+    "thousand thousands tsd tausend mille mil tys tyś tysiąc tysięcy tisíc tis tisuća "
+    "tisuće tūkst tuhatta tuhat ezer bin тыс тысяч тысячи тис тисяч ألف الف آلاف هزار "
+    "ribu rb nghìn ngàn hazaar hajar"
+)
+_MILLION_WORDS = (
+    "million millions millionen mio mln mn millió millón millones milioni milione milhão "
+    "milhões miljoen miljon miljoner miljoonaa miljoona milijon milijona milijun milijuna "
+    "milijonai milion miliony milionów miliun miliunu milyon млн миллион миллиона миллионов "
+    "мільйон мільйона мільйонів милион милиона مليون ميليون میلیون juta"
+)
+_SCALES = {
+    **{normalize(w): 1_000 for w in _THOUSAND_WORDS.split()},
+    **{normalize(w): 1_000_000 for w in _MILLION_WORDS.split()},
+}
+_SCALE_AFTER = re.compile(r"[ \u00a0\u202f]?([^\W\d_]+)\.?")
+
+
+def _scaled(s: str, m: re.Match[str]) -> str | None:
+    """The value of number match ``m`` times the scale word after it, if any
+    ("480 тыс." → "480000", "1,9 mln." → "1900000")."""
+    after = _SCALE_AFTER.match(s, m.end())
+    scale = _SCALES.get(after.group(1)) if after else None
+    if scale is None:
+        return None
+    whole = re.sub(r"[ ,.\u202f\u00a0]", "", m.group(1))
+    frac = re.fullmatch(r"[.,](\d{1,3})", m.group(0)[len(m.group(1)) :])
+    value = int(whole) * scale
+    if frac and scale > 1_000:
+        value += int(frac.group(1)) * scale // 10 ** len(frac.group(1))
+    return str(value)
+
+
 def numbers(text: str) -> set[str]:
     """Distinctive numbers in ``text``, written in any digits or as words
     (3-999 and their thousands in English, French, Spanish, German, Russian,
@@ -315,6 +351,9 @@ def numbers(text: str) -> set[str]:
     for m in _NUMBER.finditer(s):
         # Any script's digits as ASCII (४०० is 400, ৫ is 5).
         digits = str(int(re.sub(r"[ ,.\u202f\u00a0]", "", m.group(1))))
+        scaled = _scaled(s, m)
+        if scaled is not None:
+            out.add(scaled)
         if _YEARLIKE.match(digits) or digits in {"0", "1", "2"}:
             continue
         out.add(digits)

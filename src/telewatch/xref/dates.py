@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telewatch.text import normalize
@@ -970,49 +971,54 @@ _ENGLISH_RELATIVE = {"-2": "vorgestern", "-1": "yesterday", "0": "today"}
 
 
 @lru_cache(maxsize=1)
-def _cldr_lexicons() -> dict[str, _Lexicon]:
-    """Per language not covered by the hand-written tables, its CLDR date
-    words. A language is covered when the weekday table knows five of its
-    seven weekday names."""
+def _cldr_raw() -> dict[str, dict[str, object]]:
+    """data/date_words.json's languages not covered by the hand-written
+    tables (a language is covered when the weekday table knows five of its
+    seven weekday names), by code."""
     raw = json.loads(
         resources.files("telewatch.data").joinpath("date_words.json").read_text("utf-8")
     )
     known = {_fold(k) for k in _WEEKDAYS}
-    out: dict[str, _Lexicon] = {}
+    out: dict[str, dict[str, object]] = {}
     for lang, d in raw["languages"].items():
-        names = [_fold(normalize(f)) for forms in d["weekdays"] for f in forms[-1:]]
-        if sum(n in known for n in names) >= 5:
-            continue
-        pairs: list[tuple[str, str]] = []
-        for i, forms in enumerate(d["weekdays"]):
-            pairs += [(f, _ENGLISH_WEEKDAYS[i]) for f in forms]
-            # Albanian "e hënë": the noun alone too ("të hënën").
-            pairs += [
-                (f.split()[-1], _ENGLISH_WEEKDAYS[i])
-                for f in forms
-                if " " in f and len(f.split()[-1]) >= _CLDR_STEM_MIN
-            ]
-        for i, forms in enumerate(d["months"]):
-            pairs += [(f, _ENGLISH_MONTHS[i]) for f in forms]
-        for k, forms in d["relative"].items():
-            pairs += [(f, _ENGLISH_RELATIVE[k]) for f in forms if k in _ENGLISH_RELATIVE]
-        for part, forms in d["periods"].items():
-            for f in forms:
-                pairs.append((f, part))
-                # "το πρωί": the noun alone too ("Τρίτη πρωί").
-                tail = f.split()[-1]
-                if " " in f and len(tail) >= _CLDR_STEM_MIN:
-                    pairs.append((tail, part))
-        words: dict[str, str] = {}
-        phrases: dict[str, str] = {}
-        for form, english in pairs:
-            key = _fold(normalize(form))
-            if len(key) < 2 or key.isdigit():
-                continue
-            (phrases if " " in key else words).setdefault(key, english)
-        ordered = tuple(sorted(phrases.items(), key=lambda kv: -len(kv[0])))
-        out[lang] = _Lexicon(words, ordered)
+        names = [_fold(normalize(forms[-1])) for forms in d["weekdays"]]
+        if sum(n in known for n in names) < 5:
+            out[lang] = d
     return out
+
+
+@lru_cache(maxsize=128)
+def _cldr_lexicon(lang: str) -> _Lexicon:
+    """The CLDR date words of one uncovered language (``_cldr_raw``)."""
+    d: dict[str, Any] = _cldr_raw()[lang]
+    pairs: list[tuple[str, str]] = []
+    for i, forms in enumerate(d["weekdays"]):
+        pairs += [(f, _ENGLISH_WEEKDAYS[i]) for f in forms]
+        # Albanian "e hënë": the noun alone too ("të hënën").
+        pairs += [
+            (f.split()[-1], _ENGLISH_WEEKDAYS[i])
+            for f in forms
+            if " " in f and len(f.split()[-1]) >= _CLDR_STEM_MIN
+        ]
+    for i, forms in enumerate(d["months"]):
+        pairs += [(f, _ENGLISH_MONTHS[i]) for f in forms]
+    for k, forms in d["relative"].items():
+        pairs += [(f, _ENGLISH_RELATIVE[k]) for f in forms if k in _ENGLISH_RELATIVE]
+    for part, forms in d["periods"].items():
+        for f in forms:
+            pairs.append((f, part))
+            # "το πρωί": the noun alone too ("Τρίτη πρωί").
+            tail = f.split()[-1]
+            if " " in f and len(tail) >= _CLDR_STEM_MIN:
+                pairs.append((tail, part))
+    words: dict[str, str] = {}
+    phrases: dict[str, str] = {}
+    for form, english in pairs:
+        key = _fold(normalize(form))
+        if len(key) < 2 or key.isdigit():
+            continue
+        (phrases if " " in key else words).setdefault(key, english)
+    return _Lexicon(words, tuple(sorted(phrases.items(), key=lambda kv: -len(kv[0]))))
 
 
 @lru_cache(maxsize=8)  # asked twice per article (its zone's notes, its dates)
@@ -1021,12 +1027,13 @@ def cldr_language(text: str, lang: str | None) -> str | None:
     tables do not cover it, else (``lang`` unknown or ``und``) the uncovered
     language whose date words the text uses most (two at least); None when
     the tables cover ``lang`` or no language fits."""
-    lexicons = _cldr_lexicons()
+    uncovered = _cldr_raw()
     if lang and lang != "und":
-        return lang if lang in lexicons else None
+        return lang if lang in uncovered else None
     tokens = [_fold(t) for t in _CLDR_WORD.findall(normalize(text[:4000]))]
     best, hits = None, 1
-    for code, lex in lexicons.items():
+    for code in uncovered:
+        lex = _cldr_lexicon(code)
         n = sum(1 for t in tokens if lex.english(t) is not None)
         if n > hits:
             best, hits = code, n
@@ -1068,9 +1075,9 @@ def extract_dates(
     matches ``attribution`` (it names the cited source: "the channel said on
     Thursday"), which makes them 1.0 too. ``lang`` (ISO 639-1, or None /
     ``und``) is the article's language: one the tables do not cover is read
-    through CLDR's words for it (``_cldr_lexicons``)."""
+    through CLDR's words for it (``_cldr_lexicon``)."""
     cldr = cldr_language(text, lang)
-    lexicon = _cldr_lexicons()[cldr] if cldr else None
+    lexicon = _cldr_lexicon(cldr) if cldr else None
     ref = published.astimezone(event_tz).date() if published else None
     lead = lead_chars if lead_chars is not None else max(200, len(text) // 3)
     mentions: list[DateMention] = []

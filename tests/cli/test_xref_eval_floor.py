@@ -65,8 +65,9 @@ FLOORS = [
     ("holdout10", 27, 0.926, 0.926, 10, 7, 0),
     # The eleventh, written blind and merged (9696efb) before it was ever run,
     # measured once there (R@1 0.630, R@5 0.630, 5 links; docs/XREF.md); seen
-    # since, the figures after Assamese ৰ ৱ and scale words.
-    ("holdout11", 27, 0.778, 0.778, 5, 7, 0),
+    # since, the figures after Assamese ৰ ৱ, scale words and a post both
+    # rankers put first the morning after the cited night suggested.
+    ("holdout11", 27, 0.815, 0.815, 5, 7, 0),
 ]
 
 

@@ -101,6 +101,9 @@ DENSE_SUGGEST_TOP = 2
 # and the dense vote decides between them.
 LEXICAL_TIE = 0.25
 _WINDOW_PAD = timedelta(hours=6)
+# Time score a post both rankers put first needs to be suggested anyway
+# (a cited night's post the next morning scores 0.2-0.3).
+AGREED_SUGGEST_TIME = 0.2
 AFTER_DECAY_HOURS = 4.0  # how a post's time score decays after the cited window
 _STOP = frozenset(
     normalize(w)
@@ -889,6 +892,20 @@ def _fuse(matches: list[Match], sem: Mapping[int, float]) -> list[Match]:
         else None
     )
     for m in matches:
+        t = cast(dict[str, object], m.evidence["time"])
+        if (
+            m.confidence == "none"
+            and m is alone_first
+            and m.dense_rank == 1
+            and len(dense) >= 2
+            and m.evidence["channel"] is not None
+            and m.content >= SUGGEST_CONTENT
+            and cast(float, t["score"]) >= AGREED_SUGGEST_TIME
+        ):
+            # Both rankers put a cited channel's post first, a few hours
+            # after the cited time ("Tuesday night", posted Wednesday at
+            # 10:40: "last night"): worth a look, never a link.
+            m.confidence = "suggest"
         if (
             m.confidence == "suggest"
             and m is alone_first

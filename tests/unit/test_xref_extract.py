@@ -119,6 +119,7 @@ def test_world_countries_in_many_languages_and_no_namesakes_beside_them() -> Non
         ("1,9 mln. eurų", "1,9 millones de euros", "1900000"),
         ("12 млн сом", "12 millió szom", "12000000"),
         ("2,5 Mio. Euro", "2.5 million euros", "2500000"),
+        ("1,5 тыс. человек", "1.500 personas", "1500"),
     ],
 )
 def test_digits_before_a_scale_word_meet_the_full_number(a: str, b: str, value: str) -> None:

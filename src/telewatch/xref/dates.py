@@ -952,21 +952,9 @@ class _Lexicon:
         return None
 
 
-_ENGLISH_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_ENGLISH_MONTHS = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
+# The English names, first in each line of the tables above.
+_ENGLISH_WEEKDAYS = tuple(next(k for k, v in _WEEKDAYS.items() if v == i) for i in range(7))
+_ENGLISH_MONTHS = tuple(next(k for k, v in _MONTHS.items() if v == i) for i in range(1, 13))
 _ENGLISH_RELATIVE = {"-2": "vorgestern", "-1": "yesterday", "0": "today"}
 
 

@@ -5,7 +5,7 @@ The gazetteer maps a surface form in any script (``Samawa``, ``Ес-Самава
 the regions telewatch follows, with its alternate names) or a curated entry
 from ``telewatch/data/gazetteer.json`` (provinces, military bases, armed
 groups, agencies, institutions), or a country of the world by its CLDR names
-in 84 languages (``_world_countries``). ``find_entities`` scans an article;
+in 86 languages (``_world_countries``). ``find_entities`` scans an article;
 ``EntityMatcher`` then finds the same entities in posts, by exact alias or by
 the script-independent name key (``names.name_key``), with Arabic clitics
 stripped.
@@ -535,7 +535,8 @@ def _build() -> _Index:
 
 
 # The languages whose names of the world's countries the gazetteer knows
-# (CLDR, through Babel): the press languages of telewatch's articles and
+# (CLDR, through Babel), and whose date words xref reads
+# (tools/make_date_words.py): the press languages of telewatch's articles and
 # posts. CLDR has more locales, but small ones spell some countries like
 # common words of others.
 _COUNTRY_NAME_LANGUAGES = (

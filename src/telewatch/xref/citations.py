@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -30,10 +31,13 @@ from telewatch.xref.names import (
     brahmic_key,
     latin_spelling,
     name_key,
-    same_name,
+    same_name_read,
     script_of,
     sinitic_key,
     words,
+)
+from telewatch.xref.names import (
+    readings as name_readings,
 )
 
 _TME = re.compile(
@@ -75,7 +79,33 @@ _CHANNEL_WORDS = (
     r"[Tt]elegram-?kanal(?:en|et|s|es|ı)?|[Tt]elegram-?kanaal|[Tt]elegram[ \t]+kanalı|"
     r"kanał(?:u|em)?[ \t]+(?:na[ \t]+)?Telegram(?:ie)?|"
     r"cuenta[ \t]+de[ \t]+Telegram|"
+    # Hungarian, Czech and Slovak, Croatian, Serbian, Bosnian and Slovene,
+    # Finnish, Estonian, Latvian, Lithuanian, Romanian, Greek, Indonesian and
+    # Malay, Vietnamese.
+    r"Telegram-csatorn(?:a|án|ája|áján|áról|ából)|"
+    r"[Tt]elegramov(?:ý|ého|ém|ým)[ \t]+kanál(?:u|em)?|"
+    r"[Tt]elegramow(?:y|ego|ym)[ \t]+kana(?:ł|le|łu)|"
+    r"[Tt]elegram[ \t]+kanal(?:a|u|om)?|"
+    r"[Tt]elegram-kanava(?:n|lla|lta|ssa)?|[Tt]elegrami[ \t]+kanal(?:i|is)?|"
+    r"[Tt]elegram[ \t]+kanāl(?:s|ā|a)|[Tt]elegram[ \t]+kanal(?:as|e|o)|"
+    r"canalul[ \t]+(?:de[ \t]+)?Telegram|"
+    r"κανάλι(?:[ \t]+(?:στο|του))?[ \t]+Telegram|"
+    r"kanal[ \t]+Telegram|kênh[ \t]+Telegram|"
     r"канал[аеу]?|каналі)"
+)
+# A name between the channel word and the app: "kanał Foo na Telegramie",
+# "kanál Foo na Telegramu", "kanal Foo na Telegramu".
+_NAMED_BETWEEN = re.compile(
+    r"(?:[Kk]ana(?:ł|le|łu|łem)|[Kk]anál(?:u|em)?|[Kk]anal(?:a|u|om)?|[Кк]анал(?:а|е|у|і)?)[ \t]+(?:„|\"|«[ \t]*)?"
+    rf"([{_UP}][\w'’‘-]+(?:[ \t]+(?:[{_UP}][\w'’‘-]+|{_NAME_JOINERS}))*)[“”\"»]?[ \t]+"
+    r"(?:na|в|у|u)[ \t]+(?:Telegram\w*|[Тт]елеграм\w*)"
+)
+# A name before the channel word, as Hungarian and Finnish put it: "a Foo
+# Bar Telegram-csatorna", "a Foo nevű Telegram-csatornán", "Foo-niminen
+# Telegram-kanava".
+_NAMED_BEFORE_WORD = re.compile(
+    rf"([{_UP}][\w'’‘]+(?:[ \t]+[{_UP}][\w'’‘]+){{0,4}})"
+    r"(?:[ \t]+nevű|-niminen)?[ \t]+(?:Telegram-csatorn\w*|Telegram-kanava\w*)"
 )
 _NAMED_AFTER = re.compile(
     _CHANNEL_WORDS + r"[ \t]+(?:«[ \t]*|\"|„)?"
@@ -205,22 +235,75 @@ _CYR = dict(
 )
 # Latin spellings of one name across outlets' languages: German (w = v,
 # j = y, sch = sh), Spanish (j = kh), French (ou = u), then a common folding.
+# Cyrillic letters of Kyrgyz, Kazakh, Tatar, Bashkir, Tajik, Mongolian,
+# Belarusian, Serbian and Macedonian, and Latin letters with no decomposition.
+_CYR.update(
+    {
+        "ү": "u",
+        "ұ": "u",
+        "ў": "u",
+        "ө": "o",
+        "ә": "a",
+        "ң": "ng",
+        "җ": "zh",
+        "һ": "h",
+        "ҳ": "h",
+        "қ": "k",
+        "ҡ": "k",
+        "ғ": "gh",
+        "ҙ": "z",
+        "ҫ": "s",
+        "ӣ": "i",
+        "ӯ": "u",
+        "ҷ": "j",
+        "ј": "y",
+        "љ": "ly",
+        "њ": "ny",
+        "ђ": "dj",
+        "ћ": "ch",
+        "џ": "dzh",
+        "ѓ": "gj",
+        "ќ": "kj",
+        "ѕ": "dz",
+    }
+)
+_LATIN_PLAIN = {
+    "ł": "l",
+    "đ": "d",
+    "ø": "o",
+    "æ": "ae",
+    "œ": "oe",
+    "ß": "ss",
+    "þ": "th",
+    "ŋ": "ng",
+    "ı": "i",
+    "ə": "e",
+    "ɗ": "d",
+    "ɓ": "b",
+    "ƙ": "k",
+    "ɛ": "e",
+    "ɔ": "o",
+}
 _FOLD = (("shch", "sh"), ("kh", "h"), ("ph", "f"), ("w", "v"), ("ou", "u"), ("ck", "k"), ("y", "i"))
 
 
 def _loose_keys(name: str) -> set[str]:
     """Folded Latin keys of a channel name or username (Cyrillic romanised,
     diacritics dropped, Azerbaijani ə read e; one key per transliteration
-    habit)."""
-    import unicodedata
+    habit, and per ``names.readings`` of its letters: the Hungarian
+    "Dzsangiliktari" is "jangiliktari", the Czech "Džangiliktari" too)."""
+    out: set[str] = set()
+    for r in name_readings(name):
+        out |= _folded_keys(r)
+    return out
+
+
+def _folded_keys(name: str) -> set[str]:
 
     low = name.lower().replace("_", " ")
     low = "".join(_CYR.get(c, c) for c in low).replace("-", "")
-    low = (
-        "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
-        .replace("ı", "i")
-        .replace("ə", "e")
-    )
+    low = "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
+    low = "".join(_LATIN_PLAIN.get(c, c) for c in low)
     low = re.sub(r"[^a-z ]+", " ", low)
     base = " ".join(low.split())
     if not base.isascii() or not base:
@@ -496,7 +579,7 @@ def _match_names(text: str, channels: list[ChannelInfo]) -> dict[int, tuple[str,
                 hits = [
                     (
                         " ".join(toks[i : i + n]),
-                        same_name(v, " ".join(toks[i : i + n]), strict=True),
+                        same_name_read(v, " ".join(toks[i : i + n]), strict=True),
                     )
                     for n in sizes
                     for i in range(len(toks) - n + 1)
@@ -565,6 +648,11 @@ _BRAHMIC_MIN_CONSONANTS = 5  # "Khao Duan" (kh d n: "breaking news") names no ch
 _BRAHMIC_MIN_WORDS = 2  # "Savannakhet" alone is the province, not a channel's name
 
 
+# ड़ ढ़ (Devanagari), ড় ঢ় (Bengali–Assamese), ଡ଼ ଢ଼ (Odia): the letter and
+# its nukta (NFC decomposes the composed forms).
+_FLAP = re.compile("([\u0921\u0922\u09a1\u09a2\u0b21\u0b22])[\u093c\u09bc\u0b3c]")
+
+
 def _run_keys(run: list[str]) -> frozenset[str]:
     """The brahmic keys of a run of article words: none unless every word is
     Latin; a second key reading ch as kh (Czech, Polish and German spell
@@ -592,14 +680,19 @@ def _brahmic_match(
     Savannakhet"): (surface, 0.95, count), or None. The title's key must
     have at least ``_BRAHMIC_MIN_CONSONANTS`` consonants, and a run that is
     a known place is not the channel."""
-    parts = []
-    for w in title.split():
-        spelled = w if w.isascii() else scripts.latin(w)
-        if not spelled:
-            return None  # a word in a script without a spelling here
-        parts.append(spelled)
-    want = brahmic_key(" ".join(parts))
-    if len(want) < _BRAHMIC_MIN_CONSONANTS:
+    wants: set[str] = set()
+    # A flapped ड़/ড়/ଡ଼ (a letter with a nukta) is r in the romanisation and
+    # d in the press's spelling as often ("Odisha", ଓଡ଼ିଶା): both keys.
+    nfc = unicodedata.normalize("NFC", title)
+    for t in dict.fromkeys((title, _FLAP.sub(r"\1", nfc))):
+        parts = []
+        for w in t.split():
+            spelled = w if w.isascii() else scripts.latin(w)
+            if not spelled:
+                return None  # a word in a script without a spelling here
+            parts.append(spelled)
+        wants.add(brahmic_key(" ".join(parts)))
+    if min(len(w) for w in wants) < _BRAHMIC_MIN_CONSONANTS:
         return None
     hits: list[str] = []
     for n in range(_BRAHMIC_MIN_WORDS, _SPACED_MAX + 1):
@@ -609,7 +702,7 @@ def _brahmic_match(
             keys = cache.get((i, n))
             if keys is None:
                 keys = cache[(i, n)] = _run_keys(toks[i : i + n])
-            if want in keys:
+            if wants & keys:
                 surface = " ".join(toks[i : i + n])
                 if not load_gazetteer().lookup(surface):
                     hits.append(surface)
@@ -655,10 +748,16 @@ def extract_citations(text: str, channels: list[ChannelInfo]) -> list[Citation]:
                 continue
             out.append(Citation("name", surface, ch.username, None, ch.id, ch.title, sim, count))
     matched_surfaces = [normalize(c.text) for c in out]
-    for rx in (_NAMED_QUOTED, _NAMED_AFTER, _NAMED_BEFORE):
+    for rx in (_NAMED_QUOTED, _NAMED_AFTER, _NAMED_BETWEEN, _NAMED_BEFORE_WORD, _NAMED_BEFORE):
         for m in rx.finditer(text):
             found = next(g for g in m.groups() if g)
             surface = _TRAILING_JOINER.sub("", found.strip())
+            if rx is _NAMED_BEFORE_WORD:
+                # "A Foo Bar Telegram-csatorna": the article is not the name.
+                ws = surface.split()
+                while len(ws) > 1 and normalize(ws[0]) in NAME_STOP:
+                    ws = ws[1:]
+                surface = " ".join(ws)
             ns = normalize(surface)
             if any(ns in s or s in ns for s in matched_surfaces) or ns in _GENERIC:
                 continue
@@ -668,7 +767,7 @@ def extract_citations(text: str, channels: list[ChannelInfo]) -> list[Citation]:
             # (strictly, in another script): that channel, with the
             # similarity, unless the whole-text match has it already.
             spelled = max(
-                ((same_name(surface, ch.title or "", strict=True), ch) for ch in channels),
+                ((same_name_read(surface, ch.title or "", strict=True), ch) for ch in channels),
                 key=lambda sc: sc[0],
                 default=(0.0, None),
             )

@@ -582,6 +582,9 @@ class FoundEntity:
     ids: tuple[str, ...]
     kind: str
     position: int
+    stems: tuple[str, ...] = ()
+    """The surface without a case ending of the text's language ("Purissa":
+    "Puri"), matched in posts as another name of it."""
 
     @property
     def key(self) -> str:
@@ -703,11 +706,125 @@ def _id_order(eid: str) -> tuple[int, str]:
     return (0 if not eid.startswith("geo:") else 1, eid)
 
 
-def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
+# Case endings an article's language writes onto a foreign place's name
+# (longest first), with the stem's own ending a Polish, Czech or Croatian
+# locative replaced ("w Lipawie" for Lipawa, "w Hajdarabadzie" for
+# Hajdarabad): "Purissa" is Puri, "Debrecenben" Debrecen, "u Tezpuru" Tezpur.
+# A stem is taken only when the gazetteer knows it as written.
+_CASE_ENDINGS: dict[str, tuple[tuple[str, str], ...]] = {
+    lang: tuple((e, r) for e, r in sorted(pairs, key=lambda p: -len(p[0])))
+    for lang, pairs in {
+        "fi": [
+            (e, "")
+            for e in [
+                "ssa",
+                "ssä",
+                "sta",
+                "stä",
+                "lla",
+                "llä",
+                "lta",
+                "ltä",
+                "lle",
+                "ksi",
+                "na",
+                "nä",
+                "n",
+                "in",
+                "iin",
+                "an",
+                "än",
+                "en",
+                "on",
+                "un",
+                "yn",
+            ]
+        ],
+        "et": [(e, "") for e in ["s", "st", "sse", "l", "lt", "le", "ks", "ga", "ni"]],
+        "hu": [
+            (e, "")
+            for e in [
+                "ban",
+                "ben",
+                "ba",
+                "be",
+                "ból",
+                "ből",
+                "ról",
+                "ről",
+                "ra",
+                "re",
+                "nál",
+                "nél",
+                "hoz",
+                "hez",
+                "höz",
+                "tól",
+                "től",
+                "val",
+                "vel",
+                "on",
+                "en",
+                "ön",
+                "n",
+                "i",
+                "ig",
+                "nak",
+                "nek",
+                "ért",
+            ]
+        ],
+        "pl": [
+            *((e, "") for e in ["iem", "em", "ie", "iu", "u", "ach", "ów", "owi", "a", "y", "i"]),
+            ("dzie", "d"),
+            ("cie", "t"),
+            ("rze", "r"),
+            ("le", "ła"),
+            ("wie", "wa"),
+            ("nie", "na"),
+            ("mie", "ma"),
+            ("bie", "ba"),
+            ("pie", "pa"),
+            ("ce", "ka"),
+            ("dze", "ga"),
+            ("niu", "ń"),
+            ("ią", "ia"),
+            ("ą", "a"),
+        ],
+        "cs": [(e, "") for e in ["ech", "ích", "em", "ě", "u", "a", "y", "i", "é", "ou"]],
+        "sk": [(e, "") for e in ["och", "ách", "em", "e", "u", "a", "y", "i", "ou"]],
+        "hr": [(e, "") for e in ["ima", "om", "em", "u", "a", "i", "e"]],
+        "sr": [(e, "") for e in ["ima", "om", "em", "u", "a", "i", "e"]],
+        "bs": [(e, "") for e in ["ima", "om", "em", "u", "a", "i", "e"]],
+        "sl": [(e, "") for e in ["ih", "om", "em", "u", "a", "i", "e"]],
+        "lv": [(e, "") for e in ["ā", "ē", "ī", "ū", "as", "es", "is", "us", "u", "i"]],
+        "lt": [
+            (e, "") for e in ["uose", "ose", "yje", "oje", "e", "o", "as", "is", "us", "ą", "ų"]
+        ],
+        "tr": [(e, "") for e in ["da", "de", "ta", "te", "dan", "den", "tan", "ten"]],
+    }.items()
+}
+
+
+def _stems(word: str, lang: str | None) -> list[str]:
+    """Stems of a capitalised word without an ending its article's language
+    writes on names (``_CASE_ENDINGS``; at least three letters left)."""
+    out = []
+    for e, r in _CASE_ENDINGS.get(lang or "", ()):
+        if word.endswith(e) and len(word) - len(e) >= 3:
+            out.append(word[: -len(e)] + r)
+    return out
+
+
+def find_entities(
+    text: str, g: Gazetteer | None = None, lang: str | None = None
+) -> list[FoundEntity]:
     """Places and actors in ``text``: gazetteer aliases (longest first) plus,
     in Latin and Cyrillic text, capitalised name phrases the gazetteer does
-    not know (kept so that they can still be matched by name key)."""
+    not know (kept so that they can still be matched by name key). ``lang``,
+    the text's language, lets a name carry its case ending ("Purissa")."""
     g = g or load_gazetteer()
+    inflects = lang in _CASE_ENDINGS
     spans = [(m.start(), m.end()) for m in _WORD_SPAN.finditer(text) if m.group(0).strip("-'’")]
     toks = [re.sub(r"['’]s$", "", text[a:b].strip("-'’")) for a, b in spans]
     # A sentence or clause break between two words ends a name phrase.
@@ -725,6 +842,17 @@ def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
         for n in range(min(_MAX_NGRAM, len(toks) - i), 0, -1):
             phrase = " ".join(norm[i : i + n])
             ids = g.ids(phrase)
+            last = toks[i + n - 1]
+            if inflects and _cap_word(toks[i]) and script_of(last) == "latin":
+                # The inflected name's stem, when the gazetteer knows it, is
+                # what the article names ("Purissa": Puri, not a village
+                # called Purissa).
+                head = " ".join(norm[i : i + n - 1])
+                for stem in _stems(norm[i + n - 1], lang):
+                    stem_ids = g.ids(f"{head} {stem}" if head else stem)
+                    if stem_ids:
+                        ids = stem_ids
+                        break
             if not ids and n == 1 and script_of(toks[i]) == "arabic":
                 for form in strip_arabic_clitics(norm[i])[1:]:
                     ids = g.ids(form)
@@ -788,9 +916,21 @@ def find_entities(text: str, g: Gazetteer | None = None) -> list[FoundEntity]:
         phrase = " ".join(toks[i:j])
         # Unknown short acronyms (IED, ISD, US) say nothing about a place.
         if not (j == i + 1 and t.isupper() and len(t) <= 4):
-            known = g.by_name_key(phrase) if j - i <= 2 and not t.isupper() else ()
+            stems: tuple[str, ...] = ()
+            if inflects and script_of(toks[j - 1]) == "latin":
+                head = " ".join(toks[i : j - 1])
+                stems = tuple(
+                    f"{head} {stem}" if head else stem for stem in _stems(toks[j - 1], lang)
+                )
+            # An inflected word's stem first: "Purissa" spelled like
+            # another place is no place when its stem is one.
+            known = ()
+            for form in (*stems, phrase) if j - i <= 2 and not t.isupper() else ():
+                known = g.by_name_key(form)
+                if known:
+                    break
             kind = _kind(g, known[0]) if known else "name"
-            found.append(FoundEntity(phrase, known, kind, i))
+            found.append(FoundEntity(phrase, known, kind, i, stems))
             if known:
                 spelled_like.append(len(found) - 1)
         i = j
@@ -816,13 +956,13 @@ def _drop_namesakes(found: list[FoundEntity], spelled_like: list[int], g: Gazett
         ent = found[k]
         countries = {e.country for eid in ent.ids if (e := g.entry(eid)) is not None}
         if countries.isdisjoint(named):
-            found[k] = FoundEntity(ent.surface, (), "name", ent.position)
+            found[k] = FoundEntity(ent.surface, (), "name", ent.position, ent.stems)
 
 
 def entity_aliases(entity: FoundEntity, g: Gazetteer | None = None) -> list[str]:
     """All names of an entity: its surface form and every gazetteer alias."""
     g = g or load_gazetteer()
-    out = [entity.surface]
+    out = [entity.surface, *entity.stems]
     for eid in entity.ids:
         e = g.entry(eid)
         if e:
@@ -934,6 +1074,12 @@ class EntityMatcher:
                             self._skeleton.setdefault(sk[1:], []).append((ent.key, alias))
                             self._dropped.add((sk[1:], ent.key, alias))
         # Every proper prefix, to stop extending a phrase early in ``match``.
+        # Names with no consonant skeleton ("Oyo", "Aua") are found in a
+        # post that writes them with marks (Ọ̀yọ́) by their letters alone.
+        self._vowels_only: dict[str, set[str]] = {}
+        for n, keys in self._exact.items():
+            if " " not in n and n.isascii() and n.isalpha() and len(_skeleton(n)) < 2:
+                self._vowels_only.setdefault(n, set()).update(keys)
         self._exact_prefixes = {
             " ".join(ws[:k])
             for a in self._exact
@@ -964,6 +1110,9 @@ class EntityMatcher:
                         sk += sks[i + n - 1]
                     for key in self._exact.get(phrase, ()):
                         hits.setdefault(key, phrase)
+                    if n == 1 and self._vowels_only and not phrase.isascii():
+                        for key in self._vowels_only.get(names_module.strip_marks(phrase), ()):
+                            hits.setdefault(key, phrase)
                     by_skeleton = n <= 3 and len(head) >= 3
                     for key, alias in self._skeleton.get(sk, ()) if by_skeleton else ():
                         if key in hits:

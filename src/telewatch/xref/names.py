@@ -337,6 +337,11 @@ def _base_letter(c: str) -> str:
     return plain if plain != c else ""
 
 
+def strip_marks(s: str) -> str:
+    """``s`` without its combining marks and transliteration apostrophes."""
+    return _strip_marks(s)
+
+
 def _strip_marks(s: str) -> str:
     # é → e, ḩ → h, ʿ dropped: transliteration diacritics carry no identity.
     decomposed = unicodedata.normalize("NFKD", s)
@@ -488,6 +493,9 @@ def _romanize_word(word: str) -> str:
         spelled = scripts.latin(word)
         return _romanize_word(spelled) if spelled else ""
     w = word.lower()
+    if "\u0323" in w or "ṣ" in w:
+        # Yoruba ṣ and IAST ṣ are sh (Ògbómọ̀ṣọ́: Ogbomosho, Kṛṣṇa: Krishna).
+        w = unicodedata.normalize("NFC", w).replace("ṣ", "sh")
     if _AZERBAIJANI.search(w):
         # Azerbaijani c, ç, ş are "j", "ch", "sh" (Gəncə: Ganja, Şəmkir:
         # Shamkir). Not for Turkish: English copy writes Akcakale, Sanliurfa.
@@ -513,6 +521,100 @@ def _latin_base(c: str) -> str:
     for a, b in _LATIN_DIGRAPHS:
         out = out.replace(a, b)
     return "".join(_LATIN.get(x, x if x.isupper() else "") for x in out)
+
+
+# How outlets' languages spell the sounds of a name written in another
+# alphabet: each a trigger (letters only that language's spelling uses) and
+# the rewrites that give the English-like spelling the keys expect. A name is
+# compared in each reading its letters call for (``readings``), so the
+# Hungarian "Tüstük Dzsangiliktari" (s = sh, dzs = j) is Түштүк Жаңылыктары
+# and the Kurmanji "Nûçeyên" (ç = ch) is the Hungarian "Nucsejen". The
+# letter j is a consonant y in all of them: rewritten first, so that the j a
+# rewrite makes stays one.
+_READINGS: tuple[tuple[re.Pattern[str], tuple[tuple[str, str], ...]], ...] = tuple(
+    (re.compile(trigger), tuple((re.compile(a), b) for a, b in steps))  # type: ignore[misc]
+    for trigger, steps in (
+        # Hungarian: dzs (j), cs (ch), c (ts), zs (zh), sz (s), s (sh), gy, ly.
+        (
+            "dzs|cs|zs|sz|gy",
+            (
+                ("j", "y"),
+                ("dzs", "J"),
+                ("cs", "C"),
+                ("zs", "Z"),
+                ("sz", "S"),
+                ("c", "ts"),
+                ("s", "sh"),
+                ("gy", "dy"),
+                ("ly", "y"),
+                ("J", "j"),
+                ("C", "ch"),
+                ("Z", "zh"),
+                ("S", "s"),
+            ),
+        ),
+        # Czech, Slovak, Croatian, Serbian and Bosnian Latin, Slovene,
+        # Latvian, Lithuanian: the háček letters, dž, đ, ć; c is ts, ch kh.
+        (
+            "[čšžćđ]",
+            (
+                ("j", "y"),
+                ("c(?!h)", "ts"),
+                ("ch", "kh"),
+                ("dž", "j"),
+                ("[čć]", "ch"),
+                ("š", "sh"),
+                ("ž", "zh"),
+                ("đ", "dj"),
+            ),
+        ),
+        # Polish: sz, cz, rz, ż, ź, ś, ć, ł; c is ts, ch kh, w v.
+        (
+            "cz|sz|rz|[żźśł]",
+            (
+                ("j", "y"),
+                ("c(?![hz])", "ts"),
+                ("ch", "kh"),
+                ("sz", "sh"),
+                ("cz", "ch"),
+                ("rz|[żź]", "zh"),
+                ("ś", "sh"),
+                ("ć", "ch"),
+                ("ł", "l"),
+                ("w", "v"),
+            ),
+        ),
+        # Turkish, Kurmanji, Azerbaijani, Albanian, Romanian: ş (ș) and ç.
+        ("[şșç]", (("[şș]", "sh"), ("ç", "ch"))),
+        # German: dsch (j), tsch (ch), sch (sh), j (y).
+        ("sch", (("j", "y"), ("dsch", "j"), ("tsch", "ch"), ("sch", "sh"))),
+    )
+)
+
+
+@lru_cache(maxsize=65_536)
+def readings(name: str) -> tuple[str, ...]:
+    """``name`` and its spellings read the way the languages its letters
+    call for write sounds (``_READINGS``), lower-case, the name itself
+    first; just ``(name,)`` when no language's letters are in it."""
+    low = unicodedata.normalize("NFC", name).lower()
+    out = [name]
+    for trigger, steps in _READINGS:
+        if trigger.search(low):
+            r = low
+            for a, b in steps:
+                r = a.sub(b, r)
+            if r != low and r not in out:
+                out.append(r)
+    return tuple(out)
+
+
+def same_name_read(a: str, b: str, strict: bool = False) -> float:
+    """``same_name`` of the closest pair of ``readings`` of ``a`` and ``b``."""
+    ra, rb = readings(a), readings(b)
+    if len(ra) == 1 and len(rb) == 1:
+        return same_name(a, b, strict)
+    return max(same_name(x, y, strict) for x in ra for y in rb)
 
 
 @dataclass(frozen=True, slots=True)

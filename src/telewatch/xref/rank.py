@@ -381,7 +381,7 @@ def analyse(article: Article, conn: Connection) -> XrefResult:
     """Stage 1-2 extraction (no ranking): citations, entities, dates, terms."""
     full = f"{article.title}\n{article.text}" if article.title else article.text
     # French elision: "d'Idleb", "l'Irak" name "Idleb", "Irak".
-    entities = find_entities(_ELISION.sub(r"\1 ", full))
+    entities = find_entities(_ELISION.sub(r"\1 ", full), lang=article.language)
     channels = list_channels(conn)
     citations = extract_citations(full, channels)
     tz, tz_name, tz_from = _event_tz(entities, article.published, citations)

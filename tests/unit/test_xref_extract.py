@@ -258,3 +258,11 @@ def test_devanagari_postpositions_leave_the_name() -> None:
         "पोखराको सराङकोटबाट उडेको एक प्याराग्लाइडर"
     )
     assert list(hits.values()) == ["सराङकोट"]
+
+
+def test_a_number_word_of_one_language_is_read_only_in_a_text_of_it() -> None:
+    """Spanish "once" is 11; in English (or a text of unknown language) it
+    is a word."""
+    assert numbers("rescató a once personas secuestradas", "es") == {"11"}
+    assert numbers("rescató a once personas secuestradas") == set()
+    assert numbers("once again they were freed", "en") == set()

@@ -104,3 +104,17 @@ def test_an_unknown_inflected_name_is_matched_in_posts_by_its_stem() -> None:
     assert EntityMatcher(find_entities("Turisti hukkui Swargadwarin lähellä.")).match(
         "Tourist drowned near Swargadwar beach"
     ) == {}
+
+
+def test_a_translated_title_shares_a_place_spelled_with_its_gemination() -> None:
+    """തൃശ്ശൂർ romanises "trishshur": the press's Thrissur is the same word,
+    so a translated title naming it is a lead to that channel."""
+    from telewatch.xref.citations import PARTIAL_NAME
+
+    channels = [*_CHANNELS, ChannelInfo(5, "trichur_times", "തൃശ്ശൂർ ടൈംസ്")]
+    found = [
+        (c.channel_id, c.similarity)
+        for c in extract_citations("lapor kanal Telegram Kabar Thrissur Hari Ini.", channels)
+        if c.kind == "name"
+    ]
+    assert found == [(5, PARTIAL_NAME)]

@@ -284,7 +284,16 @@ _LATIN_PLAIN = {
     "ɛ": "e",
     "ɔ": "o",
 }
-_FOLD = (("shch", "sh"), ("kh", "h"), ("ph", "f"), ("w", "v"), ("ou", "u"), ("ck", "k"), ("y", "i"))
+_FOLD = (
+    ("shch", "sh"),
+    ("kh", "h"),
+    ("th", "t"),
+    ("ph", "f"),
+    ("w", "v"),
+    ("ou", "u"),
+    ("ck", "k"),
+    ("y", "i"),
+)
 
 
 def _loose_keys(name: str) -> set[str]:
@@ -317,7 +326,9 @@ def _folded_keys(name: str) -> set[str]:
     for v in variants:
         for a, b in _FOLD:
             v = v.replace(a, b)
-        v = re.sub(r"(.)\1", r"\1", v)
+        # A doubled letter or aspirate is one: Indic gemination (തൃശ്ശൂർ
+        # "trishshur", Thrissur).
+        v = re.sub(r"([bcdgjklmnprstz]h|.)\1", r"\1", v)
         out.add(v)
         # A username's short regional tail ("saha_news_sy", "…_ua").
         parts = v.split()

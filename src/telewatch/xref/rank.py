@@ -102,8 +102,9 @@ DENSE_SUGGEST_TOP = 2
 LEXICAL_TIE = 0.25
 _WINDOW_PAD = timedelta(hours=6)
 # Time score a post both rankers put first needs to be suggested anyway
-# (a cited night's post the next morning scores 0.2-0.3).
-AGREED_SUGGEST_TIME = 0.2
+# (a cited night's post the next morning scores 0.2-0.3, the next afternoon
+# about 0.19: tests/integration/test_xref_late_report.py).
+AGREED_SUGGEST_TIME = 0.15
 AFTER_DECAY_HOURS = 4.0  # how a post's time score decays after the cited window
 _STOP = frozenset(
     normalize(w)
@@ -646,10 +647,13 @@ def _score(
             keys = {k for k, e in matcher.entities.items() if normalize(e.surface) in surfaces}
             own_names.setdefault(c.channel_id, set()).update(keys)
     passages = attributed_passages(full, res.citations)
-    att_matchers = {cid: EntityMatcher(find_entities(t)) for cid, t in passages.items()}
+    att_matchers = {
+        cid: EntityMatcher(find_entities(t, lang=res.article.language))
+        for cid, t in passages.items()
+    }
     att_concepts = {cid: set(concepts(t)) for cid, t in passages.items()}
     relayed = _relayed(conn, posts) if any(c.kind == "vague" for c in res.citations) else set()
-    art_nums = numbers(full)
+    art_nums = numbers(full, res.article.language)
     art_words = _content_words(full)
     art_lang = res.article.language
     art_keys: set[str] | None = None

@@ -334,17 +334,25 @@ def _scaled(s: str, m: re.Match[str]) -> str | None:
     return str(value)
 
 
-def numbers(text: str) -> set[str]:
+# Number words a language has that are other words in another ("once" is
+# eleven in Spanish, a word in English): read only in a text of that language.
+_LANGUAGE_WORDS: dict[str, dict[str, int]] = {"es": {"once": 11}}
+
+
+def numbers(text: str, lang: str | None = None) -> set[str]:
     """Distinctive numbers in ``text``, written in any digits or as words
     (3-999 and their thousands in English, French, Spanish, German, Russian,
     Ukrainian, Arabic, Persian and the languages of ``_MORE_UNITS``)
     (thousand separators removed;
     years, times and 0-2 dropped since they appear everywhere). Digits
     before a thousand or million word ("480 тыс.", "1,9 mln.") also give the
-    full number."""
+    full number. ``lang``, the text's language, reads its own ambiguous
+    number words too (Spanish "once")."""
     out: set[str] = set()
     s = normalize(text)
     toks = [part for w in words(s) for part in w.split("-") if part]
+    own = _LANGUAGE_WORDS.get(lang or "", {})
+    out.update(str(own[t]) for t in toks if t in own)
     for n in _number_words(toks):
         if n > 2:
             out.add(str(n))

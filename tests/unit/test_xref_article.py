@@ -82,6 +82,56 @@ def test_language_guess(text: str, lang: str) -> None:
     assert guess_language(text) == lang
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # Languages without a function-word list here, and close pairs.
+        (
+            "Tűz ütött ki a városi piacon hétfőről keddre virradó éjjel, a tűzoltók három "
+            "óra alatt oltották el a lángokat, senki sem sérült meg.",
+            "hu",
+        ),
+        (
+            "Kaksi turistia hukkui tiistaina uidessaan meressä, ja hengenpelastajat "
+            "pelastivat kolmannen nuoren miehen, kertoo kanava.",
+            "fi",
+        ),
+        (
+            "Policija je u utorak ujutro uhitila trojicu muškaraca nakon pljačke "
+            "benzinske postaje u središtu grada, javlja portal.",
+            "hr",
+        ),
+        (
+            "Polisi menangkap lima tersangka pada hari Jumat setelah kebakaran di pasar "
+            "tradisional, menurut laporan kanal tersebut.",
+            "id",
+        ),
+        (
+            "Un incendiu a izbucnit marți dimineață într-o piață din centrul orașului, "
+            "iar pompierii au intervenit cu patru autospeciale.",
+            "ro",
+        ),
+        (
+            "Τρεις άνθρωποι τραυματίστηκαν την Τρίτη σε τροχαίο στην εθνική οδό, "
+            "σύμφωνα με το κανάλι.",
+            "el",
+        ),
+        (
+            "Трима души са ранени при катастрофа на пътя за Пловдив във вторник, "
+            "съобщиха от полицията.",
+            "bg",
+        ),
+        ("पुणे में मंगलवार सुबह भारी बारिश से कई सड़कें बंद हो गईं और यातायात प्रभावित हुआ।", "hi"),
+        ("Trzy osoby zginęły, według kanału droga nie jest przejezdna.", "pl"),
+        ("Three people were killed on Tuesday, the channel said, and the road was closed.", "en"),
+    ],
+)
+def test_an_articles_language_beyond_the_function_word_lists(text: str, lang: str) -> None:
+    """The language identifier names what the function words cannot: the
+    date words, case endings and spellings of that language then apply."""
+    assert guess_language(text) == lang
+
+
 def test_hostile_article_files_are_one_line_errors(tmp_path: Path) -> None:
     """Binary, non-UTF-8 and oversized article files raise one-line UserErrors."""
     binary = tmp_path / "a.html"

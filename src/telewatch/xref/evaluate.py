@@ -136,48 +136,23 @@ _HEBREW = re.compile(r"[\u0590-\u05ff]")
 _GEORGIAN = re.compile(r"[\u10a0-\u10ff]")
 _ARMENIAN = re.compile(r"[\u0531-\u058f]")
 _SORANI = re.compile(r"[ڕڵێۆە]")
-_SERBIAN = re.compile(r"[ђјљњћџЂЈЉЊЋЏ]")
-_BELARUSIAN = re.compile(r"[ўЎ]")
-_AZERBAIJANI = re.compile(r"[əƏ]")
-_TURKISH = re.compile(r"[ğışİĞŞ]")
-_GREEK = re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]")
-_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
-_ETHIOPIC = re.compile(r"[\u1200-\u139f]")
-_KAZAKH = re.compile(r"[әғқңөұүһӘҒҚҢӨҰҮҺ]")
 _URDU = re.compile(r"[ٹڈڑںےہ۔]")
-_VIETNAMESE = re.compile(r"[\u1ea0-\u1ef9ơưđƠƯĐ]")
-_ROMANIAN = re.compile(r"[șțăâîȘȚĂÂÎ]")
-_POLISH = re.compile(r"[ąćęłńśźżĄĆĘŁŃŚŹŻ]")
 _BY_LETTERS = (
     ("he", _HEBREW),
-    ("el", _GREEK),
-    ("hi", _DEVANAGARI),
-    ("am", _ETHIOPIC),
     ("ka", _GEORGIAN),
     ("hy", _ARMENIAN),
     ("ckb", _SORANI),
     ("ur", _URDU),
-    ("kk", _KAZAKH),
-    ("sr", _SERBIAN),
-    ("be", _BELARUSIAN),
-    ("az", _AZERBAIJANI),
-    ("tr", _TURKISH),
-    ("vi", _VIETNAMESE),
-    ("ro", _ROMANIAN),
-    ("pl", _POLISH),
 )
 
 
 def post_language(text: str) -> str:
-    """The language of a post for the per-language figures: xref's guess
-    (fr/en/ar/fa/ru/uk), or a language told by its own letters: Hebrew,
-    Georgian, Armenian, Sorani Kurdish (ڕ ڵ ێ ۆ ە), Serbian Cyrillic (ђ ј љ њ ћ џ),
-    Belarusian (ў), Azerbaijani (ə) and Turkish (ğ ı ş; after Azerbaijani,
-    which shares them); Greek, Hindi (Devanagari), Amharic (Ethiopic), Urdu
-    (ٹ ڈ ڑ ں ے ہ, the full stop ۔), Kazakh (ә ғ қ ң ө ұ ү һ), Vietnamese (its tone letters, ơ ư đ;
-    before Romanian, which shares ă), Romanian (ș ț ă â î) and Polish
-    (ą ć ę ł ń ś ź ż); else, when xref's guess is unsure, a language its
-    script names (``text.SCRIPT_LANGUAGES``: Thai, Lao, Telugu, Han…)."""
+    """The language of a post for the per-language figures: Hebrew,
+    Georgian, Armenian, Sorani Kurdish (ڕ ڵ ێ ۆ ە) and Urdu (ٹ ڈ ڑ ں ے ہ,
+    the full stop ۔) by their own letters; else xref's guess (its script, its
+    function words or the language identifier: ``article.guess_language``);
+    else, when that is unsure, a language its script names
+    (``text.SCRIPT_LANGUAGES``)."""
     for lang, letters in _BY_LETTERS:
         if letters.search(text):
             return lang

@@ -3,8 +3,9 @@
 Reads the written data only; nothing here ranks or links anything. The
 ``split.check`` validator lives beside the generators in
 ``tests/data/xref-eval/tools``; the consistency test repeats its essentials
-for holdout6, holdout7, holdout8, holdout9, holdout10 and holdout11
-independently, so a bug in the validator does not hide a broken split.
+for holdout6, holdout7, holdout8, holdout9, holdout10, holdout11 and
+holdout12 independently, so a bug in the validator does not hide a broken
+split.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ EVAL = Path(__file__).resolve().parent.parent / "data" / "xref-eval"
         "holdout9",
         "holdout10",
         "holdout11",
+        "holdout12",
     ],
 )
 def test_held_out_split_matches_its_spec(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,6 +123,19 @@ SPLITS = [
         (31, 24, 3),
         {"en", "fr", "de", "es", "hu", "hr"},
     ),
+    (
+        "holdout12",
+        [
+            "bilyar_live",
+            "dinaburga_live",
+            "jiren_oduu",
+            "karveer_live",
+            "nerunkot_khabar",
+        ],
+        ("2026-11-09", "2026-11-13"),
+        (31, 24, 3),
+        {"en", "fr", "de", "es", "pl", "cs"},
+    ),
 ]
 
 
@@ -177,6 +192,7 @@ def test_held_out_split_is_consistent(
         ("holdout9", (2026, 4, 13)),
         ("holdout10", (2026, 6, 8)),
         ("holdout11", (2026, 9, 14)),
+        ("holdout12", (2026, 11, 9)),
     ],
 )
 def test_held_out_split_shares_no_week_or_channel_with_the_other_splits(

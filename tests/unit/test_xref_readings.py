@@ -79,7 +79,7 @@ def test_yoruba_s_with_a_dot_below_is_sh() -> None:
 
 
 def test_a_name_with_no_consonant_skeleton_meets_its_marked_spelling() -> None:
-    """"Oyo" has no consonants to compare: its letters are, marks dropped."""
+    """ "Oyo" has no consonants to compare: its letters are, marks dropped."""
     matcher = EntityMatcher(find_entities("The police in Oyo arrested five men."))
     post = unicodedata.normalize("NFD", "Àwọn ọlọ́pàá ìpínlẹ̀ Ọ̀yọ́ ti mú afurasí márùn-ún.")
     assert matcher.match(post) == {"name:oyo": "ọ̀yọ́"}
@@ -101,9 +101,12 @@ def test_an_unknown_inflected_name_is_matched_in_posts_by_its_stem() -> None:
     found = find_entities("Turisti hukkui Swargadwarin lähellä tiistaina.", lang="fi")
     assert any("Swargadwar" in e.stems for e in found)
     assert EntityMatcher(found).match("Tourist drowned near Swargadwar beach") != {}
-    assert EntityMatcher(find_entities("Turisti hukkui Swargadwarin lähellä.")).match(
-        "Tourist drowned near Swargadwar beach"
-    ) == {}
+    assert (
+        EntityMatcher(find_entities("Turisti hukkui Swargadwarin lähellä.")).match(
+            "Tourist drowned near Swargadwar beach"
+        )
+        == {}
+    )
 
 
 def test_a_translated_title_shares_a_place_spelled_with_its_gemination() -> None:
@@ -118,3 +121,29 @@ def test_a_translated_title_shares_a_place_spelled_with_its_gemination() -> None
         if c.kind == "name"
     ]
     assert found == [(5, PARTIAL_NAME)]
+
+
+def test_ch_is_kh_in_the_transcriptions_that_write_it_so() -> None:
+    """Polish, Czech and German write х as ch: "Chaberlere" is хәбәрләре;
+    a sentence-case title between "kanál" and "na Telegramu" is whole."""
+    channels = [ChannelInfo(7, "bilyar_live", "Төбәк хәбәрләре"), *_CHANNELS]
+    named = [
+        c.channel_id
+        for article in (
+            "podał tatarskojęzyczny kanał Tobek Chaberlere na Telegramie.",
+            "oznámil tatarský kanál Töbäk chäbärläre na Telegramu.",
+        )
+        for c in extract_citations(article, channels)
+        if c.kind == "name"
+    ]
+    assert named == [7, 7]
+    assert "tobek khaberlere" in readings("Tobek Chaberlere")
+    assert readings("Deutsche Nachrichten")[0] == "Deutsche Nachrichten"
+
+
+def test_an_attribute_number_is_not_a_count() -> None:
+    from telewatch.xref.terms import attribute_numbers
+
+    assert attribute_numbers("Un vieil immeuble de trois étages s'est effondré", "fr") == {"3"}
+    assert attribute_numbers("a 5-storey block; prices up 12 %") == {"5", "12"}
+    assert attribute_numbers("sechs Stunden lang, vier Jahre Haft, 3 Tote", "de") == set()

@@ -97,7 +97,9 @@ _CHANNEL_WORDS = (
 # "kanál Foo na Telegramu", "kanal Foo na Telegramu".
 _NAMED_BETWEEN = re.compile(
     r"(?:[Kk]ana(?:ł|le|łu|łem)|[Kk]anál(?:u|em)?|[Kk]anal(?:a|u|om)?|[Кк]анал(?:а|е|у|і)?)[ \t]+(?:„|\"|«[ \t]*)?"
-    rf"([{_UP}][\w'’‘-]+(?:[ \t]+(?:[{_UP}][\w'’‘-]+|{_NAME_JOINERS}))*)[“”\"»]?[ \t]+"
+    # Up to five words, the first capitalised: the frame closes the name, so
+    # a title in sentence case is whole ("kanál Töbäk chäbärläre na Telegramu").
+    rf"([{_UP}][\w'’‘-]+(?:[ \t]+[\w'’‘-]+){{0,4}}?)[“”\"»]?[ \t]+"
     r"(?:na|в|у|u)[ \t]+(?:Telegram\w*|[Тт]елеграм\w*)"
 )
 # A name before the channel word, as Hungarian and Finnish put it: "a Foo

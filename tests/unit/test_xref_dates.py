@@ -622,3 +622,31 @@ def test_date_words_file_covers_every_language_it_lists() -> None:
     for lang, d in raw["languages"].items():
         assert len(d["weekdays"]) == 7 and all(d["weekdays"]), lang
         assert len(d["months"]) == 12 and all(d["months"]), lang
+
+
+def test_an_evening_is_reported_by_the_next_early_afternoon() -> None:
+    """"Tuesday evening": a channel posts it that evening or the next
+    morning ("last night …"); such a post keeps half an in-window post's
+    time score until 16:00 the next day, and decays as before after."""
+    from telewatch.xref.rank import _time_score
+
+    riga = ZoneInfo("Europe/Riga")
+    found = extract_dates(
+        "Police arrested three men on Tuesday evening in Jelgava.",
+        datetime(2026, 11, 11, 15, 30, tzinfo=riga),
+        riga,
+    )
+    (evening,) = [m for m in found if "evening" in m.text]
+    assert evening.reported_by == datetime(2026, 11, 11, 16, 0, tzinfo=riga)
+    morning = datetime(2026, 11, 11, 10, 30, tzinfo=riga)
+    later = datetime(2026, 11, 11, 18, 0, tzinfo=riga)
+    inside = datetime(2026, 11, 10, 20, 0, tzinfo=riga)
+    assert _time_score(inside, [evening])[0] == pytest.approx(0.9)
+    assert _time_score(morning, [evening])[0] == pytest.approx(0.45)
+    assert _time_score(later, [evening])[0] < 0.1
+    noon = extract_dates(
+        "Police arrested three men on Tuesday at noon in Jelgava.",
+        datetime(2026, 11, 11, 15, 30, tzinfo=riga),
+        riga,
+    )
+    assert all(m.reported_by is None for m in noon)

@@ -404,6 +404,8 @@ _PART_HOURS: dict[str, tuple[float, float]] = {
     "late": (18, 27),
     "day": (0, 24),
 }
+# Parts of a day whose events a channel reports the next morning.
+_LATE_PARTS = frozenset({"evening", "night", "late"})
 _LAST = {
     normalize(w)
     for w in (
@@ -720,6 +722,9 @@ class DateMention:
     end: datetime
     weight: float
     position: int
+    reported_by: datetime | None = None
+    """For an evening or a night: the next day's early afternoon (local),
+    by which a channel has posted what happened ("last night …")."""
 
     def to_json(self) -> dict[str, object]:
         """JSON form used by ``xref --json``."""
@@ -1101,7 +1106,11 @@ def extract_dates(
                 # "On Friday night …" written on Friday before the evening:
                 # the night that had already passed, into Friday.
                 start, end = _window(d.day, "night_before", event_tz)
-            mentions.append(DateMention(label, start, end, weight, offset + d.span[0]))
+            reported_by = None
+            if part is not None and part[0] in _LATE_PARTS:
+                reported_by = _window(d.day + timedelta(days=1), "early_afternoon", event_tz)[1]
+                reported_by = max(reported_by, end)
+            mentions.append(DateMention(label, start, end, weight, offset + d.span[0], reported_by))
             last_day = d.day
         if last_day is not None:
             # "Dans la matinée, …", "une mise à jour en début d'après-midi": a

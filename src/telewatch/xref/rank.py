@@ -105,6 +105,10 @@ _WINDOW_PAD = timedelta(hours=6)
 # (a cited night's post the next morning scores 0.2-0.3, the next afternoon
 # about 0.19: tests/integration/test_xref_late_report.py).
 AGREED_SUGGEST_TIME = 0.15
+# Time score of a post the morning after a cited evening or night, up to
+# the next early afternoon (``DateMention.reported_by``), as a share of an
+# in-window post's.
+REPORTED_SHARE = 0.5
 AFTER_DECAY_HOURS = 4.0  # how a post's time score decays after the cited window
 _STOP = frozenset(
     normalize(w)
@@ -254,6 +258,10 @@ def _time_score(
         if t > m.end:
             scale = max(scale, AFTER_DECAY_HOURS)
         score = m.weight * precision * math.exp(-dist / scale)
+        if m.reported_by is not None and m.end < t <= m.reported_by:
+            # An evening's or a night's event, posted the next morning ("last
+            # night …"): half as likely as a post inside the evening.
+            score = max(score, m.weight * precision * REPORTED_SHARE)
         if score > best[0]:
             best = (score, m, dist)
     return best
@@ -557,7 +565,9 @@ def _prefilter(
 
 def _merge_windows(windows: list[DateMention]) -> list[tuple[datetime, datetime]]:
     """The windows widened by ``_WINDOW_PAD`` and merged where they overlap."""
-    spans = sorted((m.start - _WINDOW_PAD, m.end + _WINDOW_PAD) for m in windows)
+    spans = sorted(
+        (m.start - _WINDOW_PAD, max(m.end + _WINDOW_PAD, m.reported_by or m.end)) for m in windows
+    )
     merged: list[tuple[datetime, datetime]] = []
     for a, b in spans:
         if merged and a <= merged[-1][1]:
@@ -770,7 +780,10 @@ def _score(
             ch_w *= 0.5
         exact = (p.channel_id, p.message_id) in exact_refs
         score = 6.0 * ch_w + 3.0 * tscore + content + (5.0 if exact else 0.0)
-        in_window = tdist == 0.0
+        # Inside a window the article names, whichever scored the time best
+        # (a post the morning after a cited evening is also inside "the
+        # next day").
+        in_window = tdist == 0.0 or any(m.start <= p.date <= m.end for m in timing)
         # A channel named only by a word its title shares with the article's
         # name for it (a translated title) is a lead, never a link.
         named = p.channel_id in strong

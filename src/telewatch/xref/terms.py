@@ -335,8 +335,9 @@ def _scaled(s: str, m: re.Match[str]) -> str | None:
 
 
 # Words after a number that make it an attribute of a thing (a building's
-# storeys, a percentage, degrees) rather than a count of what happened or
-# how long it lasted: "un immeuble de trois étages", "3 storeys", "5 %".
+# storeys, degrees) rather than a count of what happened or how long it
+# lasted: "un immeuble de trois étages", "3 storeys", "3 Grad". (A
+# percentage is the news itself in a price post: "9,6 %" stays evidence.)
 # Two reports of different events share such a small number by chance (a
 # three-storey building's collapse and a bus crash killing three, holdout12's
 # n07); hours, days, years and kilometres are details of the event itself
@@ -395,14 +396,6 @@ _ATTRIBUTE_WORDS = frozenset(
         "kata",
         "katova",
         "katnica",
-        "percent",
-        "pour",
-        "prozent",
-        "ciento",
-        "cento",
-        "procent",
-        "procentu",
-        "%",
         "degree",
         "degrees",
         "degrés",
@@ -413,18 +406,13 @@ _ATTRIBUTE_WORDS = frozenset(
 )
 
 
-_PERCENT = re.compile(r"(\d+)(?:[.,]\d+)?[ \u00a0\u202f]?%")
-
-
 def attribute_numbers(text: str, lang: str | None = None) -> set[str]:
     """The numbers of ``numbers(text)`` written right before (or "de"/"of"
     before) an attribute word (``_ATTRIBUTE_WORDS``): "trois étages" gives
-    3, "a 5-storey block" 5, "12 %" 12."""
+    3, "a 5-storey block" 5."""
     s = normalize(text)
     toks = [part for w in words(s) for part in w.split("-") if part]
     out: set[str] = set()
-    for m in _PERCENT.finditer(s):  # "12 %": the sign is no word
-        out |= numbers(m.group(1), lang)
     for i, t in enumerate(toks[:-1]):
         if toks[i + 1] not in _ATTRIBUTE_WORDS and not (
             i + 2 < len(toks)

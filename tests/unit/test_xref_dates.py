@@ -625,7 +625,7 @@ def test_date_words_file_covers_every_language_it_lists() -> None:
 
 
 def test_an_evening_is_reported_by_the_next_early_afternoon() -> None:
-    """"Tuesday evening": a channel posts it that evening or the next
+    """An evening ("Tuesday evening"): a channel posts it that evening or the next
     morning ("last night …"); such a post keeps half an in-window post's
     time score until 16:00 the next day, and decays as before after."""
     from telewatch.xref.rank import _time_score

@@ -235,8 +235,6 @@ _CYR = dict(
         strict=True,
     )
 )
-# Latin spellings of one name across outlets' languages: German (w = v,
-# j = y, sch = sh), Spanish (j = kh), French (ou = u), then a common folding.
 # Cyrillic letters of Kyrgyz, Kazakh, Tatar, Bashkir, Tajik, Mongolian,
 # Belarusian, Serbian and Macedonian, and Latin letters with no decomposition.
 _CYR.update(
@@ -286,6 +284,8 @@ _LATIN_PLAIN = {
     "ɛ": "e",
     "ɔ": "o",
 }
+# Latin spellings of one name across outlets' languages: German (w = v,
+# j = y, sch = sh), Spanish (j = kh), French (ou = u), then a common folding.
 _FOLD = (
     ("shch", "sh"),
     ("kh", "h"),
@@ -310,7 +310,7 @@ def _loose_keys(name: str) -> set[str]:
 
 
 def _folded_keys(name: str) -> set[str]:
-
+    """``_loose_keys`` of one spelling."""
     low = name.lower().replace("_", " ")
     low = "".join(_CYR.get(c, c) for c in low).replace("-", "")
     low = "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))

@@ -709,8 +709,10 @@ def _id_order(eid: str) -> tuple[int, str]:
 # Case endings an article's language writes onto a foreign place's name
 # (longest first), with the stem's own ending a Polish, Czech or Croatian
 # locative replaced ("w Lipawie" for Lipawa, "w Hajdarabadzie" for
-# Hajdarabad): "Purissa" is Puri, "Debrecenben" Debrecen, "u Tezpuru" Tezpur.
-# A stem is taken only when the gazetteer knows it as written.
+# Hajdarabad): "Debrecenben" is Debrecen, "u Zagrebu" Zagreb. A stem is
+# taken only for a word the gazetteer does not know as written, and only
+# when it knows the stem; an unknown name keeps its stems as other names
+# ("Purissa": Puri) to meet in posts.
 _CASE_ENDINGS: dict[str, tuple[tuple[str, str], ...]] = {
     lang: tuple((e, r) for e, r in sorted(pairs, key=lambda p: -len(p[0])))
     for lang, pairs in {
@@ -843,10 +845,10 @@ def find_entities(
             phrase = " ".join(norm[i : i + n])
             ids = g.ids(phrase)
             last = toks[i + n - 1]
-            if inflects and _cap_word(toks[i]) and script_of(last) == "latin":
-                # The inflected name's stem, when the gazetteer knows it, is
-                # what the article names ("Purissa": Puri, not a village
-                # called Purissa).
+            if not ids and inflects and _cap_word(toks[i]) and script_of(last) == "latin":
+                # An inflected name the gazetteer does not know as written:
+                # its stem, when the gazetteer knows that ("Debrecenben":
+                # Debrecen). A known word stays itself (Bergen is no Berg).
                 head = " ".join(norm[i : i + n - 1])
                 for stem in _stems(norm[i + n - 1], lang):
                     stem_ids = g.ids(f"{head} {stem}" if head else stem)
@@ -1073,13 +1075,13 @@ class EntityMatcher:
                         if len(sk) >= 3:
                             self._skeleton.setdefault(sk[1:], []).append((ent.key, alias))
                             self._dropped.add((sk[1:], ent.key, alias))
-        # Every proper prefix, to stop extending a phrase early in ``match``.
         # Names with no consonant skeleton ("Oyo", "Aua") are found in a
         # post that writes them with marks (Ọ̀yọ́) by their letters alone.
         self._vowels_only: dict[str, set[str]] = {}
         for n, keys in self._exact.items():
             if " " not in n and n.isascii() and n.isalpha() and len(_skeleton(n)) < 2:
                 self._vowels_only.setdefault(n, set()).update(keys)
+        # Every proper prefix, to stop extending a phrase early in ``match``.
         self._exact_prefixes = {
             " ".join(ws[:k])
             for a in self._exact

@@ -783,7 +783,10 @@ def _score(
         # Inside a window the article names, whichever scored the time best
         # (a post the morning after a cited evening is also inside "the
         # next day").
-        in_window = tdist == 0.0 or any(m.start <= p.date <= m.end for m in timing)
+        # (Not the days searched when the article names none: position -1.)
+        in_window = tdist == 0.0 or any(
+            m.start <= p.date <= m.end for m in timing if m.position >= 0
+        )
         # A channel named only by a word its title shares with the article's
         # name for it (a translated title) is a lead, never a link.
         named = p.channel_id in strong

@@ -926,7 +926,7 @@ def find_entities(
                 )
             # An inflected word's stem first: "Purissa" spelled like
             # another place is no place when its stem is one.
-            known = ()
+            known: tuple[str, ...] = ()
             for form in (*stems, phrase) if j - i <= 2 and not t.isupper() else ():
                 known = g.by_name_key(form)
                 if known:

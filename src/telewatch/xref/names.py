@@ -531,8 +531,8 @@ def _latin_base(c: str) -> str:
 # and the Kurmanji "Nûçeyên" (ç = ch) is the Hungarian "Nucsejen". The
 # letter j is a consonant y in all of them: rewritten first, so that the j a
 # rewrite makes stays one.
-_READINGS: tuple[tuple[re.Pattern[str], tuple[tuple[str, str], ...]], ...] = tuple(
-    (re.compile(trigger), tuple((re.compile(a), b) for a, b in steps))  # type: ignore[misc]
+_READINGS: tuple[tuple[re.Pattern[str], tuple[tuple[re.Pattern[str], str], ...]], ...] = tuple(
+    (re.compile(trigger), tuple((re.compile(a), b) for a, b in steps))
     for trigger, steps in (
         # Hungarian: dzs (j), cs (ch), c (ts), zs (zh), sz (s), s (sh), gy, ly.
         (

@@ -658,7 +658,6 @@ def same_name(a: str | NameKey, b: str | NameKey, strict: bool = False) -> float
     sa, sb = ka.skeleton.replace(" ", ""), kb.skeleton.replace(" ", "")
     if len(sa) < 2 or len(sb) < 2:
         return 0.0
-    shape_ratio = fuzz.ratio(ka.shape.replace(" ", ""), kb.shape.replace(" ", "")) / 100.0
     # Initial w/v is a consonant in Persian and Russian spellings, a glide in
     # Latin ones ("Victory" / «ویکتوری»): compare without it.
     # (Only an initial v/w: its class is f. "Khao Chiang Mai" is no "Chiang Mai".)
@@ -669,13 +668,18 @@ def same_name(a: str | NameKey, b: str | NameKey, strict: bool = False) -> float
         and ((sa[0] == "f" and sa[1:] == sb) or (sb[0] == "f" and sb[1:] == sa))
     ):
         sa = sb = min(sa, sb, key=len)
+    # The shapes are compared only once the skeletons allow a match (most
+    # pairs of an article's words and a channel's name do not).
     if sa == sb:
         need = 0.8 if (strict or len(sa) <= 2) else 0.6
+        shape_ratio = fuzz.ratio(ka.shape.replace(" ", ""), kb.shape.replace(" ", "")) / 100.0
         return shape_ratio if shape_ratio >= need else 0.0
     if min(len(sa), len(sb)) >= 4:
         sk = fuzz.ratio(sa, sb) / 100.0
-        if sk >= (0.9 if strict else 0.8) and shape_ratio >= 0.7:
-            return min(sk, shape_ratio)
+        if sk >= (0.9 if strict else 0.8):
+            shape_ratio = fuzz.ratio(ka.shape.replace(" ", ""), kb.shape.replace(" ", "")) / 100.0
+            if shape_ratio >= 0.7:
+                return min(sk, shape_ratio)
     return 0.0
 
 

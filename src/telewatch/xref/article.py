@@ -110,12 +110,12 @@ _STOP_SHARE = 0.12
 _STOP_MARGIN = 0.04
 # The identifier's labels, as the date tables and the gazetteer name them.
 _IDENTIFIED_AS = {"no": "nb", "pcm": "en", "ary": "ar", "arz": "ar", "zxx": "und"}
-# Cyrillic letters of languages other than Russian and Ukrainian (Kazakh,
-# Kyrgyz, Tatar, Bashkir, Tajik, Mongolian, Belarusian, Serbian, Macedonian).
 # Letters of Urdu, Pashto, Sindhi, Sorani Kurdish and Uyghur (not Arabic's
 # or Persian's): the identifier tells those languages apart.
 _OTHER_ARABIC = re.compile("[ٹڈڑںےښږځڅډړۍېڪڳٻڏڄٺڕڵێۆڤۇۈۋ]")
 _ARABIC_SCRIPT = frozenset({"ur", "ps", "sd", "ug", "ckb", "sdh", "ku", "fa", "ar"})
+# Cyrillic letters of languages other than Russian and Ukrainian (Kazakh,
+# Kyrgyz, Tatar, Bashkir, Tajik, Mongolian, Belarusian, Serbian, Macedonian).
 _OTHER_CYRILLIC = frozenset("әөүңҗһқғұўјљњђћџѓќѕҳҷӣӯҡҙҫ")
 
 

@@ -266,3 +266,20 @@ def test_a_number_word_of_one_language_is_read_only_in_a_text_of_it() -> None:
     assert numbers("rescató a once personas secuestradas", "es") == {"11"}
     assert numbers("rescató a once personas secuestradas") == set()
     assert numbers("once again they were freed", "en") == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("Leégett huszonhat konténer és négy raktár, három óra alatt", "hu", {"26", "4", "3"}),
+        ("kraj grada izgorjelo je trideset i dvije kuće, trojica ranjenih", "hr", {"32", "3"}),
+        ("kolme pelastettiin ja kaksikymmentä loukkaantui", "fi", {"3", "20"}),
+        ("douăzeci și cinci de case, trei morți", "ro", {"25", "3"}),
+        ("τρεις νεκροί και είκοσι πέντε τραυματίες", "el", {"3", "25"}),
+        # Hungarian "hat" (6) is an English word: read in Hungarian only.
+        ("a man in a hat", "en", set()),
+        ("Leégett hat ház", "hu", {"6"}),
+    ],
+)
+def test_number_words_of_more_article_languages(text: str, lang: str, expected: set[str]) -> None:
+    assert numbers(text, lang) == expected

@@ -213,7 +213,8 @@ _THOUSAND = frozenset(
     ]
 )
 _JOINERS = frozenset(
-    normalize(w) for w in ["and", "et", "y", "und", "и", "і", "та", "و", "e", "og", "och", "i"]
+    normalize(w)
+    for w in ["and", "et", "y", "und", "и", "і", "та", "و", "e", "og", "och", "i", "și", "şi"]
 )
 # Spanish 21-29 are one word; German units join tens with "und".
 _VEINTI = re.compile(r"^veinti(\w+)$")
@@ -425,9 +426,291 @@ def attribute_numbers(text: str, lang: str | None = None) -> set[str]:
     return out
 
 
-# Number words a language has that are other words in another ("once" is
-# eleven in Spanish, a word in English): read only in a text of that language.
-_LANGUAGE_WORDS: dict[str, dict[str, int]] = {"es": {"once": 11}}
+# Number words read only in a text of their language: a word that is
+# another word elsewhere ("once" is eleven in Spanish, a word in English;
+# Hungarian "hat" is six), and the units, teens and tens of languages whose
+# words collide with others' (Hungarian, Finnish, Croatian–Serbian–Bosnian,
+# Romanian, Greek). Hungarian writes a ten and its unit as one word
+# ("huszonhat", 26: ``_HU_TENS``).
+_LANGUAGE_WORDS: dict[str, dict[str, int]] = {
+    "es": {"once": 11},
+    "hu": {
+        **dict(
+            zip(
+                [
+                    "három",
+                    "négy",
+                    "öt",
+                    "hat",
+                    "hét",
+                    "nyolc",
+                    "kilenc",
+                    "tíz",
+                    "tizenegy",
+                    "tizenkettő",
+                    "tizenkét",
+                    "tizenhárom",
+                    "tizennégy",
+                    "tizenöt",
+                    "tizenhat",
+                    "tizenhét",
+                    "tizennyolc",
+                    "tizenkilenc",
+                    "húsz",
+                    "harminc",
+                    "negyven",
+                    "ötven",
+                    "hatvan",
+                    "hetven",
+                    "nyolcvan",
+                    "kilencven",
+                ],
+                [*range(3, 13), 12, *range(13, 20), *range(20, 100, 10)],
+                strict=True,
+            )
+        ),
+    },
+    "fi": dict(
+        zip(
+            [
+                "kolme",
+                "neljä",
+                "viisi",
+                "kuusi",
+                "seitsemän",
+                "kahdeksan",
+                "yhdeksän",
+                "kymmenen",
+                "yksitoista",
+                "kaksitoista",
+                "kolmetoista",
+                "neljätoista",
+                "viisitoista",
+                "kuusitoista",
+                "seitsemäntoista",
+                "kahdeksantoista",
+                "yhdeksäntoista",
+                "kaksikymmentä",
+                "kolmekymmentä",
+                "neljäkymmentä",
+                "viisikymmentä",
+                "kuusikymmentä",
+                "seitsemänkymmentä",
+                "kahdeksankymmentä",
+                "yhdeksänkymmentä",
+            ],
+            [*range(3, 20), *range(20, 100, 10)],
+            strict=True,
+        )
+    ),
+    "hr": dict(
+        zip(
+            [
+                "tri",
+                "četiri",
+                "pet",
+                "šest",
+                "sedam",
+                "osam",
+                "devet",
+                "deset",
+                "jedanaest",
+                "dvanaest",
+                "trinaest",
+                "četrnaest",
+                "petnaest",
+                "šesnaest",
+                "sedamnaest",
+                "osamnaest",
+                "devetnaest",
+                "dvadeset",
+                "trideset",
+                "četrdeset",
+                "pedeset",
+                "šezdeset",
+                "sedamdeset",
+                "osamdeset",
+                "devedeset",
+                "trojica",
+                "četvorica",
+                "petorica",
+                "troje",
+                "četvero",
+                "petero",
+                "jedan",
+                "jedna",
+                "dva",
+                "dvije",
+            ],
+            [*range(3, 20), *range(20, 100, 10), 3, 4, 5, 3, 4, 5, 1, 1, 2, 2],
+            strict=True,
+        )
+    ),
+    "ro": dict(
+        zip(
+            [
+                "trei",
+                "patru",
+                "cinci",
+                "șase",
+                "șapte",
+                "opt",
+                "nouă",
+                "zece",
+                "unsprezece",
+                "doisprezece",
+                "douăsprezece",
+                "treisprezece",
+                "paisprezece",
+                "cincisprezece",
+                "șaisprezece",
+                "șaptesprezece",
+                "optsprezece",
+                "nouăsprezece",
+                "douăzeci",
+                "treizeci",
+                "patruzeci",
+                "cincizeci",
+                "șaizeci",
+                "șaptezeci",
+                "optzeci",
+                "nouăzeci",
+            ],
+            [*range(3, 13), 12, *range(13, 20), *range(20, 100, 10)],
+            strict=True,
+        )
+    ),
+    "el": dict(
+        zip(
+            [
+                "τρεις",
+                "τρία",
+                "τέσσερις",
+                "τέσσερα",
+                "πέντε",
+                "έξι",
+                "επτά",
+                "εφτά",
+                "οκτώ",
+                "οχτώ",
+                "εννέα",
+                "εννιά",
+                "δέκα",
+                "έντεκα",
+                "δώδεκα",
+                "είκοσι",
+                "τριάντα",
+                "σαράντα",
+                "πενήντα",
+                "εξήντα",
+                "εβδομήντα",
+                "ογδόντα",
+                "ενενήντα",
+            ],
+            [3, 3, 4, 4, 5, 6, 7, 7, 8, 8, 9, 9, 10, 11, 12, *range(20, 100, 10)],
+            strict=True,
+        )
+    ),
+}
+for _lang in ("sr", "bs"):
+    _LANGUAGE_WORDS[_lang] = _LANGUAGE_WORDS["hr"]
+_LANGUAGE_WORDS = {
+    lang: {normalize(w): n for w, n in table.items()} for lang, table in _LANGUAGE_WORDS.items()
+}
+_HU_TENS = re.compile(
+    "^("
+    + "|".join(
+        [
+            "tizen",
+            "huszon",
+            "harminc",
+            "negyven",
+            "ötven",
+            "hatvan",
+            "hetven",
+            "nyolcvan",
+            "kilencven",
+        ]
+    )
+    + ")(egy|kettő|két|három|négy|öt|hat|hét|nyolc|kilenc)$"
+)
+_HU_TEN_VALUES = {
+    "tizen": 10,
+    "huszon": 20,
+    "harminc": 30,
+    "negyven": 40,
+    "ötven": 50,
+    "hatvan": 60,
+    "hetven": 70,
+    "nyolcvan": 80,
+    "kilencven": 90,
+}
+_HU_UNIT_VALUES = {
+    "egy": 1,
+    "kettő": 2,
+    "két": 2,
+    "három": 3,
+    "négy": 4,
+    "öt": 5,
+    "hat": 6,
+    "hét": 7,
+    "nyolc": 8,
+    "kilenc": 9,
+}
+
+
+_ENGLISH_VALUES = {
+    n: w
+    for n, w in zip(
+        [*range(1, 20), *range(20, 100, 10)],
+        [
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+            "thirty",
+            "forty",
+            "fifty",
+            "sixty",
+            "seventy",
+            "eighty",
+            "ninety",
+        ],
+        strict=True,
+    )
+}
+
+
+def _own_word(t: str, own: dict[str, int], lang: str | None) -> str:
+    """A number word of the text's own language as the English word of its
+    value, which the shared tables compose ("trideset i dvije" → "thirty
+    i two"); Hungarian "huszonhat" → "twenty six"; any other token as is."""
+    if t in own:
+        return _ENGLISH_VALUES.get(own[t], t)
+    if lang == "hu":
+        m = _HU_TENS.match(t)
+        if m:
+            ten, unit = _HU_TEN_VALUES[m[1]], _HU_UNIT_VALUES[m[2]]
+            if ten + unit < 20:
+                return _ENGLISH_VALUES[ten + unit]
+            return f"{_ENGLISH_VALUES[ten]} {_ENGLISH_VALUES[unit]}"
+    return t
 
 
 def numbers(text: str, lang: str | None = None) -> set[str]:
@@ -443,7 +726,8 @@ def numbers(text: str, lang: str | None = None) -> set[str]:
     s = normalize(text)
     toks = [part for w in words(s) for part in w.split("-") if part]
     own = _LANGUAGE_WORDS.get(lang or "", {})
-    out.update(str(own[t]) for t in toks if t in own)
+    if own or lang == "hu":
+        toks = [part for t in toks for part in _own_word(t, own, lang).split(" ")]
     for n in _number_words(toks):
         if n > 2:
             out.add(str(n))

@@ -338,12 +338,8 @@ def _base_letter(c: str) -> str:
 
 
 def strip_marks(s: str) -> str:
-    """``s`` without its combining marks and transliteration apostrophes."""
-    return _strip_marks(s)
-
-
-def _strip_marks(s: str) -> str:
-    # é → e, ḩ → h, ʿ dropped: transliteration diacritics carry no identity.
+    """``s`` without its combining marks and transliteration apostrophes
+    (é → e, ḩ → h, ʿ dropped: transliteration diacritics carry no identity)."""
     decomposed = unicodedata.normalize("NFKD", s)
     kept = [c for c in decomposed if not unicodedata.combining(c)]
     return "".join(c for c in kept if c not in "ʿʾ‘’'`´ʼ")
@@ -500,7 +496,7 @@ def _romanize_word(word: str) -> str:
         # Azerbaijani c, ç, ş are "j", "ch", "sh" (Gəncə: Ganja, Şəmkir:
         # Shamkir). Not for Turkish: English copy writes Akcakale, Sanliurfa.
         w = w.replace("c", "j").replace("ş", "sh").replace("ç", "ch")
-    w = _strip_marks(w)
+    w = strip_marks(w)
     w = _LATIN_ARTICLE.sub("", w)
     for a, b in _LATIN_DIGRAPHS:
         w = w.replace(a, b)
@@ -717,7 +713,7 @@ def sinitic_key(name: str) -> str:
     Pinyin ``Taizhong``, Wade-Giles ``T'ai-chung``, postal ``Taichung`` →
     ``taCank``. Only for comparing a Latin name with a Han one (the folding
     is far too coarse for names in general)."""
-    s = re.sub("[^a-z]", "", _strip_marks(name.lower()))
+    s = re.sub("[^a-z]", "", strip_marks(name.lower()))
     for a, b in _SINITIC_STEPS:
         s = s.replace(a, b)
     return _SINITIC_VOWELS.sub("a", _SINITIC_FINAL_H.sub("", s))
@@ -753,7 +749,7 @@ def brahmic_key(name: str) -> str:
     ``swmntltn``). Only for comparing a Latin name with the romanised title
     of a channel in those scripts: the folding is far too coarse for names
     in general."""
-    s = re.sub("[^a-z]", "", _strip_marks(name.lower()).replace("ı", "i"))
+    s = re.sub("[^a-z]", "", strip_marks(name.lower()).replace("ı", "i"))
     for a, b in _BRAHMIC_STEPS:
         s = s.replace(a, b)
     s = _BRAHMIC_VOWELS.sub("", _BRAHMIC_GLIDE.sub("", s))

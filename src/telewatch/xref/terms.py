@@ -223,8 +223,12 @@ _GERMAN_TENS = re.compile(r"^(\w+?)und(\w+(?:zig|ßig|ssig))$")
 _UNIT_TEN = re.compile(r"^(\w+?)(?:en|og)(\w+)$")
 
 
-def _word_value(w: str) -> int | None:
-    """The value of one number word (a German or Spanish compound included)."""
+def _word_value(w: str, lang: str | None = None) -> int | None:
+    """The value of one number word (a German or Spanish compound included;
+    ``lang``'s own words too: ``_LANGUAGE_WORDS``)."""
+    own = _own_value(w, lang)
+    if own is not None:
+        return own
     if w in _UNIT_WORDS:
         return _UNIT_WORDS[w]
     if w in _TEN_WORDS:
@@ -238,15 +242,15 @@ def _word_value(w: str) -> int | None:
     return None
 
 
-def _number_items(toks: list[str]) -> list[int | str]:
+def _number_items(toks: list[str], lang: str | None = None) -> list[int | str]:
     """Tokens as number values where they are number words (else the token):
     an Arabic "و" proclitic split off ("وعشرين"), French "dix-sept" … and
     "quatre-vingt(s)" merged."""
     items: list[int | str] = []
     for t in toks:
-        v = _word_value(t)
+        v = _word_value(t, lang)
         if v is None and t.startswith("و") and len(t) > 3:
-            rest = _word_value(t[1:])
+            rest = _word_value(t[1:], lang)
             if rest is not None:
                 items += ["و", rest]
                 continue
@@ -259,14 +263,14 @@ def _number_items(toks: list[str]) -> list[int | str]:
     return items
 
 
-def _number_words(toks: list[str]) -> set[int]:
+def _number_words(toks: list[str], lang: str | None = None) -> set[int]:
     """Numbers written in words in the tokens (Spanish "once" is left out: it
     is also English) (hyphenated parts are tokens):
     a ten followed by a unit (with "and"/"et"/"y"/"و" between or not), French
     vigesimal 70-99 ("soixante-dix", "quatre-vingt-treize"), a unit before
     "hundred", an Arabic unit before its ten ("خمسة وعشرين")."""
     out: set[int] = set()
-    items = _number_items(toks)
+    items = _number_items(toks, lang)
     i = 0
     while i < len(items):
         v = items[i]
@@ -426,291 +430,161 @@ def attribute_numbers(text: str, lang: str | None = None) -> set[str]:
     return out
 
 
-# Number words read only in a text of their language: a word that is
-# another word elsewhere ("once" is eleven in Spanish, a word in English;
-# Hungarian "hat" is six), and the units, teens and tens of languages whose
-# words collide with others' (Hungarian, Finnish, Croatian–Serbian–Bosnian,
-# Romanian, Greek). Hungarian writes a ten and its unit as one word
-# ("huszonhat", 26: ``_HU_TENS``).
-_LANGUAGE_WORDS: dict[str, dict[str, int]] = {
-    "es": {"once": 11},
+# Number words read only in a text of their language (value → words, as in
+# ``_MORE_UNITS``): a word that is another word elsewhere ("once" is eleven
+# in Spanish, a word in English; Hungarian "hat" is six), and the numbers of
+# languages whose words collide with others' (Hungarian, Finnish, Croatian,
+# Serbian and Bosnian, Romanian, Greek). Hungarian writes a ten and its unit
+# as one word ("huszonhat", 26; "tizen-" and "huszon-" are the forms of tíz
+# and húsz that take a unit): ``_HU_COMPOUND``.
+_LANGUAGE_NUMBERS: dict[str, dict[int, str]] = {
+    "es": {11: "once"},
     "hu": {
-        **dict(
-            zip(
-                [
-                    "három",
-                    "négy",
-                    "öt",
-                    "hat",
-                    "hét",
-                    "nyolc",
-                    "kilenc",
-                    "tíz",
-                    "tizenegy",
-                    "tizenkettő",
-                    "tizenkét",
-                    "tizenhárom",
-                    "tizennégy",
-                    "tizenöt",
-                    "tizenhat",
-                    "tizenhét",
-                    "tizennyolc",
-                    "tizenkilenc",
-                    "húsz",
-                    "harminc",
-                    "negyven",
-                    "ötven",
-                    "hatvan",
-                    "hetven",
-                    "nyolcvan",
-                    "kilencven",
-                ],
-                [*range(3, 13), 12, *range(13, 20), *range(20, 100, 10)],
-                strict=True,
-            )
-        ),
+        1: "egy",
+        2: "kettő két",
+        3: "három",
+        4: "négy",
+        5: "öt",
+        6: "hat",
+        7: "hét",
+        8: "nyolc",
+        9: "kilenc",
+        10: "tíz tizen",
+        20: "húsz huszon",
+        30: "harminc",
+        40: "negyven",
+        50: "ötven",
+        60: "hatvan",
+        70: "hetven",
+        80: "nyolcvan",
+        90: "kilencven",
     },
-    "fi": dict(
-        zip(
-            [
-                "kolme",
-                "neljä",
-                "viisi",
-                "kuusi",
-                "seitsemän",
-                "kahdeksan",
-                "yhdeksän",
-                "kymmenen",
-                "yksitoista",
-                "kaksitoista",
-                "kolmetoista",
-                "neljätoista",
-                "viisitoista",
-                "kuusitoista",
-                "seitsemäntoista",
-                "kahdeksantoista",
-                "yhdeksäntoista",
-                "kaksikymmentä",
-                "kolmekymmentä",
-                "neljäkymmentä",
-                "viisikymmentä",
-                "kuusikymmentä",
-                "seitsemänkymmentä",
-                "kahdeksankymmentä",
-                "yhdeksänkymmentä",
-            ],
-            [*range(3, 20), *range(20, 100, 10)],
-            strict=True,
-        )
-    ),
-    "hr": dict(
-        zip(
-            [
-                "tri",
-                "četiri",
-                "pet",
-                "šest",
-                "sedam",
-                "osam",
-                "devet",
-                "deset",
-                "jedanaest",
-                "dvanaest",
-                "trinaest",
-                "četrnaest",
-                "petnaest",
-                "šesnaest",
-                "sedamnaest",
-                "osamnaest",
-                "devetnaest",
-                "dvadeset",
-                "trideset",
-                "četrdeset",
-                "pedeset",
-                "šezdeset",
-                "sedamdeset",
-                "osamdeset",
-                "devedeset",
-                "trojica",
-                "četvorica",
-                "petorica",
-                "troje",
-                "četvero",
-                "petero",
-                "jedan",
-                "jedna",
-                "dva",
-                "dvije",
-            ],
-            [*range(3, 20), *range(20, 100, 10), 3, 4, 5, 3, 4, 5, 1, 1, 2, 2],
-            strict=True,
-        )
-    ),
-    "ro": dict(
-        zip(
-            [
-                "trei",
-                "patru",
-                "cinci",
-                "șase",
-                "șapte",
-                "opt",
-                "nouă",
-                "zece",
-                "unsprezece",
-                "doisprezece",
-                "douăsprezece",
-                "treisprezece",
-                "paisprezece",
-                "cincisprezece",
-                "șaisprezece",
-                "șaptesprezece",
-                "optsprezece",
-                "nouăsprezece",
-                "douăzeci",
-                "treizeci",
-                "patruzeci",
-                "cincizeci",
-                "șaizeci",
-                "șaptezeci",
-                "optzeci",
-                "nouăzeci",
-            ],
-            [*range(3, 13), 12, *range(13, 20), *range(20, 100, 10)],
-            strict=True,
-        )
-    ),
-    "el": dict(
-        zip(
-            [
-                "τρεις",
-                "τρία",
-                "τέσσερις",
-                "τέσσερα",
-                "πέντε",
-                "έξι",
-                "επτά",
-                "εφτά",
-                "οκτώ",
-                "οχτώ",
-                "εννέα",
-                "εννιά",
-                "δέκα",
-                "έντεκα",
-                "δώδεκα",
-                "είκοσι",
-                "τριάντα",
-                "σαράντα",
-                "πενήντα",
-                "εξήντα",
-                "εβδομήντα",
-                "ογδόντα",
-                "ενενήντα",
-            ],
-            [3, 3, 4, 4, 5, 6, 7, 7, 8, 8, 9, 9, 10, 11, 12, *range(20, 100, 10)],
-            strict=True,
-        )
-    ),
+    "fi": {
+        3: "kolme",
+        4: "neljä",
+        5: "viisi",
+        6: "kuusi",
+        7: "seitsemän",
+        8: "kahdeksan",
+        9: "yhdeksän",
+        10: "kymmenen",
+        11: "yksitoista",
+        12: "kaksitoista",
+        13: "kolmetoista",
+        14: "neljätoista",
+        15: "viisitoista",
+        16: "kuusitoista",
+        17: "seitsemäntoista",
+        18: "kahdeksantoista",
+        19: "yhdeksäntoista",
+        20: "kaksikymmentä",
+        30: "kolmekymmentä",
+        40: "neljäkymmentä",
+        50: "viisikymmentä",
+        60: "kuusikymmentä",
+        70: "seitsemänkymmentä",
+        80: "kahdeksankymmentä",
+        90: "yhdeksänkymmentä",
+    },
+    "hr": {
+        1: "jedan jedna",
+        2: "dva dvije",
+        3: "tri trojica troje",
+        4: "četiri četvorica četvero",
+        5: "pet petorica petero",
+        6: "šest",
+        7: "sedam",
+        8: "osam",
+        9: "devet",
+        10: "deset",
+        11: "jedanaest",
+        12: "dvanaest",
+        13: "trinaest",
+        14: "četrnaest",
+        15: "petnaest",
+        16: "šesnaest",
+        17: "sedamnaest",
+        18: "osamnaest",
+        19: "devetnaest",
+        20: "dvadeset",
+        30: "trideset",
+        40: "četrdeset",
+        50: "pedeset",
+        60: "šezdeset",
+        70: "sedamdeset",
+        80: "osamdeset",
+        90: "devedeset",
+    },
+    "ro": {
+        3: "trei",
+        4: "patru",
+        5: "cinci",
+        6: "șase",
+        7: "șapte",
+        8: "opt",
+        9: "nouă",
+        10: "zece",
+        11: "unsprezece",
+        12: "doisprezece douăsprezece",
+        13: "treisprezece",
+        14: "paisprezece",
+        15: "cincisprezece",
+        16: "șaisprezece",
+        17: "șaptesprezece",
+        18: "optsprezece",
+        19: "nouăsprezece",
+        20: "douăzeci",
+        30: "treizeci",
+        40: "patruzeci",
+        50: "cincizeci",
+        60: "șaizeci",
+        70: "șaptezeci",
+        80: "optzeci",
+        90: "nouăzeci",
+    },
+    "el": {
+        3: "τρεις τρία",
+        4: "τέσσερις τέσσερα",
+        5: "πέντε",
+        6: "έξι",
+        7: "επτά εφτά",
+        8: "οκτώ οχτώ",
+        9: "εννέα εννιά",
+        10: "δέκα",
+        11: "έντεκα",
+        12: "δώδεκα",
+        20: "είκοσι",
+        30: "τριάντα",
+        40: "σαράντα",
+        50: "πενήντα",
+        60: "εξήντα",
+        70: "εβδομήντα",
+        80: "ογδόντα",
+        90: "ενενήντα",
+    },
 }
-for _lang in ("sr", "bs"):
-    _LANGUAGE_WORDS[_lang] = _LANGUAGE_WORDS["hr"]
+_LANGUAGE_NUMBERS["sr"] = _LANGUAGE_NUMBERS["bs"] = _LANGUAGE_NUMBERS["hr"]
 _LANGUAGE_WORDS = {
-    lang: {normalize(w): n for w, n in table.items()} for lang, table in _LANGUAGE_WORDS.items()
+    lang: {normalize(w): n for n, forms in table.items() for w in forms.split()}
+    for lang, table in _LANGUAGE_NUMBERS.items()
 }
-_HU_TENS = re.compile(
-    "^("
-    + "|".join(
-        [
-            "tizen",
-            "huszon",
-            "harminc",
-            "negyven",
-            "ötven",
-            "hatvan",
-            "hetven",
-            "nyolcvan",
-            "kilencven",
-        ]
-    )
-    + ")(egy|kettő|két|három|négy|öt|hat|hét|nyolc|kilenc)$"
+_HU_COMPOUND = re.compile(
+    "^(tizen|huszon|harminc|negyven|ötven|hatvan|hetven|nyolcvan|kilencven)(\\w+)$"
 )
-_HU_TEN_VALUES = {
-    "tizen": 10,
-    "huszon": 20,
-    "harminc": 30,
-    "negyven": 40,
-    "ötven": 50,
-    "hatvan": 60,
-    "hetven": 70,
-    "nyolcvan": 80,
-    "kilencven": 90,
-}
-_HU_UNIT_VALUES = {
-    "egy": 1,
-    "kettő": 2,
-    "két": 2,
-    "három": 3,
-    "négy": 4,
-    "öt": 5,
-    "hat": 6,
-    "hét": 7,
-    "nyolc": 8,
-    "kilenc": 9,
-}
 
 
-_ENGLISH_VALUES = {
-    n: w
-    for n, w in zip(
-        [*range(1, 20), *range(20, 100, 10)],
-        [
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-            "twenty",
-            "thirty",
-            "forty",
-            "fifty",
-            "sixty",
-            "seventy",
-            "eighty",
-            "ninety",
-        ],
-        strict=True,
-    )
-}
-
-
-def _own_word(t: str, own: dict[str, int], lang: str | None) -> str:
-    """A number word of the text's own language as the English word of its
-    value, which the shared tables compose ("trideset i dvije" → "thirty
-    i two"); Hungarian "huszonhat" → "twenty six"; any other token as is."""
-    if t in own:
-        return _ENGLISH_VALUES.get(own[t], t)
-    if lang == "hu":
-        m = _HU_TENS.match(t)
-        if m:
-            ten, unit = _HU_TEN_VALUES[m[1]], _HU_UNIT_VALUES[m[2]]
-            if ten + unit < 20:
-                return _ENGLISH_VALUES[ten + unit]
-            return f"{_ENGLISH_VALUES[ten]} {_ENGLISH_VALUES[unit]}"
-    return t
+def _own_value(w: str, lang: str | None) -> int | None:
+    """The value of a number word of the text's own language
+    (``_LANGUAGE_WORDS``, Hungarian compounds included), if it is one."""
+    own = _LANGUAGE_WORDS.get(lang or "")
+    if not own:
+        return None
+    if w in own:
+        return own[w]
+    m = _HU_COMPOUND.match(w) if lang == "hu" else None
+    if m and own.get(m[2], 10) < 10:
+        return own[m[1]] + own[m[2]]
+    return None
 
 
 def numbers(text: str, lang: str | None = None) -> set[str]:
@@ -725,10 +599,7 @@ def numbers(text: str, lang: str | None = None) -> set[str]:
     out: set[str] = set()
     s = normalize(text)
     toks = [part for w in words(s) for part in w.split("-") if part]
-    own = _LANGUAGE_WORDS.get(lang or "", {})
-    if own or lang == "hu":
-        toks = [part for t in toks for part in _own_word(t, own, lang).split(" ")]
-    for n in _number_words(toks):
+    for n in _number_words(toks, lang):
         if n > 2:
             out.add(str(n))
     s = re.sub(r"\d{1,2}:\d{2}", " ", s)
